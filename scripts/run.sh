@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up and run Parley with demo data on the embedded SQLite default: http://127.0.0.1:8080
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e .
+export PARLEY_DEV_SHOW_CODES=${PARLEY_DEV_SHOW_CODES:-true}
+.venv/bin/parley db upgrade
+.venv/bin/parley demo
+echo "Web client:  http://127.0.0.1:8080/   (sign in with a demo phone; the code appears in the developer panel)"
+echo "API docs:    http://127.0.0.1:8080/docs   OpenAPI: http://127.0.0.1:8080/openapi.json"
+exec .venv/bin/parley serve --host "${PARLEY_HOST:-127.0.0.1}" --port "${PARLEY_PORT:-8080}"

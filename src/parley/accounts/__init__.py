@@ -1,0 +1,28 @@
+"""Accounts: people (and later businesses) identified by phone number, their devices and tokens."""
+
+from parley.accounts.models import users as users_table
+from parley.accounts.repository import (
+    DeviceRow,
+    UserRow,
+    advance_device_ack,
+    get_device,
+    get_users,
+    next_inbox_seqs,
+)
+from parley.accounts.sender import CodeSender, DevCodeSender
+from parley.accounts.service import AccountService, Principal, Session
+
+__all__ = [
+    "AccountService",
+    "CodeSender",
+    "DevCodeSender",
+    "DeviceRow",
+    "Principal",
+    "Session",
+    "UserRow",
+    "advance_device_ack",
+    "get_device",
+    "get_users",
+    "next_inbox_seqs",
+    "users_table",
+]

@@ -1,0 +1,88 @@
+"""Client API routes for sign-in, profile and devices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from parley.accounts.schemas import (
+    DevCodeOut,
+    DevCodesOut,
+    DeviceOut,
+    DevicesOut,
+    ProfileOut,
+    ProfileUpdateIn,
+    RequestCodeIn,
+    RequestCodeOut,
+    VerifyIn,
+    VerifyOut,
+)
+from parley.accounts.sender import DevCodeSender
+from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.kit.errors import NotFoundError
+
+router = APIRouter(prefix="/client/v1", tags=["accounts"], responses=ERROR_RESPONSES)
+
+
+@router.post("/auth/request-code", response_model=RequestCodeOut)
+async def request_code(body: RequestCodeIn, c: ContainerDep) -> RequestCodeOut:
+    sent = await c.accounts.request_code(body.phone)
+    return RequestCodeOut(phone=sent.phone, expires_in=sent.expires_in, resend_after=sent.resend_after)
+
+
+@router.post("/auth/verify", response_model=VerifyOut)
+async def verify(body: VerifyIn, c: ContainerDep) -> VerifyOut:
+    session = await c.accounts.verify(body.phone, body.code, body.device_name, body.name)
+    return VerifyOut(token=session.token, user_id=str(session.user_id), device_id=str(session.device_id))
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(me: PrincipalDep, c: ContainerDep) -> Response:
+    await c.accounts.revoke_device(me.user_id, me.device_id)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=ProfileOut)
+async def get_me(me: PrincipalDep, c: ContainerDep) -> ProfileOut:
+    user = await c.accounts.get_user(me.user_id)
+    return ProfileOut(user_id=str(user.id), phone=user.phone, name=user.name)
+
+
+@router.patch("/me", response_model=ProfileOut)
+async def update_me(body: ProfileUpdateIn, me: PrincipalDep, c: ContainerDep) -> ProfileOut:
+    user = await c.accounts.rename(me.user_id, body.name)
+    return ProfileOut(user_id=str(user.id), phone=user.phone, name=user.name)
+
+
+@router.get("/users/lookup", response_model=ProfileOut)
+async def lookup(phone: str, me: PrincipalDep, c: ContainerDep) -> ProfileOut:
+    user = await c.accounts.get_user((await c.accounts.find_by_phone(phone)).id)
+    return ProfileOut(user_id=str(user.id), phone=user.phone, name=user.name)
+
+
+@router.get("/devices", response_model=DevicesOut)
+async def list_devices(me: PrincipalDep, c: ContainerDep) -> DevicesOut:
+    rows = await c.accounts.list_devices(me.user_id)
+    return DevicesOut(
+        devices=[
+            DeviceOut(
+                id=str(d.id), name=d.name, created_at=d.created_at, last_seen_at=d.last_seen_at, current=d.id == me.device_id
+            )
+            for d in rows
+        ]
+    )
+
+
+@router.delete("/devices/{device_id}", status_code=204)
+async def revoke_device(device_id: str, me: PrincipalDep, c: ContainerDep) -> Response:
+    if not device_id.isdigit() or len(device_id) > 20:
+        raise NotFoundError("no such device")
+    await c.accounts.revoke_device(me.user_id, int(device_id))
+    return Response(status_code=204)
+
+
+@router.get("/dev/codes", response_model=DevCodesOut, tags=["development"])
+async def dev_codes(c: ContainerDep) -> DevCodesOut:
+    """The latest one-time codes, for the web client's developer panel (development only)."""
+    if not c.settings.dev_show_codes or not isinstance(c.code_sender, DevCodeSender):
+        raise NotFoundError("not found")
+    return DevCodesOut(codes=[DevCodeOut(phone=s.phone, code=s.code, created_at=s.created_at) for s in c.code_sender.recent()])

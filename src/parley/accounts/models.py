@@ -1,0 +1,43 @@
+"""Tables of people's accounts, their devices (one bearer token each) and one-time codes."""
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table
+
+from parley.kit.db import Id, metadata
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("phone", String(20), nullable=False, unique=True),
+    Column("name", String(128), nullable=False, server_default=""),
+    Column("kind", String(16), nullable=False, server_default="person"),
+    # The per-user inbox sequence: incremented under the row lock, so it follows commit order.
+    Column("inbox_seq", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    # Everything in the user's inbox up to here has been acknowledged by this device.
+    Column("acked_seq", BigInteger, nullable=False, server_default="0"),
+)
+
+otp_codes = Table(
+    "otp_codes",
+    metadata,
+    Column("phone", String(20), primary_key=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+Index("ix_devices_user_active", devices.c.user_id, devices.c.revoked_at)

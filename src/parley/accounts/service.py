@@ -1,0 +1,227 @@
+"""Accounts: sign-in by phone number and one-time code, profiles, devices and their bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from sqlalchemy import Connection
+
+from parley.accounts import repository as repo
+from parley.accounts.errors import (
+    CodeExpiredError,
+    DeviceNotFoundError,
+    InvalidTokenError,
+    TooManyAttemptsError,
+    UserNotFoundError,
+    WrongCodeError,
+)
+from parley.accounts.sender import CodeSender
+from parley.config import OtpSettings
+from parley.kit.clock import Clock
+from parley.kit.errors import RateLimitedError
+from parley.kit.ids import IdGenerator
+from parley.kit.phone import normalize_phone
+from parley.platform.bus import Bus
+from parley.platform.db import Database
+from parley.platform.ratelimit import RateLimiter
+
+_TOKEN_CACHE_TTL_S = 60.0
+_REVOCATIONS_TOPIC = "accounts:revocations"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user, through one of their devices."""
+
+    user_id: int
+    device_id: int
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    user_id: int
+    device_id: int
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    phone: str
+    expires_in: int
+    resend_after: int
+
+
+class _VerifyOutcome(Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AccountService:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        ids: IdGenerator,
+        rate_limiter: RateLimiter,
+        code_sender: CodeSender,
+        otp: OtpSettings,
+        code_secret: bytes,
+    ) -> None:
+        self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
+        self._rate_limiter, self._code_sender, self._otp = rate_limiter, code_sender, otp
+        self._code_secret = code_secret
+        self._token_cache: dict[str, tuple[Principal, float]] = {}
+        self._phone_cache: dict[str, repo.UserRow] = {}
+
+    async def start(self) -> None:
+        # Every process forgets a revoked token at once, wherever the revocation happened.
+        self._bus.subscribe(_REVOCATIONS_TOPIC, lambda event: self._evict(str(event["token_hash"])))
+
+    # --- sign-in -------------------------------------------------------------------------------
+
+    async def request_code(self, raw_phone: str) -> CodeRequest:
+        phone = normalize_phone(raw_phone)
+        interval = self._otp.resend_interval_s
+        retry_after = await self._rate_limiter.hit(f"otp:{phone}:burst", 1, interval)
+        if retry_after is None:
+            retry_after = await self._rate_limiter.hit(f"otp:{phone}:hour", self._otp.max_per_hour, 3600)
+        if retry_after is not None:
+            raise RateLimitedError(f"a code was sent recently; ask again in {retry_after} s", retry_after)
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        now = self._clock.now_ms()
+        expires_at = now + self._otp.ttl_s * 1000
+        code_hash = self._hash_code(phone, code)
+        await self._db.write(lambda c: repo.put_otp(c, phone, code_hash, expires_at, now))
+        await self._code_sender.send(phone, code, now)
+        return CodeRequest(phone, self._otp.ttl_s, interval)
+
+    async def verify(self, raw_phone: str, code: str, device_name: str, name: str | None = None) -> Session:
+        phone = normalize_phone(raw_phone)
+        now = self._clock.now_ms()
+        token = secrets.token_urlsafe(32)
+        code_hash = self._hash_code(phone, code)
+
+        def unit(conn: Connection) -> tuple[_VerifyOutcome, Session | None]:
+            otp = repo.get_otp(conn, phone)
+            if otp is None or otp.expires_at <= now:
+                return _VerifyOutcome.EXPIRED, None
+            if otp.attempts >= self._otp.max_attempts:
+                return _VerifyOutcome.LOCKED, None
+            if not hmac.compare_digest(otp.code_hash, code_hash):
+                # Counted even though the caller gets an error: the unit commits, then we raise.
+                repo.count_otp_attempt(conn, phone)
+                locked = otp.attempts + 1 >= self._otp.max_attempts
+                return (_VerifyOutcome.LOCKED if locked else _VerifyOutcome.WRONG), None
+            repo.delete_otp(conn, phone)
+            return _VerifyOutcome.OK, self._open_session(conn, phone, name or "", device_name, token, now)
+
+        outcome, session = await self._db.write(unit)
+        if outcome is _VerifyOutcome.EXPIRED:
+            raise CodeExpiredError("no valid code for this number: request a new one")
+        if outcome is _VerifyOutcome.LOCKED:
+            raise TooManyAttemptsError("too many wrong codes: request a new one")
+        if outcome is _VerifyOutcome.WRONG:
+            raise WrongCodeError("the code is not right")
+        assert session is not None
+        return session
+
+    async def create_user_with_token(self, raw_phone: str, name: str, device_name: str = "CLI") -> Session:
+        """For operators and scripts: an account and a device token without a one-time code."""
+        phone = normalize_phone(raw_phone)
+        now = self._clock.now_ms()
+        token = secrets.token_urlsafe(32)
+        return await self._db.write(lambda c: self._open_session(c, phone, name, device_name, token, now))
+
+    def _open_session(
+        self, conn: Connection, phone: str, name: str, device_name: str, token: str, now: int
+    ) -> Session:
+        user = repo.get_user_by_phone(conn, phone)
+        if user is None:
+            user = repo.insert_user(conn, self._ids.next_id(), phone, name, now)
+        elif name and name != user.name:
+            repo.set_user_name(conn, user.id, name)
+        device_id = self._ids.next_id()
+        repo.insert_device(conn, device_id, user.id, device_name, hash_token(token), now)
+        return Session(token, user.id, device_id)
+
+    def _hash_code(self, phone: str, code: str) -> str:
+        return hmac.new(self._code_secret, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    # --- tokens and devices ---------------------------------------------------------------------
+
+    async def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise InvalidTokenError("missing bearer token")
+        token_hash = hash_token(token)
+        cached = self._token_cache.get(token_hash)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        device = await self._db.read(lambda c: repo.get_device_by_token_hash(c, token_hash))
+        if device is None or device.revoked_at is not None:
+            raise InvalidTokenError("the token is unknown or was revoked")
+        principal = Principal(device.user_id, device.id)
+        if len(self._token_cache) > 200_000:
+            self._token_cache.clear()
+        self._token_cache[token_hash] = (principal, time.monotonic() + _TOKEN_CACHE_TTL_S)
+        now = self._clock.now_ms()
+        if now - device.last_seen_at > 60_000:
+            await self._db.write(lambda c: repo.touch_device(c, device.id, now))
+        return principal
+
+    async def list_devices(self, user_id: int) -> list[repo.DeviceRow]:
+        return await self._db.read(lambda c: repo.list_active_devices(c, user_id))
+
+    async def revoke_device(self, user_id: int, device_id: int) -> None:
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> str | None:
+            device = repo.get_device(conn, device_id)
+            if device is None or device.user_id != user_id or device.revoked_at is not None:
+                return None
+            return repo.revoke_device(conn, device_id, now)
+
+        token_hash = await self._db.write(unit)
+        if token_hash is None:
+            raise DeviceNotFoundError("no such device")
+        self._evict(token_hash)
+        await self._bus.publish(_REVOCATIONS_TOPIC, {"token_hash": token_hash})
+
+    def _evict(self, token_hash: str) -> None:
+        self._token_cache.pop(token_hash, None)
+
+    # --- profiles ------------------------------------------------------------------------------
+
+    async def get_user(self, user_id: int) -> repo.UserRow:
+        user = await self._db.read(lambda c: repo.get_user(c, user_id))
+        if user is None:
+            raise UserNotFoundError("no such user")
+        return user
+
+    async def rename(self, user_id: int, name: str) -> repo.UserRow:
+        await self._db.write(lambda c: repo.set_user_name(c, user_id, name))
+        return await self.get_user(user_id)
+
+    async def find_by_phone(self, raw_phone: str) -> repo.UserRow:
+        """The account behind a phone number (cached: numbers never change owner)."""
+        phone = normalize_phone(raw_phone)
+        user = self._phone_cache.get(phone)
+        if user is None:
+            user = await self._db.read(lambda c: repo.get_user_by_phone(c, phone))
+            if user is None:
+                raise UserNotFoundError(f"{phone} is not on Parley")
+            if len(self._phone_cache) > 200_000:
+                self._phone_cache.clear()
+            self._phone_cache[phone] = user
+        return user

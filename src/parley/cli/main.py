@@ -1,0 +1,149 @@
+"""Thin Typer commands; the work is done by the services, through the same Container as the server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from parley.config import Settings
+from parley.container import Container, build_container
+from parley.kit.errors import AppError
+
+app = typer.Typer(help="Parley: self-hosted business messaging.", no_args_is_help=True)
+db_app = typer.Typer(help="Database operations.", no_args_is_help=True)
+user_app = typer.Typer(help="People's accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+console = Console()
+T = TypeVar("T")
+
+DEMO_PEOPLE = [("+14155550101", "Alice"), ("+14155550102", "Bob"), ("+14155550103", "Carol")]
+
+
+def main() -> None:
+    app()
+
+
+def _with_container(work: Callable[[Container], Awaitable[T]]) -> T:
+    async def run() -> T:
+        container = build_container(Settings())
+        await container.start()
+        try:
+            return await work(container)
+        finally:
+            await container.close()
+
+    try:
+        return asyncio.run(run())
+    except AppError as error:
+        console.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(code=2) from error
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the API, the realtime stream and the web client."""
+    import uvicorn
+
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console.print(f"Parley on [bold]http://{host}:{port}/[/bold]  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "parley.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        ws_ping_interval=None,  # idle sockets cost nothing; clients reconnect on their own
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema."""
+    from parley.migrations import upgrade
+
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    console.print("database is up to date")
+
+
+@user_app.command("create")
+def user_create(
+    phone: Annotated[str, typer.Option(help="Phone number, with country code.")],
+    name: Annotated[str, typer.Option(help="Profile name.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Create an account (or a new device token for an existing one) without a one-time code."""
+
+    async def work(c: Container) -> dict[str, str]:
+        session = await c.accounts.create_user_with_token(phone, name)
+        user = await c.accounts.get_user(session.user_id)
+        return {"user_id": str(user.id), "phone": user.phone, "token": session.token}
+
+    result = _with_container(work)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(f"user {result['user_id']} ({result['phone']}) token: {result['token']}")
+
+
+@app.command()
+def demo() -> None:
+    """Seed demo people, a group and a few messages (once), then print how to sign in."""
+    from parley.messaging.schemas import SendMessageIn, TextIn
+
+    async def work(c: Container) -> list[tuple[str, str, str]]:
+        already = False
+        try:
+            await c.accounts.find_by_phone(DEMO_PEOPLE[0][0])
+            already = True
+        except AppError:
+            pass
+        logins = []
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("seeding demo data", total=len(DEMO_PEOPLE) + 4)
+            sessions = []
+            for phone, name in DEMO_PEOPLE:
+                session = await c.accounts.create_user_with_token(phone, name, device_name="demo")
+                sessions.append(session)
+                logins.append((name, phone, session.token))
+                progress.advance(task)
+            if not already:
+                alice, bob, carol = sessions
+                lines = [
+                    (alice, DEMO_PEOPLE[1][0], "Hi Bob! Welcome to Parley."),
+                    (bob, DEMO_PEOPLE[0][0], "Hey Alice, this is nice and fast."),
+                    (carol, DEMO_PEOPLE[0][0], "Alice, lunch tomorrow?"),
+                ]
+                for i, (who, to, body) in enumerate(lines):
+                    await c.messaging.send(who.user_id, SendMessageIn(to=to, type="text", text=TextIn(body=body), client_id=f"demo-{i}"))
+                    progress.advance(task)
+                group = await c.messaging.create_group(alice.user_id, "Parley demo", [p for p, _ in DEMO_PEOPLE[1:]])
+                await c.messaging.send(
+                    alice.user_id,
+                    SendMessageIn(group_id=group["id"], type="text", text=TextIn(body="Hello group 👋"), client_id="demo-group"),
+                )
+                progress.advance(task)
+        return logins
+
+    logins = _with_container(work)
+    table = Table(title="Demo logins (sign in with the phone; the code shows in the web page's developer panel)")
+    table.add_column("name")
+    table.add_column("phone")
+    table.add_column("API token (Bearer)")
+    for name, phone, token in logins:
+        table.add_row(name, phone, token)
+    console.print(table)

@@ -1,0 +1,84 @@
+"""The only place that picks implementations (SQLite or PostgreSQL, memory or Redis) from settings."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from parley.accounts import AccountService, CodeSender, DevCodeSender
+from parley.config import Settings
+from parley.kit.clock import Clock, SystemClock
+from parley.kit.ids import IdGenerator
+from parley.media import MediaService
+from parley.messaging import MessagingService
+from parley.platform.bus import Bus, MemoryBus
+from parley.platform.db import Database, create_database
+from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
+from parley.privacy import PrivacyService
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock
+    ids: IdGenerator
+    db: Database
+    bus: Bus
+    rate_limiter: RateLimiter
+    code_sender: CodeSender
+    accounts: AccountService
+    messaging: MessagingService
+    media: MediaService
+    privacy: PrivacyService
+
+    async def start(self) -> None:
+        await self.bus.start()
+        await self.accounts.start()
+
+    async def close(self) -> None:
+        await self.bus.close()
+        close = getattr(self.rate_limiter, "close", None)
+        if close is not None:
+            await close()
+        await self.db.close()
+
+
+def build_container(settings: Settings, clock: Clock | None = None) -> Container:
+    clock = clock or SystemClock()
+    ids = IdGenerator(clock)
+    db = create_database(
+        settings.resolved_database_url,
+        sqlite_synchronous=settings.sqlite.synchronous,
+        max_batch=settings.sqlite.max_batch,
+    )
+    bus: Bus
+    rate_limiter: RateLimiter
+    if settings.redis_url:
+        from parley.platform.bus.redis import RedisBus
+        from parley.platform.ratelimit.redis import RedisRateLimiter
+
+        bus = RedisBus(settings.redis_url)
+        rate_limiter = RedisRateLimiter(settings.redis_url)
+    else:
+        bus = MemoryBus()
+        rate_limiter = MemoryRateLimiter(clock)
+    code_sender = DevCodeSender()
+    # Codes are stored as HMACs keyed by a per-installation secret kept beside the data.
+    code_secret = _installation_secret(settings)
+    accounts = AccountService(db, bus, clock, ids, rate_limiter, code_sender, settings.otp, code_secret)
+    messaging = MessagingService(db, bus, clock, ids, accounts, settings.limits, settings.public_url)
+    media = MediaService(db, clock, ids, settings.resolved_media_dir, settings.limits.max_media_bytes)
+    privacy = PrivacyService(db, clock, ids, accounts, messaging)
+    return Container(settings, clock, ids, db, bus, rate_limiter, code_sender, accounts, messaging, media, privacy)
+
+
+def _installation_secret(settings: Settings) -> bytes:
+    if settings.secret_key:
+        return hashlib.sha256(settings.secret_key.encode()).digest()
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(secrets.token_bytes(32))
+    return hashlib.sha256(path.read_bytes()).digest()

@@ -1,0 +1,57 @@
+"""HTTP plumbing shared by every domain's endpoints: the container, the caller, the error shape."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from parley.accounts import Principal
+from parley.container import Container
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {
+            "application/json": {
+                "example": {"error": {"code": code, "message": "..."}},
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                            "required": ["code", "message"],
+                        }
+                    },
+                },
+            }
+        },
+    }
+    for status, code, description in [
+        (400, "invalid_request", "Bad input"),
+        (401, "invalid_token", "Missing, expired or revoked token"),
+        (404, "not_found", "Unknown, or not yours"),
+    ]
+}
+
+
+def get_container(connection: HTTPConnection) -> Container:
+    container: Container = connection.app.state.container
+    return container
+
+
+def bearer_token(connection: HTTPConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return connection.query_params.get("token")
+
+
+async def current_principal(request: Request, container: Annotated[Container, Depends(get_container)]) -> Principal:
+    return await container.accounts.authenticate(bearer_token(request))
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]

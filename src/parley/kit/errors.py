@@ -1,0 +1,62 @@
+"""Errors are data: every expected failure is an AppError with an HTTP status and a stable code."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AppError(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_client_body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class InvalidInputError(AppError):
+    status = 400
+    code = "invalid_request"
+
+
+class UnauthenticatedError(AppError):
+    status = 401
+    code = "unauthenticated"
+
+
+class ForbiddenError(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFoundError(AppError):
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(AppError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLargeError(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(AppError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class RateLimitedError(AppError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message, retry_after=retry_after_s)
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,27 @@
+"""Phone numbers are parsed and normalised to E.164 with the phonenumbers library, nothing hand-written."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from parley.kit.errors import InvalidInputError
+
+
+class InvalidPhoneNumberError(InvalidInputError):
+    code = "invalid_phone_number"
+
+
+def normalize_phone(raw: str, default_region: str | None = None) -> str:
+    """Return the E.164 form of `raw` or raise InvalidPhoneNumberError saying what is wrong."""
+    text = raw.strip()
+    if text and text[0].isdigit() and default_region is None:
+        text = "+" + text  # Cloud API style: digits with the country code, no '+'
+    try:
+        parsed = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneNumberError(f"'{raw}' is not a phone number: {exc}") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhoneNumberError(f"'{raw}' is not a possible phone number (wrong length)")
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhoneNumberError(f"'{raw}' is not a valid phone number for its country")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,56 @@
+"""Client API route for uploading media (downloads are checked by messaging: chat membership)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+
+from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.kit.errors import InvalidInputError
+
+router = APIRouter(prefix="/client/v1", tags=["media"], responses=ERROR_RESPONSES)
+
+
+class MediaOut(BaseModel):
+    id: str
+    mime_type: str
+    size: int
+    sha256: str
+    filename: str | None
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(256 * 1024):
+        yield chunk
+
+
+@router.post(
+    "/media",
+    response_model=MediaOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}
+                }
+            },
+        }
+    },
+)
+async def upload_media(request: Request, me: PrincipalDep, c: ContainerDep) -> MediaOut:
+    try:
+        form = await request.form(max_files=1, max_fields=4)
+    except Exception as error:  # malformed multipart bodies are the client's fault
+        raise InvalidInputError(f"expected a multipart/form-data body with a 'file': {error}") from error
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInputError("expected a multipart/form-data body with a 'file'")
+    try:
+        row = await c.media.upload(me.user_id, upload.filename, upload.content_type, _chunks(upload))
+    finally:
+        await upload.close()
+    return MediaOut(id=str(row.id), mime_type=row.mime_type, size=row.size, sha256=row.sha256, filename=row.filename)

@@ -1,0 +1,39 @@
+"""Messaging errors. Unknown and not-yours look the same (404), so ids reveal nothing."""
+
+from parley.kit.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+
+
+class ChatNotFoundError(NotFoundError):
+    code = "chat_not_found"
+
+
+class MessageNotFoundError(NotFoundError):
+    code = "message_not_found"
+
+
+class MediaNotFoundError(NotFoundError):
+    code = "media_not_found"
+
+
+class InviteNotFoundError(NotFoundError):
+    code = "invite_not_found"
+
+
+class NotAnAdminError(ForbiddenError):
+    code = "not_group_admin"
+
+
+class EditWindowClosedError(ForbiddenError):
+    code = "edit_window_closed"
+
+
+class NotYourMessageError(ForbiddenError):
+    code = "not_your_message"
+
+
+class GroupFullError(ConflictError):
+    code = "group_full"
+
+
+class InvalidMessageError(InvalidInputError):
+    code = "invalid_message"

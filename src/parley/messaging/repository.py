@@ -1,0 +1,395 @@
+"""Messaging queries: plain functions of a Connection. Every history query is keyset on an index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from parley.accounts import users_table as users
+from parley.messaging.models import (
+    READ,
+    SENT,
+    chat_members,
+    chats,
+    group_invites,
+    inbox,
+    messages,
+    reactions,
+    receipts,
+)
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: int
+    chat_id: int
+    sender_id: int
+    sender_name: str
+    client_id: str
+    type: str
+    content: str | None
+    context_id: int | None
+    created_at: int
+    edited_at: int | None
+    deleted_at: int | None
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    id: int
+    kind: str
+    name: str | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    user_id: int
+    phone: str
+    name: str
+    role: str
+
+
+_message_columns = (
+    messages.c.id,
+    messages.c.chat_id,
+    messages.c.sender_id,
+    users.c.name.label("sender_name"),
+    messages.c.client_id,
+    messages.c.type,
+    messages.c.content,
+    messages.c.context_id,
+    messages.c.created_at,
+    messages.c.edited_at,
+    messages.c.deleted_at,
+)
+
+
+def _message(r: object) -> MessageRow:
+    return MessageRow(*r)  # type: ignore[misc]
+
+
+def _select_messages() -> object:
+    return select(*_message_columns).join(users, users.c.id == messages.c.sender_id)
+
+
+# --- chats and members ---------------------------------------------------------------------------
+
+
+def direct_key(a: int, b: int) -> str:
+    return f"{min(a, b)}:{max(a, b)}"
+
+
+def find_direct_chat(conn: Connection, key: str) -> int | None:
+    return conn.execute(select(chats.c.id).where(chats.c.direct_key == key)).scalar_one_or_none()
+
+
+def insert_chat(
+    conn: Connection, chat_id: int, kind: str, name: str | None, key: str | None, created_by: int, now: int
+) -> None:
+    conn.execute(
+        insert(chats).values(
+            id=chat_id, kind=kind, name=name, direct_key=key, created_by=created_by, created_at=now
+        )
+    )
+
+
+def get_chat(conn: Connection, chat_id: int) -> ChatRow | None:
+    r = conn.execute(select(chats.c.id, chats.c.kind, chats.c.name, chats.c.created_at).where(chats.c.id == chat_id)).first()
+    return None if r is None else ChatRow(r.id, r.kind, r.name, r.created_at)
+
+
+def add_members(conn: Connection, chat_id: int, user_roles: dict[int, str], now: int) -> None:
+    if user_roles:
+        conn.execute(
+            insert(chat_members),
+            [{"chat_id": chat_id, "user_id": u, "role": role, "joined_at": now} for u, role in user_roles.items()],
+        )
+
+
+def remove_member(conn: Connection, chat_id: int, user_id: int) -> bool:
+    result = conn.execute(
+        chat_members.delete().where(chat_members.c.chat_id == chat_id, chat_members.c.user_id == user_id)
+    )
+    return bool(result.rowcount)
+
+
+def set_role(conn: Connection, chat_id: int, user_id: int, role: str) -> bool:
+    result = conn.execute(
+        update(chat_members)
+        .where(chat_members.c.chat_id == chat_id, chat_members.c.user_id == user_id)
+        .values(role=role)
+    )
+    return bool(result.rowcount)
+
+
+def member_role(conn: Connection, chat_id: int, user_id: int) -> str | None:
+    return conn.execute(
+        select(chat_members.c.role).where(chat_members.c.chat_id == chat_id, chat_members.c.user_id == user_id)
+    ).scalar_one_or_none()
+
+
+def member_ids(conn: Connection, chat_id: int) -> list[int]:
+    return list(conn.execute(select(chat_members.c.user_id).where(chat_members.c.chat_id == chat_id)).scalars())
+
+
+def members(conn: Connection, chat_id: int) -> list[MemberRow]:
+    rows = conn.execute(
+        select(chat_members.c.user_id, users.c.phone, users.c.name, chat_members.c.role)
+        .join(users, users.c.id == chat_members.c.user_id)
+        .where(chat_members.c.chat_id == chat_id)
+        .order_by(chat_members.c.joined_at, chat_members.c.user_id)
+    )
+    return [MemberRow(r.user_id, r.phone, r.name, r.role) for r in rows]
+
+
+def count_members(conn: Connection, chat_id: int) -> int:
+    return int(
+        conn.execute(select(func.count()).select_from(chat_members).where(chat_members.c.chat_id == chat_id)).scalar_one()
+    )
+
+
+def chats_of(conn: Connection, user_id: int) -> list[ChatRow]:
+    rows = conn.execute(
+        select(chats.c.id, chats.c.kind, chats.c.name, chats.c.created_at)
+        .join(chat_members, chat_members.c.chat_id == chats.c.id)
+        .where(chat_members.c.user_id == user_id)
+    )
+    return [ChatRow(r.id, r.kind, r.name, r.created_at) for r in rows]
+
+
+def last_visible_message(conn: Connection, chat_id: int, user_id: int) -> MessageRow | None:
+    r = conn.execute(
+        _visible(_select_messages(), user_id).where(messages.c.chat_id == chat_id).order_by(messages.c.id.desc()).limit(1)  # type: ignore[attr-defined]
+    ).first()
+    return None if r is None else _message(r)
+
+
+def unread_count(conn: Connection, chat_id: int, user_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(receipts)
+            .join(messages, messages.c.id == receipts.c.message_id)
+            .where(
+                receipts.c.user_id == user_id,
+                receipts.c.status.in_((SENT, SENT + 1)),
+                messages.c.chat_id == chat_id,
+                messages.c.deleted_at.is_(None),
+            )
+        ).scalar_one()
+    )
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+def find_by_client_id(conn: Connection, sender_id: int, client_id: str) -> MessageRow | None:
+    r = conn.execute(
+        _select_messages().where(messages.c.sender_id == sender_id, messages.c.client_id == client_id)  # type: ignore[attr-defined]
+    ).first()
+    return None if r is None else _message(r)
+
+
+def get_message(conn: Connection, message_id: int) -> MessageRow | None:
+    r = conn.execute(_select_messages().where(messages.c.id == message_id)).first()  # type: ignore[attr-defined]
+    return None if r is None else _message(r)
+
+
+def insert_message(conn: Connection, row: MessageRow) -> None:
+    conn.execute(
+        insert(messages).values(
+            id=row.id,
+            chat_id=row.chat_id,
+            sender_id=row.sender_id,
+            client_id=row.client_id,
+            type=row.type,
+            content=row.content,
+            context_id=row.context_id,
+            created_at=row.created_at,
+        )
+    )
+
+
+def update_message(conn: Connection, message_id: int, **values: object) -> None:
+    conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+
+
+def user_name(conn: Connection, user_id: int) -> str:
+    return str(conn.execute(select(users.c.name).where(users.c.id == user_id)).scalar_one())
+
+
+def _visible(query: object, user_id: int) -> object:
+    """Hide messages withheld from this user (sent by someone they had blocked)."""
+    return query.outerjoin(  # type: ignore[attr-defined]
+        receipts, and_(receipts.c.message_id == messages.c.id, receipts.c.user_id == user_id)
+    ).where(or_(receipts.c.status.is_(None), receipts.c.status != 0))
+
+
+def page(conn: Connection, chat_id: int, user_id: int, before: int | None, limit: int) -> list[MessageRow]:
+    """Newest first, `limit` rows strictly older than `before`: a range scan on (chat_id, id)."""
+    query = _visible(_select_messages(), user_id).where(messages.c.chat_id == chat_id)  # type: ignore[attr-defined]
+    if before is not None:
+        query = query.where(messages.c.id < before)
+    return [_message(r) for r in conn.execute(query.order_by(messages.c.id.desc()).limit(limit))]
+
+
+# --- receipts, reactions, inbox ------------------------------------------------------------------
+
+
+def insert_receipts(conn: Connection, message_id: int, statuses: dict[int, int]) -> None:
+    if statuses:
+        conn.execute(
+            insert(receipts), [{"message_id": message_id, "user_id": u, "status": s} for u, s in statuses.items()]
+        )
+
+
+def own_statuses(conn: Connection, user_id: int, message_ids: Sequence[int]) -> dict[int, int]:
+    if not message_ids:
+        return {}
+    rows = conn.execute(
+        select(receipts.c.message_id, receipts.c.status).where(
+            receipts.c.user_id == user_id, receipts.c.message_id.in_(message_ids)
+        )
+    )
+    return {r.message_id: r.status for r in rows}
+
+
+def aggregate_statuses(conn: Connection, message_ids: Sequence[int]) -> dict[int, int]:
+    """The lowest status over all recipients who were delivered to (withheld ones do not count)."""
+    if not message_ids:
+        return {}
+    rows = conn.execute(
+        select(receipts.c.message_id, func.min(receipts.c.status))
+        .where(receipts.c.message_id.in_(message_ids), receipts.c.status > 0)
+        .group_by(receipts.c.message_id)
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+def receipts_of(conn: Connection, message_id: int) -> list[tuple[int, int, int | None, int | None]]:
+    rows = conn.execute(
+        select(receipts.c.user_id, receipts.c.status, receipts.c.delivered_at, receipts.c.read_at)
+        .where(receipts.c.message_id == message_id, receipts.c.status > 0)
+        .order_by(receipts.c.user_id)
+    )
+    return [(r.user_id, r.status, r.delivered_at, r.read_at) for r in rows]
+
+
+def mark_delivered(conn: Connection, user_id: int, message_ids: Sequence[int], now: int) -> list[int]:
+    if not message_ids:
+        return []
+    rows = conn.execute(
+        update(receipts)
+        .where(receipts.c.user_id == user_id, receipts.c.status == SENT, receipts.c.message_id.in_(message_ids))
+        .values(status=SENT + 1, delivered_at=now)
+        .returning(receipts.c.message_id)
+    )
+    return [r.message_id for r in rows]
+
+
+def mark_read_through(conn: Connection, user_id: int, chat_id: int, through_id: int, now: int) -> list[int]:
+    """Mark read every unread receipt of this user in this chat up to `through_id`."""
+    in_chat = select(messages.c.id).where(messages.c.chat_id == chat_id, messages.c.id <= through_id)
+    rows = conn.execute(
+        update(receipts)
+        .where(
+            receipts.c.user_id == user_id,
+            receipts.c.status.in_((SENT, SENT + 1)),
+            receipts.c.message_id.in_(in_chat.scalar_subquery()),
+        )
+        .values(status=READ, read_at=now, delivered_at=func.coalesce(receipts.c.delivered_at, now))
+        .returning(receipts.c.message_id)
+    )
+    return [r.message_id for r in rows]
+
+
+def senders_of(conn: Connection, message_ids: Sequence[int]) -> list[tuple[int, int, int]]:
+    """(message_id, chat_id, sender_id) for each id."""
+    if not message_ids:
+        return []
+    rows = conn.execute(
+        select(messages.c.id, messages.c.chat_id, messages.c.sender_id).where(messages.c.id.in_(message_ids))
+    )
+    return [(r.id, r.chat_id, r.sender_id) for r in rows]
+
+
+def set_reaction(conn: Connection, message_id: int, user_id: int, emoji: str, now: int) -> None:
+    conn.execute(reactions.delete().where(reactions.c.message_id == message_id, reactions.c.user_id == user_id))
+    if emoji:
+        conn.execute(insert(reactions).values(message_id=message_id, user_id=user_id, emoji=emoji, created_at=now))
+
+
+def reactions_of(conn: Connection, message_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+    out: dict[int, list[tuple[int, str]]] = {}
+    if not message_ids:
+        return out
+    rows = conn.execute(
+        select(reactions.c.message_id, reactions.c.user_id, reactions.c.emoji)
+        .where(reactions.c.message_id.in_(message_ids))
+        .order_by(reactions.c.created_at)
+    )
+    for r in rows:
+        out.setdefault(r.message_id, []).append((r.user_id, r.emoji))
+    return out
+
+
+def append_inbox(conn: Connection, seqs: dict[int, int], message_id: int, event: str, now: int) -> None:
+    if seqs:
+        conn.execute(
+            insert(inbox),
+            [
+                {"user_id": u, "seq": s, "message_id": message_id, "event": event, "created_at": now}
+                for u, s in seqs.items()
+            ],
+        )
+
+
+def inbox_after(conn: Connection, user_id: int, after_seq: int, limit: int) -> list[tuple[int, int, str]]:
+    rows = conn.execute(
+        select(inbox.c.seq, inbox.c.message_id, inbox.c.event)
+        .where(inbox.c.user_id == user_id, inbox.c.seq > after_seq)
+        .order_by(inbox.c.seq)
+        .limit(limit)
+    )
+    return [(r.seq, r.message_id, r.event) for r in rows]
+
+
+def new_messages_in_range(conn: Connection, user_id: int, after_seq: int, through_seq: int) -> list[int]:
+    rows = conn.execute(
+        select(inbox.c.message_id).where(
+            inbox.c.user_id == user_id, inbox.c.seq > after_seq, inbox.c.seq <= through_seq, inbox.c.event == "new"
+        )
+    )
+    return [r.message_id for r in rows]
+
+
+def get_messages(conn: Connection, message_ids: Iterable[int]) -> dict[int, MessageRow]:
+    ids = list(message_ids)
+    if not ids:
+        return {}
+    return {r.id: _message(r) for r in conn.execute(_select_messages().where(messages.c.id.in_(ids)))}  # type: ignore[attr-defined]
+
+
+# --- invites --------------------------------------------------------------------------------------
+
+
+def insert_invite(conn: Connection, code: str, chat_id: int, created_by: int, now: int) -> None:
+    conn.execute(insert(group_invites).values(code=code, chat_id=chat_id, created_by=created_by, created_at=now))
+
+
+def active_invite_chat(conn: Connection, code: str) -> int | None:
+    return conn.execute(
+        select(group_invites.c.chat_id).where(group_invites.c.code == code, group_invites.c.revoked_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def revoke_invite(conn: Connection, chat_id: int, code: str, now: int) -> bool:
+    result = conn.execute(
+        update(group_invites)
+        .where(group_invites.c.code == code, group_invites.c.chat_id == chat_id, group_invites.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)

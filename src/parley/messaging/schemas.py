@@ -1,0 +1,169 @@
+"""Request and response bodies of the messaging API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextIn(_Strict):
+    body: str = Field(min_length=1)
+
+
+class MediaIn(_Strict):
+    id: str = Field(pattern=r"^\d{1,20}$")
+    caption: str | None = Field(default=None, max_length=1024)
+
+
+class ContextIn(_Strict):
+    message_id: str = Field(pattern=r"^\d{1,20}$")
+
+
+MEDIA_TYPES = ("image", "document", "audio", "video")
+
+
+class SendMessageIn(_Strict):
+    to: str | None = Field(default=None, max_length=32)
+    group_id: str | None = Field(default=None, pattern=r"^\d{1,20}$")
+    type: Literal["text", "image", "document", "audio", "video"] = "text"
+    text: TextIn | None = None
+    image: MediaIn | None = None
+    document: MediaIn | None = None
+    audio: MediaIn | None = None
+    video: MediaIn | None = None
+    context: ContextIn | None = None
+    client_id: str = Field(min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_target_one_body(self) -> SendMessageIn:
+        if (self.to is None) == (self.group_id is None):
+            raise ValueError("give exactly one of 'to' and 'group_id'")
+        if self.type == "text" and self.text is None:
+            raise ValueError("a text message needs 'text': {'body': ...}")
+        if self.type in MEDIA_TYPES and getattr(self, self.type) is None:
+            raise ValueError(f"a {self.type} message needs '{self.type}': {{'id': ...}}")
+        return self
+
+
+class SendMessageOut(BaseModel):
+    id: str
+    chat_id: str
+    timestamp: int
+
+
+class EditMessageIn(_Strict):
+    text: TextIn
+
+
+class ReactionIn(_Strict):
+    emoji: str = Field(max_length=32)
+
+
+class TextOut(BaseModel):
+    body: str
+
+
+class MediaOut(BaseModel):
+    id: str
+    mime_type: str
+    size: int
+    filename: str | None
+    caption: str | None
+
+
+class ContextOut(BaseModel):
+    message_id: str
+
+
+class ReactionOut(BaseModel):
+    user_id: str
+    emoji: str
+
+
+Status = Literal["sent", "delivered", "read"]
+
+
+class MessageOut(BaseModel):
+    id: str
+    chat_id: str
+    sender_id: str
+    sender_name: str
+    type: str
+    text: TextOut | None
+    media: MediaOut | None
+    context: ContextOut | None
+    client_id: str
+    timestamp: int
+    edited_at: int | None
+    deleted: bool
+    reactions: list[ReactionOut]
+    status: Status
+
+
+class MessagesPage(BaseModel):
+    messages: list[MessageOut]
+    next: str | None
+
+
+class PeerOut(BaseModel):
+    user_id: str
+    phone: str
+    name: str
+
+
+class ChatOut(BaseModel):
+    id: str
+    type: Literal["direct", "group"]
+    title: str
+    peer: PeerOut | None
+    unread_count: int
+    last_message: MessageOut | None
+    updated_at: int
+
+
+class ChatsOut(BaseModel):
+    chats: list[ChatOut]
+
+
+class ReceiptOut(BaseModel):
+    user_id: str
+    status: Status
+    delivered_at: int | None
+    read_at: int | None
+
+
+class ReceiptsOut(BaseModel):
+    receipts: list[ReceiptOut]
+
+
+class CreateGroupIn(_Strict):
+    name: str = Field(min_length=1, max_length=128)
+    members: list[str] = Field(default_factory=list, max_length=1023)
+
+
+class AddMembersIn(_Strict):
+    phones: list[str] = Field(min_length=1, max_length=1023)
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    phone: str
+    name: str
+    role: Literal["admin", "member"]
+
+
+class GroupOut(BaseModel):
+    id: str
+    name: str
+    members: list[MemberOut]
+    created_at: int
+
+
+class InviteOut(BaseModel):
+    code: str
+    url: str

@@ -1,0 +1,626 @@
+"""Messaging: 1:1 chats and groups, messages with receipts, and the per-user durable inbox.
+
+Every change is one write unit (one transaction). Realtime events go out on the bus only after the unit
+committed; a device that misses one finds it in its inbox on reconnect, so the bus may lose nothing that
+matters.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from parley import accounts, media, privacy
+from parley.config import LimitSettings
+from parley.kit.clock import Clock
+from parley.kit.errors import InvalidInputError
+from parley.kit.ids import IdGenerator
+from parley.kit.pagination import decode_cursor, encode_cursor
+from parley.messaging import repository as repo
+from parley.messaging.content import MediaContent, TextContent, dump_content, load_content
+from parley.messaging.errors import (
+    ChatNotFoundError,
+    EditWindowClosedError,
+    GroupFullError,
+    InvalidMessageError,
+    InviteNotFoundError,
+    MediaNotFoundError,
+    MessageNotFoundError,
+    NotAnAdminError,
+    NotYourMessageError,
+)
+from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD
+from parley.messaging.schemas import MEDIA_TYPES, SendMessageIn
+from parley.platform.bus import Bus
+from parley.platform.db import Database
+
+STATUS_NAMES = {SENT: "sent", DELIVERED: "delivered", READ: "read"}
+Event = dict[str, Any]
+
+
+def user_topic(user_id: int) -> str:
+    return f"u:{user_id}"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: int
+    chat_id: int
+    timestamp: int
+
+
+@dataclass
+class _Fanout:
+    """What a committed unit wants published: inbox events per user, plus plain events."""
+
+    message: repo.MessageRow | None = None
+    event: str = "new"
+    seqs: dict[int, int] = field(default_factory=dict)
+    others: list[tuple[int, Event]] = field(default_factory=list)
+
+
+def render_message(
+    row: repo.MessageRow,
+    status: int = SENT,
+    message_reactions: list[tuple[int, str]] | None = None,
+) -> Event:
+    """The client API's message object (a plain dict: it goes on the wire and on the bus as is)."""
+    text = media_out = None
+    if row.deleted_at is None and row.content is not None:
+        content = load_content(row.content)
+        if isinstance(content, TextContent):
+            text = {"body": content.body}
+        else:
+            media_out = {
+                "id": str(content.media_id),
+                "mime_type": content.mime_type,
+                "size": content.size,
+                "filename": content.filename,
+                "caption": content.caption,
+            }
+    return {
+        "id": str(row.id),
+        "chat_id": str(row.chat_id),
+        "sender_id": str(row.sender_id),
+        "sender_name": row.sender_name,
+        "type": row.type,
+        "text": text,
+        "media": media_out,
+        "context": None if row.context_id is None else {"message_id": str(row.context_id)},
+        "client_id": row.client_id,
+        "timestamp": row.created_at,
+        "edited_at": row.edited_at,
+        "deleted": row.deleted_at is not None,
+        "reactions": [{"user_id": str(u), "emoji": e} for u, e in (message_reactions or [])],
+        "status": STATUS_NAMES.get(status, "sent"),
+    }
+
+
+def _parse_id(raw: str, error: type[Exception], what: str) -> int:
+    if not raw.isdigit() or len(raw) > 20:
+        raise error(f"no such {what}")
+    return int(raw)
+
+
+class MessagingService:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        ids: IdGenerator,
+        account_service: accounts.AccountService,
+        limits: LimitSettings,
+        public_url: str,
+    ) -> None:
+        self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
+        self._accounts = account_service
+        self._limits = limits
+        self._public_url = public_url.rstrip("/")
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def send(self, sender_id: int, request: SendMessageIn) -> SendResult:
+        recipient_id: int | None = None
+        if request.to is not None:
+            recipient_id = (await self._accounts.find_by_phone(request.to)).id
+            if recipient_id == sender_id:
+                raise InvalidMessageError("you cannot send a message to yourself")
+        group_id = None if request.group_id is None else int(request.group_id)
+        context_id = None if request.context is None else int(request.context.message_id)
+        media_in = getattr(request, request.type) if request.type in MEDIA_TYPES else None
+        if request.text is not None and len(request.text.body) > self._limits.text_max_chars:
+            raise InvalidMessageError(f"text is limited to {self._limits.text_max_chars} characters")
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> tuple[SendResult, _Fanout]:
+            existing = repo.find_by_client_id(conn, sender_id, request.client_id)
+            if existing is not None:  # a retry: the first answer, nothing new
+                return SendResult(existing.id, existing.chat_id, existing.created_at), _Fanout()
+            if recipient_id is not None:
+                chat_id = self._direct_chat(conn, sender_id, recipient_id, now)
+            else:
+                assert group_id is not None
+                chat_id = group_id
+                if repo.member_role(conn, chat_id, sender_id) is None:
+                    raise ChatNotFoundError("no such chat")
+            if context_id is not None:
+                quoted = repo.get_message(conn, context_id)
+                if quoted is None or quoted.chat_id != chat_id:
+                    raise MessageNotFoundError("the quoted message is not in this chat")
+            if media_in is None:
+                assert request.text is not None
+                content: TextContent | MediaContent = TextContent(body=request.text.body)
+            else:
+                content = self._media_content(conn, sender_id, chat_id, request.type, media_in.id, media_in.caption)
+            row = repo.MessageRow(
+                id=self._ids.next_id(),
+                chat_id=chat_id,
+                sender_id=sender_id,
+                sender_name=repo.user_name(conn, sender_id),
+                client_id=request.client_id,
+                type=request.type,
+                content=dump_content(content),
+                context_id=context_id,
+                created_at=now,
+                edited_at=None,
+                deleted_at=None,
+            )
+            repo.insert_message(conn, row)
+            recipients = [u for u in repo.member_ids(conn, chat_id) if u != sender_id]
+            blockers = privacy.blockers_among(conn, sender_id, recipients)
+            repo.insert_receipts(conn, row.id, {u: WITHHELD if u in blockers else SENT for u in recipients})
+            seqs = accounts.next_inbox_seqs(conn, [u for u in recipients if u not in blockers])
+            repo.append_inbox(conn, seqs, row.id, "new", now)
+            return SendResult(row.id, chat_id, now), _Fanout(message=row, seqs=seqs)
+
+        result, fanout = await self._db.write(unit)
+        await self._publish(fanout)
+        return result
+
+    def _direct_chat(self, conn: Connection, sender_id: int, recipient_id: int, now: int) -> int:
+        key = repo.direct_key(sender_id, recipient_id)
+        chat_id = repo.find_direct_chat(conn, key)
+        if chat_id is None:
+            chat_id = self._ids.next_id()
+            repo.insert_chat(conn, chat_id, "direct", None, key, sender_id, now)
+            repo.add_members(conn, chat_id, {sender_id: "member", recipient_id: "member"}, now)
+        return chat_id
+
+    def _media_content(
+        self, conn: Connection, sender_id: int, chat_id: int, kind: str, raw_id: str, caption: str | None
+    ) -> MediaContent:
+        item = media.get_media(conn, int(raw_id))
+        # Your own uploads, or media already shared in this chat (forwarding inside the chat).
+        if item is None or (item.owner_id != sender_id and chat_id not in media.chats_sharing(conn, item.id)):
+            raise MediaNotFoundError("no such media")
+        if item.kind != kind:
+            raise InvalidMessageError(f"media {raw_id} is a {item.kind}, not a {kind}")
+        media.share_media(conn, item.id, chat_id)
+        return MediaContent(
+            media_id=item.id, mime_type=item.mime_type, size=item.size, filename=item.filename, caption=caption
+        )
+
+    # --- changing messages ---------------------------------------------------------------------
+
+    async def edit(self, user_id: int, raw_message_id: str, body: str) -> Event:
+        message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
+        if len(body) > self._limits.text_max_chars:
+            raise InvalidMessageError(f"text is limited to {self._limits.text_max_chars} characters")
+        now = self._clock.now_ms()
+
+        def change(conn: Connection, row: repo.MessageRow) -> dict[str, object]:
+            if row.sender_id != user_id:
+                raise NotYourMessageError("only the sender can edit a message")
+            if row.type != "text" or row.deleted_at is not None:
+                raise InvalidMessageError("only text messages that still exist can be edited")
+            if now - row.created_at > self._limits.edit_window_s * 1000:
+                raise EditWindowClosedError("messages can be edited for 15 minutes after sending")
+            return {"content": dump_content(TextContent(body=body)), "edited_at": now}
+
+        return await self._change_message(user_id, message_id, "edited", change)
+
+    async def delete(self, user_id: int, raw_message_id: str) -> None:
+        message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
+        now = self._clock.now_ms()
+
+        def change(conn: Connection, row: repo.MessageRow) -> dict[str, object]:
+            if row.sender_id != user_id:
+                raise NotYourMessageError("only the sender can delete a message for everyone")
+            return {"deleted_at": row.deleted_at or now, "content": None}
+
+        await self._change_message(user_id, message_id, "deleted", change)
+
+    async def react(self, user_id: int, raw_message_id: str, emoji: str) -> Event:
+        message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
+        now = self._clock.now_ms()
+
+        def change(conn: Connection, row: repo.MessageRow) -> dict[str, object]:
+            if row.deleted_at is not None:
+                raise InvalidMessageError("you cannot react to a deleted message")
+            repo.set_reaction(conn, row.id, user_id, emoji, now)
+            return {}
+
+        return await self._change_message(user_id, message_id, "reaction", change)
+
+    async def _change_message(
+        self,
+        user_id: int,
+        message_id: int,
+        event: str,
+        change: Callable[[Connection, repo.MessageRow], dict[str, object]],
+    ) -> Event:
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> tuple[Event, _Fanout]:
+            row = repo.get_message(conn, message_id)
+            if row is None or repo.member_role(conn, row.chat_id, user_id) is None:
+                raise MessageNotFoundError("no such message")
+            values = change(conn, row)
+            if values:
+                repo.update_message(conn, message_id, **values)
+            row = repo.get_message(conn, message_id)
+            assert row is not None
+            others = [u for u in repo.member_ids(conn, row.chat_id) if u != user_id]
+            blockers = privacy.blockers_among(conn, user_id, others)
+            seqs = accounts.next_inbox_seqs(conn, [u for u in others if u not in blockers])
+            repo.append_inbox(conn, seqs, message_id, event, now)
+            view = self._view(conn, user_id, [row])[0]
+            return view, _Fanout(message=row, event=event, seqs=seqs)
+
+        view, fanout = await self._db.write(unit)
+        await self._publish(fanout)
+        return view
+
+    # --- receipts ------------------------------------------------------------------------------
+
+    async def acknowledge(self, user_id: int, device_id: int, seq: int) -> None:
+        """A device has everything in its inbox up to `seq`: those messages are delivered."""
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> _Fanout:
+            moved = accounts.advance_device_ack(conn, device_id, user_id, seq)
+            if moved is None:
+                return _Fanout()
+            fresh = repo.new_messages_in_range(conn, user_id, moved[0], moved[1])
+            changed = repo.mark_delivered(conn, user_id, fresh, now)
+            return _Fanout(others=self._receipt_events(conn, user_id, changed, DELIVERED, now))
+
+        await self._publish(await self._db.write(unit))
+
+    async def mark_read(self, user_id: int, raw_message_id: str) -> None:
+        message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> _Fanout:
+            row = repo.get_message(conn, message_id)
+            if row is None or repo.member_role(conn, row.chat_id, user_id) is None:
+                raise MessageNotFoundError("no such message")
+            changed = repo.mark_read_through(conn, user_id, row.chat_id, message_id, now)
+            return _Fanout(others=self._receipt_events(conn, user_id, changed, READ, now))
+
+        await self._publish(await self._db.write(unit))
+
+    def _receipt_events(
+        self, conn: Connection, reader_id: int, message_ids: list[int], status: int, now: int
+    ) -> list[tuple[int, Event]]:
+        senders = repo.senders_of(conn, message_ids)
+        overall = repo.aggregate_statuses(conn, message_ids)
+        return [
+            (
+                sender_id,
+                {
+                    "type": "receipt",
+                    "message_id": str(message_id),
+                    "chat_id": str(chat_id),
+                    "user_id": str(reader_id),
+                    "status": STATUS_NAMES[status],
+                    "message_status": STATUS_NAMES.get(overall.get(message_id, SENT), "sent"),
+                    "timestamp": now,
+                },
+            )
+            for message_id, chat_id, sender_id in senders
+        ]
+
+    async def receipts(self, user_id: int, raw_message_id: str) -> list[tuple[int, int, int | None, int | None]]:
+        message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
+
+        def unit(conn: Connection) -> list[tuple[int, int, int | None, int | None]]:
+            row = repo.get_message(conn, message_id)
+            if row is None or repo.member_role(conn, row.chat_id, user_id) is None:
+                raise MessageNotFoundError("no such message")
+            if row.sender_id != user_id:
+                raise NotYourMessageError("only the sender sees a message's receipts")
+            return repo.receipts_of(conn, message_id)
+
+        return await self._db.read(unit)
+
+    async def typing(self, user_id: int, raw_chat_id: str) -> None:
+        chat_id = _parse_id(raw_chat_id, ChatNotFoundError, "chat")
+
+        def unit(conn: Connection) -> list[int]:
+            member_ids = repo.member_ids(conn, chat_id)
+            if user_id not in member_ids:
+                raise ChatNotFoundError("no such chat")
+            return [u for u in member_ids if u != user_id]
+
+        others = await self._db.read(unit)
+        event = {"type": "typing", "chat_id": str(chat_id), "user_id": str(user_id)}
+        await self._bus.publish_many([(user_topic(u), event) for u in others])
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def history(self, user_id: int, raw_chat_id: str, before: str | None, limit: int) -> tuple[list[Event], str | None]:
+        chat_id = _parse_id(raw_chat_id, ChatNotFoundError, "chat")
+        before_id = decode_cursor(before)
+        if not 1 <= limit <= 100:
+            raise InvalidInputError("limit must be between 1 and 100")
+
+        def unit(conn: Connection) -> tuple[list[Event], str | None]:
+            if repo.member_role(conn, chat_id, user_id) is None:
+                raise ChatNotFoundError("no such chat")
+            rows = repo.page(conn, chat_id, user_id, before_id, limit + 1)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            cursor = encode_cursor(rows[-1].id) if more and rows else None
+            return self._view(conn, user_id, rows), cursor
+
+        return await self._db.read(unit)
+
+    def _view(self, conn: Connection, user_id: int, rows: list[repo.MessageRow]) -> list[Event]:
+        ids = [r.id for r in rows]
+        mine = [r.id for r in rows if r.sender_id == user_id]
+        overall = repo.aggregate_statuses(conn, mine)
+        own = repo.own_statuses(conn, user_id, [r.id for r in rows if r.sender_id != user_id])
+        reacts = repo.reactions_of(conn, ids)
+        return [
+            render_message(
+                r,
+                overall.get(r.id, SENT) if r.sender_id == user_id else own.get(r.id, SENT),
+                reacts.get(r.id),
+            )
+            for r in rows
+        ]
+
+    async def chats(self, user_id: int) -> list[Event]:
+        def unit(conn: Connection) -> list[Event]:
+            out: list[Event] = []
+            for chat in repo.chats_of(conn, user_id):
+                last = repo.last_visible_message(conn, chat.id, user_id)
+                peer = None
+                title = chat.name or ""
+                if chat.kind == "direct":
+                    other = next((m for m in repo.members(conn, chat.id) if m.user_id != user_id), None)
+                    if other is not None:
+                        peer = {"user_id": str(other.user_id), "phone": other.phone, "name": other.name}
+                        title = other.name or other.phone
+                out.append(
+                    {
+                        "id": str(chat.id),
+                        "type": chat.kind,
+                        "title": title,
+                        "peer": peer,
+                        "unread_count": repo.unread_count(conn, chat.id, user_id),
+                        "last_message": None if last is None else self._view(conn, user_id, [last])[0],
+                        "updated_at": chat.created_at if last is None else last.created_at,
+                    }
+                )
+            out.sort(key=lambda c: int(c["updated_at"]), reverse=True)
+            return out
+
+        return await self._db.read(unit)
+
+    async def pending_inbox(self, user_id: int, after_seq: int, limit: int = 200) -> list[Event]:
+        """Inbox events after `after_seq`, oldest first, as the stream sends them."""
+
+        def unit(conn: Connection) -> list[Event]:
+            entries = repo.inbox_after(conn, user_id, after_seq, limit)
+            rows = repo.get_messages(conn, {m for _, m, _ in entries})
+            views = {v["id"]: v for v in self._view(conn, user_id, list(rows.values()))}
+            return [
+                {"type": "message", "id": seq, "event": event, "message": views[str(message_id)]}
+                for seq, message_id, event in entries
+            ]
+
+        return await self._db.read(unit)
+
+    async def device_ack_mark(self, device_id: int) -> int:
+        device = await self._db.read(lambda c: accounts.get_device(c, device_id))
+        return 0 if device is None else device.acked_seq
+
+    async def media_for_member(self, user_id: int, raw_media_id: str) -> media.MediaRow:
+        media_id = _parse_id(raw_media_id, MediaNotFoundError, "media")
+
+        def unit(conn: Connection) -> media.MediaRow:
+            item = media.get_media(conn, media_id)
+            if item is None:
+                raise MediaNotFoundError("no such media")
+            if item.owner_id != user_id and not any(
+                repo.member_role(conn, chat_id, user_id) is not None for chat_id in media.chats_sharing(conn, media_id)
+            ):
+                raise MediaNotFoundError("no such media")
+            return item
+
+        return await self._db.read(unit)
+
+    def messages_reportable(self, conn: Connection, reporter_id: int, sender_id: int, message_ids: list[int]) -> bool:
+        rows = repo.get_messages(conn, message_ids)
+        return len(rows) == len(set(message_ids)) and all(
+            r.sender_id == sender_id and repo.member_role(conn, r.chat_id, reporter_id) is not None
+            for r in rows.values()
+        )
+
+    # --- groups --------------------------------------------------------------------------------
+
+    async def create_group(self, creator_id: int, name: str, phones: list[str]) -> Event:
+        member_ids = {(await self._accounts.find_by_phone(p)).id for p in phones} - {creator_id}
+        if len(member_ids) + 1 > self._limits.group_max_members:
+            raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
+        now = self._clock.now_ms()
+        chat_id = self._ids.next_id()
+
+        def unit(conn: Connection) -> Event:
+            repo.insert_chat(conn, chat_id, "group", name, None, creator_id, now)
+            roles = {creator_id: "admin"} | {u: "member" for u in member_ids}
+            repo.add_members(conn, chat_id, roles, now)
+            return self._group(conn, chat_id)
+
+        group = await self._db.write(unit)
+        await self._notify_chat_changed(chat_id, [int(m["user_id"]) for m in group["members"]])
+        return group
+
+    async def group(self, user_id: int, raw_group_id: str) -> Event:
+        chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
+
+        def unit(conn: Connection) -> Event:
+            self._require_member(conn, chat_id, user_id)
+            return self._group(conn, chat_id)
+
+        return await self._db.read(unit)
+
+    async def add_members(self, admin_id: int, raw_group_id: str, phones: list[str]) -> Event:
+        chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
+        new_ids = {(await self._accounts.find_by_phone(p)).id for p in phones}
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> Event:
+            self._require_admin(conn, chat_id, admin_id)
+            current = set(repo.member_ids(conn, chat_id))
+            joining = new_ids - current
+            if len(current) + len(joining) > self._limits.group_max_members:
+                raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
+            repo.add_members(conn, chat_id, dict.fromkeys(joining, "member"), now)
+            return self._group(conn, chat_id)
+
+        return await self._changed_group(chat_id, await self._db.write(unit))
+
+    async def remove_member(self, admin_id: int, raw_group_id: str, raw_user_id: str) -> Event:
+        chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
+        target = _parse_id(raw_user_id, ChatNotFoundError, "member")
+
+        def unit(conn: Connection) -> Event:
+            self._require_admin(conn, chat_id, admin_id)
+            if not repo.remove_member(conn, chat_id, target):
+                raise ChatNotFoundError("no such member in this group")
+            return self._group(conn, chat_id)
+
+        group = await self._db.write(unit)
+        await self._notify_chat_changed(chat_id, [target])
+        return await self._changed_group(chat_id, group)
+
+    async def set_admin(self, admin_id: int, raw_group_id: str, raw_user_id: str, is_admin: bool) -> Event:
+        chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
+        target = _parse_id(raw_user_id, ChatNotFoundError, "member")
+
+        def unit(conn: Connection) -> Event:
+            self._require_admin(conn, chat_id, admin_id)
+            if not repo.set_role(conn, chat_id, target, "admin" if is_admin else "member"):
+                raise ChatNotFoundError("no such member in this group")
+            return self._group(conn, chat_id)
+
+        return await self._changed_group(chat_id, await self._db.write(unit))
+
+    async def leave(self, user_id: int, raw_group_id: str) -> None:
+        chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
+
+        def unit(conn: Connection) -> list[int]:
+            role = self._require_member(conn, chat_id, user_id)
+            repo.remove_member(conn, chat_id, user_id)
+            remaining = repo.members(conn, chat_id)
+            # A group is never left without an admin: the longest-standing member takes over.
+            if role == "admin" and remaining and not any(m.role == "admin" for m in remaining):
+                repo.set_role(conn, chat_id, remaining[0].user_id, "admin")
+            return [m.user_id for m in remaining]
+
+        remaining = await self._db.write(unit)
+        await self._notify_chat_changed(chat_id, [*remaining, user_id])
+
+    async def create_invite(self, admin_id: int, raw_group_id: str) -> tuple[str, str]:
+        chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
+        code = secrets.token_urlsafe(16)
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> None:
+            self._require_admin(conn, chat_id, admin_id)
+            repo.insert_invite(conn, code, chat_id, admin_id, now)
+
+        await self._db.write(unit)
+        return code, f"{self._public_url}/client/v1/invites/{code}/join"
+
+    async def revoke_invite(self, admin_id: int, raw_group_id: str, code: str) -> None:
+        chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> bool:
+            self._require_admin(conn, chat_id, admin_id)
+            return repo.revoke_invite(conn, chat_id, code, now)
+
+        if not await self._db.write(unit):
+            raise InviteNotFoundError("no such invite link")
+
+    async def join(self, user_id: int, code: str) -> Event:
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> tuple[int, Event]:
+            chat_id = repo.active_invite_chat(conn, code)
+            if chat_id is None:
+                raise InviteNotFoundError("this invite link is not valid (any more)")
+            if repo.member_role(conn, chat_id, user_id) is None:
+                if repo.count_members(conn, chat_id) >= self._limits.group_max_members:
+                    raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
+                repo.add_members(conn, chat_id, {user_id: "member"}, now)
+            return chat_id, self._group(conn, chat_id)
+
+        chat_id, group = await self._db.write(unit)
+        return await self._changed_group(chat_id, group)
+
+    def _require_member(self, conn: Connection, chat_id: int, user_id: int) -> str:
+        role = repo.member_role(conn, chat_id, user_id)
+        chat = repo.get_chat(conn, chat_id) if role is not None else None
+        if role is None or chat is None or chat.kind != "group":
+            raise ChatNotFoundError("no such group")
+        return role
+
+    def _require_admin(self, conn: Connection, chat_id: int, user_id: int) -> None:
+        if self._require_member(conn, chat_id, user_id) != "admin":
+            raise NotAnAdminError("only group admins can do this")
+
+    def _group(self, conn: Connection, chat_id: int) -> Event:
+        chat = repo.get_chat(conn, chat_id)
+        assert chat is not None
+        return {
+            "id": str(chat.id),
+            "name": chat.name or "",
+            "members": [
+                {"user_id": str(m.user_id), "phone": m.phone, "name": m.name, "role": m.role}
+                for m in repo.members(conn, chat_id)
+            ],
+            "created_at": chat.created_at,
+        }
+
+    async def _changed_group(self, chat_id: int, group: Event) -> Event:
+        await self._notify_chat_changed(chat_id, [int(m["user_id"]) for m in group["members"]])
+        return group
+
+    async def _notify_chat_changed(self, chat_id: int, user_ids: list[int]) -> None:
+        event = {"type": "chat", "chat_id": str(chat_id), "event": "updated"}
+        await self._bus.publish_many([(user_topic(u), event) for u in user_ids])
+
+    # --- publishing ----------------------------------------------------------------------------
+
+    async def _publish(self, fanout: _Fanout) -> None:
+        items: list[tuple[str, Event]] = [(user_topic(u), e) for u, e in fanout.others]
+        if fanout.message is not None and fanout.seqs:
+            # Recipients see their own receipt status ("sent") on a fresh message.
+            reacts: list[tuple[int, str]] = []
+            if fanout.event == "reaction":
+                reacts = await self._db.read(lambda c: repo.reactions_of(c, [fanout.message.id]).get(fanout.message.id, []))  # type: ignore[union-attr]
+            view = render_message(fanout.message, SENT, reacts)
+            for user_id, seq in fanout.seqs.items():
+                items.append((user_topic(user_id), {"type": "message", "id": seq, "event": fanout.event, "message": view}))
+        if items:
+            await self._bus.publish_many(items)

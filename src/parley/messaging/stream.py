@@ -1,0 +1,116 @@
+"""One device's realtime stream: durable inbox events in order, plus live receipts and typing.
+
+The connection keeps `sent_through`, the highest inbox sequence it has sent. Live bus events with the
+next sequence go straight out; older ones are duplicates and are dropped; a gap (an event lost or
+reordered between processes) makes it read the missing range from the database. On connect it first
+sends everything after the device's ack mark. So: in order, none lost, none twice per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from parley.messaging.service import MessagingService, user_topic
+from parley.platform.bus import Bus
+
+log = logging.getLogger(__name__)
+Event = dict[str, Any]
+
+
+class DeviceStream:
+    __slots__ = ("_bus", "_device_id", "_messaging", "_needs_fetch", "_queue", "_sender", "_sent_through", "_user_id", "_ws")
+
+    def __init__(self, ws: WebSocket, bus: Bus, messaging: MessagingService, user_id: int, device_id: int) -> None:
+        self._ws, self._bus, self._messaging = ws, bus, messaging
+        self._user_id, self._device_id = user_id, device_id
+        self._queue: deque[Event] = deque()
+        self._sent_through = 0
+        self._needs_fetch = True
+        self._sender: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        subscription = self._bus.subscribe(user_topic(self._user_id), self._on_event)
+        try:
+            self._sent_through = await self._messaging.device_ack_mark(self._device_id)
+            self._wake()
+            while True:
+                raw = await self._ws.receive_text()
+                await self._on_client_message(raw)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            subscription.cancel()
+            if self._sender is not None:
+                self._sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._sender
+
+    def _on_event(self, event: Event) -> None:
+        self._queue.append(event)
+        self._wake()
+
+    def _wake(self) -> None:
+        # The sender task exists only while there is something to send: idle sockets cost no task.
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._needs_fetch or self._queue:
+                if self._needs_fetch:
+                    self._needs_fetch = False
+                    await self._catch_up()
+                    continue
+                event = self._queue.popleft()
+                if event.get("type") == "message":
+                    seq = int(event["id"])
+                    if seq <= self._sent_through:
+                        continue  # already sent (came from the database, or a duplicate)
+                    if seq != self._sent_through + 1:
+                        self._needs_fetch = True  # a gap: the database has what is missing
+                        continue
+                    self._sent_through = seq
+                await self._ws.send_text(orjson.dumps(event).decode())
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the socket closed; run() is ending
+        except Exception:
+            log.exception("stream sender failed")
+            with contextlib.suppress(Exception):
+                await self._ws.close(code=1011)
+
+    async def _catch_up(self) -> None:
+        while True:
+            events = await self._messaging.pending_inbox(self._user_id, self._sent_through)
+            for event in events:
+                self._sent_through = int(event["id"])
+                await self._ws.send_text(orjson.dumps(event).decode())
+            if len(events) < 200:
+                return
+
+    async def _on_client_message(self, raw: str) -> None:
+        try:
+            message = orjson.loads(raw)
+            kind = message.get("type")
+        except (orjson.JSONDecodeError, AttributeError):
+            await self._send_error("invalid_event", "events are JSON objects with a 'type'")
+            return
+        try:
+            if kind == "ack" and isinstance(message.get("id"), int):
+                await self._messaging.acknowledge(self._user_id, self._device_id, message["id"])
+            elif kind == "typing" and isinstance(message.get("chat_id"), str):
+                await self._messaging.typing(self._user_id, message["chat_id"])
+            else:
+                await self._send_error("invalid_event", "expected {'type':'ack','id':<int>} or {'type':'typing','chat_id':<str>}")
+        except Exception as error:  # one bad event never closes the stream
+            code = getattr(error, "code", "internal_error")
+            await self._send_error(code, str(error))
+
+    async def _send_error(self, code: str, message: str) -> None:
+        await self._ws.send_text(orjson.dumps({"type": "error", "error": {"code": code, "message": message}}).decode())

@@ -1,0 +1,203 @@
+"""Database implementations: SQLite (group-commit writer thread) and PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Connection, create_engine, event, exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+T = TypeVar("T")
+UnitOfWork = Callable[[Connection], T]
+
+log = logging.getLogger(__name__)
+
+
+class Database(Protocol):
+    dialect: str
+
+    async def read(self, fn: UnitOfWork[T]) -> T: ...
+
+    async def write(self, fn: UnitOfWork[T]) -> T: ...
+
+    async def close(self) -> None: ...
+
+
+def create_database(url: str, *, sqlite_synchronous: str = "FULL", max_batch: int = 256) -> Database:
+    if url.startswith("sqlite"):
+        return SqliteDatabase(url, synchronous=sqlite_synchronous, max_batch=max_batch)
+    if url.startswith("postgresql"):
+        return PostgresDatabase(url)
+    raise ValueError(f"unsupported database URL: {url!r} (use sqlite+aiosqlite:// or postgresql+asyncpg://)")
+
+
+def sqlite_file_of(url: str) -> Path | None:
+    database = make_url(url).database
+    return None if not database or database == ":memory:" else Path(database)
+
+
+def _configure_sqlite(dbapi_connection: Any, synchronous: str) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+@dataclass
+class _Pending:
+    fn: UnitOfWork[Any]
+    future: asyncio.Future[Any]
+    outcome: tuple[bool, Any] = field(default=(False, None))
+
+
+class SqliteDatabase:
+    """Reads through aiosqlite; writes through one writer thread that commits whole batches at once."""
+
+    dialect = "sqlite"
+
+    def __init__(self, url: str, *, synchronous: str = "FULL", max_batch: int = 256) -> None:
+        path = sqlite_file_of(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        sync_url = make_url(url).set(drivername="sqlite")
+        self._max_batch = max_batch
+        self._reader: AsyncEngine = create_async_engine(make_url(url).set(drivername="sqlite+aiosqlite"))
+        self._writer_engine = create_engine(sync_url, poolclass=NullPool)
+
+        @event.listens_for(self._reader.sync_engine, "connect")
+        def _on_read_connect(dbapi_connection: Any, _record: Any) -> None:
+            _configure_sqlite(dbapi_connection, synchronous)
+
+        @event.listens_for(self._writer_engine, "connect")
+        def _on_write_connect(dbapi_connection: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling breaks SAVEPOINT; we issue BEGIN ourselves.
+            dbapi_connection.isolation_level = None
+            _configure_sqlite(dbapi_connection, synchronous)
+
+        @event.listens_for(self._writer_engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run_writer, name="parley-sqlite-writer", daemon=True)
+        self._thread.start()
+
+    async def read(self, fn: UnitOfWork[T]) -> T:
+        async with self._reader.connect() as conn:
+            return await conn.run_sync(fn)
+
+    async def write(self, fn: UnitOfWork[T]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Pending(fn, future))
+        return await future
+
+    def _run_writer(self) -> None:
+        conn = self._writer_engine.connect()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                while len(batch) < self._max_batch:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        self._queue.put(None)  # finish this batch, then stop
+                        break
+                    batch.append(item)
+                self._commit_batch(conn, batch)
+        finally:
+            conn.close()
+
+    def _commit_batch(self, conn: Connection, batch: list[_Pending]) -> None:
+        try:
+            with conn.begin():
+                for pending in batch:
+                    savepoint = conn.begin_nested()
+                    try:
+                        result = pending.fn(conn)
+                    except BaseException as error:  # the unit's own failure goes back to its caller only
+                        savepoint.rollback()
+                        pending.outcome = (False, error)
+                    else:
+                        savepoint.commit()
+                        pending.outcome = (True, result)
+        except BaseException as error:  # the commit itself failed: nothing in the batch happened
+            log.exception("sqlite batch commit failed")
+            for pending in batch:
+                pending.outcome = (False, error)
+        _resolve_all(batch)
+
+    async def close(self) -> None:
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+        self._writer_engine.dispose()
+        await self._reader.dispose()
+
+
+def _resolve_all(batch: list[_Pending]) -> None:
+    """Hand every outcome back to its waiting request, one loop wake-up per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+    for pending in batch:
+        by_loop.setdefault(pending.future.get_loop(), []).append(pending)
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_set_outcomes, items)
+        except RuntimeError:
+            pass  # the loop is gone: nobody waits for these answers any more
+
+
+def _set_outcomes(items: list[_Pending]) -> None:
+    for pending in items:
+        if pending.future.done():
+            continue
+        ok, value = pending.outcome
+        if ok:
+            pending.future.set_result(value)
+        else:
+            pending.future.set_exception(value)
+
+
+class PostgresDatabase:
+    """Each unit is its own transaction; a unit that lost a uniqueness race is run again once."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self._engine = create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+    async def read(self, fn: UnitOfWork[T]) -> T:
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(fn)
+
+    async def write(self, fn: UnitOfWork[T]) -> T:
+        for attempt in range(3):
+            try:
+                async with self._engine.begin() as conn:
+                    return await conn.run_sync(fn)
+            except exc.IntegrityError:
+                # Two units raced to create the same row (a chat, an idempotent message): the
+                # second sees the first's row when it runs again.
+                if attempt == 2:
+                    raise
+            except exc.DBAPIError as error:
+                if "deadlock" not in str(error).lower() or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        await self._engine.dispose()

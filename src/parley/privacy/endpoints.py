@@ -1,0 +1,81 @@
+"""Client API routes for blocking and reporting."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.kit.errors import NotFoundError
+
+router = APIRouter(prefix="/client/v1", tags=["privacy"], responses=ERROR_RESPONSES)
+
+
+class BlockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(min_length=1, max_length=32)
+
+
+class BlockedOut(BaseModel):
+    user_id: str
+    phone: str
+    name: str
+    blocked_at: int
+
+
+class BlocksOut(BaseModel):
+    blocks: list[BlockedOut]
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str | None = Field(default=None, pattern=r"^\d{1,20}$")
+    phone: str | None = Field(default=None, max_length=32)
+    chat_id: str | None = Field(default=None, pattern=r"^\d{1,20}$")
+    message_ids: list[str] = Field(default_factory=list, max_length=100)
+    reason: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ReportIn:
+        if (self.user_id is None) == (self.phone is None):
+            raise ValueError("give exactly one of 'user_id' and 'phone'")
+        if any(not m.isdigit() or len(m) > 20 for m in self.message_ids):
+            raise ValueError("message_ids are message ids")
+        return self
+
+
+class ReportOut(BaseModel):
+    id: str
+
+
+@router.get("/blocks", response_model=BlocksOut)
+async def list_blocks(me: PrincipalDep, c: ContainerDep) -> BlocksOut:
+    rows = await c.privacy.blocked(me.user_id)
+    return BlocksOut(blocks=[BlockedOut(user_id=str(u.id), phone=u.phone, name=u.name, blocked_at=at) for u, at in rows])
+
+
+@router.post("/blocks", response_model=BlockedOut)
+async def block(body: BlockIn, me: PrincipalDep, c: ContainerDep) -> BlockedOut:
+    user = await c.privacy.block(me.user_id, body.phone)
+    return BlockedOut(user_id=str(user.id), phone=user.phone, name=user.name, blocked_at=c.clock.now_ms())
+
+
+@router.delete("/blocks/{user_id}", status_code=204)
+async def unblock(user_id: str, me: PrincipalDep, c: ContainerDep) -> Response:
+    if not user_id.isdigit() or len(user_id) > 20:
+        raise NotFoundError("that user is not blocked")
+    await c.privacy.unblock(me.user_id, int(user_id))
+    return Response(status_code=204)
+
+
+@router.post("/reports", response_model=ReportOut)
+async def report(body: ReportIn, me: PrincipalDep, c: ContainerDep) -> ReportOut:
+    reported = int(body.user_id) if body.user_id else (await c.accounts.find_by_phone(body.phone or "")).id
+    report_id = await c.privacy.report(
+        me.user_id,
+        reported,
+        None if body.chat_id is None else int(body.chat_id),
+        [int(m) for m in body.message_ids],
+        body.reason,
+    )
+    return ReportOut(id=str(report_id))

@@ -1,0 +1,75 @@
+"""Block and report queries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, insert, select
+
+from parley.privacy.models import blocks, reports
+
+
+def blockers_among(conn: Connection, sender_id: int, user_ids: Iterable[int]) -> set[int]:
+    """Which of `user_ids` have blocked `sender_id`."""
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    rows = conn.execute(
+        select(blocks.c.blocker_id).where(blocks.c.blocked_id == sender_id, blocks.c.blocker_id.in_(ids))
+    )
+    return {r.blocker_id for r in rows}
+
+
+def add_block(conn: Connection, blocker_id: int, blocked_id: int, now: int) -> None:
+    exists = conn.execute(
+        select(blocks.c.blocker_id).where(blocks.c.blocker_id == blocker_id, blocks.c.blocked_id == blocked_id)
+    ).first()
+    if exists is None:
+        conn.execute(insert(blocks).values(blocker_id=blocker_id, blocked_id=blocked_id, created_at=now))
+
+
+def remove_block(conn: Connection, blocker_id: int, blocked_id: int) -> bool:
+    result = conn.execute(
+        blocks.delete().where(blocks.c.blocker_id == blocker_id, blocks.c.blocked_id == blocked_id)
+    )
+    return bool(result.rowcount)
+
+
+def list_blocked(conn: Connection, blocker_id: int) -> list[tuple[int, int]]:
+    rows = conn.execute(
+        select(blocks.c.blocked_id, blocks.c.created_at)
+        .where(blocks.c.blocker_id == blocker_id)
+        .order_by(blocks.c.created_at)
+    )
+    return [(r.blocked_id, r.created_at) for r in rows]
+
+
+def insert_report(
+    conn: Connection,
+    report_id: int,
+    reporter_id: int,
+    reported_user_id: int,
+    chat_id: int | None,
+    message_ids: list[int],
+    reason: str,
+    now: int,
+) -> None:
+    conn.execute(
+        insert(reports).values(
+            id=report_id,
+            reporter_id=reporter_id,
+            reported_user_id=reported_user_id,
+            chat_id=chat_id,
+            message_ids=json.dumps([str(m) for m in message_ids]),
+            reason=reason,
+            created_at=now,
+        )
+    )
+
+
+def count_reports_against(conn: Connection, user_id: int, since_ms: int) -> int:
+    rows = conn.execute(
+        select(reports.c.id).where(reports.c.reported_user_id == user_id, reports.c.created_at >= since_ms)
+    )
+    return len(rows.all())

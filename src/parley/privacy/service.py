@@ -1,0 +1,65 @@
+"""Blocks and reports."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy import Connection
+
+from parley.accounts import AccountService, UserRow, get_users
+from parley.kit.clock import Clock
+from parley.kit.errors import InvalidInputError, NotFoundError
+from parley.kit.ids import IdGenerator
+from parley.platform.db import Database
+from parley.privacy import repository as repo
+
+
+class MessageDirectory(Protocol):
+    """What reports need to know about messages (messaging provides it; privacy does not import it)."""
+
+    def messages_reportable(self, conn: Connection, reporter_id: int, sender_id: int, message_ids: list[int]) -> bool:
+        """True when every id is a message from `sender_id` in a chat the reporter belongs to."""
+        ...
+
+
+class PrivacyService:
+    def __init__(self, db: Database, clock: Clock, ids: IdGenerator, account_service: AccountService, directory: MessageDirectory) -> None:
+        self._db, self._clock, self._ids = db, clock, ids
+        self._accounts = account_service
+        self._directory = directory
+
+    async def block(self, user_id: int, phone: str) -> UserRow:
+        target = await self._accounts.find_by_phone(phone)
+        if target.id == user_id:
+            raise InvalidInputError("you cannot block yourself")
+        now = self._clock.now_ms()
+        await self._db.write(lambda c: repo.add_block(c, user_id, target.id, now))
+        return target
+
+    async def unblock(self, user_id: int, blocked_id: int) -> None:
+        if not await self._db.write(lambda c: repo.remove_block(c, user_id, blocked_id)):
+            raise NotFoundError("that user is not blocked")
+
+    async def blocked(self, user_id: int) -> list[tuple[UserRow, int]]:
+        def unit(conn: Connection) -> list[tuple[UserRow, int]]:
+            rows = repo.list_blocked(conn, user_id)
+            found = get_users(conn, [u for u, _ in rows])
+            return [(found[u], at) for u, at in rows if u in found]
+
+        return await self._db.read(unit)
+
+    async def report(
+        self, reporter_id: int, reported_id: int, chat_id: int | None, message_ids: list[int], reason: str
+    ) -> int:
+        now = self._clock.now_ms()
+        report_id = self._ids.next_id()
+
+        def unit(conn: Connection) -> None:
+            if not get_users(conn, [reported_id]):
+                raise NotFoundError("no such user")
+            if message_ids and not self._directory.messages_reportable(conn, reporter_id, reported_id, message_ids):
+                raise NotFoundError("the reported messages are not messages this user sent you")
+            repo.insert_report(conn, report_id, reporter_id, reported_id, chat_id, message_ids, reason, now)
+
+        await self._db.write(unit)
+        return report_id

@@ -1,0 +1,667 @@
+// The app page: chat list, open chat, composer, and the realtime stream that keeps them live.
+
+import { api, ApiError, fetchMediaBlob, newClientId, session, streamUrl, uploadMedia } from "./api.js";
+import { Stream } from "./stream.js";
+import * as ui from "./render.js";
+
+const $ = (id) => document.getElementById(id);
+
+const PAGE_SIZE = 50;
+const TYPING_SHOWN_MS = 3000;
+const TYPING_SENT_EVERY_MS = 2000;
+const GROUP_RECEIPT_LOOKUPS = 10;
+const RANK = { failed: -2, pending: -1, sent: 0, delivered: 1, read: 2 };
+
+const state = {
+  me: null, //                   {user_id, phone, name}
+  chats: new Map(), //           chat id -> chat from GET /chats, patched live by events
+  open: null, //                 {id, type, title, peer}; id is null for a new direct chat with no message yet
+  messages: new Map(), //        message id -> message of the open chat
+  pending: new Map(), //         client_id -> own message this page is still sending
+  next: null, //                 cursor for older messages of the open chat
+  typing: new Map(), //          chat id -> {userId, timer}
+  earlyReceipts: new Map(), //   message id -> status, for receipts that beat the POST /messages answer
+  readUpTo: new Map(), //        chat id -> newest message id this page has marked read
+  groups: new Map(), //          group id -> group object, for member names in the header
+  mediaUrls: new Map(), //       media id -> Promise of an object URL
+  lastTypingSent: 0,
+  chatsReload: null,
+};
+
+const stream = new Stream(streamUrl, onStreamEvent, onStreamState);
+
+// ---- small helpers -----------------------------------------------------------------------------
+
+/** Compares two decimal-string ids; they are 64-bit, so Number would lose precision. */
+function compareIds(a, b) {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+const isMine = (message) => message.sender_id === state.me.user_id;
+const higherStatus = (a, b) => ((RANK[a] ?? -3) >= (RANK[b] ?? -3) ? a : b);
+const isVisible = () => document.visibilityState === "visible";
+const isReading = (chatId) => state.open?.id === chatId && isVisible();
+
+/** Every API call of this page: a 401 means the token was revoked, so go back to sign-in. */
+async function call(method, path, body) {
+  try {
+    return await api(method, path, body);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) signedOut();
+    throw error;
+  }
+}
+
+function signedOut() {
+  stream.stop();
+  session.clear();
+  location.replace("/");
+}
+
+function showError(id, message) {
+  const box = $(id);
+  box.textContent = message || "";
+  box.hidden = !message;
+  clearTimeout(box.hideTimer);
+  if (message) box.hideTimer = setTimeout(() => { box.hidden = true; }, 8000);
+}
+
+function loadMedia(mediaId) {
+  if (!state.mediaUrls.has(mediaId)) {
+    const url = fetchMediaBlob(mediaId).then((blob) => URL.createObjectURL(blob));
+    url.catch(() => state.mediaUrls.delete(mediaId)); // let a later render try again
+    state.mediaUrls.set(mediaId, url);
+  }
+  return state.mediaUrls.get(mediaId);
+}
+
+// ---- chat list -------------------------------------------------------------------------------
+
+async function loadChats() {
+  const answer = await call("GET", "/chats");
+  state.chats = new Map(answer.chats.map((chat) => [chat.id, chat]));
+  adoptDraftChat();
+  renderChatList();
+}
+
+// Events about chats this page hasn't heard of (a new chat, a new group) reload the list once.
+function scheduleChatsReload() {
+  clearTimeout(state.chatsReload);
+  state.chatsReload = setTimeout(() => loadChats().catch((error) => showError("sidebar-error", error.message)), 150);
+}
+
+function typingText(chatId) {
+  const typing = state.typing.get(chatId);
+  if (!typing) return null;
+  const chat = state.chats.get(chatId) || state.open;
+  if (chat?.type !== "group") return "typing…";
+  return `${memberName(chatId, typing.userId) || "Someone"} is typing…`;
+}
+
+function renderChatList() {
+  const chats = [...state.chats.values()].sort((a, b) => chatTime(b) - chatTime(a));
+  const items = chats.map((chat) => ui.chatItem(chat, {
+    meId: state.me.user_id,
+    active: state.open?.id === chat.id,
+    typingText: typingText(chat.id),
+    onOpen: openChat,
+  }));
+  $("chat-list").replaceChildren(...items);
+  $("chat-list-empty").hidden = items.length > 0;
+  updateTitleBadge();
+}
+
+const chatTime = (chat) => Math.max(chat.updated_at || 0, chat.last_message?.timestamp || 0);
+
+function updateTitleBadge() {
+  const unread = [...state.chats.values()].reduce((sum, chat) => sum + (chat.unread_count || 0), 0);
+  document.title = unread > 0 ? `(${unread}) Parley` : "Parley";
+}
+
+/** Applies one message event to the chat list without a round trip. */
+function patchChatList(kind, message) {
+  const chat = state.chats.get(message.chat_id);
+  if (!chat) {
+    scheduleChatsReload();
+    return;
+  }
+  const last = chat.last_message;
+  const isNewer = !last || compareIds(message.id, last.id) > 0;
+  if (kind === "new" && isNewer) {
+    chat.last_message = message;
+    chat.updated_at = Math.max(chat.updated_at || 0, message.timestamp);
+    // Only messages newer than the list's snapshot count: redelivered events are already in it.
+    if (!isMine(message) && !isReading(message.chat_id)) chat.unread_count = (chat.unread_count || 0) + 1;
+  } else if (last && last.id === message.id) {
+    chat.last_message = { ...message, status: higherStatus(message.status, last.status) };
+  }
+  renderChatList();
+}
+
+// ---- the open chat ---------------------------------------------------------------------------
+
+function memberName(chatId, userId) {
+  const member = state.groups.get(chatId)?.members?.find((m) => m.user_id === userId);
+  if (member?.name) return member.name;
+  for (const message of state.messages.values()) {
+    if (message.sender_id === userId && message.sender_name) return message.sender_name;
+  }
+  return member?.phone || null;
+}
+
+function openChat(chatId) {
+  const chat = state.chats.get(chatId);
+  if (!chat) return;
+  showChat({ id: chat.id, type: chat.type, title: chat.title, peer: chat.peer });
+  loadMessages(false);
+  if (chat.type === "group") loadGroup(chat.id);
+}
+
+/** Switches the right pane to `open` (an existing chat, or a new direct chat with no id yet). */
+function showChat(open) {
+  state.open = open;
+  state.messages = new Map();
+  state.next = null;
+  history.replaceState(null, "", open.id ? `#chat=${open.id}` : location.pathname);
+  $("empty-state").hidden = true;
+  $("chat-view").hidden = false;
+  $("app").classList.add("chat-open");
+  showError("chat-error", null);
+  renderChatHeader();
+  renderMessages("bottom");
+  renderChatList();
+  $("composer-input").focus();
+}
+
+function closeChat() {
+  state.open = null;
+  history.replaceState(null, "", location.pathname);
+  $("chat-view").hidden = true;
+  $("empty-state").hidden = false;
+  $("app").classList.remove("chat-open");
+  renderChatList();
+}
+
+async function loadGroup(groupId) {
+  try {
+    state.groups.set(groupId, await call("GET", `/groups/${groupId}`));
+    if (state.open?.id === groupId) renderChatHeader();
+  } catch {
+    /* the header just shows less */
+  }
+}
+
+function renderChatHeader() {
+  const open = state.open;
+  if (!open) return;
+  $("chat-title").textContent = open.title || open.peer?.phone || "Chat";
+  ui.paintAvatar($("chat-avatar"), open.title, open.type === "group");
+  const typing = open.id ? typingText(open.id) : null;
+  const subtitle = $("chat-subtitle");
+  subtitle.classList.toggle("typing", Boolean(typing));
+  subtitle.textContent = typing || headerDetail(open);
+}
+
+function headerDetail(open) {
+  if (open.type !== "group") return open.peer?.phone || "";
+  const members = state.groups.get(open.id)?.members;
+  if (!members) return "Group";
+  const names = members.map((m) => (m.user_id === state.me.user_id ? "You" : m.name || m.phone));
+  return names.sort((a, b) => (a === "You") - (b === "You")).join(", ");
+}
+
+async function loadMessages(older) {
+  const open = state.open;
+  if (!open?.id) return;
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (older) query.set("before", state.next);
+  try {
+    const answer = await call("GET", `/chats/${open.id}/messages?${query}`);
+    if (state.open !== open) return; // the user moved on meanwhile
+    answer.messages.forEach(mergeMessage);
+    if (older || state.next === null) state.next = answer.next;
+    renderMessages(older ? "preserve" : "bottom");
+    if (!older) markOpenChatRead();
+  } catch (error) {
+    showError("chat-error", error.message);
+  }
+}
+
+/** Stores a message of the open chat; an own message's status never goes back. */
+function mergeMessage(message) {
+  const known = state.messages.get(message.id);
+  let status = message.status;
+  if (known) status = higherStatus(status, known.status);
+  if (state.earlyReceipts.has(message.id)) status = higherStatus(status, state.earlyReceipts.get(message.id));
+  state.messages.set(message.id, { ...message, status });
+}
+
+function orderedMessages() {
+  const stored = [...state.messages.values()].sort((a, b) => compareIds(a.id, b.id));
+  const sending = [...state.pending.values()].filter((m) => m.open === state.open).sort((a, b) => a.timestamp - b.timestamp);
+  return stored.concat(sending);
+}
+
+/** Redraws the open chat. anchor: "bottom" scrolls down, "preserve" keeps the view (older ones prepended), "auto" follows if at the bottom. */
+function renderMessages(anchor) {
+  const box = $("messages");
+  const fromBottom = box.scrollHeight - box.scrollTop - box.clientHeight;
+  const nodes = [];
+  let day = null;
+  let previousSender = null;
+  for (const message of orderedMessages()) {
+    const messageDay = ui.dayKey(message.timestamp);
+    if (messageDay !== day) {
+      nodes.push(ui.daySeparator(message.timestamp));
+      day = messageDay;
+      previousSender = null;
+    }
+    const firstOfRun = message.sender_id !== previousSender;
+    const showSender = state.open.type === "group";
+    nodes.push(ui.messageElement(message, { meId: state.me.user_id, firstOfRun, showSender, loadMedia, onRetry: retrySend }));
+    previousSender = message.sender_id;
+  }
+  if (nodes.length === 0) nodes.push(ui.el("li", { class: "no-messages", text: "No messages here yet. Say hello!" }));
+  $("message-list").replaceChildren(...nodes);
+  $("load-older").hidden = !state.next;
+  if (anchor === "bottom" || (anchor === "auto" && fromBottom < 120)) box.scrollTop = box.scrollHeight;
+  else if (anchor === "preserve") box.scrollTop = box.scrollHeight - box.clientHeight - fromBottom;
+}
+
+// ---- read receipts (ours) --------------------------------------------------------------------
+
+/** Marks the open chat read up to its newest incoming message, if the user can see it. */
+function markOpenChatRead() {
+  const open = state.open;
+  if (!open?.id || !isVisible()) return;
+  const incoming = [...state.messages.values()].filter((m) => !isMine(m));
+  if (incoming.length === 0) return;
+  const newest = incoming.reduce((a, b) => (compareIds(a.id, b.id) > 0 ? a : b));
+  const chat = state.chats.get(open.id);
+  if (newest.status === "read" && !(chat?.unread_count > 0)) return;
+  markRead(open.id, newest.id);
+}
+
+async function markRead(chatId, messageId) {
+  const done = state.readUpTo.get(chatId);
+  if (done && compareIds(done, messageId) >= 0) return;
+  state.readUpTo.set(chatId, messageId);
+  const chat = state.chats.get(chatId);
+  if (chat) chat.unread_count = 0;
+  for (const message of state.messages.values()) {
+    if (!isMine(message) && compareIds(message.id, messageId) <= 0) message.status = "read";
+  }
+  renderChatList();
+  try {
+    await call("POST", `/messages/${messageId}/read`);
+  } catch (error) {
+    if (state.readUpTo.get(chatId) === messageId) state.readUpTo.delete(chatId);
+    showError("chat-error", error.message);
+  }
+}
+
+// ---- sending ---------------------------------------------------------------------------------
+
+function sendTarget(open) {
+  return open.type === "group" ? { group_id: open.id } : { to: open.peer.phone };
+}
+
+async function submitComposer(event) {
+  event.preventDefault();
+  const input = $("composer-input");
+  const body = input.value.trim();
+  if (!body || !state.open) return;
+  input.value = "";
+  const request = { ...sendTarget(state.open), type: "text", text: { body }, client_id: newClientId() };
+  await deliver(request, { type: "text", text: { body }, media: null });
+}
+
+async function attachFile(event) {
+  const file = event.target.files[0];
+  event.target.value = "";
+  if (!file || !state.open) return;
+  const open = state.open;
+  const caption = $("composer-input").value.trim();
+  $("composer-input").value = "";
+  const placeholder = addPending(open, { type: "document", text: null, media: null, uploading: file.name });
+  try {
+    const media = await uploadMedia(file);
+    const type = mediaType(media.mime_type || file.type);
+    state.pending.delete(placeholder.client_id);
+    const payload = caption ? { id: media.id, caption } : { id: media.id };
+    const request = { ...sendTarget(open), type, [type]: payload, client_id: newClientId() };
+    const shape = { type, text: null, media: { ...media, caption: caption || null } };
+    await deliver(request, shape, open);
+  } catch (error) {
+    placeholder.status = "failed";
+    placeholder.uploading = null;
+    placeholder.text = { body: `${file.name}: ${error.message}` };
+    renderMessages("auto");
+    showError("chat-error", error.message);
+  }
+}
+
+function mediaType(mime) {
+  for (const kind of ["image", "video", "audio"]) if (mime.startsWith(`${kind}/`)) return kind;
+  return "document";
+}
+
+/** Shows an own message right away, before the server has it. */
+function addPending(open, shape, clientId = newClientId()) {
+  const message = {
+    id: undefined, chat_id: open.id, client_id: clientId, sender_id: state.me.user_id, sender_name: state.me.name,
+    timestamp: Date.now(), status: "pending", edited_at: null, deleted: false, reactions: [], context: null,
+    ...shape, open,
+  };
+  state.pending.set(clientId, message);
+  if (state.open === open) renderMessages("bottom");
+  return message;
+}
+
+async function deliver(request, shape, open = state.open) {
+  const pending = state.pending.get(request.client_id) || addPending(open, shape, request.client_id);
+  pending.request = request;
+  try {
+    const answer = await call("POST", "/messages", request);
+    delivered(pending, answer);
+  } catch (error) {
+    pending.status = "failed";
+    if (state.open === pending.open) renderMessages("auto");
+    showError("chat-error", error.message);
+  }
+}
+
+// A retry reuses the client_id, so the server answers with the first message if it had stored it.
+function retrySend(message) {
+  if (!message.request) return;
+  message.status = "pending";
+  renderMessages("auto");
+  deliver(message.request, {}, message.open);
+}
+
+function delivered(pending, answer) {
+  state.pending.delete(pending.client_id);
+  const { open, request, uploading, ...fields } = pending;
+  const status = higherStatus("sent", state.earlyReceipts.get(answer.id));
+  const message = { ...fields, id: answer.id, chat_id: answer.chat_id, timestamp: answer.timestamp, status };
+  if (open.id === null) {
+    open.id = answer.chat_id; // the first message created this direct chat
+    if (state.open === open) history.replaceState(null, "", `#chat=${open.id}`);
+  }
+  if (state.open === open) {
+    if (!state.messages.has(message.id)) mergeMessage(message); // the stream may have brought it first
+    renderMessages("bottom");
+  }
+  const chat = state.chats.get(answer.chat_id);
+  if (chat) patchChatList("new", message);
+  else scheduleChatsReload();
+}
+
+// Typing events are cheap hints: at most one every couple of seconds while keys are pressed.
+function composerTyped() {
+  const open = state.open;
+  if (!open?.id || !$("composer-input").value) return;
+  const now = Date.now();
+  if (now - state.lastTypingSent < TYPING_SENT_EVERY_MS) return;
+  if (stream.send({ type: "typing", chat_id: open.id })) state.lastTypingSent = now;
+}
+
+// ---- new chat, new group, profile ---------------------------------------------------------------
+
+async function startChat(event) {
+  event.preventDefault();
+  const phone = $("new-chat-phone").value.trim();
+  if (!phone) {
+    showError("sidebar-error", "Enter a phone number, with the country code (for example +1 415 555 0102).");
+    return;
+  }
+  showError("sidebar-error", null);
+  try {
+    const user = await call("GET", `/users/lookup?phone=${encodeURIComponent(phone)}`);
+    $("new-chat-phone").value = "";
+    const existing = [...state.chats.values()].find((c) => c.type === "direct" && c.peer?.user_id === user.user_id);
+    if (existing) openChat(existing.id);
+    else showChat({ id: null, type: "direct", title: user.name || user.phone, peer: user });
+  } catch (error) {
+    const notFound = error instanceof ApiError && error.status === 404;
+    showError("sidebar-error", notFound ? `Nobody on Parley uses ${phone} yet.` : error.message);
+  }
+}
+
+/** A reloaded chat list may now hold the chat that the open draft turned into. */
+function adoptDraftChat() {
+  const open = state.open;
+  if (!open || open.id !== null) return;
+  const chat = [...state.chats.values()].find((c) => c.type === "direct" && c.peer?.user_id === open.peer.user_id);
+  if (!chat) return;
+  open.id = chat.id;
+  history.replaceState(null, "", `#chat=${open.id}`);
+  loadMessages(false);
+}
+
+async function createGroup(event) {
+  event.preventDefault();
+  const name = $("new-group-name").value.trim();
+  const members = $("new-group-members").value.split(/[,;\n]/).map((p) => p.trim()).filter(Boolean);
+  if (!name || members.length === 0) {
+    showError("sidebar-error", "A group needs a name and at least one member's phone number.");
+    return;
+  }
+  showError("sidebar-error", null);
+  try {
+    const group = await call("POST", "/groups", { name, members });
+    state.groups.set(group.id, group);
+    $("new-group-form").reset();
+    $("new-group").open = false;
+    await loadChats();
+    if (!state.chats.has(group.id)) {
+      state.chats.set(group.id, { id: group.id, type: "group", title: group.name, peer: null, unread_count: 0,
+        last_message: null, updated_at: group.created_at });
+    }
+    openChat(group.id);
+  } catch (error) {
+    showError("sidebar-error", error.message);
+  }
+}
+
+function renderMe() {
+  const me = state.me;
+  $("me-name").textContent = me.name || "Set your name";
+  $("me-phone").textContent = me.phone;
+  ui.paintAvatar($("me-avatar"), me.name || me.phone);
+}
+
+async function renameMe() {
+  const name = prompt("Your name, as others see it:", state.me.name || "");
+  if (name === null || !name.trim()) return;
+  try {
+    state.me = await call("PATCH", "/me", { name: name.trim() });
+    renderMe();
+  } catch (error) {
+    showError("sidebar-error", error.message);
+  }
+}
+
+async function signOut() {
+  try {
+    await api("POST", "/auth/logout");
+  } catch {
+    /* the token is dropped from this browser either way */
+  }
+  signedOut();
+}
+
+// ---- the stream ------------------------------------------------------------------------------
+
+function onStreamEvent(event) {
+  if (event.type === "message") onMessageEvent(event);
+  else if (event.type === "receipt") onReceipt(event);
+  else if (event.type === "typing") onTyping(event);
+}
+
+function onMessageEvent({ event: kind, message }) {
+  if (kind === "new" && !isMine(message)) stopTyping(message.chat_id);
+  patchChatList(kind, message);
+  if (state.open?.id !== message.chat_id) return;
+  if (isMine(message) && message.client_id) state.pending.delete(message.client_id);
+  // Edits, deletions and reactions only matter for messages on screen.
+  if (kind === "new" || state.messages.has(message.id)) {
+    mergeMessage(message);
+    renderMessages("auto");
+  }
+  if (kind === "new" && !isMine(message)) markOpenChatRead();
+}
+
+function onReceipt(receipt) {
+  if (receipt.user_id === state.me.user_id) {
+    ownReadElsewhere(receipt);
+    return;
+  }
+  const chat = state.chats.get(receipt.chat_id);
+  if (chat?.type === "group") refreshGroupStatuses(receipt);
+  else raiseStatuses(receipt.chat_id, receipt.message_id, receipt.status);
+}
+
+/** In a direct chat, read (or delivered) up to a message means every earlier own message too. */
+function raiseStatuses(chatId, upTo, status) {
+  const chat = state.chats.get(chatId);
+  if (chat?.last_message && isMine(chat.last_message) && compareIds(chat.last_message.id, upTo) <= 0) {
+    chat.last_message.status = higherStatus(status, chat.last_message.status);
+    renderChatList();
+  }
+  // The receipt may beat the POST /messages answer for the message it's about: keep it for then.
+  if (state.open?.id !== chatId || !state.messages.has(upTo)) {
+    state.earlyReceipts.set(upTo, higherStatus(status, state.earlyReceipts.get(upTo)));
+  }
+  if (state.open?.id !== chatId) return;
+  for (const message of state.messages.values()) {
+    if (isMine(message) && compareIds(message.id, upTo) <= 0) message.status = higherStatus(status, message.status);
+  }
+  renderMessages("auto");
+}
+
+// A group message's status is the lowest over all members, so one member's receipt isn't enough:
+// ask the server for the receipts of the own messages that could have changed.
+async function refreshGroupStatuses(receipt) {
+  const chat = state.chats.get(receipt.chat_id);
+  const candidates = new Map();
+  const consider = (message) => {
+    if (message && isMine(message) && compareIds(message.id, receipt.message_id) <= 0
+        && RANK[message.status] < RANK[receipt.status]) candidates.set(message.id, message);
+  };
+  consider(chat?.last_message);
+  if (state.open?.id === receipt.chat_id) state.messages.forEach(consider);
+  const newest = [...candidates.values()].sort((a, b) => compareIds(b.id, a.id)).slice(0, GROUP_RECEIPT_LOOKUPS);
+  await Promise.all(newest.map(async (message) => {
+    try {
+      const { receipts } = await call("GET", `/messages/${message.id}/receipts`);
+      if (receipts.length === 0) return;
+      const lowest = receipts.map((r) => r.status).reduce((a, b) => (RANK[a] <= RANK[b] ? a : b));
+      setOwnStatus(receipt.chat_id, message.id, lowest);
+    } catch {
+      /* the next receipt or reload will fix it */
+    }
+  }));
+  renderChatList();
+  if (state.open?.id === receipt.chat_id) renderMessages("auto");
+}
+
+function setOwnStatus(chatId, messageId, status) {
+  const chat = state.chats.get(chatId);
+  if (chat?.last_message?.id === messageId) chat.last_message.status = higherStatus(status, chat.last_message.status);
+  const message = state.open?.id === chatId ? state.messages.get(messageId) : null;
+  if (message) message.status = higherStatus(status, message.status);
+}
+
+// Another of our devices read this chat: clear the badge here too.
+function ownReadElsewhere(receipt) {
+  const chat = state.chats.get(receipt.chat_id);
+  if (receipt.status !== "read" || !chat) return;
+  if (!chat.last_message || compareIds(chat.last_message.id, receipt.message_id) <= 0) {
+    chat.unread_count = 0;
+    renderChatList();
+  }
+}
+
+function onTyping({ chat_id: chatId, user_id: userId }) {
+  if (userId === state.me.user_id) return;
+  clearTimeout(state.typing.get(chatId)?.timer);
+  const timer = setTimeout(() => stopTyping(chatId), TYPING_SHOWN_MS);
+  state.typing.set(chatId, { userId, timer });
+  renderTyping(chatId);
+}
+
+function stopTyping(chatId) {
+  const typing = state.typing.get(chatId);
+  if (!typing) return;
+  clearTimeout(typing.timer);
+  state.typing.delete(chatId);
+  renderTyping(chatId);
+}
+
+function renderTyping(chatId) {
+  renderChatList();
+  if (state.open?.id === chatId) renderChatHeader();
+}
+
+function onStreamState(status, info) {
+  const banner = $("connection");
+  if (status === "open") {
+    banner.hidden = true;
+    if (info.reconnected) resync();
+  } else if (status === "waiting") {
+    banner.hidden = false;
+    banner.textContent = `Not connected. Trying again in ${Math.ceil(info.delay / 1000)} s…`;
+    // A socket refused for a revoked token looks like any drop; /me tells the two apart.
+    call("GET", "/me").catch(() => {});
+  }
+}
+
+// Receipts and typing aren't redelivered after a drop, so reload what's on screen.
+async function resync() {
+  try {
+    await loadChats();
+    if (state.open?.id) await loadMessages(false);
+  } catch (error) {
+    showError("sidebar-error", error.message);
+  }
+}
+
+// ---- start -----------------------------------------------------------------------------------
+
+function bindUi() {
+  $("composer").addEventListener("submit", submitComposer);
+  $("composer-input").addEventListener("input", composerTyped);
+  $("attach").addEventListener("change", attachFile);
+  $("new-chat-form").addEventListener("submit", startChat);
+  $("new-group-form").addEventListener("submit", createGroup);
+  $("load-older").addEventListener("click", () => loadMessages(true));
+  $("sign-out").addEventListener("click", signOut);
+  $("me").addEventListener("click", renameMe);
+  $("back").addEventListener("click", closeChat);
+  document.addEventListener("visibilitychange", markOpenChatRead);
+  window.addEventListener("online", () => stream.retryNow());
+}
+
+async function boot() {
+  if (!session.token) {
+    location.replace("/");
+    return;
+  }
+  bindUi();
+  try {
+    state.me = await call("GET", "/me");
+    renderMe();
+    stream.start();
+    await loadChats();
+  } catch (error) {
+    showError("sidebar-error", error.message);
+  }
+  $("app").removeAttribute("aria-busy");
+  const wanted = /^#chat=(\d+)$/.exec(location.hash);
+  if (wanted && state.chats.has(wanted[1])) openChat(wanted[1]);
+}
+
+boot();
