@@ -28,3 +28,16 @@ class FrozenClock:
 
     def advance(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0) -> None:
         self._now += int((seconds + minutes * 60 + hours * 3600) * 1000)
+
+
+class OffsetClock:
+    """Real time plus an offset that tests can push forward (ids and ordering stay realistic)."""
+
+    def __init__(self) -> None:
+        self._offset_ms = 0
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self._offset_ms
+
+    def advance(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0) -> None:
+        self._offset_ms += int((seconds + minutes * 60 + hours * 3600) * 1000)

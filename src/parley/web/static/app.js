@@ -24,6 +24,7 @@ const state = {
   readUpTo: new Map(), //        chat id -> newest message id this page has marked read
   groups: new Map(), //          group id -> group object, for member names in the header
   mediaUrls: new Map(), //       media id -> Promise of an object URL
+  atBottom: true, //             whether the user is looking at the newest messages
   lastTypingSent: 0,
   chatsReload: null,
 };
@@ -238,6 +239,15 @@ function mergeMessage(message) {
   state.messages.set(message.id, { ...message, status });
 }
 
+function rememberScroll() {
+  const box = $("messages");
+  state.atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
+}
+
+function followBottom() {
+  if (state.atBottom) $("messages").scrollTop = $("messages").scrollHeight;
+}
+
 function orderedMessages() {
   const stored = [...state.messages.values()].sort((a, b) => compareIds(a.id, b.id));
   const sending = [...state.pending.values()].filter((m) => m.open === state.open).sort((a, b) => a.timestamp - b.timestamp);
@@ -268,6 +278,7 @@ function renderMessages(anchor) {
   $("load-older").hidden = !state.next;
   if (anchor === "bottom" || (anchor === "auto" && fromBottom < 120)) box.scrollTop = box.scrollHeight;
   else if (anchor === "preserve") box.scrollTop = box.scrollHeight - box.clientHeight - fromBottom;
+  rememberScroll();
 }
 
 // ---- read receipts (ours) --------------------------------------------------------------------
@@ -638,6 +649,10 @@ function bindUi() {
   $("new-chat-form").addEventListener("submit", startChat);
   $("new-group-form").addEventListener("submit", createGroup);
   $("load-older").addEventListener("click", () => loadMessages(true));
+  $("messages").addEventListener("scroll", rememberScroll, { passive: true });
+  // Pictures arrive after the redraw and push the newest messages down: follow them if the user was there.
+  $("messages").addEventListener("load", followBottom, true);
+  $("messages").addEventListener("loadedmetadata", followBottom, true);
   $("sign-out").addEventListener("click", signOut);
   $("me").addEventListener("click", renameMe);
   $("back").addEventListener("click", closeChat);

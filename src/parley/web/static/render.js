@@ -187,7 +187,21 @@ export function daySeparator(ms) {
   return el("li", { class: "day-separator", attrs: { role: "separator" } }, el("span", { text: formatDay(ms) }));
 }
 
+// Rendered media nodes by media id: redraws move the same node, so a loaded picture doesn't flash
+// and a playing video keeps playing. Bounded, oldest dropped first.
+const mediaNodes = new Map();
+const MEDIA_NODES_KEPT = 200;
+
 function mediaBlock(message, loadMedia) {
+  const key = message.media.id;
+  if (!mediaNodes.has(key)) {
+    mediaNodes.set(key, buildMediaBlock(message, loadMedia));
+    if (mediaNodes.size > MEDIA_NODES_KEPT) mediaNodes.delete(mediaNodes.keys().next().value);
+  }
+  return mediaNodes.get(key);
+}
+
+function buildMediaBlock(message, loadMedia) {
   const media = message.media;
   const kind = message.type;
   const name = media.filename || MEDIA_LABELS[kind] || "File";
@@ -264,6 +278,7 @@ export function messageElement(message, { meId, firstOfRun, showSender, loadMedi
     own && !message.deleted ? tick(message.status) : null);
   const classes = ["message", own ? "own" : "incoming"];
   if (firstOfRun) classes.push("first");
+  if (message.edited_at && !message.deleted) classes.push("was-edited");
   if (message.deleted) classes.push("deleted");
   if (message.media && !message.deleted) classes.push("has-media");
   const reactions = reactionsRow(message.reactions, meId);

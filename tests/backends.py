@@ -1,0 +1,105 @@
+"""Which database and Redis the suite runs on: SQLite by default, PostgreSQL/Redis when asked."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from parley.kit.db import metadata
+from parley.migrations import upgrade
+
+PG_URL = os.environ.get("PARLEY_TEST_DATABASE_URL") or None
+REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL") or None
+IN_CI = bool(os.environ.get("CI"))
+
+
+def require_service(ok: bool, what: str) -> None:
+    """In CI a missing service fails the run; on a laptop it skips the test."""
+    if ok:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not reachable", pytrace=False)
+    pytest.skip(f"{what} not reachable")
+
+
+class PostgresTemplate:
+    """One migrated database per test session; tables are emptied between tests."""
+
+    def __init__(self, base_url: str) -> None:
+        self.name = f"parley_test_{uuid.uuid4().hex[:10]}"
+        self.admin_url = make_url(base_url)
+        self.url = str(self.admin_url.set(database=self.name).render_as_string(hide_password=False))
+
+    def create(self) -> None:
+        import asyncio
+
+        import asyncpg
+
+        async def run() -> None:
+            conn = await asyncpg.connect(_dsn(self.admin_url.set(database="postgres")))
+            try:
+                await conn.execute(f'CREATE DATABASE "{self.name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+        upgrade(self.url)
+
+    def truncate(self) -> None:
+        import asyncio
+
+        import asyncpg
+
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+
+        async def run() -> None:
+            conn = await asyncpg.connect(_dsn(make_url(self.url)))
+            try:
+                await conn.execute(f"TRUNCATE {names} CASCADE")
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+
+    def drop(self) -> None:
+        import asyncio
+
+        import asyncpg
+
+        async def run() -> None:
+            conn = await asyncpg.connect(_dsn(self.admin_url.set(database="postgres")))
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+
+
+def _dsn(url: object) -> str:
+    return str(url.set(drivername="postgresql").render_as_string(hide_password=False))  # type: ignore[attr-defined]
+
+
+class SqliteTemplate:
+    """Migrate once, copy the file for each test (much faster than migrating every time)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "template.db"
+        upgrade(f"sqlite+aiosqlite:///{self.path}")
+        # Fold the WAL into the main file so one copy holds everything.
+        engine = create_engine(f"sqlite:///{self.path}")
+        with engine.connect() as conn:
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        engine.dispose()
+
+    def fresh(self, directory: Path) -> str:
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / "parley.db"
+        shutil.copyfile(self.path, target)
+        return f"sqlite+aiosqlite:///{target}"
