@@ -42,9 +42,7 @@ def postgres_template() -> Iterator[PostgresTemplate | None]:
 
 
 @pytest.fixture
-def database_url(
-    tmp_path: Path, sqlite_template: SqliteTemplate, postgres_template: PostgresTemplate | None
-) -> str:
+def database_url(tmp_path: Path, sqlite_template: SqliteTemplate, postgres_template: PostgresTemplate | None) -> str:
     if postgres_template is not None:
         postgres_template.truncate()
         return postgres_template.url
@@ -106,7 +104,9 @@ class LiveServer:
         self.ws_url = f"ws://127.0.0.1:{self.port}/client/v1/stream"
         self.app = create_app(settings, clock)
         self._server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", ws_ping_interval=None)
+            uvicorn.Config(
+                self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", ws_ping_interval=None
+            )
         )
         self._task: asyncio.Task[None] | None = None
         self.http = httpx.AsyncClient(base_url=self.base_url, timeout=20)
@@ -141,7 +141,9 @@ class LiveServer:
         session = await self.container.accounts.create_user_with_token(phone, name or f"User {phone[-4:]}")
         return User(str(session.user_id), phone, session.token, name)
 
-    async def send_text(self, sender: User, body: str, *, to: User | None = None, group_id: str | None = None) -> dict[str, Any]:
+    async def send_text(
+        self, sender: User, body: str, *, to: User | None = None, group_id: str | None = None
+    ) -> dict[str, Any]:
         target: dict[str, Any] = {"to": to.phone} if to is not None else {"group_id": group_id}
         response = await self.http.post(
             "/client/v1/messages",

@@ -26,7 +26,15 @@ from parley.privacy import endpoints as privacy_endpoints
 
 log = logging.getLogger("parley")
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -98,10 +106,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(
         title="Parley",
         version=__version__,
-        description="Client API of Parley (see docs/client-api.md). The Cloud-API-compatible business API lives under /v{N}.0/.",
+        description="Parley's client API (see docs/client-api.md) and realtime stream.",
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimitMiddleware, max_json=settings.limits.max_json_bytes, max_upload=settings.limits.max_media_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_json=settings.limits.max_json_bytes, max_upload=settings.limits.max_media_bytes
+    )
 
     @app.exception_handler(AppError)
     async def on_app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -127,7 +137,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
-    for router in (account_endpoints.router, messaging_endpoints.router, media_endpoints.router, privacy_endpoints.router):
+    for router in (
+        account_endpoints.router,
+        messaging_endpoints.router,
+        media_endpoints.router,
+        privacy_endpoints.router,
+    ):
         app.include_router(router)
 
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ALICE = "+14155550101"
 BOB = "+14155550102"
+CAROL = "+14155550103"
 SCREENSHOTS = {"alice": "/tmp/parley-web-alice.png", "bob": "/tmp/parley-web-bob.png"}
 
 # Realtime hops (send -> stream -> ack -> receipt) take well under a second; leave room for slow CI.
@@ -108,6 +111,94 @@ def test_two_people_chat_live_with_ticks(browser: Browser, live_server: Any) -> 
     finally:
         alice.screenshot(path=SCREENSHOTS["alice"])
         bob.screenshot(path=SCREENSHOTS["bob"])
+        alice.context.close()
+        bob.context.close()
+    assert page_errors == []
+
+
+def small_png(width: int = 64, height: int = 40) -> bytes:
+    """A real PNG (a colour gradient), made here so the test ships no binary file."""
+    rows = b"".join(
+        b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 160)) for x in range(width)) for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def api_as(page: Page, base_url: str, token: str, method: str, path: str, body: Any = None) -> Any:
+    """Calls the client API as someone else (another device), to change things under the page's feet."""
+    answer = page.request.fetch(
+        f"{base_url}/client/v1{path}", method=method, data=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.ok, answer.text()
+    return answer.json() if answer.status != 204 else None
+
+
+def test_group_picture_and_live_changes(browser: Browser, live_server: Any) -> None:
+    live_server.create_user(ALICE, "Alice")
+    live_server.create_user(BOB, "Bob")
+    carol = live_server.create_user(CAROL, "Carol")  # Carol uses another app: only her token here
+    base = live_server.base_url
+    page_errors: list[str] = []
+    alice = open_page(browser, page_errors)
+    bob = open_page(browser, page_errors)
+    try:
+        sign_in(alice, base, ALICE)
+        sign_in(bob, base, BOB)
+
+        # Alice creates a group; it shows up on Bob's page without a message or a reload.
+        alice.click("#new-group summary")
+        alice.fill("#new-group-name", "Weekend hike")
+        alice.fill("#new-group-members", f"{BOB}, {CAROL}")
+        alice.click("#new-group-create")
+        expect(alice.locator("#chat-title")).to_have_text("Weekend hike")
+        expect(alice.locator("#chat-subtitle")).to_contain_text("Carol")
+        bob_group = bob.locator(".chat-item", has_text="Weekend hike")
+        expect(bob_group).to_be_visible()
+
+        # A picture with a caption: uploaded, sent, and shown from a blob: URL (media need the token).
+        alice.fill("#composer-input", "Sunset!")
+        alice.set_input_files("#attach", files=[{"name": "sunset.png", "mimeType": "image/png", "buffer": small_png()}])
+        picture = alice.locator(".message.own.has-media", has_text="Sunset!")
+        expect(picture).to_have_attribute("data-message-id", re.compile(r"^\d+$"))
+        expect(picture.locator("img")).to_have_attribute("src", re.compile(r"^blob:"))
+        alice.fill("#composer-input", "See you at 8")
+        alice.click("#send")
+        plan = alice.locator(".message.own", has_text="See you at 8")
+        expect(plan).to_have_attribute("data-message-id", re.compile(r"^\d+$"))
+
+        expect(bob_group.locator(".unread-badge")).to_have_text("2")
+        bob_group.click()
+        bob_picture = bob.locator(".message.incoming.has-media", has_text="Sunset!")
+        expect(bob_picture.locator("img")).to_have_attribute("src", re.compile(r"^blob:"))
+        expect(bob_picture.locator(".sender")).to_have_text("Alice")
+
+        # Bob has read both, Carol neither: a group message is read only once everyone has read it.
+        expect(bob_group.locator(".unread-badge")).to_have_count(0)
+        expect(plan).not_to_have_attribute("data-status", "read")
+        plan_id = plan.get_attribute("data-message-id")
+        api_as(bob, base, carol["token"], "POST", f"/messages/{plan_id}/read")
+        expect(plan).to_have_attribute("data-status", "read")
+        expect(picture).to_have_attribute("data-status", "read")
+
+        # Changes made elsewhere show up live: an edit, a reaction, a deletion.
+        alice_token = alice.evaluate("localStorage.getItem('parley.token')")
+        api_as(alice, base, alice_token, "PATCH", f"/messages/{plan_id}", {"text": {"body": "See you at 9"}})
+        bob_plan = bob.locator(f'.message[data-message-id="{plan_id}"]')
+        expect(bob_plan).to_contain_text("See you at 9")
+        expect(bob_plan.locator(".edited")).to_have_text("edited")
+        api_as(bob, base, carol["token"], "POST", f"/messages/{plan_id}/reactions", {"emoji": "👍"})
+        expect(bob_plan.locator(".reaction")).to_have_count(1)
+        picture_id = picture.get_attribute("data-message-id")
+        api_as(alice, base, alice_token, "DELETE", f"/messages/{picture_id}")
+        expect(bob.locator(f'.message[data-message-id="{picture_id}"]')).to_contain_text("This message was deleted")
+    finally:
+        alice.screenshot(path="/tmp/parley-web-group-alice.png")
+        bob.screenshot(path="/tmp/parley-web-group-bob.png")
         alice.context.close()
         bob.context.close()
     assert page_errors == []

@@ -65,7 +65,11 @@ async def list_devices(me: PrincipalDep, c: ContainerDep) -> DevicesOut:
     return DevicesOut(
         devices=[
             DeviceOut(
-                id=str(d.id), name=d.name, created_at=d.created_at, last_seen_at=d.last_seen_at, current=d.id == me.device_id
+                id=str(d.id),
+                name=d.name,
+                created_at=d.created_at,
+                last_seen_at=d.last_seen_at,
+                current=d.id == me.device_id,
             )
             for d in rows
         ]
@@ -85,4 +89,6 @@ async def dev_codes(c: ContainerDep) -> DevCodesOut:
     """The latest one-time codes, for the web client's developer panel (development only)."""
     if not c.settings.dev_show_codes or not isinstance(c.code_sender, DevCodeSender):
         raise NotFoundError("not found")
-    return DevCodesOut(codes=[DevCodeOut(phone=s.phone, code=s.code, created_at=s.created_at) for s in c.code_sender.recent()])
+    return DevCodesOut(
+        codes=[DevCodeOut(phone=s.phone, code=s.code, created_at=s.created_at) for s in c.code_sender.recent()]
+    )

@@ -100,9 +100,7 @@ def get_device(conn: Connection, device_id: int) -> DeviceRow | None:
 
 def list_active_devices(conn: Connection, user_id: int) -> list[DeviceRow]:
     rows = conn.execute(
-        select(devices)
-        .where(devices.c.user_id == user_id, devices.c.revoked_at.is_(None))
-        .order_by(devices.c.id)
+        select(devices).where(devices.c.user_id == user_id, devices.c.revoked_at.is_(None)).order_by(devices.c.id)
     )
     return [_device(r) for r in rows]
 
@@ -156,9 +154,7 @@ def get_otp(conn: Connection, phone: str) -> OtpRow | None:
 
 def put_otp(conn: Connection, phone: str, code_hash: str, expires_at: int, now: int) -> None:
     conn.execute(otp_codes.delete().where(otp_codes.c.phone == phone))
-    conn.execute(
-        insert(otp_codes).values(phone=phone, code_hash=code_hash, expires_at=expires_at, created_at=now)
-    )
+    conn.execute(insert(otp_codes).values(phone=phone, code_hash=code_hash, expires_at=expires_at, created_at=now))
 
 
 def count_otp_attempt(conn: Connection, phone: str) -> None:

@@ -144,9 +144,7 @@ class AccountService:
         token = secrets.token_urlsafe(32)
         return await self._db.write(lambda c: self._open_session(c, phone, name, device_name, token, now))
 
-    def _open_session(
-        self, conn: Connection, phone: str, name: str, device_name: str, token: str, now: int
-    ) -> Session:
+    def _open_session(self, conn: Connection, phone: str, name: str, device_name: str, token: str, now: int) -> Session:
         user = repo.get_user_by_phone(conn, phone)
         if user is None:
             user = repo.insert_user(conn, self._ids.next_id(), phone, name, now)

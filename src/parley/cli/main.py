@@ -129,12 +129,16 @@ def demo() -> None:
                     (carol, DEMO_PEOPLE[0][0], "Alice, lunch tomorrow?"),
                 ]
                 for i, (who, to, body) in enumerate(lines):
-                    await c.messaging.send(who.user_id, SendMessageIn(to=to, type="text", text=TextIn(body=body), client_id=f"demo-{i}"))
+                    await c.messaging.send(
+                        who.user_id, SendMessageIn(to=to, type="text", text=TextIn(body=body), client_id=f"demo-{i}")
+                    )
                     progress.advance(task)
                 group = await c.messaging.create_group(alice.user_id, "Parley demo", [p for p, _ in DEMO_PEOPLE[1:]])
                 await c.messaging.send(
                     alice.user_id,
-                    SendMessageIn(group_id=group["id"], type="text", text=TextIn(body="Hello group 👋"), client_id="demo-group"),
+                    SendMessageIn(
+                        group_id=group["id"], type="text", text=TextIn(body="Hello group 👋"), client_id="demo-group"
+                    ),
                 )
                 progress.advance(task)
         return logins

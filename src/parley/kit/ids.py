@@ -25,9 +25,7 @@ class IdGenerator:
 
     def next_id(self) -> int:
         with self._lock:
-            candidate = ((self._clock.now_ms() - EPOCH_MS) << (_NODE_BITS + _SEQ_BITS)) | (
-                self._node << _SEQ_BITS
-            )
+            candidate = ((self._clock.now_ms() - EPOCH_MS) << (_NODE_BITS + _SEQ_BITS)) | (self._node << _SEQ_BITS)
             if candidate <= self._last:
                 # Same millisecond (or a clock that went back): bump the sequence,
                 # borrowing the next millisecond when it overflows.

@@ -63,7 +63,7 @@ async def receipts(message_id: str, me: PrincipalDep, c: ContainerDep) -> Receip
     rows = await c.messaging.receipts(me.user_id, message_id)
     return ReceiptsOut(
         receipts=[
-            ReceiptOut(user_id=str(u), status=STATUS_NAMES[s], delivered_at=d, read_at=r)  # type: ignore[arg-type]
+            ReceiptOut(user_id=str(u), status=STATUS_NAMES[s], delivered_at=d, read_at=r)
             for u, s, d, r in rows
         ]
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, func, insert, or_, select, update
 
 from parley.accounts import users_table as users
 from parley.messaging.models import (
@@ -71,7 +73,7 @@ def _message(r: object) -> MessageRow:
     return MessageRow(*r)  # type: ignore[misc]
 
 
-def _select_messages() -> object:
+def _select_messages() -> Select[Any]:
     return select(*_message_columns).join(users, users.c.id == messages.c.sender_id)
 
 
@@ -90,14 +92,14 @@ def insert_chat(
     conn: Connection, chat_id: int, kind: str, name: str | None, key: str | None, created_by: int, now: int
 ) -> None:
     conn.execute(
-        insert(chats).values(
-            id=chat_id, kind=kind, name=name, direct_key=key, created_by=created_by, created_at=now
-        )
+        insert(chats).values(id=chat_id, kind=kind, name=name, direct_key=key, created_by=created_by, created_at=now)
     )
 
 
 def get_chat(conn: Connection, chat_id: int) -> ChatRow | None:
-    r = conn.execute(select(chats.c.id, chats.c.kind, chats.c.name, chats.c.created_at).where(chats.c.id == chat_id)).first()
+    r = conn.execute(
+        select(chats.c.id, chats.c.kind, chats.c.name, chats.c.created_at).where(chats.c.id == chat_id)
+    ).first()
     return None if r is None else ChatRow(r.id, r.kind, r.name, r.created_at)
 
 
@@ -147,7 +149,9 @@ def members(conn: Connection, chat_id: int) -> list[MemberRow]:
 
 def count_members(conn: Connection, chat_id: int) -> int:
     return int(
-        conn.execute(select(func.count()).select_from(chat_members).where(chat_members.c.chat_id == chat_id)).scalar_one()
+        conn.execute(
+            select(func.count()).select_from(chat_members).where(chat_members.c.chat_id == chat_id)
+        ).scalar_one()
     )
 
 
@@ -162,7 +166,10 @@ def chats_of(conn: Connection, user_id: int) -> list[ChatRow]:
 
 def last_visible_message(conn: Connection, chat_id: int, user_id: int) -> MessageRow | None:
     r = conn.execute(
-        _visible(_select_messages(), user_id).where(messages.c.chat_id == chat_id).order_by(messages.c.id.desc()).limit(1)  # type: ignore[attr-defined]
+        _visible(_select_messages(), user_id)
+        .where(messages.c.chat_id == chat_id)
+        .order_by(messages.c.id.desc())
+        .limit(1)
     ).first()
     return None if r is None else _message(r)
 
@@ -188,13 +195,13 @@ def unread_count(conn: Connection, chat_id: int, user_id: int) -> int:
 
 def find_by_client_id(conn: Connection, sender_id: int, client_id: str) -> MessageRow | None:
     r = conn.execute(
-        _select_messages().where(messages.c.sender_id == sender_id, messages.c.client_id == client_id)  # type: ignore[attr-defined]
+        _select_messages().where(messages.c.sender_id == sender_id, messages.c.client_id == client_id)
     ).first()
     return None if r is None else _message(r)
 
 
 def get_message(conn: Connection, message_id: int) -> MessageRow | None:
-    r = conn.execute(_select_messages().where(messages.c.id == message_id)).first()  # type: ignore[attr-defined]
+    r = conn.execute(_select_messages().where(messages.c.id == message_id)).first()
     return None if r is None else _message(r)
 
 
@@ -221,16 +228,16 @@ def user_name(conn: Connection, user_id: int) -> str:
     return str(conn.execute(select(users.c.name).where(users.c.id == user_id)).scalar_one())
 
 
-def _visible(query: object, user_id: int) -> object:
+def _visible(query: Select[Any], user_id: int) -> Select[Any]:
     """Hide messages withheld from this user (sent by someone they had blocked)."""
-    return query.outerjoin(  # type: ignore[attr-defined]
+    return query.outerjoin(
         receipts, and_(receipts.c.message_id == messages.c.id, receipts.c.user_id == user_id)
     ).where(or_(receipts.c.status.is_(None), receipts.c.status != 0))
 
 
 def page(conn: Connection, chat_id: int, user_id: int, before: int | None, limit: int) -> list[MessageRow]:
     """Newest first, `limit` rows strictly older than `before`: a range scan on (chat_id, id)."""
-    query = _visible(_select_messages(), user_id).where(messages.c.chat_id == chat_id)  # type: ignore[attr-defined]
+    query = _visible(_select_messages(), user_id).where(messages.c.chat_id == chat_id)
     if before is not None:
         query = query.where(messages.c.id < before)
     return [_message(r) for r in conn.execute(query.order_by(messages.c.id.desc()).limit(limit))]
@@ -370,7 +377,7 @@ def get_messages(conn: Connection, message_ids: Iterable[int]) -> dict[int, Mess
     ids = list(message_ids)
     if not ids:
         return {}
-    return {r.id: _message(r) for r in conn.execute(_select_messages().where(messages.c.id.in_(ids)))}  # type: ignore[attr-defined]
+    return {r.id: _message(r) for r in conn.execute(_select_messages().where(messages.c.id.in_(ids)))}
 
 
 # --- invites --------------------------------------------------------------------------------------

@@ -354,7 +354,9 @@ class MessagingService:
 
     # --- reading -------------------------------------------------------------------------------
 
-    async def history(self, user_id: int, raw_chat_id: str, before: str | None, limit: int) -> tuple[list[Event], str | None]:
+    async def history(
+        self, user_id: int, raw_chat_id: str, before: str | None, limit: int
+    ) -> tuple[list[Event], str | None]:
         chat_id = _parse_id(raw_chat_id, ChatNotFoundError, "chat")
         before_id = decode_cursor(before)
         if not 1 <= limit <= 100:
@@ -617,10 +619,15 @@ class MessagingService:
         if fanout.message is not None and fanout.seqs:
             # Recipients see their own receipt status ("sent") on a fresh message.
             reacts: list[tuple[int, str]] = []
+            message_id = fanout.message.id
             if fanout.event == "reaction":
-                reacts = await self._db.read(lambda c: repo.reactions_of(c, [fanout.message.id]).get(fanout.message.id, []))  # type: ignore[union-attr]
+                reacts = await self._db.read(
+                    lambda c: repo.reactions_of(c, [message_id]).get(message_id, [])
+                )
             view = render_message(fanout.message, SENT, reacts)
             for user_id, seq in fanout.seqs.items():
-                items.append((user_topic(user_id), {"type": "message", "id": seq, "event": fanout.event, "message": view}))
+                items.append(
+                    (user_topic(user_id), {"type": "message", "id": seq, "event": fanout.event, "message": view})
+                )
         if items:
             await self._bus.publish_many(items)

@@ -25,7 +25,17 @@ Event = dict[str, Any]
 
 
 class DeviceStream:
-    __slots__ = ("_bus", "_device_id", "_messaging", "_needs_fetch", "_queue", "_sender", "_sent_through", "_user_id", "_ws")
+    __slots__ = (
+        "_bus",
+        "_device_id",
+        "_messaging",
+        "_needs_fetch",
+        "_queue",
+        "_sender",
+        "_sent_through",
+        "_user_id",
+        "_ws",
+    )
 
     def __init__(self, ws: WebSocket, bus: Bus, messaging: MessagingService, user_id: int, device_id: int) -> None:
         self._ws, self._bus, self._messaging = ws, bus, messaging
@@ -107,7 +117,9 @@ class DeviceStream:
             elif kind == "typing" and isinstance(message.get("chat_id"), str):
                 await self._messaging.typing(self._user_id, message["chat_id"])
             else:
-                await self._send_error("invalid_event", "expected {'type':'ack','id':<int>} or {'type':'typing','chat_id':<str>}")
+                await self._send_error(
+                    "invalid_event", "expected {'type':'ack','id':<int>} or {'type':'typing','chat_id':<str>}"
+                )
         except Exception as error:  # one bad event never closes the stream
             code = getattr(error, "code", "internal_error")
             await self._send_error(code, str(error))

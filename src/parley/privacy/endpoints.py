@@ -51,7 +51,9 @@ class ReportOut(BaseModel):
 @router.get("/blocks", response_model=BlocksOut)
 async def list_blocks(me: PrincipalDep, c: ContainerDep) -> BlocksOut:
     rows = await c.privacy.blocked(me.user_id)
-    return BlocksOut(blocks=[BlockedOut(user_id=str(u.id), phone=u.phone, name=u.name, blocked_at=at) for u, at in rows])
+    return BlocksOut(
+        blocks=[BlockedOut(user_id=str(u.id), phone=u.phone, name=u.name, blocked_at=at) for u, at in rows]
+    )
 
 
 @router.post("/blocks", response_model=BlockedOut)

@@ -30,9 +30,7 @@ def add_block(conn: Connection, blocker_id: int, blocked_id: int, now: int) -> N
 
 
 def remove_block(conn: Connection, blocker_id: int, blocked_id: int) -> bool:
-    result = conn.execute(
-        blocks.delete().where(blocks.c.blocker_id == blocker_id, blocks.c.blocked_id == blocked_id)
-    )
+    result = conn.execute(blocks.delete().where(blocks.c.blocker_id == blocker_id, blocks.c.blocked_id == blocked_id))
     return bool(result.rowcount)
 
 

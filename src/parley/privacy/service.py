@@ -23,7 +23,9 @@ class MessageDirectory(Protocol):
 
 
 class PrivacyService:
-    def __init__(self, db: Database, clock: Clock, ids: IdGenerator, account_service: AccountService, directory: MessageDirectory) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, ids: IdGenerator, account_service: AccountService, directory: MessageDirectory
+    ) -> None:
         self._db, self._clock, self._ids = db, clock, ids
         self._accounts = account_service
         self._directory = directory

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 import logging
 
 import orjson
@@ -34,7 +35,7 @@ class RedisBus:
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._registry = _Registry()
         self._reader: asyncio.Task[None] | None = None
-        self._pending_changes: set[asyncio.Task[None]] = set()
+        self._pending_changes: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         # A placeholder channel so the pub/sub connection exists before the first real subscriber.
@@ -61,8 +62,8 @@ class RedisBus:
         if self._registry.remove(topic, handler):
             self._track(self._pubsub.unsubscribe(_PREFIX + topic))
 
-    def _track(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _track(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._pending_changes.add(task)
         task.add_done_callback(self._pending_changes.discard)
 
@@ -94,5 +95,5 @@ class RedisBus:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._client.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -155,10 +156,9 @@ def _resolve_all(batch: list[_Pending]) -> None:
     for pending in batch:
         by_loop.setdefault(pending.future.get_loop(), []).append(pending)
     for loop, items in by_loop.items():
-        try:
+        # A closed loop means nobody waits for these answers any more.
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_set_outcomes, items)
-        except RuntimeError:
-            pass  # the loop is gone: nobody waits for these answers any more
 
 
 def _set_outcomes(items: list[_Pending]) -> None:

@@ -431,6 +431,10 @@ async function startChat(event) {
   showError("sidebar-error", null);
   try {
     const user = await call("GET", `/users/lookup?phone=${encodeURIComponent(phone)}`);
+    if (user.user_id === state.me.user_id) {
+      showError("sidebar-error", "That's your own number: pick someone else to chat with.");
+      return;
+    }
     $("new-chat-phone").value = "";
     const existing = [...state.chats.values()].find((c) => c.type === "direct" && c.peer?.user_id === user.user_id);
     if (existing) openChat(existing.id);
@@ -510,6 +514,15 @@ function onStreamEvent(event) {
   if (event.type === "message") onMessageEvent(event);
   else if (event.type === "receipt") onReceipt(event);
   else if (event.type === "typing") onTyping(event);
+  else if (event.type === "chat") onChatChanged(event);
+  else if (event.type === "error") console.warn("stream:", event.error);
+}
+
+// Not in the documented contract, but sent today when a group is created or changed: show it now
+// rather than when its first message arrives.
+function onChatChanged({ chat_id: chatId }) {
+  scheduleChatsReload();
+  if (chatId && state.open?.id === chatId && state.open.type === "group") loadGroup(chatId);
 }
 
 function onMessageEvent({ event: kind, message }) {
@@ -531,8 +544,18 @@ function onReceipt(receipt) {
     return;
   }
   const chat = state.chats.get(receipt.chat_id);
-  if (chat?.type === "group") refreshGroupStatuses(receipt);
+  if (typeof receipt.message_status === "string") {
+    // The server's aggregate over all recipients (undocumented extra): no lookups needed.
+    setOwnStatus(receipt.chat_id, receipt.message_id, receipt.message_status);
+    renderChatList();
+    if (state.open?.id === receipt.chat_id) renderMessages("auto");
+    if (!state.messages.has(receipt.message_id)) rememberEarly(receipt.message_id, receipt.message_status);
+  } else if (chat?.type === "group") refreshGroupStatuses(receipt);
   else raiseStatuses(receipt.chat_id, receipt.message_id, receipt.status);
+}
+
+function rememberEarly(messageId, status) {
+  state.earlyReceipts.set(messageId, higherStatus(status, state.earlyReceipts.get(messageId)));
 }
 
 /** In a direct chat, read (or delivered) up to a message means every earlier own message too. */
@@ -543,9 +566,7 @@ function raiseStatuses(chatId, upTo, status) {
     renderChatList();
   }
   // The receipt may beat the POST /messages answer for the message it's about: keep it for then.
-  if (state.open?.id !== chatId || !state.messages.has(upTo)) {
-    state.earlyReceipts.set(upTo, higherStatus(status, state.earlyReceipts.get(upTo)));
-  }
+  if (state.open?.id !== chatId || !state.messages.has(upTo)) rememberEarly(upTo, status);
   if (state.open?.id !== chatId) return;
   for (const message of state.messages.values()) {
     if (isMine(message) && compareIds(message.id, upTo) <= 0) message.status = higherStatus(status, message.status);

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Python packages, Debian's Chromium) and run the whole suite:
+# on SQLite, and again on PostgreSQL + Redis when PARLEY_TEST_DATABASE_URL / PARLEY_TEST_REDIS_URL are set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
+fi
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+echo "== lint: ruff, import contracts, types"
+.venv/bin/ruff check src tests bench
+.venv/bin/lint-imports
+.venv/bin/mypy
+
+echo "== migrations match the models (alembic check)"
+check_db=$(mktemp -d)
+PARLEY_DATA_DIR="$check_db" .venv/bin/parley db upgrade >/dev/null
+PARLEY_DATA_DIR="$check_db" .venv/bin/python -c "
+from alembic import command
+from parley.config import Settings
+from parley.migrations import alembic_config
+command.check(alembic_config(Settings().resolved_database_url))
+"
+rm -rf "$check_db"
+
+echo "== test suite on SQLite (the embedded default)"
+PARLEY_TEST_DATABASE_URL= PARLEY_TEST_REDIS_URL= .venv/bin/pytest -q -p no:cacheprovider "$@"
+
+if [ -n "${PARLEY_TEST_DATABASE_URL:-}" ]; then
+  echo "== test suite on PostgreSQL + Redis"
+  .venv/bin/pytest -q -p no:cacheprovider "$@"
+fi
