@@ -31,7 +31,9 @@ class IdGenerator:
                 # borrowing the next millisecond when it overflows.
                 candidate = self._last + 1
                 if candidate & _SEQ_MASK == 0:
-                    candidate += self._node << _SEQ_BITS
+                    # The carry went into the node bits: move to the next millisecond, same node.
+                    next_ms = (self._last >> (_NODE_BITS + _SEQ_BITS)) + 1
+                    candidate = (next_ms << (_NODE_BITS + _SEQ_BITS)) | (self._node << _SEQ_BITS)
             self._last = candidate
             return candidate
 
