@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.e2e
 
@@ -119,7 +119,8 @@ def test_two_people_chat_live_with_ticks(browser: Browser, live_server: Any) -> 
 def small_png(width: int = 64, height: int = 40) -> bytes:
     """A real PNG (a colour gradient), made here so the test ships no binary file."""
     rows = b"".join(
-        b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 160)) for x in range(width)) for y in range(height)
+        b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 160)) for x in range(width))
+        for y in range(height)
     )
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -162,7 +163,8 @@ def test_group_picture_and_live_changes(browser: Browser, live_server: Any) -> N
 
         # A picture with a caption: uploaded, sent, and shown from a blob: URL (media need the token).
         alice.fill("#composer-input", "Sunset!")
-        alice.set_input_files("#attach", files=[{"name": "sunset.png", "mimeType": "image/png", "buffer": small_png()}])
+        sunset: FilePayload = {"name": "sunset.png", "mimeType": "image/png", "buffer": small_png()}
+        alice.set_input_files("#attach", files=[sunset])
         picture = alice.locator(".message.own.has-media", has_text="Sunset!")
         expect(picture).to_have_attribute("data-message-id", re.compile(r"^\d+$"))
         expect(picture.locator("img")).to_have_attribute("src", re.compile(r"^blob:"))
@@ -201,6 +203,46 @@ def test_group_picture_and_live_changes(browser: Browser, live_server: Any) -> N
         bob.screenshot(path="/tmp/parley-web-group-bob.png")
         alice.context.close()
         bob.context.close()
+    assert page_errors == []
+
+
+def test_reconnects_and_retries_after_a_server_crash(browser: Browser, live_server: Any) -> None:
+    live_server.create_user(ALICE, "Alice")
+    bob = live_server.create_user(BOB, "Bob")  # Bob uses another app: only his token here
+    base = live_server.base_url
+    page_errors: list[str] = []
+    alice = open_page(browser, page_errors)
+    try:
+        sign_in(alice, base, ALICE)
+        alice.fill("#new-chat-phone", BOB)
+        alice.click("#new-chat-open")
+        alice.fill("#composer-input", "Before the crash")
+        alice.click("#send")
+        expect(alice.locator(".message.own", has_text="Before the crash")).to_have_attribute("data-status", "sent")
+
+        # The server dies: the page says so, and a message sent meanwhile is kept as "not sent".
+        live_server.kill()
+        expect(alice.locator("#connection")).to_contain_text("Not connected")
+        alice.fill("#composer-input", "While it was down")
+        alice.click("#send")
+        stranded = alice.locator(".message.own", has_text="While it was down")
+        expect(stranded).to_have_attribute("data-status", "failed")
+
+        # It comes back: the socket reconnects on its own, and events flow again.
+        live_server.start()
+        expect(alice.locator("#connection")).to_be_hidden()
+        hello = {"to": ALICE, "type": "text", "text": {"body": "I'm back"}, "client_id": "bob-1"}
+        api_as(alice, base, bob["token"], "POST", "/messages", hello)
+        expect(alice.locator(".message.incoming", has_text="I'm back")).to_be_visible()
+
+        # "Tap to retry" sends it (with the same client_id, so a retry can never make a copy).
+        stranded.locator(".retry").click()
+        expect(stranded).to_have_attribute("data-status", "sent")
+        expect(stranded).to_have_attribute("data-message-id", re.compile(r"^\d+$"))
+        alice.reload()
+        expect(alice.locator(".message.own", has_text="While it was down")).to_have_count(1)
+    finally:
+        alice.context.close()
     assert page_errors == []
 
 

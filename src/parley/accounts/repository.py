@@ -148,7 +148,8 @@ def advance_device_ack(conn: Connection, device_id: int, user_id: int, seq: int)
 
 
 def get_otp(conn: Connection, phone: str) -> OtpRow | None:
-    row = conn.execute(select(otp_codes).where(otp_codes.c.phone == phone)).first()
+    # Row-locked until commit: concurrent guesses are counted one after another, never past the limit.
+    row = conn.execute(select(otp_codes).where(otp_codes.c.phone == phone).with_for_update()).first()
     return None if row is None else OtpRow(row.phone, row.code_hash, row.expires_at, row.attempts)
 
 

@@ -230,17 +230,21 @@ def user_name(conn: Connection, user_id: int) -> str:
 
 def _visible(query: Select[Any], user_id: int) -> Select[Any]:
     """Hide messages withheld from this user (sent by someone they had blocked)."""
-    return query.outerjoin(
-        receipts, and_(receipts.c.message_id == messages.c.id, receipts.c.user_id == user_id)
-    ).where(or_(receipts.c.status.is_(None), receipts.c.status != 0))
+    return query.outerjoin(receipts, and_(receipts.c.message_id == messages.c.id, receipts.c.user_id == user_id)).where(
+        or_(receipts.c.status.is_(None), receipts.c.status != 0)
+    )
 
 
-def page(conn: Connection, chat_id: int, user_id: int, before: int | None, limit: int) -> list[MessageRow]:
+def page_query(chat_id: int, user_id: int, before: int | None, limit: int) -> Select[Any]:
     """Newest first, `limit` rows strictly older than `before`: a range scan on (chat_id, id)."""
     query = _visible(_select_messages(), user_id).where(messages.c.chat_id == chat_id)
     if before is not None:
         query = query.where(messages.c.id < before)
-    return [_message(r) for r in conn.execute(query.order_by(messages.c.id.desc()).limit(limit))]
+    return query.order_by(messages.c.id.desc()).limit(limit)
+
+
+def page(conn: Connection, chat_id: int, user_id: int, before: int | None, limit: int) -> list[MessageRow]:
+    return [_message(r) for r in conn.execute(page_query(chat_id, user_id, before, limit))]
 
 
 # --- receipts, reactions, inbox ------------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
 import logging
+from collections.abc import Awaitable
 
 import orjson
 import redis.asyncio as aioredis

@@ -8,19 +8,21 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, create_engine, event, exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool, QueuePool
 
 T = TypeVar("T")
 UnitOfWork = Callable[[Connection], T]
 
 log = logging.getLogger(__name__)
+READER_THREADS = 4
 
 
 class Database(Protocol):
@@ -63,7 +65,12 @@ class _Pending:
 
 
 class SqliteDatabase:
-    """Reads through aiosqlite; writes through one writer thread that commits whole batches at once."""
+    """Reads on a small pool of reader threads; writes on one writer thread that commits whole batches.
+
+    Each unit runs entirely inside its thread on the plain sqlite3 driver: one hop from the event loop per
+    unit. (aiosqlite hops once per statement, which measured ~5x slower for a history page; see
+    docs/benchmarks.md.) WAL lets the readers run while the writer commits.
+    """
 
     dialect = "sqlite"
 
@@ -73,10 +80,11 @@ class SqliteDatabase:
             path.parent.mkdir(parents=True, exist_ok=True)
         sync_url = make_url(url).set(drivername="sqlite")
         self._max_batch = max_batch
-        self._reader: AsyncEngine = create_async_engine(make_url(url).set(drivername="sqlite+aiosqlite"))
+        self._reader = create_engine(sync_url, poolclass=QueuePool, pool_size=READER_THREADS, max_overflow=0)
+        self._read_pool = ThreadPoolExecutor(max_workers=READER_THREADS, thread_name_prefix="parley-sqlite-read")
         self._writer_engine = create_engine(sync_url, poolclass=NullPool)
 
-        @event.listens_for(self._reader.sync_engine, "connect")
+        @event.listens_for(self._reader, "connect")
         def _on_read_connect(dbapi_connection: Any, _record: Any) -> None:
             _configure_sqlite(dbapi_connection, synchronous)
 
@@ -95,8 +103,11 @@ class SqliteDatabase:
         self._thread.start()
 
     async def read(self, fn: UnitOfWork[T]) -> T:
-        async with self._reader.connect() as conn:
-            return await conn.run_sync(fn)
+        return await asyncio.get_running_loop().run_in_executor(self._read_pool, self._run_read, fn)
+
+    def _run_read(self, fn: UnitOfWork[T]) -> T:
+        with self._reader.connect() as conn:
+            return fn(conn)
 
     async def write(self, fn: UnitOfWork[T]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -147,7 +158,8 @@ class SqliteDatabase:
         self._queue.put(None)
         await asyncio.to_thread(self._thread.join)
         self._writer_engine.dispose()
-        await self._reader.dispose()
+        self._read_pool.shutdown(wait=True)
+        self._reader.dispose()
 
 
 def _resolve_all(batch: list[_Pending]) -> None:

@@ -440,8 +440,7 @@ async function startChat(event) {
     if (existing) openChat(existing.id);
     else showChat({ id: null, type: "direct", title: user.name || user.phone, peer: user });
   } catch (error) {
-    const notFound = error instanceof ApiError && error.status === 404;
-    showError("sidebar-error", notFound ? `Nobody on Parley uses ${phone} yet.` : error.message);
+    showError("sidebar-error", error.message); // e.g. "+1… is not on Parley", or why the number is invalid
   }
 }
 
@@ -525,7 +524,8 @@ function onChatChanged({ chat_id: chatId }) {
   if (chatId && state.open?.id === chatId && state.open.type === "group") loadGroup(chatId);
 }
 
-function onMessageEvent({ event: kind, message }) {
+function onMessageEvent({ event: kind, message: sent }) {
+  const message = keepReactionsOnEdit(kind, sent);
   if (kind === "new" && !isMine(message)) stopTyping(message.chat_id);
   patchChatList(kind, message);
   if (state.open?.id !== message.chat_id) return;
@@ -536,6 +536,14 @@ function onMessageEvent({ event: kind, message }) {
     renderMessages("auto");
   }
   if (kind === "new" && !isMine(message)) markOpenChatRead();
+}
+
+// Reactions change only through "reaction" events; the server's "edited" events currently carry an
+// empty list even when the message has reactions, so an edit must not wipe them here.
+function keepReactionsOnEdit(kind, message) {
+  const known = state.messages.get(message.id);
+  if (kind !== "edited" || !known || message.reactions?.length) return message;
+  return { ...message, reactions: known.reactions };
 }
 
 function onReceipt(receipt) {

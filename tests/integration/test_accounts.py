@@ -1,0 +1,292 @@
+"""Sign-in by one-time code, profiles, devices and tokens, through the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.conftest import LiveServer
+
+API = "/client/v1"
+
+
+async def latest_code(server: LiveServer, phone: str) -> str:
+    response = await server.http.get(f"{API}/dev/codes")
+    assert response.status_code == 200
+    codes = [c for c in response.json()["codes"] if c["phone"] == phone]
+    assert codes, f"no code was sent to {phone}"
+    return str(codes[0]["code"])
+
+
+async def request_code(server: LiveServer, phone: str) -> Any:
+    return await server.http.post(f"{API}/auth/request-code", json={"phone": phone})
+
+
+async def verify(server: LiveServer, phone: str, code: str, device: str = "Phone") -> Any:
+    return await server.http.post(f"{API}/auth/verify", json={"phone": phone, "code": code, "device_name": device})
+
+
+async def sign_in(server: LiveServer, phone: str, device: str = "Phone") -> dict[str, Any]:
+    assert (await request_code(server, phone)).status_code == 200
+    response = await verify(server, phone, await latest_code(server, phone), device)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+async def test_sign_in_with_a_code_from_the_dev_panel(server: LiveServer) -> None:
+    response = await request_code(server, "+1 (415) 555-2671")
+    assert response.status_code == 200
+    assert response.json() == {"phone": "+14155552671", "expires_in": 600, "resend_after": 30}
+
+    codes = (await server.http.get(f"{API}/dev/codes")).json()["codes"]
+    assert codes[0]["phone"] == "+14155552671"
+    assert len(codes[0]["code"]) == 6 and codes[0]["code"].isdigit()
+
+    session = (await verify(server, "+14155552671", codes[0]["code"], "Pixel")).json()
+    assert set(session) == {"token", "user_id", "device_id"}
+
+    me = await server.http.get(f"{API}/me", headers=bearer(session["token"]))
+    assert me.status_code == 200
+    assert me.json() == {"user_id": session["user_id"], "phone": "+14155552671", "name": ""}
+
+
+async def test_a_code_works_once(server: LiveServer) -> None:
+    phone = server.next_phone()
+    await request_code(server, phone)
+    code = await latest_code(server, phone)
+    assert (await verify(server, phone, code)).status_code == 200
+    again = await verify(server, phone, code)
+    assert again.status_code == 400
+    assert again.json()["error"]["code"] == "code_expired"
+
+
+async def test_signing_in_on_a_new_device_reaches_the_same_account(server: LiveServer) -> None:
+    phone = server.next_phone()
+    first = await server.container.accounts.create_user_with_token(phone, "Alice", "Phone")
+    second = await sign_in(server, phone, "Laptop")
+    assert second["user_id"] == str(first.user_id)
+    assert second["device_id"] != str(first.device_id)
+    assert second["token"] != first.token
+    # Both devices stay signed in, and the account keeps its name.
+    for token in (first.token, second["token"]):
+        me = await server.http.get(f"{API}/me", headers=bearer(token))
+        assert me.status_code == 200
+        assert me.json()["name"] == "Alice"
+
+
+@pytest.mark.parametrize("phone", ["12345", "not a number", "+1 415", "+1 000 555 1000", "+999 5551234"])
+async def test_invalid_phone_number_is_refused_with_a_reason(server: LiveServer, phone: str) -> None:
+    response = await request_code(server, phone)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_phone_number"
+    assert "phone number" in error["message"]
+    assert (await server.http.get(f"{API}/dev/codes")).json()["codes"] == []
+
+
+async def test_asking_again_too_soon_is_rate_limited(server: LiveServer) -> None:
+    phone = server.next_phone()
+    assert (await request_code(server, phone)).status_code == 200
+    first_code = await latest_code(server, phone)
+    again = await request_code(server, phone)
+    assert again.status_code == 429
+    assert again.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(again.headers["Retry-After"]) <= 30
+    # No second code was sent, and the first one still works.
+    codes = (await server.http.get(f"{API}/dev/codes")).json()["codes"]
+    assert [c["code"] for c in codes if c["phone"] == phone] == [first_code]
+    assert (await verify(server, phone, first_code)).status_code == 200
+
+
+async def test_asking_again_within_30_seconds_is_refused_wherever_the_first_request_fell(server: LiveServer) -> None:
+    # Put the first request half a second before a 30 s boundary of the wall clock: a resend one
+    # second later is still far inside the 30 s the answer promised.
+    now_ms = server.clock.now_ms()
+    server.clock.advance(seconds=(30_000 - now_ms % 30_000 - 500) / 1000)
+    phone = server.next_phone()
+    assert (await request_code(server, phone)).status_code == 200
+    server.clock.advance(seconds=1)
+    again = await request_code(server, phone)
+    assert again.status_code == 429
+    assert int(again.headers["Retry-After"]) >= 28
+
+
+async def test_after_the_interval_a_new_code_replaces_the_old_one(server: LiveServer) -> None:
+    if server.settings.redis_url:
+        pytest.skip("the Redis limiter counts in Redis's own time, which the test clock cannot move")
+    phone = server.next_phone()
+    await request_code(server, phone)
+    old = await latest_code(server, phone)
+    server.clock.advance(seconds=31)
+    assert (await request_code(server, phone)).status_code == 200
+    new = await latest_code(server, phone)
+    if new != old:
+        refused = await verify(server, phone, old)
+        assert refused.status_code == 400
+    assert (await verify(server, phone, new)).status_code == 200
+
+
+async def test_five_wrong_codes_lock_the_code(server: LiveServer) -> None:
+    phone = server.next_phone()
+    await request_code(server, phone)
+    code = await latest_code(server, phone)
+    for attempt in range(1, 5):
+        response = await verify(server, phone, wrong(code))
+        assert response.status_code == 400, attempt
+        assert response.json()["error"]["code"] == "wrong_code"
+    fifth = await verify(server, phone, wrong(code))
+    assert fifth.status_code == 403
+    assert fifth.json()["error"]["code"] == "too_many_attempts"
+    sixth = await verify(server, phone, code)  # even the right code
+    assert sixth.status_code == 403
+    assert sixth.json()["error"]["code"] == "too_many_attempts"
+
+
+async def test_concurrent_guesses_cannot_get_past_the_attempt_limit(server: LiveServer) -> None:
+    phone = server.next_phone()
+    await request_code(server, phone)
+    code = await latest_code(server, phone)
+    responses = await asyncio.gather(*(verify(server, phone, wrong(code)) for _ in range(20)))
+    codes = [r.json()["error"]["code"] for r in responses]
+    assert codes.count("wrong_code") == 4, codes
+    assert codes.count("too_many_attempts") == 16, codes
+    assert (await verify(server, phone, code)).status_code == 403
+
+
+async def test_code_expires_after_ten_minutes(server: LiveServer) -> None:
+    phone = server.next_phone()
+    await request_code(server, phone)
+    code = await latest_code(server, phone)
+    server.clock.advance(minutes=9, seconds=50)
+    still_fine = server.next_phone()  # a second number shows the clock, not the code, decides
+    await request_code(server, still_fine)
+    assert (await verify(server, still_fine, await latest_code(server, still_fine))).status_code == 200
+    server.clock.advance(seconds=11)
+    expired = await verify(server, phone, code)
+    assert expired.status_code == 400
+    assert expired.json()["error"]["code"] == "code_expired"
+
+
+async def test_code_within_ten_minutes_still_works(server: LiveServer) -> None:
+    phone = server.next_phone()
+    await request_code(server, phone)
+    code = await latest_code(server, phone)
+    server.clock.advance(minutes=9, seconds=55)
+    assert (await verify(server, phone, code)).status_code == 200
+
+
+async def test_verify_without_asking_for_a_code(server: LiveServer) -> None:
+    response = await verify(server, server.next_phone(), "123456")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "code_expired"
+
+
+@pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", ""])
+async def test_code_must_be_six_digits(server: LiveServer, code: str) -> None:
+    phone = server.next_phone()
+    await request_code(server, phone)
+    response = await verify(server, phone, code)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    # A malformed code is not a guess: the real one still works.
+    assert (await verify(server, phone, await latest_code(server, phone))).status_code == 200
+
+
+async def test_profile_rename(server: LiveServer) -> None:
+    alice = await server.user("Alice")
+    renamed = await server.http.patch(f"{API}/me", headers=alice.headers, json={"name": "Alice Liddell"})
+    assert renamed.status_code == 200
+    assert renamed.json()["name"] == "Alice Liddell"
+    assert (await server.http.get(f"{API}/me", headers=alice.headers)).json()["name"] == "Alice Liddell"
+    empty = await server.http.patch(f"{API}/me", headers=alice.headers, json={"name": ""})
+    assert empty.status_code == 400
+    assert (await server.http.get(f"{API}/me", headers=alice.headers)).json()["name"] == "Alice Liddell"
+
+
+async def test_lookup_by_phone(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    found = await server.http.get(f"{API}/users/lookup", headers=alice.headers, params={"phone": bob.phone})
+    assert found.status_code == 200
+    assert found.json() == {"user_id": bob.user_id, "phone": bob.phone, "name": "Bob"}
+    missing = await server.http.get(f"{API}/users/lookup", headers=alice.headers, params={"phone": server.next_phone()})
+    assert missing.status_code == 404
+    anonymous = await server.http.get(f"{API}/users/lookup", params={"phone": bob.phone})
+    assert anonymous.status_code == 401
+
+
+async def test_devices_list_marks_the_current_one(server: LiveServer) -> None:
+    phone = server.next_phone()
+    phone_session = await sign_in(server, phone, "Phone")
+    laptop = await server.container.accounts.create_user_with_token(phone, "", "Laptop")
+
+    listed = (await server.http.get(f"{API}/devices", headers=bearer(phone_session["token"]))).json()["devices"]
+    assert {d["name"] for d in listed} == {"Phone", "Laptop"}
+    current = [d for d in listed if d["current"]]
+    assert len(current) == 1
+    assert current[0]["id"] == phone_session["device_id"]
+    assert all(isinstance(d["created_at"], int) and isinstance(d["last_seen_at"], int) for d in listed)
+
+    from_laptop = (await server.http.get(f"{API}/devices", headers=bearer(laptop.token))).json()["devices"]
+    assert [d["id"] for d in from_laptop if d["current"]] == [str(laptop.device_id)]
+
+
+async def test_revoking_a_device_stops_its_token_at_once(server: LiveServer) -> None:
+    phone = server.next_phone()
+    mine = await server.container.accounts.create_user_with_token(phone, "Alice", "Phone")
+    stolen = await server.container.accounts.create_user_with_token(phone, "Alice", "Old phone")
+    # The stolen device has been used (its token is cached by the server).
+    assert (await server.http.get(f"{API}/me", headers=bearer(stolen.token))).status_code == 200
+
+    revoked = await server.http.delete(f"{API}/devices/{stolen.device_id}", headers=bearer(mine.token))
+    assert revoked.status_code == 204
+
+    refused = await server.http.get(f"{API}/me", headers=bearer(stolen.token))
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_token"
+    devices = (await server.http.get(f"{API}/devices", headers=bearer(mine.token))).json()["devices"]
+    assert [d["id"] for d in devices] == [str(mine.device_id)]
+    again = await server.http.delete(f"{API}/devices/{stolen.device_id}", headers=bearer(mine.token))
+    assert again.status_code == 404
+
+
+async def test_cannot_revoke_someone_elses_device(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    bob_devices = (await server.http.get(f"{API}/devices", headers=bob.headers)).json()["devices"]
+    response = await server.http.delete(f"{API}/devices/{bob_devices[0]['id']}", headers=alice.headers)
+    assert response.status_code == 404
+    assert (await server.http.get(f"{API}/me", headers=bob.headers)).status_code == 200
+    assert (await server.http.delete(f"{API}/devices/not-an-id", headers=alice.headers)).status_code == 404
+
+
+async def test_logout_revokes_only_this_device(server: LiveServer) -> None:
+    phone = server.next_phone()
+    phone_session = await sign_in(server, phone, "Phone")
+    laptop = await server.container.accounts.create_user_with_token(phone, "", "Laptop")
+    assert (await server.http.get(f"{API}/me", headers=bearer(phone_session["token"]))).status_code == 200
+
+    out = await server.http.post(f"{API}/auth/logout", headers=bearer(phone_session["token"]))
+    assert out.status_code == 204
+    assert (await server.http.get(f"{API}/me", headers=bearer(phone_session["token"]))).status_code == 401
+    assert (await server.http.post(f"{API}/auth/logout", headers=bearer(phone_session["token"]))).status_code == 401
+    assert (await server.http.get(f"{API}/me", headers=bearer(laptop.token))).status_code == 200
+
+
+async def test_dev_codes_are_hidden_unless_enabled(server: LiveServer) -> None:
+    server.container.settings.dev_show_codes = False
+    try:
+        phone = server.next_phone()
+        await request_code(server, phone)
+        response = await server.http.get(f"{API}/dev/codes")
+        assert response.status_code == 404
+    finally:
+        server.container.settings.dev_show_codes = True
