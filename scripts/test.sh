@@ -32,10 +32,12 @@ command.check(alembic_config(Settings().resolved_database_url))
 "
 rm -rf "$check_db"
 
-echo "== test suite on SQLite (the embedded default)"
-PARLEY_TEST_DATABASE_URL= PARLEY_TEST_REDIS_URL= .venv/bin/pytest -q -p no:cacheprovider "$@"
+echo "== the whole suite on SQLite (the embedded default)"
+PARLEY_TEST_DATABASE_URL= PARLEY_TEST_REDIS_URL= .venv/bin/pytest -q -p no:cacheprovider -m "not services" "$@"
 
-if [ -n "${PARLEY_TEST_DATABASE_URL:-}" ]; then
-  echo "== test suite on PostgreSQL + Redis"
-  .venv/bin/pytest -q -p no:cacheprovider "$@"
+if [ -n "${PARLEY_TEST_DATABASE_URL:-}${PARLEY_TEST_REDIS_URL:-}${CI:-}" ]; then
+  # Everything that touches the database or the bus, again on PostgreSQL + Redis, plus the test with two
+  # server processes sharing them. (Browser and crash tests drive the embedded default above.)
+  echo "== database, bus and scale-out tests on PostgreSQL + Redis"
+  .venv/bin/pytest -q -p no:cacheprovider tests/contract tests/integration tests/e2e/test_scale_out.py "$@"
 fi

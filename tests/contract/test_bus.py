@@ -12,7 +12,7 @@ from parley.platform.bus import Bus, MemoryBus
 from tests.backends import REDIS_URL, require_service
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
     if request.param == "memory":
         instance: Bus = MemoryBus()

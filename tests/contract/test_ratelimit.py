@@ -12,7 +12,7 @@ from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
 from tests.backends import REDIS_URL, require_service
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
 async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
     if request.param == "memory":
         yield MemoryRateLimiter(FrozenClock())

@@ -16,7 +16,7 @@ import websockets
 from tests.backends import PG_URL, REDIS_URL, PostgresTemplate, require_service
 from tests.e2e.conftest import ServerProcess
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
 
 
 @pytest.fixture
