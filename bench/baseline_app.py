@@ -14,8 +14,7 @@ answer: the floor for sender-to-WebSocket delivery. Nothing is stored.
     python bench/baseline_app.py --kind raw --port 8090
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: FastAPI must see the real types of the local models.
 import argparse
 import itertools
 import time

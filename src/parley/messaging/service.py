@@ -60,6 +60,9 @@ class _Fanout:
     message: repo.MessageRow | None = None
     event: str = "new"
     seqs: dict[int, int] = field(default_factory=dict)
+    # Each reader's status of the message (absent: "sent"), and its reactions, as of the commit.
+    statuses: dict[int, int] = field(default_factory=dict)
+    reactions: list[tuple[int, str]] = field(default_factory=list)
     others: list[tuple[int, Event]] = field(default_factory=list)
 
 
@@ -174,7 +177,8 @@ class MessagingService:
             recipients = [u for u in repo.member_ids(conn, chat_id) if u != sender_id]
             blockers = privacy.blockers_among(conn, sender_id, recipients)
             repo.insert_receipts(conn, row.id, {u: WITHHELD if u in blockers else SENT for u in recipients})
-            seqs = accounts.next_inbox_seqs(conn, [u for u in recipients if u not in blockers])
+            # The sender's own inbox gets it too, so their other devices show what they sent.
+            seqs = accounts.next_inbox_seqs(conn, [sender_id, *(u for u in recipients if u not in blockers)])
             repo.append_inbox(conn, seqs, row.id, "new", now)
             return SendResult(row.id, chat_id, now), _Fanout(message=row, seqs=seqs)
 
@@ -267,10 +271,13 @@ class MessagingService:
             assert row is not None
             others = [u for u in repo.member_ids(conn, row.chat_id) if u != user_id]
             blockers = privacy.blockers_among(conn, user_id, others)
-            seqs = accounts.next_inbox_seqs(conn, [u for u in others if u not in blockers])
+            seqs = accounts.next_inbox_seqs(conn, [user_id, *(u for u in others if u not in blockers)])
             repo.append_inbox(conn, seqs, message_id, event, now)
-            view = self._view(conn, user_id, [row])[0]
-            return view, _Fanout(message=row, event=event, seqs=seqs)
+            statuses = {reader: status for reader, status, _, _ in repo.receipts_of(conn, message_id)}
+            statuses[row.sender_id] = repo.aggregate_statuses(conn, [message_id]).get(message_id, SENT)
+            reacts = repo.reactions_of(conn, [message_id]).get(message_id, [])
+            view = render_message(row, statuses.get(user_id, SENT), reacts)
+            return view, _Fanout(message=row, event=event, seqs=seqs, statuses=statuses, reactions=reacts)
 
         view, fanout = await self._db.write(unit)
         await self._publish(fanout)
@@ -616,18 +623,13 @@ class MessagingService:
 
     async def _publish(self, fanout: _Fanout) -> None:
         items: list[tuple[str, Event]] = [(user_topic(u), e) for u, e in fanout.others]
-        if fanout.message is not None and fanout.seqs:
-            # Recipients see their own receipt status ("sent") on a fresh message.
-            reacts: list[tuple[int, str]] = []
-            message_id = fanout.message.id
-            if fanout.event == "reaction":
-                reacts = await self._db.read(
-                    lambda c: repo.reactions_of(c, [message_id]).get(message_id, [])
-                )
-            view = render_message(fanout.message, SENT, reacts)
+        if fanout.message is not None:
+            views: dict[int, Event] = {}  # one rendering per distinct status
             for user_id, seq in fanout.seqs.items():
-                items.append(
-                    (user_topic(user_id), {"type": "message", "id": seq, "event": fanout.event, "message": view})
-                )
+                status = fanout.statuses.get(user_id, SENT)
+                if status not in views:
+                    views[status] = render_message(fanout.message, status, fanout.reactions)
+                event = {"type": "message", "id": seq, "event": fanout.event, "message": views[status]}
+                items.append((user_topic(user_id), event))
         if items:
             await self._bus.publish_many(items)

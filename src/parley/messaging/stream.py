@@ -46,9 +46,12 @@ class DeviceStream:
         self._sender: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
+        # The ack mark is read before subscribing: an event arriving while it is read would otherwise
+        # start the first catch-up from 0 and resend everything already acknowledged. Events committed
+        # meanwhile are in the database, after the mark, so the first catch-up still finds them.
+        self._sent_through = await self._messaging.device_ack_mark(self._device_id)
         subscription = self._bus.subscribe(user_topic(self._user_id), self._on_event)
         try:
-            self._sent_through = await self._messaging.device_ack_mark(self._device_id)
             self._wake()
             while True:
                 raw = await self._ws.receive_text()

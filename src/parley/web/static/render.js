@@ -291,9 +291,11 @@ export function messageElement(message, { meId, firstOfRun, showSender, loadMedi
   ...messageBody(message, loadMedia),
   meta,
   reactions);
-  if (message.status === "failed") {
+  if (message.status === "failed" && message.request) {
     node.append(el("button", { class: "retry", text: "Not sent. Tap to retry", attrs: { type: "button" },
       on: { click: () => onRetry(message) } }));
+  } else if (message.status === "failed") {
+    node.append(el("div", { class: "retry", text: "Not sent" }));
   }
   return node;
 }
