@@ -84,13 +84,13 @@ async def test_signing_in_on_a_new_device_reaches_the_same_account(server: LiveS
         assert me.json()["name"] == "Alice"
 
 
-@pytest.mark.parametrize("phone", ["12345", "not a number", "+1 415", "+1 000 555 1000", "+999 5551234"])
-async def test_invalid_phone_number_is_refused_with_a_reason(server: LiveServer, phone: str) -> None:
-    response = await request_code(server, phone)
-    assert response.status_code == 400
-    error = response.json()["error"]
-    assert error["code"] == "invalid_phone_number"
-    assert "phone number" in error["message"]
+async def test_invalid_phone_number_is_refused_with_a_reason(server: LiveServer) -> None:
+    for phone in ["12345", "not a number", "+1 415", "+1 000 555 1000", "+999 5551234"]:
+        response = await request_code(server, phone)
+        assert response.status_code == 400, phone
+        error = response.json()["error"]
+        assert error["code"] == "invalid_phone_number", phone
+        assert "phone number" in error["message"], phone
     assert (await server.http.get(f"{API}/dev/codes")).json()["codes"] == []
 
 
@@ -191,13 +191,13 @@ async def test_verify_without_asking_for_a_code(server: LiveServer) -> None:
     assert response.json()["error"]["code"] == "code_expired"
 
 
-@pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", ""])
-async def test_code_must_be_six_digits(server: LiveServer, code: str) -> None:
+async def test_code_must_be_six_digits(server: LiveServer) -> None:
     phone = server.next_phone()
     await request_code(server, phone)
-    response = await verify(server, phone, code)
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    for code in ["12345", "1234567", "abcdef", "", "１２３４５６"]:
+        response = await verify(server, phone, code)
+        assert response.status_code == 400, code
+        assert response.json()["error"]["code"] == "invalid_request", code
     # A malformed code is not a guess: the real one still works.
     assert (await verify(server, phone, await latest_code(server, phone))).status_code == 200
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -68,7 +69,9 @@ async def test_create_group_with_members(server: LiveServer) -> None:
         assert fetched.status_code == 200
         assert roles(fetched.json()) == roles(group)
         chats = (await server.http.get(f"{API}/chats", headers=user.headers)).json()["chats"]
-        assert [(c["id"], c["type"], c["title"], c["peer"]) for c in chats] == [(group["id"], "group", "Climbing", None)]
+        assert [(c["id"], c["type"], c["title"], c["peer"]) for c in chats] == [
+            (group["id"], "group", "Climbing", None)
+        ]
 
 
 async def test_creator_listed_among_members_is_not_added_twice(server: LiveServer) -> None:
@@ -137,7 +140,9 @@ async def test_admin_adds_and_removes_members(server: LiveServer) -> None:
     alice, bob, carol = await server.user("Alice"), await server.user("Bob"), await server.user("Carol")
     group = await create_group(server, alice, bob)
 
-    added = await server.http.post(f"{API}/groups/{group['id']}/members", headers=alice.headers, json={"phones": [carol.phone]})
+    added = await server.http.post(
+        f"{API}/groups/{group['id']}/members", headers=alice.headers, json={"phones": [carol.phone]}
+    )
     assert added.status_code == 200
     assert roles(added.json())[carol.user_id] == "member"
     await post(server, alice, group["id"], "welcome carol")
@@ -207,7 +212,9 @@ async def test_leaving_a_group(server: LiveServer) -> None:
     assert (await server.http.post(f"{API}/groups/{group['id']}/leave", headers=carol.headers)).status_code == 204
     assert (await server.http.get(f"{API}/groups/{group['id']}", headers=carol.headers)).status_code == 404
     assert (await post(server, carol, group["id"])).status_code == 404
-    assert carol.user_id not in roles((await server.http.get(f"{API}/groups/{group['id']}", headers=alice.headers)).json())
+    assert carol.user_id not in roles(
+        (await server.http.get(f"{API}/groups/{group['id']}", headers=alice.headers)).json()
+    )
     assert (await server.http.get(f"{API}/chats", headers=carol.headers)).json()["chats"] == []
     assert (await server.http.post(f"{API}/groups/{group['id']}/leave", headers=carol.headers)).status_code == 404
 
@@ -226,7 +233,9 @@ async def test_last_admin_leaving_hands_the_group_on(server: LiveServer) -> None
     assert len(admins) == 1
     assert admins[0]["user_id"] in {bob.user_id, carol.user_id}
     new_admin = bob if admins[0]["user_id"] == bob.user_id else carol
-    added = await server.http.post(f"{API}/groups/{group['id']}/members", headers=new_admin.headers, json={"phones": [dave.phone]})
+    added = await server.http.post(
+        f"{API}/groups/{group['id']}/members", headers=new_admin.headers, json={"phones": [dave.phone]}
+    )
     assert added.status_code == 200
 
 
@@ -255,7 +264,10 @@ async def test_invite_link(server: LiveServer) -> None:
     assert await bodies(server, bob, group["id"]) == ["hello all"]
     # Joining twice changes nothing; an admin joining does not lose the admin role.
     assert len((await server.http.post(f"{API}/invites/{code}/join", headers=newcomer.headers)).json()["members"]) == 3
-    assert roles((await server.http.post(f"{API}/invites/{code}/join", headers=alice.headers)).json())[alice.user_id] == "admin"
+    assert (
+        roles((await server.http.post(f"{API}/invites/{code}/join", headers=alice.headers)).json())[alice.user_id]
+        == "admin"
+    )
 
 
 async def test_revoked_invite_stops_working(server: LiveServer) -> None:
@@ -263,12 +275,16 @@ async def test_revoked_invite_stops_working(server: LiveServer) -> None:
     group = await create_group(server, alice, bob)
     code = (await server.http.post(f"{API}/groups/{group['id']}/invites", headers=alice.headers)).json()["code"]
     other = (await server.http.post(f"{API}/groups/{group['id']}/invites", headers=alice.headers)).json()["code"]
-    assert (await server.http.delete(f"{API}/groups/{group['id']}/invites/{code}", headers=alice.headers)).status_code == 204
+    assert (
+        await server.http.delete(f"{API}/groups/{group['id']}/invites/{code}", headers=alice.headers)
+    ).status_code == 204
 
     refused = await server.http.post(f"{API}/invites/{code}/join", headers=late.headers)
     assert refused.status_code == 404
     assert refused.json()["error"]["code"] == "invite_not_found"
-    assert late.user_id not in roles((await server.http.get(f"{API}/groups/{group['id']}", headers=alice.headers)).json())
+    assert late.user_id not in roles(
+        (await server.http.get(f"{API}/groups/{group['id']}", headers=alice.headers)).json()
+    )
     assert (await server.http.post(f"{API}/invites/made-up-code/join", headers=late.headers)).status_code == 404
     # Only that link stopped working.
     assert (await server.http.post(f"{API}/invites/{other}/join", headers=late.headers)).status_code == 200
@@ -316,9 +332,13 @@ async def test_group_member_limit_on_add_and_join(small_server: LiveServer) -> N
     gid = group["id"]
     code = (await server.http.post(f"{API}/groups/{gid}/invites", headers=alice.headers)).json()["code"]
 
-    both = await server.http.post(f"{API}/groups/{gid}/members", headers=alice.headers, json={"phones": [carol.phone, dave.phone]})
+    both = await server.http.post(
+        f"{API}/groups/{gid}/members", headers=alice.headers, json={"phones": [carol.phone, dave.phone]}
+    )
     assert both.status_code == 409
-    assert len((await server.http.get(f"{API}/groups/{gid}", headers=alice.headers)).json()["members"]) == 2  # none added
+    assert (
+        len((await server.http.get(f"{API}/groups/{gid}", headers=alice.headers)).json()["members"]) == 2
+    )  # none added
 
     assert (await server.http.post(f"{API}/invites/{code}/join", headers=carol.headers)).status_code == 200
     full = await server.http.post(f"{API}/invites/{code}/join", headers=dave.headers)
@@ -327,7 +347,9 @@ async def test_group_member_limit_on_add_and_join(small_server: LiveServer) -> N
     adding = await server.http.post(f"{API}/groups/{gid}/members", headers=alice.headers, json={"phones": [dave.phone]})
     assert adding.status_code == 409
     # Re-adding someone already in a full group is not growth.
-    assert (await server.http.post(f"{API}/groups/{gid}/members", headers=alice.headers, json={"phones": [bob.phone]})).status_code == 200
+    assert (
+        await server.http.post(f"{API}/groups/{gid}/members", headers=alice.headers, json={"phones": [bob.phone]})
+    ).status_code == 200
 
     await server.http.post(f"{API}/groups/{gid}/leave", headers=carol.headers)
     assert (await server.http.post(f"{API}/invites/{code}/join", headers=dave.headers)).status_code == 200
@@ -344,13 +366,54 @@ async def test_a_group_holds_1024_members_and_no_more(server: LiveServer) -> Non
             account_rows.insert_user(conn, server.container.ids.next_id(), phone, "", now)
 
     await server.container.db.write(insert_people)
-    created = await server.http.post(f"{API}/groups", headers=admin.headers, json={"name": "all", "members": phones[:1023]})
+    created = await server.http.post(
+        f"{API}/groups", headers=admin.headers, json={"name": "all", "members": phones[:1023]}
+    )
     assert created.status_code == 200, created.text
     assert len(created.json()["members"]) == 1024
 
-    one_more = await server.http.post(f"{API}/groups/{created.json()['id']}/members", headers=admin.headers, json={"phones": phones[1023:]})
+    one_more = await server.http.post(
+        f"{API}/groups/{created.json()['id']}/members", headers=admin.headers, json={"phones": phones[1023:]}
+    )
     assert one_more.status_code == 409
     assert one_more.json()["error"]["code"] == "group_full"
     too_big = await server.http.post(f"{API}/groups", headers=admin.headers, json={"name": "over", "members": phones})
     assert too_big.status_code in (400, 409)
     assert len((await server.http.get(f"{API}/chats", headers=admin.headers)).json()["chats"]) == 1
+
+
+async def test_the_only_admin_removing_themselves_hands_the_group_on(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    group = await create_group(server, alice, bob)
+    response = await server.http.delete(f"{API}/groups/{group['id']}/members/{alice.user_id}", headers=alice.headers)
+    assert response.status_code == 200
+    assert roles(response.json()) == {bob.user_id: "admin"}
+    assert (await server.http.post(f"{API}/groups/{group['id']}/invites", headers=bob.headers)).status_code == 200
+
+
+async def test_the_last_admin_cannot_step_down(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    group = await create_group(server, alice, bob)
+    gid = group["id"]
+    refused = await server.http.delete(f"{API}/groups/{gid}/admins/{alice.user_id}", headers=alice.headers)
+    assert refused.status_code == 409
+    assert roles((await server.http.get(f"{API}/groups/{gid}", headers=bob.headers)).json())[alice.user_id] == "admin"
+    # With a second admin, stepping down is fine.
+    await server.http.put(f"{API}/groups/{gid}/admins/{bob.user_id}", headers=alice.headers)
+    stepped = await server.http.delete(f"{API}/groups/{gid}/admins/{alice.user_id}", headers=alice.headers)
+    assert stepped.status_code == 200
+    assert roles(stepped.json()) == {alice.user_id: "member", bob.user_id: "admin"}
+
+
+async def test_concurrent_joins_cannot_overfill_a_group(small_server: LiveServer) -> None:
+    server = small_server
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    group = await create_group(server, alice, bob)  # one place left
+    code = (await server.http.post(f"{API}/groups/{group['id']}/invites", headers=alice.headers)).json()["code"]
+    hopefuls = [await server.user(f"Hopeful {i}") for i in range(8)]
+    responses = await asyncio.gather(
+        *(server.http.post(f"{API}/invites/{code}/join", headers=h.headers) for h in hopefuls)
+    )
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 7
+    members = (await server.http.get(f"{API}/groups/{group['id']}", headers=alice.headers)).json()["members"]
+    assert len(members) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 from hypothesis import given, settings
@@ -76,7 +77,7 @@ def test_sequence_overflow_borrows_the_next_millisecond_not_another_nodes_bits()
     clock = FrozenClock()
     gen = IdGenerator(clock, node=5)
     ids = [gen.next_id() for _ in range(3 * 4096 + 10)]
-    assert all(b > a for a, b in zip(ids, ids[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(ids))
     assert {node_of(i) for i in ids} == {5}
     start = clock.now_ms()
     assert {timestamp_ms_of(i) for i in ids} == {start, start + 1, start + 2, start + 3}

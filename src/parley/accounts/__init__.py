@@ -10,7 +10,7 @@ from parley.accounts.repository import (
     next_inbox_seqs,
 )
 from parley.accounts.sender import CodeSender, DevCodeSender
-from parley.accounts.service import AccountService, Principal, Session
+from parley.accounts.service import AccountService, Principal, Session, device_topic
 
 __all__ = [
     "AccountService",
@@ -21,6 +21,7 @@ __all__ = [
     "Session",
     "UserRow",
     "advance_device_ack",
+    "device_topic",
     "get_device",
     "get_users",
     "next_inbox_seqs",

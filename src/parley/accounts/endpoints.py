@@ -19,6 +19,7 @@ from parley.accounts.schemas import (
 from parley.accounts.sender import DevCodeSender
 from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
 from parley.kit.errors import NotFoundError
+from parley.kit.ids import parse_id
 
 router = APIRouter(prefix="/client/v1", tags=["accounts"], responses=ERROR_RESPONSES)
 
@@ -78,9 +79,10 @@ async def list_devices(me: PrincipalDep, c: ContainerDep) -> DevicesOut:
 
 @router.delete("/devices/{device_id}", status_code=204)
 async def revoke_device(device_id: str, me: PrincipalDep, c: ContainerDep) -> Response:
-    if not device_id.isdigit() or len(device_id) > 20:
+    device = parse_id(device_id)
+    if device is None:
         raise NotFoundError("no such device")
-    await c.accounts.revoke_device(me.user_id, int(device_id))
+    await c.accounts.revoke_device(me.user_id, device)
     return Response(status_code=204)
 
 

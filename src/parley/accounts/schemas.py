@@ -21,7 +21,7 @@ class RequestCodeOut(BaseModel):
 
 class VerifyIn(_Strict):
     phone: str = Field(min_length=1, max_length=32)
-    code: str = Field(pattern=r"^\d{6}$")
+    code: str = Field(pattern=r"^[0-9]{6}$")  # ASCII only: other digits would count as a wrong guess
     device_name: str = Field(default="Device", min_length=1, max_length=128)
     name: str | None = Field(default=None, max_length=128)
 

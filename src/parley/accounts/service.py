@@ -34,6 +34,11 @@ _TOKEN_CACHE_TTL_S = 60.0
 _REVOCATIONS_TOPIC = "accounts:revocations"
 
 
+def device_topic(device_id: int) -> str:
+    """Where a device's open connections hear that it was revoked."""
+    return f"d:{device_id}"
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: a user, through one of their devices."""
@@ -194,7 +199,9 @@ class AccountService:
         if token_hash is None:
             raise DeviceNotFoundError("no such device")
         self._evict(token_hash)
-        await self._bus.publish(_REVOCATIONS_TOPIC, {"token_hash": token_hash})
+        await self._bus.publish_many(
+            [(_REVOCATIONS_TOPIC, {"token_hash": token_hash}), (device_topic(device_id), {"type": "revoked"})]
+        )
 
     def _evict(self, token_hash: str) -> None:
         self._token_cache.pop(token_hash, None)

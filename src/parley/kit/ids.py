@@ -38,6 +38,18 @@ class IdGenerator:
             return candidate
 
 
+MAX_ID = (1 << 63) - 1  # what a signed BIGINT column holds
+
+
+def parse_id(raw: str) -> int | None:
+    """The id written as `raw` (ASCII decimal digits that fit a BIGINT), or None if it cannot be one."""
+    # str.isdigit alone lets through '²' (int() refuses it) and numbers the database cannot bind.
+    if not raw or len(raw) > 19 or not (raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None
+
+
 def timestamp_ms_of(id_: int) -> int:
     """The creation time encoded in an id."""
     return (id_ >> (_NODE_BITS + _SEQ_BITS)) + EPOCH_MS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from parley.kit.errors import InvalidInputError
+from parley.kit.ids import parse_id
 
 
 class InvalidCursorError(InvalidInputError):
@@ -16,6 +17,7 @@ def encode_cursor(last_id: int) -> str:
 def decode_cursor(cursor: str | None) -> int | None:
     if cursor is None or cursor == "":
         return None
-    if not cursor.isdigit() or len(cursor) > 20:
+    last_id = parse_id(cursor)
+    if last_id is None:
         raise InvalidCursorError("cursor is not one this server issued")
-    return int(cursor)
+    return last_id

@@ -83,7 +83,9 @@ class MediaService:
                 os.fsync(out.fileno())
             if size == 0:
                 raise InvalidInputError("the file is empty")
-            if mime in _MAGIC and not head.startswith(_MAGIC[mime]):
+            # WebP is a RIFF container like WAV and AVI: only "WEBP" at offset 8 makes it an image.
+            is_riff_not_webp = mime == "image/webp" and head[8:12] != b"WEBP"
+            if (mime in _MAGIC and not head.startswith(_MAGIC[mime])) or is_riff_not_webp:
                 raise UnsupportedMediaTypeError(f"the file's content is not {mime}")
             temp_path.replace(final_path)
         finally:

@@ -62,10 +62,7 @@ async def mark_read(message_id: str, me: PrincipalDep, c: ContainerDep) -> Respo
 async def receipts(message_id: str, me: PrincipalDep, c: ContainerDep) -> ReceiptsOut:
     rows = await c.messaging.receipts(me.user_id, message_id)
     return ReceiptsOut(
-        receipts=[
-            ReceiptOut(user_id=str(u), status=STATUS_NAMES[s], delivered_at=d, read_at=r)
-            for u, s, d, r in rows
-        ]
+        receipts=[ReceiptOut(user_id=str(u), status=STATUS_NAMES[s], delivered_at=d, read_at=r) for u, s, d, r in rows]
     )
 
 

@@ -35,5 +35,9 @@ class GroupFullError(ConflictError):
     code = "group_full"
 
 
+class LastAdminError(ConflictError):
+    code = "last_admin"
+
+
 class InvalidMessageError(InvalidInputError):
     code = "invalid_message"

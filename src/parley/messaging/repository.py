@@ -95,6 +95,11 @@ def insert_chat(
     )
 
 
+def lock_chat(conn: Connection, chat_id: int) -> None:
+    """Hold the chat's row until commit, so membership changes to one chat (and the size check) queue up."""
+    conn.execute(select(chats.c.id).where(chats.c.id == chat_id).with_for_update())
+
+
 def get_chat(conn: Connection, chat_id: int) -> ChatRow | None:
     r = conn.execute(
         select(chats.c.id, chats.c.kind, chats.c.name, chats.c.created_at).where(chats.c.id == chat_id)

@@ -18,7 +18,7 @@ from parley import accounts, media, privacy
 from parley.config import LimitSettings
 from parley.kit.clock import Clock
 from parley.kit.errors import InvalidInputError
-from parley.kit.ids import IdGenerator
+from parley.kit.ids import IdGenerator, parse_id, timestamp_ms_of
 from parley.kit.pagination import decode_cursor, encode_cursor
 from parley.messaging import repository as repo
 from parley.messaging.content import MediaContent, TextContent, dump_content, load_content
@@ -28,6 +28,7 @@ from parley.messaging.errors import (
     GroupFullError,
     InvalidMessageError,
     InviteNotFoundError,
+    LastAdminError,
     MediaNotFoundError,
     MessageNotFoundError,
     NotAnAdminError,
@@ -104,9 +105,10 @@ def render_message(
 
 
 def _parse_id(raw: str, error: type[Exception], what: str) -> int:
-    if not raw.isdigit() or len(raw) > 20:
+    value = parse_id(raw)
+    if value is None:
         raise error(f"no such {what}")
-    return int(raw)
+    return value
 
 
 class MessagingService:
@@ -133,8 +135,10 @@ class MessagingService:
             recipient_id = (await self._accounts.find_by_phone(request.to)).id
             if recipient_id == sender_id:
                 raise InvalidMessageError("you cannot send a message to yourself")
-        group_id = None if request.group_id is None else int(request.group_id)
-        context_id = None if request.context is None else int(request.context.message_id)
+        group_id = None if request.group_id is None else _parse_id(request.group_id, ChatNotFoundError, "chat")
+        context_id = (
+            None if request.context is None else _parse_id(request.context.message_id, MessageNotFoundError, "message")
+        )
         media_in = getattr(request, request.type) if request.type in MEDIA_TYPES else None
         if request.text is not None and len(request.text.body) > self._limits.text_max_chars:
             raise InvalidMessageError(f"text is limited to {self._limits.text_max_chars} characters")
@@ -160,8 +164,11 @@ class MessagingService:
                 content: TextContent | MediaContent = TextContent(body=request.text.body)
             else:
                 content = self._media_content(conn, sender_id, chat_id, request.type, media_in.id, media_in.caption)
+            message_id = self._ids.next_id()
+            # The id's own time, not the request's: concurrent sends get ids and timestamps in one order.
+            created_at = timestamp_ms_of(message_id)
             row = repo.MessageRow(
-                id=self._ids.next_id(),
+                id=message_id,
                 chat_id=chat_id,
                 sender_id=sender_id,
                 sender_name=repo.user_name(conn, sender_id),
@@ -169,7 +176,7 @@ class MessagingService:
                 type=request.type,
                 content=dump_content(content),
                 context_id=context_id,
-                created_at=now,
+                created_at=created_at,
                 edited_at=None,
                 deleted_at=None,
             )
@@ -180,7 +187,7 @@ class MessagingService:
             # The sender's own inbox gets it too, so their other devices show what they sent.
             seqs = accounts.next_inbox_seqs(conn, [sender_id, *(u for u in recipients if u not in blockers)])
             repo.append_inbox(conn, seqs, row.id, "new", now)
-            return SendResult(row.id, chat_id, now), _Fanout(message=row, seqs=seqs)
+            return SendResult(row.id, chat_id, created_at), _Fanout(message=row, seqs=seqs)
 
         result, fanout = await self._db.write(unit)
         await self._publish(fanout)
@@ -198,7 +205,7 @@ class MessagingService:
     def _media_content(
         self, conn: Connection, sender_id: int, chat_id: int, kind: str, raw_id: str, caption: str | None
     ) -> MediaContent:
-        item = media.get_media(conn, int(raw_id))
+        item = media.get_media(conn, _parse_id(raw_id, MediaNotFoundError, "media"))
         # Your own uploads, or media already shared in this chat (forwarding inside the chat).
         if item is None or (item.owner_id != sender_id and chat_id not in media.chats_sharing(conn, item.id)):
             raise MediaNotFoundError("no such media")
@@ -353,7 +360,10 @@ class MessagingService:
             member_ids = repo.member_ids(conn, chat_id)
             if user_id not in member_ids:
                 raise ChatNotFoundError("no such chat")
-            return [u for u in member_ids if u != user_id]
+            others = [u for u in member_ids if u != user_id]
+            # Someone who blocked the typist does not see them typing either.
+            blockers = privacy.blockers_among(conn, user_id, others)
+            return [u for u in others if u not in blockers]
 
         others = await self._db.read(unit)
         event = {"type": "typing", "chat_id": str(chat_id), "user_id": str(user_id)}
@@ -400,6 +410,8 @@ class MessagingService:
             out: list[Event] = []
             for chat in repo.chats_of(conn, user_id):
                 last = repo.last_visible_message(conn, chat.id, user_id)
+                if last is None and chat.kind == "direct":
+                    continue  # a direct chat starts with a message: all of these were withheld (blocked)
                 peer = None
                 title = chat.name or ""
                 if chat.kind == "direct":
@@ -498,6 +510,7 @@ class MessagingService:
 
         def unit(conn: Connection) -> Event:
             self._require_admin(conn, chat_id, admin_id)
+            repo.lock_chat(conn, chat_id)
             current = set(repo.member_ids(conn, chat_id))
             joining = new_ids - current
             if len(current) + len(joining) > self._limits.group_max_members:
@@ -515,6 +528,10 @@ class MessagingService:
             self._require_admin(conn, chat_id, admin_id)
             if not repo.remove_member(conn, chat_id, target):
                 raise ChatNotFoundError("no such member in this group")
+            remaining = repo.members(conn, chat_id)
+            # An admin removing themselves is leaving: as there, the group never ends up without an admin.
+            if remaining and not any(m.role == "admin" for m in remaining):
+                repo.set_role(conn, chat_id, remaining[0].user_id, "admin")
             return self._group(conn, chat_id)
 
         group = await self._db.write(unit)
@@ -527,6 +544,9 @@ class MessagingService:
 
         def unit(conn: Connection) -> Event:
             self._require_admin(conn, chat_id, admin_id)
+            admins = [m.user_id for m in repo.members(conn, chat_id) if m.role == "admin"]
+            if not is_admin and admins == [target]:
+                raise LastAdminError("a group needs an admin: make someone else an admin first")
             if not repo.set_role(conn, chat_id, target, "admin" if is_admin else "member"):
                 raise ChatNotFoundError("no such member in this group")
             return self._group(conn, chat_id)
@@ -578,6 +598,7 @@ class MessagingService:
             chat_id = repo.active_invite_chat(conn, code)
             if chat_id is None:
                 raise InviteNotFoundError("this invite link is not valid (any more)")
+            repo.lock_chat(conn, chat_id)
             if repo.member_role(conn, chat_id, user_id) is None:
                 if repo.count_members(conn, chat_id) >= self._limits.group_max_members:
                     raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")

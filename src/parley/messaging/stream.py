@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from parley.accounts import device_topic
 from parley.messaging.service import MessagingService, user_topic
 from parley.platform.bus import Bus
 
@@ -27,10 +28,12 @@ Event = dict[str, Any]
 class DeviceStream:
     __slots__ = (
         "_bus",
+        "_closer",
         "_device_id",
         "_messaging",
         "_needs_fetch",
         "_queue",
+        "_revoked",
         "_sender",
         "_sent_through",
         "_user_id",
@@ -44,6 +47,8 @@ class DeviceStream:
         self._sent_through = 0
         self._needs_fetch = True
         self._sender: asyncio.Task[None] | None = None
+        self._revoked = False
+        self._closer: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         # The ack mark is read before subscribing: an event arriving while it is read would otherwise
@@ -51,6 +56,7 @@ class DeviceStream:
         # meanwhile are in the database, after the mark, so the first catch-up still finds them.
         self._sent_through = await self._messaging.device_ack_mark(self._device_id)
         subscription = self._bus.subscribe(user_topic(self._user_id), self._on_event)
+        revocation = self._bus.subscribe(device_topic(self._device_id), self._on_revoked)
         try:
             self._wake()
             while True:
@@ -60,6 +66,7 @@ class DeviceStream:
             pass
         finally:
             subscription.cancel()
+            revocation.cancel()
             if self._sender is not None:
                 self._sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -69,7 +76,21 @@ class DeviceStream:
         self._queue.append(event)
         self._wake()
 
+    def _on_revoked(self, _event: Event) -> None:
+        # The device's token stopped working, and so does this stream: nothing more goes out.
+        self._revoked = True
+        self._queue.clear()
+        if self._sender is not None:
+            self._sender.cancel()
+        self._closer = asyncio.get_running_loop().create_task(self._close(1008, "this device was signed out"))
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self._ws.close(code=code, reason=reason)
+
     def _wake(self) -> None:
+        if self._revoked:
+            return
         # The sender task exists only while there is something to send: idle sockets cost no task.
         if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(self._drain())

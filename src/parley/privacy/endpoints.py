@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
 from parley.kit.errors import NotFoundError
+from parley.kit.ids import parse_id
 
 router = APIRouter(prefix="/client/v1", tags=["privacy"], responses=ERROR_RESPONSES)
 
@@ -39,7 +40,9 @@ class ReportIn(BaseModel):
     def _one_target(self) -> ReportIn:
         if (self.user_id is None) == (self.phone is None):
             raise ValueError("give exactly one of 'user_id' and 'phone'")
-        if any(not m.isdigit() or len(m) > 20 for m in self.message_ids):
+        if any(parse_id(i) is None for i in (self.user_id or "0", self.chat_id or "0")):
+            raise ValueError("user_id and chat_id are ids")
+        if any(parse_id(m) is None for m in self.message_ids):
             raise ValueError("message_ids are message ids")
         return self
 
@@ -64,9 +67,10 @@ async def block(body: BlockIn, me: PrincipalDep, c: ContainerDep) -> BlockedOut:
 
 @router.delete("/blocks/{user_id}", status_code=204)
 async def unblock(user_id: str, me: PrincipalDep, c: ContainerDep) -> Response:
-    if not user_id.isdigit() or len(user_id) > 20:
+    blocked = parse_id(user_id)
+    if blocked is None:
         raise NotFoundError("that user is not blocked")
-    await c.privacy.unblock(me.user_id, int(user_id))
+    await c.privacy.unblock(me.user_id, blocked)
     return Response(status_code=204)
 
 
