@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from parley.kit.db import metadata
 from parley.migrations import upgrade
@@ -37,53 +37,31 @@ class PostgresTemplate:
         self.url = str(self.admin_url.set(database=self.name).render_as_string(hide_password=False))
 
     def create(self) -> None:
-        import asyncio
-
-        import asyncpg
-
-        async def run() -> None:
-            conn = await asyncpg.connect(_dsn(self.admin_url.set(database="postgres")))
-            try:
-                await conn.execute(f'CREATE DATABASE "{self.name}"')
-            finally:
-                await conn.close()
-
-        asyncio.run(run())
+        _execute(self.admin_url.set(database="postgres"), f'CREATE DATABASE "{self.name}"')
         upgrade(self.url)
 
     def truncate(self) -> None:
-        import asyncio
-
-        import asyncpg
-
         names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-
-        async def run() -> None:
-            conn = await asyncpg.connect(_dsn(make_url(self.url)))
-            try:
-                await conn.execute(f"TRUNCATE {names} CASCADE")
-            finally:
-                await conn.close()
-
-        asyncio.run(run())
+        _execute(make_url(self.url), f"TRUNCATE {names} CASCADE")
 
     def drop(self) -> None:
-        import asyncio
-
-        import asyncpg
-
-        async def run() -> None:
-            conn = await asyncpg.connect(_dsn(self.admin_url.set(database="postgres")))
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            finally:
-                await conn.close()
-
-        asyncio.run(run())
+        _execute(self.admin_url.set(database="postgres"), f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def _dsn(url: object) -> str:
-    return str(url.set(drivername="postgresql").render_as_string(hide_password=False))  # type: ignore[attr-defined]
+def _execute(url: URL, statement: str) -> None:
+    """Run one statement on its own connection (CREATE/DROP DATABASE cannot run in a transaction)."""
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
 
 
 class SqliteTemplate:
