@@ -188,7 +188,7 @@ def build_fastapi_app() -> Any:
     return app
 
 
-def serve(kind: str, host: str, port: int) -> None:
+def serve(kind: str, host: str, port: int, ws: str = "auto") -> None:
     import uvicorn
 
     from stats import raise_nofile
@@ -197,7 +197,7 @@ def serve(kind: str, host: str, port: int) -> None:
     app = raw_app if kind == "raw" else build_fastapi_app()
     # Exactly the uvicorn settings of `parley serve` (src/parley/cli/main.py): everything else default,
     # so "auto" picks httptools, uvloop and websockets-sansio the same way for both.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, ws_ping_interval=None)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, ws_ping_interval=None, ws=ws)
 
 
 if __name__ == "__main__":
@@ -205,5 +205,6 @@ if __name__ == "__main__":
     parser.add_argument("--kind", choices=("raw", "fastapi"), default="raw")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--ws", default="auto", help="uvicorn WebSocket implementation (exploration only)")
     args = parser.parse_args()
-    serve(args.kind, args.host, args.port)
+    serve(args.kind, args.host, args.port, args.ws)

@@ -115,11 +115,15 @@ class WsConnection(asyncio.Protocol):
         on_open: Callable[[WsConnection], None] | None = None,
         on_text: Callable[[WsConnection, bytes], None] | None = None,
         on_close: Callable[[WsConnection, int], None] | None = None,
+        offer_deflate: bool = False,
     ) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
+        # Browsers offer permessage-deflate on every WebSocket; idle benchmark sockets never send or
+        # receive a message, so nothing compressed ever needs decoding here.
+        extension = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if offer_deflate else ""
         self._request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extension}\r\n"
         ).encode()
         self._buf: bytearray | None = bytearray()
         self.on_open, self.on_text, self.on_close = on_open, on_text, on_close

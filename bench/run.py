@@ -47,8 +47,8 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from servers import BENCH_DIR, NOFILE, REPO_DIR, Server, parley_cli  # noqa: E402
-from stats import latency_summary, loadavg, machine_cpu_busy, raise_nofile  # noqa: E402
+from servers import BENCH_DIR, NOFILE, REPO_DIR, Server, parley_cli
+from stats import latency_summary, loadavg, machine_cpu_busy, raise_nofile
 
 RESULTS_DIR = BENCH_DIR / "results"
 GOAL_SENDS = 5_000
@@ -91,7 +91,14 @@ class Worker:
         for line in self.process.stdout:
             kind, _, payload = line.partition(" ")
             if kind in ("PROGRESS", "RESULT"):
-                self.lines.put((kind, json.loads(payload)))
+                try:
+                    data = json.loads(payload)
+                    if kind == "RESULT":
+                        data = json.loads(Path(data["path"]).read_text())
+                except (ValueError, OSError, KeyError) as error:
+                    data = {"error": f"unreadable {kind} line: {error}"}
+                    kind = "RESULT"
+                self.lines.put((kind, data))
 
     def poll(self) -> None:
         while True:
@@ -121,8 +128,9 @@ class Worker:
                     break
                 time.sleep(0.05)
         self.kill()
-        if self.result is None:
-            raise RuntimeError(f"worker {self.process.args} gave no result (see {self.log.name})")
+        if self.result is None or "error" in self.result:
+            problem = self.result["error"] if self.result else "no result"
+            raise RuntimeError(f"worker {self.process.args}: {problem} (see {self.log.name})")
         return self.result
 
     def kill(self) -> None:
@@ -173,8 +181,21 @@ class Meter:
 def run_wrk(
     url: str, pairs_file: Path, nonce: str, connections: int, seconds: float, progress: Progress, label: str
 ) -> dict[str, Any]:
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s", "--latency",
-            "-s", str(BENCH_DIR / "send.lua"), url, "--", str(pairs_file), nonce]  # fmt: skip
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{int(seconds)}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(BENCH_DIR / "send.lua"),
+        url,
+        "--",
+        str(pairs_file),
+        nonce,
+    ]
     task = progress.add_task(label, total=seconds)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     t0 = time.monotonic()
@@ -264,6 +285,8 @@ def open_loop(
         "incomplete": sum(r["incomplete"] for r in results),
         "connections": sum(r["connections"] for r in results),
         "achieved_rate": ok / max(r["elapsed_seconds"] for r in results),
+        "generator_cpu_us_per_request": sum(r["cpu_seconds"] for r in results) / max(1, scheduled) * 1e6,
+        "generator_processes": procs,
         "latency": summary,
         "usage": usage,
     }
@@ -291,19 +314,36 @@ def phase_send(
             run_wrk(url, pairs_file, uuid.uuid4().hex[:8], args.connections, args.warmup, progress, f"{name}: warm-up")
             server.quiesce()
             meter = Meter(server)
-            wrk = run_wrk(url, pairs_file, uuid.uuid4().hex[:8], args.connections, args.duration, progress,
-                          f"{name}: max sends/s (wrk -c{args.connections})")  # fmt: skip
+            wrk = run_wrk(
+                url,
+                pairs_file,
+                uuid.uuid4().hex[:8],
+                args.connections,
+                args.duration,
+                progress,
+                f"{name}: max sends/s (wrk -c{args.connections})",
+            )
             wrk["usage"] = meter.read()
             wrk["server_cpu_us_per_ok"] = wrk["usage"]["server_cpu_seconds"] / max(1, wrk["ok"]) * 1e6
             server.quiesce()
             fixed = []
-            rates = [GOAL_SENDS / 2, round(wrk["ok_per_second"] / 2)]
+            rates = [
+                GOAL_SENDS / 2 if r == "goal-half" else round(wrk["ok_per_second"] / 2) if r == "half" else float(r)
+                for r in args.send_rates
+            ]
             for rate in rates:
                 if rate < 1:
                     continue
                 fixed.append(
-                    open_loop(server, pairs, rate, args.latency_duration, workdir, progress,
-                              f"{name}: open loop {rate:,.0f}/s")  # fmt: skip
+                    open_loop(
+                        server,
+                        pairs,
+                        rate,
+                        args.latency_duration,
+                        workdir,
+                        progress,
+                        f"{name}: open loop {rate:,.0f}/s",
+                    )
                 )
                 server.quiesce()
             out[name] = {"max": wrk, "fixed_rate": fixed, "rss_bytes": server.rss()}
@@ -312,21 +352,35 @@ def phase_send(
     return out
 
 
+def delivery_rates(args: argparse.Namespace, results: dict[str, Any]) -> list[float]:
+    rates = []
+    for raw in args.delivery_rates:
+        if raw == "half":
+            parley_max = results.get("send", {}).get("parley", {}).get("max", {}).get("ok_per_second")
+            if parley_max:
+                rates.append(float(max(1, round(parley_max / 2))))
+        else:
+            rates.append(float(raw))
+    return rates
+
+
 def phase_delivery(
     targets: list[tuple[str, Callable[[], Server]]],
     delivery_by_target: dict[str, tuple[list[list[str]], list[str]]],
     args: argparse.Namespace,
     workdir: Path,
     progress: Progress,
+    results_so_far: dict[str, Any],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    rates = delivery_rates(args, results_so_far)
     for name, make in targets:
         pairs, recipient_tokens = delivery_by_target[name]
         server = make()
         server.start()
         try:
             out[name] = {"runs": []}
-            for rate in args.delivery_rates:
+            for rate in rates:
                 receiver = Worker(
                     "ws-recv",
                     {"host": "127.0.0.1", "port": server.port, "tokens": recipient_tokens, "hold_max_s": 120},
@@ -342,8 +396,9 @@ def phase_delivery(
                     receiver.kill()
                     raise RuntimeError(f"{name}: recipients did not connect")
                 server.quiesce()  # catch-up of anything older is over
-                sends = open_loop(server, pairs, rate, args.latency_duration, workdir, progress,
-                                  f"{name}: delivery at {rate:,.0f}/s")  # fmt: skip
+                sends = open_loop(
+                    server, pairs, rate, args.latency_duration, workdir, progress, f"{name}: delivery at {rate:,.0f}/s"
+                )
                 time.sleep(1.0)
                 receiver.tell("stop")
                 got = receiver.wait_result(30)
@@ -380,14 +435,27 @@ def phase_memory(
         try:
             # Warm-up: a few hundred streams opened and closed, so lazy imports and first-use caches
             # are in the "before" figure, not counted per socket.
-            warm = Worker("ws-idle", {"host": "127.0.0.1", "port": server.port, "tokens": tokens[-500:],
-                                      "source_ip": "127.0.0.250", "hold_max_s": 5}, workdir)  # fmt: skip
+            warm = Worker(
+                "ws-idle",
+                {
+                    "host": "127.0.0.1",
+                    "port": server.port,
+                    "tokens": tokens[-500:],
+                    "source_ip": "127.0.0.250",
+                    "hold_max_s": 5,
+                    "offer_deflate": args.offer_deflate,
+                },
+                workdir,
+            )
             warm.tell("stop")
             warm.wait_result(60)
             server.quiesce()
             time.sleep(1.0)
             before = server.rss()
-            sockets = tokens[: args.sockets]
+            # One process cannot hold more sockets than its fd limit allows (some sandboxes cap the hard
+            # limit, even for root): measure at most that many, and say so.
+            fd_limit = server.nofile_limit()
+            sockets = tokens[: min(args.sockets, fd_limit - 200)]
             n_workers = max(2, math.ceil(len(sockets) / PER_SOURCE_IP))
             task = progress.add_task(f"{name}: opening idle streams", total=len(sockets))
             t0 = time.monotonic()
@@ -401,6 +469,7 @@ def phase_memory(
                             "tokens": sockets[k::n_workers],
                             "source_ip": f"127.0.0.{2 + k}",
                             "concurrency": args.connect_concurrency,
+                            "offer_deflate": args.offer_deflate,
                             "hold_max_s": args.memory_timeout + 120,
                         },
                         workdir,
@@ -410,7 +479,9 @@ def phase_memory(
             while time.monotonic() < deadline:
                 for w in workers:
                     w.poll()
-                done = sum(int(w.last_progress.get("opened", 0)) + int(w.last_progress.get("failed", 0)) for w in workers)
+                done = sum(
+                    int(w.last_progress.get("opened", 0)) + int(w.last_progress.get("failed", 0)) for w in workers
+                )
                 progress.update(task, completed=done)
                 if all(w.last_progress.get("ready") or w.process.poll() is not None for w in workers):
                     break
@@ -428,7 +499,10 @@ def phase_memory(
             opened = sum(r["opened"] for r in results)
             still_open = sum(r["still_open"] for r in results)
             out[name] = {
-                "requested": len(sockets),
+                "requested": args.sockets,
+                "attempted": len(sockets),
+                "server_fd_limit": fd_limit,
+                "capped_by_fd_limit": len(sockets) < args.sockets,
                 "opened": opened,
                 "still_open_at_measure": still_open,
                 "failed": sum(r["failed"] for r in results),
@@ -439,9 +513,11 @@ def phase_memory(
                 "rss_after_bytes": after,
                 "bytes_per_socket": (after - before) / opened if opened else None,
                 "server_threads": threads,
+                "clients_offer_deflate": args.offer_deflate,
                 "client_processes": len(workers),
                 "client_rss_bytes_per_socket": sum(r["client_rss_bytes"] for r in results) / max(1, opened),
                 "statuses": [r["statuses"] for r in results],
+                "failures": [r.get("failures", {}) for r in results],
             }
         finally:
             for w in workers:
@@ -479,6 +555,7 @@ def report(results: dict[str, Any]) -> Table:
     names = ("parley", "raw", "fastapi")
     send = results["phases"].get("send")
     if send:
+
         def cell(name: str, fn: Callable[[dict[str, Any]], str]) -> str:
             return fn(send[name]) if name in send else "–"
 
@@ -492,16 +569,26 @@ def report(results: dict[str, Any]) -> Table:
         )
         table.add_row(
             "  p50 / p99 at max (closed loop)",
-            *(cell(n, lambda r: f"{r['max']['latency_us']['p50'] / 1000:,.1f} / "
-                               f"{r['max']['latency_us']['p99'] / 1000:,.1f} ms") for n in names),
-            "", "",
-        )  # fmt: skip
+            *(
+                cell(
+                    n,
+                    lambda r: (
+                        f"{r['max']['latency_us']['p50'] / 1000:,.1f} / {r['max']['latency_us']['p99'] / 1000:,.1f} ms"
+                    ),
+                )
+                for n in names
+            ),
+            "",
+            "",
+        )
         table.add_row(
             "  server CPU per request",
             *(cell(n, lambda r: fmt(r["max"]["server_cpu_us_per_ok"], " µs", 0)) for n in names),
-            "", "",
-        )  # fmt: skip
+            "",
+            "",
+        )
         for i, label in enumerate(("half the goal", "half its own max")):
+
             def fixed(r: dict[str, Any], i: int = i, part: str = "rate") -> str:
                 if i >= len(r["fixed_rate"]):
                     return "–"
@@ -515,8 +602,10 @@ def report(results: dict[str, Any]) -> Table:
             ok = None
             if i < len(parley_fixed):
                 f = parley_fixed[i]
-                ok = (f["latency"]["p99_ms"] or 1e9) < GOAL_SEND_P99_MS and not f["incomplete"] and (
-                    f["achieved_rate"] >= 0.95 * f["target_rate"]
+                ok = (
+                    (f["latency"]["p99_ms"] or 1e9) < GOAL_SEND_P99_MS
+                    and not f["incomplete"]
+                    and (f["achieved_rate"] >= 0.95 * f["target_rate"])
                 )
             table.add_row(f"open-loop sends at {label}: answered", *(cell(n, fixed) for n in names), "", "")
             table.add_row(
@@ -527,7 +616,10 @@ def report(results: dict[str, Any]) -> Table:
             )
     delivery = results["phases"].get("delivery")
     if delivery:
-        for i, rate in enumerate(meta["args"]["delivery_rates"]):
+        n_runs = max(len(v.get("runs", [])) for v in delivery.values())
+        for i in range(n_runs):
+            rate = next(v["runs"][i]["rate"] for v in delivery.values() if i < len(v.get("runs", [])))
+
             def dcell(name: str, i: int = i) -> str:
                 runs = delivery.get(name, {}).get("runs", [])
                 if i >= len(runs):
@@ -539,15 +631,21 @@ def report(results: dict[str, Any]) -> Table:
             runs = delivery.get("parley", {}).get("runs", [])
             ok = None
             if i < len(runs):
-                ok = (runs[i]["latency"]["p99_ms"] or 1e9) < GOAL_DELIVERY_P99_MS and runs[i]["delivered"] >= runs[i]["sends"]["ok"]
+                ok = (runs[i]["latency"]["p99_ms"] or 1e9) < GOAL_DELIVERY_P99_MS and runs[i]["delivered"] >= runs[i][
+                    "sends"
+                ]["ok"]
             recipients = runs[i]["recipients"] if i < len(runs) else meta["args"]["recipients"]
             table.add_row(
                 f"send → WS delivery p50 / p99, {rate:,.0f} sends/s to {recipients} recipients",
-                dcell("parley"), dcell("raw"), dcell("fastapi"),
-                f"p99 < {GOAL_DELIVERY_P99_MS:.0f} ms", verdict(ok),
-            )  # fmt: skip
+                dcell("parley"),
+                dcell("raw"),
+                dcell("fastapi"),
+                f"p99 < {GOAL_DELIVERY_P99_MS:.0f} ms",
+                verdict(ok),
+            )
     memory = results["phases"].get("memory")
     if memory:
+
         def mcell(name: str, part: str) -> str:
             m = memory.get(name)
             if not m or m["bytes_per_socket"] is None:
@@ -560,11 +658,22 @@ def report(results: dict[str, Any]) -> Table:
         ok = None
         if parley_memory and parley_memory["bytes_per_socket"] is not None:
             ok = parley_memory["bytes_per_socket"] <= GOAL_BYTES_PER_SOCKET and parley_memory["opened"] >= GOAL_SOCKETS
-        table.add_row("idle WebSockets opened", mcell("parley", "n"), mcell("raw", "n"), "–", f"{GOAL_SOCKETS:,}", "")
+        deflate = any(m.get("clients_offer_deflate") for m in memory.values())
+        capped = [m["server_fd_limit"] for m in memory.values() if m.get("capped_by_fd_limit")]
+        table.add_row(
+            "idle WebSockets opened"
+            + (" (clients offer permessage-deflate)" if deflate else "")
+            + (f" (capped: server fd limit {min(capped):,})" if capped else ""),
+            *(mcell(n, "n") for n in names),
+            f"{GOAL_SOCKETS:,}",
+            "",
+        )
         table.add_row(
             "  memory per idle WebSocket (server RSS Δ / sockets)",
-            mcell("parley", "mem"), mcell("raw", "mem"), "–", "≤ 16 KiB", verdict(ok),
-        )  # fmt: skip
+            *(mcell(n, "mem") for n in names),
+            "≤ 16 KiB",
+            verdict(ok),
+        )
     return table
 
 
@@ -594,8 +703,19 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("parley", "uvicorn", "uvloop", "httptools", "websockets", "fastapi", "starlette", "sqlalchemy",
-                 "pydantic", "aiosqlite", "orjson"):  # fmt: skip
+    for name in (
+        "parley",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "websockets",
+        "fastapi",
+        "starlette",
+        "sqlalchemy",
+        "pydantic",
+        "aiosqlite",
+        "orjson",
+    ):
         with contextlib.suppress(PackageNotFoundError):
             out[name] = version(name)
     out["sqlite"] = sqlite3.sqlite_version
@@ -632,10 +752,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--latency-duration", type=float, default=10, help="seconds of each open-loop run")
     p.add_argument("--connections", type=int, default=64, help="wrk connections for max throughput")
     p.add_argument("--pairs", type=int, default=1000, help="sender -> recipient pairs for the send phase")
+    p.add_argument(
+        "--send-rates",
+        nargs="*",
+        default=["goal-half", "half"],
+        help="open-loop sends/s after the max-throughput run: numbers, 'goal-half' (2,500/s) and "
+        "'half' (half of what this server just reached)",
+    )
     p.add_argument("--recipients", type=int, default=200, help="connected recipients in the delivery phase")
-    p.add_argument("--delivery-rates", type=float, nargs="+", default=[200.0, 1000.0], help="sends/s")
-    p.add_argument("--sockets", type=int, default=GOAL_SOCKETS, help="idle streams in the memory phase")
+    p.add_argument(
+        "--delivery-rates",
+        nargs="+",
+        default=["25", "half"],
+        help="sends/s for the delivery phase; 'half' = half of Parley's max from the send phase",
+    )
+    p.add_argument("--sockets", type=int, default=20_000, help="idle streams in the memory phase")
     p.add_argument("--connect-concurrency", type=int, default=64, help="handshakes in flight per client process")
+    p.add_argument(
+        "--offer-deflate",
+        action="store_true",
+        help="memory phase: clients offer permessage-deflate, as every browser does",
+    )
     p.add_argument("--memory-timeout", type=float, default=240, help="max seconds to open the idle streams")
     p.add_argument("--parley-src", type=Path, help="serve Parley from this src/ directory (A/B of a change)")
     p.add_argument("--quick", action="store_true", help="small, short smoke run")
@@ -645,7 +782,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.duration, args.warmup, args.latency_duration = 5, 1, 4
         args.sockets, args.pairs, args.recipients = min(args.sockets, 5000), 200, 50
-        args.delivery_rates = [200.0]
+        args.delivery_rates = ["25"]
     return args
 
 
@@ -671,8 +808,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     with workspace(args.keep) as workdir:
         data_dir = workdir / "var"
-        console.print(f"[bold]Parley benchmarks[/bold] — {results['meta']['machine']['summary']}; load average "
-                      f"{results['meta']['loadavg_start']}; work dir {workdir}")  # fmt: skip
+        console.print(
+            f"[bold]Parley benchmarks[/bold] — {results['meta']['machine']['summary']}; load average "
+            f"{results['meta']['loadavg_start']}; work dir {workdir}"
+        )
         parley_cli(data_dir, "db", "upgrade", parley_src=args.parley_src)
 
         # Users: [send senders | send recipients | delivery senders | delivery recipients | idle sockets]
@@ -684,14 +823,26 @@ def main(argv: list[str] | None = None) -> int:
 
         from seed import seed_users
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as progress:  # fmt: skip
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
             task = progress.add_task("creating users and conversations", total=total_users + P + R)
             t0 = time.monotonic()
-            users = seed_users(data_dir, total_users, service_users=min(2 * P + 2 * R, total_users),
-                               conversations=send_pairs + delivery_pairs,
-                               progress=lambda n: progress.advance(task, n))  # fmt: skip
+            users = seed_users(
+                data_dir,
+                total_users,
+                service_users=min(2 * P + 2 * R, total_users),
+                conversations=send_pairs + delivery_pairs,
+                progress=lambda n: progress.advance(task, n),
+            )
             results["meta"]["seed_seconds"] = time.monotonic() - t0
+
+        (workdir / "users.json").write_text(json.dumps([[u.phone, u.token] for u in users]))
 
         def baseline_token(phone: str) -> str:
             return phone.lstrip("+")
@@ -702,16 +853,22 @@ def main(argv: list[str] | None = None) -> int:
         }
         pairs_by_target["fastapi"] = pairs_by_target["raw"]
         delivery_by_target = {
-            "parley": ([[users[a].token, users[b].phone] for a, b in delivery_pairs],
-                       [users[b].token for _, b in delivery_pairs]),
-            "raw": ([[baseline_token(users[a].phone), users[b].phone] for a, b in delivery_pairs],
-                    [baseline_token(users[b].phone) for _, b in delivery_pairs]),
-        }  # fmt: skip
+            "parley": (
+                [[users[a].token, users[b].phone] for a, b in delivery_pairs],
+                [users[b].token for _, b in delivery_pairs],
+            ),
+            "raw": (
+                [[baseline_token(users[a].phone), users[b].phone] for a, b in delivery_pairs],
+                [baseline_token(users[b].phone) for _, b in delivery_pairs],
+            ),
+        }
         memory_users = users[2 * P + 2 * R :]
         tokens_by_target = {
             "parley": [u.token for u in memory_users],
             "raw": [baseline_token(u.phone) for u in memory_users],
         }
+        tokens_by_target["fastapi"] = tokens_by_target["raw"]
+        delivery_by_target["fastapi"] = delivery_by_target["raw"]
 
         logs = workdir / "logs"
         logs.mkdir()
@@ -722,16 +879,29 @@ def main(argv: list[str] | None = None) -> int:
         http_targets: list[tuple[str, Callable[[], Server]]] = [("parley", parley_server)]
         ws_targets: list[tuple[str, Callable[[], Server]]] = [("parley", parley_server)]
         if not args.no_baselines:
-            http_targets += [("raw", lambda: Server.baseline("raw", logs)),
-                             ("fastapi", lambda: Server.baseline("fastapi", logs))]  # fmt: skip
-            ws_targets += [("raw", lambda: Server.baseline("raw", logs))]
+            http_targets += [
+                ("raw", lambda: Server.baseline("raw", logs)),
+                ("fastapi", lambda: Server.baseline("fastapi", logs)),
+            ]
+            ws_targets += [
+                ("raw", lambda: Server.baseline("raw", logs)),
+                ("fastapi", lambda: Server.baseline("fastapi", logs)),
+            ]
         try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
-                          TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
                 if "send" in phases:
                     results["phases"]["send"] = phase_send(http_targets, pairs_by_target, args, workdir, progress)
                 if "delivery" in phases:
-                    results["phases"]["delivery"] = phase_delivery(ws_targets, delivery_by_target, args, workdir, progress)
+                    results["phases"]["delivery"] = phase_delivery(
+                        ws_targets, delivery_by_target, args, workdir, progress, results["phases"]
+                    )
                 if "memory" in phases:
                     results["phases"]["memory"] = phase_memory(ws_targets, tokens_by_target, args, workdir, progress)
         finally:
@@ -741,12 +911,14 @@ def main(argv: list[str] | None = None) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             path = args.out / f"bench-{stamp}.json"
-            path.write_text(json.dumps(_strip_bulky(results), indent=2))
+            path.write_text(json.dumps(results, indent=2))
             shutil.copyfile(path, args.out / "latest.json")
     console.print(report(results))
     d = results["durability"]
-    console.print(f"durability: {d['acknowledged']:,} sends acknowledged by Parley, {d['rows']:,} message rows "
-                  f"in the database after shutdown ({'ok' if d['ok'] else 'MISSING ROWS'})")  # fmt: skip
+    console.print(
+        f"durability: {d['acknowledged']:,} sends acknowledged by Parley, {d['rows']:,} message rows "
+        f"in the database after shutdown ({'ok' if d['ok'] else 'MISSING ROWS'})"
+    )
     console.print(f"total {results['meta']['total_seconds']:.0f} s; JSON: {path}")
     return 0
 
@@ -766,11 +938,6 @@ def durability_check(data_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
             rows = conn.execute("SELECT count(*) FROM messages WHERE client_id NOT LIKE 'seed-%'").fetchone()[0]
     # wrk's warm-up sends are acknowledged too but not counted above: rows may exceed, never fall short.
     return {"acknowledged": acknowledged, "rows": rows, "ok": rows >= acknowledged}
-
-
-def _strip_bulky(results: dict[str, Any]) -> dict[str, Any]:
-    """Raw wrk output stays; per-request latency lists were summarised already."""
-    return results
 
 
 if __name__ == "__main__":

@@ -79,8 +79,11 @@ async def _seed(
                 for row, u in zip(user_rows, batch, strict=True)
             ]
 
-            def unit(conn: Connection, user_rows: list[dict[str, object]] = user_rows,
-                     device_rows: list[dict[str, object]] = device_rows) -> None:
+            def unit(
+                conn: Connection,
+                user_rows: list[dict[str, object]] = user_rows,
+                device_rows: list[dict[str, object]] = device_rows,
+            ) -> None:
                 conn.execute(insert(users), user_rows)
                 conn.execute(insert(devices), device_rows)
 

@@ -102,6 +102,14 @@ class Server:
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
 
+    def nofile_limit(self) -> int:
+        """The server's own RLIMIT_NOFILE (soft): how many sockets it can hold at most."""
+        with open(f"/proc/{self.pid}/limits") as f:
+            for line in f:
+                if line.startswith("Max open files"):
+                    return int(line.split()[3])
+        raise RuntimeError("no 'Max open files' in /proc/PID/limits")
+
     def threads(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/task"))
 

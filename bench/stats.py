@@ -38,7 +38,7 @@ def latency_summary(values_ms: Iterable[float]) -> dict[str, float | int | None]
 
 def raise_nofile(wanted: int) -> int:
     """Raise RLIMIT_NOFILE as far as allowed (root may also raise the hard limit); returns the soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     for target_hard in (max(hard, wanted), hard):
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, target_hard), target_hard))

@@ -12,6 +12,7 @@ deadline passes): every worker stops by itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -42,10 +43,8 @@ async def _stdin_line(timeout: float) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(reader.readline(), timeout)
-    except TimeoutError:
-        pass
 
 
 # --- open-loop HTTP sends ----------------------------------------------------------------------------
@@ -70,6 +69,7 @@ async def http_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
     waiting: deque[tuple[int, bytes]] = deque()
     conns: list[HttpConnection] = []
     counters = {"opening": 0, "lost_in_flight": 0, "connect_errors": 0}
+    openers: set[asyncio.Task[None]] = set()
 
     def give(conn: HttpConnection) -> None:
         if waiting:
@@ -108,6 +108,7 @@ async def http_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
     await _wait_start(float(cfg["start_at"]))
     total = int(rate * duration)
     interval_ns = 1e9 / rate
+    cpu0 = time.process_time()
     t0 = time.monotonic_ns()
     i = 0
     while i < total:
@@ -132,10 +133,14 @@ async def http_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
             else:
                 waiting.append((due, raw))
                 if len(conns) + counters["opening"] < max_conns and counters["opening"] < 16:
-                    loop.create_task(open_one())
+                    opener = loop.create_task(open_one())
+                    openers.add(opener)
+                    opener.add_done_callback(openers.discard)
             i += 1
+        # Event-loop timers tick in milliseconds: whatever fell due meanwhile goes out together at the
+        # next tick (its latency still counts from its due time: at most ~1 ms of it is ours).
         next_due = t0 + int(i * interval_ns)
-        await asyncio.sleep(max(0.0, (next_due - time.monotonic_ns()) / 1e9))
+        await asyncio.sleep(max(0.001, (next_due - time.monotonic_ns()) / 1e9))
     issued_s = (time.monotonic_ns() - t0) / 1e9
     # Let the answers in flight arrive (bounded), then count what never came.
     drain_deadline = time.monotonic() + float(cfg.get("drain_s", 10))
@@ -146,6 +151,7 @@ async def http_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
         if conn.transport is not None:
             conn.transport.close()
     return {
+        "cpu_seconds": time.process_time() - cpu0,
         "scheduled": total,
         "completed": len(latencies_us),
         "incomplete": total - len(latencies_us),
@@ -166,10 +172,12 @@ async def ws_idle(cfg: dict[str, Any]) -> dict[str, Any]:
     host, port, source = cfg["host"], cfg["port"], cfg.get("source_ip")
     tokens: list[str] = cfg["tokens"]
     concurrency = int(cfg.get("concurrency", 256))
+    deflate = bool(cfg.get("offer_deflate", False))
     host_header = f"{host}:{port}"
     opened: list[WsConnection] = []
     state = {"failed": 0, "closed_early": 0, "holding": False}
     statuses: Counter[int] = Counter()
+    failures: Counter[str] = Counter()
     gate = asyncio.Semaphore(concurrency)
 
     def on_close(_conn: WsConnection, status: int) -> None:
@@ -193,7 +201,11 @@ async def ws_idle(cfg: dict[str, Any]) -> dict[str, Any]:
                 _, conn = await asyncio.wait_for(
                     loop.create_connection(
                         lambda: WsConnection(
-                            host_header, f"/client/v1/stream?token={token}", on_open=on_open, on_close=on_fail
+                            host_header,
+                            f"/client/v1/stream?token={token}",
+                            on_open=on_open,
+                            on_close=on_fail,
+                            offer_deflate=deflate,
                         ),
                         host,
                         port,
@@ -202,8 +214,9 @@ async def ws_idle(cfg: dict[str, Any]) -> dict[str, Any]:
                     30,
                 )
                 ok = await asyncio.wait_for(upgraded, 60)
-            except (OSError, TimeoutError):
+            except (OSError, TimeoutError) as error:
                 state["failed"] += 1
+                failures[type(error).__name__] += 1
                 return
             statuses[conn.status] += 1
             if ok:
@@ -239,6 +252,7 @@ async def ws_idle(cfg: dict[str, Any]) -> dict[str, Any]:
         "still_open": still_open,
         "closed_early": state["closed_early"],
         "statuses": {str(k): v for k, v in statuses.items()},
+        "failures": dict(failures),
         "connect_seconds": connect_s,
         "client_rss_bytes": client_rss,
     }
@@ -308,7 +322,10 @@ def main() -> None:
     raise_nofile(int(cfg.get("nofile", 65536)))
     work = {"http": http_open_loop, "ws-idle": ws_idle, "ws-recv": ws_recv}[mode]
     result = run_async(work(cfg))
-    emit("RESULT", result)
+    # The result (with every latency sample) goes to a file: only its path travels through the pipe.
+    result_path = Path(config_path).with_suffix(".result.json")
+    result_path.write_text(json.dumps(result))
+    emit("RESULT", {"path": str(result_path)})
 
 
 if __name__ == "__main__":

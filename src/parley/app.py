@@ -100,6 +100,21 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _StreamFastPathApp(FastAPI):
+    """The long-lived stream skips the middleware and routing stack: its suspended frames cost per socket."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/client/v1/stream":
+            from starlette.websockets import WebSocket
+
+            from parley.messaging.endpoints import stream
+
+            scope["app"] = self
+            await stream(WebSocket(scope, receive, send))
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -113,7 +128,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             await container.close()
 
-    app = FastAPI(
+    app = _StreamFastPathApp(
         title="Parley",
         version=__version__,
         description="Parley's client API (see docs/client-api.md) and realtime stream.",

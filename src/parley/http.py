@@ -49,9 +49,16 @@ def bearer_token(connection: HTTPConnection) -> str | None:
     return connection.query_params.get("token")
 
 
-async def current_principal(request: Request, container: Annotated[Container, Depends(get_container)]) -> Principal:
+async def container_dependency(connection: HTTPConnection) -> Container:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, one thread hop per request.
+    return get_container(connection)
+
+
+async def current_principal(
+    request: Request, container: Annotated[Container, Depends(container_dependency)]
+) -> Principal:
     return await container.accounts.authenticate(bearer_token(request))
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+ContainerDep = Annotated[Container, Depends(container_dependency)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

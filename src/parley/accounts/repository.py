@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from parley.accounts.models import devices, otp_codes, users
 
@@ -120,16 +120,19 @@ def touch_device(conn: Connection, device_id: int, now: int) -> None:
     conn.execute(update(devices).where(devices.c.id == device_id).values(last_seen_at=now))
 
 
+_NEXT_INBOX_SEQ = (
+    update(users)
+    .where(users.c.id == bindparam("uid"))
+    .values(inbox_seq=users.c.inbox_seq + 1)
+    .returning(users.c.inbox_seq)
+)
+
+
 def next_inbox_seqs(conn: Connection, user_ids: Iterable[int]) -> dict[int, int]:
     """Take the next inbox sequence number of each user (row-locked until commit: commit order)."""
     seqs: dict[int, int] = {}
     for user_id in sorted(set(user_ids)):  # one lock order for every transaction: no deadlocks
-        seqs[user_id] = conn.execute(
-            update(users)
-            .where(users.c.id == user_id)
-            .values(inbox_seq=users.c.inbox_seq + 1)
-            .returning(users.c.inbox_seq)
-        ).scalar_one()
+        seqs[user_id] = conn.execute(_NEXT_INBOX_SEQ, {"uid": user_id}).scalar_one()
     return seqs
 
 

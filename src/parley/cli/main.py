@@ -67,6 +67,7 @@ def serve(
         log_level="warning",
         access_log=False,
         ws_ping_interval=None,  # idle sockets cost nothing; clients reconnect on their own
+        ws_per_message_deflate=False,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 from parley.kit.errors import InvalidInputError
@@ -11,6 +13,7 @@ class InvalidPhoneNumberError(InvalidInputError):
     code = "invalid_phone_number"
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_phone(raw: str, default_region: str | None = None) -> str:
     """Return the E.164 form of `raw` or raise InvalidPhoneNumberError saying what is wrong."""
     text = raw.strip()

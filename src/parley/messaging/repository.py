@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
 
 from parley.accounts import users_table as users
 from parley.messaging.models import (
@@ -83,8 +83,11 @@ def direct_key(a: int, b: int) -> str:
     return f"{min(a, b)}:{max(a, b)}"
 
 
+_FIND_DIRECT_CHAT = select(chats.c.id).where(chats.c.direct_key == bindparam("key"))
+
+
 def find_direct_chat(conn: Connection, key: str) -> int | None:
-    return conn.execute(select(chats.c.id).where(chats.c.direct_key == key)).scalar_one_or_none()
+    return conn.execute(_FIND_DIRECT_CHAT, {"key": key}).scalar_one_or_none()
 
 
 def insert_chat(
@@ -137,8 +140,11 @@ def member_role(conn: Connection, chat_id: int, user_id: int) -> str | None:
     ).scalar_one_or_none()
 
 
+_MEMBER_IDS = select(chat_members.c.user_id).where(chat_members.c.chat_id == bindparam("chat_id"))
+
+
 def member_ids(conn: Connection, chat_id: int) -> list[int]:
-    return list(conn.execute(select(chat_members.c.user_id).where(chat_members.c.chat_id == chat_id)).scalars())
+    return list(conn.execute(_MEMBER_IDS, {"chat_id": chat_id}).scalars())
 
 
 def members(conn: Connection, chat_id: int) -> list[MemberRow]:
@@ -197,10 +203,13 @@ def unread_count(conn: Connection, chat_id: int, user_id: int) -> int:
 # --- messages ------------------------------------------------------------------------------------
 
 
+_FIND_BY_CLIENT_ID = _select_messages().where(
+    messages.c.sender_id == bindparam("sender_id"), messages.c.client_id == bindparam("client_id")
+)
+
+
 def find_by_client_id(conn: Connection, sender_id: int, client_id: str) -> MessageRow | None:
-    r = conn.execute(
-        _select_messages().where(messages.c.sender_id == sender_id, messages.c.client_id == client_id)
-    ).first()
+    r = conn.execute(_FIND_BY_CLIENT_ID, {"sender_id": sender_id, "client_id": client_id}).first()
     return None if r is None else _message(r)
 
 
@@ -209,18 +218,22 @@ def get_message(conn: Connection, message_id: int) -> MessageRow | None:
     return None if r is None else _message(r)
 
 
+_INSERT_MESSAGE = insert(messages)
+
+
 def insert_message(conn: Connection, row: MessageRow) -> None:
     conn.execute(
-        insert(messages).values(
-            id=row.id,
-            chat_id=row.chat_id,
-            sender_id=row.sender_id,
-            client_id=row.client_id,
-            type=row.type,
-            content=row.content,
-            context_id=row.context_id,
-            created_at=row.created_at,
-        )
+        _INSERT_MESSAGE,
+        {
+            "id": row.id,
+            "chat_id": row.chat_id,
+            "sender_id": row.sender_id,
+            "client_id": row.client_id,
+            "type": row.type,
+            "content": row.content,
+            "context_id": row.context_id,
+            "created_at": row.created_at,
+        },
     )
 
 
@@ -228,8 +241,11 @@ def update_message(conn: Connection, message_id: int, **values: object) -> None:
     conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
 
 
+_USER_NAME = select(users.c.name).where(users.c.id == bindparam("user_id"))
+
+
 def user_name(conn: Connection, user_id: int) -> str:
-    return str(conn.execute(select(users.c.name).where(users.c.id == user_id)).scalar_one())
+    return str(conn.execute(_USER_NAME, {"user_id": user_id}).scalar_one())
 
 
 def _visible(query: Select[Any], user_id: int) -> Select[Any]:
@@ -254,10 +270,13 @@ def page(conn: Connection, chat_id: int, user_id: int, before: int | None, limit
 # --- receipts, reactions, inbox ------------------------------------------------------------------
 
 
+_INSERT_RECEIPT = insert(receipts)
+
+
 def insert_receipts(conn: Connection, message_id: int, statuses: dict[int, int]) -> None:
     if statuses:
         conn.execute(
-            insert(receipts), [{"message_id": message_id, "user_id": u, "status": s} for u, s in statuses.items()]
+            _INSERT_RECEIPT, [{"message_id": message_id, "user_id": u, "status": s} for u, s in statuses.items()]
         )
 
 
@@ -351,10 +370,13 @@ def reactions_of(conn: Connection, message_ids: Sequence[int]) -> dict[int, list
     return out
 
 
+_INSERT_INBOX = insert(inbox)
+
+
 def append_inbox(conn: Connection, seqs: dict[int, int], message_id: int, event: str, now: int) -> None:
     if seqs:
         conn.execute(
-            insert(inbox),
+            _INSERT_INBOX,
             [
                 {"user_id": u, "seq": s, "message_id": message_id, "event": event, "created_at": now}
                 for u, s in seqs.items()

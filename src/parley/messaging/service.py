@@ -126,6 +126,8 @@ class MessagingService:
         self._accounts = account_service
         self._limits = limits
         self._public_url = public_url.rstrip("/")
+        # Direct chat per pair of people: created once, never changed or deleted, so safe to remember.
+        self._direct_chats: dict[str, int] = {}
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -143,13 +145,15 @@ class MessagingService:
         if request.text is not None and len(request.text.body) > self._limits.text_max_chars:
             raise InvalidMessageError(f"text is limited to {self._limits.text_max_chars} characters")
         now = self._clock.now_ms()
+        pair = None if recipient_id is None else repo.direct_key(sender_id, recipient_id)
+        known_direct_chat = None if pair is None else self._direct_chats.get(pair)
 
         def unit(conn: Connection) -> tuple[SendResult, _Fanout]:
             existing = repo.find_by_client_id(conn, sender_id, request.client_id)
             if existing is not None:  # a retry: the first answer, nothing new
                 return SendResult(existing.id, existing.chat_id, existing.created_at), _Fanout()
             if recipient_id is not None:
-                chat_id = self._direct_chat(conn, sender_id, recipient_id, now)
+                chat_id = known_direct_chat or self._direct_chat(conn, sender_id, recipient_id, now)
             else:
                 assert group_id is not None
                 chat_id = group_id
@@ -181,7 +185,10 @@ class MessagingService:
                 deleted_at=None,
             )
             repo.insert_message(conn, row)
-            recipients = [u for u in repo.member_ids(conn, chat_id) if u != sender_id]
+            if recipient_id is not None:
+                recipients = [recipient_id]  # a direct chat's members never change
+            else:
+                recipients = [u for u in repo.member_ids(conn, chat_id) if u != sender_id]
             blockers = privacy.blockers_among(conn, sender_id, recipients)
             repo.insert_receipts(conn, row.id, {u: WITHHELD if u in blockers else SENT for u in recipients})
             # The sender's own inbox gets it too, so their other devices show what they sent.
@@ -190,6 +197,11 @@ class MessagingService:
             return SendResult(row.id, chat_id, created_at), _Fanout(message=row, seqs=seqs)
 
         result, fanout = await self._db.write(unit)
+        if pair is not None:
+            # Only after the commit: a chat created by a unit that rolled back must not be remembered.
+            if len(self._direct_chats) > 500_000:
+                self._direct_chats.clear()
+            self._direct_chats[pair] = result.chat_id
         await self._publish(fanout)
         return result
 

@@ -27,6 +27,8 @@ Event = dict[str, Any]
 
 class DeviceStream:
     __slots__ = (
+        "_ack_wanted",
+        "_acker",
         "_bus",
         "_closer",
         "_device_id",
@@ -49,6 +51,8 @@ class DeviceStream:
         self._sender: asyncio.Task[None] | None = None
         self._revoked = False
         self._closer: asyncio.Task[None] | None = None
+        self._ack_wanted = 0
+        self._acker: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         # The ack mark is read before subscribing: an event arriving while it is read would otherwise
@@ -71,6 +75,13 @@ class DeviceStream:
                 self._sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._sender
+            await self._acks_written()
+
+    async def _acks_written(self) -> None:
+        """Wait for the acks taken so far: what a client acked holds before its next step is handled."""
+        if self._acker is not None and not self._acker.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._acker)
 
     def _on_event(self, event: Event) -> None:
         self._queue.append(event)
@@ -137,8 +148,10 @@ class DeviceStream:
             return
         try:
             if kind == "ack" and isinstance(message.get("id"), int):
-                await self._messaging.acknowledge(self._user_id, self._device_id, message["id"])
-            elif kind == "typing" and isinstance(message.get("chat_id"), str):
+                self._queue_ack(message["id"])
+                return
+            await self._acks_written()  # other events are handled after the acks sent before them
+            if kind == "typing" and isinstance(message.get("chat_id"), str):
                 await self._messaging.typing(self._user_id, message["chat_id"])
             else:
                 await self._send_error(
@@ -147,6 +160,23 @@ class DeviceStream:
         except Exception as error:  # one bad event never closes the stream
             code = getattr(error, "code", "internal_error")
             await self._send_error(code, str(error))
+
+    def _queue_ack(self, seq: int) -> None:
+        # Acks are cumulative: while one is being written, later ones collapse into the newest.
+        self._ack_wanted = max(self._ack_wanted, seq)
+        if self._acker is None or self._acker.done():
+            self._acker = asyncio.get_running_loop().create_task(self._write_acks())
+
+    async def _write_acks(self) -> None:
+        written = 0
+        while written < self._ack_wanted:
+            target = self._ack_wanted
+            try:
+                await self._messaging.acknowledge(self._user_id, self._device_id, target)
+            except Exception:
+                log.exception("ack failed")
+                return
+            written = target
 
     async def _send_error(self, code: str, message: str) -> None:
         await self._ws.send_text(orjson.dumps({"type": "error", "error": {"code": code, "message": message}}).decode())

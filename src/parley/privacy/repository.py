@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from parley.privacy.models import blocks, reports
+
+_BLOCKERS_AMONG = select(blocks.c.blocker_id).where(
+    blocks.c.blocked_id == bindparam("sender_id"), blocks.c.blocker_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def blockers_among(conn: Connection, sender_id: int, user_ids: Iterable[int]) -> set[int]:
@@ -15,9 +19,7 @@ def blockers_among(conn: Connection, sender_id: int, user_ids: Iterable[int]) ->
     ids = list(user_ids)
     if not ids:
         return set()
-    rows = conn.execute(
-        select(blocks.c.blocker_id).where(blocks.c.blocked_id == sender_id, blocks.c.blocker_id.in_(ids))
-    )
+    rows = conn.execute(_BLOCKERS_AMONG, {"sender_id": sender_id, "ids": ids})
     return {r.blocker_id for r in rows}
 
 
