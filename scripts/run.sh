@@ -10,6 +10,8 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 export PARLEY_DEV_SHOW_CODES=${PARLEY_DEV_SHOW_CODES:-true}
 .venv/bin/parley db upgrade
 .venv/bin/parley demo
-echo "Web client:  http://127.0.0.1:8080/   (sign in with a demo phone; the code appears in the developer panel)"
-echo "API docs:    http://127.0.0.1:8080/docs   OpenAPI: http://127.0.0.1:8080/openapi.json"
-exec .venv/bin/parley serve --host "${PARLEY_HOST:-127.0.0.1}" --port "${PARLEY_PORT:-8080}"
+host=${PARLEY_HOST:-127.0.0.1}
+port=${PARLEY_PORT:-8080}
+echo "Web client:  http://$host:$port/   (sign in with a demo phone; the code appears in the developer panel)"
+echo "API docs:    http://$host:$port/docs   OpenAPI: http://$host:$port/openapi.json"
+exec .venv/bin/parley serve --host "$host" --port "$port"
