@@ -160,11 +160,17 @@ class LiveServer:
         return dict(response.json())
 
 
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[LiveServer]:
+@contextlib.asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[LiveServer]:
     live = LiveServer(settings, OffsetClock())
     await live.start()
     try:
         yield live
     finally:
         await live.stop()
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[LiveServer]:
+    async with running_server(settings) as live:
+        yield live

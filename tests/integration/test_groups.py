@@ -12,8 +12,7 @@ import pytest
 
 from parley.accounts import repository as account_rows
 from parley.config import LimitSettings, Settings
-from parley.kit.clock import OffsetClock
-from tests.conftest import LiveServer, User
+from tests.conftest import LiveServer, User, running_server
 
 API = "/client/v1"
 
@@ -22,12 +21,8 @@ API = "/client/v1"
 async def small_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """A server whose groups hold at most three members, so the limit is cheap to reach."""
     small = settings.model_copy(update={"limits": LimitSettings(group_max_members=3)})
-    live = LiveServer(small, OffsetClock())
-    await live.start()
-    try:
+    async with running_server(small) as live:
         yield live
-    finally:
-        await live.stop()
 
 
 async def create_group(server: LiveServer, admin: User, *members: User, name: str = "Team") -> dict[str, Any]:
