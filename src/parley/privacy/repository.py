@@ -67,9 +67,3 @@ def insert_report(
         )
     )
 
-
-def count_reports_against(conn: Connection, user_id: int, since_ms: int) -> int:
-    rows = conn.execute(
-        select(reports.c.id).where(reports.c.reported_user_id == user_id, reports.c.created_at >= since_ms)
-    )
-    return len(rows.all())
