@@ -66,4 +66,3 @@ def insert_report(
             created_at=now,
         )
     )
-
