@@ -17,15 +17,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley import __version__
 from parley.accounts import endpoints as account_endpoints
+from parley.business import endpoints as business_endpoints
+from parley.business import media_endpoints as graph_media_endpoints
+from parley.business import profile_endpoints
 from parley.config import Settings
 from parley.container import Container, build_container
 from parley.kit.clock import Clock
+from parley.graph import GraphError, graph_error_body, is_graph_path
 from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
 from parley.messaging import endpoints as messaging_endpoints
 from parley.privacy import endpoints as privacy_endpoints
+from parley.templates import endpoints as template_endpoints
+from parley.webhooks import endpoints as webhook_endpoints
 
 log = logging.getLogger("parley")
+GRAPH_MAX_UPLOAD = 100 * 1024 * 1024
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -50,6 +57,28 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _graph_error(exc: GraphError) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+    return JSONResponse(graph_error_body(exc), status_code=exc.http_status, headers=headers)
+
+
+def _as_graph_error(status: int, message: str) -> GraphError:
+    """A shared-layer refusal (body too large, unknown route, ...) in Meta's terms."""
+    if status == 401:
+        return GraphError(190, message)
+    if status == 403:
+        return GraphError(200, message)
+    if status == 404:
+        return GraphError(100, message, http_status=404, subcode=33)
+    if status == 405:
+        return GraphError(100, message, http_status=405)
+    if status in (413, 415):
+        return GraphError(131053, message, http_status=status)
+    if status == 429:
+        return GraphError(4, message, http_status=429)
+    return GraphError(100, message, http_status=status if 400 <= status < 500 else 400)
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over the limit (JSON 64 KiB, uploads 16 MiB by default) before they are read."""
 
@@ -62,11 +91,18 @@ class BodyLimitMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         is_upload = headers.get(b"content-type", b"").startswith(b"multipart/")
-        # Multipart framing adds a little on top of the file itself.
-        limit = self.max_upload + 64 * 1024 if is_upload else self.max_json
+        graph = is_graph_path(scope["path"])
+        # Multipart framing adds a little on top of the file itself; Meta takes documents up to 100 MB.
+        max_upload = max(self.max_upload, GRAPH_MAX_UPLOAD) if graph else self.max_upload
+        limit = max_upload + 64 * 1024 if is_upload else self.max_json
+        too_large_response = (
+            _graph_error(GraphError(131053, f"the request body is over {limit} bytes", http_status=413))
+            if graph
+            else _error(413, "payload_too_large", f"the request body is over {limit} bytes")
+        )
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _error(413, "payload_too_large", f"the request body is over {limit} bytes")(scope, receive, send)
+            await too_large_response(scope, receive, send)
             return
         received = 0
         too_large = False
@@ -93,7 +129,7 @@ class BodyLimitMiddleware:
         with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, guarded_send)
         if too_large and not started:
-            await _error(413, "payload_too_large", f"the request body is over {limit} bytes")(scope, receive, send)
+            await too_large_response(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):
@@ -138,26 +174,38 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         BodyLimitMiddleware, max_json=settings.limits.max_json_bytes, max_upload=settings.limits.max_media_bytes
     )
 
+    @app.exception_handler(GraphError)
+    async def on_graph_error(_request: Request, exc: GraphError) -> JSONResponse:
+        return _graph_error(exc)
+
     @app.exception_handler(AppError)
-    async def on_app_error(_request: Request, exc: AppError) -> JSONResponse:
+    async def on_app_error(request: Request, exc: AppError) -> JSONResponse:
+        if is_graph_path(request.url.path):
+            return _graph_error(_as_graph_error(exc.status, exc.message))
         headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else None
         return _error(exc.status, exc.code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if is_graph_path(request.url.path):
+            return _graph_error(GraphError(100, _describe_validation(exc)))
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return _error(400, "malformed_json", "the request body is not valid JSON")
         return _error(400, "invalid_request", _describe_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if is_graph_path(request.url.path):
+            return _graph_error(_as_graph_error(exc.status_code, str(exc.detail)))
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):  # bytes that are not UTF-8
             return _error(400, "malformed_json", "the request body is not valid JSON")
         return _error(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
+        if is_graph_path(request.url.path):
+            return _graph_error(GraphError(131000, "something went wrong on our side"))
         return _error(500, "internal_error", "something went wrong on our side")
 
     @app.get("/healthz", tags=["operations"])
@@ -169,8 +217,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         messaging_endpoints.router,
         media_endpoints.router,
         privacy_endpoints.router,
+        business_endpoints.links_router,
+        graph_media_endpoints.router,
+        profile_endpoints.router,
+        profile_endpoints.client_router,
+        template_endpoints.router,
+        webhook_endpoints.router,
     ):
         app.include_router(router)
+
+    # Last: its `/{object_id}` routes must not shadow any other Graph route.
+    app.include_router(business_endpoints.router)
 
     try:
         from parley.web import WEB_STATIC_DIR, build_web_router

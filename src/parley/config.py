@@ -23,6 +23,55 @@ class OtpSettings(BaseModel):
     max_per_hour: int = 5
 
 
+class BusinessSettings(BaseModel):
+    # Meta's defaults: 80 messages/s per number (up to 1,000), a burst of 45 messages to one person per 6 s.
+    default_throughput_mps: int = Field(default=80, ge=1, le=1000)
+    pair_burst: int = Field(default=45, ge=1)
+    pair_window_s: int = Field(default=6, ge=1)
+    # Unique people reached outside the service window per rolling 24 h, tier by tier (then unlimited).
+    messaging_limit_tiers: list[int] = [250, 2_000, 10_000, 100_000]
+    # Quality: blocks + reports over this many days set the rating (see business/quality.py).
+    quality_window_days: int = 7
+    # How often each process re-rates numbers and raises tiers (0: never; tests call sweep_now()).
+    sweep_interval_s: float = 60.0
+
+
+class MediaFetchSettings(BaseModel):
+    """Fetching media a business sends by `link` (Cloud API): a per-step timeout and a whole-fetch deadline."""
+
+    timeout_s: float = Field(default=10.0, gt=0)
+    total_timeout_s: float = Field(default=120.0, gt=0)
+    # Off by default: a business's link must not reach the operator's own network (loopback, RFC 1918, ...).
+    allow_private_networks: bool = False
+
+
+class TemplateSettings(BaseModel):
+    """Message templates: the automatic review runs this long after a submission, in every serving process."""
+
+    review_delay_s: float = Field(default=1.0, ge=0)
+    review_poll_s: float = Field(default=0.2, gt=0)
+    max_names_per_waba: int = 250
+    max_creations_per_hour: int = 100
+
+
+class WebhookSettings(BaseModel):
+    """Webhook delivery: every serving process runs a delivery loop over the shared outbox."""
+
+    deliver: bool = True  # run the delivery loop in this process (tests drive it with deliver_due_now())
+    poll_interval_ms: int = Field(default=50, ge=1)
+    claim_batch: int = Field(default=500, ge=1)
+    timeout_s: float = Field(default=5.0, gt=0)
+    # Exponential back-off with full jitter from `backoff_base_s` up to `backoff_cap_s`, for `max_age_s`.
+    backoff_base_s: float = Field(default=5.0, gt=0)
+    backoff_cap_s: float = Field(default=3600.0, gt=0)
+    max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    max_concurrency: int = Field(default=256, ge=1)
+    max_per_target: int = Field(default=16, ge=1)
+    stream_queue: int = Field(default=1000, ge=1)
+    lease_s: float = Field(default=300.0, gt=0)
+    contention_delay_ms: int = Field(default=1000, ge=1)
+
+
 class SqliteSettings(BaseModel):
     # FULL: a commit reaches the disk before the 200 (group commit pays the fsync once per batch).
     synchronous: str = Field(default="FULL", pattern="^(OFF|NORMAL|FULL|EXTRA)$")
@@ -44,6 +93,10 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     otp: OtpSettings = OtpSettings()
     sqlite: SqliteSettings = SqliteSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    templates: TemplateSettings = TemplateSettings()
+    business: BusinessSettings = BusinessSettings()
+    media_fetch: MediaFetchSettings = MediaFetchSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
 from parley.accounts import AccountService, CodeSender, DevCodeSender
+from parley.business.media import MediaUrls
+from parley.business.media import fetch_media_link_with
+from parley.business.service import BusinessService
 from parley.config import Settings
 from parley.kit.clock import Clock, SystemClock
 from parley.kit.ids import IdGenerator
@@ -15,6 +19,8 @@ from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, create_database
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
 from parley.privacy import PrivacyService
+from parley.webhooks import WebhookService
+from parley.templates import TemplateService
 
 
 @dataclass
@@ -30,12 +36,22 @@ class Container:
     messaging: MessagingService
     media: MediaService
     privacy: PrivacyService
+    business: BusinessService
+    media_urls: MediaUrls
+    webhooks: WebhookService
+    templates: TemplateService
 
     async def start(self) -> None:
         await self.bus.start()
         await self.accounts.start()
+        await self.business.start()
+        await self.webhooks.start()
+        await self.templates.start()
 
     async def close(self) -> None:
+        await self.webhooks.close()
+        await self.templates.close()
+        await self.business.close()
         await self.bus.close()
         close = getattr(self.rate_limiter, "close", None)
         if close is not None:
@@ -69,7 +85,40 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     messaging = MessagingService(db, bus, clock, ids, accounts, settings.limits, settings.public_url)
     media = MediaService(db, clock, ids, settings.resolved_media_dir, settings.limits.max_media_bytes)
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
-    return Container(settings, clock, ids, db, bus, rate_limiter, code_sender, accounts, messaging, media, privacy)
+    business = BusinessService(
+        db,
+        bus,
+        clock,
+        ids,
+        accounts,
+        messaging,
+        privacy,
+        rate_limiter,
+        settings.business,
+        _derived(code_secret, "business"),
+        functools.partial(fetch_media_link_with, media, settings.media_fetch),
+    )
+    return Container(
+        settings=settings,
+        clock=clock,
+        ids=ids,
+        db=db,
+        bus=bus,
+        rate_limiter=rate_limiter,
+        code_sender=code_sender,
+        accounts=accounts,
+        messaging=messaging,
+        media=media,
+        privacy=privacy,
+        business=business,
+        media_urls=MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url),
+        webhooks=WebhookService(db, clock, ids, settings.webhooks),
+        templates=TemplateService(db, clock, ids, settings.templates),
+    )
+
+
+def _derived(secret: bytes, purpose: str) -> bytes:
+    return hashlib.sha256(secret + purpose.encode()).digest()
 
 
 def _installation_secret(settings: Settings) -> bytes:

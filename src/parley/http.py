@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.requests import HTTPConnection
 
 from parley.accounts import Principal
+from parley.business import GraphScope
 from parley.container import Container
+from parley.graph import parse_version
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {
@@ -62,3 +64,22 @@ async def current_principal(
 
 ContainerDep = Annotated[Container, Depends(container_dependency)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def current_graph_scope(
+    request: Request, container: Annotated[Container, Depends(container_dependency)]
+) -> GraphScope:
+    """The WABA a Cloud API bearer token is scoped to (Meta's error 190 when missing, unknown or revoked)."""
+    return await container.business.authenticate(bearer_token(request))
+
+
+async def graph_version(version: Annotated[str, Path(description="API version, 17.0 to 25.0")]) -> int:
+    return parse_version(version)
+
+
+def graph_router(tag: str) -> APIRouter:
+    """A router for Meta-compatible paths: `/v{major}.0/...`, any version Parley accepts."""
+    return APIRouter(prefix="/v{version}", tags=[tag], dependencies=[Depends(graph_version)])
+
+
+GraphScopeDep = Annotated[GraphScope, Depends(current_graph_scope)]

@@ -6,7 +6,9 @@ from parley.accounts.repository import (
     UserRow,
     advance_device_ack,
     get_device,
+    get_user_by_phone,
     get_users,
+    insert_user,
     next_inbox_seqs,
 )
 from parley.accounts.sender import CodeSender, DevCodeSender
@@ -23,7 +25,9 @@ __all__ = [
     "advance_device_ack",
     "device_topic",
     "get_device",
+    "get_user_by_phone",
     "get_users",
+    "insert_user",
     "next_inbox_seqs",
     "users_table",
 ]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
@@ -13,8 +11,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from parley.cli.business import business_app
+from parley.cli.common import with_container
 from parley.config import Settings
-from parley.container import Container, build_container
+from parley.container import Container
 from parley.kit.errors import AppError
 
 app = typer.Typer(help="Parley: self-hosted business messaging.", no_args_is_help=True)
@@ -22,6 +22,7 @@ db_app = typer.Typer(help="Database operations.", no_args_is_help=True)
 user_app = typer.Typer(help="People's accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(business_app, name="business")
 console = Console()
 T = TypeVar("T")
 
@@ -32,20 +33,7 @@ def main() -> None:
     app()
 
 
-def _with_container(work: Callable[[Container], Awaitable[T]]) -> T:
-    async def run() -> T:
-        container = build_container(Settings())
-        await container.start()
-        try:
-            return await work(container)
-        finally:
-            await container.close()
-
-    try:
-        return asyncio.run(run())
-    except AppError as error:
-        console.print(f"[red]error:[/red] {error.message}")
-        raise typer.Exit(code=2) from error
+_with_container = with_container
 
 
 @app.command()

@@ -1,6 +1,35 @@
 """Media: uploaded files (images, documents, audio, video) and who may download them."""
 
-from parley.media.repository import MediaRow, chats_sharing, get_media, share_media
-from parley.media.service import ALLOWED_TYPES, MediaService
+from parley.media.repository import (
+    MediaRow,
+    chats_sharing,
+    chats_sharing_any,
+    delete_unshared_media,
+    get_media,
+    share_media,
+)
+from parley.media.service import (
+    ALLOWED_TYPES,
+    HEAD_BYTES,
+    META_TYPES,
+    STICKER_STATIC_LIMIT,
+    MediaService,
+    content_matches,
+    is_animated_webp,
+)
 
-__all__ = ["ALLOWED_TYPES", "MediaRow", "MediaService", "chats_sharing", "get_media", "share_media"]
+__all__ = [
+    "ALLOWED_TYPES",
+    "HEAD_BYTES",
+    "META_TYPES",
+    "STICKER_STATIC_LIMIT",
+    "MediaRow",
+    "MediaService",
+    "chats_sharing",
+    "chats_sharing_any",
+    "content_matches",
+    "delete_unshared_media",
+    "get_media",
+    "is_animated_webp",
+    "share_media",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from parley.media.models import media, media_shares
 
@@ -54,3 +54,19 @@ def share_media(conn: Connection, media_id: int, chat_id: int) -> None:
 
 def chats_sharing(conn: Connection, media_id: int) -> list[int]:
     return [r.chat_id for r in conn.execute(select(media_shares.c.chat_id).where(media_shares.c.media_id == media_id))]
+
+
+def delete_unshared_media(conn: Connection, media_id: int) -> MediaRow | None:
+    """Delete a media row that no chat shares (people still need shared files); the deleted row, if any."""
+    row = get_media(conn, media_id)
+    if row is None or chats_sharing_any(conn, media_id):
+        return None
+    conn.execute(delete(media).where(media.c.id == media_id))
+    return row
+
+
+def chats_sharing_any(conn: Connection, media_id: int) -> bool:
+    return (
+        conn.execute(select(media_shares.c.chat_id).where(media_shares.c.media_id == media_id).limit(1)).first()
+        is not None
+    )

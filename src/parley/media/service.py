@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from parley.kit.clock import Clock
@@ -14,6 +14,7 @@ from parley.kit.ids import IdGenerator
 from parley.media import repository as repo
 from parley.platform.db import Database
 
+KB = 1024
 MB = 1024 * 1024
 
 # mime type -> (kind, size limit); the limits are WhatsApp's.
@@ -48,6 +49,70 @@ _MAGIC = {
 }
 
 
+# The Cloud API's own table (Meta's supported media types and per-kind limits): mime -> (kind, size limit).
+# Business uploads and media fetched from a business's link are held to it, with every type sniffed.
+META_TYPES: dict[str, tuple[str, int]] = {
+    "image/jpeg": ("image", 5 * MB),
+    "image/png": ("image", 5 * MB),
+    "audio/aac": ("audio", 16 * MB),
+    "audio/amr": ("audio", 16 * MB),
+    "audio/mpeg": ("audio", 16 * MB),
+    "audio/mp4": ("audio", 16 * MB),
+    "audio/ogg": ("audio", 16 * MB),
+    "video/mp4": ("video", 16 * MB),
+    "video/3gpp": ("video", 16 * MB),
+    "text/plain": ("document", 100 * MB),
+    "application/pdf": ("document", 100 * MB),
+    "application/msword": ("document", 100 * MB),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("document", 100 * MB),
+    "application/vnd.ms-excel": ("document", 100 * MB),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("document", 100 * MB),
+    "application/vnd.ms-powerpoint": ("document", 100 * MB),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("document", 100 * MB),
+    "image/webp": ("sticker", 500 * KB),  # animated; a static sticker is held to STICKER_STATIC_LIMIT
+}
+STICKER_STATIC_LIMIT = 100 * KB
+HEAD_BYTES = 64  # enough of a file's start to recognise every type above
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the legacy Office container (doc, xls, ppt)
+_ZIP = b"PK\x03\x04"  # the Office Open XML container (docx, xlsx, pptx)
+
+
+def content_matches(mime: str, head: bytes) -> bool:
+    """Whether a file starting with `head` really is `mime` (strict: every type in META_TYPES has a test)."""
+    is_mp3_frame = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06 != 0
+    is_adts = len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0
+    is_iso_media = head[4:8] == b"ftyp"  # MP4, M4A and 3GP are all ISO base media files
+    checks = {
+        "image/jpeg": head.startswith(b"\xff\xd8\xff"),
+        "image/png": head.startswith(b"\x89PNG\r\n\x1a\n"),
+        "image/webp": head.startswith(b"RIFF") and head[8:12] == b"WEBP",
+        # Meta takes OGG with the OPUS codec only: the first page carries the OpusHead packet.
+        "audio/ogg": head.startswith(b"OggS") and b"OpusHead" in head,
+        "audio/mpeg": head.startswith(b"ID3") or is_mp3_frame,
+        "audio/aac": head.startswith((b"ADIF", b"ID3")) or is_adts,
+        "audio/amr": head.startswith(b"#!AMR"),
+        "audio/mp4": is_iso_media,
+        "video/mp4": is_iso_media,
+        "video/3gpp": is_iso_media,
+        "application/pdf": head.startswith(b"%PDF-"),
+        "application/msword": head.startswith(_OLE2),
+        "application/vnd.ms-excel": head.startswith(_OLE2),
+        "application/vnd.ms-powerpoint": head.startswith(_OLE2),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": head.startswith(_ZIP),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": head.startswith(_ZIP),
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation": head.startswith(_ZIP),
+        # Text has no signature; a NUL byte is what marks a binary file.
+        "text/plain": b"\x00" not in head,
+    }
+    return checks.get(mime, False)
+
+
+def is_animated_webp(head: bytes) -> bool:
+    """An extended WebP (VP8X chunk) whose flags byte has the animation bit."""
+    return head[12:16] == b"VP8X" and len(head) > 20 and bool(head[20] & 0x02)
+
+
 class MediaService:
     def __init__(self, db: Database, clock: Clock, ids: IdGenerator, media_dir: Path, max_bytes: int) -> None:
         self._db, self._clock, self._ids = db, clock, ids
@@ -55,13 +120,23 @@ class MediaService:
         self._max_bytes = max_bytes
 
     async def upload(
-        self, owner_id: int, filename: str | None, content_type: str | None, chunks: AsyncIterator[bytes]
+        self,
+        owner_id: int,
+        filename: str | None,
+        content_type: str | None,
+        chunks: AsyncIterator[bytes],
+        *,
+        types: Mapping[str, tuple[str, int]] | None = None,
     ) -> repo.MediaRow:
+        """Store a file. `types` (e.g. META_TYPES) replaces the people's table: its limits apply as they
+        are (not capped by `limits.max_media_bytes`) and every file must pass `content_matches`."""
         mime = (content_type or "").split(";")[0].strip().lower()
-        if mime not in ALLOWED_TYPES:
+        strict = types is not None
+        allowed = ALLOWED_TYPES if types is None else types
+        if mime not in allowed:
             raise UnsupportedMediaTypeError(f"media type '{mime or 'unknown'}' is not accepted")
-        kind, kind_limit = ALLOWED_TYPES[mime]
-        limit = min(kind_limit, self._max_bytes)
+        kind, kind_limit = allowed[mime]
+        limit = kind_limit if strict else min(kind_limit, self._max_bytes)
         self._dir.mkdir(parents=True, exist_ok=True)
         media_id = self._ids.next_id()
         final_path = self._dir / str(media_id)
@@ -74,9 +149,9 @@ class MediaService:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > limit:
-                        raise PayloadTooLargeError(f"{kind} files are limited to {limit // MB} MB")
-                    if len(head) < 16:
-                        head += chunk[:16]
+                        raise PayloadTooLargeError(f"{kind} files are limited to {_size_text(limit)}")
+                    if len(head) < HEAD_BYTES:
+                        head += chunk[: HEAD_BYTES - len(head)]
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
@@ -87,6 +162,10 @@ class MediaService:
             is_riff_not_webp = mime == "image/webp" and head[8:12] != b"WEBP"
             if (mime in _MAGIC and not head.startswith(_MAGIC[mime])) or is_riff_not_webp:
                 raise UnsupportedMediaTypeError(f"the file's content is not {mime}")
+            if strict and not content_matches(mime, head):
+                raise UnsupportedMediaTypeError(f"the file's content is not {mime}")
+            if strict and kind == "sticker" and size > STICKER_STATIC_LIMIT and not is_animated_webp(head):
+                raise PayloadTooLargeError(f"static stickers are limited to {_size_text(STICKER_STATIC_LIMIT)}")
             temp_path.replace(final_path)
         finally:
             temp_path.unlink(missing_ok=True)
@@ -94,6 +173,16 @@ class MediaService:
         now = self._clock.now_ms()
         await self._db.write(lambda c: repo.insert_media(c, row, now))
         return row
+
+    def remove_file(self, row: repo.MediaRow) -> None:
+        """Delete a stored file whose row is gone (only ever inside the media directory)."""
+        path = Path(row.path)
+        if path.parent.resolve() == self._dir.resolve():
+            path.unlink(missing_ok=True)
+
+
+def _size_text(limit: int) -> str:
+    return f"{limit // MB} MB" if limit >= MB else f"{limit // KB} KB"
 
 
 def _clean(filename: str | None) -> str | None:

@@ -1,5 +1,43 @@
 """Messaging: chats, groups, messages, receipts, and each device's realtime stream."""
 
-from parley.messaging.service import MessagingService, render_message, user_topic
+from collections.abc import Collection, Sequence
 
-__all__ = ["MessagingService", "render_message", "user_topic"]
+from sqlalchemy import Connection, select
+
+from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD, chat_members
+from parley.messaging.observers import MessageObserver
+from parley.messaging.render import render_message
+from parley.messaging.repository import MessageRow, get_message
+from parley.messaging.service import Committed, MessagingService, SendResult, user_topic
+
+
+def chat_members_among(conn: Connection, chat_ids: Sequence[int], user_ids: Collection[int]) -> set[tuple[int, int]]:
+    """The (chat_id, user_id) pairs where one of `user_ids` is a member of one of `chat_ids` (batched IN lists)."""
+    found: set[tuple[int, int]] = set()
+    users = list(user_ids)
+    if not users:
+        return found
+    for start in range(0, len(chat_ids), 500):
+        batch = chat_ids[start : start + 500]
+        query = select(chat_members.c.chat_id, chat_members.c.user_id).where(
+            chat_members.c.chat_id.in_(batch), chat_members.c.user_id.in_(users)
+        )
+        found.update((r.chat_id, r.user_id) for r in conn.execute(query))
+    return found
+
+
+__all__ = [
+    "DELIVERED",
+    "READ",
+    "SENT",
+    "WITHHELD",
+    "Committed",
+    "MessageObserver",
+    "MessageRow",
+    "MessagingService",
+    "SendResult",
+    "get_message",
+    "chat_members_among",
+    "render_message",
+    "user_topic",
+]

@@ -3,11 +3,14 @@
 Everything about a message's content goes through `MessageContent`. When end-to-end encryption arrives,
 an `EncryptedContent` (ciphertext plus key ids) joins this union and the server relays it unread; chats
 with a business keep plain content so the business's API endpoint can read them.
+
+Business messages add kinds people cannot send themselves (a rendered template, an interactive message),
+and a person's tap on one of their buttons is a `ReplyContent`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -26,13 +29,103 @@ class MediaContent(BaseModel):
     caption: str | None = None
 
 
-MessageContent = Annotated[TextContent | MediaContent, Field(discriminator="kind")]
-_adapter: TypeAdapter[TextContent | MediaContent] = TypeAdapter(MessageContent)
+class LocationContent(BaseModel):
+    kind: Literal["location"] = "location"
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
 
 
-def dump_content(content: TextContent | MediaContent) -> str:
+class ContactsContent(BaseModel):
+    """Shared contact cards, each a dict shaped as Meta's contact object (name, phones, emails, ...)."""
+
+    kind: Literal["contacts"] = "contacts"
+    contacts: list[dict[str, Any]]
+
+
+class InteractiveContent(BaseModel):
+    """An interactive message as the business sent it; a media header carries the stored media's id."""
+
+    kind: Literal["interactive"] = "interactive"
+    type: str  # button | list | cta_url | product | product_list | flow | catalog_message | ...
+    header: dict[str, Any] | None = None  # {"type": "text", "text"} or {"type": "image", "media": {...}}
+    body: str | None = None
+    footer: str | None = None
+    action: dict[str, Any] = Field(default_factory=dict)
+
+
+class TemplateContent(BaseModel):
+    """A template message as the person saw it: the template rendered with the send's parameters."""
+
+    kind: Literal["template"] = "template"
+    name: str
+    language: str
+    category: str | None = None
+    header: dict[str, Any] | None = None  # {"format": "TEXT", "text"} or {"format": "IMAGE", "media": {...}}
+    body: str
+    footer: str | None = None
+    # {"type": "QUICK_REPLY", "text", "payload"}, {"type": "URL", "text", "url"}, ...
+    buttons: list[dict[str, Any]] = Field(default_factory=list)
+
+
+ReplyType = Literal["button_reply", "list_reply", "button"]
+
+
+class ReplyContent(BaseModel):
+    """A person's tap on a business message: a reply button, a list row, or a template quick reply.
+
+    `id` is the button's or row's id (for a template quick reply: its payload); `title` its label.
+    """
+
+    kind: Literal["reply"] = "reply"
+    reply_type: ReplyType
+    id: str
+    title: str
+    description: str | None = None
+
+
+AnyContent = (
+    TextContent | MediaContent | LocationContent | ContactsContent | InteractiveContent | TemplateContent | ReplyContent
+)
+MessageContent = Annotated[AnyContent, Field(discriminator="kind")]
+_adapter: TypeAdapter[AnyContent] = TypeAdapter(MessageContent)
+
+
+def dump_content(content: AnyContent) -> str:
     return content.model_dump_json()
 
 
-def load_content(raw: str) -> TextContent | MediaContent:
+def load_content(raw: str) -> AnyContent:
     return _adapter.validate_json(raw)
+
+
+def reply_choices(content: AnyContent) -> list[ReplyContent]:
+    """The replies a person can send by tapping this message: its reply buttons, list rows, quick replies."""
+    if isinstance(content, InteractiveContent):
+        if content.type == "button":
+            return [
+                ReplyContent(reply_type="button_reply", id=str(reply.get("id", "")), title=str(reply.get("title", "")))
+                for button in content.action.get("buttons", [])
+                if isinstance(reply := button.get("reply"), dict)
+            ]
+        if content.type == "list":
+            return [
+                ReplyContent(
+                    reply_type="list_reply",
+                    id=str(row.get("id", "")),
+                    title=str(row.get("title", "")),
+                    description=row.get("description"),
+                )
+                for section in content.action.get("sections", [])
+                for row in section.get("rows", [])
+            ]
+    if isinstance(content, TemplateContent):
+        return [
+            ReplyContent(
+                reply_type="button", id=str(b.get("payload") or b.get("text", "")), title=str(b.get("text", ""))
+            )
+            for b in content.buttons
+            if str(b.get("type", "")).upper() == "QUICK_REPLY"
+        ]
+    return []

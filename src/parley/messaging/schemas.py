@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -24,20 +24,40 @@ class ContextIn(_Strict):
     message_id: str = Field(pattern=r"^\d{1,20}$")
 
 
+class LocationIn(_Strict):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = Field(default=None, max_length=256)
+    address: str | None = Field(default=None, max_length=512)
+
+
+class ReplyIn(_Strict):
+    """A tap on a business message's reply button, list row or template quick reply (`context` names it)."""
+
+    reply_type: Literal["button_reply", "list_reply", "button"]
+    id: str = Field(min_length=1, max_length=256)
+    title: str = Field(min_length=1, max_length=60)
+    description: str | None = Field(default=None, max_length=72)
+
+
 MEDIA_TYPES = ("image", "document", "audio", "video")
 
 
 class SendMessageIn(_Strict):
     to: str | None = Field(default=None, max_length=32)
     group_id: str | None = Field(default=None, pattern=r"^\d{1,20}$")
-    type: Literal["text", "image", "document", "audio", "video"] = "text"
+    type: Literal["text", "image", "document", "audio", "video", "location", "reply"] = "text"
     text: TextIn | None = None
     image: MediaIn | None = None
     document: MediaIn | None = None
     audio: MediaIn | None = None
     video: MediaIn | None = None
+    location: LocationIn | None = None
+    reply: ReplyIn | None = None
     context: ContextIn | None = None
     client_id: str = Field(min_length=1, max_length=64)
+    # The click id of a click-to-chat link (`/c/{code}`) the person came from: a referral for the business.
+    referral_clid: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _one_target_one_body(self) -> SendMessageIn:
@@ -47,6 +67,10 @@ class SendMessageIn(_Strict):
             raise ValueError("a text message needs 'text': {'body': ...}")
         if self.type in MEDIA_TYPES and getattr(self, self.type) is None:
             raise ValueError(f"a {self.type} message needs '{self.type}': {{'id': ...}}")
+        if self.type == "location" and self.location is None:
+            raise ValueError("a location message needs 'location': {'latitude': ..., 'longitude': ...}")
+        if self.type == "reply" and (self.reply is None or self.context is None):
+            raise ValueError("a reply needs 'reply': {'reply_type', 'id', 'title'} and 'context': {'message_id'}")
         return self
 
 
@@ -103,6 +127,8 @@ class MessageOut(BaseModel):
     deleted: bool
     reactions: list[ReactionOut]
     status: Status
+    # A business message's template or interactive content, a location, contact cards, or a tap on a button.
+    business: dict[str, Any] | None = None
 
 
 class MessagesPage(BaseModel):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -21,7 +20,16 @@ from parley.kit.errors import InvalidInputError
 from parley.kit.ids import IdGenerator, parse_id, timestamp_ms_of
 from parley.kit.pagination import decode_cursor, encode_cursor
 from parley.messaging import repository as repo
-from parley.messaging.content import MediaContent, TextContent, dump_content, load_content
+from parley.messaging.content import (
+    LocationContent,
+    MediaContent,
+    MessageContent,
+    ReplyContent,
+    TextContent,
+    dump_content,
+    load_content,
+    reply_choices,
+)
 from parley.messaging.errors import (
     ChatNotFoundError,
     EditWindowClosedError,
@@ -35,12 +43,11 @@ from parley.messaging.errors import (
     NotYourMessageError,
 )
 from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD
-from parley.messaging.schemas import MEDIA_TYPES, SendMessageIn
+from parley.messaging.observers import MessageObserver
+from parley.messaging.render import STATUS_NAMES, Event, render_message
+from parley.messaging.schemas import MEDIA_TYPES, ReplyIn, SendMessageIn
 from parley.platform.bus import Bus
 from parley.platform.db import Database
-
-STATUS_NAMES = {SENT: "sent", DELIVERED: "delivered", READ: "read"}
-Event = dict[str, Any]
 
 
 def user_topic(user_id: int) -> str:
@@ -52,6 +59,8 @@ class SendResult:
     message_id: int
     chat_id: int
     timestamp: int
+    withheld: list[int] = field(default_factory=list)  # recipients it was not delivered to (blocked)
+    retried: bool = False  # the same client_id was sent before: this is that first message
 
 
 @dataclass
@@ -67,41 +76,22 @@ class _Fanout:
     others: list[tuple[int, Event]] = field(default_factory=list)
 
 
-def render_message(
-    row: repo.MessageRow,
-    status: int = SENT,
-    message_reactions: list[tuple[int, str]] | None = None,
-) -> Event:
-    """The client API's message object (a plain dict: it goes on the wire and on the bus as is)."""
-    text = media_out = None
-    if row.deleted_at is None and row.content is not None:
-        content = load_content(row.content)
-        if isinstance(content, TextContent):
-            text = {"body": content.body}
-        else:
-            media_out = {
-                "id": str(content.media_id),
-                "mime_type": content.mime_type,
-                "size": content.size,
-                "filename": content.filename,
-                "caption": content.caption,
-            }
-    return {
-        "id": str(row.id),
-        "chat_id": str(row.chat_id),
-        "sender_id": str(row.sender_id),
-        "sender_name": row.sender_name,
-        "type": row.type,
-        "text": text,
-        "media": media_out,
-        "context": None if row.context_id is None else {"message_id": str(row.context_id)},
-        "client_id": row.client_id,
-        "timestamp": row.created_at,
-        "edited_at": row.edited_at,
-        "deleted": row.deleted_at is not None,
-        "reactions": [{"user_id": str(u), "emoji": e} for u, e in (message_reactions or [])],
-        "status": STATUS_NAMES.get(status, "sent"),
-    }
+@dataclass(frozen=True)
+class Committed:
+    """Realtime events of a unit that committed; publish them with `publish_committed`."""
+
+    fanout: _Fanout
+
+
+def _tapped_reply(conn: Connection, sender_id: int, message_id: int, reply: ReplyIn) -> ReplyContent:
+    """A person's tap on a button of someone else's message; the label stored is the message's own."""
+    tapped = repo.get_message(conn, message_id)
+    if tapped is None or tapped.sender_id == sender_id or tapped.content is None or tapped.deleted_at is not None:
+        raise InvalidMessageError("a reply answers a button of a message you received")
+    for choice in reply_choices(load_content(tapped.content)):
+        if choice.reply_type == reply.reply_type and choice.id == reply.id:
+            return choice
+    raise InvalidMessageError(f"that message has no {reply.reply_type} with id {reply.id!r}")
 
 
 def _parse_id(raw: str, error: type[Exception], what: str) -> int:
@@ -128,6 +118,7 @@ class MessagingService:
         self._public_url = public_url.rstrip("/")
         # Direct chat per pair of people: created once, never changed or deleted, so safe to remember.
         self._direct_chats: dict[str, int] = {}
+        self._observers: list[MessageObserver] = []
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -163,38 +154,29 @@ class MessagingService:
                 quoted = repo.get_message(conn, context_id)
                 if quoted is None or quoted.chat_id != chat_id:
                     raise MessageNotFoundError("the quoted message is not in this chat")
-            if media_in is None:
+            content: MessageContent
+            if request.reply is not None and context_id is not None:
+                content = _tapped_reply(conn, sender_id, context_id, request.reply)
+            elif request.location is not None:
+                content = LocationContent(**request.location.model_dump())
+            elif media_in is None:
                 assert request.text is not None
-                content: TextContent | MediaContent = TextContent(body=request.text.body)
+                content = TextContent(body=request.text.body)
             else:
                 content = self._media_content(conn, sender_id, chat_id, request.type, media_in.id, media_in.caption)
-            message_id = self._ids.next_id()
-            # The id's own time, not the request's: concurrent sends get ids and timestamps in one order.
-            created_at = timestamp_ms_of(message_id)
-            row = repo.MessageRow(
-                id=message_id,
-                chat_id=chat_id,
-                sender_id=sender_id,
-                sender_name=repo.user_name(conn, sender_id),
-                client_id=request.client_id,
-                type=request.type,
-                content=dump_content(content),
-                context_id=context_id,
-                created_at=created_at,
-                edited_at=None,
-                deleted_at=None,
+            recipients = None if recipient_id is None else [recipient_id]
+            return self._store(
+                conn,
+                chat_id,
+                sender_id,
+                request.client_id,
+                request.type,
+                content,
+                context_id,
+                recipients,
+                now,
+                referral_clid=request.referral_clid,
             )
-            repo.insert_message(conn, row)
-            if recipient_id is not None:
-                recipients = [recipient_id]  # a direct chat's members never change
-            else:
-                recipients = [u for u in repo.member_ids(conn, chat_id) if u != sender_id]
-            blockers = privacy.blockers_among(conn, sender_id, recipients)
-            repo.insert_receipts(conn, row.id, {u: WITHHELD if u in blockers else SENT for u in recipients})
-            # The sender's own inbox gets it too, so their other devices show what they sent.
-            seqs = accounts.next_inbox_seqs(conn, [sender_id, *(u for u in recipients if u not in blockers)])
-            repo.append_inbox(conn, seqs, row.id, "new", now)
-            return SendResult(row.id, chat_id, created_at), _Fanout(message=row, seqs=seqs)
 
         result, fanout = await self._db.write(unit)
         if pair is not None:
@@ -204,6 +186,106 @@ class MessagingService:
             self._direct_chats[pair] = result.chat_id
         await self._publish(fanout)
         return result
+
+    def _store(
+        self,
+        conn: Connection,
+        chat_id: int,
+        sender_id: int,
+        client_id: str,
+        type_: str,
+        content: MessageContent,
+        context_id: int | None,
+        recipients: list[int] | None,
+        now: int,
+        *,
+        referral_clid: str | None = None,
+        withhold: bool = False,
+        sender_inbox: bool = True,
+    ) -> tuple[SendResult, _Fanout]:
+        message_id = self._ids.next_id()
+        # The id's own time, not the request's: concurrent sends get ids and timestamps in one order.
+        created_at = timestamp_ms_of(message_id)
+        row = repo.MessageRow(
+            id=message_id,
+            chat_id=chat_id,
+            sender_id=sender_id,
+            sender_name=repo.user_name(conn, sender_id),
+            client_id=client_id,
+            type=type_,
+            content=dump_content(content),
+            context_id=context_id,
+            created_at=created_at,
+            edited_at=None,
+            deleted_at=None,
+        )
+        repo.insert_message(conn, row)
+        if recipients is None:  # a group: everyone else in it
+            recipients = [u for u in repo.member_ids(conn, chat_id) if u != sender_id]
+        blockers = set(recipients) if withhold else privacy.blockers_among(conn, sender_id, recipients)
+        statuses = {u: WITHHELD if u in blockers else SENT for u in recipients}
+        for observer in self._observers:
+            statuses.update(observer.on_message(conn, row, content, statuses, referral_clid))
+        repo.insert_receipts(conn, row.id, statuses)
+        # The sender's own inbox gets it too, so their other devices show what they sent.
+        readers = [u for u in recipients if statuses[u] != WITHHELD]
+        seqs = accounts.next_inbox_seqs(conn, [sender_id, *readers] if sender_inbox else readers)
+        repo.append_inbox(conn, seqs, row.id, "new", now)
+        result = SendResult(row.id, chat_id, created_at, withheld=[u for u in recipients if statuses[u] == WITHHELD])
+        return result, _Fanout(message=row, seqs=seqs)
+
+    def send_direct_in(
+        self,
+        conn: Connection,
+        sender_id: int,
+        recipient_id: int,
+        client_id: str,
+        type_: str,
+        content: MessageContent,
+        context_id: int | None,
+        now: int,
+        *,
+        withhold: bool = False,
+    ) -> tuple[SendResult, Committed]:
+        """Another domain's write unit sends a direct message (a business number to a person).
+
+        The caller publishes the returned `Committed` with `publish_committed` after its unit commits.
+        `withhold`: stored for the record but never delivered (a send the business was not allowed to make).
+        """
+        existing = repo.find_by_client_id(conn, sender_id, client_id)
+        if existing is not None:  # a retry: the first answer, nothing new
+            return SendResult(existing.id, existing.chat_id, existing.created_at, retried=True), Committed(_Fanout())
+        chat_id = self._direct_chats.get(repo.direct_key(sender_id, recipient_id)) or self._direct_chat(
+            conn, sender_id, recipient_id, now
+        )
+        if context_id is not None:
+            quoted = repo.get_message(conn, context_id)
+            if quoted is None or quoted.chat_id != chat_id:
+                raise MessageNotFoundError("the quoted message is not in this chat")
+        result, fanout = self._store(
+            conn,
+            chat_id,
+            sender_id,
+            client_id,
+            type_,
+            content,
+            context_id,
+            [recipient_id],
+            now,
+            withhold=withhold,
+            sender_inbox=False,
+        )
+        return result, Committed(fanout)
+
+    def direct_chat_in(self, conn: Connection, user_a: int, user_b: int, now: int) -> int:
+        """The direct chat of two accounts, created if they never talked (inside the caller's unit)."""
+        return self._direct_chats.get(repo.direct_key(user_a, user_b)) or self._direct_chat(conn, user_a, user_b, now)
+
+    async def publish_committed(self, committed: Committed) -> None:
+        await self._publish(committed.fanout)
+
+    def add_observer(self, observer: MessageObserver) -> None:
+        self._observers.append(observer)
 
     def _direct_chat(self, conn: Connection, sender_id: int, recipient_id: int, now: int) -> int:
         key = repo.direct_key(sender_id, recipient_id)
@@ -266,6 +348,8 @@ class MessagingService:
             if row.deleted_at is not None:
                 raise InvalidMessageError("you cannot react to a deleted message")
             repo.set_reaction(conn, row.id, user_id, emoji, now)
+            for observer in self._observers:
+                observer.on_reaction(conn, user_id, row, emoji, now)
             return {}
 
         return await self._change_message(user_id, message_id, "reaction", change)
@@ -314,6 +398,8 @@ class MessagingService:
                 return _Fanout()
             fresh = repo.new_messages_in_range(conn, user_id, moved[0], moved[1])
             changed = repo.mark_delivered(conn, user_id, fresh, now)
+            for observer in self._observers:
+                observer.on_receipts(conn, user_id, changed, DELIVERED, now)
             return _Fanout(others=self._receipt_events(conn, user_id, changed, DELIVERED, now))
 
         await self._publish(await self._db.write(unit))
@@ -327,6 +413,8 @@ class MessagingService:
             if row is None or repo.member_role(conn, row.chat_id, user_id) is None:
                 raise MessageNotFoundError("no such message")
             changed = repo.mark_read_through(conn, user_id, row.chat_id, message_id, now)
+            for observer in self._observers:
+                observer.on_receipts(conn, user_id, changed, READ, now)
             return _Fanout(others=self._receipt_events(conn, user_id, changed, READ, now))
 
         await self._publish(await self._db.write(unit))

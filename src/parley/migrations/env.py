@@ -9,9 +9,12 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import parley.accounts.models
+import parley.business.models
 import parley.media.models
 import parley.messaging.models
-import parley.privacy.models  # noqa: F401  (registers every table on the metadata)
+import parley.privacy.models
+import parley.templates.models
+import parley.webhooks.models  # noqa: F401  (registers every table on the metadata)
 from parley.kit.db import metadata
 
 config = context.config

@@ -23,12 +23,14 @@ def blockers_among(conn: Connection, sender_id: int, user_ids: Iterable[int]) ->
     return {r.blocker_id for r in rows}
 
 
-def add_block(conn: Connection, blocker_id: int, blocked_id: int, now: int) -> None:
+def add_block(conn: Connection, blocker_id: int, blocked_id: int, now: int) -> bool:
+    """True when this is a new block (blocking twice is one block)."""
     exists = conn.execute(
         select(blocks.c.blocker_id).where(blocks.c.blocker_id == blocker_id, blocks.c.blocked_id == blocked_id)
     ).first()
     if exists is None:
         conn.execute(insert(blocks).values(blocker_id=blocker_id, blocked_id=blocked_id, created_at=now))
+    return exists is None
 
 
 def remove_block(conn: Connection, blocker_id: int, blocked_id: int) -> bool:

@@ -22,6 +22,14 @@ class MessageDirectory(Protocol):
         ...
 
 
+class PrivacyObserver(Protocol):
+    """Hears blocks and reports inside their unit (the business domain turns them into quality signals)."""
+
+    def on_block(self, conn: Connection, blocker_id: int, blocked_id: int, now: int) -> None: ...
+
+    def on_report(self, conn: Connection, reporter_id: int, reported_id: int, now: int) -> None: ...
+
+
 class PrivacyService:
     def __init__(
         self, db: Database, clock: Clock, ids: IdGenerator, account_service: AccountService, directory: MessageDirectory
@@ -29,13 +37,23 @@ class PrivacyService:
         self._db, self._clock, self._ids = db, clock, ids
         self._accounts = account_service
         self._directory = directory
+        self._observers: list[PrivacyObserver] = []
+
+    def add_observer(self, observer: PrivacyObserver) -> None:
+        self._observers.append(observer)
 
     async def block(self, user_id: int, phone: str) -> UserRow:
         target = await self._accounts.find_by_phone(phone)
         if target.id == user_id:
             raise InvalidInputError("you cannot block yourself")
         now = self._clock.now_ms()
-        await self._db.write(lambda c: repo.add_block(c, user_id, target.id, now))
+
+        def unit(conn: Connection) -> None:
+            if repo.add_block(conn, user_id, target.id, now):
+                for observer in self._observers:
+                    observer.on_block(conn, user_id, target.id, now)
+
+        await self._db.write(unit)
         return target
 
     async def unblock(self, user_id: int, blocked_id: int) -> None:
@@ -62,6 +80,8 @@ class PrivacyService:
             if message_ids and not self._directory.messages_reportable(conn, reporter_id, reported_id, message_ids):
                 raise NotFoundError("the reported messages are not messages this user sent you")
             repo.insert_report(conn, report_id, reporter_id, reported_id, chat_id, message_ids, reason, now)
+            for observer in self._observers:
+                observer.on_report(conn, reporter_id, reported_id, now)
 
         await self._db.write(unit)
         return report_id

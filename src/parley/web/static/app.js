@@ -198,6 +198,7 @@ function renderChatHeader() {
   const open = state.open;
   if (!open) return;
   $("chat-title").textContent = open.title || open.peer?.phone || "Chat";
+  $("chat-business-badge").hidden = open.peer?.kind !== "business";
   ui.paintAvatar($("chat-avatar"), open.title, open.type === "group");
   const typing = open.id ? typingText(open.id) : null;
   const subtitle = $("chat-subtitle");
@@ -270,7 +271,8 @@ function renderMessages(anchor) {
     }
     const firstOfRun = message.sender_id !== previousSender;
     const showSender = state.open.type === "group";
-    nodes.push(ui.messageElement(message, { meId: state.me.user_id, firstOfRun, showSender, loadMedia, onRetry: retrySend }));
+    const onReply = (reply) => sendReply(message, reply);
+    nodes.push(ui.messageElement(message, { meId: state.me.user_id, firstOfRun, showSender, loadMedia, onRetry: retrySend, onReply }));
     previousSender = message.sender_id;
   }
   if (nodes.length === 0) nodes.push(ui.el("li", { class: "no-messages", text: "No messages here yet. Say hello!" }));
@@ -352,6 +354,17 @@ async function attachFile(event) {
     renderMessages("auto");
     showError("chat-error", error.message);
   }
+}
+
+/** A tap on a business message's reply button, list row or quick reply: sent as a `reply` quoting it. */
+async function sendReply(tapped, reply) {
+  const open = state.open;
+  if (!open || !tapped.id) return;
+  const context = { message_id: tapped.id };
+  const body = { reply_type: reply.reply_type, id: reply.id, title: reply.title };
+  if (reply.description) body.description = reply.description;
+  const request = { ...sendTarget(open), type: "reply", reply: body, context, client_id: newClientId() };
+  await deliver(request, { type: "reply", text: null, media: null, business: { reply: body }, context }, open);
 }
 
 function mediaType(mime) {

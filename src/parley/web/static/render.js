@@ -115,6 +115,8 @@ const ICON_PATHS = {
   video: "M10.5 4.5A1.5 1.5 0 0 0 9 3H3a1.5 1.5 0 0 0-1.5 1.5v7A1.5 1.5 0 0 0 3 13h6a1.5 1.5 0 0 0 1.5-1.5V10l4 2.5v-9l-4 2.5z",
   audio: "M8 1.5a2.5 2.5 0 0 0-2.5 2.5v4a2.5 2.5 0 0 0 5 0V4A2.5 2.5 0 0 0 8 1.5zM12 8a4 4 0 0 1-3.25 3.93V14h-1.5v-2.07A4 4 0 0 1 4 8h1.5a2.5 2.5 0 0 0 5 0z",
   document: "M9.5 1.5H4A1.5 1.5 0 0 0 2.5 3v10A1.5 1.5 0 0 0 4 14.5h8a1.5 1.5 0 0 0 1.5-1.5V5.5zM9 6V2.5L12.5 6z",
+  location: "M8 1.5A4.5 4.5 0 0 0 3.5 6c0 3.4 4.5 8.5 4.5 8.5s4.5-5.1 4.5-8.5A4.5 4.5 0 0 0 8 1.5zm0 6.3a1.8 1.8 0 1 1 0-3.6 1.8 1.8 0 0 1 0 3.6z",
+  contact: "M8 8a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 1.5c-2.7 0-5.5 1.3-5.5 3.2V14h11v-1.3c0-1.9-2.8-3.2-5.5-3.2z",
 };
 
 export function icon(name) {
@@ -130,6 +132,7 @@ const MEDIA_LABELS = { image: "Photo", video: "Video", audio: "Audio", document:
 /** One line describing a message: its text, or what kind of media it carries. */
 export function previewText(message) {
   if (message.deleted) return "This message was deleted";
+  if (message.business) return businessPreview(message.business);
   if (message.media) {
     const detail = message.media.caption || (message.type === "document" ? message.media.filename : "");
     return detail || MEDIA_LABELS[message.type] || "File";
@@ -140,7 +143,15 @@ export function previewText(message) {
 
 function previewIcon(message) {
   if (message.deleted) return icon("deleted");
+  if (message.business?.location) return icon("location");
+  if (message.business?.contacts) return icon("contact");
   return message.media ? icon(message.type) : null;
+}
+
+/** The business badge next to a chat's name: the lead's `peer.kind` says "business" (absent: a person). */
+export function businessBadge(peer) {
+  if (peer?.kind !== "business") return null;
+  return el("span", { class: "business-badge", text: "Business", attrs: { title: "A business account" } });
 }
 
 export function chatItem(chat, { meId, active, typingText, onOpen }) {
@@ -176,6 +187,7 @@ export function chatItem(chat, { meId, active, typingText, onOpen }) {
   el("span", { class: "chat-item-body" },
     el("span", { class: "chat-item-row" },
       el("span", { class: "chat-item-title", text: chat.title || chat.peer?.phone || "Chat" }),
+      businessBadge(chat.peer),
       el("span", { class: "chat-item-time", text: when ? formatListTime(when) : "" })),
     el("span", { class: "chat-item-row" }, preview, unread)));
   return item;
@@ -254,10 +266,11 @@ function reactionsRow(reactions, meId) {
   return el("div", { class: "reactions" }, ...chips);
 }
 
-function messageBody(message, loadMedia) {
+function messageBody(message, loadMedia, onReply) {
   if (message.deleted) {
     return [el("div", { class: "text deleted-text" }, icon("deleted"), el("em", { text: "This message was deleted" }))];
   }
+  if (message.business) return businessBody(message, loadMedia, onReply);
   const parts = [];
   if (message.media) parts.push(mediaBlock(message, loadMedia));
   const body = message.media ? message.media.caption : message.text?.body;
@@ -270,7 +283,7 @@ function messageBody(message, loadMedia) {
  * One message bubble. Own bubbles carry data-status (sent|delivered|read, or pending|failed while
  * this page is still sending) and every bubble data-message-id once the server has given it an id.
  */
-export function messageElement(message, { meId, firstOfRun, showSender, loadMedia, onRetry }) {
+export function messageElement(message, { meId, firstOfRun, showSender, loadMedia, onRetry, onReply }) {
   const own = message.sender_id === meId;
   const meta = el("span", { class: "meta" },
     message.edited_at && !message.deleted ? el("span", { class: "edited", text: "edited" }) : null,
@@ -281,6 +294,8 @@ export function messageElement(message, { meId, firstOfRun, showSender, loadMedi
   if (message.edited_at && !message.deleted) classes.push("was-edited");
   if (message.deleted) classes.push("deleted");
   if (message.media && !message.deleted) classes.push("has-media");
+  const businessKind = message.business && !message.deleted ? Object.keys(message.business)[0] : null;
+  if (businessKind) classes.push("business", `business-${businessKind}`);
   const reactions = reactionsRow(message.reactions, meId);
   if (reactions) classes.push("has-reactions");
   const node = el("li", {
@@ -288,7 +303,7 @@ export function messageElement(message, { meId, firstOfRun, showSender, loadMedi
     dataset: { messageId: message.id, clientId: message.client_id, status: own ? message.status : undefined },
   },
   showSender && firstOfRun && !own ? el("div", { class: "sender", text: message.sender_name || "Unknown" }) : null,
-  ...messageBody(message, loadMedia),
+  ...messageBody(message, loadMedia, own ? null : onReply),
   meta,
   reactions);
   if (message.status === "failed" && message.request) {
@@ -298,4 +313,193 @@ export function messageElement(message, { meId, firstOfRun, showSender, loadMedi
     node.append(el("div", { class: "retry", text: "Not sent" }));
   }
   return node;
+}
+
+// ---- business messages: templates, interactive messages, locations, contacts, replies ----------
+
+const CARD_LABELS = {
+  product: "Product", product_list: "Products", catalog_message: "Catalog", flow: "Form",
+  location_request_message: "Location request", address_message: "Address", order_details: "Order",
+  order_status: "Order update", call_permission_request: "Call permission", voice_call: "Call",
+};
+
+function businessPreview(business) {
+  if (business.template) return business.template.body || business.template.name;
+  if (business.interactive) return business.interactive.body || CARD_LABELS[business.interactive.type] || "Message";
+  if (business.location) return business.location.name || "Location";
+  if (business.contacts) return business.contacts.map((c) => c.name?.formatted_name || "Contact").join(", ");
+  if (business.reply) return business.reply.title;
+  return "Message";
+}
+
+/** Only http(s) links become hrefs: a business must not be able to put `javascript:` in a button. */
+function safeUrl(url) {
+  return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
+}
+
+// Lists whose rows are shown, by message id: a redraw keeps a list open.
+const openLists = new Set();
+
+function businessBody(message, loadMedia, onReply) {
+  const business = message.business;
+  if (business.template) return templateBody(message, business.template, loadMedia, onReply);
+  if (business.interactive) return interactiveBody(message, business.interactive, loadMedia, onReply);
+  if (business.location) return [locationCard(business.location)];
+  if (business.contacts) return business.contacts.map(contactCard);
+  if (business.reply) return [replyChip(business.reply)];
+  return [el("div", { class: "text", text: "This message can't be shown here." })];
+}
+
+function headerBlock(message, header, loadMedia) {
+  if (!header) return null;
+  const kind = String(header.format || header.type || "").toLowerCase();
+  if (kind === "text") return el("div", { class: "biz-header", text: header.text || "" });
+  if (header.media?.id && ["image", "video", "document"].includes(kind)) {
+    // The header's media renders like a media message of that kind.
+    return mediaBlock({ ...message, type: kind, media: { caption: null, ...header.media } }, loadMedia);
+  }
+  return null;
+}
+
+function textBlocks(body, footer) {
+  return [
+    body ? el("div", { class: "text biz-body", text: body }) : null,
+    footer ? el("div", { class: "biz-footer", text: footer }) : null,
+  ];
+}
+
+function tapButton(label, reply, onReply, extraClass = "") {
+  return el("button", {
+    class: `biz-button reply-button ${extraClass}`.trim(),
+    text: label,
+    attrs: { type: "button", disabled: onReply ? null : "disabled" },
+    dataset: { replyId: reply.id },
+    on: { click: () => onReply && onReply(reply) },
+  });
+}
+
+function linkButton(label, url, className = "biz-button link-button-biz") {
+  const href = safeUrl(url);
+  if (!href) return el("span", { class: `${className} inert`, text: label });
+  return el("a", { class: className, text: label, attrs: { href, target: "_blank", rel: "noopener noreferrer" } });
+}
+
+function templateBody(message, template, loadMedia, onReply) {
+  const buttons = (template.buttons || []).map((button) => {
+    const type = String(button.type || "").toUpperCase();
+    const label = button.text || "";
+    if (type === "QUICK_REPLY") {
+      return tapButton(label, { reply_type: "button", id: button.payload || label, title: label }, onReply);
+    }
+    if (type === "URL") return linkButton(label, button.url);
+    if (type === "PHONE_NUMBER" && button.phone_number) {
+      return el("a", { class: "biz-button", text: label, attrs: { href: `tel:${button.phone_number}` } });
+    }
+    if (type === "COPY_CODE") {
+      const code = button.example || button.code || "";
+      return el("button", { class: "biz-button", text: label || "Copy code", attrs: { type: "button", title: code },
+        on: { click: () => navigator.clipboard?.writeText(code).catch(() => {}) } });
+    }
+    return el("span", { class: "biz-button inert", text: label });
+  });
+  return [
+    headerBlock(message, template.header, loadMedia),
+    ...textBlocks(template.body, template.footer),
+    buttons.length ? el("div", { class: "biz-buttons" }, ...buttons) : null,
+  ].filter(Boolean);
+}
+
+function interactiveBody(message, interactive, loadMedia, onReply) {
+  const action = interactive.action || {};
+  const parts = [headerBlock(message, interactive.header, loadMedia), ...textBlocks(interactive.body, interactive.footer)];
+  if (interactive.type === "button") {
+    const buttons = (action.buttons || []).map(({ reply }) =>
+      tapButton(reply.title, { reply_type: "button_reply", id: reply.id, title: reply.title }, onReply));
+    parts.push(el("div", { class: "biz-buttons" }, ...buttons));
+  } else if (interactive.type === "list") {
+    parts.push(listPicker(message, action, onReply));
+  } else if (interactive.type === "cta_url") {
+    const parameters = action.parameters || {};
+    parts.push(el("div", { class: "biz-buttons" }, linkButton(parameters.display_text || "Open", parameters.url)));
+  } else {
+    parts.push(productOrOtherCard(interactive));
+  }
+  return parts.filter(Boolean);
+}
+
+function listPicker(message, action, onReply) {
+  const key = message.id || message.client_id;
+  const rows = el("div", { class: "list-rows", attrs: { role: "listbox", "aria-label": action.button || "Options" } });
+  for (const section of action.sections || []) {
+    if (section.title) rows.append(el("div", { class: "list-section-title", text: section.title }));
+    for (const row of section.rows || []) {
+      const reply = { reply_type: "list_reply", id: row.id, title: row.title, description: row.description || null };
+      rows.append(el("button", {
+        class: "list-row",
+        attrs: { type: "button", role: "option", disabled: onReply ? null : "disabled" },
+        dataset: { replyId: row.id },
+        on: { click: () => { openLists.delete(key); if (onReply) onReply(reply); } },
+      }, el("span", { class: "list-row-title", text: row.title }),
+      row.description ? el("span", { class: "list-row-description", text: row.description }) : null));
+    }
+  }
+  rows.hidden = !openLists.has(key);
+  const toggle = el("button", {
+    class: "biz-button list-open",
+    text: action.button || "Options",
+    attrs: { type: "button", "aria-expanded": String(!rows.hidden) },
+    on: {
+      click: () => {
+        rows.hidden = !rows.hidden;
+        toggle.setAttribute("aria-expanded", String(!rows.hidden));
+        if (rows.hidden) openLists.delete(key);
+        else openLists.add(key);
+      },
+    },
+  });
+  return el("div", { class: "biz-list" }, el("div", { class: "biz-buttons" }, toggle), rows);
+}
+
+function productOrOtherCard(interactive) {
+  const action = interactive.action || {};
+  const card = el("div", { class: `biz-card card-${interactive.type}` },
+    el("span", { class: "biz-card-label", text: CARD_LABELS[interactive.type] || "Message" }));
+  if (interactive.type === "product" && action.product_retailer_id) {
+    card.append(el("span", { class: "biz-card-detail", text: action.product_retailer_id }));
+  } else if (interactive.type === "product_list") {
+    for (const section of action.sections || []) {
+      const items = (section.product_items || []).map((item) => item.product_retailer_id).join(", ");
+      card.append(el("span", { class: "biz-card-detail", text: section.title ? `${section.title}: ${items}` : items }));
+    }
+  } else if (interactive.type === "flow" && action.parameters?.flow_cta) {
+    card.append(el("span", { class: "biz-button inert", text: action.parameters.flow_cta }));
+  }
+  return card;
+}
+
+function locationCard(location) {
+  const lat = Number(location.latitude);
+  const lon = Number(location.longitude);
+  const map = `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}`;
+  return el("div", { class: "biz-card location-card" },
+    el("span", { class: "biz-card-label" }, icon("location"), location.name || "Location"),
+    location.address ? el("span", { class: "biz-card-detail", text: location.address }) : null,
+    el("span", { class: "biz-card-detail coordinates", text: `${lat.toFixed(5)}, ${lon.toFixed(5)}` }),
+    linkButton("Open map", map, "biz-card-link"));
+}
+
+function contactCard(contact) {
+  const phones = (contact.phones || []).map((phone) =>
+    el("span", { class: "biz-card-detail", text: [phone.phone || phone.wa_id, phone.type].filter(Boolean).join(" · ") }));
+  const emails = (contact.emails || []).map((email) => el("span", { class: "biz-card-detail", text: email.email || "" }));
+  return el("div", { class: "biz-card contact-card" },
+    el("span", { class: "biz-card-label" }, icon("contact"), contact.name?.formatted_name || "Contact"),
+    contact.org?.company ? el("span", { class: "biz-card-detail", text: contact.org.company }) : null,
+    ...phones, ...emails);
+}
+
+function replyChip(reply) {
+  return el("div", { class: "reply-chip", dataset: { replyType: reply.reply_type, replyId: reply.id } },
+    el("span", { class: "text reply-title", text: reply.title }),
+    reply.description ? el("span", { class: "reply-description", text: reply.description }) : null);
 }

@@ -1,0 +1,156 @@
+"""Cloud API routes of the business domain: `/messages`, phone numbers, and the `/{object_id}` dispatcher.
+
+Graph addresses objects by bare id (`GET /v23.0/{id}`), whatever their kind, so one route asks each domain
+whether the id is one of its objects: phone numbers and WABAs here, then templates, then media.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import RedirectResponse
+
+from parley.business import media as graph_media
+from parley.business.links import create_link, follow_link
+from parley.graph import GraphError, parse_fields
+from parley.http import ContainerDep, GraphScopeDep, graph_router
+from parley.kit.ids import parse_id
+
+router = graph_router("business")
+links_router = APIRouter(tags=["business"])
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        raise GraphError(100, "the request body is empty: send a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise GraphError(100, f"the request body is not valid JSON: {exc}") from exc
+
+
+@router.post("/{phone_number_id}/messages", summary="Send a message (or mark one read)")
+async def send_message(
+    phone_number_id: str,
+    request: Request,
+    container: ContainerDep,
+    scope: GraphScopeDep,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> dict[str, Any]:
+    body = await _json_body(request)
+    return await container.business.send(scope, phone_number_id, body, idempotency_key)
+
+
+@router.get("/{waba_id}/phone_numbers", summary="Phone numbers of a business account")
+async def phone_numbers(waba_id: str, container: ContainerDep, scope: GraphScopeDep) -> dict[str, Any]:
+    return await container.business.list_phone_numbers(scope, waba_id)
+
+
+@router.post("/{phone_number_id}/referral_links", summary="Create a click-to-chat link (Parley extension)")
+async def new_referral_link(
+    phone_number_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep
+) -> dict[str, Any]:
+    number = await container.business.number_in_scope(scope, phone_number_id)
+    body = await _json_body(request)
+    return await create_link(container, number.id, body)
+
+
+@router.get("/{object_id}", summary="Read any object by id (phone number, business account, template, media)")
+async def get_object(
+    object_id: str,
+    container: ContainerDep,
+    scope: GraphScopeDep,
+    fields: Annotated[str | None, Query()] = None,
+    phone_number_id: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    oid = _object_id(object_id)
+    specs = parse_fields(fields)
+    found = await container.business.phone_number_object(scope, oid)
+    if found is None:
+        found = await container.business.waba_object(scope, oid)
+    if found is None:
+        found = await container.templates.get_object(scope, oid, specs)
+    if found is None:
+        found = await graph_media.media_object(container, scope, oid, _optional_id(phone_number_id))
+    if found is None:
+        raise _unknown(object_id)
+    if specs:
+        wanted = {s.name for s in specs} | {"id"}
+        found = {k: v for k, v in found.items() if k in wanted}
+    return found
+
+
+@router.post("/{object_id}", summary="Update an object by id (phone number webhook override, template edit)")
+async def post_object(
+    object_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep
+) -> dict[str, Any]:
+    oid = _object_id(object_id)
+    number = await container.business.phone_number_object(scope, oid)
+    if number is not None:
+        body = await _json_body(request)
+        config = body.get("webhook_configuration") if isinstance(body, dict) else None
+        if not isinstance(config, dict):
+            raise GraphError(100, "send webhook_configuration: {override_callback_uri, verify_token}")
+        url, token = config.get("override_callback_uri"), config.get("verify_token", "")
+        if (url is not None and not isinstance(url, str)) or not isinstance(token, str):
+            raise GraphError(100, "override_callback_uri and verify_token must be strings")
+        await container.webhooks.set_phone_override(scope.waba_id, oid, url, token)
+        return {"success": True}
+    waba = await container.business.waba_object(scope, oid)
+    if waba is not None:
+        return {"id": str(oid)}  # e.g. ?is_enabled_for_insights=true: analytics are always on here
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise GraphError(100, "the request body must be a JSON object")
+    edited = await container.templates.edit_object(scope, oid, body)
+    if edited is None:
+        raise _unknown(object_id)
+    return edited
+
+
+@router.delete("/{object_id}", summary="Delete media by id")
+async def delete_object(
+    object_id: str,
+    container: ContainerDep,
+    scope: GraphScopeDep,
+    phone_number_id: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    deleted = await graph_media.delete_media_object(
+        container, scope, _object_id(object_id), _optional_id(phone_number_id)
+    )
+    if deleted is None:
+        raise _unknown(object_id)
+    return deleted
+
+
+@links_router.get("/c/{code}", summary="Open a chat with a business from a click-to-chat link", include_in_schema=True)
+async def open_link(
+    code: str, container: ContainerDep, ref: Annotated[str, Query(max_length=128)] = ""
+) -> RedirectResponse:
+    target = await follow_link(container, code, ref)
+    return RedirectResponse(target, status_code=302)
+
+
+def _object_id(raw: str) -> int:
+    value = parse_id(raw)
+    if value is None:
+        raise _unknown(raw)
+    return value
+
+
+def _optional_id(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    return _object_id(raw)
+
+
+def _unknown(raw: str) -> GraphError:
+    return GraphError(
+        100,
+        f"Unsupported request. Object with ID '{raw}' does not exist, cannot be loaded due to missing permissions, "
+        "or does not support this operation.",
+        subcode=33,
+    )

@@ -1,0 +1,352 @@
+"""Queries of the business domain: sync functions of a Connection, run inside the caller's unit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+
+from parley.business.models import (
+    access_tokens,
+    business_messages,
+    business_profiles,
+    conversations,
+    phone_numbers,
+    reach,
+    referral_clicks,
+    referral_links,
+    wabas,
+)
+
+
+@dataclass(frozen=True)
+class WabaRow:
+    id: int
+    name: str
+    app_id: int
+    currency: str
+    timezone: str
+    messaging_tier: int
+    tier_changed_at: int
+    created_at: int
+
+
+@dataclass(frozen=True)
+class NumberRow:
+    id: int
+    waba_id: int
+    user_id: int
+    display_phone_number: str
+    verified_name: str
+    quality_rating: str
+    status: str
+    throughput_mps: int
+    created_at: int
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    waba_id: int
+    name: str
+    created_at: int
+    revoked_at: int | None
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: int
+    phone_number_id: int
+    person_id: int
+    chat_id: int
+    bsuid: str
+    first_contact_at: int
+    last_inbound_at: int | None
+    last_outbound_at: int | None
+    referral_at: int | None
+    fep_expires_at: int | None
+
+
+@dataclass(frozen=True)
+class BusinessMessageRow:
+    message_id: int
+    phone_number_id: int
+    waba_id: int
+    person_id: int
+    direction: str
+    type: str
+    status: int
+    category: str | None
+    pricing_type: str | None
+    billable: bool | None
+    market: str | None
+    calling_code: str | None
+    origin: str | None
+    in_service_window: bool | None
+    template_id: int | None
+    biz_opaque_callback_data: str | None
+    error_code: int | None
+    created_at: int
+    status_at: int
+
+
+# --- accounts, numbers, tokens -------------------------------------------------------------------
+
+
+def insert_waba(conn: Connection, waba_id: int, name: str, app_id: int, now: int) -> None:
+    conn.execute(insert(wabas).values(id=waba_id, name=name, app_id=app_id, tier_changed_at=now, created_at=now))
+
+
+def get_waba(conn: Connection, waba_id: int) -> WabaRow | None:
+    row = conn.execute(select(wabas).where(wabas.c.id == waba_id)).first()
+    return None if row is None else WabaRow(**row._mapping)
+
+
+def set_waba_tier(conn: Connection, waba_id: int, tier: int, now: int) -> None:
+    conn.execute(update(wabas).where(wabas.c.id == waba_id).values(messaging_tier=tier, tier_changed_at=now))
+
+
+def all_wabas(conn: Connection) -> list[WabaRow]:
+    return [WabaRow(**r._mapping) for r in conn.execute(select(wabas).order_by(wabas.c.id))]
+
+
+def insert_number(conn: Connection, number: NumberRow) -> None:
+    conn.execute(insert(phone_numbers).values(**number.__dict__))
+
+
+_NUMBER = select(phone_numbers).where(phone_numbers.c.id == bindparam("id"))
+
+
+def get_number(conn: Connection, number_id: int) -> NumberRow | None:
+    row = conn.execute(_NUMBER, {"id": number_id}).first()
+    return None if row is None else NumberRow(**row._mapping)
+
+
+def numbers_of_users(conn: Connection, user_ids: Iterable[int]) -> dict[int, NumberRow]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(select(phone_numbers).where(phone_numbers.c.user_id.in_(ids)))
+    return {r.user_id: NumberRow(**r._mapping) for r in rows}
+
+
+def numbers_of_waba(conn: Connection, waba_id: int) -> list[NumberRow]:
+    rows = conn.execute(select(phone_numbers).where(phone_numbers.c.waba_id == waba_id).order_by(phone_numbers.c.id))
+    return [NumberRow(**r._mapping) for r in rows]
+
+
+def set_number_quality(conn: Connection, number_id: int, rating: str, status: str) -> None:
+    conn.execute(
+        update(phone_numbers).where(phone_numbers.c.id == number_id).values(quality_rating=rating, status=status)
+    )
+
+
+def set_number_throughput(conn: Connection, number_id: int, mps: int) -> None:
+    conn.execute(update(phone_numbers).where(phone_numbers.c.id == number_id).values(throughput_mps=mps))
+
+
+def insert_profile(conn: Connection, number_id: int, about: str, now: int) -> None:
+    conn.execute(insert(business_profiles).values(phone_number_id=number_id, about=about, updated_at=now))
+
+
+def insert_token(conn: Connection, token_id: int, waba_id: int, name: str, token_hash: str, now: int) -> None:
+    conn.execute(
+        insert(access_tokens).values(id=token_id, waba_id=waba_id, name=name, token_hash=token_hash, created_at=now)
+    )
+
+
+def get_token_by_hash(conn: Connection, token_hash: str) -> TokenRow | None:
+    row = conn.execute(
+        select(
+            access_tokens.c.id,
+            access_tokens.c.waba_id,
+            access_tokens.c.name,
+            access_tokens.c.created_at,
+            access_tokens.c.revoked_at,
+        ).where(access_tokens.c.token_hash == token_hash)
+    ).first()
+    return None if row is None else TokenRow(**row._mapping)
+
+
+def list_tokens(conn: Connection, waba_id: int) -> list[TokenRow]:
+    rows = conn.execute(
+        select(
+            access_tokens.c.id,
+            access_tokens.c.waba_id,
+            access_tokens.c.name,
+            access_tokens.c.created_at,
+            access_tokens.c.revoked_at,
+        )
+        .where(access_tokens.c.waba_id == waba_id)
+        .order_by(access_tokens.c.id)
+    )
+    return [TokenRow(**r._mapping) for r in rows]
+
+
+def revoke_token(conn: Connection, token_id: int, now: int) -> str | None:
+    """Revoke a live token; its hash (to evict caches), or None if there was no live token with that id."""
+    row = conn.execute(
+        select(access_tokens.c.token_hash).where(access_tokens.c.id == token_id, access_tokens.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    conn.execute(update(access_tokens).where(access_tokens.c.id == token_id).values(revoked_at=now))
+    return str(row.token_hash)
+
+
+def token_id_by_hash(conn: Connection, token_hash: str) -> int | None:
+    row = conn.execute(select(access_tokens.c.id).where(access_tokens.c.token_hash == token_hash)).first()
+    return None if row is None else int(row.id)
+
+
+# --- conversations (windows) ---------------------------------------------------------------------
+
+_CONVERSATION = select(conversations).where(
+    conversations.c.phone_number_id == bindparam("n"), conversations.c.person_id == bindparam("p")
+)
+
+
+def get_conversation(conn: Connection, number_id: int, person_id: int) -> ConversationRow | None:
+    row = conn.execute(_CONVERSATION, {"n": number_id, "p": person_id}).first()
+    return None if row is None else ConversationRow(**row._mapping)
+
+
+def insert_conversation(conn: Connection, row: ConversationRow) -> None:
+    conn.execute(insert(conversations).values(**row.__dict__))
+
+
+def update_conversation(conn: Connection, conversation_id: int, **values: object) -> None:
+    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
+
+
+def person_by_bsuid(conn: Connection, number_ids: list[int], value: str) -> int | None:
+    if not number_ids:
+        return None
+    row = conn.execute(
+        select(conversations.c.person_id)
+        .where(conversations.c.phone_number_id.in_(number_ids), conversations.c.bsuid == value)
+        .limit(1)
+    ).first()
+    return None if row is None else int(row.person_id)
+
+
+# --- business messages ---------------------------------------------------------------------------
+
+
+def insert_business_message(conn: Connection, row: BusinessMessageRow) -> None:
+    conn.execute(insert(business_messages).values(**row.__dict__))
+
+
+def get_business_message(conn: Connection, message_id: int) -> BusinessMessageRow | None:
+    row = conn.execute(select(business_messages).where(business_messages.c.message_id == message_id)).first()
+    return None if row is None else BusinessMessageRow(**row._mapping)
+
+
+def outbound_to(conn: Connection, person_id: int, message_ids: list[int]) -> list[BusinessMessageRow]:
+    if not message_ids:
+        return []
+    rows = conn.execute(
+        select(business_messages).where(
+            business_messages.c.message_id.in_(message_ids),
+            business_messages.c.direction == "out",
+            business_messages.c.person_id == person_id,
+        )
+    )
+    return [BusinessMessageRow(**r._mapping) for r in rows]
+
+
+def set_business_message_status(conn: Connection, message_id: int, status: int, now: int) -> None:
+    conn.execute(
+        update(business_messages)
+        .where(business_messages.c.message_id == message_id)
+        .values(status=status, status_at=now)
+    )
+
+
+def last_template_to(conn: Connection, number_id: int, person_id: int, since: int) -> int | None:
+    row = conn.execute(
+        select(business_messages.c.template_id)
+        .where(
+            business_messages.c.phone_number_id == number_id,
+            business_messages.c.person_id == person_id,
+            business_messages.c.direction == "out",
+            business_messages.c.template_id.is_not(None),
+            business_messages.c.created_at >= since,
+        )
+        .order_by(business_messages.c.created_at.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else int(row.template_id)
+
+
+# --- reach (messaging limits) --------------------------------------------------------------------
+
+
+def reached_at(conn: Connection, waba_id: int, person_id: int) -> int | None:
+    row = conn.execute(
+        select(reach.c.reached_at).where(reach.c.waba_id == waba_id, reach.c.person_id == person_id)
+    ).first()
+    return None if row is None else int(row.reached_at)
+
+
+def count_reached_since(conn: Connection, waba_id: int, since: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(reach).where(reach.c.waba_id == waba_id, reach.c.reached_at >= since)
+        ).scalar_one()
+    )
+
+
+def mark_reached(conn: Connection, waba_id: int, person_id: int, now: int, existed: bool) -> None:
+    if existed:
+        conn.execute(
+            update(reach).where(and_(reach.c.waba_id == waba_id, reach.c.person_id == person_id)).values(reached_at=now)
+        )
+    else:
+        conn.execute(insert(reach).values(waba_id=waba_id, person_id=person_id, reached_at=now))
+
+
+# --- click-to-chat links -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferralLinkRow:
+    code: str
+    phone_number_id: int
+    source_type: str
+    source_id: str
+    source_url: str
+    headline: str
+    body: str
+    prefilled_text: str
+    created_at: int
+
+
+def insert_referral_link(conn: Connection, row: ReferralLinkRow) -> None:
+    conn.execute(insert(referral_links).values(**row.__dict__))
+
+
+def get_referral_link(conn: Connection, code: str) -> ReferralLinkRow | None:
+    row = conn.execute(select(referral_links).where(referral_links.c.code == code)).first()
+    return None if row is None else ReferralLinkRow(**row._mapping)
+
+
+def insert_click(conn: Connection, clid: str, code: str, ref: str, now: int) -> None:
+    conn.execute(insert(referral_clicks).values(ctwa_clid=clid, code=code, ref=ref, created_at=now))
+
+
+def take_click(conn: Connection, clid: str, person_id: int, now: int) -> tuple[str, ReferralLinkRow] | None:
+    """The click and its link, if the click exists and is unused; marks it used by this person."""
+    row = conn.execute(
+        select(referral_clicks.c.code, referral_clicks.c.ref).where(
+            referral_clicks.c.ctwa_clid == clid, referral_clicks.c.used_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    conn.execute(
+        update(referral_clicks).where(referral_clicks.c.ctwa_clid == clid).values(used_by=person_id, used_at=now)
+    )
+    link = get_referral_link(conn, str(row.code))
+    return None if link is None else (str(row.ref), link)

@@ -1,0 +1,789 @@
+"""Business accounts and the Cloud API send path.
+
+A send is one write unit: the message in the person's chat, its pricing facts, the conversation's windows, the
+reach counted against the messaging limit and the `sent` (or `failed`) status webhook in the outbox commit
+together or not at all. Realtime pushes and webhook deliveries happen after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from parley import accounts, messaging, privacy, templates, webhooks
+from parley.business import media as graph_media
+from parley.business import outbound, quality
+from parley.business import repository as repo
+from parley.business.events import inbound_value, pricing_object, status_value
+from parley.business.identity import bsuid, market_of, wa_id
+from parley.business.models import ACCEPTED, DELIVERED, FAILED, READ, SENT
+from parley.business.policy import CSW_MS, Pricing, price_send, tier_limit, tier_name
+from parley.business.scope import GraphScope
+from parley.business.wamid import parse_wamid, to_wamid
+from parley.config import BusinessSettings
+from parley.graph import GraphError
+from parley.kit.clock import Clock
+from parley.kit.ids import IdGenerator, parse_id
+from parley.kit.phone import InvalidPhoneNumberError, normalize_phone
+from parley.platform.bus import Bus
+from parley.platform.db import Database
+from parley.platform.ratelimit import RateLimiter
+
+log = logging.getLogger("parley.business")
+_TOKEN_CACHE_TTL_S = 60.0
+_NUMBER_CACHE_TTL_S = 30.0
+_REVOCATIONS_TOPIC = "business:revocations"
+_RECEIPT_TO_STATUS = {messaging.DELIVERED: DELIVERED, messaging.READ: READ}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _not_found(kind: str, object_id: object) -> GraphError:
+    return GraphError(
+        100,
+        f"Unsupported request. Object with ID '{object_id}' does not exist, cannot be loaded due to missing "
+        f"permissions, or does not support this operation ({kind}).",
+        subcode=33,
+    )
+
+
+@dataclass(frozen=True)
+class CreatedBusiness:
+    waba_id: int
+    phone_number_id: int
+    access_token: str
+    app_id: int
+    app_secret: str
+    user_id: int
+
+
+class BusinessService:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        ids: IdGenerator,
+        account_service: accounts.AccountService,
+        messaging_service: messaging.MessagingService,
+        privacy_service: privacy.PrivacyService,
+        rate_limiter: RateLimiter,
+        settings: BusinessSettings,
+        secret: bytes,
+        fetch_link: Callable[[int, str, str], Awaitable[outbound.ResolvedMedia]],
+    ) -> None:
+        self._fetch_link = fetch_link
+        self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
+        self._accounts = account_service
+        self._messaging = messaging_service
+        self._limiter = rate_limiter
+        self._settings = settings
+        self._secret = secret
+        self._token_cache: dict[str, tuple[GraphScope, float]] = {}
+        self._numbers: dict[int, tuple[repo.NumberRow, float]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._tiers = tuple(settings.messaging_limit_tiers)
+        messaging_service.add_observer(_PeopleObserver(self))
+        privacy_service.add_observer(_QualityObserver(self))
+
+    async def start(self) -> None:
+        self._bus.subscribe(_REVOCATIONS_TOPIC, self._on_revocation)
+        if self._settings.sweep_interval_s > 0:
+            self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.sweep_interval_s)
+            try:
+                await self.sweep_now()
+            except Exception:  # a failed sweep is retried at the next interval
+                log.exception("quality and limits sweep failed")
+
+    async def sweep_now(self) -> None:
+        """Ratings that recover as signals age, tier raises, throughput upgrades: one pass over businesses."""
+        window_ms = self._settings.quality_window_days * quality.DAY_MS
+        for waba in await self._db.read(repo.all_wabas):
+            now = self._clock.now_ms()
+
+            def unit(conn: Connection, waba_id: int = waba.id, now: int = now) -> None:
+                for number in repo.numbers_of_waba(conn, waba_id):
+                    if number.quality_rating != "GREEN":
+                        quality.evaluate_number(conn, number.id, window_ms, now, self._enqueue)
+                quality.evaluate_tier(conn, waba_id, now, self._enqueue, self._tiers)
+                quality.evaluate_throughput(conn, waba_id, now, self._enqueue)
+
+            await self._db.write(unit)
+
+    def _enqueue(
+        self, conn: Connection, waba_id: int, field: str, value: dict[str, Any], phone_number_id: int | None
+    ) -> None:
+        webhooks.enqueue(
+            conn,
+            waba_id=waba_id,
+            field=field,
+            value=value,
+            phone_number_id=phone_number_id,
+            event_id=self._ids.next_id(),
+        )
+
+    def on_negative_signal(self, conn: Connection, person_id: int, target_id: int, kind: str, now: int) -> None:
+        number = repo.numbers_of_users(conn, [target_id]).get(target_id)
+        if number is None:
+            return
+        window_ms = self._settings.quality_window_days * quality.DAY_MS
+        template_id = repo.last_template_to(conn, number.id, person_id, now - window_ms)
+        quality.record_signal(conn, self._ids.next_id(), number, person_id, kind, template_id, now)
+        if template_id is not None:
+            templates.record_negative_feedback(conn, template_id, now)
+        quality.evaluate_number(conn, number.id, window_ms, now, self._enqueue)
+
+    def _on_revocation(self, event: dict[str, Any]) -> None:
+        self._token_cache.pop(str(event.get("token_hash")), None)
+
+    # --- operator: businesses and tokens --------------------------------------------------------
+
+    async def create_business(
+        self,
+        name: str,
+        raw_phone: str,
+        *,
+        webhook_url: str | None = None,
+        verify_token: str = "",
+        app_secret: str | None = None,
+        about: str = "",
+    ) -> CreatedBusiness:
+        try:
+            phone = normalize_phone(raw_phone)
+        except InvalidPhoneNumberError as exc:
+            raise GraphError(100, f"{raw_phone!r} is not a valid phone number: {exc}") from exc
+        now = self._clock.now_ms()
+        waba_id, number_id, app_id, user_id = (self._ids.next_id() for _ in range(4))
+        token = "PRL" + secrets.token_urlsafe(40)
+        secret = app_secret or secrets.token_hex(16)
+
+        def unit(conn: Connection) -> None:
+            if accounts.get_user_by_phone(conn, phone) is not None:
+                raise GraphError(100, f"{phone} already has a Parley account; a business needs a number of its own")
+            accounts.insert_user(conn, user_id, phone, name, now, kind="business")
+            repo.insert_waba(conn, waba_id, name, app_id, now)
+            repo.insert_number(
+                conn,
+                repo.NumberRow(
+                    waba_id=waba_id,
+                    id=number_id,
+                    user_id=user_id,
+                    display_phone_number=phone,
+                    verified_name=name,
+                    quality_rating="GREEN",
+                    status="CONNECTED",
+                    throughput_mps=self._settings.default_throughput_mps,
+                    created_at=now,
+                ),
+            )
+            repo.insert_profile(conn, number_id, about, now)
+            repo.insert_token(conn, self._ids.next_id(), waba_id, "system user", hash_token(token), now)
+            webhooks.register_app(
+                conn,
+                waba_id=waba_id,
+                app_id=app_id,
+                app_secret=secret,
+                callback_url=webhook_url,
+                verify_token=verify_token,
+                now=now,
+            )
+
+        await self._db.write(unit)
+        return CreatedBusiness(waba_id, number_id, token, app_id, secret, user_id)
+
+    async def create_token(self, waba_id: int, name: str = "system user") -> tuple[int, str]:
+        now = self._clock.now_ms()
+        token = "PRL" + secrets.token_urlsafe(40)
+        token_id = self._ids.next_id()
+
+        def unit(conn: Connection) -> None:
+            if repo.get_waba(conn, waba_id) is None:
+                raise GraphError(100, f"no business account {waba_id}")
+            repo.insert_token(conn, token_id, waba_id, name, hash_token(token), now)
+
+        await self._db.write(unit)
+        return token_id, token
+
+    async def revoke_token(self, token_or_id: str) -> int:
+        """Revoke by token id or by the token itself; the id revoked."""
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> tuple[int, str] | None:
+            token_id = parse_id(token_or_id)
+            if token_id is None or token_or_id.startswith("PRL"):
+                token_id = repo.token_id_by_hash(conn, hash_token(token_or_id))
+            if token_id is None:
+                return None
+            token_hash = repo.revoke_token(conn, token_id, now)
+            return None if token_hash is None else (token_id, token_hash)
+
+        revoked = await self._db.write(unit)
+        if revoked is None:
+            raise GraphError(100, "no live token with that id")
+        self._token_cache.pop(revoked[1], None)
+        await self._bus.publish(_REVOCATIONS_TOPIC, {"token_hash": revoked[1]})
+        return revoked[0]
+
+    async def list_tokens(self, waba_id: int) -> list[repo.TokenRow]:
+        return await self._db.read(lambda c: repo.list_tokens(c, waba_id))
+
+    async def authenticate(self, token: str | None) -> GraphScope:
+        if not token:
+            raise GraphError(190, "An active access token must be used to query information.", http_status=401)
+        token_hash = hash_token(token)
+        cached = self._token_cache.get(token_hash)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+
+        def unit(conn: Connection) -> GraphScope | None:
+            row = repo.get_token_by_hash(conn, token_hash)
+            waba = None if row is None or row.revoked_at is not None else repo.get_waba(conn, row.waba_id)
+            return None if row is None or waba is None else GraphScope(row.waba_id, row.id, waba.app_id)
+
+        scope = await self._db.read(unit)
+        if scope is None:
+            raise GraphError(190, "Error validating access token: the token is invalid or was revoked.", subcode=463)
+        if len(self._token_cache) > 100_000:
+            self._token_cache.clear()
+        self._token_cache[token_hash] = (scope, time.monotonic() + _TOKEN_CACHE_TTL_S)
+        return scope
+
+    # --- Graph objects --------------------------------------------------------------------------
+
+    async def number_in_scope(self, scope: GraphScope, raw_id: str | int) -> repo.NumberRow:
+        number_id = raw_id if isinstance(raw_id, int) else parse_id(raw_id)
+        number = None if number_id is None else await self._number(number_id)
+        if number is None or number.waba_id != scope.waba_id:
+            raise _not_found("phone number", raw_id)
+        return number
+
+    async def _number(self, number_id: int) -> repo.NumberRow | None:
+        """Numbers never move between businesses; their throughput is remembered for 30 s at most."""
+        cached = self._numbers.get(number_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        number = await self._db.read(lambda c: repo.get_number(c, number_id))
+        if number is not None:
+            if len(self._numbers) > 100_000:
+                self._numbers.clear()
+            self._numbers[number_id] = (number, time.monotonic() + _NUMBER_CACHE_TTL_S)
+        return number
+
+    async def phone_number_object(self, scope: GraphScope, number_id: int) -> dict[str, Any] | None:
+        def unit(conn: Connection) -> tuple[repo.NumberRow, repo.WabaRow] | None:
+            number = repo.get_number(conn, number_id)
+            waba = None if number is None else repo.get_waba(conn, number.waba_id)
+            return None if number is None or waba is None else (number, waba)
+
+        found = await self._db.read(unit)
+        if found is None:
+            return None
+        number, waba = found
+        if number.waba_id != scope.waba_id:
+            raise _not_found("phone number", number_id)
+        return self._render_number(number, waba)
+
+    def _render_number(self, number: repo.NumberRow, waba: repo.WabaRow) -> dict[str, Any]:
+        limit_name = tier_name(waba.messaging_tier)
+        return {
+            "id": str(number.id),
+            "display_phone_number": number.display_phone_number,
+            "verified_name": number.verified_name,
+            "code_verification_status": "VERIFIED",
+            "quality_rating": number.quality_rating,
+            "status": number.status,
+            "platform_type": "CLOUD_API",
+            "name_status": "APPROVED",
+            "throughput": {"level": "HIGH" if number.throughput_mps > 80 else "STANDARD"},
+            "messaging_limit_tier": limit_name,
+            "whatsapp_business_manager_messaging_limit": limit_name,
+            "is_official_business_account": False,
+        }
+
+    async def waba_object(self, scope: GraphScope, waba_id: int) -> dict[str, Any] | None:
+        waba = await self._db.read(lambda c: repo.get_waba(c, waba_id))
+        if waba is None:
+            return None
+        if waba.id != scope.waba_id:
+            raise _not_found("business account", waba_id)
+        return {
+            "id": str(waba.id),
+            "name": waba.name,
+            "currency": waba.currency,
+            "timezone_id": waba.timezone,
+            "message_template_namespace": f"parley_{waba.id}",
+            "account_review_status": "APPROVED",
+            "business_verification_status": "verified",
+            "whatsapp_business_manager_messaging_limit": tier_name(waba.messaging_tier),
+        }
+
+    async def list_phone_numbers(self, scope: GraphScope, raw_waba_id: str) -> dict[str, Any]:
+        if parse_id(raw_waba_id) != scope.waba_id:
+            raise _not_found("business account", raw_waba_id)
+
+        def unit(conn: Connection) -> dict[str, Any]:
+            waba = repo.get_waba(conn, scope.waba_id)
+            assert waba is not None
+            return {"data": [self._render_number(n, waba) for n in repo.numbers_of_waba(conn, scope.waba_id)]}
+
+        return await self._db.read(unit)
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def send(
+        self, scope: GraphScope, raw_number_id: str, body: object, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        number = await self.number_in_scope(scope, raw_number_id)
+        request = outbound.parse_send_request(body)
+        if isinstance(request, outbound.MarkReadRequest):
+            await self._mark_read(number, request)
+            return {"success": True}
+        person, recipient_input = await self._recipient(scope, number, request)
+        await self._check_rates(number, person.id)
+        if request.type == "reaction":
+            return await self._react(number, person, recipient_input, request)
+        context_id = None
+        if request.context is not None:
+            context_id = parse_wamid(request.context.message_id)
+            if context_id is None:
+                raise GraphError(131009, f"context.message_id {request.context.message_id!r} is not a message id")
+        fetched = None
+        media_ref, media_kind = request.media, request.media_kind
+        if media_ref is not None and media_ref.link is not None and media_kind is not None:
+            # I/O before the unit: the unit only stores what was fetched.
+            fetched = await self._fetch_link(number.user_id, media_kind, str(media_ref.link))
+        template = request.template
+        client_id = f"idem:{idempotency_key}" if idempotency_key else f"api:{uuid.uuid4().hex}"
+        now = self._clock.now_ms()
+        waba_id = scope.waba_id
+
+        def unit(conn: Connection) -> tuple[int, messaging.Committed | None]:
+            conversation = self._conversation(conn, number, person, now)
+            rendered = None
+            if template is not None:
+                rendered = templates.resolve_for_send(
+                    conn, waba_id, template.name, template.language.code, template.components_as_dicts()
+                )
+            pricing = price_send(conversation, now, None if rendered is None else rendered.category)
+            media_facts = fetched
+            if media_ref is not None and media_ref.id is not None and media_kind is not None:
+                media_id = parse_id(media_ref.id)
+                if media_id is None:
+                    raise GraphError(100, f"media id {media_ref.id!r} does not exist", subcode=33)
+                owners = {n.user_id for n in repo.numbers_of_waba(conn, waba_id)}
+                media_facts = graph_media.resolve_media_id(conn, owners, media_id, media_kind)
+            content = outbound.content_for(request, media_facts, rendered)
+            over_limit = not pricing.in_service_window and self._over_limit(conn, waba_id, person.id, now)
+            result, committed = self._messaging.send_direct_in(
+                conn,
+                number.user_id,
+                person.id,
+                client_id,
+                request.type,
+                content,
+                context_id,
+                now,
+                withhold=over_limit,
+            )
+            if result.retried:
+                return result.message_id, None
+            error = None
+            if over_limit:
+                error = GraphError(
+                    131048,
+                    "Message failed to send because this business reached its messaging "
+                    "limit of unique people outside the customer service window in 24 hours.",
+                )
+            elif person.id in result.withheld:
+                error = GraphError(131026, "Message undeliverable: the recipient cannot receive this message.")
+            row = repo.BusinessMessageRow(
+                message_id=result.message_id,
+                phone_number_id=number.id,
+                waba_id=waba_id,
+                person_id=person.id,
+                direction="out",
+                type=request.type,
+                status=FAILED if error else SENT,
+                category=pricing.category,
+                pricing_type=pricing.pricing_type,
+                billable=pricing.billable and error is None,
+                market=market_of(person.phone)[0],
+                calling_code=market_of(person.phone)[1],
+                origin=pricing.origin,
+                in_service_window=pricing.in_service_window,
+                template_id=None if rendered is None else rendered.template_id,
+                biz_opaque_callback_data=request.biz_opaque_callback_data,
+                error_code=None if error is None else error.code,
+                created_at=now,
+                status_at=now,
+            )
+            repo.insert_business_message(conn, row)
+            if error is None:
+                repo.update_conversation(
+                    conn,
+                    conversation.id,
+                    last_outbound_at=now,
+                    fep_expires_at=pricing.fep_expires_at or conversation.fep_expires_at,
+                )
+                if not pricing.in_service_window:
+                    previous = repo.reached_at(conn, waba_id, person.id)
+                    repo.mark_reached(conn, waba_id, person.id, now, existed=previous is not None)
+                if rendered is not None:
+                    templates.record_sent(conn, rendered.template_id, now)
+            self._enqueue_status(conn, number, row, person.phone, conversation.bsuid, pricing, error, now)
+            return result.message_id, committed
+
+        message_id, committed = await self._db.write(unit)
+        if committed is not None:
+            await self._messaging.publish_committed(committed)
+        contact: dict[str, Any] = {"input": recipient_input, "wa_id": wa_id(person.phone)}
+        if request.recipient is not None:
+            contact["user_id"] = request.recipient
+        return {
+            "messaging_product": "whatsapp",
+            "contacts": [contact],
+            "messages": [{"id": to_wamid(message_id), "message_status": "accepted"}],
+        }
+
+    async def _recipient(
+        self, scope: GraphScope, number: repo.NumberRow, request: outbound.OutboundRequest
+    ) -> tuple[accounts.UserRow, str]:
+        if request.recipient is not None:
+            value = request.recipient
+
+            def unit(conn: Connection) -> accounts.UserRow | None:
+                ids = [n.id for n in repo.numbers_of_waba(conn, scope.waba_id)]
+                person_id = repo.person_by_bsuid(conn, ids, value)
+                return None if person_id is None else accounts.get_users(conn, [person_id]).get(person_id)
+
+            person = await self._db.read(unit)
+            if person is None:
+                raise GraphError(
+                    131026, f"no person with business-scoped user id {value!r} has talked to this business"
+                )
+            return person, value
+        assert request.to is not None
+        try:
+            person = await self._accounts.find_by_phone(request.to)
+        except InvalidPhoneNumberError as exc:
+            raise GraphError(100, f"'to' {request.to!r} is not a valid phone number") from exc
+        except Exception as exc:  # UserNotFoundError: not on Parley
+            if getattr(exc, "status", None) == 404:
+                raise GraphError(131026, f"{request.to} is not on Parley: message undeliverable") from exc
+            raise
+        if person.id == number.user_id:
+            raise GraphError(131021, "the recipient is this business number itself")
+        if person.kind != "person":
+            raise GraphError(131026, "business numbers do not receive messages from other businesses")
+        return person, request.to
+
+    async def _check_rates(self, number: repo.NumberRow, person_id: int) -> None:
+        retry = await self._limiter.hit(f"mps:{number.id}", number.throughput_mps, 1)
+        if retry is not None:
+            raise GraphError(
+                130429, f"throughput of {number.throughput_mps} messages/s for this number reached", retry_after_s=retry
+            )
+        pair = self._settings.pair_burst
+        retry = await self._limiter.hit(f"pair:{number.id}:{person_id}", pair, self._settings.pair_window_s)
+        if retry is not None:
+            raise GraphError(
+                131056,
+                f"more than {pair} messages to this person in {self._settings.pair_window_s} s; retry later",
+                retry_after_s=retry,
+            )
+
+    def _over_limit(self, conn: Connection, waba_id: int, person_id: int, now: int) -> bool:
+        since = now - CSW_MS
+        previous = repo.reached_at(conn, waba_id, person_id)
+        if previous is not None and previous >= since:
+            return False  # already counted in this rolling day
+        waba = repo.get_waba(conn, waba_id)
+        limit = None if waba is None else tier_limit(waba.messaging_tier, self._tiers)
+        return limit is not None and repo.count_reached_since(conn, waba_id, since) >= limit
+
+    def _conversation(
+        self, conn: Connection, number: repo.NumberRow, person: accounts.UserRow, now: int
+    ) -> repo.ConversationRow:
+        conversation = repo.get_conversation(conn, number.id, person.id)
+        if conversation is None:
+            conversation = repo.ConversationRow(
+                id=self._ids.next_id(),
+                phone_number_id=number.id,
+                person_id=person.id,
+                chat_id=self._messaging.direct_chat_in(conn, number.user_id, person.id, now),
+                bsuid=bsuid(self._secret, number.waba_id, person.id, person.phone),
+                first_contact_at=now,
+                last_inbound_at=None,
+                last_outbound_at=None,
+                referral_at=None,
+                fep_expires_at=None,
+            )
+            repo.insert_conversation(conn, conversation)
+        return conversation
+
+    def _enqueue_status(
+        self,
+        conn: Connection,
+        number: repo.NumberRow,
+        row: repo.BusinessMessageRow,
+        person_phone: str,
+        person_bsuid: str,
+        pricing: Pricing | None,
+        error: GraphError | None,
+        now: int,
+    ) -> None:
+        status = FAILED if error else row.status
+        category = row.category or "service"
+        pricing_type = row.pricing_type or "free_customer_service"
+        webhook_category = "referral_conversion" if pricing_type == "free_entry_point" else category
+        pricing_out = None
+        if status in (SENT, DELIVERED) or (status == READ and pricing is not None):
+            pricing_out = pricing_object(webhook_category, pricing_type, bool(row.billable))
+        conversation = None
+        if pricing_type == "free_entry_point" and status in (SENT, DELIVERED):
+            conversation = {
+                "id": f"{row.phone_number_id:x}{row.person_id:x}",
+                "origin": {"type": "referral_conversion"},
+            }
+        value = status_value(
+            number,
+            wamid=to_wamid(row.message_id),
+            status=status,
+            timestamp_ms=now,
+            person_phone=person_phone,
+            person_bsuid=person_bsuid,
+            pricing=pricing_out,
+            conversation=conversation,
+            biz_opaque_callback_data=row.biz_opaque_callback_data,
+            errors=None if error is None else [error.as_webhook_error()],
+        )
+        self._enqueue(conn, row.waba_id, "messages", value, number.id)
+
+    async def _mark_read(self, number: repo.NumberRow, request: outbound.MarkReadRequest) -> None:
+        message_id = parse_wamid(request.message_id)
+        if message_id is None:
+            raise GraphError(100, f"message_id {request.message_id!r} is not a message id")
+        try:
+            await self._messaging.mark_read(number.user_id, str(message_id))
+        except Exception as exc:
+            if getattr(exc, "status", None) == 404:
+                raise GraphError(100, f"no message {request.message_id} in this number's chats") from exc
+            raise
+        if request.typing_indicator is not None:
+            chat_id = await self._db.read(lambda c: _chat_of_message(c, self._messaging, message_id))
+            if chat_id is not None:
+                await self._messaging.typing(number.user_id, str(chat_id))
+
+    async def _react(
+        self, number: repo.NumberRow, person: accounts.UserRow, recipient_input: str, request: outbound.OutboundRequest
+    ) -> dict[str, Any]:
+        assert request.reaction is not None
+        target = parse_wamid(request.reaction.message_id)
+        if target is None:
+            raise GraphError(131009, f"reaction.message_id {request.reaction.message_id!r} is not a message id")
+        try:
+            await self._messaging.react(number.user_id, str(target), request.reaction.emoji or "")
+        except Exception as exc:
+            if getattr(exc, "status", None) in (400, 404):
+                raise GraphError(131009, f"cannot react to {request.reaction.message_id}: {exc}") from exc
+            raise
+        return {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": recipient_input, "wa_id": wa_id(person.phone)}],
+            "messages": [{"id": to_wamid(self._ids.next_id())}],
+        }
+
+    # --- people's side (observer callbacks, inside messaging's units) ----------------------------
+
+    def on_person_message(
+        self,
+        conn: Connection,
+        row: messaging.MessageRow,
+        content: Any,
+        statuses: dict[int, int],
+        referral_clid: str | None,
+    ) -> dict[int, int]:
+        if len(statuses) != 1:
+            return {}  # groups never include business numbers
+        (recipient_id,) = statuses
+        numbers = repo.numbers_of_users(conn, [recipient_id, row.sender_id])
+        number = numbers.get(recipient_id)
+        if number is None or row.sender_id in numbers:
+            return {}
+        if statuses[recipient_id] == messaging.WITHHELD:
+            return {}  # the person had blocked the business: nothing reaches it
+        person = accounts.get_users(conn, [row.sender_id])[row.sender_id]
+        now = row.created_at
+        conversation = self._conversation(conn, number, person, now)
+        referral = None
+        changes: dict[str, object] = {"last_inbound_at": now}
+        if referral_clid:
+            taken = repo.take_click(conn, referral_clid, person.id, now)
+            if taken is not None:
+                ref, link = taken
+                referral = {
+                    "source_url": link.source_url,
+                    "source_id": link.source_id,
+                    "source_type": link.source_type,
+                    "headline": link.headline,
+                    "body": link.body,
+                    "ctwa_clid": referral_clid,
+                }
+                if ref:
+                    referral["ref"] = ref
+                changes["referral_at"] = now
+        repo.update_conversation(conn, conversation.id, **changes)
+        repo.insert_business_message(
+            conn,
+            repo.BusinessMessageRow(
+                message_id=row.id,
+                phone_number_id=number.id,
+                waba_id=number.waba_id,
+                person_id=person.id,
+                direction="in",
+                type=row.type,
+                status=DELIVERED,
+                category=None,
+                pricing_type=None,
+                billable=None,
+                market=market_of(person.phone)[0],
+                calling_code=market_of(person.phone)[1],
+                origin="referral_conversion" if referral else "user_initiated",
+                in_service_window=True,
+                template_id=None,
+                biz_opaque_callback_data=None,
+                error_code=None,
+                created_at=now,
+                status_at=now,
+            ),
+        )
+        context = None
+        if row.context_id is not None:
+            quoted = repo.get_business_message(conn, row.context_id)
+            context = {"from": wa_id(number.display_phone_number), "id": to_wamid(row.context_id)}
+            if quoted is None:
+                context = None
+        from parley.business import inbound
+
+        item = inbound.webhook_message(
+            to_wamid(row.id), wa_id(person.phone), now // 1000, row.type, content, context, referral
+        )
+        value = inbound_value(
+            number, person_phone=person.phone, person_name=person.name, person_bsuid=conversation.bsuid, message=item
+        )
+        self._enqueue(conn, number.waba_id, "messages", value, number.id)
+        return {recipient_id: messaging.DELIVERED}  # handed to the business's platform
+
+    def on_person_receipts(
+        self, conn: Connection, reader_id: int, message_ids: list[int], status: int, now: int
+    ) -> None:
+        new_status = _RECEIPT_TO_STATUS.get(status)
+        if new_status is None:
+            return
+        rows = [
+            r for r in repo.outbound_to(conn, reader_id, message_ids) if r.status < new_status and r.status != FAILED
+        ]
+        if not rows:
+            return
+        person = accounts.get_users(conn, [reader_id])[reader_id]
+        for row in rows:
+            number = repo.get_number(conn, row.phone_number_id)
+            assert number is not None
+            repo.set_business_message_status(conn, row.message_id, new_status, now)
+            # Pricing rides on `sent` and on the first later status (Meta puts it on delivered or, if that
+            # was skipped, on read).
+            first_after_sent = row.status in (ACCEPTED, SENT)
+            updated = repo.BusinessMessageRow(**{**row.__dict__, "status": new_status})
+            person_bsuid = bsuid(self._secret, number.waba_id, person.id, person.phone)
+            marker = _FIRST if first_after_sent else None
+            self._enqueue_status(conn, number, updated, person.phone, person_bsuid, marker, None, now)
+
+    def on_person_reaction(
+        self, conn: Connection, user_id: int, row: messaging.MessageRow, emoji: str, now: int
+    ) -> None:
+        numbers = repo.numbers_of_users(conn, [row.sender_id, user_id])
+        number = numbers.get(row.sender_id)
+        if number is None or user_id in numbers:
+            return
+        person = accounts.get_users(conn, [user_id])[user_id]
+        reaction_id = self._ids.next_id()
+        item = {
+            "from": wa_id(person.phone),
+            "id": to_wamid(reaction_id),
+            "timestamp": str(now // 1000),
+            "type": "reaction",
+            "reaction": {"message_id": to_wamid(row.id), "emoji": emoji},
+        }
+        if not emoji:
+            item["reaction"] = {"message_id": to_wamid(row.id)}
+        value = inbound_value(
+            number,
+            person_phone=person.phone,
+            person_name=person.name,
+            person_bsuid=bsuid(self._secret, number.waba_id, person.id, person.phone),
+            message=item,
+        )
+        self._enqueue(conn, number.waba_id, "messages", value, number.id)
+
+
+# A marker: "include pricing on this status" (the real pricing facts come from the stored row).
+_FIRST = Pricing("service", "free_customer_service", False, "user_initiated", True, None)
+
+
+def _chat_of_message(conn: Connection, _messaging: messaging.MessagingService, message_id: int) -> int | None:
+    row = messaging.get_message(conn, message_id)
+    return None if row is None else row.chat_id
+
+
+class _PeopleObserver:
+    def __init__(self, service: BusinessService) -> None:
+        self._service = service
+
+    def on_message(
+        self,
+        conn: Connection,
+        row: messaging.MessageRow,
+        content: Any,
+        statuses: dict[int, int],
+        referral_clid: str | None,
+    ) -> dict[int, int]:
+        return self._service.on_person_message(conn, row, content, statuses, referral_clid)
+
+    def on_receipts(self, conn: Connection, reader_id: int, message_ids: list[int], status: int, now: int) -> None:
+        self._service.on_person_receipts(conn, reader_id, message_ids, status, now)
+
+    def on_reaction(self, conn: Connection, user_id: int, row: messaging.MessageRow, emoji: str, now: int) -> None:
+        self._service.on_person_reaction(conn, user_id, row, emoji, now)
+
+
+class _QualityObserver:
+    def __init__(self, service: BusinessService) -> None:
+        self._service = service
+
+    def on_block(self, conn: Connection, blocker_id: int, blocked_id: int, now: int) -> None:
+        self._service.on_negative_signal(conn, blocker_id, blocked_id, "block", now)
+
+    def on_report(self, conn: Connection, reporter_id: int, reported_id: int, now: int) -> None:
+        self._service.on_negative_signal(conn, reporter_id, reported_id, "report", now)

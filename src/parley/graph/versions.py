@@ -1,0 +1,22 @@
+"""Graph API versions: any `v{major}.0` from 17.0 to 25.0 is accepted, as pywa's range."""
+
+from __future__ import annotations
+
+import re
+
+from parley.graph.errors import GraphError
+
+SUPPORTED_VERSIONS = range(17, 26)
+_GRAPH_PATH = re.compile(r"^/v(\d+)\.0(/|$)")
+
+
+def is_graph_path(path: str) -> bool:
+    return _GRAPH_PATH.match(path) is not None
+
+
+def parse_version(raw: str) -> int:
+    """`"23.0"` -> 23; anything else is Meta's "unknown path" error."""
+    major, dot, minor = raw.partition(".")
+    if not (dot and minor == "0" and major.isdigit() and int(major) in SUPPORTED_VERSIONS):
+        raise GraphError(100, f"unsupported API version v{raw}: use v17.0 to v25.0", http_status=400)
+    return int(major)

@@ -1,0 +1,623 @@
+"""Queries of the webhook outbox: sync functions of a Connection, run inside the caller's unit of work."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from parley.kit.ids import timestamp_ms_of
+from parley.webhooks.models import (
+    DEAD,
+    DELIVERED,
+    DROPPED,
+    PENDING,
+    webhook_apps,
+    webhook_attempts,
+    webhook_events,
+    webhook_overrides,
+)
+
+
+@dataclass(frozen=True)
+class WebhookEventRow:
+    id: int
+    waba_id: int
+    phone_number_id: int | None
+    field: str
+    value: dict[str, Any]
+    created_at: int
+    state: str
+    attempts: int
+    next_attempt_at: int
+    delivered_at: int | None
+    last_status: int | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class WebhookApp:
+    app_id: int
+    waba_id: int
+    app_secret: str
+    callback_url: str | None
+    verify_token: str
+    fields: list[str] | None  # None: every field
+    subscribed: bool
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class WebhookOverride:
+    object_id: int
+    scope: str  # waba | phone
+    waba_id: int
+    callback_url: str
+    verify_token: str
+
+
+def _compact(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------------------------- producers
+
+_EVENT_COLUMNS = ("id", "waba_id", "phone_number_id", "field", "value", "created_at", "next_attempt_at", "retry_from")
+_ENQUEUE = {
+    "sqlite": sqlite.insert(webhook_events)
+    .values({name: bindparam(name) for name in _EVENT_COLUMNS} | {"state": PENDING, "attempts": 0})
+    .on_conflict_do_nothing(index_elements=["id"]),
+    "postgresql": postgresql.insert(webhook_events)
+    .values({name: bindparam(name) for name in _EVENT_COLUMNS} | {"state": PENDING, "attempts": 0})
+    .on_conflict_do_nothing(index_elements=["id"]),
+}
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    waba_id: int,
+    field: str,
+    value: dict[str, Any],
+    phone_number_id: int | None = None,
+    event_id: int,
+) -> None:
+    """Put one webhook update in the outbox, inside the caller's unit of work.
+
+    `event_id` comes from the caller's IdGenerator (it also dates the event); enqueueing an id that is
+    already there does nothing, so a retried unit never sends an update twice.
+    """
+    created_at = timestamp_ms_of(event_id)
+    conn.execute(
+        _ENQUEUE[conn.dialect.name],
+        {
+            "id": event_id,
+            "waba_id": waba_id,
+            "phone_number_id": phone_number_id,
+            "field": field,
+            "value": _compact(value),
+            "created_at": created_at,
+            "next_attempt_at": created_at,
+            "retry_from": created_at,
+        },
+    )
+
+
+def _event_row(row: Any) -> WebhookEventRow:
+    return WebhookEventRow(
+        id=row.id,
+        waba_id=row.waba_id,
+        phone_number_id=row.phone_number_id,
+        field=row.field,
+        value=json.loads(row.value),
+        created_at=row.created_at,
+        state=row.state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        delivered_at=row.delivered_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+    )
+
+
+def list_events(conn: Connection, waba_id: int, limit: int = 100) -> list[WebhookEventRow]:
+    """A WABA's most recent outbox events, oldest first."""
+    t = webhook_events
+    rows = conn.execute(select(t).where(t.c.waba_id == waba_id).order_by(t.c.id.desc()).limit(limit)).all()
+    return [_event_row(row) for row in reversed(rows)]
+
+
+def get_event(conn: Connection, event_id: int) -> WebhookEventRow | None:
+    row = conn.execute(select(webhook_events).where(webhook_events.c.id == event_id)).first()
+    return None if row is None else _event_row(row)
+
+
+# ---------------------------------------------------------------------------------------------- apps
+
+
+def _app(row: Any) -> WebhookApp:
+    return WebhookApp(
+        app_id=row.app_id,
+        waba_id=row.waba_id,
+        app_secret=row.app_secret,
+        callback_url=row.callback_url,
+        verify_token=row.verify_token,
+        fields=None if row.fields is None else list(json.loads(row.fields)),
+        subscribed=bool(row.subscribed),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def register_app(
+    conn: Connection,
+    *,
+    waba_id: int,
+    app_id: int,
+    app_secret: str,
+    callback_url: str | None = None,
+    verify_token: str = "",
+    now: int,
+) -> None:
+    """Create (or replace the secret and callback of) the app a WABA's webhooks are signed with."""
+    t = webhook_apps
+    values = {
+        "waba_id": waba_id,
+        "app_secret": app_secret,
+        "callback_url": callback_url or None,
+        "verify_token": verify_token,
+        "updated_at": now,
+    }
+    existing = conn.execute(select(t.c.app_id).where(t.c.app_id == app_id)).first()
+    if existing is None:
+        conn.execute(insert(t).values(app_id=app_id, fields=None, subscribed=True, created_at=now, **values))
+    else:
+        conn.execute(update(t).where(t.c.app_id == app_id).values(**values))
+
+
+def get_app(conn: Connection, app_id: int) -> WebhookApp | None:
+    row = conn.execute(select(webhook_apps).where(webhook_apps.c.app_id == app_id)).first()
+    return None if row is None else _app(row)
+
+
+def get_app_of_waba(conn: Connection, waba_id: int) -> WebhookApp | None:
+    row = conn.execute(select(webhook_apps).where(webhook_apps.c.waba_id == waba_id)).first()
+    return None if row is None else _app(row)
+
+
+def set_app_subscription(
+    conn: Connection, app_id: int, *, callback_url: str | None, verify_token: str, fields: list[str] | None, now: int
+) -> None:
+    t = webhook_apps
+    conn.execute(
+        update(t)
+        .where(t.c.app_id == app_id)
+        .values(
+            callback_url=callback_url,
+            verify_token=verify_token,
+            fields=None if fields is None else json.dumps(fields),
+            updated_at=now,
+        )
+    )
+
+
+def set_waba_subscribed(conn: Connection, waba_id: int, subscribed: bool, now: int) -> bool:
+    """Subscribe or unsubscribe a WABA from its app; False when the WABA has no app."""
+    t = webhook_apps
+    result = conn.execute(update(t).where(t.c.waba_id == waba_id).values(subscribed=subscribed, updated_at=now))
+    return bool(result.rowcount)
+
+
+# ---------------------------------------------------------------------------------------------- overrides
+
+
+def set_override(
+    conn: Connection, *, scope: str, object_id: int, waba_id: int, callback_url: str, verify_token: str, now: int
+) -> None:
+    t = webhook_overrides
+    conn.execute(delete(t).where(t.c.object_id == object_id))
+    conn.execute(
+        insert(t).values(
+            object_id=object_id,
+            scope=scope,
+            waba_id=waba_id,
+            callback_url=callback_url,
+            verify_token=verify_token,
+            updated_at=now,
+        )
+    )
+
+
+def delete_override(conn: Connection, object_id: int) -> None:
+    conn.execute(delete(webhook_overrides).where(webhook_overrides.c.object_id == object_id))
+
+
+def get_override(conn: Connection, object_id: int) -> WebhookOverride | None:
+    t = webhook_overrides
+    row = conn.execute(select(t).where(t.c.object_id == object_id)).first()
+    if row is None:
+        return None
+    return WebhookOverride(row.object_id, row.scope, row.waba_id, row.callback_url, row.verify_token)
+
+
+# ---------------------------------------------------------------------------------------------- delivery
+
+StreamKey = tuple[int, int | None]  # (waba_id, phone_number_id): events of one stream go out in id order
+
+
+@dataclass
+class ClaimedEvent:
+    """An event this process holds (leased) and will POST, with its target resolved at claim time."""
+
+    id: int
+    waba_id: int
+    phone_number_id: int | None
+    field: str
+    value_json: str
+    created_at: int
+    attempts: int
+    retry_from: int
+    url: str
+    app_secret: str
+    lease_until: int
+
+    @property
+    def stream(self) -> StreamKey:
+        return (self.waba_id, self.phone_number_id)
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    accepted: list[ClaimedEvent]  # in id order within each stream
+    dropped: int
+    full: bool  # the candidate query hit its limit: more may be due
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """One POST's outcome, to record: the event's new state and a delivery-log row."""
+
+    attempt_id: int
+    event_id: int
+    waba_id: int
+    url: str
+    status_code: int | None
+    error: str | None
+    latency_ms: int
+    attempted_at: int
+    state: str  # delivered | pending (retry) | dead
+    next_attempt_at: int
+
+
+_CHUNK = 500
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _stream_filter(waba_id: int, phone_number_id: int | None) -> Any:
+    t = webhook_events
+    phone = t.c.phone_number_id.is_(None) if phone_number_id is None else t.c.phone_number_id == phone_number_id
+    return and_(t.c.waba_id == waba_id, phone)
+
+
+def claim_due(
+    conn: Connection,
+    *,
+    now: int,
+    limit: int,
+    owner: int,
+    lease_until: int,
+    contention_until: int,
+    tails: dict[StreamKey, int],
+    room: dict[StreamKey, int],
+    stream_queue: int,
+) -> ClaimOutcome:
+    """Lease due events for this process, keeping every stream strictly in order.
+
+    An event is taken only when every older pending event of its stream is already held by this process
+    (`tails`: the last id held per stream) or taken in the same claim. Others are deferred: behind a head
+    that waits for its retry, until that retry; behind an event another process holds, briefly.
+    """
+    t = webhook_events
+    query = (
+        select(
+            t.c.id,
+            t.c.waba_id,
+            t.c.phone_number_id,
+            t.c.field,
+            t.c.value,
+            t.c.created_at,
+            t.c.attempts,
+            t.c.retry_from,
+        )
+        .where(t.c.state == PENDING, t.c.next_attempt_at <= now)
+        .order_by(t.c.next_attempt_at, t.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    candidates = conn.execute(query).all()
+    by_stream: dict[StreamKey, list[Any]] = {}
+    for row in candidates:
+        key = (row.waba_id, row.phone_number_id)
+        if row.id <= tails.get(key, 0):
+            continue  # already held here (its lease ran out under a clock that jumped): leave it be
+        by_stream.setdefault(key, []).append(row)
+
+    taken: list[Any] = []
+    deferred: dict[int, list[int]] = {}
+    for (waba_id, phone_number_id), rows in by_stream.items():
+        rows.sort(key=lambda r: r.id)
+        tail = tails.get((waba_id, phone_number_id), 0)
+        expected = conn.execute(
+            select(t.c.id, t.c.next_attempt_at, t.c.lease_owner)
+            .where(_stream_filter(waba_id, phone_number_id), t.c.state == PENDING, t.c.id > tail)
+            .order_by(t.c.id)
+            .limit(len(rows))
+        ).all()
+        accept = 0
+        while accept < len(rows) and accept < len(expected) and expected[accept].id == rows[accept].id:
+            accept += 1
+        accept = min(accept, room.get((waba_id, phone_number_id), stream_queue))
+        taken.extend(rows[:accept])
+        rest = rows[accept:]
+        if not rest:
+            continue
+        if accept < len(expected) and expected[accept].id < rest[0].id:
+            blocker = expected[accept]
+            if blocker.next_attempt_at <= now:
+                continue  # due but beyond this claim's limit: the next claim takes them in order
+            held_elsewhere = blocker.lease_owner is not None and blocker.lease_owner != owner
+            until = min(blocker.next_attempt_at, contention_until) if held_elsewhere else blocker.next_attempt_at
+        else:
+            until = contention_until  # this stream's queue here is full
+        deferred.setdefault(until, []).extend(r.id for r in rest)
+
+    for until, ids in deferred.items():
+        for chunk in _chunks(ids):
+            conn.execute(update(t).where(t.c.id.in_(chunk)).values(next_attempt_at=until, lease_owner=None))
+
+    accepted, dropped = _resolve_targets(conn, taken, now=now, owner=owner, lease_until=lease_until)
+    return ClaimOutcome(accepted=accepted, dropped=dropped, full=len(candidates) >= limit)
+
+
+def _resolve_targets(
+    conn: Connection, rows: list[Any], *, now: int, owner: int, lease_until: int
+) -> tuple[list[ClaimedEvent], int]:
+    """Where each event goes now: phone override, else WABA override, else the app's callback URL."""
+    if not rows:
+        return [], 0
+    t = webhook_events
+    waba_ids = {row.waba_id for row in rows}
+    apps = {
+        app.waba_id: app
+        for app in (_app(r) for r in conn.execute(select(webhook_apps).where(webhook_apps.c.waba_id.in_(waba_ids))))
+    }
+    object_ids = waba_ids | {row.phone_number_id for row in rows if row.phone_number_id is not None}
+    overrides = {
+        r.object_id: r.callback_url
+        for r in conn.execute(
+            select(webhook_overrides.c.object_id, webhook_overrides.c.callback_url).where(
+                webhook_overrides.c.object_id.in_(object_ids)
+            )
+        )
+    }
+    accepted: list[ClaimedEvent] = []
+    drops: dict[str, list[int]] = {}
+    for row in rows:
+        app = apps.get(row.waba_id)
+        reason: str | None = None
+        url: str | None = None
+        if app is None or not app.subscribed:
+            reason = "no app is subscribed to this WhatsApp Business Account"
+        elif app.fields is not None and row.field not in app.fields:
+            reason = f"the app is not subscribed to the {row.field!r} field"
+        else:
+            url = (overrides.get(row.phone_number_id) if row.phone_number_id is not None else None) or (
+                overrides.get(row.waba_id) or app.callback_url
+            )
+            if not url:
+                reason = "no callback URL is set for this WhatsApp Business Account"
+        if reason is not None or app is None or url is None:
+            drops.setdefault(reason or "", []).append(row.id)
+            continue
+        accepted.append(
+            ClaimedEvent(
+                id=row.id,
+                waba_id=row.waba_id,
+                phone_number_id=row.phone_number_id,
+                field=row.field,
+                value_json=row.value,
+                created_at=row.created_at,
+                attempts=row.attempts,
+                retry_from=row.retry_from,
+                url=url,
+                app_secret=app.app_secret,
+                lease_until=lease_until,
+            )
+        )
+    for reason, ids in drops.items():
+        for chunk in _chunks(ids):
+            conn.execute(
+                update(t)
+                .where(t.c.id.in_(chunk))
+                .values(state=DROPPED, last_error=reason, lease_owner=None, next_attempt_at=now)
+            )
+    taken_ids = [event.id for event in accepted]
+    for chunk in _chunks(taken_ids):
+        conn.execute(update(t).where(t.c.id.in_(chunk)).values(next_attempt_at=lease_until, lease_owner=owner))
+    return accepted, sum(len(ids) for ids in drops.values())
+
+
+_RECORD_EVENT = (
+    update(webhook_events)
+    .where(webhook_events.c.id == bindparam("b_id"), webhook_events.c.lease_owner == bindparam("b_owner"))
+    .values(
+        state=bindparam("b_state"),
+        attempts=webhook_events.c.attempts + 1,
+        next_attempt_at=bindparam("b_next"),
+        delivered_at=bindparam("b_delivered_at"),
+        last_status=bindparam("b_status"),
+        last_error=bindparam("b_error"),
+        lease_owner=None,
+    )
+)
+
+
+def record_attempts(conn: Connection, results: Sequence[AttemptResult], *, owner: int) -> None:
+    """Write a batch of POST outcomes: each event's new state and its delivery-log row."""
+    if not results:
+        return
+    conn.execute(
+        _RECORD_EVENT,
+        [
+            {
+                "b_id": r.event_id,
+                "b_owner": owner,
+                "b_state": r.state,
+                "b_next": r.next_attempt_at,
+                "b_delivered_at": r.attempted_at if r.state == DELIVERED else None,
+                "b_status": r.status_code,
+                "b_error": r.error,
+            }
+            for r in results
+        ],
+    )
+    conn.execute(
+        insert(webhook_attempts),
+        [
+            {
+                "id": r.attempt_id,
+                "event_id": r.event_id,
+                "waba_id": r.waba_id,
+                "url": r.url[:2048],
+                "status_code": r.status_code,
+                "error": r.error,
+                "latency_ms": r.latency_ms,
+                "attempted_at": r.attempted_at,
+            }
+            for r in results
+        ],
+    )
+
+
+def release(conn: Connection, event_ids: Sequence[int], *, owner: int, until: int) -> None:
+    """Give held events back (due at `until`): behind a head that failed, or on shutdown."""
+    t = webhook_events
+    for chunk in _chunks(list(event_ids)):
+        conn.execute(
+            update(t)
+            .where(t.c.id.in_(chunk), t.c.lease_owner == owner, t.c.state == PENDING)
+            .values(next_attempt_at=until, lease_owner=None)
+        )
+
+
+def renew_leases(conn: Connection, event_ids: Sequence[int], *, owner: int, lease_until: int) -> None:
+    t = webhook_events
+    for chunk in _chunks(list(event_ids)):
+        conn.execute(
+            update(t)
+            .where(t.c.id.in_(chunk), t.c.lease_owner == owner, t.c.state == PENDING)
+            .values(next_attempt_at=lease_until)
+        )
+
+
+# ---------------------------------------------------------------------------------------------- operators
+
+
+@dataclass(frozen=True)
+class DeliveryLogEntry:
+    event_id: int
+    field: str
+    state: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    latency_ms: int | None  # of the last attempt
+    url: str | None  # of the last attempt
+    created_at: int
+    delivered_at: int | None
+    next_attempt_at: int | None  # while pending
+
+
+def delivery_log(conn: Connection, waba_id: int, limit: int = 100) -> list[DeliveryLogEntry]:
+    """A WABA's most recent events with their delivery outcome, newest first."""
+    t = webhook_events
+    events = conn.execute(select(t).where(t.c.waba_id == waba_id).order_by(t.c.id.desc()).limit(limit)).all()
+    if not events:
+        return []
+    a = webhook_attempts
+    last_attempt: dict[int, Any] = {}
+    for chunk in _chunks([e.id for e in events]):
+        for row in conn.execute(
+            select(a.c.event_id, a.c.latency_ms, a.c.url, a.c.id).where(a.c.event_id.in_(chunk)).order_by(a.c.id)
+        ):
+            last_attempt[row.event_id] = row
+    entries = []
+    for e in events:
+        attempt = last_attempt.get(e.id)
+        entries.append(
+            DeliveryLogEntry(
+                event_id=e.id,
+                field=e.field,
+                state=e.state,
+                attempts=e.attempts,
+                last_status=e.last_status,
+                last_error=e.last_error,
+                latency_ms=None if attempt is None else attempt.latency_ms,
+                url=None if attempt is None else attempt.url,
+                created_at=e.created_at,
+                delivered_at=e.delivered_at,
+                next_attempt_at=e.next_attempt_at if e.state == PENDING else None,
+            )
+        )
+    return entries
+
+
+def attempts_of(conn: Connection, event_id: int) -> list[Any]:
+    a = webhook_attempts
+    return list(conn.execute(select(a).where(a.c.event_id == event_id).order_by(a.c.id)).all())
+
+
+def redeliver(
+    conn: Connection,
+    waba_id: int,
+    *,
+    now: int,
+    event_ids: Sequence[int] | None = None,
+    dead_only: bool = False,
+    since: int | None = None,
+) -> int:
+    """Put finished events (dead, delivered or dropped) back in the queue; returns how many."""
+    t = webhook_events
+    states = [DEAD] if dead_only else [DEAD, DELIVERED, DROPPED]
+    conditions = [t.c.waba_id == waba_id, t.c.state.in_(states)]
+    if since is not None:
+        conditions.append(t.c.created_at >= since)
+    values = {
+        "state": PENDING,
+        "next_attempt_at": now,
+        "retry_from": now,
+        "lease_owner": None,
+        "delivered_at": None,
+        "last_error": None,
+    }
+    if event_ids is None:
+        return int(conn.execute(update(t).where(*conditions).values(**values)).rowcount)
+    count = 0
+    for chunk in _chunks(list(event_ids)):
+        count += int(conn.execute(update(t).where(*conditions, t.c.id.in_(chunk)).values(**values)).rowcount)
+    return count
+
+
+def count_pending(conn: Connection) -> int:
+    t = webhook_events
+    return int(conn.execute(select(func.count()).select_from(t).where(t.c.state == PENDING)).scalar_one())

@@ -1,0 +1,384 @@
+"""WebhookService: subscriptions and callback overrides (verified by Meta's handshake), the delivery loop,
+the delivery log and redelivery."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import random
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Connection
+
+from parley.config import WebhookSettings
+from parley.graph import GraphError
+from parley.kit.clock import Clock
+from parley.kit.ids import IdGenerator, parse_id
+from parley.platform.db import Database
+from parley.webhooks import repository
+from parley.webhooks.repository import DeliveryLogEntry, WebhookApp, WebhookEventRow, WebhookOverride
+from parley.webhooks.worker import DeliveryEngine, DeliveryPolicy, HttpClientFactory
+
+# What GET /{app_id}/subscriptions lists for an app subscribed to every field (cloud-api.md §3.5).
+KNOWN_FIELDS = (
+    "messages",
+    "message_template_status_update",
+    "message_template_quality_update",
+    "message_template_components_update",
+    "template_category_update",
+    "phone_number_quality_update",
+    "phone_number_name_update",
+    "account_update",
+    "account_alerts",
+    "account_review_update",
+    "business_capability_update",
+    "user_preferences",
+    "security",
+    "flows",
+)
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+@dataclass(frozen=True)
+class AppSubscription:
+    app_id: int
+    callback_url: str
+    fields: list[str] | None  # None: every field
+
+
+def default_http_client(settings: WebhookSettings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.timeout_s),
+        limits=httpx.Limits(
+            max_connections=settings.max_concurrency, max_keepalive_connections=settings.max_concurrency
+        ),
+        follow_redirects=False,
+    )
+
+
+def policy_of(settings: WebhookSettings) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        poll_interval_s=settings.poll_interval_ms / 1000,
+        claim_batch=settings.claim_batch,
+        backoff_base_s=settings.backoff_base_s,
+        backoff_cap_s=settings.backoff_cap_s,
+        max_age_s=settings.max_age_s,
+        max_concurrency=settings.max_concurrency,
+        max_per_target=settings.max_per_target,
+        stream_queue=settings.stream_queue,
+        lease_s=settings.lease_s,
+        contention_delay_s=settings.contention_delay_ms / 1000,
+    )
+
+
+def parse_fields_param(raw: Any) -> list[str] | None:
+    """`fields` as pywa sends it (`"messages,account_update"`), or a JSON list; None/empty: every field."""
+    if raw is None or raw == "" or raw == []:
+        return None
+    items: list[Any]
+    if isinstance(raw, list):
+        items = raw
+    elif isinstance(raw, str) and raw.strip().startswith("["):
+        try:
+            parsed = json.loads(raw)
+        except ValueError as error:
+            raise GraphError(100, "fields must be a comma-separated list or a JSON list of field names") from error
+        if not isinstance(parsed, list):
+            raise GraphError(100, "fields must be a comma-separated list or a JSON list of field names")
+        items = parsed
+    elif isinstance(raw, str):
+        items = raw.split(",")
+    else:
+        raise GraphError(100, "fields must be a comma-separated list or a JSON list of field names")
+    fields: list[str] = []
+    for item in items:
+        name = str(item).strip() if isinstance(item, str) else ""
+        if not _FIELD_NAME.match(name):
+            raise GraphError(100, f"invalid webhook field {item!r}")
+        if name not in fields:
+            fields.append(name)
+    return fields or None
+
+
+def check_callback_url(url: str, what: str = "callback_url") -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
+        raise GraphError(100, f"{what} must be an absolute http(s) URL of at most 2048 characters")
+    return url
+
+
+def object_not_found(raw_id: str, method: str = "post") -> GraphError:
+    """Meta's answer for an id the token cannot reach: code 100, subcode 33."""
+    return GraphError(
+        100,
+        f"Unsupported {method} request. Object with ID '{raw_id}' does not exist, cannot be loaded due to "
+        "missing permissions, or does not support this operation.",
+        http_status=400,
+        subcode=33,
+    )
+
+
+class WebhookService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        ids: IdGenerator,
+        settings: WebhookSettings,
+        http_client_factory: HttpClientFactory | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._ids = ids
+        self._settings = settings
+        self._client = (http_client_factory or partial(default_http_client, settings))()
+        self._engine = DeliveryEngine(db, clock, ids, policy_of(settings), self._client, rng)
+        self._started = False
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Spawn the delivery loop (unless settings say this process does not deliver)."""
+        if self._settings.deliver and not self._started:
+            self._engine.start()
+        self._started = True
+
+    async def close(self) -> None:
+        await self._engine.close()
+        await self._client.aclose()
+
+    def notify(self) -> None:
+        """New events were committed: look for them now rather than at the next poll."""
+        self._engine.notify()
+
+    async def deliver_due_now(self) -> None:
+        """One full delivery pass, awaited: what tests use to drive delivery deterministically."""
+        await self._engine.deliver_due_now()
+
+    # ------------------------------------------------------------------------------------------ verification
+
+    async def verify_callback(self, url: str, verify_token: str) -> None:
+        """Meta's handshake: GET url?hub.mode=subscribe&hub.challenge=..&hub.verify_token=.. must echo the
+        challenge with a 200."""
+        check_callback_url(url)
+        challenge = str(secrets.randbelow(9 * 10**9) + 10**9)
+        params = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token}
+        try:
+            response = await self._client.get(url, params=params)
+        except httpx.HTTPError as error:
+            raise _verification_failed(f"the URL could not be reached ({type(error).__name__})") from error
+        if response.status_code != 200:
+            raise _verification_failed(f"the URL answered HTTP {response.status_code}, expected 200")
+        if response.text != challenge:
+            raise _verification_failed(
+                f'Response does not match challenge, expected value="{challenge}", '
+                f'received="{response.text[:100]}"'
+            )
+
+    # ------------------------------------------------------------------------------------------ apps
+
+    async def register_app(
+        self, *, waba_id: int, app_id: int, app_secret: str, callback_url: str | None = None, verify_token: str = ""
+    ) -> None:
+        now = self._clock.now_ms()
+        await self._db.write(
+            partial(
+                repository.register_app,
+                waba_id=waba_id,
+                app_id=app_id,
+                app_secret=app_secret,
+                callback_url=callback_url,
+                verify_token=verify_token,
+                now=now,
+            )
+        )
+
+    async def get_app(self, app_id: int) -> WebhookApp | None:
+        return await self._db.read(partial(repository.get_app, app_id=app_id))
+
+    async def get_app_of_waba(self, waba_id: int) -> WebhookApp | None:
+        return await self._db.read(partial(repository.get_app_of_waba, waba_id=waba_id))
+
+    async def app_access_token(self, client_id: str, client_secret: str) -> str:
+        """`GET /oauth/access_token?grant_type=client_credentials`: Meta's app token is `APP_ID|SECRET`."""
+        app_id = _parse_int(client_id)
+        app = None if app_id is None else await self.get_app(app_id)
+        if app is None:
+            raise GraphError(101, "Error validating application. Invalid application ID.", title="Invalid application ID")
+        if not hmac.compare_digest(app.app_secret.encode(), client_secret.encode()):
+            raise GraphError(1, "Error validating client secret.", title="Error validating client secret")
+        return f"{app.app_id}|{app.app_secret}"
+
+    async def authenticate_app_token(self, token: str) -> WebhookApp | None:
+        """The app an `APP_ID|SECRET` token names, or None when it is not a valid app token."""
+        raw_id, bar, secret = token.partition("|")
+        app_id = _parse_int(raw_id)
+        if not bar or app_id is None:
+            return None
+        app = await self.get_app(app_id)
+        if app is None or not hmac.compare_digest(app.app_secret.encode(), secret.encode()):
+            return None
+        return app
+
+    async def subscribe_app(
+        self, app_id: int, *, callback_url: str, verify_token: str, fields: list[str] | None
+    ) -> None:
+        """`POST /{app_id}/subscriptions`: verify the callback, then send the app's WABA's events there."""
+        callback_url = check_callback_url(callback_url)
+        await self.verify_callback(callback_url, verify_token)
+        now = self._clock.now_ms()
+        await self._db.write(
+            partial(
+                repository.set_app_subscription,
+                app_id=app_id,
+                callback_url=callback_url,
+                verify_token=verify_token,
+                fields=fields,
+                now=now,
+            )
+        )
+
+    async def unsubscribe_app(self, app_id: int) -> None:
+        now = self._clock.now_ms()
+        await self._db.write(
+            partial(
+                repository.set_app_subscription, app_id=app_id, callback_url=None, verify_token="", fields=None, now=now
+            )
+        )
+
+    async def app_subscriptions(self, app_id: int) -> list[AppSubscription]:
+        app = await self.get_app(app_id)
+        if app is None or not app.callback_url:
+            return []
+        return [AppSubscription(app.app_id, app.callback_url, app.fields)]
+
+    # ------------------------------------------------------------------------------------------ overrides
+
+    async def subscribe_waba(self, waba_id: int, *, override_callback_uri: str | None, verify_token: str) -> None:
+        """`POST /{waba_id}/subscribed_apps`: subscribe the WABA to its app; with a URI, override the callback
+        for this WABA (verified first); without one, drop any WABA override."""
+        url = check_callback_url(override_callback_uri, "override_callback_uri") if override_callback_uri else None
+        if url is not None:
+            await self.verify_callback(url, verify_token)
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> bool:
+            if not repository.set_waba_subscribed(conn, waba_id, True, now):
+                return False
+            if url is None:
+                repository.delete_override(conn, waba_id)
+            else:
+                repository.set_override(
+                    conn,
+                    scope="waba",
+                    object_id=waba_id,
+                    waba_id=waba_id,
+                    callback_url=url,
+                    verify_token=verify_token,
+                    now=now,
+                )
+            return True
+
+        if not await self._db.write(unit):
+            raise object_not_found(str(waba_id))
+        self.notify()
+
+    async def unsubscribe_waba(self, waba_id: int) -> None:
+        """`DELETE /{waba_id}/subscribed_apps`: from now on the WABA's events are dropped."""
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> bool:
+            repository.delete_override(conn, waba_id)
+            return repository.set_waba_subscribed(conn, waba_id, False, now)
+
+        if not await self._db.write(unit):
+            raise object_not_found(str(waba_id), "delete")
+
+    async def subscribed_apps(self, waba_id: int) -> tuple[WebhookApp | None, WebhookOverride | None]:
+        def unit(conn: Connection) -> tuple[WebhookApp | None, WebhookOverride | None]:
+            app = repository.get_app_of_waba(conn, waba_id)
+            if app is None or not app.subscribed:
+                return None, None
+            return app, repository.get_override(conn, waba_id)
+
+        return await self._db.read(unit)
+
+    async def set_phone_override(
+        self, waba_id: int, phone_number_id: int, callback_url: str | None, verify_token: str
+    ) -> None:
+        """`POST /{phone_number_id}` with `webhook_configuration`: an empty URL removes the override."""
+        now = self._clock.now_ms()
+        if not callback_url:
+            await self._db.write(partial(repository.delete_override, object_id=phone_number_id))
+            return
+        url = check_callback_url(callback_url, "override_callback_uri")
+        await self.verify_callback(url, verify_token)
+        await self._db.write(
+            partial(
+                repository.set_override,
+                scope="phone",
+                object_id=phone_number_id,
+                waba_id=waba_id,
+                callback_url=url,
+                verify_token=verify_token,
+                now=now,
+            )
+        )
+
+    async def phone_override(self, phone_number_id: int) -> WebhookOverride | None:
+        return await self._db.read(partial(repository.get_override, object_id=phone_number_id))
+
+    # ------------------------------------------------------------------------------------------ operators
+
+    async def list_events(self, waba_id: int, limit: int = 100) -> list[WebhookEventRow]:
+        return await self._db.read(partial(repository.list_events, waba_id=waba_id, limit=limit))
+
+    async def delivery_log(self, waba_id: int, limit: int = 100) -> list[DeliveryLogEntry]:
+        return await self._db.read(partial(repository.delivery_log, waba_id=waba_id, limit=limit))
+
+    async def attempts(self, event_id: int) -> list[Any]:
+        return await self._db.read(partial(repository.attempts_of, event_id=event_id))
+
+    async def redeliver(
+        self,
+        waba_id: int,
+        *,
+        event_ids: Sequence[int] | None = None,
+        dead_only: bool = False,
+        since_ms: int | None = None,
+    ) -> int:
+        """Send finished events again (dead, delivered or dropped; `dead_only` for dead ones), with a fresh
+        retry window; returns how many went back to the queue."""
+        now = self._clock.now_ms()
+        count = await self._db.write(
+            partial(
+                repository.redeliver,
+                waba_id=waba_id,
+                now=now,
+                event_ids=list(event_ids) if event_ids is not None else None,
+                dead_only=dead_only,
+                since=since_ms,
+            )
+        )
+        if count:
+            self.notify()
+        return count
+
+
+def _verification_failed(reason: str) -> GraphError:
+    return GraphError(
+        2200, f"Callback verification failed: {reason}", http_status=400, title="Callback verification failed"
+    )
+
+
+def _parse_int(raw: str) -> int | None:
+    return parse_id(raw.strip())
