@@ -6,8 +6,9 @@ Two apps, served with the same uvicorn settings as `parley serve` (see serve()):
 * `fastapi`: a bare FastAPI app with a pydantic body model and an async auth dependency, the floor of
   the framework Parley is written in.
 
-Both answer `POST /client/v1/messages` with `{"id", "chat_id", "timestamp"}` and accept
-`WS /client/v1/stream?token=T`. When a message's `to` (digits only, without '+') names the token of a
+Both answer `POST /client/v1/messages` with `{"id", "chat_id", "timestamp"}`, the Cloud API's
+`POST /v{N}/{phone_number_id}/messages` with Meta's `{"messaging_product", "contacts", "messages"}` body,
+and accept `WS /client/v1/stream?token=T`. When a message's `to` (digits only, without '+') names the token of a
 connected stream, the message is relayed to that socket as a Parley-shaped `message` event before the
 answer: the floor for sender-to-WebSocket delivery. Nothing is stored.
 
@@ -74,6 +75,23 @@ async def _relay(body: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(message_id), "chat_id": "1", "timestamp": now}
 
 
+async def _cloud_send(body: dict[str, Any]) -> dict[str, Any]:
+    """The Cloud API send: relayed like a people's send (text, or the template's name), answered as Meta does."""
+    to = str(body.get("to") or "")
+    text = body.get("text") or {"body": str((body.get("template") or {}).get("name", ""))}
+    relayed = await _relay({"to": to, "text": text, "client_id": None})
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+        "messages": [{"id": f"wamid.baseline{relayed['id']}", "message_status": "accepted"}],
+    }
+
+
+def _is_cloud_send(path: str) -> bool:
+    parts = path.split("/")  # ["", "v23.0", "<phone_number_id>", "messages"]
+    return len(parts) == 4 and parts[1].startswith("v") and parts[2].isdigit() and parts[3] == "messages"
+
+
 # --- raw ASGI ------------------------------------------------------------------------------------
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -107,6 +125,13 @@ async def raw_app(scope: Scope, receive: Receive, send: Send) -> None:
                 await _respond(send, 400, {"error": {"code": "malformed_json", "message": "bad json"}})
                 return
             await _respond(send, 200, await _relay(body))
+        elif scope["method"] == "POST" and _is_cloud_send(scope["path"]):
+            try:
+                body = orjson.loads(b"".join(chunks))
+            except orjson.JSONDecodeError:
+                await _respond(send, 400, {"error": {"code": 100, "message": "bad json"}})
+                return
+            await _respond(send, 200, await _cloud_send(body))
         elif scope["path"] == "/healthz":
             await _respond(send, 200, {"status": "ok"})
         else:
@@ -155,6 +180,38 @@ def build_fastapi_app() -> Any:
         chat_id: str
         timestamp: int
 
+    class LanguageIn(BaseModel):
+        code: str
+        policy: str | None = None
+
+    class TemplateIn(BaseModel):
+        name: str = Field(min_length=1, max_length=512)
+        language: LanguageIn
+        components: list[dict[str, Any]] = []
+
+    class CloudSendIn(BaseModel):
+        messaging_product: str
+        recipient_type: str = "individual"
+        to: str | None = Field(default=None, max_length=32)
+        recipient: str | None = None
+        type: str = "text"
+        text: TextIn | None = None
+        template: TemplateIn | None = None
+        biz_opaque_callback_data: str | None = None
+
+    class ContactOut(BaseModel):
+        input: str
+        wa_id: str
+
+    class MessageIdOut(BaseModel):
+        id: str
+        message_status: str
+
+    class CloudSendOut(BaseModel):
+        messaging_product: str
+        contacts: list[ContactOut]
+        messages: list[MessageIdOut]
+
     async def principal(request: Request) -> str:
         header = request.headers.get("authorization", "")
         if not header.lower().startswith("bearer "):
@@ -170,6 +227,12 @@ def build_fastapi_app() -> Any:
     @app.post("/client/v1/messages", response_model=SendOut)
     async def send_message(body: SendIn, me: Annotated[str, Depends(principal)]) -> dict[str, Any]:
         return await _relay(body.model_dump())
+
+    @app.post("/v{version}/{phone_number_id}/messages", response_model=CloudSendOut)
+    async def cloud_send(
+        version: str, phone_number_id: str, body: CloudSendIn, me: Annotated[str, Depends(principal)]
+    ) -> dict[str, Any]:
+        return await _cloud_send(body.model_dump())
 
     @app.websocket("/client/v1/stream")
     async def stream(ws: WebSocket) -> None:

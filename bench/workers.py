@@ -3,6 +3,8 @@
     python bench/workers.py http    CONFIG.json   # open-loop, fixed-rate POST /client/v1/messages
     python bench/workers.py ws-idle CONFIG.json   # open many idle authenticated streams and hold them
     python bench/workers.py ws-recv CONFIG.json   # recipients: stream, time each message, ack it
+    python bench/workers.py cloud-http CONFIG.json   # open-loop, fixed-rate POST /v23.0/{id}/messages
+    python bench/workers.py ws-person CONFIG.json    # people: stream, ack every business message, mark some read
 
 Workers talk to run.py through stdout lines: `PROGRESS {json}` while working, `RESULT {json}` once at the
 end. ws-idle and ws-recv hold their sockets until run.py writes a line to their stdin (or their own
@@ -316,11 +318,318 @@ async def ws_recv(cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# --- Cloud API sends (cloud_api.py) ---------------------------------------------------------------
+
+
+def cloud_body(kind: str, to: str, n: int, template: dict[str, str]) -> bytes:
+    """A text or template send as a Cloud API client writes it."""
+    if kind == "template":
+        return (
+            f'{{"messaging_product":"whatsapp","recipient_type":"individual","to":"{to}","type":"template",'
+            f'"template":{{"name":"{template["name"]}","language":{{"code":"{template["language"]}"}},'
+            f'"components":[{{"type":"body","parameters":[{{"type":"text","text":"A{n}"}},'
+            f'{{"type":"text","text":"Monday"}}]}}]}}}}'
+        ).encode()
+    return (
+        f'{{"messaging_product":"whatsapp","recipient_type":"individual","to":"{to}","type":"text",'
+        f'"text":{{"body":"bench {n}"}}}}'
+    ).encode()
+
+
+def _wamid_of(body: bytes) -> str:
+    at = body.find(b'"id":"wamid.')
+    if at < 0:
+        return ""
+    end = body.find(b'"', at + 6)
+    return body[at + 6 : end].decode()
+
+
+async def cloud_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Like http_open_loop, for `POST /v23.0/{phone_number_id}/messages` over many (business, person) entries.
+
+    Every answered send is recorded as (wamid, due, answered) on CLOCK_MONOTONIC, so cloud_api.py can join it
+    with the webhook receiver's and the people's records.
+    """
+    loop = asyncio.get_running_loop()
+    host, port = cfg["host"], cfg["port"]
+    rate, duration = float(cfg["rate"]), float(cfg["duration"])
+    entries: list[list[str]] = cfg["entries"]  # [token, phone_number_id, to, "text" | "template"]
+    template: dict[str, str] = cfg["template"]
+    max_conns = int(cfg.get("max_conns", 256))
+    offset = int(cfg.get("offset", 0))
+    host_header = f"{host}:{port}"
+    latencies_us = array("q")
+    statuses: Counter[int] = Counter()
+    error_samples: dict[str, str] = {}
+    sent_wamids: list[str] = []
+    sent_due = array("q")
+    sent_answered = array("q")
+    idle: deque[HttpConnection] = deque()
+    waiting: deque[tuple[int, bytes]] = deque()
+    conns: list[HttpConnection] = []
+    counters = {"opening": 0, "lost_in_flight": 0, "connect_errors": 0}
+    openers: set[asyncio.Task[None]] = set()
+    prepared = [
+        (f"/v23.0/{pnid}/messages", {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, to, kind)
+        for token, pnid, to, kind in entries
+    ]
+
+    def give(conn: HttpConnection) -> None:
+        if waiting:
+            due, raw = waiting.popleft()
+            conn.started_ns = due
+            conn.send(raw)
+        else:
+            idle.append(conn)
+
+    def on_response(conn: HttpConnection, status: int, body: bytes) -> None:
+        now = time.monotonic_ns()
+        latencies_us.append((now - conn.started_ns) // 1000)
+        statuses[status] += 1
+        if status == 200:
+            sent_wamids.append(_wamid_of(body))
+            sent_due.append(conn.started_ns)
+            sent_answered.append(now)
+        elif str(status) not in error_samples:
+            error_samples[str(status)] = body[:600].decode(errors="replace")
+        give(conn)
+
+    def on_lost(conn: HttpConnection) -> None:
+        if conn.busy:
+            counters["lost_in_flight"] += 1
+        if conn in idle:
+            idle.remove(conn)
+
+    async def open_one() -> None:
+        counters["opening"] += 1
+        try:
+            _, conn = await loop.create_connection(lambda: HttpConnection(on_response, on_lost), host, port)
+        except OSError:
+            counters["connect_errors"] += 1
+            return
+        finally:
+            counters["opening"] -= 1
+        conns.append(conn)
+        give(conn)
+
+    for _ in range(int(cfg.get("initial_conns", 8))):
+        await open_one()
+
+    await _wait_start(float(cfg["start_at"]))
+    total = int(rate * duration)
+    interval_ns = 1e9 / rate
+    cpu0 = time.process_time()
+    t0 = time.monotonic_ns()
+    i = 0
+    while i < total:
+        now = time.monotonic_ns()
+        while i < total and t0 + int(i * interval_ns) <= now:
+            due = t0 + int(i * interval_ns)
+            path, headers, to, kind = prepared[(offset + i) % len(prepared)]
+            raw = http_request("POST", path, host_header, headers, cloud_body(kind, to, i, template))
+            if idle:
+                conn = idle.pop()
+                conn.started_ns = due
+                conn.send(raw)
+            else:
+                waiting.append((due, raw))
+                if len(conns) + counters["opening"] < max_conns and counters["opening"] < 16:
+                    opener = loop.create_task(open_one())
+                    openers.add(opener)
+                    opener.add_done_callback(openers.discard)
+            i += 1
+        next_due = t0 + int(i * interval_ns)
+        await asyncio.sleep(max(0.001, (next_due - time.monotonic_ns()) / 1e9))
+    issued_s = (time.monotonic_ns() - t0) / 1e9
+    drain_deadline = time.monotonic() + float(cfg.get("drain_s", 10))
+    while len(latencies_us) + counters["lost_in_flight"] < total and time.monotonic() < drain_deadline:
+        await asyncio.sleep(0.02)
+    elapsed_s = (time.monotonic_ns() - t0) / 1e9
+    for conn in conns:
+        if conn.transport is not None:
+            conn.transport.close()
+    return {
+        "cpu_seconds": time.process_time() - cpu0,
+        "scheduled": total,
+        "completed": len(latencies_us),
+        "incomplete": total - len(latencies_us),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "error_samples": error_samples,
+        "issue_seconds": issued_s,
+        "elapsed_seconds": elapsed_s,
+        "start_ns": t0,
+        "connections": len(conns),
+        **counters,
+        "latencies_us": latencies_us.tolist(),
+        "sends": {"wamids": sent_wamids, "due_ns": sent_due.tolist(), "answered_ns": sent_answered.tolist()},
+    }
+
+
+# --- people reading businesses' messages (cloud_api.py) -------------------------------------------
+
+
+async def ws_person(cfg: dict[str, Any]) -> dict[str, Any]:
+    """People on `WS /client/v1/stream`: ack every message event (-> `delivered` status webhooks) and, for a
+    fraction of the businesses' messages, `POST /client/v1/messages/{id}/read` (-> `read`).
+
+    Recorded per business message (CLOCK_MONOTONIC): its id, when it arrived, when its ack went out, and, if
+    it was marked read, when that request went out and its answer.
+    """
+    loop = asyncio.get_running_loop()
+    host, port = cfg["host"], cfg["port"]
+    tokens: list[str] = cfg["tokens"]
+    businesses = {str(x) for x in cfg["business_user_ids"]}
+    read_per_mille = round(float(cfg.get("read_fraction", 0.5)) * 1000)
+    read_conns_max = int(cfg.get("read_conns", 32))
+    host_header = f"{host}:{port}"
+    counts: Counter[str] = Counter()
+    read_statuses: Counter[int] = Counter()
+    msg_ids = array("q")
+    arrived_ns = array("q")
+    acked_ns = array("q")
+    read_ids = array("q")
+    read_sent_ns = array("q")
+    read_answered_ns = array("q")
+    conns: list[WsConnection] = []
+    state = {"collecting": True, "opening": 0}
+    idle: deque[HttpConnection] = deque()
+    http_conns: list[HttpConnection] = []
+    waiting: deque[tuple[int, bytes]] = deque()
+    openers: set[asyncio.Task[None]] = set()
+
+    def on_read_answer(conn: HttpConnection, status: int, _body: bytes) -> None:
+        read_statuses[status] += 1
+        read_ids.append(int(conn.tag))  # type: ignore[call-overload]
+        read_sent_ns.append(conn.started_ns)
+        read_answered_ns.append(time.monotonic_ns())
+        give(conn)
+
+    def give(conn: HttpConnection) -> None:
+        if waiting:
+            message_id, raw = waiting.popleft()
+            conn.tag = message_id
+            conn.started_ns = time.monotonic_ns()
+            conn.send(raw)
+        else:
+            idle.append(conn)
+
+    def on_lost(conn: HttpConnection) -> None:
+        counts["read_conn_lost"] += 1
+        if conn in idle:
+            idle.remove(conn)
+
+    async def open_read_conn() -> None:
+        state["opening"] += 1
+        try:
+            _, conn = await loop.create_connection(lambda: HttpConnection(on_read_answer, on_lost), host, port)
+            http_conns.append(conn)
+            give(conn)
+        except OSError:
+            counts["read_connect_errors"] += 1
+        finally:
+            state["opening"] -= 1
+
+    def mark_read(token: str, message_id: int) -> None:
+        raw = http_request(
+            "POST", f"/client/v1/messages/{message_id}/read", host_header, {"Authorization": f"Bearer {token}"}
+        )
+        if idle:
+            conn = idle.pop()
+            conn.tag = message_id
+            conn.started_ns = time.monotonic_ns()
+            conn.send(raw)
+            return
+        waiting.append((message_id, raw))
+        if len(http_conns) + state["opening"] < read_conns_max:
+            opener = loop.create_task(open_read_conn())
+            openers.add(opener)
+            opener.add_done_callback(openers.discard)
+
+    def on_text(conn: WsConnection, payload: bytes) -> None:
+        now = time.monotonic_ns()
+        event = orjson.loads(payload)
+        kind = str(event.get("type"))
+        counts[kind] += 1
+        if kind != "message":
+            return
+        conn.send_text(f'{{"type":"ack","id":{int(event["id"])}}}')
+        message = event.get("message") or {}
+        if event.get("event") != "new" or str(message.get("sender_id")) not in businesses:
+            return
+        counts["business_messages"] += 1
+        if not state["collecting"]:
+            return
+        message_id = int(message["id"])
+        msg_ids.append(message_id)
+        arrived_ns.append(now)
+        acked_ns.append(time.monotonic_ns())
+        # A fixed pseudo-random choice per message (Fibonacci hashing of its id), the same in every run.
+        if (((message_id * 11400714819323198485) & 0xFFFFFFFFFFFFFFFF) >> 44) % 1000 < read_per_mille:
+            mark_read(str(conn.tag), message_id)
+
+    async def connect(token: str) -> None:
+        upgraded = loop.create_future()
+
+        def made() -> WsConnection:
+            ws = WsConnection(
+                host_header,
+                f"/client/v1/stream?token={token}",
+                on_open=lambda c: upgraded.done() or upgraded.set_result(True),
+                on_text=on_text,
+                on_close=lambda c, s: upgraded.done() or upgraded.set_result(False),
+            )
+            ws.tag = token
+            return ws
+
+        _, conn = await loop.create_connection(made, host, port)
+        if await asyncio.wait_for(upgraded, 60):
+            conns.append(conn)
+        else:
+            counts["refused"] += 1
+
+    gate = asyncio.Semaphore(32)
+
+    async def gated(token: str) -> None:
+        async with gate:
+            await connect(token)
+
+    await asyncio.gather(*(gated(t) for t in tokens))
+    emit("PROGRESS", {"ready": True, "connected": len(conns)})
+    await _stdin_line(float(cfg.get("hold_max_s", 1800)))
+    state["collecting"] = False
+    still_open = sum(1 for c in conns if c.open)
+    await asyncio.sleep(0.5)  # answers to the last read requests
+    for c in conns:
+        c.close()
+    for h in http_conns:
+        if h.transport is not None:
+            h.transport.close()
+    return {
+        "connected": len(conns),
+        "still_open": still_open,
+        "events": dict(counts),
+        "read_statuses": {str(k): v for k, v in read_statuses.items()},
+        "reads_unanswered": len(waiting) + sum(1 for h in http_conns if h.busy),
+        "messages": {"ids": msg_ids.tolist(), "arrived_ns": arrived_ns.tolist(), "acked_ns": acked_ns.tolist()},
+        "reads": {
+            "ids": read_ids.tolist(),
+            "sent_ns": read_sent_ns.tolist(),
+            "answered_ns": read_answered_ns.tolist(),
+        },
+    }
+
+
 def main() -> None:
     mode, config_path = sys.argv[1], sys.argv[2]
     cfg = json.loads(Path(config_path).read_text())
     raise_nofile(int(cfg.get("nofile", 65536)))
-    work = {"http": http_open_loop, "ws-idle": ws_idle, "ws-recv": ws_recv}[mode]
+    work = {
+        "http": http_open_loop,
+        "ws-idle": ws_idle,
+        "ws-recv": ws_recv,
+        "cloud-http": cloud_open_loop,
+        "ws-person": ws_person,
+    }[mode]
     result = run_async(work(cfg))
     # The result (with every latency sample) goes to a file: only its path travels through the pipe.
     result_path = Path(config_path).with_suffix(".result.json")

@@ -22,8 +22,8 @@ from parley.business import media_endpoints as graph_media_endpoints
 from parley.business import profile_endpoints
 from parley.config import Settings
 from parley.container import Container, build_container
-from parley.kit.clock import Clock
 from parley.graph import GraphError, graph_error_body, is_graph_path
+from parley.kit.clock import Clock
 from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
 from parley.messaging import endpoints as messaging_endpoints

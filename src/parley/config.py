@@ -69,7 +69,8 @@ class WebhookSettings(BaseModel):
     max_per_target: int = Field(default=16, ge=1)
     stream_queue: int = Field(default=1000, ge=1)
     lease_s: float = Field(default=300.0, gt=0)
-    contention_delay_ms: int = Field(default=1000, ge=1)
+    # How long an event waits when an older one of its stream is being sent by another process.
+    contention_delay_ms: int = Field(default=250, ge=1)
 
 
 class SqliteSettings(BaseModel):

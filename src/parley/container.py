@@ -7,8 +7,7 @@ import hashlib
 from dataclasses import dataclass
 
 from parley.accounts import AccountService, CodeSender, DevCodeSender
-from parley.business.media import MediaUrls
-from parley.business.media import fetch_media_link_with
+from parley.business.media import MediaUrls, fetch_media_link_with
 from parley.business.service import BusinessService
 from parley.config import Settings
 from parley.kit.clock import Clock, SystemClock
@@ -19,8 +18,8 @@ from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, create_database
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
 from parley.privacy import PrivacyService
-from parley.webhooks import WebhookService
 from parley.templates import TemplateService
+from parley.webhooks import WebhookService
 
 
 @dataclass

@@ -11,27 +11,62 @@ import uuid
 import zipfile
 import zlib
 from collections.abc import AsyncIterator, Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import insert
 
 from parley.business.media import fetch_media_link, fetch_media_link_with, resolve_media_id
 from parley.business.models import phone_numbers
 from parley.config import MediaFetchSettings, Settings
 from parley.graph import GraphError
+from parley.kit.clock import OffsetClock
 from tests.conftest import LiveServer, User
-from tests.integration.business_helpers import V, Biz, create_business
+from tests.integration.business_helpers import Biz, V, create_business, person_writes, send
 
 KB, MB = 1024, 1024 * 1024
+OAS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "business-messaging-api_v23.0.yaml"
+
+
+@cache
+def meta_spec() -> dict[str, Any] | None:
+    return dict(yaml.safe_load(OAS.read_text())) if OAS.exists() else None
+
+
+def assert_matches_meta(schema: str | Callable[[dict[str, Any]], Any], value: Any) -> None:
+    """Validate against Meta's OpenAPI file (a components schema name, or a getter into the spec), when the
+    reference copy is at hand."""
+    jsonschema = pytest.importorskip("jsonschema")
+    spec = meta_spec()
+    if spec is None:
+        return
+    target = {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema(spec)
+    jsonschema.Draft202012Validator({**target, "components": spec["components"]}).validate(value)
+
+
+def _media_object_schema(spec: dict[str, Any]) -> Any:
+    return spec["paths"]["/{Version}/{Media-ID}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # The test origin server listens on loopback, which a business's link may not reach by default.
     return settings.model_copy(update={"media_fetch": MediaFetchSettings(allow_private_networks=True, timeout_s=5)})
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[LiveServer]:
+    live = LiveServer(settings, OffsetClock())
+    settings.public_url = live.base_url  # media URLs must point at this very server (read when it starts)
+    await live.start()
+    try:
+        yield live
+    finally:
+        await live.stop()
 
 
 # --- real (tiny) files of every kind --------------------------------------------------------------------------
@@ -45,11 +80,7 @@ def png(width: int = 1, height: int = 1, padding: int = 0) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     text = chunk(b"tEXt", b"Comment\x00" + b"x" * padding) if padding else b""
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + text
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + text + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
     )
 
 
@@ -100,18 +131,22 @@ def ogg_vorbis() -> bytes:
 
 
 def webp(size: int = 64, animated: bool = False) -> bytes:
+    """A WebP of about `size` bytes: lossless 1x1 (static) or an extended file with the animation flag."""
     if animated:
-        vp8x = b"VP8X" + struct.pack("<I", 10) + bytes([0x02, 0, 0, 0]) + b"\x00\x00\x00\x00\x00\x00"
-        body = b"WEBP" + vp8x + b"ANIM" + struct.pack("<I", 6) + b"\x00" * 6
+        chunks = b"VP8X" + struct.pack("<I", 10) + b"\x02" + b"\x00" * 9 + b"ANIM" + struct.pack("<I", 6) + b"\x00" * 6
     else:
-        body = b"WEBP" + b"VP8L" + struct.pack("<I", 5) + b"\x2f\x00\x00\x00\x00" + b"\x00"
-    pad = max(0, size - 8 - len(body))
-    body += b"JUNK" + struct.pack("<I", max(0, pad - 8)) + b"\x00" * max(0, pad - 8) if pad >= 8 else b""
+        chunks = b"VP8L" + struct.pack("<I", 6) + b"\x2f\x00\x00\x00\x00\x00"
+    body = b"WEBP" + chunks
+    padding = size - 8 - len(body) - 8
+    if padding > 0:
+        body += b"JUNK" + struct.pack("<I", padding) + b"\x00" * padding
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def iso_media(brand: bytes) -> bytes:
-    return struct.pack(">I", 24) + b"ftyp" + brand + b"\x00\x00\x02\x00" + brand + b"isom" + struct.pack(">I", 8) + b"free"
+    return (
+        struct.pack(">I", 24) + b"ftyp" + brand + b"\x00\x00\x02\x00" + brand + b"isom" + struct.pack(">I", 8) + b"free"
+    )
 
 
 def mp3() -> bytes:
@@ -262,6 +297,7 @@ async def test_every_kind_uploads_and_downloads_with_the_token(server: LiveServe
             "file_size": str(len(data)),
             "id": media_id,
         }
+        assert_matches_meta(_media_object_schema, body)
         assert body["url"].startswith(server.settings.public_url)
         download = await server.http.get(body["url"], headers=biz.headers)
         assert download.status_code == 200, (mime, download.text)
@@ -311,7 +347,7 @@ async def test_types_meta_does_not_take_and_bytes_that_disagree_with_the_type(se
     graph_error(await upload(server, biz, b"\x00\x01\x02binary", "text/plain"), 131053)
     graph_error(await upload(server, biz, b"", "image/png"), 131053)
     # Nothing was stored for any of them.
-    assert not [p for p in server.settings.resolved_media_dir.iterdir() if not p.name.startswith(".")]
+    assert stored_files(server) == set()
 
 
 async def test_upload_form_needs_the_file_and_messaging_product(server: LiveServer) -> None:
@@ -385,7 +421,9 @@ async def test_phone_number_id_limits_the_call_to_that_numbers_media(server: Liv
     other = await uploaded_for(server, acme, support_number)
     assert (await media_info(server, acme, other, phone_number_id=support_number)).status_code == 200
 
-    wrong = await server.http.delete(f"{V}/{media_id}", headers=acme.headers, params={"phone_number_id": support_number})
+    wrong = await server.http.delete(
+        f"{V}/{media_id}", headers=acme.headers, params={"phone_number_id": support_number}
+    )
     graph_error(wrong, 100, 400, 33)
     assert (await media_info(server, acme, media_id)).status_code == 200
 
@@ -466,6 +504,7 @@ class Origin:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: list[str] = []
+        self.stalled: set[str] = set()  # paths that never answer
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -488,8 +527,12 @@ class Origin:
                 pass
             path = line.split(" ")[1] if " " in line else "/"
             self.hits.append(path)
+            if path in self.stalled:
+                await asyncio.sleep(30)
             status, headers, body = self.routes.get(path, (404, {"Content-Type": "text/plain"}, b"no such file"))
-            head = f"HTTP/1.1 {status} X\r\nConnection: close\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            head = f"HTTP/1.1 {status} X\r\nConnection: close\r\n" + "".join(
+                f"{k}: {v}\r\n" for k, v in headers.items()
+            )
             writer.write(head.encode() + b"\r\n")
             for start in range(0, len(body), 64 * KB):
                 writer.write(body[start : start + 64 * KB])
@@ -556,7 +599,9 @@ async def test_link_redirects_are_followed_three_times_at_most(server: LiveServe
 
 async def test_link_failures_are_media_download_errors(server: LiveServer, origin: Origin) -> None:
     biz = await create_business(server)
-    stored_before = set(server.settings.resolved_media_dir.iterdir()) if server.settings.resolved_media_dir.exists() else set()
+    stored_before = (
+        set(server.settings.resolved_media_dir.iterdir()) if server.settings.resolved_media_dir.exists() else set()
+    )
     assert "404" in await fetch_error(server, biz, "image", origin.url("/missing.png"))
 
     big = png(padding=6 * MB)
@@ -574,8 +619,19 @@ async def test_link_failures_are_media_download_errors(server: LiveServer, origi
     closed = origin.url("/x").replace(str(origin.port), str(_closed_port()))
     await fetch_error(server, biz, "image", closed)
 
-    stored_after = set(server.settings.resolved_media_dir.iterdir()) if server.settings.resolved_media_dir.exists() else set()
+    stored_after = (
+        set(server.settings.resolved_media_dir.iterdir()) if server.settings.resolved_media_dir.exists() else set()
+    )
     assert {p for p in stored_after - stored_before if not p.name.startswith(".")} == set()
+
+
+async def test_a_link_that_never_answers_times_out(server: LiveServer, origin: Origin) -> None:
+    biz = await create_business(server)
+    origin.stalled.add("/slow.png")
+    impatient = MediaFetchSettings(allow_private_networks=True, timeout_s=0.3)
+    with pytest.raises(GraphError) as caught:
+        await fetch_media_link_with(server.container.media, impatient, biz.user_id, "image", origin.url("/slow.png"))
+    assert caught.value.code == 131052 and "in time" in caught.value.details
 
 
 async def test_links_to_private_networks_are_refused_by_default(server: LiveServer, origin: Origin) -> None:
@@ -590,6 +646,11 @@ async def test_links_to_private_networks_are_refused_by_default(server: LiveServ
     origin.routes["/hop"] = (302, {"Location": origin.url("/cat.png")}, b"")
     with pytest.raises(GraphError):
         await fetch_media_link_with(server.container.media, strict, biz.user_id, "image", origin.url("/hop"))
+
+
+def stored_files(server: LiveServer) -> set[Path]:
+    folder = server.settings.resolved_media_dir
+    return {p for p in folder.iterdir() if not p.name.startswith(".")} if folder.exists() else set()
 
 
 def _closed_port() -> int:
@@ -643,3 +704,39 @@ async def test_heyoo_uploads_reads_downloads_and_deletes(server: LiveServer, tmp
     assert uploaded_media is not None and url is not None
     assert Path(saved).read_bytes() == pdf()
     assert deleted == {"success": True}
+
+
+# --- sending media to people ----------------------------------------------------------------------------------
+
+
+async def test_people_receive_media_sent_by_id_and_by_link_even_after_the_business_deletes_it(
+    server: LiveServer, origin: Origin
+) -> None:
+    biz = await create_business(server)
+    alice = await server.user("Alice")
+    await person_writes(server, alice, biz, "Send me the menu")
+    media_id = await uploaded(server, biz, jpeg(), "image/jpeg", "dish.jpg")
+    origin.routes["/menu.pdf"] = (200, sized("application/pdf", pdf()), pdf())
+
+    by_id = await send(server, biz, {"to": alice.phone, "type": "image", "image": {"id": media_id}})
+    assert by_id.status_code == 200, by_id.text
+    by_link = await send(
+        server, biz, {"to": alice.phone, "type": "document", "document": {"link": origin.url("/menu.pdf")}}
+    )
+    assert by_link.status_code == 200, by_link.text
+    # pywa's `with wa.upload_media(...)` deletes the upload right after sending it.
+    assert (await server.http.delete(f"{V}/{media_id}", headers=biz.headers)).json() == {"success": True}
+
+    chats = (await server.http.get("/client/v1/chats", headers=alice.headers)).json()["chats"]
+    [chat] = [c for c in chats if c["peer"] and c["peer"]["phone"] == biz.phone]
+    messages = (await server.http.get(f"/client/v1/chats/{chat['id']}/messages", headers=alice.headers)).json()
+    received = {m["type"]: m["media"] for m in messages["messages"] if m["type"] in ("image", "document")}
+    assert received["image"]["id"] == media_id
+    assert received["document"]["mime_type"] == "application/pdf" and received["document"]["filename"] == "menu.pdf"
+    for item, data in ((received["image"], jpeg()), (received["document"], pdf())):
+        download = await server.http.get(f"/client/v1/media/{item['id']}", headers=alice.headers)
+        assert download.status_code == 200 and download.content == data
+
+    # A link that cannot be fetched fails the send with Meta's media download error.
+    failed = await send(server, biz, {"to": alice.phone, "type": "image", "image": {"link": origin.url("/gone.jpg")}})
+    assert "404" in graph_error(failed, 131052)

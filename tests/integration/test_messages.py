@@ -73,6 +73,7 @@ async def test_text_message_reaches_the_recipient(server: LiveServer) -> None:
         "deleted": False,
         "reactions": [],
         "status": "sent",
+        "business": None,
     }
     [own] = await history(server, alice, sent["chat_id"])
     assert own["text"] == {"body": "hello Bob"}

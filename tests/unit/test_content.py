@@ -9,7 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from parley.messaging.content import MediaContent, TextContent, dump_content, load_content
+from parley.messaging.content import (
+    AnyContent,
+    ContactsContent,
+    InteractiveContent,
+    LocationContent,
+    MediaContent,
+    ReplyContent,
+    TemplateContent,
+    TextContent,
+    dump_content,
+    load_content,
+    reply_choices,
+)
 
 texts = st.text(min_size=1, max_size=4096)
 
@@ -55,6 +67,9 @@ def test_text_that_looks_like_a_media_payload_stays_text() -> None:
     "raw",
     [
         '{"kind": "sticker", "body": "x"}',
+        '{"kind": "reply", "reply_type": "swipe", "id": "a", "title": "A"}',
+        '{"kind": "location", "latitude": "north", "longitude": 0}',
+        '{"kind": "template", "name": "t", "language": "en"}',
         '{"body": "no kind"}',
         '{"kind": "media", "mime_type": "image/png"}',
         "not json",
@@ -63,3 +78,82 @@ def test_text_that_looks_like_a_media_payload_stays_text() -> None:
 def test_unknown_or_broken_payloads_are_refused(raw: str) -> None:
     with pytest.raises(ValidationError):
         load_content(raw)
+
+
+BUTTONS = InteractiveContent(
+    type="button",
+    header={"type": "text", "text": "Your order"},
+    body="Deliver today?",
+    footer="Reply any time",
+    action={
+        "buttons": [
+            {"type": "reply", "reply": {"id": "yes", "title": "Yes"}},
+            {"type": "reply", "reply": {"id": "later", "title": "Tomorrow"}},
+        ]
+    },
+)
+LIST = InteractiveContent(
+    type="list",
+    body="Pick a slot",
+    action={
+        "button": "Slots",
+        "sections": [
+            {"title": "Morning", "rows": [{"id": "m9", "title": "9:00", "description": "Early bird"}]},
+            {"title": "Evening", "rows": [{"id": "e6", "title": "18:00"}]},
+        ],
+    },
+)
+TEMPLATE = TemplateContent(
+    name="order_update",
+    language="en_US",
+    category="UTILITY",
+    header={"format": "IMAGE", "media": {"id": "42", "mime_type": "image/png"}},
+    body="Hi Mark, order 7 shipped.",
+    footer="Parley Shop",
+    buttons=[
+        {"type": "QUICK_REPLY", "text": "Stop updates", "payload": "STOP"},
+        {"type": "URL", "text": "Track", "url": "https://example.com/t/7"},
+        {"type": "QUICK_REPLY", "text": "Thanks"},
+    ],
+)
+EVERY_KIND: list[AnyContent] = [
+    TextContent(body="hi"),
+    MediaContent(media_id=1, mime_type="image/png", size=3),
+    LocationContent(latitude=52.52, longitude=13.405, name="Alexanderplatz", address="Berlin"),
+    LocationContent(latitude=-33.86, longitude=151.2),
+    ContactsContent(contacts=[{"name": {"formatted_name": "Ada L"}, "phones": [{"phone": "+44 20", "type": "WORK"}]}]),
+    BUTTONS,
+    LIST,
+    InteractiveContent(type="cta_url", body="See", action={"name": "cta_url", "parameters": {"url": "https://x.y"}}),
+    TEMPLATE,
+    ReplyContent(reply_type="button_reply", id="yes", title="Yes"),
+    ReplyContent(reply_type="list_reply", id="m9", title="9:00", description="Early bird"),
+    ReplyContent(reply_type="button", id="STOP", title="Stop updates"),
+]
+
+
+@pytest.mark.parametrize("content", EVERY_KIND, ids=lambda c: c.kind)
+def test_every_kind_round_trips_and_names_itself(content: AnyContent) -> None:
+    raw = dump_content(content)
+    assert json.loads(raw)["kind"] == content.kind
+    loaded = load_content(raw)
+    assert type(loaded) is type(content)
+    assert loaded == content
+
+
+def test_the_replies_a_message_offers() -> None:
+    assert reply_choices(BUTTONS) == [
+        ReplyContent(reply_type="button_reply", id="yes", title="Yes"),
+        ReplyContent(reply_type="button_reply", id="later", title="Tomorrow"),
+    ]
+    assert reply_choices(LIST) == [
+        ReplyContent(reply_type="list_reply", id="m9", title="9:00", description="Early bird"),
+        ReplyContent(reply_type="list_reply", id="e6", title="18:00"),
+    ]
+    # A template's quick replies answer with their payload, or their text when the send gave none.
+    assert reply_choices(TEMPLATE) == [
+        ReplyContent(reply_type="button", id="STOP", title="Stop updates"),
+        ReplyContent(reply_type="button", id="Thanks", title="Thanks"),
+    ]
+    assert reply_choices(TextContent(body="Yes")) == []
+    assert reply_choices(EVERY_KIND[7]) == []  # a link button is not a reply

@@ -304,7 +304,7 @@ async def fetch_media_link_with(
                 return await _store(media_service, response, url, owner_user_id, kind, types, limit, deadline)
             finally:
                 await response.aclose()
-    except httpx.TimeoutException as exc:
+    except (httpx.TimeoutException, TimeoutError) as exc:
         raise _download_error(url, "the server did not answer in time") from exc
     except httpx.HTTPError as exc:
         raise _download_error(url, f"{type(exc).__name__}: {exc}") from exc

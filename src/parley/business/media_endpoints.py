@@ -49,6 +49,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 async def upload_media(
     phone_number_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep
 ) -> dict[str, str]:
+    await container.business.number_in_scope(scope, phone_number_id)  # before reading up to 100 MB of body
     try:
         form = await request.form(max_files=1, max_fields=8)
     except Exception as exc:  # a malformed multipart body is the client's fault

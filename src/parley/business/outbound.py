@@ -102,16 +102,31 @@ def _check_link(value: str) -> str:
 HttpUrl = Annotated[str, Field(max_length=2048), AfterValidator(_check_link)]
 
 
+def _drop_nulls(data: Any) -> Any:
+    # A JSON null means "not given" (pywa sends `"flow_token": null`, `"birthday": null`): the default applies.
+    return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
 class _Strict(BaseModel):
     """A payload object: exact JSON types, no unknown keys."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_nulls(cls, data: Any) -> Any:
+        return _drop_nulls(data)
 
 
 class _Open(BaseModel):
     """A payload object whose known keys are checked and whose other keys are kept as given."""
 
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_nulls(cls, data: Any) -> Any:
+        return _drop_nulls(data)
 
 
 # --- text, media, location, contacts, reaction ----------------------------------------------------------

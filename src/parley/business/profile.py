@@ -217,7 +217,7 @@ async def update_business_profile(
                 raise GraphError(100, f"Param profile_picture_handle: no media {picture_id} this business can use")
             if item.mime_type not in _PICTURE_TYPES:
                 raise GraphError(
-                    100, f"Param profile_picture_handle: media {picture_id} is {item.mime_type}, not JPEG/PNG"
+                    100, f"Param profile_picture_handle: media {picture_id} is {item.mime_type}, not JPEG or PNG"
                 )
         exists = conn.execute(
             select(business_profiles.c.phone_number_id).where(business_profiles.c.phone_number_id == number.id)

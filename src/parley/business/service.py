@@ -8,6 +8,7 @@ together or not at all. Realtime pushes and webhook deliveries happen after the 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import logging
@@ -20,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from parley import accounts, messaging, privacy, templates, webhooks
+from parley import accounts, media, messaging, privacy, templates, webhooks
 from parley.business import media as graph_media
 from parley.business import outbound, quality
 from parley.business import repository as repo
@@ -152,7 +153,7 @@ class BusinessService:
         template_id = repo.last_template_to(conn, number.id, person_id, now - window_ms)
         quality.record_signal(conn, self._ids.next_id(), number, person_id, kind, template_id, now)
         if template_id is not None:
-            templates.record_negative_feedback(conn, template_id, now)
+            templates.record_negative_feedback(conn, template_id, now, ids=self._ids)
         quality.evaluate_number(conn, number.id, window_ms, now, self._enqueue)
 
     def _on_revocation(self, event: dict[str, Any]) -> None:
@@ -409,6 +410,9 @@ class BusinessService:
             )
             if result.retried:
                 return result.message_id, None
+            if media_facts is not None:
+                # The person may download what the business sent them (media is reachable from its chats).
+                media.share_media(conn, media_facts.media_id, result.chat_id)
             error = None
             if over_limit:
                 error = GraphError(
@@ -451,7 +455,7 @@ class BusinessService:
                     previous = repo.reached_at(conn, waba_id, person.id)
                     repo.mark_reached(conn, waba_id, person.id, now, existed=previous is not None)
                 if rendered is not None:
-                    templates.record_sent(conn, rendered.template_id, now)
+                    templates.record_sent(conn, rendered.template_id, now, ids=self._ids)
             self._enqueue_status(conn, number, row, person.phone, conversation.bsuid, pricing, error, now)
             return result.message_id, committed
 
@@ -687,8 +691,17 @@ class BusinessService:
                 context = None
         from parley.business import inbound
 
+        # Media items carry the file's SHA-256 (base64, as Meta's do): pywa requires it on every media item.
+        stored = None if row.type not in inbound.MEDIA_KINDS else media.get_media(conn, getattr(content, "media_id", 0))
         item = inbound.webhook_message(
-            to_wamid(row.id), wa_id(person.phone), now // 1000, row.type, content, context, referral
+            to_wamid(row.id),
+            wa_id(person.phone),
+            now // 1000,
+            row.type,
+            content,
+            context,
+            referral,
+            sha256=None if stored is None else base64.b64encode(bytes.fromhex(stored.sha256)).decode(),
         )
         value = inbound_value(
             number, person_phone=person.phone, person_name=person.name, person_bsuid=conversation.bsuid, message=item

@@ -36,8 +36,8 @@ __all__ = [
     "MessageRow",
     "MessagingService",
     "SendResult",
-    "get_message",
     "chat_members_among",
+    "get_message",
     "render_message",
     "user_topic",
 ]

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, bearer_token, get_container
 from parley.kit.errors import AppError
+from parley.messaging.render import STATUS_NAMES
 from parley.messaging.schemas import (
     AddMembersIn,
     ChatsOut,
@@ -24,7 +25,6 @@ from parley.messaging.schemas import (
     SendMessageIn,
     SendMessageOut,
 )
-from parley.messaging.service import STATUS_NAMES
 from parley.messaging.stream import DeviceStream
 
 router = APIRouter(prefix="/client/v1", tags=["messaging"], responses=ERROR_RESPONSES)

@@ -51,6 +51,7 @@ class MemberRow:
     phone: str
     name: str
     role: str
+    kind: str = "person"  # person | business
 
 
 _message_columns = (
@@ -149,12 +150,12 @@ def member_ids(conn: Connection, chat_id: int) -> list[int]:
 
 def members(conn: Connection, chat_id: int) -> list[MemberRow]:
     rows = conn.execute(
-        select(chat_members.c.user_id, users.c.phone, users.c.name, chat_members.c.role)
+        select(chat_members.c.user_id, users.c.phone, users.c.name, chat_members.c.role, users.c.kind)
         .join(users, users.c.id == chat_members.c.user_id)
         .where(chat_members.c.chat_id == chat_id)
         .order_by(chat_members.c.joined_at, chat_members.c.user_id)
     )
-    return [MemberRow(r.user_id, r.phone, r.name, r.role) for r in rows]
+    return [MemberRow(r.user_id, r.phone, r.name, r.role, r.kind) for r in rows]
 
 
 def count_members(conn: Connection, chat_id: int) -> int:

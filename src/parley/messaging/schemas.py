@@ -140,6 +140,7 @@ class PeerOut(BaseModel):
     user_id: str
     phone: str
     name: str
+    kind: Literal["person", "business"] = "person"  # a business's number shows its badge in the chat list
 
 
 class ChatOut(BaseModel):

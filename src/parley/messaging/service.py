@@ -517,7 +517,12 @@ class MessagingService:
                 if chat.kind == "direct":
                     other = next((m for m in repo.members(conn, chat.id) if m.user_id != user_id), None)
                     if other is not None:
-                        peer = {"user_id": str(other.user_id), "phone": other.phone, "name": other.name}
+                        peer = {
+                            "user_id": str(other.user_id),
+                            "phone": other.phone,
+                            "name": other.name,
+                            "kind": other.kind,
+                        }
                         title = other.name or other.phone
                 out.append(
                     {

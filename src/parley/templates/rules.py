@@ -47,6 +47,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import unquote
 
 from parley.graph import GraphError
 
@@ -665,7 +666,7 @@ def check_authentication_format(sub: Submission) -> str | None:
                 and isinstance(app.get("package_name"), str)
                 and 0 < len(app["package_name"]) <= 224
                 and isinstance(app.get("signature_hash"), str)
-                and len(app["signature_hash"]) == 11
+                and len(unquote(app["signature_hash"])) == 11  # Meta's own examples URL-encode it
             ):
                 return "every supported app needs a package_name and an 11-character signature_hash"
         if otp_type == "ZERO_TAP" and button.get("zero_tap_terms_accepted") is not True:

@@ -491,6 +491,7 @@ class TemplateService:
 
     async def edit(self, scope: GraphScope, template_id: int, body: object) -> dict[str, Any]:
         """`POST /{template-id}`: Meta's edit rules; the edited template goes back to review."""
+        await self._row_in_scope(scope, template_id, "post")  # another business's template: not even parsed
         request = rules.parse_edit(body)
         now = self._clock.now_ms()
         waba_id = scope.waba_id

@@ -56,7 +56,9 @@ def _string(params: dict[str, Any], name: str, *, required: bool = False) -> str
     return value
 
 
-async def _app_in_scope(raw_app_id: str, request: Request, container: ContainerDep, params: dict[str, Any]) -> WebhookApp:
+async def _app_in_scope(
+    raw_app_id: str, request: Request, container: ContainerDep, params: dict[str, Any]
+) -> WebhookApp:
     """The app named in the path, if the caller's token is that app's token (`APP_ID|SECRET`) or a system-user
     token of the WABA the app belongs to."""
     method = request.method.lower()
@@ -140,7 +142,10 @@ async def unsubscribe_app(app_id: str, request: Request, container: ContainerDep
     return {"success": True}
 
 
-@router.post("/{waba_id}/subscribed_apps", summary="Subscribe the business account to its app (optionally overriding the callback)")
+@router.post(
+    "/{waba_id}/subscribed_apps",
+    summary="Subscribe the business account to its app (optionally overriding the callback)",
+)
 async def subscribe_waba(
     waba_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep
 ) -> dict[str, bool]:

@@ -36,6 +36,7 @@ from parley.webhooks.repository import AttemptResult, ClaimedEvent, StreamKey
 from parley.webhooks.signing import envelope_body, signed_headers
 
 log = logging.getLogger(__name__)
+MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer we read (the status is what counts)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class DeliveryPolicy:
     max_per_target: int = 16
     stream_queue: int = 1000
     lease_s: float = 300.0
-    contention_delay_s: float = 1.0
+    contention_delay_s: float = 0.25
     max_result_batch: int = 1000
 
 
@@ -219,6 +220,22 @@ class DeliveryEngine:
     # ------------------------------------------------------------------------------------------ sending
 
     async def _run_stream(self, stream: _Stream) -> None:
+        try:
+            await self._drain(stream)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # e.g. the database went away: give the stream back, another pass retries it
+            log.exception("webhook stream %s failed", stream.key)
+            async with self._lock:
+                held = [event.id for event in stream.queue]
+                stream.queue.clear()
+                if self._streams.get(stream.key) is stream:
+                    del self._streams[stream.key]
+            until = self._clock.now_ms() + int(self._policy.contention_delay_s * 1000)
+            with contextlib.suppress(Exception):
+                await self._db.write(partial(repository.release, event_ids=held, owner=self.owner, until=until))
+
+    async def _drain(self, stream: _Stream) -> None:
         while True:
             while stream.queue:
                 event = stream.queue[0]
@@ -261,9 +278,7 @@ class DeliveryEngine:
             return
         lease_until = now + lease_ms
         ids = [event.id for event in stream.queue]
-        await self._db.write(
-            partial(repository.renew_leases, event_ids=ids, owner=self.owner, lease_until=lease_until)
-        )
+        await self._db.write(partial(repository.renew_leases, event_ids=ids, owner=self.owner, lease_until=lease_until))
         for event in stream.queue:
             event.lease_until = lease_until
 
@@ -283,11 +298,12 @@ class DeliveryEngine:
         async with self._target_slot(event.url), self._global:
             started = time.perf_counter()
             try:
-                response = await self._client.post(event.url, content=body, headers=headers)
-                status = response.status_code
+                async with self._client.stream("POST", event.url, content=body, headers=headers) as response:
+                    status = response.status_code
+                    await read_answer(response)
                 if not 200 <= status < 300:
                     error = f"HTTP {status}"
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # network errors, timeouts, a URL httpx refuses: all are failed attempts
                 error = f"{type(exc).__name__}: {exc}"[:1000] if str(exc) else type(exc).__name__
             latency_ms = int((time.perf_counter() - started) * 1000)
         now = self._clock.now_ms()
@@ -310,8 +326,7 @@ class DeliveryEngine:
     def _after_failure(self, event: ClaimedEvent, now: int) -> tuple[str, int]:
         """Exponential back-off with full jitter, until the retry window (7 days) is over: then dead."""
         policy = self._policy
-        attempt = event.attempts + 1
-        bound = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** min(attempt - 1, 30))
+        bound = backoff_bound_s(policy, event.attempts + 1)
         retry_at = now + int(self._rng.uniform(0, bound) * 1000)
         if retry_at > event.retry_from + int(policy.max_age_s * 1000):
             return DEAD, now
@@ -322,9 +337,19 @@ class DeliveryEngine:
         return len(self._streams)
 
 
+async def read_answer(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """Read an answer up to `limit` bytes: small answers keep the connection reusable, huge ones are cut off."""
+    data = b""
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) > limit:
+            break
+    return data[:limit]
+
+
 def backoff_bound_s(policy: DeliveryPolicy, attempt: int) -> float:
     """The longest wait before retry number `attempt` (1 = after the first failure)."""
-    return min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** min(attempt - 1, 30))
+    return min(policy.backoff_cap_s, policy.backoff_base_s * float(2 ** min(attempt - 1, 30)))
 
 
 HttpClientFactory = Callable[[], httpx.AsyncClient]

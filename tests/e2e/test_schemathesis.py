@@ -1,0 +1,109 @@
+"""schemathesis against a real `parley serve`, from Parley's own OpenAPI document (`GET /openapi.json`).
+
+Every Graph route (`/v{version}/...`, called as v25.0 with a valid business token) and every client route
+(with a valid person token) gets bounded generated requests: positive cases (valid by the schema) must not
+make the server fail and their responses must match the documented schemas; negative cases (invalid by the
+schema) must still never be a 5xx. Failures are collected over all operations and reported together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from tests.e2e.conftest import ServerProcess
+from tests.e2e.graph_clients import API_VERSION, Business, Person, create_business, start_parley
+
+pytestmark = pytest.mark.e2e
+
+POSITIVE_EXAMPLES = 25
+NEGATIVE_EXAMPLES = 10
+# Calls that would end the test's own session: the person's logout revokes the token every other call uses.
+SKIP = {"POST /client/v1/auth/logout"}
+
+
+class Target:
+    def __init__(self, server: ServerProcess, business: Business, person: Person) -> None:
+        self.server, self.business, self.person = server, business, person
+        self.schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
+        self.session = requests.Session()
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    server = start_parley(tmp_path_factory.mktemp("schemathesis") / "var")
+    try:
+        business = create_business(server, "Fuzz Ltd", "+14155550300")
+        person = Person(server, "+14155550311", "Fuzzy")
+        person.write(business.phone, "hello")  # a chat, so some ids are real
+        yield Target(server, business, person)
+    finally:
+        server.stop()
+
+
+def _operations(target: Target, graph: bool) -> list[Any]:
+    found = []
+    for result in target.schema.get_all_operations():
+        operation = result.ok()
+        if operation.label in SKIP:
+            continue
+        if operation.path.startswith("/v{version}/") == graph:
+            found.append(operation)
+    return found
+
+
+def _fuzz(target: Target, operation: Any, headers: dict[str, str], mode: GenerationMode, examples: int) -> str | None:
+    overrides = {"version": API_VERSION} if "{version}" in operation.path else None
+    checks = [not_a_server_error] + ([response_schema_conformance] if mode.is_positive else [])
+
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=overrides))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        response = case.call(base_url=target.server.base_url, session=target.session, headers=headers, timeout=15)
+        case.validate_response(response, checks=checks, headers=headers)
+
+    try:
+        run()
+    except Exception as exc:  # a check failed: keep going, report every operation at the end
+        first_line = str(exc).strip().splitlines()[:12]
+        return f"{operation.label} [{mode.value}]:\n    " + "\n    ".join(first_line)
+    return None
+
+
+def _fuzz_all(target: Target, operations: list[Any], headers: dict[str, str]) -> list[str]:
+    problems = []
+    for operation in operations:
+        for mode, examples in ((GenerationMode.POSITIVE, POSITIVE_EXAMPLES), (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)):
+            problem = _fuzz(target, operation, headers, mode, examples)
+            if problem is not None:
+                problems.append(problem)
+    return problems
+
+
+def test_graph_routes_hold_under_generated_requests(target: Target) -> None:
+    operations = _operations(target, graph=True)
+    assert len(operations) >= 15, [o.label for o in operations]
+    problems = _fuzz_all(target, operations, target.business.headers)
+    assert not problems, "\n".join(problems)
+
+
+def test_client_routes_hold_under_generated_requests(target: Target) -> None:
+    operations = _operations(target, graph=False)
+    assert len(operations) >= 30, [o.label for o in operations]
+    problems = _fuzz_all(target, operations, target.person.headers)
+    assert not problems, "\n".join(problems)
