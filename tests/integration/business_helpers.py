@@ -87,3 +87,40 @@ async def ack_all(server: LiveServer, person: User) -> None:
     pending = await server.container.messaging.pending_inbox(principal.user_id, 0, 1000)
     if pending:
         await server.container.messaging.acknowledge(principal.user_id, principal.device_id, int(pending[-1]["id"]))
+
+
+async def approved_template(
+    server: LiveServer, biz: Biz, name: str = "order_update", category: str = "UTILITY", body: str | None = None
+) -> dict[str, Any]:
+    """A template created through the API and approved by the (asynchronous) review."""
+    text = body or "Your order {{1}} has shipped and will arrive on {{2}}, thank you."
+    created = await server.http.post(
+        f"{V}/{biz.waba_id}/message_templates",
+        headers=biz.headers,
+        json={
+            "name": name,
+            "language": "en_US",
+            "category": category,
+            "components": [{"type": "BODY", "text": text, "example": {"body_text": [["A-1", "Monday"]]}}],
+        },
+    )
+    assert created.status_code == 200, created.text
+    server.clock.advance(seconds=5)
+    await server.container.templates.review_due_now()
+    template = await server.http.get(f"{V}/{created.json()['id']}", headers=biz.headers)
+    assert template.json()["status"] == "APPROVED", template.json()
+    return dict(template.json())
+
+
+def template_body(person: User, name: str = "order_update") -> dict[str, Any]:
+    return {
+        "to": person.phone,
+        "type": "template",
+        "template": {
+            "name": name,
+            "language": {"code": "en_US"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "A-1"}, {"type": "text", "text": "Monday"}]}
+            ],
+        },
+    }

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 
 from parley.business import media as graph_media
 from parley.business.links import create_link, follow_link
-from parley.graph import GraphError, parse_fields
+from parley.graph import GraphError, parse_fields, parse_version
 from parley.http import ContainerDep, GraphScopeDep, graph_router
 from parley.kit.ids import parse_id
 
@@ -60,6 +60,7 @@ async def new_referral_link(
 
 @router.get("/{object_id}", summary="Read any object by id (phone number, business account, template, media)")
 async def get_object(
+    version: str,
     object_id: str,
     container: ContainerDep,
     scope: GraphScopeDep,
@@ -74,7 +75,9 @@ async def get_object(
     if found is None:
         found = await container.templates.get_object(scope, oid, specs)
     if found is None:
-        found = await graph_media.media_object(container, scope, oid, _optional_id(phone_number_id))
+        found = await graph_media.media_object(
+            container, scope, oid, _optional_id(phone_number_id), version=parse_version(version)
+        )
     if found is None:
         raise _unknown(object_id)
     if specs:

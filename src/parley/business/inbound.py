@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.messaging.content import (
+from parley.messaging import (
     AnyContent,
     ContactsContent,
     LocationContent,

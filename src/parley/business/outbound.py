@@ -34,7 +34,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from parley.graph import GraphError
-from parley.messaging.content import (
+from parley.messaging import (
     AnyContent,
     ContactsContent,
     InteractiveContent,

@@ -4,6 +4,18 @@ from collections.abc import Collection, Sequence
 
 from sqlalchemy import Connection, select
 
+from parley.messaging.content import (
+    AnyContent,
+    ContactsContent,
+    InteractiveContent,
+    LocationContent,
+    MediaContent,
+    MessageContent,
+    ReplyContent,
+    TemplateContent,
+    TextContent,
+    reply_choices,
+)
 from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD, chat_members
 from parley.messaging.observers import MessageObserver
 from parley.messaging.render import render_message
@@ -31,7 +43,16 @@ __all__ = [
     "READ",
     "SENT",
     "WITHHELD",
+    "AnyContent",
     "Committed",
+    "ContactsContent",
+    "InteractiveContent",
+    "LocationContent",
+    "MediaContent",
+    "MessageContent",
+    "ReplyContent",
+    "TemplateContent",
+    "TextContent",
     "MessageObserver",
     "MessageRow",
     "MessagingService",
@@ -39,5 +60,6 @@ __all__ = [
     "chat_members_among",
     "get_message",
     "render_message",
+    "reply_choices",
     "user_topic",
 ]
