@@ -272,6 +272,7 @@ VALID: dict[str, dict[str, Any]] = {
         "template",
         template({"type": "BODY", "parameters": [{"type": "text", "parameter_name": "first_name", "text": "Mark"}]}),
     ),
+    "number as a JSON number": {"messaging_product": "whatsapp", "to": 16505551234, "text": {"body": "Hi"}},
     "bsuid recipient": {
         "messaging_product": "whatsapp",
         "recipient": "US.13491208655302741918",

@@ -280,6 +280,12 @@ class BusinessService:
             raise _not_found("phone number", raw_id)
         return number
 
+    async def number_of_user(self, user_id: int) -> repo.NumberRow:
+        number = await self._db.read(lambda c: repo.numbers_of_users(c, [user_id]).get(user_id))
+        if number is None:
+            raise GraphError(100, f"user {user_id} is not a business number")
+        return number
+
     async def _number(self, number_id: int) -> repo.NumberRow | None:
         """Numbers never move between businesses; their throughput is remembered for 30 s at most."""
         cached = self._numbers.get(number_id)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from parley.cli.business import business_app
 from parley.cli.common import with_container
+from parley.cli.demo_business import DemoBusiness, seed_demo_business
 from parley.config import Settings
 from parley.container import Container
 from parley.kit.errors import AppError
@@ -94,7 +95,7 @@ def demo() -> None:
     """Seed demo people, a group and a few messages (once), then print how to sign in."""
     from parley.messaging.schemas import SendMessageIn, TextIn
 
-    async def work(c: Container) -> list[tuple[str, str, str]]:
+    async def work(c: Container) -> tuple[list[tuple[str, str, str]], DemoBusiness]:
         already = False
         try:
             await c.accounts.find_by_phone(DEMO_PEOPLE[0][0])
@@ -103,7 +104,7 @@ def demo() -> None:
             pass
         logins = []
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("seeding demo data", total=len(DEMO_PEOPLE) + 4)
+            task = progress.add_task("seeding demo data", total=len(DEMO_PEOPLE) + 5)
             sessions = []
             for phone, name in DEMO_PEOPLE:
                 session = await c.accounts.create_user_with_token(phone, name, device_name="demo")
@@ -130,9 +131,11 @@ def demo() -> None:
                     ),
                 )
                 progress.advance(task)
-        return logins
+            business = await seed_demo_business(c, sessions[0].user_id)
+            progress.advance(task)
+        return logins, business
 
-    logins = _with_container(work)
+    logins, business = _with_container(work)
     table = Table(title="Demo logins (sign in with the phone; the code shows in the web page's developer panel)")
     table.add_column("name")
     table.add_column("phone")
@@ -140,3 +143,22 @@ def demo() -> None:
     for name, phone, token in logins:
         table.add_row(name, phone, token)
     console.print(table)
+    settings = Settings()
+    base = settings.public_url.rstrip("/")
+    biz = Table(title="Demo business: Parley Coffee (Cloud API, any version v17.0 to v25.0)")
+    biz.add_column("what")
+    biz.add_column("value", overflow="fold")
+    biz.add_row("phone", business.phone)
+    biz.add_row("waba_id", business.waba_id)
+    biz.add_row("phone_number_id", business.phone_number_id)
+    biz.add_row("access token (Bearer)", business.access_token)
+    biz.add_row("app secret (webhook signatures)", business.app_secret)
+    if business.link:
+        biz.add_row("click-to-chat link", business.link)
+    console.print(biz)
+    console.print(
+        f"Try: curl -s {base}/v23.0/{business.phone_number_id}/messages -H 'Authorization: Bearer "
+        f"{business.access_token}' -H 'Content-Type: application/json' -d '{{\"messaging_product\":\"whatsapp\","
+        f'"to":"{DEMO_PEOPLE[0][0]}","type":"text","text":{{"body":"Your latte is ready"}}}}\'',
+        soft_wrap=True,
+    )

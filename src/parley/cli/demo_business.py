@@ -1,0 +1,90 @@
+"""The demo business `parley demo` seeds: a coffee shop with a template, a click-to-chat link and a customer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from parley.business import GraphScope
+from parley.business.links import create_link
+from parley.container import Container
+from parley.graph import GraphError
+from parley.messaging.schemas import SendMessageIn, TextIn
+
+DEMO_BUSINESS_PHONE = "+14155550190"
+
+
+@dataclass(frozen=True)
+class DemoBusiness:
+    waba_id: str
+    phone_number_id: str
+    phone: str
+    access_token: str
+    app_secret: str
+    link: str
+
+
+async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
+    """Create the demo business once; later runs only mint a fresh access token for it."""
+    try:
+        existing = await c.accounts.find_by_phone(DEMO_BUSINESS_PHONE)
+    except Exception:
+        existing = None
+    if existing is not None:
+        number = await c.business.number_of_user(existing.id)
+        _, token = await c.business.create_token(number.waba_id, "demo")
+        return DemoBusiness(str(number.waba_id), str(number.id), DEMO_BUSINESS_PHONE, token, "(unchanged)", "")
+    created = await c.business.create_business(
+        "Parley Coffee", DEMO_BUSINESS_PHONE, about="Fresh coffee, delivered.", app_secret=None
+    )
+    scope = GraphScope(created.waba_id, 0, created.app_id)
+    await c.templates.create(
+        scope,
+        {
+            "name": "order_ready",
+            "language": "en_US",
+            "category": "UTILITY",
+            "components": [
+                {"type": "HEADER", "format": "TEXT", "text": "Order update"},
+                {
+                    "type": "BODY",
+                    "text": "Hi {{1}}, your order {{2}} is ready for pick-up at the counter.",
+                    "example": {"body_text": [["Alice", "#42"]]},
+                },
+                {"type": "FOOTER", "text": "Parley Coffee"},
+                {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "On my way"}]},
+            ],
+        },
+    )
+    await asyncio.sleep(c.settings.templates.review_delay_s + 0.1)  # the review is asynchronous
+    await c.templates.review_due_now()
+    link = await create_link(
+        c,
+        created.phone_number_id,
+        {
+            "headline": "Order coffee in chat",
+            "body": "10% off your first order",
+            "prefilled_text": "Hi! I'd like a latte",
+        },
+    )
+    await c.messaging.send(
+        customer_id,
+        SendMessageIn(
+            to=DEMO_BUSINESS_PHONE,
+            type="text",
+            text=TextIn(body="Hello! Are you open on Sunday?"),
+            client_id="demo-biz",
+        ),
+    )
+    reply = {"messaging_product": "whatsapp", "to": "+14155550101", "type": "text", "text": {"body": "Yes, 8 to 14!"}}
+    with contextlib.suppress(GraphError):  # e.g. a limit: the demo works without this reply
+        await c.business.send(scope, str(created.phone_number_id), reply)
+    return DemoBusiness(
+        str(created.waba_id),
+        str(created.phone_number_id),
+        DEMO_BUSINESS_PHONE,
+        created.access_token,
+        created.app_secret,
+        str(link["url"]),
+    )
