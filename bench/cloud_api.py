@@ -612,11 +612,19 @@ def parley_phase(
             run["outbox"] = backlog_summary(outbox.window(run["start_ns"] - 10**9, time.monotonic_ns()), run, load_end)
             out["fixed_rate"].append(run)
             server.quiesce()
-        # 5. Optional profile (not part of any figure).
-        if args.profile and out["fixed_rate"]:
-            rate = out["fixed_rate"][-1]["target_rate"]
-            out["profile"] = profile_run(server, entries, rate, args.profile, workdir, progress)
-            outbox.wait_drained(args.drain_timeout, progress, "parley: webhooks of the profiled run")
+        # 5. Optional profiles, in extra runs (py-spy costs CPU: not part of any figure).
+        if args.profile:
+            spy = Spy(server, args.profile, "wrk", workdir)
+            run_wrk(url, entries_file, args.connections, args.profile, progress, "parley: profiled wrk run")
+            out["profile_wrk"] = spy.result()
+            outbox.wait_drained(args.drain_timeout, progress, "parley: webhooks of the profiled wrk run")
+            server.quiesce()
+            if out["fixed_rate"]:
+                rate = min(r["target_rate"] for r in out["fixed_rate"])
+                spy = Spy(server, args.profile, "open-loop", workdir)
+                open_loop(server, entries, rate, args.profile, workdir, progress, f"parley: profiled {rate:,.0f}/s")
+                out["profile_open_loop"] = {"rate": rate, **spy.result()}
+                outbox.wait_drained(args.drain_timeout, progress, "parley: webhooks of the profiled open loop")
         out["rss_bytes"] = server.rss()
     finally:
         people_result: dict[str, Any] = {}
@@ -688,15 +696,6 @@ class Spy:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.raw, RESULTS_DIR / f"cloud-profile-{self.name}-latest.txt")
         return {"seconds": self.seconds, **summarize_profile(self.raw)}
-
-
-def profile_run(
-    server: Server, entries: list[list[str]], rate: float, seconds: float, workdir: Path, progress: Progress
-) -> dict[str, Any]:
-    """An extra open-loop run with py-spy on the server (its figures are not reported: py-spy costs CPU)."""
-    spy = Spy(server, seconds, "sends", workdir)
-    open_loop(server, entries, rate, seconds, workdir, progress, f"parley: profiled open loop {rate:,.0f}/s")
-    return {"rate": rate, **spy.result()}
 
 
 # What a profile sample was doing: the first rule whose frame name appears in its stack (thread, then frame).
@@ -1169,7 +1168,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="open-loop sends/s: numbers, 'goal-half' (1,000/s) and 'half' (half of what this server reached)",
     )
     p.add_argument("--drain-timeout", type=float, default=60, help="max seconds to wait for the webhook outbox")
-    p.add_argument("--profile", type=float, default=0, help="seconds of py-spy on the server (extra run, 0: none)")
+    p.add_argument(
+        "--profile",
+        type=float,
+        default=0,
+        help="seconds of py-spy on the server in two extra runs: wrk, and the open loop at half its max (0: none)",
+    )
     p.add_argument(
         "--profile-drain",
         type=float,

@@ -67,6 +67,7 @@ class WebhookSettings(BaseModel):
     max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     max_concurrency: int = Field(default=256, ge=1)
     max_per_target: int = Field(default=16, ge=1)
+    http_client_shards: int = Field(default=32, ge=1)  # small connection pools stay fast under concurrency
     stream_queue: int = Field(default=1000, ge=1)
     lease_s: float = Field(default=300.0, gt=0)
     # How long an event waits when an older one of its stream is being sent by another process.

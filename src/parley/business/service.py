@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from parley import accounts, media, messaging, privacy, templates, webhooks
+from parley.business import inbound, outbound, quality
 from parley.business import media as graph_media
-from parley.business import outbound, quality
 from parley.business import repository as repo
 from parley.business.events import inbound_value, pricing_object, status_value
 from parley.business.identity import bsuid, market_of, wa_id
@@ -695,8 +695,6 @@ class BusinessService:
             context = {"from": wa_id(number.display_phone_number), "id": to_wamid(row.context_id)}
             if quoted is None:
                 context = None
-        from parley.business import inbound
-
         # Media items carry the file's SHA-256 (base64, as Meta's do): pywa requires it on every media item.
         stored = None if row.type not in inbound.MEDIA_KINDS else media.get_media(conn, getattr(content, "media_id", 0))
         item = inbound.webhook_message(
@@ -748,15 +746,9 @@ class BusinessService:
             return
         person = accounts.get_users(conn, [user_id])[user_id]
         reaction_id = self._ids.next_id()
-        item = {
-            "from": wa_id(person.phone),
-            "id": to_wamid(reaction_id),
-            "timestamp": str(now // 1000),
-            "type": "reaction",
-            "reaction": {"message_id": to_wamid(row.id), "emoji": emoji},
-        }
-        if not emoji:
-            item["reaction"] = {"message_id": to_wamid(row.id)}
+        item = inbound.webhook_reaction(
+            to_wamid(reaction_id), wa_id(person.phone), now // 1000, to_wamid(row.id), emoji
+        )
         value = inbound_value(
             number,
             person_phone=person.phone,

@@ -24,7 +24,7 @@ from parley.kit.ids import IdGenerator, parse_id
 from parley.platform.db import Database
 from parley.webhooks import repository
 from parley.webhooks.repository import DeliveryLogEntry, WebhookApp, WebhookEventRow, WebhookOverride
-from parley.webhooks.worker import DeliveryEngine, DeliveryPolicy, HttpClientFactory, read_answer
+from parley.webhooks.worker import DeliveryEngine, DeliveryPolicy, HttpClientFactory, HttpClients, read_answer
 
 # What GET /{app_id}/subscriptions lists for an app subscribed to every field (cloud-api.md §3.5).
 KNOWN_FIELDS = (
@@ -56,9 +56,7 @@ class AppSubscription:
 def default_http_client(settings: WebhookSettings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.timeout_s),
-        limits=httpx.Limits(
-            max_connections=settings.max_concurrency, max_keepalive_connections=settings.max_concurrency
-        ),
+        limits=httpx.Limits(max_connections=settings.max_concurrency, max_keepalive_connections=32),
         follow_redirects=False,
     )
 
@@ -140,8 +138,10 @@ class WebhookService:
         self._clock = clock
         self._ids = ids
         self._settings = settings
-        self._client = (http_client_factory or partial(default_http_client, settings))()
-        self._engine = DeliveryEngine(db, clock, ids, policy_of(settings), self._client, rng)
+        self._clients = HttpClients(
+            http_client_factory or partial(default_http_client, settings), settings.http_client_shards
+        )
+        self._engine = DeliveryEngine(db, clock, ids, policy_of(settings), self._clients, rng)
         self._started = False
 
     # ------------------------------------------------------------------------------------------ lifecycle
@@ -154,7 +154,7 @@ class WebhookService:
 
     async def close(self) -> None:
         await self._engine.close()
-        await self._client.aclose()
+        await self._clients.aclose()
 
     def notify(self) -> None:
         """New events were committed: look for them now rather than at the next poll."""
@@ -173,7 +173,7 @@ class WebhookService:
         challenge = str(secrets.randbelow(9 * 10**9) + 10**9)
         params = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token}
         try:
-            async with self._client.stream("GET", url, params=params) as response:
+            async with self._clients.client().stream("GET", url, params=params) as response:
                 status = response.status_code
                 answer = await read_answer(response, 1024)
         except Exception as error:  # unreachable, timed out, or a URL httpx refuses

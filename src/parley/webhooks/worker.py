@@ -36,6 +36,7 @@ from parley.webhooks.repository import AttemptResult, ClaimedEvent, StreamKey
 from parley.webhooks.signing import envelope_body, signed_headers
 
 log = logging.getLogger(__name__)
+HttpClientFactory = Callable[[], httpx.AsyncClient]
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer we read (the status is what counts)
 
 
@@ -52,6 +53,34 @@ class DeliveryPolicy:
     lease_s: float = 300.0
     contention_delay_s: float = 0.25
     max_result_batch: int = 1000
+
+
+class HttpClients:
+    """A few pooled httpx clients, each stream always on the same one.
+
+    One client shared by hundreds of concurrent POSTs spends most of its time scanning its own pool (every
+    request checks every connection); small pools keep that cheap and still reuse each stream's connection.
+    """
+
+    def __init__(self, factory: HttpClientFactory, shards: int) -> None:
+        self._factory = factory
+        self._clients: list[httpx.AsyncClient | None] = [None] * max(1, shards)
+
+    def client(self, shard: int = 0) -> httpx.AsyncClient:
+        index = shard % len(self._clients)
+        client = self._clients[index]
+        if client is None:
+            client = self._clients[index] = self._factory()
+        return client
+
+    def for_stream(self, key: StreamKey) -> httpx.AsyncClient:
+        return self.client(hash(key))
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            if client is not None:
+                await client.aclose()
+        self._clients = [None] * len(self._clients)
 
 
 @dataclass
@@ -113,14 +142,14 @@ class DeliveryEngine:
         clock: Clock,
         ids: IdGenerator,
         policy: DeliveryPolicy,
-        client: httpx.AsyncClient,
+        clients: HttpClients,
         rng: random.Random | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._ids = ids
         self._policy = policy
-        self._client = client
+        self._clients = clients
         self._rng = rng or random.Random()
         self.owner = secrets.randbits(62)
         self._streams: dict[StreamKey, _Stream] = {}
@@ -298,7 +327,8 @@ class DeliveryEngine:
         async with self._target_slot(event.url), self._global:
             started = time.perf_counter()
             try:
-                async with self._client.stream("POST", event.url, content=body, headers=headers) as response:
+                client = self._clients.for_stream(event.stream)
+                async with client.stream("POST", event.url, content=body, headers=headers) as response:
                     status = response.status_code
                     await read_answer(response)
                 if not 200 <= status < 300:
@@ -350,6 +380,3 @@ async def read_answer(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -
 def backoff_bound_s(policy: DeliveryPolicy, attempt: int) -> float:
     """The longest wait before retry number `attempt` (1 = after the first failure)."""
     return min(policy.backoff_cap_s, policy.backoff_base_s * float(2 ** min(attempt - 1, 30)))
-
-
-HttpClientFactory = Callable[[], httpx.AsyncClient]
