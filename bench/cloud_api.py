@@ -682,7 +682,7 @@ class Spy:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         self.proc: subprocess.Popen[bytes] | None = None
         if Path(spy).exists():
-            argv = [spy, "record", "-p", str(server.pid), "-d", str(int(seconds)), "-r", "97", "--threads"]
+            argv = [spy, "record", "-p", str(server.pid), "-d", str(int(seconds)), "-r", "97", "--threads", "--gil"]
             argv += ["--nonblocking", "--format", "raw", "-o", str(self.raw)]
             self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -800,8 +800,9 @@ def baseline_phase(
 
 
 def receiver_baseline(args: argparse.Namespace, workdir: Path, progress: Progress) -> dict[str, Any]:
-    """The receiver alone: how many POSTs/s it takes from one httpx client (Parley's delivery engine is one
-    httpx client too) with one connection per business, and from wrk (the receiver's own ceiling)."""
+    """The receiver alone, one connection per business: how many POSTs/s it takes from one httpx client
+    (Parley's delivery engine is one httpx client too), from a bare asyncio client in one Python process
+    (the floor for a Python delivery engine) and from wrk (the receiver's own ceiling)."""
     port = free_port()
     receiver = Proc("webhook_receiver.py", "serve", {"port": port, "hold_max_s": 600}, workdir)
     receiver.wait_ready(30, "the baseline webhook receiver")
@@ -819,6 +820,19 @@ def receiver_baseline(args: argparse.Namespace, workdir: Path, progress: Progres
         progress.remove_task(task)
         result["latency"] = latency_summary(us / 1000 for us in result.pop("latencies_us"))
         out["httpx"] = result
+        task = progress.add_task(
+            f"receiver baseline: bare asyncio client, {args.businesses} connections", total=seconds
+        )
+        driver = Proc(
+            "webhook_receiver.py",
+            "drive-raw",
+            {"host": "127.0.0.1", "port": port, "concurrency": args.businesses, "duration": seconds},
+            workdir,
+        )
+        result = driver.wait_result(seconds + 60)
+        progress.remove_task(task)
+        result["latency"] = latency_summary(us / 1000 for us in result.pop("latencies_us"))
+        out["bare_asyncio"] = result
         if shutil.which("wrk"):
             from webhook_receiver import sample_body
 
@@ -1122,6 +1136,15 @@ def webhook_report(results: dict[str, Any]) -> Table:
         h = rb["httpx"]
         table.add_row(
             f"baseline: the receiver driven by one httpx client ({h['concurrency']} connections)",
+            f"{h['posts_per_second']:,.0f}/s",
+            f"{h['client_cpu_us_per_post']:,.0f} µs (client)",
+            "",
+            "",
+        )
+    if rb.get("bare_asyncio"):
+        h = rb["bare_asyncio"]
+        table.add_row(
+            f"baseline: the receiver driven by a bare asyncio client ({h['concurrency']} connections, signing)",
             f"{h['posts_per_second']:,.0f}/s",
             f"{h['client_cpu_us_per_post']:,.0f} µs (client)",
             "",

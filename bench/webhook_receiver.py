@@ -2,6 +2,7 @@
 
     python bench/webhook_receiver.py serve CONFIG.json   # receive: 200 at once, record every update
     python bench/webhook_receiver.py drive CONFIG.json   # baseline: POST to a receiver from one httpx client
+    python bench/webhook_receiver.py drive-raw CONFIG.json   # the same from a bare asyncio client (proto.py)
 
 `serve` is a bare asyncio HTTP/1.1 server (keep-alive, Content-Length bodies: what httpx sends) that answers
 every POST with an empty 200 before anything else and checks nothing expensive (no signature check). Per
@@ -255,11 +256,80 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def drive_raw(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The same load from the bare asyncio HTTP/1.1 client protocol the load generators use (proto.py): what
+    one lean Python process can send, signing every body as Parley does (HMAC-SHA256 and SHA1)."""
+    import hashlib
+    import hmac
+
+    from proto import HttpConnection, http_request
+
+    loop = asyncio.get_running_loop()
+    host, port, path = cfg["host"], int(cfg["port"]), cfg.get("path", "/hook/0")
+    concurrency, duration = int(cfg["concurrency"]), float(cfg["duration"])
+    body = sample_body()
+    statuses: Counter[int] = Counter()
+    latencies_us = array("q")
+    state = {"stop": 0.0}
+    done = loop.create_future()
+    active = {"n": concurrency}
+
+    def request() -> bytes:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "facebookexternalua",
+            "X-Hub-Signature-256": "sha256=" + hmac.new(b"s", body, hashlib.sha256).hexdigest(),
+            "X-Hub-Signature": "sha1=" + hmac.new(b"s", body, hashlib.sha1).hexdigest(),
+        }
+        return http_request("POST", path, f"{host}:{port}", headers, body)
+
+    def on_response(conn: HttpConnection, status: int, _body: bytes) -> None:
+        now = time.monotonic_ns()
+        if state["stop"]:
+            statuses[status] += 1
+            latencies_us.append((now - conn.started_ns) // 1000)
+            if time.monotonic() >= state["stop"]:
+                active["n"] -= 1
+                if active["n"] == 0 and not done.done():
+                    done.set_result(None)
+                return
+        conn.started_ns = time.monotonic_ns()
+        conn.send(request())
+
+    conns = []
+    for _ in range(concurrency):
+        _, conn = await loop.create_connection(lambda: HttpConnection(on_response), host, port)
+        conns.append(conn)
+    cpu0 = time.process_time()
+    t0 = time.monotonic()
+    state["stop"] = t0 + duration
+    for conn in conns:
+        conn.started_ns = time.monotonic_ns()
+        conn.send(request())
+    await asyncio.wait_for(done, duration + 30)
+    elapsed = time.monotonic() - t0
+    cpu = time.process_time() - cpu0
+    for conn in conns:
+        if conn.transport is not None:
+            conn.transport.close()
+    ok = statuses.get(200, 0)
+    return {
+        "concurrency": concurrency,
+        "seconds": elapsed,
+        "ok": ok,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "posts_per_second": ok / elapsed,
+        "client_cpu_seconds": cpu,
+        "client_cpu_us_per_post": cpu / max(1, ok) * 1e6,
+        "latencies_us": latencies_us.tolist(),
+    }
+
+
 def main() -> None:
     mode, config_path = sys.argv[1], sys.argv[2]
     cfg = json.loads(Path(config_path).read_text())
     raise_nofile(int(cfg.get("nofile", 65536)))
-    work = {"serve": serve, "drive": drive}[mode]
+    work = {"serve": serve, "drive": drive, "drive-raw": drive_raw}[mode]
     result = run_async(work(cfg))
     result_path = Path(config_path).with_suffix(".result.json")
     result_path.write_text(json.dumps(result))

@@ -69,7 +69,9 @@ class WebhookSettings(BaseModel):
     max_per_target: int = Field(default=16, ge=1)
     http_client_shards: int = Field(default=32, ge=1)  # small connection pools stay fast under concurrency
     stream_queue: int = Field(default=1000, ge=1)
-    lease_s: float = Field(default=300.0, gt=0)
+    # Claimed events are leased (renewed while held): after a crash another process or a restart takes
+    # them over once the lease ran out.
+    lease_s: float = Field(default=60.0, gt=0)
     # How long an event waits when an older one of its stream is being sent by another process.
     contention_delay_ms: int = Field(default=250, ge=1)
 

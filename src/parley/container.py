@@ -97,6 +97,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         _derived(code_secret, "business"),
         functools.partial(fetch_media_link_with, media, settings.media_fetch),
     )
+    webhooks = WebhookService(db, clock, ids, settings.webhooks)
+    business.after_outbox_write(webhooks.notify)  # deliver at once rather than at the next poll
     return Container(
         settings=settings,
         clock=clock,
@@ -111,7 +113,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         privacy=privacy,
         business=business,
         media_urls=MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url),
-        webhooks=WebhookService(db, clock, ids, settings.webhooks),
+        webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
     )
 

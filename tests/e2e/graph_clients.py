@@ -436,7 +436,9 @@ def message_webhook(kind: str, wamid: str | None = None, status: str | None = No
             return False
         value = delivery.value
         if kind == "status":
-            return any(s["id"] == wamid and (status is None or s["status"] == status) for s in value.get("statuses", []))
+            return any(
+                s["id"] == wamid and (status is None or s["status"] == status) for s in value.get("statuses", [])
+            )
         return any(m["type"] == kind for m in value.get("messages", []))
 
     return match
@@ -460,7 +462,7 @@ def pywa_class(base_url: str) -> Any:
             super().__init__(token=token, session=session, api_version=api_version)
             session.base_url = f"{base_url}/v{api_version}"
 
-    class ParleyWhatsApp(WhatsApp):  # type: ignore[misc]
+    class ParleyWhatsApp(WhatsApp):
         _api_cls = ParleyGraphAPI
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:

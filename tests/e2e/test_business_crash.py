@@ -100,7 +100,9 @@ async def _burst(
 
 def test_sigkill_mid_burst_of_cloud_api_sends(tmp_path: Path) -> None:
     receiver = _Receiver()
-    server = ServerProcess(tmp_path / "var", env={"PARLEY_BUSINESS__PAIR_BURST": "1000000", "PARLEY_WEBHOOKS__LEASE_S": "3"})
+    server = ServerProcess(
+        tmp_path / "var", env={"PARLEY_BUSINESS__PAIR_BURST": "1000000", "PARLEY_WEBHOOKS__LEASE_S": "3"}
+    )
     server.start()
     business = json.loads(
         server.cli(

@@ -196,7 +196,12 @@ def test_heyoo_sends_everything(setup: Setup, tmp_path: Path) -> None:
 
     _sent_id(
         heyoo.send_contacts(
-            [{"name": {"formatted_name": "Ursula K. Le Guin", "first_name": "Ursula"}, "phones": [{"phone": "+1 503 555 0100", "type": "WORK"}]}],
+            [
+                {
+                    "name": {"formatted_name": "Ursula K. Le Guin", "first_name": "Ursula"},
+                    "phones": [{"phone": "+1 503 555 0100", "type": "WORK"}],
+                }
+            ],
             bob.wa_id,
         )
     )

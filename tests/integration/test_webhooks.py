@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -18,7 +19,7 @@ from parley import webhooks
 from parley.config import Settings, WebhookSettings
 from parley.container import Container, build_container
 from parley.graph import GraphError
-from parley.kit.clock import FrozenClock
+from parley.kit.clock import Clock, FrozenClock, SystemClock
 from parley.webhooks.worker import DeliveryPolicy, backoff_bound_s
 from tests.integration.test_webhooks_support import Receiver, receiver
 
@@ -34,10 +35,13 @@ async def make_container(settings: Settings) -> AsyncIterator[MakeContainer]:
     """Containers over the test's database, on a frozen clock; closed at the end."""
     made: list[Container] = []
 
-    async def make(clock: FrozenClock | None = None, **webhook_settings: Any) -> Container:
+    async def make(clock: Clock | None = None, *, node: int | None = None, **webhook_settings: Any) -> Container:
         options = {"deliver": False, **webhook_settings}
         custom = settings.model_copy(update={"webhooks": WebhookSettings(**options)})
-        container = build_container(custom, clock or FrozenClock(int(time.time() * 1000)))
+        with pytest.MonkeyPatch.context() as patch:
+            if node is not None:  # another "process": ids from another node, as another pid would give
+                patch.setattr(os, "getpid", lambda: node)
+            container = build_container(custom, clock or FrozenClock(int(time.time() * 1000)))
         await container.start()
         made.append(container)
         return container
@@ -256,7 +260,7 @@ async def test_events_survive_a_restart(make_container: MakeContainer) -> None:
         waiting = await put(first, WABA, {"n": 1})
         await first.close()
 
-        second = await make_container()
+        second = await make_container(node=2)
         await second.webhooks.deliver_due_now()
         assert numbers(rx) == [1]
         assert (await event(second, waiting)).state == "delivered"
@@ -275,7 +279,7 @@ async def test_events_held_by_a_stopping_process_go_to_the_next_one(make_contain
         await asyncio.gather(delivering, return_exceptions=True)
 
         rx.delay_s = 0
-        second = await make_container()
+        second = await make_container(node=2)
         await second.webhooks.deliver_due_now()
         assert numbers(rx) == [1, 1, 2]  # at least once, still in order
         assert (await event(second, held)).state == "delivered"
@@ -400,6 +404,35 @@ async def test_many_events_many_streams_all_arrive_once_in_order(make_container:
             got[post.value["p"]].append(post.value["n"])
         assert got == sent
         assert len(rx.posts) == 240
+
+
+async def test_two_processes_share_the_outbox_and_keep_every_stream_in_order(
+    make_container: MakeContainer,
+) -> None:
+    # Two containers over one database, both delivering: what two `parley serve` processes do.
+    first = await make_container(SystemClock(), node=1, deliver=True, poll_interval_ms=5, claim_batch=16)
+    second = await make_container(SystemClock(), node=2, deliver=True, poll_interval_ms=5, claim_batch=16)
+    async with receiver() as rx:
+        await add_app(first, WABA, rx.url)
+        phones = [PHONE_A + i for i in range(6)]
+        sent: dict[int, list[int]] = {p: [] for p in phones}
+        n = 0
+        for burst in range(8):
+            producer = (first, second)[burst % 2]
+            for _ in range(30):
+                phone = phones[n % len(phones)]
+                sent[phone].append(n)
+                await put(producer, WABA, {"n": n, "p": phone}, phone=phone)
+                n += 1
+            producer.webhooks.notify()
+            await asyncio.sleep(0.02)
+        await rx.wait_for(n, timeout=60)
+        await asyncio.sleep(0.3)  # anything sent twice would show up now
+        got: dict[int, list[int]] = {p: [] for p in phones}
+        for post in rx.posts:
+            got[post.value["p"]].append(post.value["n"])
+        assert got == sent  # each stream in order, nothing twice
+        assert {e.state for e in await first.webhooks.delivery_log(WABA, limit=1000)} == {"delivered"}
 
 
 def test_cli_log_and_redeliver(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from parley import webhooks
 from tests.conftest import LiveServer, free_port
 from tests.integration.business_helpers import Biz, V, create_business
-from tests.integration.test_webhooks_support import Receiver, receiver
+from tests.integration.test_webhooks_support import receiver
 
 SECRET = "s3cret"  # what business_helpers.create_business gives every app
 
@@ -309,6 +309,3 @@ async def _serve(app: Any) -> AsyncIterator[str]:
         uv.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-__all__ = ["Receiver"]

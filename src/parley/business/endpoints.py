@@ -86,6 +86,7 @@ async def get_object(
     return found
 
 
+@router.post("/{object_id}/", include_in_schema=False)  # pywa posts the phone webhook override with a slash
 @router.post("/{object_id}", summary="Update an object by id (phone number webhook override, template edit)")
 async def post_object(
     object_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep

@@ -95,9 +95,14 @@ class BusinessService:
         self._token_cache: dict[str, tuple[GraphScope, float]] = {}
         self._numbers: dict[int, tuple[repo.NumberRow, float]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._notify_outbox: Callable[[], None] = lambda: None
         self._tiers = tuple(settings.messaging_limit_tiers)
         messaging_service.add_observer(_PeopleObserver(self))
         privacy_service.add_observer(_QualityObserver(self))
+
+    def after_outbox_write(self, notify: Callable[[], None]) -> None:
+        """Called after a unit that wrote webhook events committed (wakes the delivery loop)."""
+        self._notify_outbox = notify
 
     async def start(self) -> None:
         self._bus.subscribe(_REVOCATIONS_TOPIC, self._on_revocation)
@@ -466,6 +471,7 @@ class BusinessService:
             return result.message_id, committed
 
         message_id, committed = await self._db.write(unit)
+        self._notify_outbox()
         if committed is not None:
             await self._messaging.publish_committed(committed)
         contact: dict[str, Any] = {"input": recipient_input, "wa_id": wa_id(person.phone)}

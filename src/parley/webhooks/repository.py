@@ -308,6 +308,12 @@ def _stream_filter(waba_id: int, phone_number_id: int | None) -> Any:
     return and_(t.c.waba_id == waba_id, phone)
 
 
+def has_due(conn: Connection, now: int) -> bool:
+    t = webhook_events
+    query = select(t.c.id).where(t.c.state == PENDING, t.c.next_attempt_at <= now).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def claim_due(
     conn: Connection,
     *,
@@ -386,7 +392,52 @@ def claim_due(
             conn.execute(update(t).where(t.c.id.in_(chunk)).values(next_attempt_at=until, lease_owner=None))
 
     accepted, dropped = _resolve_targets(conn, taken, now=now, owner=owner, lease_until=lease_until)
-    return ClaimOutcome(accepted=accepted, dropped=dropped, full=len(candidates) >= limit)
+    # "Full" asks for another pass at once; only worth it when this one moved something.
+    progress = bool(taken) or bool(deferred)
+    return ClaimOutcome(accepted=accepted, dropped=dropped, full=len(candidates) >= limit and progress)
+
+
+def has_after(conn: Connection, key: StreamKey, tail: int) -> bool:
+    t = webhook_events
+    query = select(t.c.id).where(_stream_filter(*key), t.c.state == PENDING, t.c.id > tail).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def claim_after(
+    conn: Connection, *, key: StreamKey, tail: int, now: int, limit: int, owner: int, lease_until: int
+) -> tuple[list[ClaimedEvent], bool]:
+    """Take the events right behind what this process just delivered of a stream, due or not (they were only
+    waiting for it): stops at the first one another process holds. Returns them and whether any was taken
+    (some may have been dropped)."""
+    t = webhook_events
+    query = (
+        select(
+            t.c.id,
+            t.c.waba_id,
+            t.c.phone_number_id,
+            t.c.field,
+            t.c.value,
+            t.c.created_at,
+            t.c.attempts,
+            t.c.retry_from,
+            t.c.lease_owner,
+            t.c.next_attempt_at,
+        )
+        .where(_stream_filter(*key), t.c.state == PENDING, t.c.id > tail)
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        # Wait for a claim in flight elsewhere and see its lease: a row another process just took is not ours.
+        query = query.with_for_update()
+    rows = conn.execute(query).all()
+    taken = []
+    for row in rows:
+        if row.lease_owner is not None and row.lease_owner != owner and row.next_attempt_at > now:
+            break
+        taken.append(row)
+    accepted, _dropped = _resolve_targets(conn, taken, now=now, owner=owner, lease_until=lease_until)
+    return accepted, bool(taken)
 
 
 def _resolve_targets(

@@ -5,8 +5,8 @@
   or dead, so a message's statuses never arrive out of order.
 - Isolation: each stream has its own task; a slow or failing endpoint only ever occupies its own streams
   (and at most `max_per_target` of the global `max_concurrency` slots). The claim loop never waits on HTTP.
-- Throughput: one claim unit leases up to `claim_batch` events; outcomes are written in batches; one pooled
-  httpx client keeps connections alive.
+- Throughput: one claim unit leases up to `claim_batch` events; outcomes are written in batches; a few
+  small httpx connection pools keep connections alive. An idle loop only reads (one indexed probe per poll).
 - At least once: an event is leased (its `next_attempt_at` becomes the lease expiry) before it is sent and
   marked only after the receiver answered; a crashed process's events come back when their leases expire.
 """
@@ -221,6 +221,9 @@ class DeliveryEngine:
             if self._closing:
                 return False
             now = self._clock.now_ms()
+            # A read first: an idle poll never takes the (SQLite: single) writer.
+            if not await self._db.read(partial(repository.has_due, now=now)):
+                return False
             tails = {key: stream.tail for key, stream in self._streams.items()}
             room = {key: max(0, policy.stream_queue - len(stream.queue)) for key, stream in self._streams.items()}
             outcome = await self._db.write(
@@ -277,10 +280,32 @@ class DeliveryEngine:
                 self._results.add(result)
             await self._results.barrier()
             async with self._lock:
-                if stream.queue:
+                if stream.queue or await self._pull(stream):
                     continue
                 del self._streams[stream.key]
                 return
+
+    async def _pull(self, stream: _Stream) -> bool:
+        """Before letting a stream go, take what queued up behind it meanwhile (another process may have put
+        it off because this one held the stream)."""
+        if self._closing or not await self._db.read(partial(repository.has_after, key=stream.key, tail=stream.tail)):
+            return False
+        now = self._clock.now_ms()
+        accepted, progressed = await self._db.write(
+            partial(
+                repository.claim_after,
+                key=stream.key,
+                tail=stream.tail,
+                now=now,
+                limit=self._policy.stream_queue,
+                owner=self.owner,
+                lease_until=now + int(self._policy.lease_s * 1000),
+            )
+        )
+        for event in accepted:
+            stream.queue.append(event)
+            stream.tail = event.id
+        return progressed
 
     async def _hand_back(self, stream: _Stream, failed: AttemptResult) -> None:
         """The head failed: record it and release the whole stream until its retry time."""
