@@ -304,11 +304,6 @@ def test_heyoo_sends_an_approved_template(setup: Setup) -> None:
     assert refused["error"]["code"] == 131047
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="heyoo hard-codes v14.0 (and v15.0 for mark-as-read); Meta serves calls to expired versions with "
-    "the oldest live one, Parley refuses anything outside v17.0-v25.0 (graph/versions.py).",
-)
 def test_heyoo_with_only_its_host_changed(setup: Setup) -> None:
     heyoo = Heyoo(setup.business.access_token, setup.business.phone_number_id)
     for name in ("base_url", "v15_base_url", "url"):

@@ -311,3 +311,60 @@ def test_meta_example(world: World, name: str) -> None:
             for parameter in component.get("parameters", []) if component["type"] == "body" else []:
                 value = parameter.get("text") or parameter.get(parameter["type"], {}).get("fallback_value")
                 assert str(value) in rendered, (value, rendered)
+
+
+@pytest.mark.parametrize("given_as", ["link", "id"])
+def test_template_header_media_reaches_the_person(world: World, given_as: str) -> None:
+    person = world.people[1]
+    body = world.substitute("Send Message Template Media", EXAMPLES["Send Message Template Media"], person)
+    header = next(c for c in body["template"]["components"] if c["type"] == "header")
+    header["parameters"][0]["image"] = (
+        {"link": world.files.url("photo.png")} if given_as == "link" else {"id": world.media_ids["image"]}
+    )
+    before = len(person.messages_with(world.business.phone))
+    response = world.http.post(f"/{world.business.phone_number_id}/messages", json=body)
+    assert response.status_code == 200, response.text
+    wait_until(lambda: len(person.messages_with(world.business.phone)) > before, what="the template")
+    media = person.messages_with(world.business.phone)[-1]["business"]["template"]["header"]["media"]
+    assert set(media) >= {"id", "mime_type"} and "link" not in media, media
+    download = person.http.get(f"/media/{media['id']}")
+    assert download.status_code == 200 and download.content == MEDIA_FILES["image"][1]
+
+
+WEBHOOK_SCHEMA = {"$ref": "#/components/schemas/WebhookPayload", "components": SPEC["components"]}
+WEBHOOK_EXAMPLES = {
+    name: example["value"]
+    for name, example in SPEC["paths"]["/whatsapp/webhooks"]["post"]["requestBody"]["content"]["application/json"][
+        "examples"
+    ].items()
+}
+
+
+def test_delivered_status_webhooks_match_metas_schema(world: World) -> None:
+    """Every status webhook Parley delivered in this module (the examples' `sent` statuses) validates against
+    Meta's `WebhookPayload` (the schema of its `POST /whatsapp/webhooks`)."""
+    statuses = [d for d in world.sink.received() if d.field == "messages" and "statuses" in d.value]
+    assert statuses
+    problems = []
+    for delivery in statuses:
+        try:
+            jsonschema.validate(delivery.json, WEBHOOK_SCHEMA)
+        except jsonschema.ValidationError as error:
+            problems.append(f"{error.message} at {list(error.absolute_path)} in {delivery.body.decode()[:400]}")
+    assert not problems, "\n".join(problems[:5])
+
+
+def test_delivered_inbound_webhooks_have_the_shape_of_metas_example(world: World) -> None:
+    """Meta's schema for inbound messages cannot be used (it reuses the send schemas: even Meta's own 16 webhook
+    examples fail it), so a person's text message is compared with Meta's "Text Message" example instead."""
+    [meta] = [change["value"] for entry in WEBHOOK_EXAMPLES["Text Message"]["entry"] for change in entry["changes"]]
+    inbound = [d.value for d in world.sink.received() if message_webhook("text")(d)]
+    assert inbound
+    for value in inbound:
+        assert set(value) == set(meta)
+        assert set(value["metadata"]) == set(meta["metadata"])
+        assert set(value["contacts"][0]) >= set(meta["contacts"][0]) and set(value["contacts"][0]["profile"]) >= {
+            "name"
+        }
+        assert set(value["messages"][0]) == set(meta["messages"][0])
+        assert isinstance(value["messages"][0]["timestamp"], str) and value["messages"][0]["timestamp"].isdigit()

@@ -25,7 +25,8 @@ def test_foreign_wamids_are_not_ours(raw: str) -> None:
 
 def test_versions() -> None:
     assert parse_version("17.0") == 17 and parse_version("25.0") == 25
-    for bad in ("16.0", "26.0", "23.1", "23", "abc"):
+    assert parse_version("14.0") == 17  # expired versions are served by the oldest available one
+    for bad in ("0.0", "26.0", "23.1", "23", "abc"):
         with pytest.raises(GraphError) as caught:
             parse_version(bad)
         assert caught.value.code == 100

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -387,17 +388,30 @@ class BusinessService:
             # I/O before the unit: the unit only stores what was fetched.
             fetched = await self._fetch_link(number.user_id, media_kind, str(media_ref.link))
         template = request.template
+        header_media = None if template is None else _template_header_media(template.components_as_dicts())
+        fetched_header = None
+        if header_media is not None and header_media[1].get("link"):
+            fetched_header = await self._fetch_link(number.user_id, header_media[0], str(header_media[1]["link"]))
         client_id = f"idem:{idempotency_key}" if idempotency_key else f"api:{uuid.uuid4().hex}"
         now = self._clock.now_ms()
         waba_id = scope.waba_id
 
         def unit(conn: Connection) -> tuple[int, messaging.Committed | None]:
             conversation = self._conversation(conn, number, person, now)
+            shared: list[int] = []
             rendered = None
             if template is not None:
                 rendered = templates.resolve_for_send(
                     conn, waba_id, template.name, template.language.code, template.components_as_dicts()
                 )
+                if header_media is not None and rendered.header is not None and "media" in rendered.header:
+                    # The header's file is stored on our side, like a media message's: the person downloads it
+                    # from Parley, never from the business's URL.
+                    header_facts = fetched_header or self._media_by_id(conn, waba_id, header_media)
+                    shared.append(header_facts.media_id)
+                    rendered = dataclasses.replace(
+                        rendered, header={**rendered.header, "media": _media_view(header_facts, header_media[1])}
+                    )
             pricing = price_send(conversation, now, None if rendered is None else rendered.category)
             media_facts = fetched
             if media_ref is not None and media_ref.id is not None and media_kind is not None:
@@ -422,8 +436,10 @@ class BusinessService:
             if result.retried:
                 return result.message_id, None
             if media_facts is not None:
+                shared.append(media_facts.media_id)
+            for media_id in shared:
                 # The person may download what the business sent them (media is reachable from its chats).
-                media.share_media(conn, media_facts.media_id, result.chat_id)
+                media.share_media(conn, media_id, result.chat_id)
             error = None
             if over_limit:
                 error = GraphError(
@@ -482,6 +498,15 @@ class BusinessService:
             "contacts": [contact],
             "messages": [{"id": to_wamid(message_id), "message_status": "accepted"}],
         }
+
+    def _media_by_id(
+        self, conn: Connection, waba_id: int, header: tuple[str, dict[str, Any]]
+    ) -> outbound.ResolvedMedia:
+        media_id = parse_id(str(header[1].get("id", "")))
+        if media_id is None:
+            raise GraphError(100, f"header media id {header[1].get('id')!r} does not exist", subcode=33)
+        owners = {n.user_id for n in repo.numbers_of_waba(conn, waba_id)}
+        return graph_media.resolve_media_id(conn, owners, media_id, header[0])
 
     async def _recipient(
         self, scope: GraphScope, number: repo.NumberRow, request: outbound.OutboundRequest
@@ -767,6 +792,26 @@ class BusinessService:
 
 # A marker: "include pricing on this status" (the real pricing facts come from the stored row).
 _FIRST = Pricing("service", "free_customer_service", False, "user_initiated", True, None)
+
+
+def _template_header_media(components: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """(kind, {"id"|"link", ...}) of a template send's image/video/document header parameter, if any."""
+    for component in components:
+        if str(component.get("type", "")).lower() != "header":
+            continue
+        for parameter in component.get("parameters") or []:
+            kind = str(parameter.get("type", "")).lower()
+            if kind in ("image", "video", "document") and isinstance(parameter.get(kind), dict):
+                return kind, parameter[kind]
+    return None
+
+
+def _media_view(facts: outbound.ResolvedMedia, given: dict[str, Any]) -> dict[str, Any]:
+    view: dict[str, Any] = {"id": str(facts.media_id), "mime_type": facts.mime_type, "size": facts.size}
+    filename = given.get("filename") or facts.filename
+    if filename:
+        view["filename"] = filename
+    return view
 
 
 def _chat_of_message(conn: Connection, _messaging: messaging.MessagingService, message_id: int) -> int | None:

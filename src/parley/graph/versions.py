@@ -1,4 +1,8 @@
-"""Graph API versions: any `v{major}.0` from 17.0 to 25.0 is accepted, as pywa's range."""
+"""Graph API versions: `v17.0` to `v25.0`, as pywa's range.
+
+As on Graph, a call to an expired version (heyoo still calls v14.0 and v15.0) is served by the oldest
+available one; a version newer than the newest is an error.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,6 @@ def is_graph_path(path: str) -> bool:
 def parse_version(raw: str) -> int:
     """`"23.0"` -> 23; anything else is Meta's "unknown path" error."""
     major, dot, minor = raw.partition(".")
-    if not (dot and minor == "0" and major.isdigit() and int(major) in SUPPORTED_VERSIONS):
+    if not (dot and minor == "0" and major.isdigit() and 1 <= int(major) <= SUPPORTED_VERSIONS[-1]):
         raise GraphError(100, f"unsupported API version v{raw}: use v17.0 to v25.0", http_status=400)
-    return int(major)
+    return max(int(major), SUPPORTED_VERSIONS[0])
