@@ -166,7 +166,7 @@ class Outbox:
             self._stop.wait(self.interval)
 
     def latest(self) -> tuple[int, int, int]:
-        return self.samples[-1] if self.samples else (time.monotonic_ns(), -1, 0)
+        return self.samples[-1] if self.samples else (0, -1, 0)
 
     def wait_drained(self, timeout: float, progress: Progress | None = None, label: str = "") -> dict[str, Any]:
         """Wait until no event is pending (or timeout); how long it took and how many POSTs arrived meanwhile."""

@@ -110,6 +110,8 @@ class SqliteDatabase:
             return fn(conn)
 
     async def write(self, fn: UnitOfWork[T]) -> T:
+        if not self._thread.is_alive():  # never wait forever on a writer that is gone
+            raise RuntimeError("the SQLite writer thread is not running")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put(_Pending(fn, future))
         return await future
@@ -131,8 +133,12 @@ class SqliteDatabase:
                         self._queue.put(None)  # finish this batch, then stop
                         break
                     batch.append(item)
-                self._commit_batch(conn, batch)
+                try:
+                    self._commit_batch(conn, batch)
+                except BaseException:  # the writer must outlive any one batch, or every later write waits forever
+                    log.exception("sqlite writer: a batch failed outside its units")
         finally:
+            log.info("sqlite writer stopped")
             conn.close()
 
     def _commit_batch(self, conn: Connection, batch: list[_Pending]) -> None:
