@@ -1,9 +1,9 @@
 """Cloud API load (issue 3): businesses sending through `POST /v23.0/{phone_number_id}/messages`, every message
 producing its status webhooks (sent, delivered, read) to a receiver on loopback and a live push to the person.
 
-    .venv/bin/python bench/cloud_api.py                 # everything, bounded defaults (~7 minutes on 2 cores)
+    .venv/bin/python bench/cloud_api.py                 # everything, bounded defaults (~5-6 minutes on 2 cores)
     .venv/bin/python bench/cloud_api.py --quick         # smoke run (~2-3 minutes, small numbers)
-    .venv/bin/python bench/cloud_api.py --profile 10    # also: 10 s of py-spy on the server at half its max
+    .venv/bin/python bench/cloud_api.py --profile 10    # plus py-spy on the server in two extra runs
     .venv/bin/python bench/cloud_api.py --help
 
 Setup (before the server starts, in-process through Parley's Container, on a fresh SQLite data dir):

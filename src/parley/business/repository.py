@@ -212,8 +212,11 @@ def get_conversation(conn: Connection, number_id: int, person_id: int) -> Conver
     return None if row is None else ConversationRow(**row._mapping)
 
 
+_INSERT_CONVERSATION = insert(conversations)
+
+
 def insert_conversation(conn: Connection, row: ConversationRow) -> None:
-    conn.execute(insert(conversations).values(**row.__dict__))
+    conn.execute(_INSERT_CONVERSATION, row.__dict__)
 
 
 def update_conversation(conn: Connection, conversation_id: int, **values: object) -> None:
@@ -234,8 +237,11 @@ def person_by_bsuid(conn: Connection, number_ids: list[int], value: str) -> int 
 # --- business messages ---------------------------------------------------------------------------
 
 
+_INSERT_BUSINESS_MESSAGE = insert(business_messages)
+
+
 def insert_business_message(conn: Connection, row: BusinessMessageRow) -> None:
-    conn.execute(insert(business_messages).values(**row.__dict__))
+    conn.execute(_INSERT_BUSINESS_MESSAGE, row.__dict__)
 
 
 def get_business_message(conn: Connection, message_id: int) -> BusinessMessageRow | None:

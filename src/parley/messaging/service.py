@@ -202,6 +202,7 @@ class MessagingService:
         referral_clid: str | None = None,
         withhold: bool = False,
         sender_inbox: bool = True,
+        observe: bool = True,
     ) -> tuple[SendResult, _Fanout]:
         message_id = self._ids.next_id()
         # The id's own time, not the request's: concurrent sends get ids and timestamps in one order.
@@ -224,7 +225,7 @@ class MessagingService:
             recipients = [u for u in repo.member_ids(conn, chat_id) if u != sender_id]
         blockers = set(recipients) if withhold else privacy.blockers_among(conn, sender_id, recipients)
         statuses = {u: WITHHELD if u in blockers else SENT for u in recipients}
-        for observer in self._observers:
+        for observer in self._observers if observe else ():
             statuses.update(observer.on_message(conn, row, content, statuses, referral_clid))
         repo.insert_receipts(conn, row.id, statuses)
         # The sender's own inbox gets it too, so their other devices show what they sent.
@@ -274,6 +275,7 @@ class MessagingService:
             now,
             withhold=withhold,
             sender_inbox=False,
+            observe=False,  # the calling domain records its own send
         )
         return result, Committed(fanout)
 

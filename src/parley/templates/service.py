@@ -184,7 +184,10 @@ def _id_source(ids: IdGenerator | None, now: int) -> Callable[[], int]:
 def record_sent(conn: Connection, template_id: int, now: int, ids: IdGenerator | None = None) -> None:
     """Count one sent template message; inside the send path's write unit (one upsert, two indexed reads)."""
     repo.bump_stats(conn, template_id, now, sends=1)
-    _evaluate_quality(conn, template_id, now, negative=False, next_id=_id_source(ids, now))
+    row = repo.get_template(conn, template_id)
+    # More sends can only make a rating better: a GREEN template has nothing to re-evaluate (the hot path).
+    if row is not None and row.quality_score != "GREEN":
+        _evaluate_quality(conn, template_id, now, negative=False, next_id=_id_source(ids, now))
 
 
 def record_negative_feedback(conn: Connection, template_id: int, now: int, ids: IdGenerator | None = None) -> None:
