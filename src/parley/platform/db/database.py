@@ -50,10 +50,12 @@ def sqlite_file_of(url: str) -> Path | None:
 
 def _configure_sqlite(dbapi_connection: Any, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
+    # First: switching to WAL needs a moment's exclusive lock, and a connection opening at the same time
+    # (a reader, another process) must make it wait rather than fail with "database is locked".
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
