@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import queue
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,10 +52,19 @@ def sqlite_file_of(url: str) -> Path | None:
 
 def _configure_sqlite(dbapi_connection: Any, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
-    # First: switching to WAL needs a moment's exclusive lock, and a connection opening at the same time
-    # (a reader, another process) must make it wait rather than fail with "database is locked".
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL is a property of the file; setting it needs a moment's exclusive lock, and while another
+    # connection opening at the same time recovers the WAL SQLite answers "locked" without waiting, so
+    # only switch when needed and retry for a while.
+    for attempt in range(100):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError:
+            if attempt == 99:
+                raise
+            time.sleep(0.05)
     cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
