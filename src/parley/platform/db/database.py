@@ -123,14 +123,17 @@ class SqliteDatabase:
             return fn(conn)
 
     async def write(self, fn: UnitOfWork[T]) -> T:
-        if not self._thread.is_alive():  # never wait forever on a writer that is gone
-            raise RuntimeError("the SQLite writer thread is not running")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put(_Pending(fn, future))
         return await future
 
     def _run_writer(self) -> None:
-        conn = self._writer_engine.connect()
+        try:
+            conn = self._writer_engine.connect()
+        except Exception as error:  # nothing can be written: every waiting and later write gets this error
+            log.exception("sqlite writer could not open the database")
+            self._fail_forever(error)
+            return
         try:
             while True:
                 first = self._queue.get()
@@ -153,6 +156,11 @@ class SqliteDatabase:
         finally:
             log.info("sqlite writer stopped")
             conn.close()
+
+    def _fail_forever(self, error: Exception) -> None:
+        while (pending := self._queue.get()) is not None:
+            pending.outcome = (False, error)
+            _resolve_all([pending])
 
     def _commit_batch(self, conn: Connection, batch: list[_Pending]) -> None:
         try:
