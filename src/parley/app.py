@@ -95,14 +95,16 @@ class BodyLimitMiddleware:
         # Multipart framing adds a little on top of the file itself; Meta takes documents up to 100 MB.
         max_upload = max(self.max_upload, GRAPH_MAX_UPLOAD) if graph else self.max_upload
         limit = max_upload + 64 * 1024 if is_upload else self.max_json
-        too_large_response = (
-            _graph_error(GraphError(131053, f"the request body is over {limit} bytes", http_status=413))
-            if graph
-            else _error(413, "payload_too_large", f"the request body is over {limit} bytes")
-        )
+
+        def too_large_response() -> JSONResponse:  # built only when needed: most requests are small
+            message = f"the request body is over {limit} bytes"
+            if graph:
+                return _graph_error(GraphError(131053, message, http_status=413))
+            return _error(413, "payload_too_large", message)
+
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await too_large_response(scope, receive, send)
+            await too_large_response()(scope, receive, send)
             return
         received = 0
         too_large = False
@@ -129,7 +131,7 @@ class BodyLimitMiddleware:
         with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, guarded_send)
         if too_large and not started:
-            await too_large_response(scope, receive, send)
+            await too_large_response()(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):
