@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parley.graph import GraphError
-from parley.webhooks.service import check_callback_url, object_not_found, parse_fields_param
+from parley.graph import GraphError, object_not_found
+from parley.webhooks.service import check_callback_url, parse_fields_param
 from parley.webhooks.worker import DeliveryPolicy, backoff_bound_s
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 
 from parley.business import media as graph_media
 from parley.business.links import create_link, follow_link
-from parley.graph import GraphError, parse_fields, parse_version
+from parley.graph import GraphError, object_not_found, parse_fields, parse_version
 from parley.http import ContainerDep, GraphScopeDep, graph_router
 from parley.kit.ids import parse_id
 
@@ -79,7 +79,7 @@ async def get_object(
             container, scope, oid, _optional_id(phone_number_id), version=parse_version(version)
         )
     if found is None:
-        raise _unknown(object_id)
+        raise object_not_found(object_id)
     if specs:
         wanted = {s.name for s in specs} | {"id"}
         found = {k: v for k, v in found.items() if k in wanted}
@@ -111,7 +111,7 @@ async def post_object(
         raise GraphError(100, "the request body must be a JSON object")
     edited = await container.templates.edit_object(scope, oid, body)
     if edited is None:
-        raise _unknown(object_id)
+        raise object_not_found(object_id)
     return edited
 
 
@@ -126,7 +126,7 @@ async def delete_object(
         container, scope, _object_id(object_id), _optional_id(phone_number_id)
     )
     if deleted is None:
-        raise _unknown(object_id)
+        raise object_not_found(object_id)
     return deleted
 
 
@@ -141,7 +141,7 @@ async def open_link(
 def _object_id(raw: str) -> int:
     value = parse_id(raw)
     if value is None:
-        raise _unknown(raw)
+        raise object_not_found(raw)
     return value
 
 
@@ -149,12 +149,3 @@ def _optional_id(raw: str | None) -> int | None:
     if raw is None:
         return None
     return _object_id(raw)
-
-
-def _unknown(raw: str) -> GraphError:
-    return GraphError(
-        100,
-        f"Unsupported request. Object with ID '{raw}' does not exist, cannot be loaded due to missing permissions, "
-        "or does not support this operation.",
-        subcode=33,
-    )

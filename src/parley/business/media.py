@@ -28,7 +28,7 @@ from parley.business.models import business_profiles, phone_numbers
 from parley.business.outbound import ResolvedMedia
 from parley.business.scope import GraphScope
 from parley.config import MediaFetchSettings
-from parley.graph import GraphError
+from parley.graph import GraphError, object_not_found
 from parley.kit.errors import AppError, PayloadTooLargeError, UnsupportedMediaTypeError
 
 if TYPE_CHECKING:
@@ -51,15 +51,6 @@ __all__ = [
     "resolve_media_id",
     "upload_number_media",
 ]
-
-
-def _not_reachable(media_id: object) -> GraphError:
-    return GraphError(
-        100,
-        f"Unsupported request. Object with ID '{media_id}' does not exist, cannot be loaded due to missing "
-        "permissions, or does not support this operation (media).",
-        subcode=33,
-    )
 
 
 # --- signed download URLs ----------------------------------------------------------------------------------
@@ -145,7 +136,7 @@ async def media_object(
         return None
     item, reachable = found
     if not reachable:
-        raise _not_reachable(media_id)
+        raise object_not_found(media_id)
     expires_s = container.clock.now_ms() // 1000 + URL_TTL_S
     return {
         "messaging_product": "whatsapp",
@@ -184,7 +175,7 @@ async def delete_media_object(
         return None
     reachable, deleted = outcome
     if not reachable:
-        raise _not_reachable(media_id)
+        raise object_not_found(media_id)
     if deleted is not None:
         container.media.remove_file(deleted)
     return {"success": True}
@@ -218,7 +209,7 @@ async def download_target(
         raise GraphError(100, "This media was deleted.", http_status=404)
     item, reachable = found
     if not reachable:
-        raise _not_reachable(media_id)
+        raise object_not_found(media_id)
     return item
 
 

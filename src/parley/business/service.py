@@ -29,12 +29,13 @@ from parley.business import repository as repo
 from parley.business.events import inbound_value, pricing_object, status_value
 from parley.business.identity import bsuid, market_of, wa_id
 from parley.business.models import ACCEPTED, DELIVERED, FAILED, READ, SENT
-from parley.business.policy import CSW_MS, Pricing, price_send, tier_limit, tier_name
+from parley.business.policy import CSW_MS, price_send, tier_limit, tier_name
 from parley.business.scope import GraphScope
 from parley.business.wamid import parse_wamid, to_wamid
 from parley.config import BusinessSettings
-from parley.graph import GraphError
+from parley.graph import GraphError, object_not_found
 from parley.kit.clock import Clock
+from parley.kit.errors import InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.phone import InvalidPhoneNumberError, normalize_phone
 from parley.platform.bus import Bus
@@ -50,15 +51,6 @@ _RECEIPT_TO_STATUS = {messaging.DELIVERED: DELIVERED, messaging.READ: READ}
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _not_found(kind: str, object_id: object) -> GraphError:
-    return GraphError(
-        100,
-        f"Unsupported request. Object with ID '{object_id}' does not exist, cannot be loaded due to missing "
-        f"permissions, or does not support this operation ({kind}).",
-        subcode=33,
-    )
 
 
 @dataclass(frozen=True)
@@ -283,7 +275,7 @@ class BusinessService:
         number_id = raw_id if isinstance(raw_id, int) else parse_id(raw_id)
         number = None if number_id is None else await self._number(number_id)
         if number is None or number.waba_id != scope.waba_id:
-            raise _not_found("phone number", raw_id)
+            raise object_not_found(raw_id)
         return number
 
     async def number_of_user(self, user_id: int) -> repo.NumberRow:
@@ -315,7 +307,7 @@ class BusinessService:
             return None
         number, waba = found
         if number.waba_id != scope.waba_id:
-            raise _not_found("phone number", number_id)
+            raise object_not_found(number_id)
         return self._render_number(number, waba)
 
     def _render_number(self, number: repo.NumberRow, waba: repo.WabaRow) -> dict[str, Any]:
@@ -340,7 +332,7 @@ class BusinessService:
         if waba is None:
             return None
         if waba.id != scope.waba_id:
-            raise _not_found("business account", waba_id)
+            raise object_not_found(waba_id)
         return {
             "id": str(waba.id),
             "name": waba.name,
@@ -354,7 +346,7 @@ class BusinessService:
 
     async def list_phone_numbers(self, scope: GraphScope, raw_waba_id: str) -> dict[str, Any]:
         if parse_id(raw_waba_id) != scope.waba_id:
-            raise _not_found("business account", raw_waba_id)
+            raise object_not_found(raw_waba_id)
 
         def unit(conn: Connection) -> dict[str, Any]:
             waba = repo.get_waba(conn, scope.waba_id)
@@ -407,7 +399,9 @@ class BusinessService:
                 if header_media is not None and rendered.header is not None and "media" in rendered.header:
                     # The header's file is stored on our side, like a media message's: the person downloads it
                     # from Parley, never from the business's URL.
-                    header_facts = fetched_header or self._media_by_id(conn, waba_id, header_media)
+                    header_facts = fetched_header or self._media_by_id(
+                        conn, waba_id, header_media[0], header_media[1].get("id")
+                    )
                     shared.append(header_facts.media_id)
                     rendered = dataclasses.replace(
                         rendered, header={**rendered.header, "media": _media_view(header_facts, header_media[1])}
@@ -415,13 +409,10 @@ class BusinessService:
             pricing = price_send(conversation, now, None if rendered is None else rendered.category)
             media_facts = fetched
             if media_ref is not None and media_ref.id is not None and media_kind is not None:
-                media_id = parse_id(media_ref.id)
-                if media_id is None:
-                    raise GraphError(100, f"media id {media_ref.id!r} does not exist", subcode=33)
-                owners = {n.user_id for n in repo.numbers_of_waba(conn, waba_id)}
-                media_facts = graph_media.resolve_media_id(conn, owners, media_id, media_kind)
+                media_facts = self._media_by_id(conn, waba_id, media_kind, media_ref.id)
             content = outbound.content_for(request, media_facts, rendered)
-            over_limit = not pricing.in_service_window and self._over_limit(conn, waba_id, person.id, now)
+            reached = None if pricing.in_service_window else repo.reached_at(conn, waba_id, person.id)
+            over_limit = not pricing.in_service_window and self._over_limit(conn, waba_id, reached, now)
             result, committed = self._messaging.send_direct_in(
                 conn,
                 number.user_id,
@@ -479,11 +470,10 @@ class BusinessService:
                     fep_expires_at=pricing.fep_expires_at or conversation.fep_expires_at,
                 )
                 if not pricing.in_service_window:
-                    previous = repo.reached_at(conn, waba_id, person.id)
-                    repo.mark_reached(conn, waba_id, person.id, now, existed=previous is not None)
+                    repo.mark_reached(conn, waba_id, person.id, now, existed=reached is not None)
                 if rendered is not None:
                     templates.record_sent(conn, rendered.template_id, now, ids=self._ids)
-            self._enqueue_status(conn, number, row, person.phone, conversation.bsuid, pricing, error, now)
+            self._enqueue_status(conn, number, row, person.phone, conversation.bsuid, error, now)
             return result.message_id, committed
 
         message_id, committed = await self._db.write(unit)
@@ -499,14 +489,13 @@ class BusinessService:
             "messages": [{"id": to_wamid(message_id), "message_status": "accepted"}],
         }
 
-    def _media_by_id(
-        self, conn: Connection, waba_id: int, header: tuple[str, dict[str, Any]]
-    ) -> outbound.ResolvedMedia:
-        media_id = parse_id(str(header[1].get("id", "")))
+    def _media_by_id(self, conn: Connection, waba_id: int, kind: str, raw_id: object) -> outbound.ResolvedMedia:
+        """Uploaded media a send names by id: any number of this business may have uploaded it."""
+        media_id = parse_id(str(raw_id))
         if media_id is None:
-            raise GraphError(100, f"header media id {header[1].get('id')!r} does not exist", subcode=33)
+            raise object_not_found(raw_id)
         owners = {n.user_id for n in repo.numbers_of_waba(conn, waba_id)}
-        return graph_media.resolve_media_id(conn, owners, media_id, header[0])
+        return graph_media.resolve_media_id(conn, owners, media_id, kind)
 
     async def _recipient(
         self, scope: GraphScope, number: repo.NumberRow, request: outbound.OutboundRequest
@@ -530,10 +519,8 @@ class BusinessService:
             person = await self._accounts.find_by_phone(request.to)
         except InvalidPhoneNumberError as exc:
             raise GraphError(100, f"'to' {request.to!r} is not a valid phone number") from exc
-        except Exception as exc:  # UserNotFoundError: not on Parley
-            if getattr(exc, "status", None) == 404:
-                raise GraphError(131026, f"{request.to} is not on Parley: message undeliverable") from exc
-            raise
+        except NotFoundError as exc:  # not on Parley
+            raise GraphError(131026, f"{request.to} is not on Parley: message undeliverable") from exc
         if person.id == number.user_id:
             raise GraphError(131021, "the recipient is this business number itself")
         if person.kind != "person":
@@ -555,10 +542,10 @@ class BusinessService:
                 retry_after_s=retry,
             )
 
-    def _over_limit(self, conn: Connection, waba_id: int, person_id: int, now: int) -> bool:
+    def _over_limit(self, conn: Connection, waba_id: int, reached_at: int | None, now: int) -> bool:
+        """Would reaching this person (last reached at `reached_at`) pass the business's messaging limit?"""
         since = now - CSW_MS
-        previous = repo.reached_at(conn, waba_id, person_id)
-        if previous is not None and previous >= since:
+        if reached_at is not None and reached_at >= since:
             return False  # already counted in this rolling day
         waba = repo.get_waba(conn, waba_id)
         limit = None if waba is None else tier_limit(waba.messaging_tier, self._tiers)
@@ -591,16 +578,17 @@ class BusinessService:
         row: repo.BusinessMessageRow,
         person_phone: str,
         person_bsuid: str,
-        pricing: Pricing | None,
         error: GraphError | None,
         now: int,
+        *,
+        pricing_on_read: bool = False,
     ) -> None:
         status = FAILED if error else row.status
         category = row.category or "service"
         pricing_type = row.pricing_type or "free_customer_service"
         webhook_category = "referral_conversion" if pricing_type == "free_entry_point" else category
         pricing_out = None
-        if status in (SENT, DELIVERED) or (status == READ and pricing is not None):
+        if status in (SENT, DELIVERED) or (status == READ and pricing_on_read):
             pricing_out = pricing_object(webhook_category, pricing_type, bool(row.billable))
         conversation = None
         if pricing_type == "free_entry_point" and status in (SENT, DELIVERED):
@@ -628,12 +616,10 @@ class BusinessService:
             raise GraphError(100, f"message_id {request.message_id!r} is not a message id")
         try:
             await self._messaging.mark_read(number.user_id, str(message_id))
-        except Exception as exc:
-            if getattr(exc, "status", None) == 404:
-                raise GraphError(100, f"no message {request.message_id} in this number's chats") from exc
-            raise
+        except NotFoundError as exc:
+            raise GraphError(100, f"no message {request.message_id} in this number's chats") from exc
         if request.typing_indicator is not None:
-            chat_id = await self._db.read(lambda c: _chat_of_message(c, self._messaging, message_id))
+            chat_id = await self._db.read(lambda c: _chat_of_message(c, message_id))
             if chat_id is not None:
                 await self._messaging.typing(number.user_id, str(chat_id))
 
@@ -646,10 +632,8 @@ class BusinessService:
             raise GraphError(131009, f"reaction.message_id {request.reaction.message_id!r} is not a message id")
         try:
             await self._messaging.react(number.user_id, str(target), request.reaction.emoji or "")
-        except Exception as exc:
-            if getattr(exc, "status", None) in (400, 404):
-                raise GraphError(131009, f"cannot react to {request.reaction.message_id}: {exc}") from exc
-            raise
+        except (InvalidInputError, NotFoundError) as exc:
+            raise GraphError(131009, f"cannot react to {request.reaction.message_id}: {exc}") from exc
         return {
             "messaging_product": "whatsapp",
             "contacts": [{"input": recipient_input, "wa_id": wa_id(person.phone)}],
@@ -765,8 +749,9 @@ class BusinessService:
             first_after_sent = row.status in (ACCEPTED, SENT)
             updated = repo.BusinessMessageRow(**{**row.__dict__, "status": new_status})
             person_bsuid = bsuid(self._secret, number.waba_id, person.id, person.phone)
-            marker = _FIRST if first_after_sent else None
-            self._enqueue_status(conn, number, updated, person.phone, person_bsuid, marker, None, now)
+            self._enqueue_status(
+                conn, number, updated, person.phone, person_bsuid, None, now, pricing_on_read=first_after_sent
+            )
 
     def on_person_reaction(
         self, conn: Connection, user_id: int, row: messaging.MessageRow, emoji: str, now: int
@@ -790,10 +775,6 @@ class BusinessService:
         self._enqueue(conn, number.waba_id, "messages", value, number.id)
 
 
-# A marker: "include pricing on this status" (the real pricing facts come from the stored row).
-_FIRST = Pricing("service", "free_customer_service", False, "user_initiated", True, None)
-
-
 def _template_header_media(components: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
     """(kind, {"id"|"link", ...}) of a template send's image/video/document header parameter, if any."""
     for component in components:
@@ -814,7 +795,7 @@ def _media_view(facts: outbound.ResolvedMedia, given: dict[str, Any]) -> dict[st
     return view
 
 
-def _chat_of_message(conn: Connection, _messaging: messaging.MessagingService, message_id: int) -> int | None:
+def _chat_of_message(conn: Connection, message_id: int) -> int | None:
     row = messaging.get_message(conn, message_id)
     return None if row is None else row.chat_id
 

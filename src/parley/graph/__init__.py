@@ -1,6 +1,6 @@
 """Graph plumbing for the Cloud-API-compatible business API: Meta's error object, versions, fields, paging."""
 
-from parley.graph.errors import GraphError, graph_error_body
+from parley.graph.errors import GraphError, graph_error_body, object_not_found
 from parley.graph.fields import FieldSpec, parse_fields
 from parley.graph.paging import graph_page
 from parley.graph.versions import SUPPORTED_VERSIONS, is_graph_path, parse_version
@@ -12,6 +12,7 @@ __all__ = [
     "graph_error_body",
     "graph_page",
     "is_graph_path",
+    "object_not_found",
     "parse_fields",
     "parse_version",
 ]

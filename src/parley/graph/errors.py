@@ -83,6 +83,16 @@ class GraphError(Exception):
         }
 
 
+def object_not_found(object_id: object, verb: str = "get") -> GraphError:
+    """Meta's answer for an id a token cannot reach (unknown, or another business's): code 100, subcode 33."""
+    return GraphError(
+        100,
+        f"Unsupported {verb} request. Object with ID '{str(object_id)[:32]}' does not exist, cannot be loaded due "
+        "to missing permissions, or does not support this operation.",
+        subcode=33,
+    )
+
+
 def new_trace_id() -> str:
     return secrets.token_urlsafe(16)
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Query, Request
 
-from parley.graph import GraphError, graph_page, parse_fields
+from parley.graph import GraphError, graph_page, object_not_found, parse_fields
 from parley.http import ContainerDep, GraphScopeDep, graph_router
 from parley.kit.ids import parse_id
 from parley.kit.pagination import decode_cursor
@@ -28,12 +28,7 @@ MAX_LIMIT = 100
 def _waba_in_scope(waba_id: str, scope_waba_id: int, verb: str) -> int:
     parsed = parse_id(waba_id)
     if parsed is None or parsed != scope_waba_id:
-        raise GraphError(
-            100,
-            f"Unsupported {verb} request. Object with ID '{waba_id[:32]}' does not exist, cannot be loaded due to "
-            "missing permissions, or does not support this operation.",
-            subcode=33,
-        )
+        raise object_not_found(waba_id, verb)
     return parsed
 
 
@@ -155,10 +150,5 @@ async def delete_template(
 async def unpause_template(template_id: str, container: ContainerDep, scope: GraphScopeDep) -> dict[str, Any]:
     parsed = parse_id(template_id)
     if parsed is None:
-        raise GraphError(
-            100,
-            f"Unsupported post request. Object with ID '{template_id[:32]}' does not exist, cannot be loaded due "
-            "to missing permissions, or does not support this operation.",
-            subcode=33,
-        )
+        raise object_not_found(template_id, "post")
     return await container.templates.unpause(scope, parsed)

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from parley.business import GraphScope
 from parley.config import TemplateSettings
-from parley.graph import FieldSpec, GraphError
+from parley.graph import FieldSpec, GraphError, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.ids import EPOCH_MS, IdGenerator
 from parley.platform.db import Database
@@ -61,15 +61,6 @@ STATUS_FIELD = "message_template_status_update"
 CATEGORY_FIELD = "template_category_update"
 QUALITY_FIELD = "message_template_quality_update"
 COMPONENTS_FIELD = "message_template_components_update"
-
-
-def _not_found(object_id: int | str, verb: str = "get") -> GraphError:
-    return GraphError(
-        100,
-        f"Unsupported {verb} request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
-        "missing permissions, or does not support this operation.",
-        subcode=33,
-    )
 
 
 @dataclass(frozen=True)
@@ -468,7 +459,7 @@ class TemplateService:
     async def _row_in_scope(self, scope: GraphScope, template_id: int, verb: str = "get") -> repo.TemplateRow:
         row = await self._db.read(lambda conn: repo.get_template(conn, template_id))
         if row is None or row.waba_id != scope.waba_id:
-            raise _not_found(template_id, verb)
+            raise object_not_found(template_id, verb)
         return row
 
     async def get(self, scope: GraphScope, template_id: int, fields: list[FieldSpec]) -> dict[str, Any]:
@@ -481,7 +472,7 @@ class TemplateService:
         if row is None:
             return None
         if row.waba_id != scope.waba_id:
-            raise _not_found(object_id)
+            raise object_not_found(object_id)
         check_fields(fields)
         return template_object(row, fields)
 
@@ -503,7 +494,7 @@ class TemplateService:
         def unit(conn: Connection) -> None:
             row = repo.get_template(conn, template_id)
             if row is None or row.waba_id != waba_id:
-                raise _not_found(template_id, "post")
+                raise object_not_found(template_id, "post")
             if row.status not in EDITABLE:
                 raise GraphError(
                     100, f"a template can be edited only when APPROVED, REJECTED or PAUSED; this one is {row.status}"
@@ -579,7 +570,7 @@ class TemplateService:
         def unit(conn: Connection) -> dict[str, Any]:
             row = repo.get_template(conn, template_id)
             if row is None or row.waba_id != waba_id:
-                raise _not_found(template_id, "post")
+                raise object_not_found(template_id, "post")
             if row.status != rules.PAUSED:
                 return {"success": False, "reason": f"the template is not paused (status {row.status})"}
             if row.paused_at is not None and now - row.paused_at < UNPAUSE_WAIT_MS:

@@ -9,11 +9,11 @@ from urllib.parse import parse_qsl
 
 from fastapi import Query, Request
 
-from parley.graph import GraphError
+from parley.graph import GraphError, object_not_found
 from parley.http import ContainerDep, GraphScopeDep, bearer_token, graph_router
 from parley.kit.ids import parse_id
 from parley.webhooks.repository import WebhookApp
-from parley.webhooks.service import KNOWN_FIELDS, object_not_found, parse_fields_param
+from parley.webhooks.service import KNOWN_FIELDS, parse_fields_param
 
 router = graph_router("webhooks")
 WHATSAPP_OBJECT = "whatsapp_business_account"

@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import Connection
 
 from parley.config import WebhookSettings
-from parley.graph import GraphError
+from parley.graph import GraphError, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.ids import IdGenerator, parse_id
 from parley.platform.db import Database
@@ -111,17 +111,6 @@ def check_callback_url(url: str, what: str = "callback_url") -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
         raise GraphError(100, f"{what} must be an absolute http(s) URL of at most 2048 characters")
     return url
-
-
-def object_not_found(raw_id: str, method: str = "post") -> GraphError:
-    """Meta's answer for an id the token cannot reach: code 100, subcode 33."""
-    return GraphError(
-        100,
-        f"Unsupported {method} request. Object with ID '{raw_id}' does not exist, cannot be loaded due to "
-        "missing permissions, or does not support this operation.",
-        http_status=400,
-        subcode=33,
-    )
 
 
 class WebhookService:
@@ -291,7 +280,7 @@ class WebhookService:
             return True
 
         if not await self._db.write(unit):
-            raise object_not_found(str(waba_id))
+            raise object_not_found(waba_id, "post")
         self.notify()
 
     async def unsubscribe_waba(self, waba_id: int) -> None:
@@ -303,7 +292,7 @@ class WebhookService:
             return repository.set_waba_subscribed(conn, waba_id, False, now)
 
         if not await self._db.write(unit):
-            raise object_not_found(str(waba_id), "delete")
+            raise object_not_found(waba_id, "delete")
 
     async def subscribed_apps(self, waba_id: int) -> tuple[WebhookApp | None, WebhookOverride | None]:
         def unit(conn: Connection) -> tuple[WebhookApp | None, WebhookOverride | None]:
