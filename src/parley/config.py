@@ -76,6 +76,21 @@ class WebhookSettings(BaseModel):
     contention_delay_ms: int = Field(default=250, ge=1)
 
 
+class BillingSettings(BaseModel):
+    """Prepaid wallets and message pricing (see docs/billing.md)."""
+
+    enabled: bool = True  # off: nothing is priced, held or charged (benchmarks compare both)
+    trial_credit: str = Field(default="10", pattern=r"^\d+(\.\d{1,6})?$")  # in the wallet's currency, from promotions
+    currency: str = Field(default="USD", pattern="^[A-Z]{3}$")  # of new businesses' wallets
+    price_list: str = "meta-usd"  # the shipped card; operators load others with `parley billing load-card`
+    # An undelivered message's reservation is released after this long (WhatsApp keeps them 30 days).
+    hold_ttl_days: int = Field(default=30, ge=1, le=366)
+    sweep_interval_s: float = Field(default=60.0, ge=0)  # 0: only when asked (tests)
+    cbp_conversation_hours: int = Field(default=24, ge=1)
+    # The operator's own volume-tier table (CSV: category,from,to,discount_bps,note); default: the shipped one.
+    volume_tiers_csv: Path | None = None
+
+
 class SqliteSettings(BaseModel):
     # FULL: a commit reaches the disk before the 200 (group commit pays the fsync once per batch).
     synchronous: str = Field(default="FULL", pattern="^(OFF|NORMAL|FULL|EXTRA)$")
@@ -101,6 +116,7 @@ class Settings(BaseSettings):
     templates: TemplateSettings = TemplateSettings()
     business: BusinessSettings = BusinessSettings()
     media_fetch: MediaFetchSettings = MediaFetchSettings()
+    billing: BillingSettings = BillingSettings()
 
     @property
     def resolved_database_url(self) -> str:

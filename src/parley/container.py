@@ -7,11 +7,13 @@ import hashlib
 from dataclasses import dataclass
 
 from parley.accounts import AccountService, CodeSender, DevCodeSender
+from parley.billing import BillingService
 from parley.business.media import MediaUrls, fetch_media_link_with
 from parley.business.service import BusinessService
 from parley.config import Settings
 from parley.kit.clock import Clock, SystemClock
 from parley.kit.ids import IdGenerator
+from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
 from parley.messaging import MessagingService
 from parley.platform.bus import Bus, MemoryBus
@@ -36,6 +38,8 @@ class Container:
     media: MediaService
     privacy: PrivacyService
     business: BusinessService
+    billing: BillingService
+    ledger: LedgerService
     media_urls: MediaUrls
     webhooks: WebhookService
     templates: TemplateService
@@ -43,6 +47,7 @@ class Container:
     async def start(self) -> None:
         await self.bus.start()
         await self.accounts.start()
+        await self.billing.start()
         await self.business.start()
         await self.webhooks.start()
         await self.templates.start()
@@ -84,6 +89,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     messaging = MessagingService(db, bus, clock, ids, accounts, settings.limits, settings.public_url)
     media = MediaService(db, clock, ids, settings.resolved_media_dir, settings.limits.max_media_bytes)
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
+    journal = Ledger(ids, clock)
+    billing = BillingService(db, bus, clock, ids, journal, settings.billing)
     business = BusinessService(
         db,
         bus,
@@ -92,6 +99,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         accounts,
         messaging,
         privacy,
+        billing,
         rate_limiter,
         settings.business,
         _derived(code_secret, "business"),
@@ -112,6 +120,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         media=media,
         privacy=privacy,
         business=business,
+        billing=billing,
+        ledger=LedgerService(db, journal),
         media_urls=MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url),
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),

@@ -39,8 +39,11 @@ async def send_message(
     container: ContainerDep,
     scope: GraphScopeDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    dry_run: Annotated[bool, Query(description="Parley extension: price the message, send nothing")] = False,
 ) -> dict[str, Any]:
     body = await _json_body(request)
+    if dry_run:
+        return await container.business.preview(scope, phone_number_id, body)
     return await container.business.send(scope, phone_number_id, body, idempotency_key)
 
 

@@ -61,5 +61,5 @@ def inbound_value(
     }
 
 
-def pricing_object(category: str, pricing_type: str, billable: bool) -> dict[str, Any]:
-    return {"billable": billable, "pricing_model": "PMP", "category": category, "type": pricing_type}
+def pricing_object(category: str, pricing_type: str, billable: bool, model: str = "PMP") -> dict[str, Any]:
+    return {"billable": billable, "pricing_model": model, "category": category, "type": pricing_type}

@@ -18,11 +18,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from parley import accounts, media, messaging, privacy, templates, webhooks
+from parley import accounts, billing, ledger, media, messaging, privacy, templates, webhooks
 from parley.business import inbound, outbound, quality
 from parley.business import media as graph_media
 from parley.business import repository as repo
@@ -37,6 +37,7 @@ from parley.graph import GraphError, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.errors import InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator, parse_id
+from parley.kit.money import format_amount
 from parley.kit.phone import InvalidPhoneNumberError, normalize_phone
 from parley.platform.bus import Bus
 from parley.platform.db import Database
@@ -73,6 +74,7 @@ class BusinessService:
         account_service: accounts.AccountService,
         messaging_service: messaging.MessagingService,
         privacy_service: privacy.PrivacyService,
+        billing_service: billing.BillingService,
         rate_limiter: RateLimiter,
         settings: BusinessSettings,
         secret: bytes,
@@ -82,6 +84,7 @@ class BusinessService:
         self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
         self._accounts = account_service
         self._messaging = messaging_service
+        self._billing = billing_service
         self._limiter = rate_limiter
         self._settings = settings
         self._secret = secret
@@ -130,6 +133,27 @@ class BusinessService:
                 quality.evaluate_throughput(conn, waba_id, now, self._enqueue)
 
             await self._db.write(unit)
+        if self._billing.enabled:
+            await self._db.write(self._expire_undelivered)
+
+    def _expire_undelivered(self, conn: Connection) -> None:
+        """Messages still undelivered when their reservation runs out fail, uncharged (WhatsApp drops them)."""
+        now = self._clock.now_ms()
+        for message_id in self._billing.expire_due_in(conn):
+            row = repo.get_business_message(conn, message_id)
+            if row is None or row.status not in (ACCEPTED, SENT):
+                continue
+            number = repo.get_number(conn, row.phone_number_id)
+            person = accounts.get_users(conn, [row.person_id]).get(row.person_id)
+            if number is None or person is None:
+                continue
+            repo.set_business_message_status(conn, message_id, FAILED, now)
+            error = GraphError(
+                131026,
+                f"Message undeliverable: not delivered within {self._billing.settings.hold_ttl_days} days.",
+            )
+            person_bsuid = bsuid(self._secret, number.waba_id, person.id, person.phone)
+            self._enqueue_status(conn, number, row, person.phone, person_bsuid, error, now)
 
     def _enqueue(
         self, conn: Connection, waba_id: int, field: str, value: dict[str, Any], phone_number_id: int | None
@@ -183,6 +207,8 @@ class BusinessService:
                 raise GraphError(100, f"{phone} already has a Parley account; a business needs a number of its own")
             accounts.insert_user(conn, user_id, phone, name, now, kind="business")
             repo.insert_waba(conn, waba_id, name, app_id, now)
+            if self._billing.enabled:
+                self._billing.open_business_in(conn, waba_id)  # wallet with the trial credit
             repo.insert_number(
                 conn,
                 repo.NumberRow(
@@ -211,6 +237,11 @@ class BusinessService:
 
         await self._db.write(unit)
         return CreatedBusiness(waba_id, number_id, token, app_id, secret, user_id)
+
+    async def require_waba(self, waba_id: int) -> None:
+        """NotFoundError unless the business account exists (operator commands name WABAs by id)."""
+        if await self._db.read(lambda c: repo.get_waba(c, waba_id)) is None:
+            raise NotFoundError(f"no business account {waba_id}")
 
     async def create_token(self, waba_id: int, name: str = "system user") -> tuple[int, str]:
         now = self._clock.now_ms()
@@ -440,6 +471,13 @@ class BusinessService:
                 )
             elif person.id in result.withheld:
                 error = GraphError(131026, "Message undeliverable: the recipient cannot receive this message.")
+            estimate = None
+            if error is None and self._billing.enabled:
+                facts = _send_facts(result.message_id, number, person, pricing, rendered is not None, now)
+                try:
+                    estimate = self._billing.reserve_in(conn, facts)
+                except ledger.InsufficientFundsError as exc:
+                    raise _payment_error(self._billing, conn, facts) from exc
             row = repo.BusinessMessageRow(
                 message_id=result.message_id,
                 phone_number_id=number.id,
@@ -473,7 +511,16 @@ class BusinessService:
                     repo.mark_reached(conn, waba_id, person.id, now, existed=reached is not None)
                 if rendered is not None:
                     templates.record_sent(conn, rendered.template_id, now, ids=self._ids)
-            self._enqueue_status(conn, number, row, person.phone, conversation.bsuid, error, now)
+            self._enqueue_status(
+                conn,
+                number,
+                row,
+                person.phone,
+                conversation.bsuid,
+                error,
+                now,
+                priced=None if estimate is None else _pricing_of_quote(estimate.quote),
+            )
             return result.message_id, committed
 
         message_id, committed = await self._db.write(unit)
@@ -487,6 +534,61 @@ class BusinessService:
             "messaging_product": "whatsapp",
             "contacts": [contact],
             "messages": [{"id": to_wamid(message_id), "message_status": "accepted"}],
+        }
+
+    async def preview(self, scope: GraphScope, raw_number_id: str, body: object) -> dict[str, Any]:
+        """What a send would cost and why (window state, category, tier), sending and storing nothing.
+
+        The same checks as a send answer the same errors (131047 outside the window, 132001 unknown template,
+        131042 when the wallet cannot cover it).
+        """
+        number = await self.number_in_scope(scope, raw_number_id)
+        request = outbound.parse_send_request(body)
+        if isinstance(request, outbound.MarkReadRequest) or request.type == "reaction":
+            raise GraphError(100, "dry_run prices messages; read receipts and reactions are never charged")
+        person, recipient_input = await self._recipient(scope, number, request)
+        template = request.template
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> dict[str, Any]:
+            conversation = repo.get_conversation(conn, number.id, person.id)
+            rendered = None
+            if template is not None:
+                rendered = templates.resolve_for_send(
+                    conn, scope.waba_id, template.name, template.language.code, template.components_as_dicts()
+                )
+            window = _window_view(conversation, now)
+            pricing = price_send(conversation, now, None if rendered is None else rendered.category)
+            answer: dict[str, Any] = {"window": window}
+            if not self._billing.enabled:
+                answer["pricing"] = pricing_object(pricing.webhook_category, pricing.pricing_type, False)
+                answer["cost"] = None
+                return answer
+            facts = _send_facts(0, number, person, pricing, rendered is not None, now)
+            estimate = self._billing.estimate_in(conn, facts)
+            if estimate.hold > 0 and (estimate.available is None or estimate.available < estimate.hold):
+                raise _payment_error(self._billing, conn, facts)
+            quote = estimate.quote
+            answer["pricing"] = _pricing_of_quote(quote)
+            answer["cost"] = {
+                "currency": estimate.currency,
+                "amount": format_amount(quote.amount),
+                "list_rate": format_amount(quote.list_rate),
+                "market": estimate.market,
+                "tier": billing.tier_label(quote) if quote.billable else None,
+                "charged_this_month": estimate.volume_in_month,
+                "reserved_at_send": format_amount(estimate.hold),
+                "charged_when": "delivered" if quote.billable else "never",
+                "available_before": None if estimate.available is None else format_amount(estimate.available),
+            }
+            return answer
+
+        answer = await self._db.read(unit)
+        return {
+            "messaging_product": "whatsapp",
+            "dry_run": True,
+            "contacts": [{"input": recipient_input, "wa_id": wa_id(person.phone)}],
+            **answer,
         }
 
     def _media_by_id(self, conn: Connection, waba_id: int, kind: str, raw_id: object) -> outbound.ResolvedMedia:
@@ -582,14 +684,16 @@ class BusinessService:
         now: int,
         *,
         pricing_on_read: bool = False,
+        priced: dict[str, Any] | None = None,
     ) -> None:
+        """Queue a status webhook; `priced`: the pricing object billing decided (else the send-time facts)."""
         status = FAILED if error else row.status
         category = row.category or "service"
         pricing_type = row.pricing_type or "free_customer_service"
         webhook_category = "referral_conversion" if pricing_type == "free_entry_point" else category
         pricing_out = None
         if status in (SENT, DELIVERED) or (status == READ and pricing_on_read):
-            pricing_out = pricing_object(webhook_category, pricing_type, bool(row.billable))
+            pricing_out = priced or pricing_object(webhook_category, pricing_type, bool(row.billable))
         conversation = None
         if pricing_type == "free_entry_point" and status in (SENT, DELIVERED):
             conversation = {
@@ -749,8 +853,21 @@ class BusinessService:
             first_after_sent = row.status in (ACCEPTED, SENT)
             updated = repo.BusinessMessageRow(**{**row.__dict__, "status": new_status})
             person_bsuid = bsuid(self._secret, number.waba_id, person.id, person.phone)
+            priced = None
+            if first_after_sent and self._billing.enabled:
+                # Delivered (or read, when delivery was skipped): the moment a message is charged.
+                facts = _send_facts(row.message_id, number, person, row, row.template_id is not None, row.created_at)
+                priced = _pricing_of_settlement(self._billing.settle_in(conn, facts, now))
             self._enqueue_status(
-                conn, number, updated, person.phone, person_bsuid, None, now, pricing_on_read=first_after_sent
+                conn,
+                number,
+                updated,
+                person.phone,
+                person_bsuid,
+                None,
+                now,
+                pricing_on_read=first_after_sent,
+                priced=priced,
             )
 
     def on_person_reaction(
@@ -773,6 +890,79 @@ class BusinessService:
             message=item,
         )
         self._enqueue(conn, number.waba_id, "messages", value, number.id)
+
+
+class _PricedFacts(Protocol):
+    """Send-time pricing facts: the policy's `Pricing` at send, the stored message row at delivery."""
+
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def pricing_type(self) -> str | None: ...
+    @property
+    def in_service_window(self) -> bool | None: ...
+
+
+def _send_facts(
+    message_id: int,
+    number: repo.NumberRow,
+    person: accounts.UserRow,
+    pricing: _PricedFacts,
+    is_template: bool,
+    sent_at: int,
+) -> billing.SendFacts:
+    return billing.SendFacts(
+        message_id=message_id,
+        waba_id=number.waba_id,
+        phone_number_id=number.id,
+        person_id=person.id,
+        phone=person.phone,
+        country=market_of(person.phone)[0],
+        category=(pricing.category or "service") if is_template else "service",
+        is_template=is_template,
+        in_service_window=bool(pricing.in_service_window),
+        in_free_entry_point=pricing.pricing_type == "free_entry_point",
+        sent_at=sent_at,
+    )
+
+
+def _pricing_of_quote(quote: billing.Quote) -> dict[str, Any]:
+    return _pricing(quote.pricing_model, quote.category, quote.pricing_type, quote.billable)
+
+
+def _pricing_of_settlement(settled: billing.Settlement) -> dict[str, Any]:
+    return _pricing(settled.pricing_model, settled.category, settled.pricing_type, settled.billable)
+
+
+def _pricing(model: str, category: str, pricing_type: str, billable: bool) -> dict[str, Any]:
+    webhook_category = "referral_conversion" if pricing_type == "free_entry_point" else category
+    return pricing_object(webhook_category, pricing_type, billable, model)
+
+
+def _payment_error(billing_service: billing.BillingService, conn: Connection, facts: billing.SendFacts) -> GraphError:
+    estimate = billing_service.estimate_in(conn, facts)
+    return GraphError(
+        131042,
+        (
+            "Message failed to send because there were one or more errors related to your payment method: "
+            f"this message needs {format_amount(estimate.hold)} {estimate.currency} reserved and the business "
+            f"can spend {format_amount(max(estimate.available or 0, 0))} {estimate.currency}: top up the "
+            "prepaid balance or raise the credit line"
+        ),
+    )
+
+
+def _window_view(conversation: repo.ConversationRow | None, now: int) -> dict[str, Any]:
+    """The customer service and free-entry-point windows as a business sees them (unix seconds)."""
+    closes = None
+    if conversation is not None and conversation.last_inbound_at is not None:
+        closes = conversation.last_inbound_at + CSW_MS
+    fep = None if conversation is None else conversation.fep_expires_at
+    return {
+        "customer_service_window": "open" if closes is not None and now < closes else "closed",
+        "closes_at": None if closes is None or now >= closes else closes // 1000,
+        "free_entry_point_until": None if fep is None or now >= fep else fep // 1000,
+    }
 
 
 def _template_header_media(components: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from parley.cli.billing import billing_app
 from parley.cli.business import business_app
 from parley.cli.common import with_container
 from parley.cli.demo_business import DemoBusiness, seed_demo_business
@@ -25,6 +26,7 @@ user_app = typer.Typer(help="People's accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(business_app, name="business")
+app.add_typer(billing_app, name="billing")
 app.add_typer(webhooks_app, name="webhooks")
 console = Console()
 T = TypeVar("T")

@@ -9,7 +9,9 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import parley.accounts.models
+import parley.billing.models
 import parley.business.models
+import parley.ledger.models
 import parley.media.models
 import parley.messaging.models
 import parley.privacy.models

@@ -1,0 +1,242 @@
+"""SQL of the journal. Funds checks are conditional UPDATEs, so two racing charges cannot both pass."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from parley.ledger.models import CREDIT, DEBIT, PENDING, ledger_accounts, ledger_transfers
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    key: str
+    currency: str
+    normal_side: str
+    kind: str
+    owner_id: int | None
+    floor_limit: int | None
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    created_at: int
+
+    @property
+    def balance(self) -> int:
+        """Posted balance on the account's normal side (a wallet's money; negative when it owes)."""
+        if self.normal_side == CREDIT:
+            return self.credits_posted - self.debits_posted
+        return self.debits_posted - self.credits_posted
+
+    @property
+    def held(self) -> int:
+        """Pending amounts that will lower the balance if posted."""
+        return self.debits_pending if self.normal_side == CREDIT else self.credits_pending
+
+    @property
+    def available(self) -> int | None:
+        """What may still be spent (balance − holds + credit line); None when the account has no floor."""
+        if self.floor_limit is None:
+            return None
+        return self.balance - self.held + self.floor_limit
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    id: int
+    key: str
+    kind: str
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    currency: str
+    code: str
+    pending_id: int | None
+    reverses_id: int | None
+    refs: str
+    expires_at: int | None
+    created_at: int
+    digest: str
+
+    @property
+    def references(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.refs)
+        return value
+
+
+def compact_refs(refs: dict[str, Any]) -> str:
+    return json.dumps(refs, separators=(",", ":"), sort_keys=True)
+
+
+# The facts of a transfer its digest covers, in order.
+DIGEST_FIELDS = (
+    "id",
+    "key",
+    "kind",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "currency",
+    "code",
+    "pending_id",
+    "reverses_id",
+    "refs",
+    "expires_at",
+    "created_at",
+)
+
+
+def digest_of(row: dict[str, Any]) -> str:
+    """The facts of a transfer, hashed: a row edited behind the ledger's back no longer matches its digest."""
+    return hashlib.sha256("|".join(str(row[name]) for name in DIGEST_FIELDS).encode()).hexdigest()
+
+
+def _account(row: Any) -> AccountRow:
+    return AccountRow(**row._mapping)
+
+
+def _transfer(row: Any) -> TransferRow:
+    return TransferRow(**row._mapping)
+
+
+def account_by_key(conn: Connection, key: str) -> AccountRow | None:
+    row = conn.execute(select(ledger_accounts).where(ledger_accounts.c.key == key)).first()
+    return None if row is None else _account(row)
+
+
+def account_by_id(conn: Connection, account_id: int) -> AccountRow | None:
+    row = conn.execute(select(ledger_accounts).where(ledger_accounts.c.id == account_id)).first()
+    return None if row is None else _account(row)
+
+
+def accounts_of_owner(conn: Connection, owner_id: int) -> list[AccountRow]:
+    rows = conn.execute(
+        select(ledger_accounts).where(ledger_accounts.c.owner_id == owner_id).order_by(ledger_accounts.c.id)
+    )
+    return [_account(r) for r in rows]
+
+
+def insert_account(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(
+        insert(ledger_accounts).values(**values, debits_posted=0, credits_posted=0, debits_pending=0, credits_pending=0)
+    )
+
+
+def lock_accounts(conn: Connection, account_ids: Sequence[int]) -> None:
+    """Lock in id order (PostgreSQL) so two multi-leg events can never deadlock each other."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(ledger_accounts.c.id)
+            .where(ledger_accounts.c.id.in_(sorted(set(account_ids))))
+            .order_by(ledger_accounts.c.id)
+            .with_for_update()
+        )
+
+
+def add_to_side(conn: Connection, account: AccountRow, side: str, column: str, amount: int, *, checked: bool) -> bool:
+    """Add `amount` to one running total; with `checked`, only while the account stays above its floor."""
+    c = ledger_accounts.c
+    target = getattr(c, f"{side}s_{column}")
+    condition = c.id == account.id
+    if checked:
+        # The side that lowers the balance: debits of a credit-normal account, credits of a debit-normal one.
+        if account.normal_side == CREDIT and side == DEBIT:
+            room = c.credits_posted - c.debits_posted - c.debits_pending + c.floor_limit
+        elif account.normal_side == DEBIT and side == CREDIT:
+            room = c.debits_posted - c.credits_posted - c.credits_pending + c.floor_limit
+        else:
+            room = None
+        if room is not None:
+            condition = and_(condition, or_(c.floor_limit.is_(None), room >= amount))
+    result = conn.execute(update(ledger_accounts).where(condition).values({target: target + amount}))
+    return result.rowcount == 1
+
+
+def move_pending_to_posted(conn: Connection, account_id: int, side: str, held: int, posted: int) -> None:
+    c = ledger_accounts.c
+    pending, done = getattr(c, f"{side}s_pending"), getattr(c, f"{side}s_posted")
+    conn.execute(
+        update(ledger_accounts).where(c.id == account_id).values({pending: pending - held, done: done + posted})
+    )
+
+
+def set_floor_limit(conn: Connection, account_id: int, limit: int | None) -> None:
+    conn.execute(update(ledger_accounts).where(ledger_accounts.c.id == account_id).values(floor_limit=limit))
+
+
+def transfer_by_key(conn: Connection, key: str) -> TransferRow | None:
+    row = conn.execute(select(ledger_transfers).where(ledger_transfers.c.key == key)).first()
+    return None if row is None else _transfer(row)
+
+
+def transfer_by_id(conn: Connection, transfer_id: int) -> TransferRow | None:
+    row = conn.execute(select(ledger_transfers).where(ledger_transfers.c.id == transfer_id)).first()
+    return None if row is None else _transfer(row)
+
+
+def resolution_of(conn: Connection, pending_id: int) -> TransferRow | None:
+    row = conn.execute(select(ledger_transfers).where(ledger_transfers.c.pending_id == pending_id)).first()
+    return None if row is None else _transfer(row)
+
+
+def reversal_of(conn: Connection, transfer_id: int) -> TransferRow | None:
+    row = conn.execute(select(ledger_transfers).where(ledger_transfers.c.reverses_id == transfer_id)).first()
+    return None if row is None else _transfer(row)
+
+
+def insert_transfer(conn: Connection, values: dict[str, Any]) -> TransferRow:
+    values = {**values, "digest": digest_of(values)}
+    conn.execute(insert(ledger_transfers).values(**values))
+    return TransferRow(**values)
+
+
+def expired_holds(conn: Connection, now: int, limit: int) -> list[TransferRow]:
+    resolved = ledger_transfers.alias("resolved")
+    t = ledger_transfers.c
+    rows = conn.execute(
+        select(ledger_transfers)
+        .outerjoin(resolved, resolved.c.pending_id == t.id)
+        .where(t.kind == PENDING, t.expires_at <= now, resolved.c.id.is_(None))
+        .order_by(t.expires_at)
+        .limit(limit)
+    )
+    return [_transfer(r) for r in rows]
+
+
+def transfers_of_account(
+    conn: Connection, account_id: int, *, after_id: int = 0, until_id: int | None = None, limit: int = 1000
+) -> list[TransferRow]:
+    t = ledger_transfers.c
+    condition = and_(or_(t.debit_account_id == account_id, t.credit_account_id == account_id), t.id > after_id)
+    if until_id is not None:
+        condition = and_(condition, t.id <= until_id)
+    rows = conn.execute(select(ledger_transfers).where(condition).order_by(t.id).limit(limit))
+    return [_transfer(r) for r in rows]
+
+
+def count_transfers(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(ledger_transfers)).scalar_one())
+
+
+def iter_transfers(conn: Connection, batch: int = 50_000) -> Iterator[TransferRow]:
+    last = -1
+    while True:
+        rows = conn.execute(
+            select(ledger_transfers).where(ledger_transfers.c.id > last).order_by(ledger_transfers.c.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _transfer(row)
+        last = rows[-1].id
+
+
+def all_accounts(conn: Connection) -> list[AccountRow]:
+    return [_account(r) for r in conn.execute(select(ledger_accounts).order_by(ledger_accounts.c.id))]
