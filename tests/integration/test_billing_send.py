@@ -341,3 +341,33 @@ async def test_bad_top_ups_are_refused_and_change_nothing(server: LiveServer, am
     with pytest.raises((ValueError, InvalidInputError)):
         await server.container.billing.topup(int(biz.waba_id), parse_amount(amount))
     assert _usd((await _balance(server, biz)).balance) == TRIAL
+
+
+async def test_a_template_recategorised_before_delivery_is_charged_at_its_category_when_sent(
+    server: LiveServer,
+) -> None:
+    biz = await create_business(server)
+    template = await approved_template(server, biz)  # UTILITY
+    person = await server.user("Ann")  # North America
+    assert (await send(server, biz, template_body(person))).status_code == 200
+    # The business edits the wording into a promotion: the review approves it again, as MARKETING.
+    edited = await server.http.post(
+        f"{V}/{template['id']}",
+        headers=biz.headers,
+        json={
+            "components": [
+                {
+                    "type": "BODY",
+                    "text": "Your order {{1}} ships on {{2}}, and here is a discount for the next one.",
+                    "example": {"body_text": [["A-1", "Monday"]]},
+                }
+            ]
+        },
+    )
+    assert edited.status_code == 200, edited.text
+    server.clock.advance(seconds=5)
+    await server.container.templates.review_due_now()
+    now = await server.http.get(f"{V}/{template['id']}?fields=category", headers=biz.headers)
+    assert now.json()["category"] == "MARKETING"
+    await ack_all(server, person)
+    assert _usd((await _balance(server, biz)).balance) == TRIAL - NORTH_AMERICA_UTILITY

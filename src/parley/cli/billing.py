@@ -39,7 +39,8 @@ def _balance_json(balance: Balance) -> dict[str, str]:
 
 def _print_balance(waba_id: int, balance: Balance, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(_balance_json(balance)))
+        view = _balance_json(balance)
+        typer.echo(json.dumps({key: view[key] for key in ("currency", "balance", "credit_line")}))
         return
     table = Table(title=f"Business {waba_id}")
     for column in ("currency", "balance", "credit line", "held for undelivered", "available"):
@@ -120,7 +121,10 @@ def load_card(
             raise typer.BadParameter(f"effective date {effective!r} is not YYYY-MM-DD") from error
     if model is not None and model.upper() not in ("PMP", "CBP"):
         raise typer.BadParameter("model is PMP (per message) or CBP (per conversation)")
-    markup_bps = _micros(markup, "markup") // 100  # percent with up to 2 decimals -> basis points
+    markup_micros = _micros(markup, "markup")
+    if markup_micros % 10_000:
+        raise typer.BadParameter("markup is a percentage with at most 2 decimals, e.g. 12.5")
+    markup_bps = markup_micros // 10_000  # 1 % = 100 basis points
     text = path.read_text(encoding="utf-8")
 
     async def work(c: Container) -> None:

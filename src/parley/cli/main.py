@@ -19,6 +19,7 @@ from parley.cli.webhooks import webhooks_app
 from parley.config import Settings
 from parley.container import Container
 from parley.kit.errors import AppError
+from parley.kit.money import format_amount
 
 app = typer.Typer(help="Parley: self-hosted business messaging.", no_args_is_help=True)
 db_app = typer.Typer(help="Database operations.", no_args_is_help=True)
@@ -162,6 +163,11 @@ def demo() -> None:
     biz.add_row("app secret (webhook signatures)", business.app_secret)
     if business.link:
         biz.add_row("click-to-chat link", business.link)
+    balance = _with_container(lambda c: c.billing.balance(int(business.waba_id)))
+    biz.add_row(
+        "prepaid balance",
+        f"{format_amount(balance.balance)} {balance.currency} (parley billing topup {business.waba_id} 25)",
+    )
     console.print(biz)
     console.print(
         f"Try: curl -s {base}/v23.0/{business.phone_number_id}/messages -H 'Authorization: Bearer "
