@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley import __version__
 from parley.accounts import endpoints as account_endpoints
+from parley.billing import endpoints as billing_endpoints
 from parley.business import endpoints as business_endpoints
 from parley.business import media_endpoints as graph_media_endpoints
 from parley.business import profile_endpoints
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         profile_endpoints.client_router,
         template_endpoints.router,
         webhook_endpoints.router,
+        billing_endpoints.router,
     ):
         app.include_router(router)
 

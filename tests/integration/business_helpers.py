@@ -124,3 +124,38 @@ def template_body(person: User, name: str = "order_update") -> dict[str, Any]:
             ],
         },
     }
+
+
+async def approved_auth_template(server: LiveServer, biz: Biz) -> None:
+    """An AUTHENTICATION template `login_code` (copy-code button), approved."""
+    created = await server.http.post(
+        f"{V}/{biz.waba_id}/message_templates",
+        headers=biz.headers,
+        json={
+            "name": "login_code",
+            "language": "en_US",
+            "category": "AUTHENTICATION",
+            "components": [
+                {"type": "BODY", "add_security_recommendation": True},
+                {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]},
+            ],
+        },
+    )
+    assert created.status_code == 200, created.text
+    server.clock.advance(seconds=5)
+    await server.container.templates.review_due_now()
+
+
+def auth_template_body(person: User) -> dict[str, Any]:
+    return {
+        "to": person.phone,
+        "type": "template",
+        "template": {
+            "name": "login_code",
+            "language": {"code": "en_US"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
+                {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "482913"}]},
+            ],
+        },
+    }

@@ -19,7 +19,9 @@ from tests.integration.business_helpers import (
     Biz,
     V,
     ack_all,
+    approved_auth_template,
     approved_template,
+    auth_template_body,
     create_business,
     person_writes,
     send,
@@ -261,44 +263,9 @@ async def test_dry_run_prices_a_message_and_sends_nothing(server: LiveServer) ->
 async def test_authentication_to_another_market_is_billed_at_the_international_rate(server: LiveServer) -> None:
     biz = await create_business(server)
     await server.container.billing.set_billing_profile(int(biz.waba_id), home_calling_code="1", auth_international=True)
-    created = await server.http.post(
-        f"{V}/{biz.waba_id}/message_templates",
-        headers=biz.headers,
-        json={
-            "name": "login_code",
-            "language": "en_US",
-            "category": "AUTHENTICATION",
-            "components": [
-                {"type": "BODY", "add_security_recommendation": True},
-                {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]},
-            ],
-        },
-    )
-    assert created.status_code == 200, created.text
-    server.clock.advance(seconds=5)
-    await server.container.templates.review_due_now()
+    await approved_auth_template(server, biz)
     person = await server.user("Priya", "+919812345678")
-    response = await send(
-        server,
-        biz,
-        {
-            "to": person.phone,
-            "type": "template",
-            "template": {
-                "name": "login_code",
-                "language": {"code": "en_US"},
-                "components": [
-                    {"type": "body", "parameters": [{"type": "text", "text": "123456"}]},
-                    {
-                        "type": "button",
-                        "sub_type": "url",
-                        "index": "0",
-                        "parameters": [{"type": "text", "text": "123456"}],
-                    },
-                ],
-            },
-        },
-    )
+    response = await send(server, biz, auth_template_body(person))
     assert response.status_code == 200, response.text
     await ack_all(server, person)
     wamid = response.json()["messages"][0]["id"]

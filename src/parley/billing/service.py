@@ -293,9 +293,18 @@ class BillingService:
         price_list: str | None = None,
         home_calling_code: str | None = None,
         auth_international: bool | None = None,
+        timezone: str | None = None,
     ) -> repo.ProfileRow:
+        """Change how a business is billed. A new time zone applies to months and days not yet counted."""
         if price_list is not None:
             self.price_list(price_list)  # must exist
+        if timezone is not None:
+            try:
+                _zone(timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+                raise InvalidInputError(
+                    f"unknown time zone {timezone!r} (an IANA name such as Europe/Paris)"
+                ) from error
 
         def unit(conn: Connection) -> repo.ProfileRow:
             profile = self._profile(conn, waba_id)
@@ -313,6 +322,8 @@ class BillingService:
                 values["home_calling_code"] = home_calling_code
             if auth_international is not None:
                 values["auth_international"] = auth_international
+            if timezone is not None:
+                values["timezone"] = timezone
             if values:
                 repo.update_profile(conn, waba_id, **values)
             updated = repo.get_profile(conn, waba_id)

@@ -12,6 +12,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import RedirectResponse
 
+from parley.billing import analytics as billing_analytics
 from parley.business import media as graph_media
 from parley.business.links import create_link, follow_link
 from parley.graph import GraphError, object_not_found, parse_fields, parse_version
@@ -75,6 +76,9 @@ async def get_object(
     found = await container.business.phone_number_object(scope, oid)
     if found is None:
         found = await container.business.waba_object(scope, oid)
+        if found is not None and billing_analytics.wanted(specs):
+            numbers = (await container.business.list_phone_numbers(scope, str(oid)))["data"]
+            found.update(await billing_analytics.waba_analytics(container.db, container.clock, oid, specs, numbers))
     if found is None:
         found = await container.templates.get_object(scope, oid, specs)
     if found is None:

@@ -12,11 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 from parley.billing import Balance
+from parley.cli.billing_reports import register as register_reports
 from parley.cli.common import with_container
 from parley.container import Container
 from parley.kit.money import format_amount, parse_amount
 
-billing_app = typer.Typer(help="Billing: prepaid wallets, credit lines, rate cards.", no_args_is_help=True)
+billing_app = typer.Typer(
+    help="Billing: prepaid wallets, credit lines, rate cards, statements, revenue.", no_args_is_help=True
+)
+register_reports(billing_app)  # statement, revenue
 console = Console()
 
 
@@ -188,13 +192,20 @@ def profile(
     auth_international: Annotated[
         bool | None, typer.Option(help="Bill authentication-international rates where they apply.")
     ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA time zone of its billing days and months, e.g. Asia/Kolkata.")
+    ] = None,
 ) -> None:
     """Show or change how a business is billed."""
 
     async def work(c: Container) -> None:
         await c.business.require_waba(waba_id)
         found = await c.billing.set_billing_profile(
-            waba_id, price_list=price_list, home_calling_code=home_calling_code, auth_international=auth_international
+            waba_id,
+            price_list=price_list,
+            home_calling_code=home_calling_code,
+            auth_international=auth_international,
+            timezone=timezone,
         )
         typer.echo(json.dumps({k: v for k, v in found.__dict__.items() if k != "created_at"}))
 
