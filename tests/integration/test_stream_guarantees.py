@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from typing import Any
 
 import pytest
 import websockets
@@ -24,6 +25,16 @@ async def _drain(ws: websockets.ClientConnection, quiet_s: float = 0.25) -> list
         event = json.loads(raw)
         if event["type"] == "message":
             events.append(event)
+
+
+async def _ack_stored(server: LiveServer, user: Any, seq: int) -> None:
+    """Wait until the server has stored the device's ack (acks are written asynchronously, in batches)."""
+    principal = await server.container.accounts.authenticate(user.token)
+    for _ in range(500):
+        if await server.container.messaging.device_ack_mark(principal.device_id) >= seq:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the ack of {seq} was never stored")
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -59,7 +70,7 @@ async def test_random_histories_keep_the_stream_promise(server: LiveServer, seed
                 if keep:
                     acked_seq = int(events[keep - 1]["id"])  # type: ignore[call-overload]
                     await ws.send(json.dumps({"type": "ack", "id": acked_seq}))
-                    await asyncio.sleep(0.05)  # let the ack land before the socket closes
+                    await _ack_stored(server, bob, acked_seq)  # before the socket closes
 
     for _ in range(rng.randint(3, 7)):
         if rng.random() < 0.6:

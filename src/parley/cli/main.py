@@ -15,6 +15,7 @@ from parley.cli.billing import billing_app
 from parley.cli.business import business_app
 from parley.cli.common import with_container
 from parley.cli.demo_business import DemoBusiness, seed_demo_business
+from parley.cli.ledger import ledger_app
 from parley.cli.webhooks import webhooks_app
 from parley.config import Settings
 from parley.container import Container
@@ -29,6 +30,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(business_app, name="business")
 app.add_typer(billing_app, name="billing")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 T = TypeVar("T")
 

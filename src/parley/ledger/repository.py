@@ -129,15 +129,36 @@ def insert_account(conn: Connection, values: dict[str, Any]) -> None:
     )
 
 
-def lock_accounts(conn: Connection, account_ids: Sequence[int]) -> None:
-    """Lock in id order (PostgreSQL) so two multi-leg events can never deadlock each other."""
+def lock_accounts(conn: Connection, account_ids: Sequence[int]) -> bool:
+    """Lock in id order (PostgreSQL) so two multi-leg events can never deadlock each other.
+
+    True when locks were taken: a unit that waited for them may now see what another committed meanwhile.
+    (SQLite has one writer at a time, so nothing can change between a unit's reads and its writes.)
+    """
+    if conn.dialect.name != "postgresql":
+        return False
+    conn.execute(
+        select(ledger_accounts.c.id)
+        .where(ledger_accounts.c.id.in_(sorted(set(account_ids))))
+        .order_by(ledger_accounts.c.id)
+        .with_for_update()
+    )
+    return True
+
+
+def read_one_snapshot(conn: Connection) -> None:
+    """Make every later read on this connection see the same committed state, even while writers commit.
+
+    Only for a connection that has not started its transaction yet (a read unit); a write unit already reads
+    what its own transaction sees.
+    """
+    if conn.in_transaction():
+        return
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            select(ledger_accounts.c.id)
-            .where(ledger_accounts.c.id.in_(sorted(set(account_ids))))
-            .order_by(ledger_accounts.c.id)
-            .with_for_update()
-        )
+        conn.execution_options(isolation_level="REPEATABLE READ")
+    elif conn.dialect.name == "sqlite":
+        # The driver starts no transaction for a SELECT, so each statement would read its own snapshot.
+        conn.exec_driver_sql("BEGIN")
 
 
 def add_to_side(conn: Connection, account: AccountRow, side: str, column: str, amount: int, *, checked: bool) -> bool:

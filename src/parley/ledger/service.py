@@ -122,6 +122,7 @@ class Ledger:
         """Change a credit line. Lowering it below what the account already uses is refused."""
         if limit < 0:
             raise InvalidInputError("a credit line cannot be negative")
+        repo.lock_accounts(conn, (account.id,))  # a charge committing meanwhile must be counted in the check
         current = repo.account_by_id(conn, account.id)
         assert current is not None
         if current.balance - current.held + limit < 0:
@@ -286,7 +287,11 @@ class Ledger:
         if first is not None:
             return first
         column = "pending" if kind == PENDING else "posted"
-        repo.lock_accounts(conn, (debit.id, credit.id))
+        if repo.lock_accounts(conn, (debit.id, credit.id)):
+            # A copy of this call may have committed while we waited for the locks: answer with its transfer.
+            first = self._replay(conn, key, values)
+            if first is not None:
+                return first
         # A failed check raises, and the caller's unit rolls back whatever this transfer already changed.
         for account, side in ((debit, DEBIT), (credit, CREDIT)):
             if not repo.add_to_side(conn, account, side, column, amount, checked=True):
@@ -317,7 +322,10 @@ class Ledger:
         first = self._replay(conn, key, values)
         if first is not None:
             return first
-        repo.lock_accounts(conn, (hold.debit_account_id, hold.credit_account_id))
+        if repo.lock_accounts(conn, (hold.debit_account_id, hold.credit_account_id)):
+            first = self._replay(conn, key, values)  # as in _new: a copy of this call won the race
+            if first is not None:
+                return first
         done = repo.resolution_of(conn, hold.id)
         if done is not None:
             raise HoldResolvedError(f"hold {hold.key} was already resolved ({done.kind}) by {done.key}")
@@ -394,6 +402,7 @@ class _Checks:
 
 def verify_journal(conn: Connection, progress: Any = None) -> VerifyReport:
     """Recompute everything from the journal in one pass and compare it with the accounts' running totals."""
+    repo.read_one_snapshot(conn)  # accounts and journal from the same moment, even on a live system
     checks = _Checks()
     accounts = {a.id: a for a in repo.all_accounts(conn)}
     posted_debits: dict[int, int] = defaultdict(int)
