@@ -6,9 +6,14 @@ producing its status webhooks (sent, delivered, read) to a receiver on loopback 
     .venv/bin/python bench/cloud_api.py --profile 10    # plus py-spy on the server in two extra runs
     .venv/bin/python bench/cloud_api.py --help
 
+    .venv/bin/python bench/cloud_api.py --template-category MARKETING   # templates charged (billing's path)
+    .venv/bin/python bench/billing_overhead.py           # billing off vs on, interleaved, same seed
+
 Setup (before the server starts, in-process through Parley's Container, on a fresh SQLite data dir):
-N businesses (`BusinessService.create_business`, webhook URL = the receiver + `/hook/{n}`), each with one
-UTILITY template approved by the template review; M people with device tokens; each person writes once to
+N businesses (`BusinessService.create_business`, webhook URL = the receiver + `/hook/{n}`, a wallet with a
+trial credit no run spends), each with one template approved by the template review, UTILITY by default (free
+inside the service window, where every send is) or MARKETING (`--template-category`: reserved at send,
+charged at delivery); M people with device tokens; each person writes once to
 each of the `--contacts` businesses that will message them (their 24 h service windows are open, so text
 is allowed too); optionally a pre-filled outbox (`--backlog` status updates through `webhooks.enqueue`)
 that the server drains at start: the delivery engine's throughput with nothing else to do. Per-number
@@ -25,6 +30,9 @@ process on the machine, so records from different processes are joined on wamid 
 * webhook latency: arrival at the receiver - the moment the reported fact happened as its client saw it:
   `sent` - the send's 200 answer (the event commits with the message, just before that answer);
   `delivered` - the person's ack leaving the WebSocket client; `read` - the read request leaving the client.
+
+After the server stops, the ledger is checked from the SQLite file (billing_consistency: one posting per
+delivered charged template, nothing else posted) and `parley ledger verify --json` runs when it exists.
 
 Baselines in the same run: raw ASGI and bare FastAPI (baseline_app.py, same uvicorn settings) for the sends;
 the receiver driven directly by one httpx client (and by wrk) for webhook throughput.
@@ -67,18 +75,29 @@ GOAL_SEND_P99_MS = 15.0
 GOAL_WEBHOOK_P99_MS = 250.0
 GOAL_WEBHOOKS_PER_S = 6_000
 TEMPLATE = {"name": "bench_order_update", "language": "en_US"}
-TEMPLATE_SUBMISSION = {
-    "name": TEMPLATE["name"],
-    "language": TEMPLATE["language"],
-    "category": "UTILITY",
-    "components": [
-        {
-            "type": "BODY",
-            "text": "Your order {{1}} has shipped and will arrive on {{2}}.",
-            "example": {"body_text": [["A1234", "Monday"]]},
-        }
-    ],
+# One body per category, both with two parameters (the load sends "A<n>" and "Monday"). Plain wording: the
+# review approves a UTILITY template with promotional words as MARKETING, and the bench checks the category.
+TEMPLATE_BODIES = {
+    # Free inside the service window (where every bench send is).
+    "UTILITY": "Your order {{1}} has shipped and will arrive on {{2}}.",
+    # Charged at delivery even inside the window, reserved at send: exercises billing's hold and post.
+    "MARKETING": "Hello {{1}}, our new autumn collection is in the shop from {{2}}.",
 }
+# Big enough that no bench run spends it (a charged send beyond the wallet fails with 131042).
+BENCH_TRIAL_CREDIT = "100000000"
+
+
+def template_submission(category: str) -> dict[str, Any]:
+    return {
+        "name": TEMPLATE["name"],
+        "language": TEMPLATE["language"],
+        "category": category,
+        "components": [
+            {"type": "BODY", "text": TEMPLATE_BODIES[category], "example": {"body_text": [["A1234", "Monday"]]}}
+        ],
+    }
+
+
 # Limits that must not be what the benchmark measures (Meta's defaults: 80 msg/s per number, 45 messages
 # to one person per 6 s, 250 people reached outside the window per day at first).
 BENCH_ENV = {
@@ -86,6 +105,7 @@ BENCH_ENV = {
     "PARLEY_BUSINESS__PAIR_BURST": "1000000",
     "PARLEY_BUSINESS__MESSAGING_LIMIT_TIERS": "[100000000]",
     "PARLEY_TEMPLATES__REVIEW_DELAY_S": "0",
+    "PARLEY_BILLING__TRIAL_CREDIT": BENCH_TRIAL_CREDIT,
 }
 SECRET_KEY = "bench-secret"  # the same as servers.parley_env: business-scoped user ids derive from it
 
@@ -259,7 +279,7 @@ async def _seed(
                 app_secret="s",
             )
             scope = await container.business.authenticate(created.access_token)
-            await container.templates.create(scope, TEMPLATE_SUBMISSION)
+            await container.templates.create(scope, template_submission(args.template_category))
             businesses.append(
                 Business(
                     i,
@@ -354,7 +374,7 @@ async def _seed(
 def seed(
     data_dir: Path, args: argparse.Namespace, hook_base: str
 ) -> tuple[list[Business], list[Person], dict[str, Any]]:
-    from parley.config import BusinessSettings, Settings, TemplateSettings, WebhookSettings
+    from parley.config import BillingSettings, BusinessSettings, Settings, TemplateSettings, WebhookSettings
 
     settings = Settings(
         data_dir=data_dir,
@@ -364,6 +384,8 @@ def seed(
             default_throughput_mps=1000, pair_burst=1_000_000, messaging_limit_tiers=[100_000_000]
         ),
         templates=TemplateSettings(review_delay_s=0),
+        # Wallets get their trial credit when the business is created: billing on, credit no run spends.
+        billing=BillingSettings(enabled=True, trial_credit=BENCH_TRIAL_CREDIT),
         # The seed's own updates (the people's first messages) wait in the outbox for the server to deliver.
         webhooks=WebhookSettings(deliver=False),
     )
@@ -386,8 +408,16 @@ def seed(
 
 
 def template_states(db_path: Path) -> dict[str, int]:
+    """Templates by "STATUS CATEGORY" after the review, e.g. {"APPROVED MARKETING": 20}."""
     with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-        return dict(conn.execute("SELECT status, count(*) FROM message_templates GROUP BY status").fetchall())
+        rows = conn.execute("SELECT status, category, count(*) FROM message_templates GROUP BY status, category")
+        return {f"{status} {category}": n for status, category, n in rows.fetchall()}
+
+
+def check_templates(facts: dict[str, Any], businesses: int, category: str) -> None:
+    """Every business's template approved, in the category asked for (the review may re-categorise)."""
+    if facts["templates"].get(f"APPROVED {category}", 0) != businesses:
+        raise RuntimeError(f"templates not all approved as {category} after the review: {facts['templates']}")
 
 
 # --- load ----------------------------------------------------------------------------------------------
@@ -537,11 +567,17 @@ def parley_phase(
     businesses: list[Business],
     people: list[Person],
     progress: Progress,
+    rates_for: Callable[[float], list[float]] | None = None,
+    label: str = "parley",
 ) -> dict[str, Any]:
+    """One `parley serve` on data_dir: start-up drain, max sends/s (wrk), open-loop runs at the rates
+    `rates_for(max sends/s)` gives (default: --rates), optional profiles. `label` names its progress lines
+    and profile files (A/B runs of several servers in one bench)."""
     online = people[: args.online]
+    prefix = "" if label == "parley" else f"{label}-"  # profile files keep their names in a plain run
     # --online 0: nobody on a WebSocket, sends go to every person (the send path without acks and reads).
     entries = build_entries(businesses, online or people, args.contacts)
-    entries_file = workdir / "entries-parley.txt"
+    entries_file = workdir / f"entries-{label}.txt"
     entries_file.write_text("".join(" ".join(e) + "\n" for e in entries))
     server = Server.parley(data_dir, logs, args.parley_src)
     server.env |= BENCH_ENV | dict(kv.split("=", 1) for kv in args.server_env)
@@ -555,7 +591,7 @@ def parley_phase(
     try:
         # 1. The outbox filled before the start (the people's first messages + --backlog): pure delivery.
         meter = Meter(server)
-        spy = Spy(server, args.profile_drain, "drain", workdir) if args.profile_drain else None
+        spy = Spy(server, args.profile_drain, f"{prefix}drain", workdir) if args.profile_drain else None
         drain = outbox.wait_drained(args.drain_timeout, progress, "server start: draining the pre-filled outbox")
         drain["usage"] = meter.read()
         if spy is not None:
@@ -580,8 +616,8 @@ def parley_phase(
         server.quiesce()
         # 3. Max accepted sends/s (wrk, closed loop).
         url = f"http://127.0.0.1:{server.port}"
-        run_wrk(url, entries_file, args.connections, args.warmup, progress, "parley: warm-up")
-        outbox.wait_drained(args.drain_timeout, progress, "parley: warm-up's webhooks")
+        run_wrk(url, entries_file, args.connections, args.warmup, progress, f"{label}: warm-up")
+        outbox.wait_drained(args.drain_timeout, progress, f"{label}: warm-up's webhooks")
         server.quiesce()
         meter = Meter(server)
         wrk = run_wrk(
@@ -590,43 +626,52 @@ def parley_phase(
             args.connections,
             args.duration,
             progress,
-            f"parley: max sends/s (wrk -c{args.connections})",
+            f"{label}: max sends/s (wrk -c{args.connections})",
         )
         wrk["usage"] = meter.read()
         wrk["server_cpu_us_per_ok"] = wrk["usage"]["server_cpu_seconds"] / max(1, wrk["ok"]) * 1e6
         _, pending, _ = outbox.latest()
         meter = Meter(server)
-        drain = outbox.wait_drained(args.drain_timeout, progress, "parley: webhooks of the wrk run")
+        drain = outbox.wait_drained(args.drain_timeout, progress, f"{label}: webhooks of the wrk run")
         drain["usage"] = meter.read()
         wrk["pending_at_end"] = pending
         wrk["drain_after"] = drain
         out["max"] = wrk
         server.quiesce()
+        # The server's CPU with no load (people's sockets, timers): the floor under every per-send figure.
+        meter = Meter(server)
+        time.sleep(2.0)
+        out["idle"] = meter.read()
         # 4. Open loop at fixed rates: send latency, pushes, webhooks and the outbox over time.
         out["fixed_rate"] = []
-        for rate in resolve_rates(args.rates, wrk["ok_per_second"]):
+        rates = rates_for(wrk["ok_per_second"]) if rates_for else resolve_rates(args.rates, wrk["ok_per_second"])
+        for rate in rates:
             run = open_loop(
-                server, entries, rate, args.latency_duration, workdir, progress, f"parley: open loop {rate:,.0f}/s"
+                server, entries, rate, args.latency_duration, workdir, progress, f"{label}: open loop {rate:,.0f}/s"
             )
             load_end = time.monotonic_ns()
-            run["drain_after"] = outbox.wait_drained(args.drain_timeout, progress, f"parley: webhooks of {rate:,.0f}/s")
+            meter = Meter(server)
+            run["drain_after"] = outbox.wait_drained(
+                args.drain_timeout, progress, f"{label}: webhooks of {rate:,.0f}/s"
+            )
+            run["drain_after"]["usage"] = meter.read()
             time.sleep(1.0)  # the last reads' statuses
             run["outbox"] = backlog_summary(outbox.window(run["start_ns"] - 10**9, time.monotonic_ns()), run, load_end)
             out["fixed_rate"].append(run)
             server.quiesce()
         # 5. Optional profiles, in extra runs (py-spy costs CPU: not part of any figure).
         if args.profile:
-            spy = Spy(server, args.profile, "wrk", workdir)
-            run_wrk(url, entries_file, args.connections, args.profile, progress, "parley: profiled wrk run")
+            spy = Spy(server, args.profile, f"{prefix}wrk", workdir)
+            run_wrk(url, entries_file, args.connections, args.profile, progress, f"{label}: profiled wrk run")
             out["profile_wrk"] = spy.result()
-            outbox.wait_drained(args.drain_timeout, progress, "parley: webhooks of the profiled wrk run")
+            outbox.wait_drained(args.drain_timeout, progress, f"{label}: webhooks of the profiled wrk run")
             server.quiesce()
             if out["fixed_rate"]:
                 rate = min(r["target_rate"] for r in out["fixed_rate"])
-                spy = Spy(server, args.profile, "open-loop", workdir)
-                open_loop(server, entries, rate, args.profile, workdir, progress, f"parley: profiled {rate:,.0f}/s")
+                spy = Spy(server, args.profile, f"{prefix}open-loop", workdir)
+                open_loop(server, entries, rate, args.profile, workdir, progress, f"{label}: profiled {rate:,.0f}/s")
                 out["profile_open_loop"] = {"rate": rate, **spy.result()}
-                outbox.wait_drained(args.drain_timeout, progress, "parley: webhooks of the profiled open loop")
+                outbox.wait_drained(args.drain_timeout, progress, f"{label}: webhooks of the profiled open loop")
         out["rss_bytes"] = server.rss()
     finally:
         people_result: dict[str, Any] = {}
@@ -731,6 +776,8 @@ def summarize_profile(path: Path) -> dict[str, Any]:
     leaf_file: Counter[str] = Counter()
     leaf_pkg: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    billing_inclusive: Counter[str] = Counter()
+    billing_samples = 0
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -755,6 +802,10 @@ def summarize_profile(path: Path) -> dict[str, Any]:
                 if fn not in seen:
                     seen.add(fn)
                     inclusive[fn] += count
+                    if _is_billing(fn):
+                        billing_inclusive[fn] += count
+        if any(_is_billing(fn) for fn in seen):
+            billing_samples += count
 
     def shares(counter: Counter[str], n: int) -> dict[str, float]:
         return {k: round(100 * v / max(1, total), 1) for k, v in counter.most_common(n)}
@@ -766,7 +817,14 @@ def summarize_profile(path: Path) -> dict[str, Any]:
         "self_by_package_pct": shares(leaf_pkg, 15),
         "self_by_file_pct": shares(leaf_file, 20),
         "inclusive_parley_pct": shares(inclusive, 40),
+        # Samples inside billing or the ledger (reserve at send, settle at delivery), and by function.
+        "billing_pct": round(100 * billing_samples / max(1, total), 1),
+        "billing_inclusive_pct": shares(billing_inclusive, 30),
     }
+
+
+def _is_billing(fn: str) -> bool:
+    return "(billing/" in fn or "(ledger/" in fn or "_billing" in fn or "_send_facts" in fn
 
 
 # --- baselines ----------------------------------------------------------------------------------------
@@ -1175,8 +1233,9 @@ def webhook_report(results: dict[str, Any]) -> Table:
 # --- main ---------------------------------------------------------------------------------------------
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser(description: str | None = __doc__) -> argparse.ArgumentParser:
+    """The options of a Cloud API run (billing_overhead.py adds its own to the same parser)."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--businesses", type=int, default=20, help="businesses (one number, one template each)")
     p.add_argument("--people", type=int, default=1000, help="people with a device token")
     p.add_argument(
@@ -1187,6 +1246,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--contacts", type=int, default=4, help="businesses each person has written to (and hears from)")
     p.add_argument("--read-fraction", type=float, default=0.5, help="share of business messages people mark read")
+    p.add_argument(
+        "--template-category",
+        choices=sorted(TEMPLATE_BODIES),
+        default="UTILITY",
+        help="category of the businesses' template: UTILITY is free inside the service window (where every "
+        "send is), MARKETING is reserved at send and charged at delivery (billing's charged path)",
+    )
     p.add_argument("--backlog", type=int, default=10_000, help="status updates in the outbox before the server starts")
     p.add_argument("--duration", type=float, default=15, help="seconds of max-throughput load per server")
     p.add_argument("--warmup", type=float, default=3, help="seconds of warm-up load per server")
@@ -1223,7 +1289,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small, short smoke run")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir and logs")
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="where to write the JSON results")
-    args = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return finish_args(build_parser().parse_args(argv))
+
+
+def finish_args(args: argparse.Namespace) -> argparse.Namespace:
+    """--quick's sizes and the bounds that depend on other options."""
     if args.quick:
         args.duration, args.warmup, args.latency_duration = 5, 1, 4
         args.businesses, args.people, args.online, args.contacts = 5, 200, 50, 2
@@ -1249,7 +1323,7 @@ def main(argv: list[str] | None = None) -> int:
             "git": git_state(args.parley_src or REPO_DIR),
             "loadavg_start": loadavg(),
             "settings_env": BENCH_ENV,
-            "template": TEMPLATE_SUBMISSION,
+            "template": template_submission(args.template_category),
         },
     }
     path = None
@@ -1273,8 +1347,7 @@ def main(argv: list[str] | None = None) -> int:
             facts["seconds"] = time.monotonic() - t0
             facts["templates"] = template_states(data_dir / "parley.db")
             results["meta"]["seed"] = facts
-            if facts["templates"].get("APPROVED", 0) != len(businesses):
-                raise RuntimeError(f"templates not approved after the review: {facts['templates']}")
+            check_templates(facts, len(businesses), args.template_category)
             with Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -1304,6 +1377,13 @@ def main(argv: list[str] | None = None) -> int:
             results["meta"]["loadavg_end"] = loadavg()
             results["meta"]["total_seconds"] = time.time() - started
             results["consistency"] = consistency(data_dir / "parley.db", results, hooks)
+            if "parley" in results:
+                results["billing"] = billing_consistency(
+                    data_dir / "parley.db",
+                    billing_enabled(args.server_env),
+                    args.template_category == "MARKETING",
+                )
+                results["ledger_verify"] = ledger_verify(data_dir, args.parley_src)
             args.out.mkdir(parents=True, exist_ok=True)
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             path = args.out / f"cloud-{stamp}.json"
@@ -1317,8 +1397,177 @@ def main(argv: list[str] | None = None) -> int:
         f"({'ok' if c['ok'] else 'MISSING ROWS'}); outbox after shutdown {c['outbox_states']}; "
         f"status updates received {c['statuses_received']} (duplicates {c['duplicates']:,})"
     )
+    if "billing" in results:
+        console.print(billing_line(results["billing"], results["ledger_verify"]))
     console.print(f"total {results['meta']['total_seconds']:.0f} s; JSON: {path}")
     return 0
+
+
+def billing_line(b: dict[str, Any], verify: dict[str, Any] | None) -> str:
+    """One line on the ledger after a run: the charged path's books, and `parley ledger verify`."""
+    if not b.get("billing_on"):
+        head = "billing off: no message transfers, no charge rows"
+    else:
+        head = (
+            f"billing: {b.get('delivered_template_sends', 0):,} delivered template sends, "
+            f"{b.get('ledger_posts', 0):,} ledger postings ({b.get('ledger_posted_micros', 0) / 1e6:,.6f} USD), "
+            f"charge rows {b.get('charge_rows_by_state', {})}, {b.get('holds', 0):,} holds"
+        )
+    verdict = "[green]ok[/green]" if b.get("ok") else f"[red]{'; '.join(b.get('problems', []))}[/red]"
+    if verify is None:
+        return f"{head} — {verdict}"
+    if verify.get("ran"):
+        ledger = f"`parley ledger verify` exit {verify['exit_status']}"
+    else:
+        ledger = "`parley ledger verify`: no such command yet"
+        done = verify.get("in_process")
+        if done:
+            state = "[green]ok[/green]" if done["ok"] else f"[red]failed: {done['failed']}[/red]"
+            ledger += f"; the same checks in-process (verify_journal, {done['transfers']:,} transfers): {state}"
+    return f"{head} — {verdict}; {ledger}"
+
+
+def billing_enabled(server_env: list[str]) -> bool:
+    """Whether the server ran with billing on (the setting's default), from --server-env."""
+    env = dict(kv.split("=", 1) for kv in server_env)
+    return env.get("PARLEY_BILLING__ENABLED", "true").strip().lower() not in ("false", "0", "off", "no", "f", "n")
+
+
+def billing_consistency(db_path: Path, billing_on: bool, charged: bool) -> dict[str, Any]:
+    """The ledger after a run, read from the SQLite file once the server is gone.
+
+    Billing on and charged templates (MARKETING): every template send that was delivered (status delivered or
+    read) has exactly one ledger posting (`post` of its hold, key `msg:<id>:charge`) and a `charged` charge row
+    for the same amount, nothing else was posted, and every template send not delivered (yet) still holds its
+    reservation. Free templates (UTILITY in the window): no posting at all, a `free` charge row per delivered
+    message. Billing off: no hold, no posting, no charge row at all.
+    """
+    DELIVERED, READ, FAILED = 2, 3, 9  # parley.business.models status codes
+    out: dict[str, Any] = {"billing_on": billing_on, "charged_templates": charged}
+    if not db_path.exists():
+        return {**out, "ok": False, "problems": [f"no database at {db_path}"]}
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+        sends = conn.execute(
+            "SELECT message_id, status, template_id IS NOT NULL FROM business_messages WHERE direction = 'out'"
+        ).fetchall()
+        transfers = conn.execute(
+            "SELECT key, kind, amount, pending_id FROM ledger_transfers WHERE key LIKE 'msg:%'"
+        ).fetchall()
+        charges = conn.execute("SELECT message_id, state, amount FROM billing_charges").fetchall()
+    templates = {m: status for m, status, is_template in sends if is_template}
+    delivered = {m for m, status in templates.items() if status in (DELIVERED, READ)}
+    waiting = {m for m, status in templates.items() if status not in (DELIVERED, READ, FAILED)}
+    posts: Counter[int] = Counter()
+    post_amount: dict[int, int] = {}
+    holds: set[int] = set()
+    resolved: set[int] = set()
+    for key, kind, amount, pending_id in transfers:
+        message_id = int(key.split(":")[1])
+        if kind == "post":
+            posts[message_id] += 1
+            post_amount[message_id] = amount
+        if kind == "pending":
+            holds.add(message_id)
+        if pending_id is not None:
+            resolved.add(pending_id)
+    charge_rows = {m: (state, amount) for m, state, amount in charges}
+    states = Counter(state for state, _ in charge_rows.values())
+    problems: list[str] = []
+
+    def expect(ok: bool, problem: str) -> None:
+        if not ok:
+            problems.append(problem)
+
+    posted = set(posts)
+    if not billing_on:
+        expect(not transfers, f"billing off, yet {len(transfers):,} message transfers in the ledger")
+        expect(not charges, f"billing off, yet {len(charges):,} charge rows")
+    elif charged:
+        missing = delivered - posted
+        expect(not missing, f"{len(missing):,} delivered template sends without a ledger posting")
+        extra = posted - delivered
+        expect(not extra, f"{len(extra):,} postings for messages that are not delivered template sends")
+        twice = [m for m, n in posts.items() if n > 1]
+        expect(not twice, f"{len(twice):,} messages posted more than once")
+        not_charged = [m for m in delivered if charge_rows.get(m, ("", 0))[0] != "charged"]
+        expect(not not_charged, f"{len(not_charged):,} delivered template sends without a `charged` charge row")
+        wrong = [m for m in posted if charge_rows.get(m, ("", -1))[1] != post_amount[m]]
+        expect(not wrong, f"{len(wrong):,} charge rows whose amount differs from the posting")
+        unheld = waiting - holds
+        expect(not unheld, f"{len(unheld):,} undelivered template sends without a reservation")
+    else:
+        expect(not posted, f"free templates, yet {len(posted):,} postings")
+        not_free = [m for m in delivered if charge_rows.get(m, ("", 0))[0] != "free"]
+        expect(not not_free, f"{len(not_free):,} delivered template sends without a `free` charge row")
+    return {
+        **out,
+        "template_sends": len(templates),
+        "delivered_template_sends": len(delivered),
+        "undelivered_template_sends": len(waiting),
+        "ledger_posts": sum(posts.values()),
+        "ledger_posted_micros": sum(post_amount.values()),
+        "holds": len(holds),
+        "holds_resolved": len(resolved),
+        "charge_rows_by_state": dict(states),
+        "charged_micros": sum(a for s, a in charge_rows.values() if s == "charged"),
+        "ok": not problems,
+        "problems": problems,
+    }
+
+
+def ledger_verify(data_dir: Path, parley_src: Path | None) -> dict[str, Any]:
+    """`parley ledger verify --json` on a run's data dir (server stopped), when that command exists."""
+    src = parley_src or REPO_DIR / "src"
+    if not (src / "parley" / "cli" / "ledger.py").exists():
+        return {
+            "ran": False,
+            "why": f"{src}/parley/cli/ledger.py does not exist (no `parley ledger verify` yet)",
+            "in_process": verify_in_process(data_dir / "parley.db"),
+        }
+    from servers import parley_env
+
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "parley", "ledger", "verify", "--json"],
+        env=parley_env(data_dir, 0, parley_src),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO_DIR,
+    )
+    report: Any = None
+    with contextlib.suppress(json.JSONDecodeError):
+        report = json.loads(done.stdout)
+    return {
+        "ran": True,
+        "exit_status": done.returncode,
+        "ok": done.returncode == 0,
+        "seconds": time.monotonic() - t0,
+        "report": report if report is not None else done.stdout[-2000:],
+        "stderr": done.stderr[-2000:],
+    }
+
+
+def verify_in_process(db_path: Path) -> dict[str, Any]:
+    """The journal checks the CLI would run (`parley.ledger.verify_journal`), on the file, in this process."""
+    from sqlalchemy import create_engine
+
+    from parley.ledger import verify_journal
+
+    engine = create_engine(f"sqlite:///{db_path}")
+    t0 = time.monotonic()
+    try:
+        with engine.connect() as conn:
+            report = verify_journal(conn)
+    finally:
+        engine.dispose()
+    return {
+        "ok": report.ok,
+        "seconds": time.monotonic() - t0,
+        "transfers": report.transfers,
+        "accounts": report.accounts,
+        "failed": {c.name: c.problems for c in report.checks if not c.ok},
+    }
 
 
 def consistency(db_path: Path, results: dict[str, Any], hooks: dict[str, Any]) -> dict[str, Any]:

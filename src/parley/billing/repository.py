@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.billing.models import (
@@ -89,17 +89,23 @@ def stored_cards(conn: Connection) -> list[StoredCardRow]:
     return [StoredCardRow(**r._mapping) for r in rows]
 
 
+# Prebuilt: every business message delivered runs these.
+_GET_CHARGE = select(billing_charges).where(billing_charges.c.message_id == bindparam("charge_id"))
+_INSERT_CHARGE = insert(billing_charges)
+_UPDATE_CHARGE = update(billing_charges).where(billing_charges.c.message_id == bindparam("charge_id"))
+
+
 def get_charge(conn: Connection, message_id: int) -> ChargeRow | None:
-    row = conn.execute(select(billing_charges).where(billing_charges.c.message_id == message_id)).first()
+    row = conn.execute(_GET_CHARGE, {"charge_id": message_id}).first()
     return None if row is None else ChargeRow(**row._mapping)
 
 
 def insert_charge(conn: Connection, row: ChargeRow) -> None:
-    conn.execute(insert(billing_charges).values(**row.__dict__))
+    conn.execute(_INSERT_CHARGE, row.__dict__)
 
 
 def update_charge(conn: Connection, message_id: int, **values: Any) -> None:
-    conn.execute(update(billing_charges).where(billing_charges.c.message_id == message_id).values(**values))
+    conn.execute(_UPDATE_CHARGE, {**values, "charge_id": message_id})
 
 
 def held_charges_sent_before(conn: Connection, before: int, limit: int) -> list[ChargeRow]:

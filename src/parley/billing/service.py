@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -34,6 +35,7 @@ from parley.platform.db import Database
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 _CARDS_TOPIC = "billing:cards"
+_PROFILES_TOPIC = "billing:profiles"
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,10 @@ class BillingService:
         )
         self._lists: dict[str, PriceList] = {}
         self._reload_cards([])
+        # Hot-path caches of rows that exist for good: profiles (dropped on change, in every process) and the
+        # identities of ledger accounts (id, currency, side: their totals are never read from here).
+        self._profiles: dict[int, repo.ProfileRow] = {}
+        self._account_refs: dict[str, ledger.AccountRow] = {}
 
     @property
     def enabled(self) -> bool:
@@ -140,6 +146,10 @@ class BillingService:
         stored = await self._db.read(repo.stored_cards)
         self._reload_cards(stored)
         self._bus.subscribe(_CARDS_TOPIC, self._on_cards_changed)
+        self._bus.subscribe(_PROFILES_TOPIC, self._on_profile_changed)
+
+    def _on_profile_changed(self, event: dict[str, Any]) -> None:
+        self._profiles.pop(int(event["waba_id"]), None)
 
     def _on_cards_changed(self, _event: dict[str, Any]) -> None:
         # Another process loaded a card: read them all again (cards are few and change rarely).
@@ -330,11 +340,43 @@ class BillingService:
             assert updated is not None
             return updated
 
-        return await self._db.write(unit)
+        updated = await self._db.write(unit)
+        self._profiles.pop(waba_id, None)
+        await self._bus.publish(_PROFILES_TOPIC, {"waba_id": waba_id})
+        return updated
 
     def _profile(self, conn: Connection, waba_id: int) -> repo.ProfileRow:
         """The profile, opened on first use: businesses created before billing existed get theirs here."""
-        return self.open_business_in(conn, waba_id)
+        cached = self._profiles.get(waba_id)
+        if cached is not None:
+            return cached
+        found = repo.get_profile(conn, waba_id)
+        if found is None:
+            return self.open_business_in(conn, waba_id)  # not cached: this unit may still roll back
+        self._profiles[waba_id] = found
+        return found
+
+    def _profile_or_default(self, conn: Connection, waba_id: int) -> repo.ProfileRow:
+        """For reads: the profile, or the one the business would get (a preview must not write)."""
+        cached = self._profiles.get(waba_id)
+        if cached is not None:
+            return cached
+        found = repo.get_profile(conn, waba_id)
+        if found is None:
+            return self._new_profile(waba_id)
+        self._profiles[waba_id] = found
+        return found
+
+    def _account_ref(self, conn: Connection, key: str, open_it: Callable[[], ledger.AccountRow]) -> ledger.AccountRow:
+        """An account's identity for a transfer, from memory once it is known to exist (committed)."""
+        cached = self._account_refs.get(key)
+        if cached is not None:
+            return cached
+        found = self.journal.account(conn, key)
+        if found is None:
+            return open_it()  # created in this unit: not cached, the unit may still roll back
+        self._account_refs[key] = found
+        return found
 
     def _balance(self, conn: Connection, waba_id: int, currency: str) -> Balance:
         wallet = self._wallet(conn, waba_id, currency)
@@ -343,9 +385,12 @@ class BillingService:
 
     # --- the send path (inside the business's write units) ----------------------------------------------
 
-    def estimate_in(self, conn: Connection, facts: SendFacts) -> Estimate:
-        """Price a message as if sent now; reads only (a cost preview runs it in a read transaction)."""
-        profile = repo.get_profile(conn, facts.waba_id) or self._new_profile(facts.waba_id)
+    def estimate_in(self, conn: Connection, facts: SendFacts, *, with_available: bool = False) -> Estimate:
+        """Price a message as if sent now; reads only (a cost preview runs it in a read transaction).
+
+        `with_available`: also read what the wallet can spend (the send itself lets the hold's funds check say).
+        """
+        profile = self._profile_or_default(conn, facts.waba_id)
         prices = self.price_list(profile.price_list)
         day = local_day(facts.sent_at, profile.timezone)
         digits = facts.phone.lstrip("+")
@@ -360,7 +405,8 @@ class BillingService:
             volume = 0
         else:
             probe = pmp_quote(prices, self._tiers, message, day, 1, auth_international=auth_intl)
-            volume = repo.volume(conn, facts.waba_id, month, market, probe.category) if probe.billable else 0
+            # Only tiered categories (utility, authentication) have a band: only they need the month's count.
+            volume = 0 if probe.band is None else repo.volume(conn, facts.waba_id, month, market, probe.category)
             quote = pmp_quote(prices, self._tiers, message, day, volume + 1, auth_international=auth_intl)
             billed = quote.category
         hold = 0
@@ -369,8 +415,10 @@ class BillingService:
             # scheduled rate rise never costs more than was reserved.
             last_day = local_day(facts.sent_at + self.settings.hold_ttl_days * DAY_MS, profile.timezone)
             hold = max(quote.amount, prices.max_rate_for_number(day, last_day, digits, billed))
-        wallet = self.journal.account(conn, wallet_key(facts.waba_id))
-        available = parse_amount(self.settings.trial_credit) if wallet is None else wallet.available
+        available = None
+        if with_available:
+            wallet = self.journal.account(conn, wallet_key(facts.waba_id))
+            available = parse_amount(self.settings.trial_credit) if wallet is None else wallet.available
         return Estimate(profile.currency, market, quote, hold, volume, available)
 
     def reserve_in(self, conn: Connection, facts: SendFacts) -> Estimate:
@@ -378,15 +426,20 @@ class BillingService:
         estimate = self.estimate_in(conn, facts)
         if estimate.hold == 0:
             return estimate
+        currency = estimate.currency
+        revenue = revenue_key("messaging", currency)
         hold = self.journal.hold(
             conn,
             f"msg:{facts.message_id}:hold",
-            debit=self._wallet(conn, facts.waba_id, estimate.currency),
-            credit=self._platform(conn, revenue_key("messaging", estimate.currency), ledger.CREDIT, "revenue"),
+            debit=self._account_ref(
+                conn, wallet_key(facts.waba_id), lambda: self._wallet(conn, facts.waba_id, currency)
+            ),
+            credit=self._account_ref(conn, revenue, lambda: self._platform(conn, revenue, ledger.CREDIT, "revenue")),
             amount=estimate.hold,
             code="message_charge",
             expires_at=facts.sent_at + self.settings.hold_ttl_days * DAY_MS,
             refs={"waba_id": facts.waba_id, "message_id": facts.message_id},
+            known_new=True,  # the message was created in this very unit
         )
         repo.insert_charge(
             conn,
@@ -436,7 +489,7 @@ class BillingService:
             auth_intl = self._auth_international(profile, digits)
             probe = pmp_quote(prices, self._tiers, message, day, 1, auth_international=auth_intl)
             nth = 1
-            if probe.billable and existing is not None:
+            if probe.band is not None and existing is not None:  # a tiered category: count it in its month
                 nth = repo.bump_volume(conn, facts.waba_id, day.strftime("%Y-%m"), market, probe.category)
             quote = pmp_quote(prices, self._tiers, message, day, nth, auth_international=auth_intl)
         held = 0 if existing is None else existing.held
@@ -444,7 +497,7 @@ class BillingService:
         billable = quote.billable and existing is not None
         transfer_id = None
         if existing is not None and existing.hold_id is not None:
-            hold = self.journal.transfer_by_key(conn, f"msg:{facts.message_id}:hold")
+            hold = self.journal.transfer_by_id(conn, existing.hold_id)
             assert hold is not None
             posted = self.journal.post(
                 conn,
@@ -452,6 +505,7 @@ class BillingService:
                 hold,
                 amount=amount,
                 refs={"waba_id": facts.waba_id, "message_id": facts.message_id, "market": market},
+                known_new=True,  # the charge row, updated in this unit, says the hold is still open
             )
             transfer_id = posted.id
         pricing_type = quote.pricing_type if billable or not quote.billable else "free_customer_service"

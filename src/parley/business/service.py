@@ -565,7 +565,7 @@ class BusinessService:
                 answer["cost"] = None
                 return answer
             facts = _send_facts(0, number, person, pricing, rendered is not None, now)
-            estimate = self._billing.estimate_in(conn, facts)
+            estimate = self._billing.estimate_in(conn, facts, with_available=True)
             if estimate.hold > 0 and (estimate.available is None or estimate.available < estimate.hold):
                 raise _payment_error(self._billing, conn, facts)
             quote = estimate.quote
@@ -940,7 +940,7 @@ def _pricing(model: str, category: str, pricing_type: str, billable: bool) -> di
 
 
 def _payment_error(billing_service: billing.BillingService, conn: Connection, facts: billing.SendFacts) -> GraphError:
-    estimate = billing_service.estimate_in(conn, facts)
+    estimate = billing_service.estimate_in(conn, facts, with_available=True)
     return GraphError(
         131042,
         (

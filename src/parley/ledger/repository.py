@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from parley.ledger.models import CREDIT, DEBIT, PENDING, ledger_accounts, ledger_transfers
 
@@ -107,7 +107,7 @@ def _transfer(row: Any) -> TransferRow:
 
 
 def account_by_key(conn: Connection, key: str) -> AccountRow | None:
-    row = conn.execute(select(ledger_accounts).where(ledger_accounts.c.key == key)).first()
+    row = conn.execute(_ACCOUNT_BY_KEY, {"key": key}).first()
     return None if row is None else _account(row)
 
 
@@ -161,31 +161,57 @@ def read_one_snapshot(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def add_to_side(conn: Connection, account: AccountRow, side: str, column: str, amount: int, *, checked: bool) -> bool:
-    """Add `amount` to one running total; with `checked`, only while the account stays above its floor."""
+def _add_statement(normal_side: str, side: str, column: str, checked: bool) -> Any:
     c = ledger_accounts.c
     target = getattr(c, f"{side}s_{column}")
-    condition = c.id == account.id
-    if checked:
-        # The side that lowers the balance: debits of a credit-normal account, credits of a debit-normal one.
-        if account.normal_side == CREDIT and side == DEBIT:
-            room = c.credits_posted - c.debits_posted - c.debits_pending + c.floor_limit
-        elif account.normal_side == DEBIT and side == CREDIT:
-            room = c.debits_posted - c.credits_posted - c.credits_pending + c.floor_limit
-        else:
-            room = None
-        if room is not None:
-            condition = and_(condition, or_(c.floor_limit.is_(None), room >= amount))
-    result = conn.execute(update(ledger_accounts).where(condition).values({target: target + amount}))
-    return result.rowcount == 1
+    amount: Any = bindparam("amount")
+    condition = c.id == bindparam("account_id")
+    # The side that lowers the balance (debits of a credit-normal account, credits of a debit-normal one) is
+    # checked against the floor in the UPDATE itself: of two racing charges, the second sees the first.
+    if checked and normal_side == CREDIT and side == DEBIT:
+        room = c.credits_posted - c.debits_posted - c.debits_pending + c.floor_limit
+        condition = and_(condition, or_(c.floor_limit.is_(None), room >= amount))
+    elif checked and normal_side == DEBIT and side == CREDIT:
+        room = c.debits_posted - c.credits_posted - c.credits_pending + c.floor_limit
+        condition = and_(condition, or_(c.floor_limit.is_(None), room >= amount))
+    return update(ledger_accounts).where(condition).values({target: target + amount})
+
+
+# Prebuilt: the send path runs these for every charged message.
+_ADD = {
+    (normal, side, column, checked): _add_statement(normal, side, column, checked)
+    for normal in (DEBIT, CREDIT)
+    for side in (DEBIT, CREDIT)
+    for column in ("posted", "pending")
+    for checked in (False, True)
+}
+_SETTLE = {
+    side: update(ledger_accounts)
+    .where(ledger_accounts.c.id == bindparam("account_id"))
+    .values(
+        {
+            getattr(ledger_accounts.c, f"{side}s_pending"): getattr(ledger_accounts.c, f"{side}s_pending")
+            - bindparam("held"),
+            getattr(ledger_accounts.c, f"{side}s_posted"): getattr(ledger_accounts.c, f"{side}s_posted")
+            + bindparam("posted"),
+        }
+    )
+    for side in (DEBIT, CREDIT)
+}
+_INSERT_TRANSFER = insert(ledger_transfers)
+_TRANSFER_BY_KEY = select(ledger_transfers).where(ledger_transfers.c.key == bindparam("key"))
+_TRANSFER_BY_ID = select(ledger_transfers).where(ledger_transfers.c.id == bindparam("id"))
+_ACCOUNT_BY_KEY = select(ledger_accounts).where(ledger_accounts.c.key == bindparam("key"))
+
+
+def add_to_side(conn: Connection, account: AccountRow, side: str, column: str, amount: int, *, checked: bool) -> bool:
+    """Add `amount` to one running total; with `checked`, only while the account stays above its floor."""
+    statement = _ADD[(account.normal_side, side, column, checked)]
+    return conn.execute(statement, {"account_id": account.id, "amount": amount}).rowcount == 1
 
 
 def move_pending_to_posted(conn: Connection, account_id: int, side: str, held: int, posted: int) -> None:
-    c = ledger_accounts.c
-    pending, done = getattr(c, f"{side}s_pending"), getattr(c, f"{side}s_posted")
-    conn.execute(
-        update(ledger_accounts).where(c.id == account_id).values({pending: pending - held, done: done + posted})
-    )
+    conn.execute(_SETTLE[side], {"account_id": account_id, "held": held, "posted": posted})
 
 
 def set_floor_limit(conn: Connection, account_id: int, limit: int | None) -> None:
@@ -193,12 +219,12 @@ def set_floor_limit(conn: Connection, account_id: int, limit: int | None) -> Non
 
 
 def transfer_by_key(conn: Connection, key: str) -> TransferRow | None:
-    row = conn.execute(select(ledger_transfers).where(ledger_transfers.c.key == key)).first()
+    row = conn.execute(_TRANSFER_BY_KEY, {"key": key}).first()
     return None if row is None else _transfer(row)
 
 
 def transfer_by_id(conn: Connection, transfer_id: int) -> TransferRow | None:
-    row = conn.execute(select(ledger_transfers).where(ledger_transfers.c.id == transfer_id)).first()
+    row = conn.execute(_TRANSFER_BY_ID, {"id": transfer_id}).first()
     return None if row is None else _transfer(row)
 
 
@@ -214,7 +240,7 @@ def reversal_of(conn: Connection, transfer_id: int) -> TransferRow | None:
 
 def insert_transfer(conn: Connection, values: dict[str, Any]) -> TransferRow:
     values = {**values, "digest": digest_of(values)}
-    conn.execute(insert(ledger_transfers).values(**values))
+    conn.execute(_INSERT_TRANSFER, values)
     return TransferRow(**values)
 
 

@@ -147,9 +147,14 @@ class Ledger:
         amount: int,
         code: str,
         refs: dict[str, Any] | None = None,
+        known_new: bool = False,
     ) -> TransferRow:
-        """A posted transfer; refused with InsufficientFundsError when it would take an account below its floor."""
-        return self._new(conn, key, POSTED, debit, credit, amount, code, refs, expires_at=None)
+        """A posted transfer; refused with InsufficientFundsError when it would take an account below its floor.
+
+        `known_new`: the caller guarantees the key was never used (e.g. it names a row created in the same unit),
+        so the retry lookup is skipped; the key's unique index still refuses a duplicate.
+        """
+        return self._new(conn, key, POSTED, debit, credit, amount, code, refs, expires_at=None, known_new=known_new)
 
     def hold(
         self,
@@ -162,9 +167,12 @@ class Ledger:
         code: str,
         expires_at: int,
         refs: dict[str, Any] | None = None,
+        known_new: bool = False,
     ) -> TransferRow:
         """Reserve funds: they count against the floor until the hold is posted, voided or expired."""
-        return self._new(conn, key, PENDING, debit, credit, amount, code, refs, expires_at=expires_at)
+        return self._new(
+            conn, key, PENDING, debit, credit, amount, code, refs, expires_at=expires_at, known_new=known_new
+        )
 
     def post(
         self,
@@ -174,12 +182,17 @@ class Ledger:
         *,
         amount: int | None = None,
         refs: dict[str, Any] | None = None,
+        known_new: bool = False,
     ) -> TransferRow:
-        """Post a hold for its amount or less (the rest is released)."""
+        """Post a hold for its amount or less (the rest is released).
+
+        `known_new`: the caller knows the hold is unresolved and the key unused (its own state says so, written
+        in the same unit); the unique indexes on key and hold still refuse a second resolution.
+        """
         posted = hold.amount if amount is None else amount
         if not 0 <= posted <= hold.amount:
             raise InvalidInputError(f"a hold of {hold.amount} can be posted for 0..{hold.amount}, not {posted}")
-        return self._resolve(conn, key, hold, POST, posted, refs)
+        return self._resolve(conn, key, hold, POST, posted, refs, known_new=known_new)
 
     def void(
         self,
@@ -220,6 +233,9 @@ class Ledger:
     def transfer_by_key(self, conn: Connection, key: str) -> TransferRow | None:
         return repo.transfer_by_key(conn, key)
 
+    def transfer_by_id(self, conn: Connection, transfer_id: int) -> TransferRow | None:
+        return repo.transfer_by_id(conn, transfer_id)
+
     def resolution_of(self, conn: Connection, hold: TransferRow) -> TransferRow | None:
         return repo.resolution_of(conn, hold.id)
 
@@ -259,6 +275,7 @@ class Ledger:
         *,
         expires_at: int | None,
         reverses_id: int | None = None,
+        known_new: bool = False,
     ) -> TransferRow:
         if not key or len(key) > 200:
             raise InvalidInputError("a transfer needs a key of 1 to 200 characters")
@@ -283,11 +300,12 @@ class Ledger:
             "expires_at": expires_at,
             "created_at": self._clock.now_ms(),
         }
-        first = self._replay(conn, key, values)
-        if first is not None:
-            return first
+        if not known_new:
+            first = self._replay(conn, key, values)
+            if first is not None:
+                return first
         column = "pending" if kind == PENDING else "posted"
-        if repo.lock_accounts(conn, (debit.id, credit.id)):
+        if repo.lock_accounts(conn, (debit.id, credit.id)) and not known_new:
             # A copy of this call may have committed while we waited for the locks: answer with its transfer.
             first = self._replay(conn, key, values)
             if first is not None:
@@ -300,7 +318,15 @@ class Ledger:
         return repo.insert_transfer(conn, values)
 
     def _resolve(
-        self, conn: Connection, key: str, hold: TransferRow, kind: str, amount: int, refs: dict[str, Any] | None
+        self,
+        conn: Connection,
+        key: str,
+        hold: TransferRow,
+        kind: str,
+        amount: int,
+        refs: dict[str, Any] | None,
+        *,
+        known_new: bool = False,
     ) -> TransferRow:
         if hold.kind != PENDING:
             raise InvalidInputError(f"transfer {hold.key} is not a hold")
@@ -319,16 +345,19 @@ class Ledger:
             "expires_at": None,
             "created_at": self._clock.now_ms(),
         }
-        first = self._replay(conn, key, values)
-        if first is not None:
-            return first
-        if repo.lock_accounts(conn, (hold.debit_account_id, hold.credit_account_id)):
-            first = self._replay(conn, key, values)  # as in _new: a copy of this call won the race
+        if known_new:
+            repo.lock_accounts(conn, (hold.debit_account_id, hold.credit_account_id))
+        else:
+            first = self._replay(conn, key, values)
             if first is not None:
                 return first
-        done = repo.resolution_of(conn, hold.id)
-        if done is not None:
-            raise HoldResolvedError(f"hold {hold.key} was already resolved ({done.kind}) by {done.key}")
+            if repo.lock_accounts(conn, (hold.debit_account_id, hold.credit_account_id)):
+                first = self._replay(conn, key, values)  # as in _new: a copy of this call won the race
+                if first is not None:
+                    return first
+            done = repo.resolution_of(conn, hold.id)
+            if done is not None:
+                raise HoldResolvedError(f"hold {hold.key} was already resolved ({done.kind}) by {done.key}")
         posted = amount if kind == POST else 0
         for account_id, side in sorted(((hold.debit_account_id, DEBIT), (hold.credit_account_id, CREDIT))):
             repo.move_pending_to_posted(conn, account_id, side, hold.amount, posted)
