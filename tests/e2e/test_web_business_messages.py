@@ -181,8 +181,9 @@ async def test_a_person_sees_and_taps_business_messages(server: LiveServer, brow
         await listing.locator(".list-open", has_text="See slots").click()
         await expect(listing.locator(".list-section-title")).to_have_text(["Morning", "Evening"])
         await listing.locator(".list-row", has_text="9:00").click()
-        picked = page.locator(".message.own.business-reply", has_text="9:00")
-        await expect(picked).to_contain_text("Early bird")
+        # The row's description is unique; its title "9:00" also matches message timestamps.
+        picked = page.locator(".message.own.business-reply", has_text="Early bird")
+        await expect(picked).to_contain_text("9:00")
         await expect(picked).to_have_attribute("data-message-id", re.compile(r"^\d+$"))
         reply = await stored_reply(server, ada, str(await picked.get_attribute("data-message-id")))
         assert reply == {"reply_type": "list_reply", "id": "m9", "title": "9:00", "description": "Early bird"}
