@@ -24,6 +24,7 @@ from parley.business import profile_endpoints
 from parley.config import Settings
 from parley.container import Container, build_container
 from parley.graph import GraphError, graph_error_body, is_graph_path
+from parley.inbox import endpoints as inbox_endpoints
 from parley.kit.clock import Clock
 from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
@@ -227,6 +228,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         template_endpoints.router,
         webhook_endpoints.router,
         billing_endpoints.router,
+        inbox_endpoints.router,
     ):
         app.include_router(router)
 

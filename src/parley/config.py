@@ -91,6 +91,12 @@ class BillingSettings(BaseModel):
     volume_tiers_csv: Path | None = None
 
 
+class InboxSettings(BaseModel):
+    """The team inbox: how often each process looks for away and greeting messages to send (0: only when asked)."""
+
+    automation_poll_s: float = Field(default=1.0, ge=0)
+
+
 class SqliteSettings(BaseModel):
     # FULL: a commit reaches the disk before the 200 (group commit pays the fsync once per batch).
     synchronous: str = Field(default="FULL", pattern="^(OFF|NORMAL|FULL|EXTRA)$")
@@ -115,6 +121,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     templates: TemplateSettings = TemplateSettings()
     business: BusinessSettings = BusinessSettings()
+    inbox: InboxSettings = InboxSettings()
     media_fetch: MediaFetchSettings = MediaFetchSettings()
     billing: BillingSettings = BillingSettings()
 

@@ -11,6 +11,7 @@ from parley.billing import BillingService
 from parley.business.media import MediaUrls, fetch_media_link_with
 from parley.business.service import BusinessService
 from parley.config import Settings
+from parley.inbox import InboxService
 from parley.kit.clock import Clock, SystemClock
 from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
@@ -43,6 +44,7 @@ class Container:
     media_urls: MediaUrls
     webhooks: WebhookService
     templates: TemplateService
+    inbox: InboxService
 
     async def start(self) -> None:
         await self.bus.start()
@@ -51,8 +53,10 @@ class Container:
         await self.business.start()
         await self.webhooks.start()
         await self.templates.start()
+        await self.inbox.start()
 
     async def close(self) -> None:
+        await self.inbox.close()
         await self.webhooks.close()
         await self.templates.close()
         await self.business.close()
@@ -125,6 +129,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         media_urls=MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url),
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
+        inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox.automation_poll_s),
     )
 
 

@@ -487,7 +487,7 @@ async def _record(server: LiveServer, template_id: str, *, sends: int = 0, negat
         for _ in range(sends):
             templates.record_sent(conn, int(template_id), now, server.container.ids)
         for _ in range(negatives):
-            templates.record_negative_feedback(conn, int(template_id), now)
+            templates.record_negative_feedback(conn, int(template_id), now, server.container.ids)
 
     await server.container.db.write(unit)
 

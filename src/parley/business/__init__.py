@@ -1,5 +1,7 @@
 """Business accounts (WABAs), their numbers, tokens, profiles, and the Cloud-API send and receive paths."""
 
+from parley.business.observers import API, ConversationMessage, ConversationObserver, SentBy
+from parley.business.repository import ConversationRow, NumberRow
 from parley.business.scope import GraphScope
 
-__all__ = ["GraphScope"]
+__all__ = ["API", "ConversationMessage", "ConversationObserver", "ConversationRow", "GraphScope", "NumberRow", "SentBy"]

@@ -103,6 +103,10 @@ def get_waba(conn: Connection, waba_id: int) -> WabaRow | None:
     return None if row is None else WabaRow(**row._mapping)
 
 
+def set_waba_timezone(conn: Connection, waba_id: int, timezone: str) -> None:
+    conn.execute(update(wabas).where(wabas.c.id == waba_id).values(timezone=timezone))
+
+
 def set_waba_tier(conn: Connection, waba_id: int, tier: int, now: int) -> None:
     conn.execute(update(wabas).where(wabas.c.id == waba_id).values(messaging_tier=tier, tier_changed_at=now))
 

@@ -29,6 +29,7 @@ from parley.business import repository as repo
 from parley.business.events import inbound_value, pricing_object, status_value
 from parley.business.identity import bsuid, market_of, wa_id
 from parley.business.models import ACCEPTED, DELIVERED, FAILED, READ, SENT
+from parley.business.observers import API, ConversationMessage, ConversationObserver, SentBy
 from parley.business.policy import CSW_MS, price_send, tier_limit, tier_name
 from parley.business.scope import GraphScope
 from parley.business.wamid import parse_wamid, to_wamid
@@ -52,6 +53,25 @@ _RECEIPT_TO_STATUS = {messaging.DELIVERED: DELIVERED, messaging.READ: READ}
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class InboxBusiness:
+    name: str
+    timezone: str
+    app_id: int
+    numbers: list[dict[str, Any]]  # id, user_id, display_phone_number, verified_name
+    billing: bool
+
+
+def _valid_timezone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -93,8 +113,12 @@ class BusinessService:
         self._sweeper: asyncio.Task[None] | None = None
         self._notify_outbox: Callable[[], None] = lambda: None
         self._tiers = tuple(settings.messaging_limit_tiers)
+        self._conversation_observers: list[ConversationObserver] = []
         messaging_service.add_observer(_PeopleObserver(self))
         privacy_service.add_observer(_QualityObserver(self))
+
+    def add_conversation_observer(self, observer: ConversationObserver) -> None:
+        self._conversation_observers.append(observer)
 
     def after_outbox_write(self, notify: Callable[[], None]) -> None:
         """Called after a unit that wrote webhook events committed (wakes the delivery loop)."""
@@ -154,6 +178,10 @@ class BusinessService:
             )
             person_bsuid = bsuid(self._secret, number.waba_id, person.id, person.phone)
             self._enqueue_status(conn, number, row, person.phone, person_bsuid, error, now)
+
+    def _observe(self, conn: Connection, message: ConversationMessage) -> None:
+        for observer in self._conversation_observers:
+            observer.on_conversation_message(conn, message)
 
     def _enqueue(
         self, conn: Connection, waba_id: int, field: str, value: dict[str, Any], phone_number_id: int | None
@@ -300,6 +328,63 @@ class BusinessService:
         self._token_cache[token_hash] = (scope, time.monotonic() + _TOKEN_CACHE_TTL_S)
         return scope
 
+    # --- what the team inbox needs of a business -------------------------------------------------
+
+    async def inbox_business(self, waba_id: int) -> InboxBusiness:
+        def unit(conn: Connection) -> InboxBusiness:
+            waba = repo.get_waba(conn, waba_id)
+            if waba is None:
+                raise NotFoundError(f"no business account {waba_id}")
+            numbers = [
+                {
+                    "id": n.id,
+                    "user_id": n.user_id,
+                    "display_phone_number": n.display_phone_number,
+                    "verified_name": n.verified_name,
+                }
+                for n in repo.numbers_of_waba(conn, waba_id)
+            ]
+            return InboxBusiness(waba.name, waba.timezone, waba.app_id, numbers, self._billing.enabled)
+
+        return await self._db.read(unit)
+
+    async def scope_of(self, waba_id: int) -> GraphScope:
+        """The business's own authority, for sends its team makes from the inbox (no API token involved)."""
+        info = await self.inbox_business(waba_id)
+        return GraphScope(waba_id, 0, info.app_id)
+
+    async def number_user_id(self, number_id: int) -> int:
+        number = await self._number(number_id)
+        if number is None:
+            raise NotFoundError("no such number")
+        return number.user_id
+
+    async def conversation_history(
+        self, number_user_id: int, chat_id: int, before: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The chat as the business number sees it, newest first (the web client's message objects)."""
+        return await self._messaging.history(number_user_id, str(chat_id), before, limit)
+
+    async def approved_templates(self, scope: GraphScope) -> list[dict[str, Any]]:
+        return await self._db.read(lambda c: templates.approved_for_inbox(c, scope.waba_id))
+
+    def timezone_in(self, conn: Connection, waba_id: int) -> str:
+        waba = repo.get_waba(conn, waba_id)
+        return "UTC" if waba is None else waba.timezone
+
+    async def set_timezone(self, waba_id: int, timezone: object) -> None:
+        if not isinstance(timezone, str) or not _valid_timezone(timezone):
+            raise InvalidInputError(f"{timezone!r} is not an IANA time zone such as Europe/Paris")
+        await self._db.write(lambda c: repo.set_waba_timezone(c, waba_id, timezone))
+
+    def enqueue_contact_change(self, conn: Connection, waba_id: int, change: str, contact: dict[str, Any]) -> None:
+        """A `parley_contacts` webhook (a Parley extension): a CRM hears contacts created and edited."""
+        value = {"messaging_product": "whatsapp", "event": change, "contact": contact}
+        self._enqueue(conn, waba_id, "parley_contacts", value, None)
+
+    def wake_webhooks(self) -> None:
+        self._notify_outbox()
+
     # --- Graph objects --------------------------------------------------------------------------
 
     async def number_in_scope(self, scope: GraphScope, raw_id: str | int) -> repo.NumberRow:
@@ -389,8 +474,15 @@ class BusinessService:
     # --- sending --------------------------------------------------------------------------------
 
     async def send(
-        self, scope: GraphScope, raw_number_id: str, body: object, idempotency_key: str | None = None
+        self,
+        scope: GraphScope,
+        raw_number_id: str,
+        body: object,
+        idempotency_key: str | None = None,
+        *,
+        sent_by: SentBy = API,
     ) -> dict[str, Any]:
+        """`POST /{phone_number_id}/messages`; the team inbox sends through here too (`sent_by` says who)."""
         number = await self.number_in_scope(scope, raw_number_id)
         request = outbound.parse_send_request(body)
         if isinstance(request, outbound.MarkReadRequest):
@@ -511,6 +603,22 @@ class BusinessService:
                     repo.mark_reached(conn, waba_id, person.id, now, existed=reached is not None)
                 if rendered is not None:
                     templates.record_sent(conn, rendered.template_id, now, ids=self._ids)
+                self._observe(
+                    conn,
+                    ConversationMessage(
+                        number=number,
+                        conversation=conversation,
+                        person_id=person.id,
+                        person_phone=person.phone,
+                        person_name=person.name,
+                        message_id=result.message_id,
+                        type=request.type,
+                        preview=messaging.preview_of(content),
+                        at=now,
+                        direction="out",
+                        sent_by=sent_by,
+                    ),
+                )
             self._enqueue_status(
                 conn,
                 number,
@@ -767,11 +875,13 @@ class BusinessService:
         now = row.created_at
         conversation = self._conversation(conn, number, person, now)
         referral = None
+        link_code: str | None = None
         changes: dict[str, object] = {"last_inbound_at": now}
         if referral_clid:
             taken = repo.take_click(conn, referral_clid, person.id, now)
             if taken is not None:
                 ref, link = taken
+                link_code = link.code
                 referral = {
                     "source_url": link.source_url,
                     "source_id": link.source_id,
@@ -806,6 +916,22 @@ class BusinessService:
                 error_code=None,
                 created_at=now,
                 status_at=now,
+            ),
+        )
+        self._observe(
+            conn,
+            ConversationMessage(
+                number=number,
+                conversation=conversation,
+                person_id=person.id,
+                person_phone=person.phone,
+                person_name=person.name,
+                message_id=row.id,
+                type=row.type,
+                preview=messaging.preview_of(content),
+                at=now,
+                direction="in",
+                link_code=None if referral is None else link_code,
             ),
         )
         context = None

@@ -1,8 +1,9 @@
 """Messaging: chats, groups, messages, receipts, and each device's realtime stream."""
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, func, select
 
 from parley.messaging.content import (
     AnyContent,
@@ -14,9 +15,10 @@ from parley.messaging.content import (
     ReplyContent,
     TemplateContent,
     TextContent,
+    preview_of,
     reply_choices,
 )
-from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD, chat_members
+from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD, chat_members, messages
 from parley.messaging.observers import MessageObserver
 from parley.messaging.render import render_message
 from parley.messaging.repository import MessageRow, get_message
@@ -36,6 +38,15 @@ def chat_members_among(conn: Connection, chat_ids: Sequence[int], user_ids: Coll
         )
         found.update((r.chat_id, r.user_id) for r in conn.execute(query))
     return found
+
+
+def message_text_matches(chat_id_column: Any, lowered_like_pattern: str) -> Any:
+    """A SQL condition: some live message of the chat in `chat_id_column` contains the pattern (a scan)."""
+    return exists().where(
+        messages.c.chat_id == chat_id_column,
+        messages.c.deleted_at.is_(None),
+        func.lower(messages.c.content).like(lowered_like_pattern, escape="\\"),
+    )
 
 
 __all__ = [
@@ -59,6 +70,8 @@ __all__ = [
     "TextContent",
     "chat_members_among",
     "get_message",
+    "message_text_matches",
+    "preview_of",
     "render_message",
     "reply_choices",
     "user_topic",

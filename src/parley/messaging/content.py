@@ -129,3 +129,23 @@ def reply_choices(content: AnyContent) -> list[ReplyContent]:
             if str(b.get("type", "")).upper() == "QUICK_REPLY"
         ]
     return []
+
+
+def preview_of(content: AnyContent, limit: int = 160) -> str:
+    """One plain-text line saying what a message is (chat lists, the team inbox, search)."""
+    if isinstance(content, TextContent):
+        text = content.body
+    elif isinstance(content, MediaContent):
+        text = content.caption or content.filename or "[media]"
+    elif isinstance(content, LocationContent):
+        text = content.name or content.address or "[location]"
+    elif isinstance(content, ContactsContent):
+        text = "[contact card]"
+    elif isinstance(content, InteractiveContent):
+        text = content.body or f"[{content.type}]"
+    elif isinstance(content, TemplateContent):
+        text = content.body
+    else:
+        text = content.title
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

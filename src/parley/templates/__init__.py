@@ -5,6 +5,7 @@ from parley.templates.repository import TemplateFilters
 from parley.templates.service import (
     TemplatePage,
     TemplateService,
+    approved_for_inbox,
     record_negative_feedback,
     record_sent,
     resolve_for_send,
@@ -15,6 +16,7 @@ __all__ = [
     "TemplateFilters",
     "TemplatePage",
     "TemplateService",
+    "approved_for_inbox",
     "record_negative_feedback",
     "record_sent",
     "resolve_for_send",

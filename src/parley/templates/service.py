@@ -152,7 +152,7 @@ class _EventIds:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sequences: OrderedDict[int, int] = OrderedDict()
-        self._node = os.getpid() & 0x3FF
+        self._node = (os.getpid() & 0x3FF) ^ 0x200  # never the IdGenerator node of this process
 
     def next_id(self, now: int) -> int:
         with self._lock:
@@ -596,3 +596,25 @@ class TemplateService:
         conn: Connection, waba_id: int, name: str, language_code: str, components: list[dict[str, Any]]
     ) -> RenderedTemplate:
         return resolve_for_send(conn, waba_id, name, language_code, components)
+
+
+def approved_for_inbox(conn: Connection, waba_id: int) -> list[dict[str, Any]]:
+    """Approved templates as the team inbox offers them: the body text and its variables, in order."""
+    rows, _, _ = repo.list_templates(conn, waba_id, repo.TemplateFilters(statuses=("APPROVED",)), 250)
+    out = []
+    for row in rows:
+        body = next((c for c in row.components if str(c.get("type", "")).upper() == "BODY"), {})
+        text = str(body.get("text", ""))
+        names = rules.distinct_variables(text)
+        out.append(
+            {
+                "name": row.name,
+                "language": row.language,
+                "category": row.category,
+                "body": text,
+                "variables": len(names),
+                "variable_names": names,
+                "parameter_format": row.parameter_format,
+            }
+        )
+    return out

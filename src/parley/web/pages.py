@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from parley.web.inbox_pages import build_inbox_router
+
 WEB_DIR = Path(__file__).resolve().parent
 WEB_STATIC_DIR: Path = WEB_DIR / "static"
 _TEMPLATES = Jinja2Templates(directory=WEB_DIR / "templates")
@@ -65,4 +67,5 @@ def build_web_router() -> APIRouter:
     async def app_page(request: Request) -> Response:
         return render(request, "app.html", "Parley")
 
+    router.include_router(build_inbox_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     return router

@@ -1,0 +1,191 @@
+"""The team inbox through its HTTP API: sign-in, the shared conversation record, routing, replies, labels,
+notes, quick replies, window rules, away and greeting messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import LiveServer
+from tests.integration.business_helpers import V, create_business, events, person_writes, send
+from tests.integration.inbox_helpers import PASSWORD, agent
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_sign_in_form_sets_a_session_and_bad_passwords_are_refused(server: LiveServer) -> None:
+    biz = await create_business(server)
+    await server.container.inbox.create_agent(
+        int(biz.waba_id), email="ana@shop.example", name="Ana", role="owner", password=PASSWORD
+    )
+    page = await server.http.get("/inbox", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/inbox/login"
+    wrong = await server.http.post("/inbox/login", data={"email": "ana@shop.example", "password": "nope-nope"})
+    assert wrong.status_code == 400
+    assert "Wrong email or password." in wrong.text
+    assert "parley_inbox" not in wrong.headers.get("set-cookie", "")
+    api = await server.http.get("/inbox/api/me")
+    assert api.status_code == 401 and api.json()["error"]["code"] == "unauthenticated"
+
+    ana = await agent(server, biz, "Ana B", role="owner")
+    me = (await ana.get("/me")).json()
+    assert me["agent"]["role"] == "owner" and me["agent"]["availability"] == "online"
+    assert me["numbers"][0]["id"] == biz.phone_number_id
+    # Writes need the CSRF header as well as the cookie.
+    no_csrf = await ana.http.patch("/inbox/api/me", json={"availability": "away"})
+    assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "csrf"
+
+
+async def test_a_person_s_message_reaches_the_inbox_and_an_agent_s_reply_goes_out_through_the_api_path(
+    server: LiveServer,
+) -> None:
+    biz = await create_business(server)
+    ana = await agent(server, biz, "Ana")
+    ada = await server.user("Ada Lovelace")
+    await person_writes(server, ada, biz, "Do you ship to Lyon?")
+
+    [row] = await ana.conversations()
+    assert row["contact"]["name"] == "Ada Lovelace" and row["contact"]["phone"] == ada.phone
+    assert row["last_message"]["text"] == "Do you ship to Lyon?"
+    assert row["unread"] == 1 and row["status"] == "open"
+    assert row["assignee"]["id"] == ana.id  # the only online agent
+    assert row["window"]["open"] is True
+
+    reply = await ana.post(f"/conversations/{row['id']}/messages", {"text": "Yes, in 2 days."})
+    assert reply.status_code == 201, reply.text
+    wamid = reply.json()["id"]
+    # The business's webhook reports the agent's reply like any API send.
+    sent = [v["statuses"][0] for v in await events(server, biz) if "statuses" in v]
+    assert any(s["id"] == wamid and s["status"] == "sent" for s in sent)
+    history = (await ana.get(f"/conversations/{row['id']}/messages")).json()
+    assert [(m["direction"], m.get("text", {}).get("body")) for m in history["data"]] == [
+        ("in", "Do you ship to Lyon?"),
+        ("out", "Yes, in 2 days."),
+    ]
+    # A message the business's software sends through the Cloud API shows in the same conversation.
+    api = await send(server, biz, {"to": ada.phone, "type": "text", "text": {"body": "Order #7 confirmed"}})
+    assert api.status_code == 200
+    [row] = await ana.conversations()
+    assert row["last_message"] == {"text": "Order #7 confirmed", "at": row["last_message"]["at"], "direction": "out"}
+
+
+async def test_round_robin_takes_turns_skips_away_agents_and_queues_when_nobody_is_free(server: LiveServer) -> None:
+    biz = await create_business(server)
+    ana = await agent(server, biz, "Ana", role="admin")
+    bob = await agent(server, biz, "Bob")
+    people = [await server.user(f"Person {i}") for i in range(4)]
+    await person_writes(server, people[0], biz)
+    await person_writes(server, people[1], biz)
+    owners = {r["contact"]["name"]: r["assignee"]["id"] for r in await ana.conversations()}
+    assert sorted(owners.values()) == sorted([ana.id, bob.id])
+
+    assert (await bob.patch("/me", {"availability": "away"})).status_code == 200
+    await person_writes(server, people[2], biz)
+    rows = {r["contact"]["name"]: r for r in await ana.conversations()}
+    assert rows["Person 2"]["assignee"]["id"] == ana.id
+
+    # Ana at capacity: the next conversation waits, then goes to Bob when he comes back.
+    assert (await ana.patch(f"/agents/{ana.id}", {"capacity": 2})).status_code == 200
+    await person_writes(server, people[3], biz)
+    waiting = await ana.conversations(assignee="unassigned")
+    assert [r["contact"]["name"] for r in waiting] == ["Person 3"] and waiting[0]["waiting_since"]
+    assert (await ana.get("/counts")).json()["unassigned"] == 1
+    await bob.patch("/me", {"availability": "online"})
+    rows = {r["contact"]["name"]: r for r in await ana.conversations()}
+    assert rows["Person 3"]["assignee"]["id"] == bob.id
+
+
+async def test_outside_the_window_only_templates_go_out(server: LiveServer) -> None:
+    biz = await create_business(server)
+    ana = await agent(server, biz, "Ana")
+    ada = await server.user("Ada")
+    await person_writes(server, ada, biz)
+    [row] = await ana.conversations()
+    server.clock.advance(hours=25)
+    [row] = await ana.conversations()
+    assert row["window"] == {"open": False, "closes_at": None}
+    refused = await ana.post(f"/conversations/{row['id']}/messages", {"text": "Still there?"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "outside_window"
+
+
+async def test_labels_notes_quick_replies_and_resolution(server: LiveServer) -> None:
+    biz = await create_business(server, name="Parley Shop")
+    ana = await agent(server, biz, "Ana", role="admin")
+    ada = await server.user("Ada")
+    await person_writes(server, ada, biz, "Hello")
+    [row] = await ana.conversations()
+    labels = {label["name"]: label["id"] for label in (await ana.get("/labels")).json()["data"]}
+    assert {"New customer", "Prospect", "After-sales", "Payment pending", "Paid", "Order complete"} <= set(labels)
+    labelled = await ana.post(f"/conversations/{row['id']}/labels", {"label_id": labels["Prospect"]})
+    assert [label["name"] for label in labelled.json()["labels"]] == ["Prospect"]
+    assert [r["id"] for r in await ana.conversations(label=labels["Prospect"])] == [row["id"]]
+    assert await ana.conversations(label=labels["Paid"]) == []
+
+    note = await ana.post(f"/conversations/{row['id']}/notes", {"body": "VIP, be nice"})
+    assert note.status_code == 201
+    quick = await ana.post("/quick-replies", {"shortcut": "/thanks", "body": "Thanks {{name}}, from {{business}}!"})
+    assert quick.status_code == 201 and quick.json()["shortcut"] == "thanks"
+    sent = await ana.post(f"/conversations/{row['id']}/messages", {"quick_reply_id": quick.json()["id"]})
+    assert sent.status_code == 201
+    history = (await ana.get(f"/conversations/{row['id']}/messages")).json()
+    assert history["data"][-1]["text"]["body"] == "Thanks Ada, from Parley Shop!"
+    assert [n["body"] for n in history["notes"]] == ["VIP, be nice"]
+
+    resolved = await ana.post(f"/conversations/{row['id']}/status", {"status": "resolved"})
+    assert resolved.json()["status"] == "resolved"
+    assert await ana.conversations() == []
+    await person_writes(server, ada, biz, "One more thing")
+    [again] = await ana.conversations()
+    assert again["id"] == row["id"] and again["status"] == "open" and again["assignee"]["id"] == ana.id
+
+
+async def test_away_message_goes_out_once_per_closure_and_greeting_to_new_contacts(server: LiveServer) -> None:
+    biz = await create_business(server, name="Parley Shop")
+    ana = await agent(server, biz, "Ana", role="admin")
+    closed_all_week = {day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    closed_all_week["mon"] = [["00:00", "00:01"]]  # open one minute a week
+    saved = await ana.put(
+        "/settings/hours",
+        {
+            "timezone": "Europe/Paris",
+            "hours": closed_all_week,
+            "away": {"enabled": True, "text": "We are closed, back soon {{name}}."},
+            "greeting": {"enabled": True, "text": "Welcome to {{business}}!"},
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    ada = await server.user("Ada")
+    await person_writes(server, ada, biz, "Hello?")
+    await person_writes(server, ada, biz, "Anyone?")
+    assert await server.container.inbox.run_automations_now() >= 0
+    [row] = await ana.conversations()
+    texts = [m.get("text", {}).get("body") for m in (await ana.get(f"/conversations/{row['id']}/messages")).json()["data"]]
+    assert texts.count("We are closed, back soon Ada.") == 1
+    assert texts.count("Welcome to Parley Shop!") == 1
+    # Automatic messages never count as the team's first response.
+    [row] = await ana.conversations()
+    assert row["status"] == "open"
+
+
+async def test_agents_of_one_business_never_see_another_s(server: LiveServer) -> None:
+    shop = await create_business(server, name="Shop")
+    bank = await create_business(server, name="Bank")
+    ana = await agent(server, shop, "Ana", role="owner")
+    eve = await agent(server, bank, "Eve", role="owner")
+    ada = await server.user("Ada")
+    await person_writes(server, ada, shop, "secret order")
+    [row] = await ana.conversations()
+    assert await eve.conversations() == []
+    for response in (
+        await eve.get(f"/conversations/{row['id']}"),
+        await eve.get(f"/conversations/{row['id']}/messages"),
+        await eve.post(f"/conversations/{row['id']}/messages", {"text": "hi"}),
+        await eve.post(f"/conversations/{row['id']}/notes", {"body": "x"}),
+        await eve.post(f"/conversations/{row['id']}/status", {"status": "resolved"}),
+        await eve.post(f"/conversations/{row['id']}/assign", {"agent_id": eve.id}),
+        await eve.get(f"/numbers/{shop.phone_number_id}/routing"),
+        await eve.patch(f"/agents/{ana.id}", {"capacity": 1}),
+    ):
+        assert response.status_code == 404, response.text
+    response = await send(server, shop, {"to": ada.phone, "type": "text", "text": {"body": "ok"}})
+    assert response.status_code == 200
+    assert V
