@@ -18,13 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from parley import __version__
 from parley.accounts import endpoints as account_endpoints
 from parley.billing import endpoints as billing_endpoints
+from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
 from parley.business import endpoints as business_endpoints
 from parley.business import media_endpoints as graph_media_endpoints
-from parley.business import profile_endpoints
 from parley.config import Settings
 from parley.container import Container, build_container
 from parley.graph import GraphError, graph_error_body, is_graph_path
 from parley.inbox import endpoints as inbox_endpoints
+from parley.inbox import links_endpoints as inbox_links_endpoints
 from parley.kit.clock import Clock
 from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
@@ -229,6 +230,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         webhook_endpoints.router,
         billing_endpoints.router,
         inbox_endpoints.router,
+        inbox_links_endpoints.router,
+        qr_endpoints.router,
+        contacts_endpoints.router,
     ):
         app.include_router(router)
 

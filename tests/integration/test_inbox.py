@@ -156,9 +156,10 @@ async def test_away_message_goes_out_once_per_closure_and_greeting_to_new_contac
     ada = await server.user("Ada")
     await person_writes(server, ada, biz, "Hello?")
     await person_writes(server, ada, biz, "Anyone?")
-    assert await server.container.inbox.run_automations_now() >= 0
+    await server.container.inbox.run_automations_now()  # whatever the background loop has not sent yet
     [row] = await ana.conversations()
-    texts = [m.get("text", {}).get("body") for m in (await ana.get(f"/conversations/{row['id']}/messages")).json()["data"]]
+    history = (await ana.get(f"/conversations/{row['id']}/messages")).json()["data"]
+    texts = [m.get("text", {}).get("body") for m in history]
     assert texts.count("We are closed, back soon Ada.") == 1
     assert texts.count("Welcome to Parley Shop!") == 1
     # Automatic messages never count as the team's first response.

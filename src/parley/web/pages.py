@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from parley.web.inbox_pages import build_inbox_router
+from parley.web.inbox_reports import build_reports_router
 
 WEB_DIR = Path(__file__).resolve().parent
 WEB_STATIC_DIR: Path = WEB_DIR / "static"
@@ -68,4 +69,5 @@ def build_web_router() -> APIRouter:
         return render(request, "app.html", "Parley")
 
     router.include_router(build_inbox_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
+    router.include_router(build_reports_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     return router
