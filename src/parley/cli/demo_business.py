@@ -13,6 +13,9 @@ from parley.graph import GraphError
 from parley.messaging.schemas import SendMessageIn, TextIn
 
 DEMO_BUSINESS_PHONE = "+14155550190"
+DEMO_INBOX_OWNER = "owner@parley-coffee.example"
+DEMO_INBOX_AGENT = "sam@parley-coffee.example"
+DEMO_INBOX_PASSWORD = "parley-demo"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,14 @@ async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
             "prefilled_text": "Hi! I'd like a latte",
         },
     )
+    # The team inbox: an owner and an agent (both sign in at /inbox/login), a quick reply.
+    await c.inbox.create_agent(
+        created.waba_id, email=DEMO_INBOX_OWNER, name="Olivia (owner)", role="owner", password=DEMO_INBOX_PASSWORD
+    )
+    await c.inbox.create_agent(
+        created.waba_id, email=DEMO_INBOX_AGENT, name="Sam", role="agent", password=DEMO_INBOX_PASSWORD
+    )
+    await c.inbox.seed_quick_reply(created.waba_id, "hours", "Hi {{name}}! We are open 8:00 to 14:00, every day.")
     await c.messaging.send(
         customer_id,
         SendMessageIn(

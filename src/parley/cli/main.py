@@ -11,10 +11,17 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from parley.cli.agents import agent_app
 from parley.cli.billing import billing_app
 from parley.cli.business import business_app
 from parley.cli.common import with_container
-from parley.cli.demo_business import DemoBusiness, seed_demo_business
+from parley.cli.demo_business import (
+    DEMO_INBOX_AGENT,
+    DEMO_INBOX_OWNER,
+    DEMO_INBOX_PASSWORD,
+    DemoBusiness,
+    seed_demo_business,
+)
 from parley.cli.ledger import ledger_app
 from parley.cli.webhooks import webhooks_app
 from parley.config import Settings
@@ -31,6 +38,7 @@ app.add_typer(business_app, name="business")
 app.add_typer(billing_app, name="billing")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(agent_app, name="agent")
 console = Console()
 T = TypeVar("T")
 
@@ -165,6 +173,9 @@ def demo() -> None:
     biz.add_row("app secret (webhook signatures)", business.app_secret)
     if business.link:
         biz.add_row("click-to-chat link", business.link)
+    biz.add_row(
+        "team inbox (sign in at /inbox/login)", f"{DEMO_INBOX_OWNER} or {DEMO_INBOX_AGENT} / {DEMO_INBOX_PASSWORD}"
+    )
     balance = _with_container(lambda c: c.billing.balance(int(business.waba_id)))
     biz.add_row(
         "prepaid balance",

@@ -859,6 +859,13 @@ class InboxService:
 
         return quick_reply_view(await self._db.write(unit))
 
+    async def seed_quick_reply(self, waba_id: int, shortcut: str, body: str) -> None:
+        """Operator path (the demo): a quick reply without an agent's session."""
+        shortcut, text = _quick_reply_fields({"shortcut": shortcut, "body": body})
+        now = self._clock.now_ms()
+        row = repo.QuickReplyRow(self._ids.next_id(), waba_id, shortcut, text, now, now)
+        await self._db.write(lambda c: repo.insert_quick_reply(c, row))
+
     async def delete_quick_reply(self, ctx: AgentContext, raw_id: str) -> None:
         _require_admin(ctx)
         reply_id = _id_or_404(raw_id, "quick reply")
