@@ -360,3 +360,66 @@ def take_click(conn: Connection, clid: str, person_id: int, now: int) -> tuple[s
     )
     link = get_referral_link(conn, str(row.code))
     return None if link is None else (str(row.ref), link)
+
+
+# --- QR codes and short links (referral_links rows with source_type "qr") -----------------------------
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    link: ReferralLinkRow
+    clicks: int
+    conversations: int  # clicks whose click id a person's first message used
+
+
+def links_of_number(
+    conn: Connection, number_id: int, source_type: str, limit: int, after: tuple[int, str] | None = None
+) -> list[ReferralLinkRow]:
+    """Newest first; `after` is the (created_at, code) of the last row of the previous page."""
+    query = select(referral_links).where(
+        referral_links.c.phone_number_id == number_id, referral_links.c.source_type == source_type
+    )
+    if after is not None:
+        created_at, code = after
+        query = query.where(
+            (referral_links.c.created_at < created_at)
+            | and_(referral_links.c.created_at == created_at, referral_links.c.code < code)
+        )
+    query = query.order_by(referral_links.c.created_at.desc(), referral_links.c.code.desc()).limit(limit)
+    return [ReferralLinkRow(**r._mapping) for r in conn.execute(query)]
+
+
+def link_stats_of_numbers(conn: Connection, number_ids: list[int], source_type: str) -> list[LinkStats]:
+    """Every link of these numbers with its counts, newest first: one grouped query, not one per link."""
+    if not number_ids:
+        return []
+    clicks = (
+        select(
+            referral_clicks.c.code,
+            func.count().label("clicks"),
+            func.count(referral_clicks.c.used_at).label("conversations"),
+        )
+        .group_by(referral_clicks.c.code)
+        .subquery()
+    )
+    query = (
+        select(referral_links, clicks.c.clicks, clicks.c.conversations)
+        .select_from(referral_links.outerjoin(clicks, clicks.c.code == referral_links.c.code))
+        .where(referral_links.c.phone_number_id.in_(number_ids), referral_links.c.source_type == source_type)
+        .order_by(referral_links.c.created_at.desc(), referral_links.c.code.desc())
+    )
+    out = []
+    for r in conn.execute(query):
+        values = {c.name: r._mapping[c] for c in referral_links.c}
+        out.append(LinkStats(ReferralLinkRow(**values), int(r.clicks or 0), int(r.conversations or 0)))
+    return out
+
+
+def set_link_prefilled_text(conn: Connection, code: str, text: str) -> None:
+    conn.execute(update(referral_links).where(referral_links.c.code == code).values(prefilled_text=text))
+
+
+def delete_referral_link(conn: Connection, code: str) -> None:
+    """The link and its clicks: a deleted short link no longer opens a chat, and its counts go with it."""
+    conn.execute(referral_clicks.delete().where(referral_clicks.c.code == code))
+    conn.execute(referral_links.delete().where(referral_links.c.code == code))

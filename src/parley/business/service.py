@@ -18,13 +18,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection
 
 from parley import accounts, billing, ledger, media, messaging, privacy, templates, webhooks
-from parley.business import inbound, outbound, quality
+from parley.business import inbound, outbound, qr, quality
 from parley.business import media as graph_media
+from parley.business import profile as profiles
 from parley.business import repository as repo
 from parley.business.events import inbound_value, pricing_object, status_value
 from parley.business.identity import bsuid, market_of, wa_id
@@ -43,6 +44,9 @@ from parley.kit.phone import InvalidPhoneNumberError, normalize_phone
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 from parley.platform.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from parley.container import Container
 
 log = logging.getLogger("parley.business")
 _TOKEN_CACHE_TTL_S = 60.0
@@ -882,17 +886,20 @@ class BusinessService:
             if taken is not None:
                 ref, link = taken
                 link_code = link.code
-                referral = {
-                    "source_url": link.source_url,
-                    "source_id": link.source_id,
-                    "source_type": link.source_type,
-                    "headline": link.headline,
-                    "body": link.body,
-                    "ctwa_clid": referral_clid,
-                }
-                if ref:
-                    referral["ref"] = ref
-                changes["referral_at"] = now
+                # Only ads and posts are Meta's referrals (and open a free entry point); a QR code or short
+                # link just counts the click, now used by this conversation.
+                if link.source_type in ("ad", "post"):
+                    referral = {
+                        "source_url": link.source_url,
+                        "source_id": link.source_id,
+                        "source_type": link.source_type,
+                        "headline": link.headline,
+                        "body": link.body,
+                        "ctwa_clid": referral_clid,
+                    }
+                    if ref:
+                        referral["ref"] = ref
+                    changes["referral_at"] = now
         repo.update_conversation(conn, conversation.id, **changes)
         repo.insert_business_message(
             conn,
@@ -1016,6 +1023,50 @@ class BusinessService:
             message=item,
         )
         self._enqueue(conn, number.waba_id, "messages", value, number.id)
+
+    # --- links and QR codes for the inbox ---------------------------------------------------------
+    # The functions behind these take the container (public URL, database) as the Graph routes' do.
+
+    async def inbox_links(self, container: Container, waba_id: int) -> list[qr.InboxLink]:
+        return await qr.inbox_links(container, waba_id)
+
+    async def create_inbox_link(self, container: Container, waba_id: int, body: object) -> qr.InboxLink:
+        return await qr.inbox_create(container, waba_id, body)
+
+    async def delete_inbox_link(self, container: Container, waba_id: int, code: str) -> None:
+        await qr.inbox_delete(container, waba_id, code)
+
+    async def inbox_link_image(self, container: Container, waba_id: int, code: str, kind: str) -> bytes:
+        """The link's QR code as "svg" or "png"."""
+        return await qr.inbox_image(container, waba_id, code, kind)
+
+    async def inbox_profile(self, container: Container, waba_id: int, raw_number_id: object) -> dict[str, Any]:
+        """Every profile field of one of the business's numbers (unset ones empty), and the number's id."""
+        number_id = await qr.inbox_number(container, waba_id, raw_number_id)
+        scope = await self.scope_of(waba_id)
+        [item] = (await profiles.get_business_profile(container, scope, str(number_id), None))["data"]
+        item.pop("messaging_product", None)
+        empty = {name: "" for name in profiles.TEXT_LIMITS}
+        return {"number_id": str(number_id), **empty, "websites": [], "profile_picture_url": None, **item}
+
+    async def update_inbox_profile(
+        self, container: Container, waba_id: int, raw_number_id: object, body: object
+    ) -> dict[str, Any]:
+        """A partial update with the Cloud API's rules; a bad value is a 400 in the inbox's terms."""
+        number_id = await qr.inbox_number(container, waba_id, raw_number_id)
+        if not isinstance(body, dict):
+            raise InvalidInputError("the request body must be a JSON object")
+        unknown = sorted(set(body) - {*profiles.TEXT_LIMITS, "websites", "vertical"})
+        if unknown:
+            raise InvalidInputError(f"{unknown[0]} is not a profile field you can change here")
+        scope = await self.scope_of(waba_id)
+        try:
+            await profiles.update_business_profile(
+                container, scope, str(number_id), {**body, "messaging_product": "whatsapp"}
+            )
+        except GraphError as exc:
+            raise InvalidInputError(exc.details) from exc
+        return await self.inbox_profile(container, waba_id, str(number_id))
 
 
 class _PricedFacts(Protocol):

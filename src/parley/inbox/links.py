@@ -1,0 +1,62 @@
+"""The inbox's view of a business's chat links with QR codes, and of its numbers' profiles (admins change them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from parley.inbox.service import AgentContext
+from parley.kit.errors import ForbiddenError
+
+if TYPE_CHECKING:
+    from parley.container import Container
+
+QR_KINDS = ("png", "svg")
+
+
+def _require_admin(ctx: AgentContext) -> None:
+    if not ctx.is_admin:
+        raise ForbiddenError("only the business's owners and admins can change this")
+
+
+def link_view(link: Any) -> dict[str, Any]:
+    """A link as the inbox shows it; its images come through the inbox API (cookie auth)."""
+    images = f"/inbox/api/links/{quote(link.code)}"
+    return {
+        "code": link.code,
+        "url": link.url,
+        "prefilled_message": link.prefilled_message,
+        "number_id": str(link.number_id),
+        "clicks": link.clicks,
+        "conversations": link.conversations,
+        "qr_png": f"{images}/qr.png",
+        "qr_svg": f"{images}/qr.svg",
+        "created_at": link.created_at,
+    }
+
+
+async def list_links(container: Container, ctx: AgentContext) -> list[dict[str, Any]]:
+    return [link_view(link) for link in await container.business.inbox_links(container, ctx.waba_id)]
+
+
+async def create_link(container: Container, ctx: AgentContext, body: object) -> dict[str, Any]:
+    _require_admin(ctx)
+    return link_view(await container.business.create_inbox_link(container, ctx.waba_id, body))
+
+
+async def delete_link(container: Container, ctx: AgentContext, code: str) -> None:
+    _require_admin(ctx)
+    await container.business.delete_inbox_link(container, ctx.waba_id, code)
+
+
+async def link_image(container: Container, ctx: AgentContext, code: str, kind: str) -> bytes:
+    return await container.business.inbox_link_image(container, ctx.waba_id, code, kind)
+
+
+async def profile(container: Container, ctx: AgentContext, number: str | None) -> dict[str, Any]:
+    return await container.business.inbox_profile(container, ctx.waba_id, number)
+
+
+async def update_profile(container: Container, ctx: AgentContext, number: str | None, body: object) -> dict[str, Any]:
+    _require_admin(ctx)
+    return await container.business.update_inbox_profile(container, ctx.waba_id, number, body)
