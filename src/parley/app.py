@@ -24,8 +24,10 @@ from parley.business import media_endpoints as graph_media_endpoints
 from parley.config import Settings
 from parley.container import Container, build_container
 from parley.graph import GraphError, graph_error_body, is_graph_path
+from parley.inbox import contacts_endpoints as inbox_contacts_endpoints
 from parley.inbox import endpoints as inbox_endpoints
 from parley.inbox import links_endpoints as inbox_links_endpoints
+from parley.inbox import reports_endpoints as inbox_reports_endpoints
 from parley.kit.clock import Clock
 from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
@@ -229,8 +231,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         template_endpoints.router,
         webhook_endpoints.router,
         billing_endpoints.router,
+        inbox_contacts_endpoints.router,  # before inbox_endpoints: /contacts.csv is not a contact id
         inbox_endpoints.router,
         inbox_links_endpoints.router,
+        inbox_reports_endpoints.router,
         qr_endpoints.router,
         contacts_endpoints.router,
     ):

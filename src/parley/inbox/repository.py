@@ -651,3 +651,42 @@ def events_between(conn: Connection, waba_id: int, since: int, until: int) -> li
         .order_by(inbox_events.c.at, inbox_events.c.id)
     )
     return [EventRow(**r._mapping) for r in conn.execute(query)]
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def report_label_conversations(conn: Connection, waba_id: int) -> dict[int, set[int]]:
+    """Every label of the business, with the conversations that carry it now."""
+    out: dict[int, set[int]] = {label.id: set() for label in labels_of_waba(conn, waba_id)}
+    query = (
+        select(inbox_thread_labels.c.label_id, inbox_thread_labels.c.conversation_id)
+        .join(inbox_labels, inbox_labels.c.id == inbox_thread_labels.c.label_id)
+        .where(inbox_labels.c.waba_id == waba_id)
+    )
+    for row in conn.execute(query):
+        out.setdefault(row.label_id, set()).add(row.conversation_id)
+    return out
+
+
+def report_backlog_events_since(conn: Connection, waba_id: int, since: int) -> list[EventRow]:
+    """The events that move the backlog (periods opened, assigned, resolved) from `since` to now."""
+    query = (
+        select(inbox_events)
+        .where(
+            inbox_events.c.waba_id == waba_id,
+            inbox_events.c.at >= since,
+            inbox_events.c.kind.in_(("opened", "reopened", "assigned", "resolved")),
+        )
+        .order_by(inbox_events.c.at, inbox_events.c.id)
+    )
+    return [EventRow(**r._mapping) for r in conn.execute(query)]
+
+
+def report_open_threads(conn: Connection, waba_id: int) -> list[tuple[int, int | None]]:
+    """(conversation, assignee) of every conversation open or pending now."""
+    t = inbox_threads
+    query = select(t.c.conversation_id, t.c.assignee_id).where(
+        t.c.waba_id == waba_id, t.c.status.in_(("open", "pending"))
+    )
+    return [(row.conversation_id, row.assignee_id) for row in conn.execute(query)]

@@ -1031,6 +1031,8 @@ class InboxService:
         contact = await self.contact(ctx.waba_id, raw_id)
         labels = {label["id"] for label in contact["labels"]}
         label_id = str(_id_or_404(raw_label_id, "label"))
+        if await self._db.read(lambda c: repo.get_label(c, ctx.waba_id, int(label_id))) is None:
+            raise NotFoundError("no such label")
         labels = labels | {label_id} if add else labels - {label_id}
         return await self.update_contact(ctx.waba_id, raw_id, {"labels": sorted(labels)})
 
