@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import LiveServer
+from parley.config import InboxSettings, Settings
+from parley.inbox import repository as inbox_repo
+from tests.conftest import LiveServer, running_server
 from tests.integration.business_helpers import V, create_business, events, person_writes, send
 from tests.integration.inbox_helpers import PASSWORD, agent
 
@@ -56,6 +58,10 @@ async def test_a_person_s_message_reaches_the_inbox_and_an_agent_s_reply_goes_ou
     # The business's webhook reports the agent's reply like any API send.
     sent = [v["statuses"][0] for v in await events(server, biz) if "statuses" in v]
     assert any(s["id"] == wamid and s["status"] == "sent" for s in sent)
+    # ... and echoes its content (Meta's smb_message_echoes), so the business's software sees the whole thread.
+    [echo] = [v["message_echoes"][0] for v in await events(server, biz, field="smb_message_echoes")]
+    assert echo["id"] == wamid and echo["text"] == {"body": "Yes, in 2 days."}
+    assert echo["to"] == ada.phone.lstrip("+") and echo["from"] == biz.phone.lstrip("+")
     history = (await ana.get(f"/conversations/{row['id']}/messages")).json()
     assert [(m["direction"], m.get("text", {}).get("body")) for m in history["data"]] == [
         ("in", "Do you ship to Lyon?"),
@@ -190,3 +196,24 @@ async def test_agents_of_one_business_never_see_another_s(server: LiveServer) ->
     response = await send(server, shop, {"to": ada.phone, "type": "text", "text": {"body": "ok"}})
     assert response.status_code == 200
     assert V
+
+
+async def test_an_away_message_sent_before_a_crash_is_not_sent_again(settings: Settings) -> None:
+    """The send went out but the process died before marking the automation done: the retry sends nothing new."""
+    quiet = settings.model_copy(update={"inbox": InboxSettings(automation_poll_s=0)})  # no background loop
+    async with running_server(quiet) as server:
+        biz = await create_business(server, name="Parley Shop")
+        ana = await agent(server, biz, "Ana", role="admin")
+        week = {day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        week["mon"] = [["00:00", "00:01"]]
+        away = {"enabled": True, "text": "Closed, back soon."}
+        assert (await ana.put("/settings/hours", {"hours": week, "away": away})).status_code == 200
+        ada = await server.user("Ada")
+        await person_writes(server, ada, biz, "Hello?")
+        [planned] = await server.container.db.read(lambda c: inbox_repo.due_automations(c, 10))
+        assert await server.container.inbox._send_automation(planned) == "sent"  # ... and then the crash
+        assert await server.container.inbox.run_automations_now() == 1  # the restart's retry
+        [row] = await ana.conversations()
+        history = (await ana.get(f"/conversations/{row['id']}/messages")).json()["data"]
+        assert [m.get("text", {}).get("body") for m in history].count("Closed, back soon.") == 1
+        assert await server.container.db.read(lambda c: inbox_repo.due_automations(c, 10)) == []

@@ -6,6 +6,7 @@ from typing import Any
 
 from parley.business.identity import wa_id
 from parley.business.repository import NumberRow
+from parley.messaging import AnyContent, MediaContent, TemplateContent, TextContent
 
 STATUS_NAMES = {1: "sent", 2: "delivered", 3: "read", 9: "failed"}
 
@@ -63,3 +64,26 @@ def inbound_value(
 
 def pricing_object(category: str, pricing_type: str, billable: bool, model: str = "PMP") -> dict[str, Any]:
     return {"billable": billable, "pricing_model": model, "category": category, "type": pricing_type}
+
+
+def echo_value(
+    number: NumberRow, person_phone: str, wamid: str, timestamp_ms: int, type_: str, content: AnyContent
+) -> dict[str, Any]:
+    """Meta's `smb_message_echoes` value: a message the business sent other than through the API."""
+    item: dict[str, Any] = {
+        "from": wa_id(number.display_phone_number),
+        "to": wa_id(person_phone),
+        "id": wamid,
+        "timestamp": str(timestamp_ms // 1000),
+        "type": type_,
+    }
+    if isinstance(content, TextContent):
+        item["text"] = {"body": content.body}
+    elif isinstance(content, MediaContent):
+        media: dict[str, Any] = {"id": str(content.media_id), "mime_type": content.mime_type}
+        if content.caption:
+            media["caption"] = content.caption
+        item[type_] = media
+    elif isinstance(content, TemplateContent):
+        item["template"] = {"name": content.name, "language": {"code": content.language}}
+    return {"messaging_product": "whatsapp", "metadata": metadata(number), "message_echoes": [item]}

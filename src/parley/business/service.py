@@ -27,7 +27,7 @@ from parley.business import inbound, outbound, qr, quality
 from parley.business import media as graph_media
 from parley.business import profile as profiles
 from parley.business import repository as repo
-from parley.business.events import inbound_value, pricing_object, status_value
+from parley.business.events import echo_value, inbound_value, pricing_object, status_value
 from parley.business.identity import bsuid, market_of, wa_id
 from parley.business.models import ACCEPTED, DELIVERED, FAILED, READ, SENT
 from parley.business.observers import API, ConversationMessage, ConversationObserver, SentBy
@@ -623,6 +623,11 @@ class BusinessService:
                         sent_by=sent_by,
                     ),
                 )
+                if sent_by.kind != "api":
+                    # Sent by the team inbox, not by the business's software: echo it, as Meta echoes messages
+                    # sent from the WhatsApp Business app, so that software sees the whole conversation.
+                    echo = echo_value(number, person.phone, to_wamid(result.message_id), now, request.type, content)
+                    self._enqueue(conn, waba_id, "smb_message_echoes", echo, number.id)
             self._enqueue_status(
                 conn,
                 number,

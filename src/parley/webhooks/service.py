@@ -42,6 +42,7 @@ KNOWN_FIELDS = (
     "user_preferences",
     "security",
     "flows",
+    "smb_message_echoes",
     "parley_contacts",  # a Parley extension: the team inbox's contacts, created and edited
 )
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
