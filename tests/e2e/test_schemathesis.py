@@ -32,9 +32,13 @@ NEGATIVE_EXAMPLES = 10
 SKIP = {"POST /client/v1/auth/logout"}
 
 
+INBOX_PASSWORD = "fuzz-password-1"
+
+
 class Target:
     def __init__(self, server: ServerProcess, business: Business, person: Person) -> None:
         self.server, self.business, self.person = server, business, person
+        self.agent_headers: dict[str, str] = {}
         self.schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
         self.session = requests.Session()
         self.statuses: dict[str, Counter[int]] = {}
@@ -47,18 +51,50 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         business = create_business(server, "Fuzz Ltd", "+14155550300")
         person = Person(server, "+14155550311", "Fuzzy")
         person.write(business.phone, "hello")  # a chat, so some ids are real
-        yield Target(server, business, person)
+        target = Target(server, business, person)
+        target.agent_headers = _agent_session(server, business)
+        yield target
     finally:
         server.stop()
 
 
-def _operations(target: Target, graph: bool) -> list[Any]:
+def _agent_session(server: ServerProcess, business: Business) -> dict[str, str]:
+    """An owner of the business signed in through the inbox's form: its cookie and CSRF token as headers."""
+    email = "owner@fuzz.example"
+    server.cli(
+        "agent",
+        "create",
+        business.waba_id,
+        "--email",
+        email,
+        "--name",
+        "Fuzz Owner",
+        "--role",
+        "owner",
+        "--password",
+        INBOX_PASSWORD,
+    )
+    with requests.Session() as browser:
+        signed = browser.post(
+            f"{server.base_url}/inbox/login", data={"email": email, "password": INBOX_PASSWORD}, allow_redirects=False
+        )
+        assert signed.status_code == 303, signed.text
+        cookie = signed.cookies["parley_inbox"]
+        me = browser.get(f"{server.base_url}/inbox/api/me").json()
+    return {"Cookie": f"parley_inbox={cookie}", "X-CSRF-Token": me["csrf_token"]}
+
+
+def _operations(target: Target, kind: str) -> list[Any]:
     found = []
     for result in target.schema.get_all_operations():
         operation = result.ok()
         if operation.label in SKIP:
             continue
-        if operation.path.startswith("/v{version}/") == graph:
+        path = operation.path
+        operation_kind = (
+            "graph" if path.startswith("/v{version}/") else "inbox" if path.startswith("/inbox/") else "client"
+        )
+        if operation_kind == kind:
             found.append(operation)
     return found
 
@@ -118,7 +154,7 @@ def _answered(target: Target, operations: list[Any]) -> dict[str, dict[int, int]
 
 
 def test_graph_routes_hold_under_generated_requests(target: Target) -> None:
-    operations = _operations(target, graph=True)
+    operations = _operations(target, "graph")
     assert len(operations) >= 15, [o.label for o in operations]
     problems = _fuzz_all(target, operations, target.business.headers)
     assert not problems, "\n".join(problems)
@@ -128,9 +164,19 @@ def test_graph_routes_hold_under_generated_requests(target: Target) -> None:
 
 
 def test_client_routes_hold_under_generated_requests(target: Target) -> None:
-    operations = _operations(target, graph=False)
+    operations = _operations(target, "client")
     assert len(operations) >= 30, [o.label for o in operations]
     problems = _fuzz_all(target, operations, target.person.headers)
     assert not problems, "\n".join(problems)
     answered = _answered(target, operations)
     assert sum(1 for counts in answered.values() if any(200 <= s < 300 for s in counts)) >= 7, answered
+
+
+def test_inbox_routes_hold_under_generated_requests(target: Target) -> None:
+    """The team inbox's API, called as a signed-in owner (cookie and CSRF token): 4xx for bad input, never a 500."""
+    operations = _operations(target, "inbox")
+    assert len(operations) >= 30, [o.label for o in operations]
+    problems = _fuzz_all(target, operations, target.agent_headers)
+    assert not problems, "\n".join(problems)
+    answered = _answered(target, operations)
+    assert sum(1 for counts in answered.values() if any(200 <= s < 300 for s in counts)) >= 10, answered

@@ -10,6 +10,8 @@ from parley.inbox import repository as inbox_repo
 from tests.conftest import LiveServer, running_server
 from tests.integration.business_helpers import V, create_business, events, person_writes, send
 from tests.integration.inbox_helpers import PASSWORD, agent
+from tests.integration.test_graph_media import person_sends_media
+from tests.integration.test_media import png
 
 pytestmark = pytest.mark.asyncio
 
@@ -217,3 +219,37 @@ async def test_an_away_message_sent_before_a_crash_is_not_sent_again(settings: S
         history = (await ana.get(f"/conversations/{row['id']}/messages")).json()["data"]
         assert [m.get("text", {}).get("body") for m in history].count("Closed, back soon.") == 1
         assert await server.container.db.read(lambda c: inbox_repo.due_automations(c, 10)) == []
+
+
+async def test_agents_open_the_photos_of_their_conversations_and_only_those(server: LiveServer) -> None:
+    shop = await create_business(server, name="Shop")
+    bank = await create_business(server, name="Bank")
+    ana = await agent(server, shop, "Ana")
+    eve = await agent(server, bank, "Eve")
+    ada = await server.user("Ada")
+    photo = png(3, 2)
+    media_id = await person_sends_media(server, ada, shop, photo, "image/png")
+    opened = await ana.http.get(f"/inbox/api/media/{media_id}")
+    assert opened.status_code == 200 and opened.content == photo
+    assert opened.headers["content-type"] == "image/png"
+    assert (await eve.http.get(f"/inbox/api/media/{media_id}")).status_code == 404
+    assert (await server.http.get(f"/inbox/api/media/{media_id}")).status_code == 401
+
+
+async def test_a_long_idempotency_key_is_accepted_and_a_retry_sends_once(server: LiveServer) -> None:
+    biz = await create_business(server)
+    ana = await agent(server, biz, "Ana")
+    ada = await server.user("Ada")
+    await person_writes(server, ada, biz)
+    [row] = await ana.conversations()
+    key = "retry-" + "k" * 120  # longer than a stored client id: kept as its digest
+    first = await ana.post(f"/conversations/{row['id']}/messages", {"text": "Once only"}, **{"Idempotency-Key": key})
+    again = await ana.post(f"/conversations/{row['id']}/messages", {"text": "Once only"}, **{"Idempotency-Key": key})
+    assert first.status_code == 201 and again.status_code == 201, again.text
+    assert first.json()["id"] == again.json()["id"]
+    history = (await ana.get(f"/conversations/{row['id']}/messages")).json()["data"]
+    assert [m.get("text", {}).get("body") for m in history].count("Once only") == 1
+    graph = {"to": ada.phone, "type": "text", "text": {"body": "API once"}}
+    one = await send(server, biz, graph, **{"Idempotency-Key": key})
+    two = await send(server, biz, graph, **{"Idempotency-Key": key})
+    assert one.status_code == 200 and one.json()["messages"][0]["id"] == two.json()["messages"][0]["id"]

@@ -389,6 +389,14 @@ class BusinessService:
     def wake_webhooks(self) -> None:
         self._notify_outbox()
 
+    async def media_of_business(self, waba_id: int, raw_media_id: str) -> media.MediaRow:
+        """A file in one of the business's chats (what its team may open), whichever number's chat it is in."""
+        info = await self.inbox_business(waba_id)
+        for number in info.numbers:
+            with contextlib.suppress(NotFoundError):
+                return await self._messaging.media_for_member(int(number["user_id"]), raw_media_id)
+        raise NotFoundError("no such media in this business's chats")
+
     # --- Graph objects --------------------------------------------------------------------------
 
     async def number_in_scope(self, scope: GraphScope, raw_id: str | int) -> repo.NumberRow:
@@ -511,7 +519,7 @@ class BusinessService:
         fetched_header = None
         if header_media is not None and header_media[1].get("link"):
             fetched_header = await self._fetch_link(number.user_id, header_media[0], str(header_media[1]["link"]))
-        client_id = f"idem:{idempotency_key}" if idempotency_key else f"api:{uuid.uuid4().hex}"
+        client_id = _client_id(idempotency_key)
         now = self._clock.now_ms()
         waba_id = scope.waba_id
 
@@ -1119,6 +1127,15 @@ def _pricing_of_settlement(settled: billing.Settlement) -> dict[str, Any]:
 def _pricing(model: str, category: str, pricing_type: str, billable: bool) -> dict[str, Any]:
     webhook_category = "referral_conversion" if pricing_type == "free_entry_point" else category
     return pricing_object(webhook_category, pricing_type, billable, model)
+
+
+def _client_id(idempotency_key: str | None) -> str:
+    """The message's client id (64 characters at most): the key itself when it fits, else its digest."""
+    if not idempotency_key:
+        return f"api:{uuid.uuid4().hex}"
+    if len(idempotency_key) <= 59:
+        return f"idem:{idempotency_key}"
+    return f"idem#{hashlib.sha256(idempotency_key.encode()).hexdigest()[:58]}"
 
 
 def _payment_error(billing_service: billing.BillingService, conn: Connection, facts: billing.SendFacts) -> GraphError:

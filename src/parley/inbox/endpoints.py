@@ -8,7 +8,7 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from starlette.requests import HTTPConnection
 
 from parley.container import Container
@@ -198,6 +198,13 @@ async def remove_label(conversation_id: str, label_id: str, ctx: AgentDep, conta
 async def mark_read(conversation_id: str, ctx: AgentDep, container: ContainerDep) -> dict[str, int]:
     await container.inbox.mark_read(ctx, conversation_id)
     return {"unread": 0}
+
+
+@router.get("/media/{media_id}", response_class=FileResponse)
+async def media(media_id: str, ctx: AgentDep, container: ContainerDep) -> FileResponse:
+    """A photo or document of a conversation, for the agent's page (which sends the session cookie)."""
+    item = await container.business.media_of_business(ctx.waba_id, media_id)
+    return FileResponse(item.path, media_type=item.mime_type, filename=item.filename)
 
 
 # --- labels, quick replies ----------------------------------------------------------------------

@@ -43,6 +43,7 @@ const state = {
   timers: new Map(),
   mediaUrls: new Map(),
   settingsSection: "agents",
+  profile: null, //         the business profile as loaded, so a save sends only what changed
 };
 
 // ---- HTTP ------------------------------------------------------------------------------------
@@ -93,9 +94,10 @@ async function call(method, path, body = undefined, extraHeaders = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+/** A fresh Idempotency-Key: 128 random bits in 22 url-safe characters (the server stores it prefixed). */
 function newKey() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 const query = (params) => {
@@ -338,7 +340,7 @@ async function refreshOpen() {
     await loadHistory(false);
     markRead();
   } catch (error) {
-    showMessage("conversation-error", error.message);
+    showMessage("conversation-error", error.message, 0);
   }
 }
 
@@ -429,7 +431,7 @@ async function loadHistory(older) {
     if (older || state.before === null) state.before = answer.paging?.before || null;
     renderHistory(older ? "preserve" : "auto");
   } catch (error) {
-    showMessage("conversation-error", error.message);
+    showMessage("conversation-error", error.message, 0);
   }
 }
 
@@ -530,7 +532,7 @@ async function conversationAction(method, path, body) {
   try {
     adopt(await call(method, `/conversations/${open.id}${path}`, body));
   } catch (error) {
-    showMessage("conversation-error", error.message);
+    showMessage("conversation-error", error.message, 0);
     renderConversation();
   }
 }
@@ -579,7 +581,7 @@ async function submitReply(event) {
     if (state.open?.id === open.id) await refreshOpen();
   } catch (error) {
     if (!box.value) box.value = text;
-    showMessage("conversation-error", error.message);
+    showMessage("conversation-error", error.message, 0);
     if (error.code === "outside_window") refreshOpen();
   }
 }
@@ -665,7 +667,7 @@ async function loadTemplates() {
     state.templates = answer.data;
   } catch (error) {
     state.templates = [];
-    showMessage("conversation-error", error.message);
+    showMessage("conversation-error", error.message, 0);
   }
   renderTemplatePicker();
 }
@@ -717,7 +719,7 @@ async function sendTemplate() {
   if (!template || !open) return;
   const values = templateValues();
   if (values.some((v) => !v)) {
-    showMessage("conversation-error", "Fill in every variable of the template first.");
+    showMessage("conversation-error", "Fill in every variable of the template first.", 0);
     return;
   }
   const components = values.length ? [{ type: "body", parameters: values.map((text) => ({ type: "text", text })) }] : [];
@@ -729,7 +731,7 @@ async function sendTemplate() {
     showMessage("conversation-error", null);
     await refreshOpen();
   } catch (error) {
-    showMessage("conversation-error", error.message);
+    showMessage("conversation-error", error.message, 0);
   } finally {
     $("template-send").disabled = state.templates.length === 0;
   }
@@ -747,7 +749,7 @@ async function loadContact() {
     state.contact = contact;
     renderContact();
   } catch (error) {
-    showMessage("conversation-error", error.message);
+    showMessage("conversation-error", error.message, 0);
   }
 }
 
@@ -782,7 +784,7 @@ async function saveContact(event) {
     debounce("list", () => loadList(false));
     if (state.open) refreshOpen();
   } catch (error) {
-    showMessage("conversation-error", error.message);
+    showMessage("conversation-error", error.message, 0);
   }
 }
 
@@ -795,7 +797,7 @@ async function contactLabel(method, labelId) {
     state.contact = answer && answer.id === contact.id ? answer : await call("GET", `/contacts/${contact.id}`);
     renderContact();
   } catch (error) {
-    showMessage("conversation-error", error.message);
+    showMessage("conversation-error", error.message, 0);
   }
 }
 
@@ -832,6 +834,7 @@ function openSettings(section) {
   for (const tab of document.querySelectorAll(".settings-tab")) tab.classList.toggle("active", tab.dataset.section === section);
   for (const box of document.querySelectorAll(".settings-section")) box.hidden = box.dataset.section !== section;
   settingsError(null);
+  showMessage("settings-ok", null);
   SECTION_LOADERS[section]().catch(settingsError);
 }
 
@@ -991,6 +994,11 @@ function parseHours(text) {
 }
 
 async function loadHours() {
+  await whileLoading("hours-form", fillHours);
+  hoursAlwaysChanged();
+}
+
+async function fillHours() {
   const settings = await call("GET", "/settings/hours");
   const always = Object.keys(settings.hours || {}).length === 0;
   $("hours-timezone").value = settings.timezone || "";
@@ -1006,7 +1014,6 @@ async function loadHours() {
   $("greeting-text").value = settings.greeting?.text || "";
   $("hours-open-now").textContent = settings.open_now ? "You are open now." : "You are closed now.";
   $("hours-open-now").dataset.openNow = String(Boolean(settings.open_now));
-  hoursAlwaysChanged();
 }
 
 function hoursAlwaysChanged() {
@@ -1083,21 +1090,43 @@ async function addLink(event) {
 
 const PROFILE_FIELDS = ["about", "description", "address", "email", "vertical"];
 
+/** Fields of a form that is loading can't be typed into: the answer would overwrite what was typed. */
+async function whileLoading(formId, load) {
+  const fields = [...$(formId).elements];
+  for (const field of fields) field.disabled = true;
+  try {
+    await load();
+  } finally {
+    for (const field of fields) field.disabled = false;
+  }
+}
+
+function profileValues() {
+  const values = Object.fromEntries(PROFILE_FIELDS.map((field) => [field, $(`profile-${field}`).value.trim()]));
+  values.websites = $("profile-websites").value.split(",").map((w) => w.trim()).filter(Boolean);
+  return values;
+}
+
 async function loadProfile() {
   numberOptions($("profile-number"));
   const number = $("profile-number").value;
   if (!number) return;
-  const profile = await call("GET", `/profile?${query({ number })}`);
-  for (const field of PROFILE_FIELDS) $(`profile-${field}`).value = profile[field] || (field === "vertical" ? "OTHER" : "");
-  $("profile-websites").value = (profile.websites || []).join(", ");
+  await whileLoading("profile-form", async () => {
+    const profile = await call("GET", `/profile?${query({ number })}`);
+    for (const field of PROFILE_FIELDS) $(`profile-${field}`).value = profile[field] || (field === "vertical" ? "OTHER" : "");
+    $("profile-websites").value = (profile.websites || []).join(", ");
+    state.profile = profileValues();
+  });
 }
 
 async function saveProfile(event) {
   event.preventDefault();
-  const body = Object.fromEntries(PROFILE_FIELDS.map((field) => [field, $(`profile-${field}`).value.trim()]));
-  body.websites = $("profile-websites").value.split(",").map((w) => w.trim()).filter(Boolean);
+  // Only what changed: the Cloud API refuses some empty fields (an empty "about") that were never set.
+  const values = profileValues();
+  const body = Object.fromEntries(Object.entries(values)
+    .filter(([field, value]) => JSON.stringify(value) !== JSON.stringify(state.profile?.[field])));
   try {
-    await call("PATCH", `/profile?${query({ number: $("profile-number").value })}`, body);
+    if (Object.keys(body).length) await call("PATCH", `/profile?${query({ number: $("profile-number").value })}`, body);
     await loadProfile();
     settingsSaved("Profile saved.");
   } catch (error) {
