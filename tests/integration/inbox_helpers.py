@@ -39,6 +39,13 @@ class Agent:
     async def delete(self, path: str) -> httpx.Response:
         return await self.http.delete(f"/inbox/api{path}", headers={"X-CSRF-Token": self.csrf})
 
+    async def sign_in_again(self, base_url: str) -> None:
+        await self.http.aclose()
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=20)
+        response = await self.http.post("/inbox/login", data={"email": self.email, "password": PASSWORD})
+        assert response.status_code == 303, response.text
+        self.csrf = (await self.http.get("/inbox/api/me")).json()["csrf_token"]
+
     async def conversations(self, **params: Any) -> list[dict[str, Any]]:
         response = await self.get("/conversations", **params)
         assert response.status_code == 200, response.text

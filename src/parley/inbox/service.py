@@ -1205,6 +1205,10 @@ class InboxService:
         policy, cursor = repo.routing_of(conn, thread.phone_number_id, for_update=True)
         agents = repo.agents_of(conn, thread.waba_id, active_only=True)
         labels = repo.thread_label_ids(conn, [thread.conversation_id])[thread.conversation_id]
+        if policy == "by_label":  # a returning customer's own labels (VIP, after-sales, ...) count too
+            contact = repo.contact_of_person(conn, thread.waba_id, thread.person_id)
+            if contact is not None:
+                labels += repo.contact_label_ids(conn, [contact.id])[contact.id]
         chosen = choose_agent(policy, agents, cursor, labels)
         if chosen is None:
             if thread.waiting_since is None:
