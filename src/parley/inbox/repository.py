@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from parley.inbox.models import (
     inbox_agents,
@@ -591,7 +592,13 @@ def routing_of(conn: Connection, number_id: int, *, for_update: bool = False) ->
         inbox_routing.c.phone_number_id == number_id
     )
     if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()  # round robin: concurrent decisions take turns on the cursor
+        # Round robin: concurrent decisions take turns on the cursor, so the row must exist to be locked.
+        conn.execute(
+            pg_insert(inbox_routing)
+            .values(phone_number_id=number_id, updated_at=0)
+            .on_conflict_do_nothing(index_elements=[inbox_routing.c.phone_number_id])
+        )
+        query = query.with_for_update()
     row = conn.execute(query).first()
     return ("round_robin", None) if row is None else (str(row.policy), row.cursor_agent_id)
 
