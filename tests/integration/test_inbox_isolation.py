@@ -19,6 +19,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from tests.conftest import LiveServer
 from tests.integration.business_helpers import Biz, create_business, person_writes
 from tests.integration.inbox_helpers import Agent, agent
+from tests.integration.test_graph_media import person_sends_media
+from tests.integration.test_media import png
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,6 +35,7 @@ PARAM_SLOTS = {
     "contact_id": "contact",
     "number_id": "number",
     "code": "code",
+    "media_id": "media",
 }
 # An id of the same shape that names nothing, to compare A's ids against: the answers must not differ.
 NOBODY = {slot: "999999999999999999" for slot in PARAM_SLOTS.values()} | {"code": "zzzzzzzzzz"}
@@ -137,6 +140,7 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
     aide = await agent(server, biz, f"Aide {tag}")
     person = await server.user(f"Customer {tag} Secretname")
     await person_writes(server, person, biz, f"secret message of {tag}")
+    media_id = await person_sends_media(server, person, biz, png(2, 2), "image/png")  # a photo in the chat
     [conversation] = await owner.conversations()
     label = await owner.post("/labels", {"name": f"Secret label {tag}", "colour": "#abcdef"})
     reply = await owner.post("/quick-replies", {"shortcut": f"secret{tag.lower()}", "body": f"Secret reply {tag}"})
@@ -164,6 +168,7 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
         "contact": contact_id,
         "number": biz.phone_number_id,
         "code": link.json()["code"],
+        "media": media_id,
     }
     secrets = set(ids.values()) | {owner.id, conversation["chat_id"], conversation["contact"]["person_id"]}
     secrets |= {f"Customer {tag} Secretname", f"secret message of {tag}", f"Secret label {tag}", f"Secret reply {tag}"}
