@@ -213,7 +213,7 @@ async def test_an_away_message_sent_before_a_crash_is_not_sent_again(settings: S
         ada = await server.user("Ada")
         await person_writes(server, ada, biz, "Hello?")
         [planned] = await server.container.db.read(lambda c: inbox_repo.due_automations(c, 10))
-        assert await server.container.inbox._send_automation(planned) == "sent"  # ... and then the crash
+        assert await server.container.inbox.automations.send(planned) == "sent"  # ... and then the crash
         assert await server.container.inbox.run_automations_now() == 1  # the restart's retry
         [row] = await ana.conversations()
         history = (await ana.get(f"/conversations/{row['id']}/messages")).json()["data"]

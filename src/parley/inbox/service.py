@@ -8,15 +8,11 @@ Agents' replies go out through the Cloud API send path (window, limits, billing,
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import hashlib
 import json
-import logging
 import re
 import secrets
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +24,20 @@ from parley import business, messaging
 from parley.graph import GraphError
 from parley.inbox import hours as weekly
 from parley.inbox import repository as repo
+from parley.inbox.automations import Automations
+from parley.inbox.inputs import (
+    COLOUR,
+    automation_fields,
+    check_password,
+    fill_variables,
+    id_or_404,
+    label_fields,
+    parse_cursor,
+    placeholder_components,
+    quick_reply_fields,
+    require_admin,
+    text_field,
+)
 from parley.inbox.routing import choose_agent, eligible
 from parley.inbox.views import (
     agent_view,
@@ -46,7 +56,7 @@ from parley.kit.errors import (
     NotFoundError,
     UnauthenticatedError,
 )
-from parley.kit.ids import IdGenerator, parse_id
+from parley.kit.ids import IdGenerator
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 from parley.platform.ratelimit import RateLimiter
@@ -54,7 +64,6 @@ from parley.platform.ratelimit import RateLimiter
 if TYPE_CHECKING:
     from parley.business.service import BusinessService
 
-log = logging.getLogger("parley.inbox")
 
 ROLES = ("owner", "admin", "agent")
 AVAILABILITY = ("online", "away", "offline")
@@ -69,9 +78,6 @@ DEFAULT_LABELS = (
     ("Order complete", "#546e7a"),
 )
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_SHORTCUT = re.compile(r"^[a-z0-9_-]{1,32}$")
-_VARIABLE = re.compile(r"\{\{\s*(name|phone|agent|business)\s*\}\}")
 
 
 class PaymentRequiredError(AppError):
@@ -123,40 +129,6 @@ class ConversationQuery:
     search: str | None = None
 
 
-def _require_admin(ctx: AgentContext) -> None:
-    if not ctx.is_admin:
-        raise ForbiddenError("only the business's owners and admins can change this")
-
-
-def _id_or_404(raw: str | int, what: str) -> int:
-    value = raw if isinstance(raw, int) else parse_id(raw)
-    if value is None:
-        raise NotFoundError(f"no such {what}")
-    return value
-
-
-def _text(body: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str:
-    value = body.get(name, "")
-    if not isinstance(value, str):
-        raise InvalidInputError(f"{name} must be a string")
-    value = value.strip()
-    if required and not value:
-        raise InvalidInputError(f"{name} is required")
-    if len(value) > limit:
-        raise InvalidInputError(f"{name} is limited to {limit} characters")
-    return value
-
-
-def _cursor(raw: str | None) -> tuple[int, int] | None:
-    if not raw:
-        return None
-    try:
-        at, ident = raw.split("_", 1)
-        return int(at), int(ident)
-    except ValueError as exc:
-        raise InvalidInputError("cursor is not one this API gave out") from exc
-
-
 class InboxService:
     def __init__(
         self,
@@ -172,22 +144,18 @@ class InboxService:
         self._business = business_service
         self._limiter = rate_limiter
         self._hasher = PasswordHasher()
-        self._poll_s = automation_poll_s
-        self._wake = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.automations = Automations(db, clock, ids, business_service, self._publish, automation_poll_s)
         business_service.add_conversation_observer(self)
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()  # SQLite units run on a writer thread; they wake us through it
-        if self._poll_s > 0:
-            self._worker = asyncio.create_task(self._automations_forever())
+        await self.automations.start()
 
     async def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        await self.automations.close()
+
+    async def run_automations_now(self) -> int:
+        """Send the away and greeting messages planned so far (tests and operators; a loop does it anyway)."""
+        return await self.automations.run_now()
 
     async def _publish(self, waba_id: int, event: dict[str, Any]) -> None:
         await self._bus.publish(inbox_topic(waba_id), event)
@@ -207,7 +175,7 @@ class InboxService:
         if role not in ROLES:
             raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
         if password is not None:
-            _check_password(password)
+            check_password(password)
         password_hash = None if password is None else self._hasher.hash(password)
         invite = None if password is not None else secrets.token_urlsafe(24)
         now = self._clock.now_ms()
@@ -277,7 +245,7 @@ class InboxService:
         return SignedIn(token, csrf, agent.id)
 
     async def accept_invite(self, token: str, password: str) -> SignedIn:
-        _check_password(password)
+        check_password(password)
         invite_hash = hash_secret(token)
         password_hash = self._hasher.hash(password)
 
@@ -329,7 +297,7 @@ class InboxService:
 
     async def reset_password(self, waba_id: int, email: str, password: str) -> dict[str, Any]:
         """Operator: set a new password and end the agent's sessions."""
-        _check_password(password)
+        check_password(password)
         password_hash = self._hasher.hash(password)
         now = self._clock.now_ms()
 
@@ -381,19 +349,19 @@ class InboxService:
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
-        agent_id = _id_or_404(raw_agent_id, "agent")
+        agent_id = id_or_404(raw_agent_id, "agent")
         if not self_service and agent_id != ctx.agent_id:
-            _require_admin(ctx)
+            require_admin(ctx)
         changes: dict[str, object] = {}
         if "availability" in body:
             if body["availability"] not in AVAILABILITY:
                 raise InvalidInputError(f"availability must be one of {', '.join(AVAILABILITY)}")
             changes["availability"] = body["availability"]
         if "name" in body:
-            changes["name"] = _text(body, "name", 128)
+            changes["name"] = text_field(body, "name", 128)
         admin_fields = {"role", "capacity", "skills"} & body.keys()
         if admin_fields:
-            _require_admin(ctx)
+            require_admin(ctx)
         if "role" in body:
             if body["role"] not in ROLES:
                 raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
@@ -417,7 +385,7 @@ class InboxService:
             if agent.role == "owner" and ctx.role != "owner" and agent.id != ctx.agent_id:
                 raise ForbiddenError("only an owner can change an owner")
             if isinstance(skills_in, list):
-                skill_ids = [_id_or_404(s, "label") for s in skills_in]
+                skill_ids = [id_or_404(s, "label") for s in skills_in]
                 for label_id in skill_ids:
                     if repo.get_label(conn, ctx.waba_id, label_id) is None:
                         raise NotFoundError("no such label")
@@ -435,7 +403,7 @@ class InboxService:
         return agent_view(updated)
 
     async def invite_agent(self, ctx: AgentContext, body: object) -> tuple[dict[str, Any], str]:
-        _require_admin(ctx)
+        require_admin(ctx)
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
         role = body.get("role", "agent")
@@ -443,16 +411,16 @@ class InboxService:
             raise ForbiddenError("only an owner can invite an owner")
         agent, invite = await self.create_agent(
             ctx.waba_id,
-            email=_text(body, "email", 254),
-            name=_text(body, "name", 128),
+            email=text_field(body, "email", 254),
+            name=text_field(body, "name", 128),
             role=str(role),
         )
         assert invite is not None
         return agent, invite
 
     async def disable_agent(self, ctx: AgentContext, raw_agent_id: str) -> None:
-        _require_admin(ctx)
-        agent_id = _id_or_404(raw_agent_id, "agent")
+        require_admin(ctx)
+        agent_id = id_or_404(raw_agent_id, "agent")
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> None:
@@ -492,7 +460,7 @@ class InboxService:
             number_id=query.number_id,
             search=search or None,
         )
-        after = _cursor(cursor)
+        after = parse_cursor(cursor)
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> tuple[list[dict[str, Any]], str | None]:
@@ -534,7 +502,7 @@ class InboxService:
         return await self._db.read(unit)
 
     def _thread_in(self, conn: Connection, ctx: AgentContext, raw_id: str | int) -> repo.ThreadRow:
-        thread = repo.get_thread(conn, _id_or_404(raw_id, "conversation"))
+        thread = repo.get_thread(conn, id_or_404(raw_id, "conversation"))
         if thread is None or thread.waba_id != ctx.waba_id:
             raise NotFoundError("no such conversation")
         return thread
@@ -578,7 +546,7 @@ class InboxService:
     async def add_note(self, ctx: AgentContext, raw_id: str, body: object) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
-        text = _text(body, "body", 4096)
+        text = text_field(body, "body", 4096)
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> dict[str, Any]:
@@ -596,7 +564,7 @@ class InboxService:
         if not isinstance(body, dict) or "agent_id" not in body:
             raise InvalidInputError('give {"agent_id": ID} or {"agent_id": null}')
         raw_agent = body["agent_id"]
-        agent_id = None if raw_agent is None else _id_or_404(str(raw_agent), "agent")
+        agent_id = None if raw_agent is None else id_or_404(str(raw_agent), "agent")
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> repo.ThreadRow:
@@ -638,7 +606,7 @@ class InboxService:
         return await self.conversation(ctx, raw_id)
 
     async def add_label(self, ctx: AgentContext, raw_id: str, body: object) -> dict[str, Any]:
-        label_id = _id_or_404(str(body.get("label_id", "")) if isinstance(body, dict) else "", "label")
+        label_id = id_or_404(str(body.get("label_id", "")) if isinstance(body, dict) else "", "label")
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> None:
@@ -652,7 +620,7 @@ class InboxService:
         return await self.conversation(ctx, raw_id)
 
     async def remove_label(self, ctx: AgentContext, raw_id: str, raw_label_id: str) -> dict[str, Any]:
-        label_id = _id_or_404(raw_label_id, "label")
+        label_id = id_or_404(raw_label_id, "label")
 
         def unit(conn: Connection) -> None:
             thread = self._thread_in(conn, ctx, raw_id)
@@ -676,7 +644,7 @@ class InboxService:
             contact = repo.contact_of_person(conn, ctx.waba_id, thread.person_id)
             quick = None
             if body.get("quick_reply_id") is not None:
-                quick = repo.get_quick_reply(conn, ctx.waba_id, _id_or_404(str(body["quick_reply_id"]), "quick reply"))
+                quick = repo.get_quick_reply(conn, ctx.waba_id, id_or_404(str(body["quick_reply_id"]), "quick reply"))
                 if quick is None:
                     raise NotFoundError("no such quick reply")
             return thread, contact, quick
@@ -686,7 +654,7 @@ class InboxService:
         cloud: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone}
         if quick is not None:
             info = await self._business.inbox_business(ctx.waba_id)
-            text = _fill(quick.body, contact, ctx.name, info.name)
+            text = fill_variables(quick.body, contact, ctx.name, info.name)
             cloud.update(type="text", text={"body": text})
         elif "template" in body:
             template = body["template"]
@@ -704,7 +672,7 @@ class InboxService:
                 },
             )
         else:
-            text = _text(body, "text", 4096)
+            text = text_field(body, "text", 4096)
             cloud.update(type="text", text={"body": text})
         return thread, cloud
 
@@ -751,7 +719,7 @@ class InboxService:
                     "template": {
                         "name": template["name"],
                         "language": {"code": template["language"]},
-                        "components": _placeholder_components(template),
+                        "components": placeholder_components(template),
                     },
                 }
                 with contextlib.suppress(GraphError):
@@ -768,8 +736,8 @@ class InboxService:
         return [label_view(label) for label in await self._db.read(lambda c: repo.labels_of_waba(c, ctx.waba_id))]
 
     async def create_label(self, ctx: AgentContext, body: object) -> dict[str, Any]:
-        _require_admin(ctx)
-        name, colour = _label_fields(body)
+        require_admin(ctx)
+        name, colour = label_fields(body)
         now = self._clock.now_ms()
         row = repo.LabelRow(self._ids.next_id(), ctx.waba_id, name, colour, now)
 
@@ -782,16 +750,16 @@ class InboxService:
         return label_view(row)
 
     async def update_label(self, ctx: AgentContext, raw_id: str, body: object) -> dict[str, Any]:
-        _require_admin(ctx)
-        label_id = _id_or_404(raw_id, "label")
+        require_admin(ctx)
+        label_id = id_or_404(raw_id, "label")
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
         changes: dict[str, object] = {}
         if "name" in body:
-            changes["name"] = _text(body, "name", 48)
+            changes["name"] = text_field(body, "name", 48)
         if "colour" in body:
             colour = body["colour"]
-            if not isinstance(colour, str) or not _COLOUR.match(colour):
+            if not isinstance(colour, str) or not COLOUR.match(colour):
                 raise InvalidInputError("colour must be #rrggbb")
             changes["colour"] = colour.lower()
 
@@ -812,8 +780,8 @@ class InboxService:
         return label_view(await self._db.write(unit))
 
     async def delete_label(self, ctx: AgentContext, raw_id: str) -> None:
-        _require_admin(ctx)
-        label_id = _id_or_404(raw_id, "label")
+        require_admin(ctx)
+        label_id = id_or_404(raw_id, "label")
 
         def unit(conn: Connection) -> None:
             if repo.get_label(conn, ctx.waba_id, label_id) is None:
@@ -827,8 +795,8 @@ class InboxService:
         return [quick_reply_view(r) for r in rows]
 
     async def create_quick_reply(self, ctx: AgentContext, body: object) -> dict[str, Any]:
-        _require_admin(ctx)
-        shortcut, text = _quick_reply_fields(body)
+        require_admin(ctx)
+        shortcut, text = quick_reply_fields(body)
         now = self._clock.now_ms()
         row = repo.QuickReplyRow(self._ids.next_id(), ctx.waba_id, shortcut, text, now, now)
 
@@ -841,9 +809,9 @@ class InboxService:
         return quick_reply_view(row)
 
     async def update_quick_reply(self, ctx: AgentContext, raw_id: str, body: object) -> dict[str, Any]:
-        _require_admin(ctx)
-        reply_id = _id_or_404(raw_id, "quick reply")
-        shortcut, text = _quick_reply_fields(body)
+        require_admin(ctx)
+        reply_id = id_or_404(raw_id, "quick reply")
+        shortcut, text = quick_reply_fields(body)
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> repo.QuickReplyRow:
@@ -861,14 +829,14 @@ class InboxService:
 
     async def seed_quick_reply(self, waba_id: int, shortcut: str, body: str) -> None:
         """Operator path (the demo): a quick reply without an agent's session."""
-        shortcut, text = _quick_reply_fields({"shortcut": shortcut, "body": body})
+        shortcut, text = quick_reply_fields({"shortcut": shortcut, "body": body})
         now = self._clock.now_ms()
         row = repo.QuickReplyRow(self._ids.next_id(), waba_id, shortcut, text, now, now)
         await self._db.write(lambda c: repo.insert_quick_reply(c, row))
 
     async def delete_quick_reply(self, ctx: AgentContext, raw_id: str) -> None:
-        _require_admin(ctx)
-        reply_id = _id_or_404(raw_id, "quick reply")
+        require_admin(ctx)
+        reply_id = id_or_404(raw_id, "quick reply")
 
         def unit(conn: Connection) -> None:
             if repo.get_quick_reply(conn, ctx.waba_id, reply_id) is None:
@@ -885,12 +853,12 @@ class InboxService:
         return _settings_view(row, info.timezone, self._clock.now_ms())
 
     async def set_hours(self, ctx: AgentContext, body: object) -> dict[str, Any]:
-        _require_admin(ctx)
+        require_admin(ctx)
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
         parsed = weekly.parse_hours(body.get("hours", {}))
-        away = _automation_fields(body.get("away", {}), "away")
-        greeting = _automation_fields(body.get("greeting", {}), "greeting")
+        away = automation_fields(body.get("away", {}), "away")
+        greeting = automation_fields(body.get("greeting", {}), "greeting")
         info = await self._business.inbox_business(ctx.waba_id)
         if "timezone" in body and body["timezone"] != info.timezone:
             await self._business.set_timezone(ctx.waba_id, body["timezone"])
@@ -914,7 +882,7 @@ class InboxService:
         return {"number_id": str(number_id), "policy": policy}
 
     async def set_routing(self, ctx: AgentContext, raw_number_id: str, body: object) -> dict[str, Any]:
-        _require_admin(ctx)
+        require_admin(ctx)
         number_id = await self._number_of(ctx, raw_number_id)
         policy = body.get("policy") if isinstance(body, dict) else None
         from parley.inbox.models import ROUTING_POLICIES
@@ -931,7 +899,7 @@ class InboxService:
         return {"number_id": str(number_id), "policy": policy}
 
     async def _number_of(self, ctx: AgentContext, raw_number_id: str) -> int:
-        number_id = _id_or_404(raw_number_id, "number")
+        number_id = id_or_404(raw_number_id, "number")
         info = await self._business.inbox_business(ctx.waba_id)
         if number_id not in {n["id"] for n in info.numbers}:
             raise NotFoundError("no such number")
@@ -949,8 +917,8 @@ class InboxService:
     ) -> tuple[list[dict[str, Any]], str | None]:
         if not 1 <= limit <= 1000:
             raise InvalidInputError("limit must be between 1 and 1000")
-        label_id = None if not raw_label else _id_or_404(raw_label, "label")
-        after = _cursor(cursor)
+        label_id = None if not raw_label else id_or_404(raw_label, "label")
+        after = parse_cursor(cursor)
 
         def unit(conn: Connection) -> tuple[list[dict[str, Any]], str | None]:
             rows = repo.list_contacts(conn, waba_id, (search or "").strip() or None, label_id, after, limit + 1)
@@ -975,7 +943,7 @@ class InboxService:
         ]
 
     async def contact(self, waba_id: int, raw_id: str) -> dict[str, Any]:
-        contact_id = _id_or_404(raw_id, "contact")
+        contact_id = id_or_404(raw_id, "contact")
 
         def unit(conn: Connection) -> dict[str, Any]:
             row = repo.get_contact(conn, waba_id, contact_id)
@@ -993,13 +961,13 @@ class InboxService:
             raise InvalidInputError(f"unknown fields: {', '.join(sorted(unknown))}")
         changes: dict[str, object] = {}
         if "name" in body:
-            changes["name"] = _text(body, "name", 128, required=False)
+            changes["name"] = text_field(body, "name", 128, required=False)
         if "notes" in body:
-            changes["notes"] = _text(body, "notes", 4096, required=False)
+            changes["notes"] = text_field(body, "notes", 4096, required=False)
         wanted = body.get("labels")
         if "labels" in body and not (isinstance(wanted, list) and all(isinstance(x, str) for x in wanted)):
             raise InvalidInputError("labels must be a list of label ids")
-        contact_id = _id_or_404(raw_id, "contact")
+        contact_id = id_or_404(raw_id, "contact")
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> dict[str, Any]:
@@ -1007,7 +975,7 @@ class InboxService:
             if row is None:
                 raise NotFoundError("no such contact")
             if isinstance(wanted, list):
-                ids = {_id_or_404(x, "label") for x in wanted}
+                ids = {id_or_404(x, "label") for x in wanted}
                 for label_id in ids:
                     if repo.get_label(conn, waba_id, label_id) is None:
                         raise NotFoundError("no such label")
@@ -1030,7 +998,7 @@ class InboxService:
     async def label_contact(self, ctx: AgentContext, raw_id: str, raw_label_id: str, add: bool) -> dict[str, Any]:
         contact = await self.contact(ctx.waba_id, raw_id)
         labels = {label["id"] for label in contact["labels"]}
-        label_id = str(_id_or_404(raw_label_id, "label"))
+        label_id = str(id_or_404(raw_label_id, "label"))
         if await self._db.read(lambda c: repo.get_label(c, ctx.waba_id, int(label_id))) is None:
             raise NotFoundError("no such label")
         labels = labels | {label_id} if add else labels - {label_id}
@@ -1133,7 +1101,7 @@ class InboxService:
         assert current is not None
         if current.assignee_id is None:
             self._route_in(conn, current, now)
-        self._plan_automations(conn, waba_id, current, message, greet)
+        self.automations.plan_in(conn, waba_id, current, message, greet)
 
     def _on_outbound(self, conn: Connection, message: business.ConversationMessage) -> None:
         now = message.at
@@ -1253,102 +1221,6 @@ class InboxService:
             else:
                 repo.add_open(conn, thread.assignee_id, +1)
 
-    # --- away and greeting messages ----------------------------------------------------------------
-
-    def _plan_automations(
-        self,
-        conn: Connection,
-        waba_id: int,
-        thread: repo.ThreadRow,
-        message: business.ConversationMessage,
-        greet: bool,
-    ) -> None:
-        settings = repo.get_settings(conn, waba_id)
-        if settings is None:
-            return
-        now = message.at
-        planned = False
-        if greet and settings.greeting_enabled and settings.greeting_text:
-            self._plan(conn, thread, "greeting", message.message_id, now)
-            planned = True
-        if settings.away_enabled and settings.away_text:
-            hours = weekly.parse_hours(json.loads(settings.hours))
-            timezone = self._business.timezone_in(conn, waba_id)
-            closed = not weekly.is_open(hours, timezone, now)
-            first_of_closure = thread.away_sent_at is None or weekly.opened_between(
-                hours, timezone, thread.away_sent_at, now
-            )
-            if closed and first_of_closure:
-                self._plan(conn, thread, "away", message.message_id, now)
-                repo.update_thread(conn, thread.conversation_id, away_sent_at=now)
-                planned = True
-        if planned and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    def _plan(self, conn: Connection, thread: repo.ThreadRow, kind: str, trigger: int, now: int) -> None:
-        repo.insert_automation(
-            conn,
-            repo.AutomationRow(self._ids.next_id(), thread.conversation_id, kind, trigger, now, None, None),
-        )
-
-    async def _automations_forever(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
-            self._wake.clear()
-            await asyncio.sleep(0.02)  # the unit that planned them commits first
-            try:
-                await self.run_automations_now()
-            except Exception:  # retried at the next poll
-                log.exception("inbox automations failed")
-
-    async def run_automations_now(self) -> int:
-        """Send the away and greeting messages planned so far; each goes out once even across crashes."""
-        sent = 0
-        for automation in await self._db.read(lambda c: repo.due_automations(c, 100)):
-            outcome = await self._send_automation(automation)
-            await self._db.write(functools.partial(_finish, automation.id, self._clock.now_ms(), outcome))
-            sent += outcome == "sent"
-        return sent
-
-    async def _send_automation(self, automation: repo.AutomationRow) -> str:
-        def unit(conn: Connection) -> tuple[repo.ThreadRow | None, repo.SettingsRow | None, repo.ContactRow | None]:
-            thread = repo.get_thread(conn, automation.conversation_id)
-            if thread is None:
-                return None, None, None
-            return (
-                thread,
-                repo.get_settings(conn, thread.waba_id),
-                repo.contact_of_person(conn, thread.waba_id, thread.person_id),
-            )
-
-        thread, settings, contact = await self._db.read(unit)
-        if thread is None or settings is None or contact is None:
-            return "skipped: conversation gone"
-        info = await self._business.inbox_business(thread.waba_id)
-        template = settings.greeting_text if automation.kind == "greeting" else settings.away_text
-        cloud = {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": contact.phone,
-            "type": "text",
-            "text": {"body": _fill(template, contact, "", info.name)},
-        }
-        scope = await self._business.scope_of(thread.waba_id)
-        try:
-            # The automation's id is the idempotency key: a retry after a crash returns the first send.
-            await self._business.send(
-                scope,
-                str(thread.phone_number_id),
-                cloud,
-                f"inbox-automation:{automation.id}",
-                sent_by=business.SentBy("automation"),
-            )
-        except GraphError as exc:
-            return f"not sent: {exc.details}"
-        await self._publish(thread.waba_id, {"type": "conversation", "id": str(thread.conversation_id)})
-        return "sent"
-
     # --- the live stream ---------------------------------------------------------------------------
 
     async def stream_topics(self, ctx: AgentContext) -> tuple[str, list[str]]:
@@ -1360,57 +1232,6 @@ class InboxService:
         thread = await self._db.read(lambda c: repo.thread_of_chat(c, chat_id))
         return None if thread is None or thread.waba_id != ctx.waba_id else str(thread.conversation_id)
 
-    def new_idempotency_key(self) -> str:
-        return uuid.uuid4().hex
-
-
-def _finish(automation_id: int, now: int, outcome: str, conn: Connection) -> bool:
-    return repo.finish_automation(conn, automation_id, now, outcome)
-
-
-def _check_password(password: str) -> None:
-    if not isinstance(password, str) or len(password) < 8 or len(password) > 256:
-        raise InvalidInputError("a password has 8 to 256 characters")
-
-
-def _fill(text: str, contact: repo.ContactRow | None, agent_name: str, business_name: str) -> str:
-    values = {
-        "name": "" if contact is None else (contact.name or contact.profile_name or contact.phone),
-        "phone": "" if contact is None else contact.phone,
-        "agent": agent_name,
-        "business": business_name,
-    }
-    return _VARIABLE.sub(lambda m: values[m.group(1)], text)
-
-
-def _label_fields(body: object) -> tuple[str, str]:
-    if not isinstance(body, dict):
-        raise InvalidInputError("the request body must be a JSON object")
-    name = _text(body, "name", 48)
-    colour = body.get("colour", "#607d8b")
-    if not isinstance(colour, str) or not _COLOUR.match(colour):
-        raise InvalidInputError("colour must be #rrggbb")
-    return name, colour.lower()
-
-
-def _quick_reply_fields(body: object) -> tuple[str, str]:
-    if not isinstance(body, dict):
-        raise InvalidInputError("the request body must be a JSON object")
-    shortcut = _text(body, "shortcut", 33).lstrip("/").lower()
-    if not _SHORTCUT.match(shortcut):
-        raise InvalidInputError("a shortcut is 1 to 32 of a-z, 0-9, '-' and '_' (typed after '/')")
-    return shortcut, _text(body, "body", 4096)
-
-
-def _automation_fields(raw: object, what: str) -> tuple[bool, str]:
-    if not isinstance(raw, dict):
-        raise InvalidInputError(f"{what} must be an object with enabled and text")
-    enabled = raw.get("enabled", False)
-    if not isinstance(enabled, bool):
-        raise InvalidInputError(f"{what}.enabled must be true or false")
-    text = _text(raw, "text", 4096, required=enabled)
-    return enabled, text
-
 
 def _settings_view(row: repo.SettingsRow | None, timezone: str, now: int) -> dict[str, Any]:
     hours = {} if row is None else weekly.parse_hours(json.loads(row.hours))
@@ -1421,14 +1242,6 @@ def _settings_view(row: repo.SettingsRow | None, timezone: str, now: int) -> dic
         "greeting": {"enabled": bool(row and row.greeting_enabled), "text": "" if row is None else row.greeting_text},
         "open_now": weekly.is_open(hours, timezone, now),
     }
-
-
-def _placeholder_components(template: dict[str, Any]) -> list[dict[str, Any]]:
-    """Sample parameters so a price can be quoted before the agent fills the variables in."""
-    count = int(template.get("variables", 0))
-    if not count:
-        return []
-    return [{"type": "body", "parameters": [{"type": "text", "text": "x"} for _ in range(count)]}]
 
 
 def _as_inbox_error(exc: GraphError) -> AppError:
