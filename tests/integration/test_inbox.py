@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from parley.config import InboxSettings, Settings
+from parley.config import BillingSettings, InboxSettings, Settings
 from parley.inbox import repository as inbox_repo
 from tests.conftest import LiveServer, running_server
-from tests.integration.business_helpers import V, create_business, events, person_writes, send
+from tests.integration.business_helpers import (
+    V,
+    ack_all,
+    approved_template,
+    create_business,
+    events,
+    person_writes,
+    send,
+)
 from tests.integration.inbox_helpers import PASSWORD, agent
 from tests.integration.test_graph_media import person_sends_media
 from tests.integration.test_media import png
@@ -253,3 +261,39 @@ async def test_a_long_idempotency_key_is_accepted_and_a_retry_sends_once(server:
     one = await send(server, biz, graph, **{"Idempotency-Key": key})
     two = await send(server, biz, graph, **{"Idempotency-Key": key})
     assert one.status_code == 200 and one.json()["messages"][0]["id"] == two.json()["messages"][0]["id"]
+
+
+async def test_an_agent_s_template_is_priced_reserved_and_charged_like_an_api_send(settings: Settings) -> None:
+    """Outside the window the inbox offers templates with their price; the wallet pays at delivery, and a wallet
+    that cannot cover it refuses the send (402) before anything goes out."""
+    poor = settings.model_copy(update={"billing": BillingSettings(trial_credit="0.1")})
+    async with running_server(poor) as server:
+        biz = await create_business(server)
+        await approved_template(
+            server, biz, name="autumn_sale", category="MARKETING", body="Autumn sale on {{1}} until {{2}}, see you."
+        )
+        ana = await agent(server, biz, "Ana")
+        jonas = await server.user("Jonas", "+4915112345601")  # Germany: marketing at 0.1365 USD
+        await person_writes(server, jonas, biz, "Hallo")
+        server.clock.advance(hours=25)
+        [row] = await ana.conversations()
+        [offer] = (await ana.get(f"/conversations/{row['id']}/templates")).json()["data"]
+        assert offer["name"] == "autumn_sale" and offer["variables"] == 2
+        assert offer["price"] == {"amount": "0.1365", "currency": "USD"}
+        template = {
+            "name": "autumn_sale",
+            "language": "en_US",
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": t} for t in ("shoes", "Sunday")]}],
+        }
+        refused = await ana.post(f"/conversations/{row['id']}/messages", {"template": template})
+        assert refused.status_code == 402 and refused.json()["error"]["code"] == "payment_required"
+        assert "top up" in refused.json()["error"]["message"]
+
+        await server.container.billing.topup(int(biz.waba_id), 1_000_000, reference="bank-1")
+        sent = await ana.post(f"/conversations/{row['id']}/messages", {"template": template})
+        assert sent.status_code == 201, sent.text
+        balance = await server.container.billing.balance(int(biz.waba_id))
+        assert balance.held == 136_500  # reserved at send
+        await ack_all(server, jonas)
+        balance = await server.container.billing.balance(int(biz.waba_id))
+        assert (balance.balance, balance.held) == (1_100_000 - 136_500, 0)  # charged at delivery

@@ -661,11 +661,13 @@ class BusinessService:
             "messages": [{"id": to_wamid(message_id), "message_status": "accepted"}],
         }
 
-    async def preview(self, scope: GraphScope, raw_number_id: str, body: object) -> dict[str, Any]:
+    async def preview(
+        self, scope: GraphScope, raw_number_id: str, body: object, *, check_funds: bool = True
+    ) -> dict[str, Any]:
         """What a send would cost and why (window state, category, tier), sending and storing nothing.
 
         The same checks as a send answer the same errors (131047 outside the window, 132001 unknown template,
-        131042 when the wallet cannot cover it).
+        131042 when the wallet cannot cover it, unless `check_funds` is off: a price list still shows prices).
         """
         number = await self.number_in_scope(scope, raw_number_id)
         request = outbound.parse_send_request(body)
@@ -691,7 +693,8 @@ class BusinessService:
                 return answer
             facts = _send_facts(0, number, person, pricing, rendered is not None, now)
             estimate = self._billing.estimate_in(conn, facts, with_available=True)
-            if estimate.hold > 0 and (estimate.available is None or estimate.available < estimate.hold):
+            short = estimate.available is None or estimate.available < estimate.hold
+            if check_funds and estimate.hold > 0 and short:
                 raise _payment_error(self._billing, conn, facts)
             quote = estimate.quote
             answer["pricing"] = _pricing_of_quote(quote)

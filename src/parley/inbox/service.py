@@ -723,7 +723,7 @@ class InboxService:
                     },
                 }
                 with contextlib.suppress(GraphError):
-                    answer = await self._business.preview(scope, str(thread.phone_number_id), cloud)
+                    answer = await self._business.preview(scope, str(thread.phone_number_id), cloud, check_funds=False)
                     cost = answer.get("cost")
                     if cost is not None:
                         price = {"amount": cost["amount"], "currency": cost["currency"]}
