@@ -6,6 +6,7 @@ it. They must be cheap: they run on every business send and every person's messa
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -41,6 +42,9 @@ class ConversationMessage:
     direction: Literal["in", "out"]
     sent_by: SentBy | None = None  # outbound only
     link_code: str | None = None  # inbound only: the click-to-chat link the person came from
+
+    def with_sender(self, sent_by: SentBy) -> ConversationMessage:
+        return dataclasses.replace(self, sent_by=sent_by)
 
 
 class ConversationObserver(Protocol):

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import Connection
 
@@ -617,19 +617,9 @@ class BusinessService:
                     templates.record_sent(conn, rendered.template_id, now, ids=self._ids)
                 self._observe(
                     conn,
-                    ConversationMessage(
-                        number=number,
-                        conversation=conversation,
-                        person_id=person.id,
-                        person_phone=person.phone,
-                        person_name=person.name,
-                        message_id=result.message_id,
-                        type=request.type,
-                        preview=messaging.preview_of(content),
-                        at=now,
-                        direction="out",
-                        sent_by=sent_by,
-                    ),
+                    _conversation_message(
+                        number, conversation, person, result.message_id, request.type, content, now
+                    ).with_sender(sent_by),
                 )
                 if sent_by.kind != "api":
                     # Sent by the team inbox, not by the business's software: echo it, as Meta echoes messages
@@ -941,22 +931,8 @@ class BusinessService:
                 status_at=now,
             ),
         )
-        self._observe(
-            conn,
-            ConversationMessage(
-                number=number,
-                conversation=conversation,
-                person_id=person.id,
-                person_phone=person.phone,
-                person_name=person.name,
-                message_id=row.id,
-                type=row.type,
-                preview=messaging.preview_of(content),
-                at=now,
-                direction="in",
-                link_code=None if referral is None else link_code,
-            ),
-        )
+        message = _conversation_message(number, conversation, person, row.id, row.type, content, now, direction="in")
+        self._observe(conn, dataclasses.replace(message, link_code=None if referral is None else link_code))
         context = None
         if row.context_id is not None:
             quoted = repo.get_business_message(conn, row.context_id)
@@ -1130,6 +1106,30 @@ def _pricing_of_settlement(settled: billing.Settlement) -> dict[str, Any]:
 def _pricing(model: str, category: str, pricing_type: str, billable: bool) -> dict[str, Any]:
     webhook_category = "referral_conversion" if pricing_type == "free_entry_point" else category
     return pricing_object(webhook_category, pricing_type, billable, model)
+
+
+def _conversation_message(
+    number: repo.NumberRow,
+    conversation: repo.ConversationRow,
+    person: accounts.UserRow,
+    message_id: int,
+    type_: str,
+    content: Any,
+    now: int,
+    direction: Literal["in", "out"] = "out",
+) -> ConversationMessage:
+    return ConversationMessage(
+        number=number,
+        conversation=conversation,
+        person_id=person.id,
+        person_phone=person.phone,
+        person_name=person.name,
+        message_id=message_id,
+        type=type_,
+        preview=messaging.preview_of(content),
+        at=now,
+        direction=direction,
+    )
 
 
 def _client_id(idempotency_key: str | None) -> str:

@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 from parley.container import Container
 from parley.http import ContainerDep, container_dependency
 from parley.inbox.cookies import SESSION_COOKIE
+from parley.inbox.inputs import optional_id
 from parley.inbox.service import AgentContext, ConversationQuery
 from parley.kit.errors import ForbiddenError, InvalidInputError, UnauthenticatedError
 from parley.kit.ids import parse_id
@@ -50,15 +51,6 @@ async def _body(request: Request) -> Any:
 
 
 BodyDep = Annotated[Any, Depends(_body)]
-
-
-def _optional_id(raw: str | None, what: str) -> int | None:
-    if raw in (None, ""):
-        return None
-    value = parse_id(str(raw))
-    if value is None:
-        raise InvalidInputError(f"{what} must be an id")
-    return value
 
 
 # --- me and agents ------------------------------------------------------------------------------
@@ -119,8 +111,8 @@ async def conversations(
     query = ConversationQuery(
         status=None if status == "all" else status,
         assignee=assignee,
-        label_id=_optional_id(label, "label"),
-        number_id=_optional_id(number, "number"),
+        label_id=optional_id(label, "label"),
+        number_id=optional_id(number, "number"),
         search=q,
     )
     data, next_cursor = await container.inbox.list_conversations(ctx, query, cursor, limit)

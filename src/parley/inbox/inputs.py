@@ -30,6 +30,16 @@ def id_or_404(raw: str | int, what: str) -> int:
     return value
 
 
+def optional_id(raw: str | None, what: str) -> int | None:
+    """A filter's id: absent or empty means no filter; anything else must be an id (400 otherwise)."""
+    if raw in (None, ""):
+        return None
+    value = parse_id(str(raw))
+    if value is None:
+        raise InvalidInputError(f"{what} must be an id")
+    return value
+
+
 def text_field(body: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str:
     value = body.get(name, "")
     if not isinstance(value, str):

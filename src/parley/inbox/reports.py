@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from parley.inbox import repository as repo
+from parley.inbox.inputs import optional_id
 from parley.kit.errors import InvalidInputError, NotFoundError
-from parley.kit.ids import parse_id
 from parley.platform.db import Database
 
 if TYPE_CHECKING:
@@ -230,15 +230,6 @@ def _day(raw: str | None, what: str) -> date | None:
         raise InvalidInputError(f"{what} is not a date of the calendar") from exc
 
 
-def _filter_id(raw: str | None, what: str) -> int | None:
-    if raw in (None, ""):
-        return None
-    value = parse_id(str(raw))
-    if value is None:
-        raise InvalidInputError(f"{what} must be an id")
-    return value
-
-
 def parse_query(
     today: date, raw_from: str | None, raw_to: str | None, raw_agent: str | None, raw_label: str | None
 ) -> ReportQuery:
@@ -249,7 +240,7 @@ def parse_query(
         raise InvalidInputError("from must not be after to")
     if (until_day - since_day).days + 1 > MAX_RANGE_DAYS:
         raise InvalidInputError(f"a report covers at most {MAX_RANGE_DAYS} days")
-    return ReportQuery(since_day, until_day, _filter_id(raw_agent, "agent"), _filter_id(raw_label, "label"))
+    return ReportQuery(since_day, until_day, optional_id(raw_agent, "agent"), optional_id(raw_label, "label"))
 
 
 def local_today(now_ms: int, timezone: str) -> date:

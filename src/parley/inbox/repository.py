@@ -388,72 +388,60 @@ def delete_label(conn: Connection, label_id: int) -> None:
     conn.execute(delete(inbox_labels).where(inbox_labels.c.id == label_id))
 
 
-def thread_label_ids(conn: Connection, conversation_ids: list[int]) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {c: [] for c in conversation_ids}
-    if not conversation_ids:
-        return out
-    query = (
-        select(inbox_thread_labels.c.conversation_id, inbox_thread_labels.c.label_id)
-        .where(inbox_thread_labels.c.conversation_id.in_(conversation_ids))
-        .order_by(inbox_thread_labels.c.created_at)
-    )
-    for row in conn.execute(query):
-        out[row.conversation_id].append(row.label_id)
+# Labels sit on conversations (inbox_thread_labels.conversation_id) and on contacts (inbox_contact_labels.contact_id):
+# the same three operations on either link table.
+_LABEL_LINKS = {
+    "conversation": (inbox_thread_labels, inbox_thread_labels.c.conversation_id),
+    "contact": (inbox_contact_labels, inbox_contact_labels.c.contact_id),
+}
+
+
+def _label_ids(conn: Connection, on: str, owner_ids: list[int]) -> dict[int, list[int]]:
+    table, owner = _LABEL_LINKS[on]
+    out: dict[int, list[int]] = {o: [] for o in owner_ids}
+    if owner_ids:
+        query = select(owner, table.c.label_id).where(owner.in_(owner_ids)).order_by(table.c.created_at)
+        for owner_id, label_id in conn.execute(query):
+            out[owner_id].append(label_id)
     return out
+
+
+def _add_label(conn: Connection, on: str, owner_id: int, label_id: int, now: int) -> bool:
+    table, owner = _LABEL_LINKS[on]
+    present = conn.execute(select(table.c.label_id).where(owner == owner_id, table.c.label_id == label_id)).first()
+    if present is not None:
+        return False
+    conn.execute(insert(table).values({owner.name: owner_id, "label_id": label_id, "created_at": now}))
+    return True
+
+
+def _remove_label(conn: Connection, on: str, owner_id: int, label_id: int) -> None:
+    table, owner = _LABEL_LINKS[on]
+    conn.execute(delete(table).where(owner == owner_id, table.c.label_id == label_id))
+
+
+def thread_label_ids(conn: Connection, conversation_ids: list[int]) -> dict[int, list[int]]:
+    return _label_ids(conn, "conversation", conversation_ids)
 
 
 def add_thread_label(conn: Connection, conversation_id: int, label_id: int, now: int) -> bool:
-    present = conn.execute(
-        select(inbox_thread_labels.c.label_id).where(
-            inbox_thread_labels.c.conversation_id == conversation_id, inbox_thread_labels.c.label_id == label_id
-        )
-    ).first()
-    if present is not None:
-        return False
-    conn.execute(insert(inbox_thread_labels).values(conversation_id=conversation_id, label_id=label_id, created_at=now))
-    return True
+    return _add_label(conn, "conversation", conversation_id, label_id, now)
 
 
 def remove_thread_label(conn: Connection, conversation_id: int, label_id: int) -> None:
-    conn.execute(
-        delete(inbox_thread_labels).where(
-            inbox_thread_labels.c.conversation_id == conversation_id, inbox_thread_labels.c.label_id == label_id
-        )
-    )
+    _remove_label(conn, "conversation", conversation_id, label_id)
 
 
 def contact_label_ids(conn: Connection, contact_ids: list[int]) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {c: [] for c in contact_ids}
-    if not contact_ids:
-        return out
-    query = (
-        select(inbox_contact_labels.c.contact_id, inbox_contact_labels.c.label_id)
-        .where(inbox_contact_labels.c.contact_id.in_(contact_ids))
-        .order_by(inbox_contact_labels.c.created_at)
-    )
-    for row in conn.execute(query):
-        out[row.contact_id].append(row.label_id)
-    return out
+    return _label_ids(conn, "contact", contact_ids)
 
 
 def add_contact_label(conn: Connection, contact_id: int, label_id: int, now: int) -> bool:
-    present = conn.execute(
-        select(inbox_contact_labels.c.label_id).where(
-            inbox_contact_labels.c.contact_id == contact_id, inbox_contact_labels.c.label_id == label_id
-        )
-    ).first()
-    if present is not None:
-        return False
-    conn.execute(insert(inbox_contact_labels).values(contact_id=contact_id, label_id=label_id, created_at=now))
-    return True
+    return _add_label(conn, "contact", contact_id, label_id, now)
 
 
 def remove_contact_label(conn: Connection, contact_id: int, label_id: int) -> None:
-    conn.execute(
-        delete(inbox_contact_labels).where(
-            inbox_contact_labels.c.contact_id == contact_id, inbox_contact_labels.c.label_id == label_id
-        )
-    )
+    _remove_label(conn, "contact", contact_id, label_id)
 
 
 # --- contacts ---------------------------------------------------------------------------------
