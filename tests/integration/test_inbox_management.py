@@ -213,3 +213,15 @@ async def test_a_greeting_goes_to_a_new_contact_and_again_after_14_silent_days(s
     server.clock.advance(hours=14 * 24 + 1)
     await person_writes(server, ada, biz, "Long time no see")
     assert await greetings() == 2
+
+
+async def test_a_session_slides_while_the_agent_keeps_working_and_ends_after_14_idle_days(server: LiveServer) -> None:
+    biz = await create_business(server)
+    sam = await agent(server, biz, "Sam")
+    server.clock.advance(hours=10 * 24)
+    page = await sam.http.get("/inbox")  # day 10: past half its life, the session is renewed
+    assert page.status_code == 200 and "parley_inbox" in page.headers.get("set-cookie", "")
+    server.clock.advance(hours=10 * 24)
+    assert (await sam.get("/me")).status_code == 200  # day 20: still signed in
+    server.clock.advance(hours=14 * 24 + 1)
+    assert (await sam.get("/me")).status_code == 401  # 14 idle days: signed out

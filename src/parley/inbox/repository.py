@@ -218,6 +218,14 @@ def get_session(conn: Connection, token_hash: str) -> SessionRow | None:
     return result
 
 
+def extend_session(conn: Connection, token_hash: str, expires_at: int) -> None:
+    conn.execute(
+        update(inbox_sessions)
+        .where(inbox_sessions.c.token_hash == token_hash, inbox_sessions.c.revoked_at.is_(None))
+        .values(expires_at=expires_at)
+    )
+
+
 def revoke_session(conn: Connection, token_hash: str, now: int) -> None:
     conn.execute(update(inbox_sessions).where(inbox_sessions.c.token_hash == token_hash).values(revoked_at=now))
 

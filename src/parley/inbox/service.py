@@ -271,18 +271,22 @@ class InboxService:
         token_hash = hash_secret(token)
         now = self._clock.now_ms()
 
-        def unit(conn: Connection) -> AgentContext | None:
+        def unit(conn: Connection) -> tuple[AgentContext, bool] | None:
             session = repo.get_session(conn, token_hash)
             if session is None or session.revoked_at is not None or session.expires_at <= now:
                 return None
             agent = repo.get_agent(conn, session.agent_id)
             if agent is None or agent.disabled_at is not None:
                 return None
-            return AgentContext(agent.id, agent.waba_id, agent.role, agent.name, session.csrf_token, token_hash)
+            ctx = AgentContext(agent.id, agent.waba_id, agent.role, agent.name, session.csrf_token, token_hash)
+            return ctx, session.expires_at - now < SESSION_TTL_MS // 2
 
-        ctx = await self._db.read(unit)
-        if ctx is None:
+        found = await self._db.read(unit)
+        if found is None:
             raise UnauthenticatedError("your session ended; sign in again")
+        ctx, half_spent = found
+        if half_spent:  # an agent who keeps working stays signed in: the session slides (the page re-sets the cookie)
+            await self._db.write(lambda c: repo.extend_session(c, token_hash, now + SESSION_TTL_MS))
         return ctx
 
     async def sign_out(self, ctx: AgentContext) -> None:

@@ -76,7 +76,9 @@ def build_inbox_router(templates: Jinja2Templates, asset_version: str, headers: 
         ctx = await signed_in(request, container)
         if ctx is None:
             return RedirectResponse("/inbox/login", status_code=303)
-        return render(request, "inbox.html", "Inbox · Parley", csrf_token=ctx.csrf_token)
+        page = render(request, "inbox.html", "Inbox · Parley", csrf_token=ctx.csrf_token)
+        session_cookie(page, request.cookies[SESSION_COOKIE], secure(request))  # the browser keeps it as long
+        return page
 
     @router.get("/inbox/invite/{token}", response_class=HTMLResponse)
     async def invite_page(token: str, request: Request, container: ContainerDep) -> Response:
