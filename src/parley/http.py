@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.requests import HTTPConnection
 
 from parley.accounts import Principal
 from parley.business import GraphScope
 from parley.container import Container
-from parley.graph import parse_version
+from parley.graph import GraphError, parse_version
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {
@@ -83,3 +84,14 @@ def graph_router(tag: str) -> APIRouter:
 
 
 GraphScopeDep = Annotated[GraphScope, Depends(current_graph_scope)]
+
+
+async def graph_json_body(request: Request) -> Any:
+    """A Graph route's JSON body; an empty or malformed one is Meta's error 100."""
+    raw = await request.body()
+    if not raw:
+        raise GraphError(100, "the request body is empty: send a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise GraphError(100, f"the request body is not valid JSON: {exc}") from exc

@@ -1,7 +1,17 @@
 """Business accounts (WABAs), their numbers, tokens, profiles, and the Cloud-API send and receive paths."""
 
 from parley.business.observers import API, ConversationMessage, ConversationObserver, SentBy
+from parley.business.policy import CSW_MS
 from parley.business.repository import ConversationRow, NumberRow
 from parley.business.scope import GraphScope
 
-__all__ = ["API", "ConversationMessage", "ConversationObserver", "ConversationRow", "GraphScope", "NumberRow", "SentBy"]
+__all__ = [
+    "API",
+    "CSW_MS",
+    "ConversationMessage",
+    "ConversationObserver",
+    "ConversationRow",
+    "GraphScope",
+    "NumberRow",
+    "SentBy",
+]

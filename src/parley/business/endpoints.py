@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import RedirectResponse
 
@@ -16,21 +15,11 @@ from parley.billing import analytics as billing_analytics
 from parley.business import media as graph_media
 from parley.business.links import create_link, follow_link
 from parley.graph import GraphError, object_not_found, parse_fields, parse_version
-from parley.http import ContainerDep, GraphScopeDep, graph_router
+from parley.http import ContainerDep, GraphScopeDep, graph_json_body, graph_router
 from parley.kit.ids import parse_id
 
 router = graph_router("business")
 links_router = APIRouter(tags=["business"])
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        raise GraphError(100, "the request body is empty: send a JSON object")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise GraphError(100, f"the request body is not valid JSON: {exc}") from exc
 
 
 @router.post("/{phone_number_id}/messages", summary="Send a message (or mark one read)")
@@ -42,7 +31,7 @@ async def send_message(
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
     dry_run: Annotated[bool, Query(description="Parley extension: price the message, send nothing")] = False,
 ) -> dict[str, Any]:
-    body = await _json_body(request)
+    body = await graph_json_body(request)
     if dry_run:
         return await container.business.preview(scope, phone_number_id, body)
     return await container.business.send(scope, phone_number_id, body, idempotency_key)
@@ -58,7 +47,7 @@ async def new_referral_link(
     phone_number_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep
 ) -> dict[str, Any]:
     number = await container.business.number_in_scope(scope, phone_number_id)
-    body = await _json_body(request)
+    body = await graph_json_body(request)
     return await create_link(container, number.id, body)
 
 
@@ -101,7 +90,7 @@ async def post_object(
     oid = _object_id(object_id)
     number = await container.business.phone_number_object(scope, oid)
     if number is not None:
-        body = await _json_body(request)
+        body = await graph_json_body(request)
         config = body.get("webhook_configuration") if isinstance(body, dict) else None
         if not isinstance(config, dict):
             raise GraphError(100, "send webhook_configuration: {override_callback_uri, verify_token}")
@@ -113,7 +102,7 @@ async def post_object(
     waba = await container.business.waba_object(scope, oid)
     if waba is not None:
         return {"id": str(oid)}  # e.g. ?is_enabled_for_insights=true: analytics are always on here
-    body = await _json_body(request)
+    body = await graph_json_body(request)
     if not isinstance(body, dict):
         raise GraphError(100, "the request body must be a JSON object")
     edited = await container.templates.edit_object(scope, oid, body)

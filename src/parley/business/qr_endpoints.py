@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Query, Request
 from fastapi.responses import Response
 
 from parley.business import qr
-from parley.graph import GraphError, parse_version
-from parley.http import ContainerDep, GraphScopeDep, graph_router
+from parley.graph import parse_version
+from parley.http import ContainerDep, GraphScopeDep, graph_json_body, graph_router
 
 router = graph_router("qr codes")
 
@@ -35,16 +34,6 @@ _CREATE_BODY = {
 }
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        raise GraphError(100, "the request body is empty: send a JSON object")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise GraphError(100, f"the request body is not valid JSON: {exc}") from exc
-
-
 @router.get("/message_qrdls/{code}.{kind}", summary="A QR code's image (public, like Meta's image URLs)")
 async def qr_image(code: str, kind: str, container: ContainerDep) -> Response:
     image = await qr.public_image(container, code, kind)
@@ -57,7 +46,7 @@ async def qr_image(code: str, kind: str, container: ContainerDep) -> Response:
 async def create_or_update_qr_code(
     version: str, phone_number_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep
 ) -> dict[str, Any]:
-    body = await _json_body(request)
+    body = await graph_json_body(request)
     return await qr.create_or_update(container, scope, phone_number_id, body, parse_version(version))
 
 

@@ -14,17 +14,12 @@ from fastapi.responses import StreamingResponse
 from parley.container import Container
 from parley.http import ContainerDep
 from parley.inbox.endpoints import AgentDep
+from parley.kit.spreadsheet import safe_cell
 
 router = APIRouter(prefix="/inbox/api", tags=["team inbox"])
 
 PAGE_SIZE = 1000
 HEADER = ("name", "profile_name", "phone", "labels", "notes", "first_contact", "last_contact", "conversations")
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def iso_utc(ms: int) -> str:

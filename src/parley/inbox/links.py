@@ -5,18 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from parley.inbox.inputs import require_admin
 from parley.inbox.service import AgentContext
-from parley.kit.errors import ForbiddenError
 
 if TYPE_CHECKING:
     from parley.container import Container
-
-QR_KINDS = ("png", "svg")
-
-
-def _require_admin(ctx: AgentContext) -> None:
-    if not ctx.is_admin:
-        raise ForbiddenError("only the business's owners and admins can change this")
 
 
 def link_view(link: Any) -> dict[str, Any]:
@@ -40,12 +33,12 @@ async def list_links(container: Container, ctx: AgentContext) -> list[dict[str, 
 
 
 async def create_link(container: Container, ctx: AgentContext, body: object) -> dict[str, Any]:
-    _require_admin(ctx)
+    require_admin(ctx)
     return link_view(await container.business.create_inbox_link(container, ctx.waba_id, body))
 
 
 async def delete_link(container: Container, ctx: AgentContext, code: str) -> None:
-    _require_admin(ctx)
+    require_admin(ctx)
     await container.business.delete_inbox_link(container, ctx.waba_id, code)
 
 
@@ -58,5 +51,5 @@ async def profile(container: Container, ctx: AgentContext, number: str | None) -
 
 
 async def update_profile(container: Container, ctx: AgentContext, number: str | None, body: object) -> dict[str, Any]:
-    _require_admin(ctx)
+    require_admin(ctx)
     return await container.business.update_inbox_profile(container, ctx.waba_id, number, body)

@@ -186,8 +186,7 @@ inbox_automations = Table(
 Index("uq_inbox_automations_trigger", inbox_automations.c.trigger_message_id, inbox_automations.c.kind, unique=True)
 Index("ix_inbox_automations_due", inbox_automations.c.done_at, inbox_automations.c.id)
 
-# What reports count: periods opened and resolved, first responses, messages in and out, assignments.
-EVENT_KINDS = ("opened", "assigned", "first_response", "resolved", "reopened", "message_in", "message_out")
+# What reports count, one row per fact: opened, reopened, assigned, first_response, resolved, message_in, message_out.
 
 inbox_events = Table(
     "inbox_events",

@@ -36,6 +36,7 @@ from sqlalchemy import Connection
 from parley.inbox import repository as repo
 from parley.inbox.inputs import optional_id
 from parley.kit.errors import InvalidInputError, NotFoundError
+from parley.kit.spreadsheet import safe_cell
 from parley.platform.db import Database
 
 if TYPE_CHECKING:
@@ -451,7 +452,7 @@ def _csv_row(
     return [
         section,
         key,
-        _csv_text(name),
+        safe_cell(name),
         tally.opened,
         tally.resolved,
         "" if agent_view else tally.messages_in,
@@ -477,8 +478,3 @@ def _blank(value: int | None) -> object:
 
 def _blank_text(ms: int | None) -> str:
     return "" if ms is None else format_duration(ms)
-
-
-def _csv_text(value: str) -> str:
-    # A cell a spreadsheet would run as a formula is quoted as text (CSV injection).
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,6 +24,8 @@ from parley.inbox.models import (
     inbox_thread_labels,
     inbox_threads,
 )
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ class EventRow:
     at: int
 
 
-def _one(conn: Connection, query: Any, row_type: Any) -> Any:
+def _one(conn: Connection, query: Any, row_type: type[R]) -> R | None:
     row = conn.execute(query).first()
     return None if row is None else row_type(**row._mapping)
 
@@ -169,19 +171,16 @@ def insert_agent(conn: Connection, row: AgentRow) -> None:
 
 
 def get_agent(conn: Connection, agent_id: int) -> AgentRow | None:
-    result: AgentRow | None = _one(conn, select(inbox_agents).where(inbox_agents.c.id == agent_id), AgentRow)
-    return result
+    return _one(conn, select(inbox_agents).where(inbox_agents.c.id == agent_id), AgentRow)
 
 
 def agent_by_email(conn: Connection, email: str) -> AgentRow | None:
-    result: AgentRow | None = _one(conn, select(inbox_agents).where(inbox_agents.c.email == email), AgentRow)
-    return result
+    return _one(conn, select(inbox_agents).where(inbox_agents.c.email == email), AgentRow)
 
 
 def agent_by_invite(conn: Connection, invite_hash: str) -> AgentRow | None:
     query = select(inbox_agents).where(inbox_agents.c.invite_hash == invite_hash)
-    result: AgentRow | None = _one(conn, query, AgentRow)
-    return result
+    return _one(conn, query, AgentRow)
 
 
 def agents_of(conn: Connection, waba_id: int, *, active_only: bool = False) -> list[AgentRow]:
@@ -214,8 +213,7 @@ def insert_session(conn: Connection, row: SessionRow) -> None:
 
 def get_session(conn: Connection, token_hash: str) -> SessionRow | None:
     query = select(inbox_sessions).where(inbox_sessions.c.token_hash == token_hash)
-    result: SessionRow | None = _one(conn, query, SessionRow)
-    return result
+    return _one(conn, query, SessionRow)
 
 
 def extend_session(conn: Connection, token_hash: str, expires_at: int) -> None:
@@ -242,14 +240,12 @@ def revoke_sessions_of(conn: Connection, agent_id: int, now: int) -> None:
 
 
 def thread_of_chat(conn: Connection, chat_id: int) -> ThreadRow | None:
-    result: ThreadRow | None = _one(conn, select(inbox_threads).where(inbox_threads.c.chat_id == chat_id), ThreadRow)
-    return result
+    return _one(conn, select(inbox_threads).where(inbox_threads.c.chat_id == chat_id), ThreadRow)
 
 
 def get_thread(conn: Connection, conversation_id: int) -> ThreadRow | None:
     query = select(inbox_threads).where(inbox_threads.c.conversation_id == conversation_id)
-    result: ThreadRow | None = _one(conn, query, ThreadRow)
-    return result
+    return _one(conn, query, ThreadRow)
 
 
 def insert_thread(conn: Connection, row: ThreadRow) -> None:
@@ -376,14 +372,12 @@ def labels_of_waba(conn: Connection, waba_id: int) -> list[LabelRow]:
 
 def get_label(conn: Connection, waba_id: int, label_id: int) -> LabelRow | None:
     query = select(inbox_labels).where(inbox_labels.c.id == label_id, inbox_labels.c.waba_id == waba_id)
-    result: LabelRow | None = _one(conn, query, LabelRow)
-    return result
+    return _one(conn, query, LabelRow)
 
 
 def label_by_name(conn: Connection, waba_id: int, name: str) -> LabelRow | None:
     query = select(inbox_labels).where(inbox_labels.c.waba_id == waba_id, inbox_labels.c.name == name)
-    result: LabelRow | None = _one(conn, query, LabelRow)
-    return result
+    return _one(conn, query, LabelRow)
 
 
 def update_label(conn: Connection, label_id: int, **values: object) -> None:
@@ -457,14 +451,12 @@ def remove_contact_label(conn: Connection, contact_id: int, label_id: int) -> No
 
 def get_contact(conn: Connection, waba_id: int, contact_id: int) -> ContactRow | None:
     query = select(inbox_contacts).where(inbox_contacts.c.id == contact_id, inbox_contacts.c.waba_id == waba_id)
-    result: ContactRow | None = _one(conn, query, ContactRow)
-    return result
+    return _one(conn, query, ContactRow)
 
 
 def contact_of_person(conn: Connection, waba_id: int, person_id: int) -> ContactRow | None:
     query = select(inbox_contacts).where(inbox_contacts.c.waba_id == waba_id, inbox_contacts.c.person_id == person_id)
-    result: ContactRow | None = _one(conn, query, ContactRow)
-    return result
+    return _one(conn, query, ContactRow)
 
 
 def contacts_of_people(conn: Connection, waba_id: int, person_ids: list[int]) -> dict[int, ContactRow]:
@@ -545,16 +537,14 @@ def get_quick_reply(conn: Connection, waba_id: int, reply_id: int) -> QuickReply
     query = select(inbox_quick_replies).where(
         inbox_quick_replies.c.id == reply_id, inbox_quick_replies.c.waba_id == waba_id
     )
-    result: QuickReplyRow | None = _one(conn, query, QuickReplyRow)
-    return result
+    return _one(conn, query, QuickReplyRow)
 
 
 def quick_reply_by_shortcut(conn: Connection, waba_id: int, shortcut: str) -> QuickReplyRow | None:
     query = select(inbox_quick_replies).where(
         inbox_quick_replies.c.waba_id == waba_id, inbox_quick_replies.c.shortcut == shortcut
     )
-    result: QuickReplyRow | None = _one(conn, query, QuickReplyRow)
-    return result
+    return _one(conn, query, QuickReplyRow)
 
 
 def insert_quick_reply(conn: Connection, row: QuickReplyRow) -> None:
@@ -571,8 +561,7 @@ def delete_quick_reply(conn: Connection, reply_id: int) -> None:
 
 def get_settings(conn: Connection, waba_id: int) -> SettingsRow | None:
     query = select(inbox_settings).where(inbox_settings.c.waba_id == waba_id)
-    result: SettingsRow | None = _one(conn, query, SettingsRow)
-    return result
+    return _one(conn, query, SettingsRow)
 
 
 def upsert_settings(conn: Connection, row: SettingsRow) -> None:
@@ -583,20 +572,30 @@ def upsert_settings(conn: Connection, row: SettingsRow) -> None:
         conn.execute(update(inbox_settings).where(inbox_settings.c.waba_id == row.waba_id).values(**values))
 
 
-def routing_of(conn: Connection, number_id: int, *, for_update: bool = False) -> tuple[str, int | None]:
-    query = select(inbox_routing.c.policy, inbox_routing.c.cursor_agent_id).where(
+def routing_of(conn: Connection, number_id: int) -> tuple[str, int | None]:
+    """The number's routing policy and round-robin cursor (defaults until an admin sets one)."""
+    row = conn.execute(_routing_query(number_id)).first()
+    return ("round_robin", None) if row is None else (str(row.policy), row.cursor_agent_id)
+
+
+def lock_routing(conn: Connection, number_id: int) -> tuple[str, int | None]:
+    """`routing_of`, holding the number's routing row until the unit ends, so that concurrent decisions take turns
+    on the round-robin cursor (PostgreSQL; SQLite has one writer). The row is created first: only a row locks."""
+    if conn.dialect.name != "postgresql":
+        return routing_of(conn, number_id)
+    conn.execute(
+        pg_insert(inbox_routing)
+        .values(phone_number_id=number_id, updated_at=0)
+        .on_conflict_do_nothing(index_elements=[inbox_routing.c.phone_number_id])
+    )
+    row = conn.execute(_routing_query(number_id).with_for_update()).one()
+    return str(row.policy), row.cursor_agent_id
+
+
+def _routing_query(number_id: int) -> Any:
+    return select(inbox_routing.c.policy, inbox_routing.c.cursor_agent_id).where(
         inbox_routing.c.phone_number_id == number_id
     )
-    if for_update and conn.dialect.name == "postgresql":
-        # Round robin: concurrent decisions take turns on the cursor, so the row must exist to be locked.
-        conn.execute(
-            pg_insert(inbox_routing)
-            .values(phone_number_id=number_id, updated_at=0)
-            .on_conflict_do_nothing(index_elements=[inbox_routing.c.phone_number_id])
-        )
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    return ("round_robin", None) if row is None else (str(row.policy), row.cursor_agent_id)
 
 
 def set_routing(

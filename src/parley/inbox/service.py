@@ -25,6 +25,7 @@ from parley.graph import GraphError
 from parley.inbox import hours as weekly
 from parley.inbox import repository as repo
 from parley.inbox.automations import Automations
+from parley.inbox.cookies import SESSION_MAX_AGE_S
 from parley.inbox.inputs import (
     COLOUR,
     automation_fields,
@@ -38,6 +39,7 @@ from parley.inbox.inputs import (
     require_admin,
     text_field,
 )
+from parley.inbox.models import ROUTING_POLICIES, STATUSES
 from parley.inbox.routing import choose_agent, eligible
 from parley.inbox.views import (
     agent_view,
@@ -67,7 +69,7 @@ if TYPE_CHECKING:
 
 ROLES = ("owner", "admin", "agent")
 AVAILABILITY = ("online", "away", "offline")
-SESSION_TTL_MS = 14 * 24 * 3600 * 1000
+SESSION_TTL_MS = SESSION_MAX_AGE_S * 1000  # the cookie and the session end together
 GREETING_SILENCE_MS = 14 * 24 * 3600 * 1000
 DEFAULT_LABELS = (
     ("New customer", "#2e7d32"),
@@ -345,9 +347,6 @@ class InboxService:
     async def list_agents(self, ctx: AgentContext) -> list[dict[str, Any]]:
         return [agent_view(a) for a in await self._db.read(lambda c: repo.agents_of(c, ctx.waba_id))]
 
-    async def set_availability(self, ctx: AgentContext, availability: object) -> dict[str, Any]:
-        return await self.update_agent(ctx, ctx.agent_id, {"availability": availability}, self_service=True)
-
     async def update_agent(
         self, ctx: AgentContext, raw_agent_id: str | int, body: object, *, self_service: bool = False
     ) -> dict[str, Any]:
@@ -448,7 +447,7 @@ class InboxService:
     ) -> tuple[list[dict[str, Any]], str | None]:
         if not 1 <= limit <= 100:
             raise InvalidInputError("limit must be between 1 and 100")
-        if query.status not in (None, "open", "pending", "resolved"):
+        if query.status is not None and query.status not in STATUSES:
             raise InvalidInputError("status must be open, pending, resolved or all")
         if query.assignee not in ("mine", "unassigned", "all"):
             raise InvalidInputError("assignee must be mine, unassigned or all")
@@ -590,7 +589,7 @@ class InboxService:
 
     async def set_status(self, ctx: AgentContext, raw_id: str, body: object) -> dict[str, Any]:
         status = body.get("status") if isinstance(body, dict) else None
-        if status not in ("open", "pending", "resolved"):
+        if status not in STATUSES:
             raise InvalidInputError("status must be open, pending or resolved")
         now = self._clock.now_ms()
 
@@ -889,8 +888,6 @@ class InboxService:
         require_admin(ctx)
         number_id = await self._number_of(ctx, raw_number_id)
         policy = body.get("policy") if isinstance(body, dict) else None
-        from parley.inbox.models import ROUTING_POLICIES
-
         if policy not in ROUTING_POLICIES:
             raise InvalidInputError(f"policy must be one of {', '.join(ROUTING_POLICIES)}")
         now = self._clock.now_ms()
@@ -1174,7 +1171,7 @@ class InboxService:
 
     def _route_in(self, conn: Connection, thread: repo.ThreadRow, now: int) -> None:
         """Assign an open, unassigned conversation by its number's policy, or queue it."""
-        policy, cursor = repo.routing_of(conn, thread.phone_number_id, for_update=True)
+        policy, cursor = repo.lock_routing(conn, thread.phone_number_id)
         agents = repo.agents_of(conn, thread.waba_id, active_only=True)
         labels = repo.thread_label_ids(conn, [thread.conversation_id])[thread.conversation_id]
         if policy == "by_label":  # a returning customer's own labels (VIP, after-sales, ...) count too

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from parley.business import CSW_MS
 from parley.inbox.repository import AgentRow, ContactRow, LabelRow, NoteRow, QuickReplyRow, ThreadRow
-
-CSW_MS = 24 * 3600 * 1000
 
 
 def agent_view(row: AgentRow) -> dict[str, Any]:
