@@ -28,6 +28,8 @@ def parley_env(data_dir: Path, port: int, parley_src: Path | None = None) -> dic
         "PARLEY_DATA_DIR": str(data_dir),
         "PARLEY_SECRET_KEY": "bench-secret",
         "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # The benchmark's webhook receiver listens on loopback, which callbacks may not reach by default.
+        "PARLEY_WEBHOOKS__ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
     }
     if parley_src is not None:  # A/B runs: serve another checkout's src/ (it wins over the editable install)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(parley_src), env.get("PYTHONPATH", "")]))

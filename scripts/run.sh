@@ -8,6 +8,8 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e .
 export PARLEY_DEV_SHOW_CODES=${PARLEY_DEV_SHOW_CODES:-true}
+# The demo's webhook receivers run on this machine: let callbacks reach loopback (refused by default).
+export PARLEY_WEBHOOKS__ALLOWED_NETWORKS=${PARLEY_WEBHOOKS__ALLOWED_NETWORKS:-'["127.0.0.0/8", "::1/128"]'}
 .venv/bin/parley db upgrade
 .venv/bin/parley demo
 host=${PARLEY_HOST:-127.0.0.1}

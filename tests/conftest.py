@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 
 from parley.app import create_app
-from parley.config import Settings
+from parley.config import Settings, WebhookSettings
 from parley.container import Container
 from parley.kit.clock import OffsetClock
 from tests.backends import PG_URL, REDIS_URL, PostgresTemplate, SqliteTemplate, require_service
@@ -72,7 +72,12 @@ def settings(tmp_path: Path, database_url: str, redis_url: str | None) -> Settin
         redis_url=redis_url,
         dev_show_codes=True,
         secret_key="test-secret",
+        # The tests' webhook receivers listen on loopback, which callbacks may not reach by default.
+        webhooks=WebhookSettings(allowed_networks=LOOPBACK_NETWORKS),
     )
+
+
+LOOPBACK_NETWORKS: list[Any] = ["127.0.0.0/8", "::1/128"]
 
 
 def free_port() -> int:

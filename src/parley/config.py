@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -65,8 +65,19 @@ class WebhookSettings(BaseModel):
     backoff_base_s: float = Field(default=5.0, gt=0)
     backoff_cap_s: float = Field(default=3600.0, gt=0)
     max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    # A hard deadline on each whole request (verification GET or delivery POST, answer included): a receiver
+    # that drips its answer byte by byte still lets go of its slot by then. `timeout_s` bounds each step.
+    deadline_s: float = Field(default=15.0, gt=0)
     max_concurrency: int = Field(default=256, ge=1)
     max_per_target: int = Field(default=16, ge=1)
+    # Per business account (WABA), so one tenant's slow receivers cannot take every slot: concurrent
+    # deliveries (beyond it, its events wait) and concurrent callback verifications (beyond it, refused).
+    max_per_account: int = Field(default=32, ge=1)
+    max_verifications: int = Field(default=64, ge=1)
+    max_verifications_per_account: int = Field(default=4, ge=1)
+    # Callbacks may only reach public addresses (checked on the address dialled, at connect time), except in
+    # these networks: development and tests run receivers on loopback, e.g. ["127.0.0.0/8", "::1/128"].
+    allowed_networks: list[IPvAnyNetwork] = []
     http_client_shards: int = Field(default=32, ge=1)  # small connection pools stay fast under concurrency
     stream_queue: int = Field(default=1000, ge=1)
     # Claimed events are leased (renewed while held): after a crash another process or a restart takes

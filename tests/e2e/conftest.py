@@ -32,6 +32,8 @@ class ServerProcess:
             "PARLEY_DEV_SHOW_CODES": "true",
             "PARLEY_SECRET_KEY": "e2e-secret",
             "PARLEY_PUBLIC_URL": self.base_url,
+            # The tests' webhook receivers listen on loopback, which callbacks may not reach by default.
+            "PARLEY_WEBHOOKS__ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -11,7 +11,7 @@ import contextlib
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -50,6 +50,7 @@ class Receiver:
         self.statuses: deque[int] = deque()  # scripted answers, then `default_status`
         self.default_status = 200
         self.delay_s = 0.0
+        self.refuse: Callable[[bytes], bool] | None = None  # a firewall: bodies it matches get a 403
         self.challenge_override: str | None = None
         self.arrived = asyncio.Event()
         self._server = uvicorn.Server(
@@ -80,6 +81,8 @@ class Receiver:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         status = self.statuses.popleft() if self.statuses else self.default_status
+        if self.refuse is not None and self.refuse(body):
+            status = 403
         self.answered.append(received)
         await _answer(send, status, b"ok" if status == 200 else b"nope")
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import mimetypes
 import os
-import socket
 from collections.abc import AsyncIterator, Collection
 from email.message import Message
 from typing import TYPE_CHECKING, Any
@@ -30,6 +28,7 @@ from parley.business.scope import GraphScope
 from parley.config import MediaFetchSettings
 from parley.graph import GraphError, object_not_found
 from parley.kit.errors import AppError, PayloadTooLargeError, UnsupportedMediaTypeError
+from parley.platform.egress import AddressPolicy, ForbiddenAddressError, Resolver, checked_client, system_resolver
 
 if TYPE_CHECKING:
     from parley.container import Container
@@ -275,9 +274,16 @@ async def fetch_media_link(container: Container, owner_user_id: int, kind: str, 
 
 
 async def fetch_media_link_with(
-    media_service: media.MediaService, settings: MediaFetchSettings, owner_user_id: int, kind: str, url: str
+    media_service: media.MediaService,
+    settings: MediaFetchSettings,
+    owner_user_id: int,
+    kind: str,
+    url: str,
+    *,
+    resolver: Resolver | None = None,
 ) -> ResolvedMedia:
-    """`fetch_media_link` for callers holding the media service and settings rather than the container."""
+    """`fetch_media_link` for callers holding the media service and settings rather than the container;
+    `resolver` answers host names (the system's by default)."""
     types = {mime: entry for mime, entry in media.META_TYPES.items() if entry[0] == kind}
     if not types:
         raise GraphError(100, f"a {kind} message cannot carry media")
@@ -288,13 +294,17 @@ async def fetch_media_link_with(
         raise _download_error(url, f"it is not a valid URL ({exc})") from exc
     deadline = asyncio.get_running_loop().time() + settings.total_timeout_s
     timeout = httpx.Timeout(settings.timeout_s)
+    # Private addresses are refused when the connection is opened, on the very address dialled.
+    policy = AddressPolicy(allow_any=settings.allow_private_networks, resolver=resolver or system_resolver)
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        async with checked_client(policy, timeout=timeout) as client:
             response = await _open(client, target, url, settings)
             try:
                 return await _store(media_service, response, url, owner_user_id, kind, types, limit, deadline)
             finally:
                 await response.aclose()
+    except ForbiddenAddressError as exc:
+        raise _download_error(url, str(exc)) from exc
     except (httpx.TimeoutException, TimeoutError) as exc:
         raise _download_error(url, "the server did not answer in time") from exc
     except httpx.HTTPError as exc:
@@ -307,7 +317,7 @@ def _download_error(url: str, why: str) -> GraphError:
 
 async def _open(client: httpx.AsyncClient, target: httpx.URL, url: str, settings: MediaFetchSettings) -> httpx.Response:
     for hop in range(MAX_REDIRECTS + 1):
-        await _check_target(target, url, settings.allow_private_networks)
+        _check_target(target, url)
         request = client.build_request("GET", target, headers={"Accept": "*/*", "User-Agent": "Parley-media/1"})
         response = await asyncio.wait_for(client.send(request, stream=True), settings.timeout_s * 2)
         location = response.headers.get("location")
@@ -323,22 +333,11 @@ async def _open(client: httpx.AsyncClient, target: httpx.URL, url: str, settings
     raise _download_error(url, f"more than {MAX_REDIRECTS} redirects")
 
 
-async def _check_target(target: httpx.URL, url: str, allow_private: bool) -> None:
+def _check_target(target: httpx.URL, url: str) -> None:
     if target.scheme not in ("http", "https"):
         raise _download_error(url, "only http and https links can be fetched")
     if not target.host:
         raise _download_error(url, "the URL has no host")
-    if allow_private:
-        return
-    port = target.port or (443 if target.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(target.host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise _download_error(url, f"the host {target.host} could not be resolved") from exc
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            raise _download_error(url, f"the host {target.host} is not on the public internet")
 
 
 async def _store(

@@ -188,7 +188,14 @@ class BusinessService:
             observer.on_conversation_message(conn, message)
 
     def _enqueue(
-        self, conn: Connection, waba_id: int, field: str, value: dict[str, Any], phone_number_id: int | None
+        self,
+        conn: Connection,
+        waba_id: int,
+        field: str,
+        value: dict[str, Any],
+        phone_number_id: int | None,
+        *,
+        order_key: int | None = None,
     ) -> None:
         webhooks.enqueue(
             conn,
@@ -197,6 +204,7 @@ class BusinessService:
             value=value,
             phone_number_id=phone_number_id,
             event_id=self._ids.next_id(),
+            order_key=order_key,
         )
 
     def on_negative_signal(self, conn: Connection, person_id: int, target_id: int, kind: str, now: int) -> None:
@@ -830,7 +838,8 @@ class BusinessService:
             biz_opaque_callback_data=row.biz_opaque_callback_data,
             errors=None if error is None else [error.as_webhook_error()],
         )
-        self._enqueue(conn, row.waba_id, "messages", value, number.id)
+        # The message's id orders its statuses: a refused `sent` holds back its `delivered`, nothing else.
+        self._enqueue(conn, row.waba_id, "messages", value, number.id, order_key=row.message_id)
 
     async def _mark_read(self, number: repo.NumberRow, request: outbound.MarkReadRequest) -> None:
         message_id = parse_wamid(request.message_id)

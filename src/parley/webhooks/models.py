@@ -35,8 +35,9 @@ webhook_overrides = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
-# The outbox: written in the producer's transaction, delivered at least once, in order per stream
-# (one stream = a WABA's events of one phone number, or its number-less events).
+# The outbox: written in the producer's transaction, delivered at least once, each event on its own (a refused
+# event never holds others back), except that events sharing an `order_key` (a message's statuses) go out in
+# id order: a receiver never gets `sent` after `delivered`.
 webhook_events = Table(
     "webhook_events",
     metadata,
@@ -44,6 +45,7 @@ webhook_events = Table(
     Column("waba_id", Id, nullable=False),
     Column("phone_number_id", Id, nullable=True),
     Column("field", String(64), nullable=False),
+    Column("order_key", BigInteger, nullable=True),  # the message a status is about; NULL: no order to keep
     Column("value", Text, nullable=False),  # compact JSON, pasted as is into the signed body
     Column("created_at", BigInteger, nullable=False),
     Column("state", String(10), nullable=False),
@@ -58,13 +60,7 @@ webhook_events = Table(
     Column("last_error", Text, nullable=True),  # why the last attempt failed, or why the event was dropped
 )
 Index("ix_webhook_events_due", webhook_events.c.state, webhook_events.c.next_attempt_at, webhook_events.c.id)
-Index(
-    "ix_webhook_events_stream",
-    webhook_events.c.waba_id,
-    webhook_events.c.phone_number_id,
-    webhook_events.c.state,
-    webhook_events.c.id,
-)
+Index("ix_webhook_events_order", webhook_events.c.order_key, webhook_events.c.state, webhook_events.c.id)
 Index("ix_webhook_events_waba_id_id", webhook_events.c.waba_id, webhook_events.c.id)
 
 # The delivery log: one row per POST tried.

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.kit.ids import timestamp_ms_of
@@ -67,7 +67,17 @@ def _compact(value: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------------------------- producers
 
-_EVENT_COLUMNS = ("id", "waba_id", "phone_number_id", "field", "value", "created_at", "next_attempt_at", "retry_from")
+_EVENT_COLUMNS = (
+    "id",
+    "waba_id",
+    "phone_number_id",
+    "field",
+    "order_key",
+    "value",
+    "created_at",
+    "next_attempt_at",
+    "retry_from",
+)
 _ENQUEUE = {
     "sqlite": sqlite.insert(webhook_events)
     .values({name: bindparam(name) for name in _EVENT_COLUMNS} | {"state": PENDING, "attempts": 0})
@@ -86,11 +96,13 @@ def enqueue(
     value: dict[str, Any],
     phone_number_id: int | None = None,
     event_id: int,
+    order_key: int | None = None,
 ) -> None:
     """Put one webhook update in the outbox, inside the caller's unit of work.
 
     `event_id` comes from the caller's IdGenerator (it also dates the event); enqueueing an id that is
-    already there does nothing, so a retried unit never sends an update twice.
+    already there does nothing, so a retried unit never sends an update twice. Events are delivered each on
+    its own, except that those with the same `order_key` (a message's statuses: its id) go out in id order.
     """
     created_at = timestamp_ms_of(event_id)
     conn.execute(
@@ -100,6 +112,7 @@ def enqueue(
             "waba_id": waba_id,
             "phone_number_id": phone_number_id,
             "field": field,
+            "order_key": order_key,
             "value": _compact(value),
             "created_at": created_at,
             "next_attempt_at": created_at,
@@ -247,7 +260,14 @@ def get_override(conn: Connection, object_id: int) -> WebhookOverride | None:
 
 # ---------------------------------------------------------------------------------------------- delivery
 
-StreamKey = tuple[int, int | None]  # (waba_id, phone_number_id): events of one stream go out in id order
+# A stream is what must go out in id order, one POST at a time: the events of one order key (a message's
+# statuses), or a single event with no order key (it waits for nothing and holds nothing back).
+ORDERED, SINGLE = "order", "event"
+StreamKey = tuple[str, int]
+
+
+def stream_of(event_id: int, order_key: int | None) -> StreamKey:
+    return (SINGLE, event_id) if order_key is None else (ORDERED, order_key)
 
 
 @dataclass
@@ -258,6 +278,7 @@ class ClaimedEvent:
     waba_id: int
     phone_number_id: int | None
     field: str
+    order_key: int | None
     value_json: str
     created_at: int
     attempts: int
@@ -268,7 +289,7 @@ class ClaimedEvent:
 
     @property
     def stream(self) -> StreamKey:
-        return (self.waba_id, self.phone_number_id)
+        return stream_of(self.id, self.order_key)
 
 
 @dataclass(frozen=True)
@@ -295,6 +316,17 @@ class AttemptResult:
 
 
 _CHUNK = 500
+_CLAIM_COLUMNS = (
+    webhook_events.c.id,
+    webhook_events.c.waba_id,
+    webhook_events.c.phone_number_id,
+    webhook_events.c.field,
+    webhook_events.c.order_key,
+    webhook_events.c.value,
+    webhook_events.c.created_at,
+    webhook_events.c.attempts,
+    webhook_events.c.retry_from,
+)
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -302,16 +334,25 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
         yield ids[start : start + _CHUNK]
 
 
-def _stream_filter(waba_id: int, phone_number_id: int | None) -> Any:
-    t = webhook_events
-    phone = t.c.phone_number_id.is_(None) if phone_number_id is None else t.c.phone_number_id == phone_number_id
-    return and_(t.c.waba_id == waba_id, phone)
-
-
 def has_due(conn: Connection, now: int) -> bool:
     t = webhook_events
     query = select(t.c.id).where(t.c.state == PENDING, t.c.next_attempt_at <= now).limit(1)
     return conn.execute(query).first() is not None
+
+
+def _pending_in_order(conn: Connection, order_keys: Sequence[int]) -> dict[int, list[Any]]:
+    """Every pending event of these order keys, in id order (a message has a handful of statuses)."""
+    t = webhook_events
+    found: dict[int, list[Any]] = {}
+    for chunk in _chunks(list(order_keys)):
+        query = (
+            select(t.c.id, t.c.order_key, t.c.next_attempt_at, t.c.lease_owner)
+            .where(t.c.order_key.in_(chunk), t.c.state == PENDING)
+            .order_by(t.c.order_key, t.c.id)
+        )
+        for row in conn.execute(query):
+            found.setdefault(row.order_key, []).append(row)
+    return found
 
 
 def claim_due(
@@ -326,24 +367,16 @@ def claim_due(
     room: dict[StreamKey, int],
     stream_queue: int,
 ) -> ClaimOutcome:
-    """Lease due events for this process, keeping every stream strictly in order.
+    """Lease due events for this process; events without an order key are taken as they come, those with
+    one strictly in order.
 
-    An event is taken only when every older pending event of its stream is already held by this process
-    (`tails`: the last id held per stream) or taken in the same claim. Others are deferred: behind a head
-    that waits for its retry, until that retry; behind an event another process holds, briefly.
+    An ordered event is taken only when every older pending event of its order key is already held by this
+    process (`tails`: the last id held per stream) or taken in the same claim. Others are deferred: behind
+    an event that waits for its retry, until that retry; behind an event another process holds, briefly.
     """
     t = webhook_events
     query = (
-        select(
-            t.c.id,
-            t.c.waba_id,
-            t.c.phone_number_id,
-            t.c.field,
-            t.c.value,
-            t.c.created_at,
-            t.c.attempts,
-            t.c.retry_from,
-        )
+        select(*_CLAIM_COLUMNS)
         .where(t.c.state == PENDING, t.c.next_attempt_at <= now)
         .order_by(t.c.next_attempt_at, t.c.id)
         .limit(limit)
@@ -351,28 +384,27 @@ def claim_due(
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     candidates = conn.execute(query).all()
+    taken: list[Any] = []
     by_stream: dict[StreamKey, list[Any]] = {}
     for row in candidates:
-        key = (row.waba_id, row.phone_number_id)
+        key = stream_of(row.id, row.order_key)
         if row.id <= tails.get(key, 0):
             continue  # already held here (its lease ran out under a clock that jumped): leave it be
-        by_stream.setdefault(key, []).append(row)
+        if key[0] == SINGLE:
+            taken.append(row)
+        else:
+            by_stream.setdefault(key, []).append(row)
 
-    taken: list[Any] = []
+    pending = _pending_in_order(conn, [key[1] for key in by_stream])
     deferred: dict[int, list[int]] = {}
-    for (waba_id, phone_number_id), rows in by_stream.items():
+    for key, rows in by_stream.items():
         rows.sort(key=lambda r: r.id)
-        tail = tails.get((waba_id, phone_number_id), 0)
-        expected = conn.execute(
-            select(t.c.id, t.c.next_attempt_at, t.c.lease_owner)
-            .where(_stream_filter(waba_id, phone_number_id), t.c.state == PENDING, t.c.id > tail)
-            .order_by(t.c.id)
-            .limit(len(rows))
-        ).all()
+        tail = tails.get(key, 0)
+        expected = [row for row in pending.get(key[1], []) if row.id > tail][: len(rows)]
         accept = 0
         while accept < len(rows) and accept < len(expected) and expected[accept].id == rows[accept].id:
             accept += 1
-        accept = min(accept, room.get((waba_id, phone_number_id), stream_queue))
+        accept = min(accept, room.get(key, stream_queue))
         taken.extend(rows[:accept])
         rest = rows[accept:]
         if not rest:
@@ -398,8 +430,10 @@ def claim_due(
 
 
 def has_after(conn: Connection, key: StreamKey, tail: int) -> bool:
+    if key[0] == SINGLE:
+        return False  # a stream of one event
     t = webhook_events
-    query = select(t.c.id).where(_stream_filter(*key), t.c.state == PENDING, t.c.id > tail).limit(1)
+    query = select(t.c.id).where(t.c.order_key == key[1], t.c.state == PENDING, t.c.id > tail).limit(1)
     return conn.execute(query).first() is not None
 
 
@@ -409,21 +443,12 @@ def claim_after(
     """Take the events right behind what this process just delivered of a stream, due or not (they were only
     waiting for it): stops at the first one another process holds. Returns them and whether any was taken
     (some may have been dropped)."""
+    if key[0] == SINGLE:
+        return [], False
     t = webhook_events
     query = (
-        select(
-            t.c.id,
-            t.c.waba_id,
-            t.c.phone_number_id,
-            t.c.field,
-            t.c.value,
-            t.c.created_at,
-            t.c.attempts,
-            t.c.retry_from,
-            t.c.lease_owner,
-            t.c.next_attempt_at,
-        )
-        .where(_stream_filter(*key), t.c.state == PENDING, t.c.id > tail)
+        select(*_CLAIM_COLUMNS, t.c.lease_owner, t.c.next_attempt_at)
+        .where(t.c.order_key == key[1], t.c.state == PENDING, t.c.id > tail)
         .order_by(t.c.id)
         .limit(limit)
     )
@@ -486,6 +511,7 @@ def _resolve_targets(
                 waba_id=row.waba_id,
                 phone_number_id=row.phone_number_id,
                 field=row.field,
+                order_key=row.order_key,
                 value_json=row.value,
                 created_at=row.created_at,
                 attempts=row.attempts,
@@ -647,7 +673,8 @@ def redeliver(
     dead_only: bool = False,
     since: int | None = None,
 ) -> int:
-    """Put finished events (dead, delivered or dropped) back in the queue; returns how many."""
+    """Put finished events (dead, delivered or dropped) back in the queue, and make the matching events that
+    wait for a retry due now; returns how many of each together."""
     t = webhook_events
     states = [DEAD] if dead_only else [DEAD, DELIVERED, DROPPED]
     conditions = [t.c.waba_id == waba_id, t.c.state.in_(states)]
@@ -661,11 +688,28 @@ def redeliver(
         "delivered_at": None,
         "last_error": None,
     }
+    count = release_backlog(conn, waba_id, now=now, event_ids=event_ids, since=since)
     if event_ids is None:
-        return int(conn.execute(update(t).where(*conditions).values(**values)).rowcount)
-    count = 0
+        return count + int(conn.execute(update(t).where(*conditions).values(**values)).rowcount)
     for chunk in _chunks(list(event_ids)):
         count += int(conn.execute(update(t).where(*conditions, t.c.id.in_(chunk)).values(**values)).rowcount)
+    return count
+
+
+def release_backlog(
+    conn: Connection, waba_id: int, *, now: int, event_ids: Sequence[int] | None = None, since: int | None = None
+) -> int:
+    """Make a business's events that wait for a retry due now (its callback was fixed, or an operator asked
+    for a redelivery): the back-off was for the old trouble. Events a process is sending are left alone."""
+    t = webhook_events
+    conditions = [t.c.waba_id == waba_id, t.c.state == PENDING, t.c.lease_owner.is_(None), t.c.next_attempt_at > now]
+    if since is not None:
+        conditions.append(t.c.created_at >= since)
+    if event_ids is None:
+        return int(conn.execute(update(t).where(*conditions).values(next_attempt_at=now)).rowcount)
+    count = 0
+    for chunk in _chunks(list(event_ids)):
+        count += int(conn.execute(update(t).where(*conditions, t.c.id.in_(chunk)).values(next_attempt_at=now)).rowcount)
     return count
 
 

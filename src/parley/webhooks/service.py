@@ -3,12 +3,15 @@ the delivery log and redelivery."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
+import logging
 import random
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -22,9 +25,12 @@ from parley.graph import GraphError, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.ids import IdGenerator, parse_id
 from parley.platform.db import Database
+from parley.platform.egress import AddressPolicy, Resolver, checked_client
 from parley.webhooks import repository
 from parley.webhooks.repository import DeliveryLogEntry, WebhookApp, WebhookEventRow, WebhookOverride
-from parley.webhooks.worker import DeliveryEngine, DeliveryPolicy, HttpClientFactory, HttpClients, read_answer
+from parley.webhooks.worker import DeliveryEngine, DeliveryPolicy, HttpClients, read_answer
+
+log = logging.getLogger(__name__)
 
 # What GET /{app_id}/subscriptions lists for an app subscribed to every field (cloud-api.md §3.5).
 KNOWN_FIELDS = (
@@ -55,12 +61,17 @@ class AppSubscription:
     fields: list[str] | None  # None: every field
 
 
-def default_http_client(settings: WebhookSettings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+def delivery_client(settings: WebhookSettings, policy: AddressPolicy) -> httpx.AsyncClient:
+    return checked_client(
+        policy,
         timeout=httpx.Timeout(settings.timeout_s),
         limits=httpx.Limits(max_connections=settings.max_concurrency, max_keepalive_connections=32),
-        follow_redirects=False,
     )
+
+
+def address_policy(settings: WebhookSettings, resolver: Resolver | None = None) -> AddressPolicy:
+    """Public addresses, plus the networks the operator allowed (development and tests: loopback)."""
+    return AddressPolicy.of([str(network) for network in settings.allowed_networks], resolver=resolver)
 
 
 def policy_of(settings: WebhookSettings) -> DeliveryPolicy:
@@ -72,6 +83,8 @@ def policy_of(settings: WebhookSettings) -> DeliveryPolicy:
         max_age_s=settings.max_age_s,
         max_concurrency=settings.max_concurrency,
         max_per_target=settings.max_per_target,
+        max_per_account=settings.max_per_account,
+        deadline_s=settings.deadline_s,
         stream_queue=settings.stream_queue,
         lease_s=settings.lease_s,
         contention_delay_s=settings.contention_delay_ms / 1000,
@@ -109,10 +122,47 @@ def parse_fields_param(raw: Any) -> list[str] | None:
 
 def check_callback_url(url: str, what: str = "callback_url") -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and len(url) <= 2048
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        valid = False
+    if not valid:
         raise GraphError(100, f"{what} must be an absolute http(s) URL of at most 2048 characters")
     return url
+
+
+def challenge_url(url: str, params: dict[str, str]) -> httpx.URL:
+    """The callback URL with Meta's hub.* parameters added to its own query (a `?tenant=7` stays)."""
+    return httpx.URL(url).copy_merge_params(params)
+
+
+class VerificationSlots:
+    """How many callback verifications run at once: in all, and per business account. Over either, a new one
+    is refused at once rather than queued (a tenant's slow receivers then only block that tenant)."""
+
+    def __init__(self, total: int, per_account: int) -> None:
+        self._total = total
+        self._per_account = per_account
+        self._running: dict[int, int] = {}
+
+    @contextlib.contextmanager
+    def take(self, waba_id: int) -> Iterator[None]:
+        if sum(self._running.values()) >= self._total or self._running.get(waba_id, 0) >= self._per_account:
+            raise GraphError(
+                80007,
+                "Too many callback verifications are in progress for this account; try again shortly",
+                http_status=429,
+                retry_after_s=5,
+            )
+        self._running[waba_id] = self._running.get(waba_id, 0) + 1
+        try:
+            yield
+        finally:
+            self._running[waba_id] -= 1
+            if not self._running[waba_id]:
+                del self._running[waba_id]
 
 
 class WebhookService:
@@ -122,17 +172,23 @@ class WebhookService:
         clock: Clock,
         ids: IdGenerator,
         settings: WebhookSettings,
-        http_client_factory: HttpClientFactory | None = None,
+        resolver: Resolver | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._ids = ids
         self._settings = settings
-        self._clients = HttpClients(
-            http_client_factory or partial(default_http_client, settings), settings.http_client_shards
-        )
+        policy = address_policy(settings, resolver)
+        self._clients = HttpClients(partial(delivery_client, settings, policy), settings.http_client_shards)
         self._engine = DeliveryEngine(db, clock, ids, policy_of(settings), self._clients, rng)
+        # Verifications have their own pool and slots: registrations never wait behind deliveries.
+        self._verify_client = checked_client(
+            policy,
+            timeout=httpx.Timeout(settings.timeout_s),
+            limits=httpx.Limits(max_connections=settings.max_verifications, max_keepalive_connections=0),
+        )
+        self._verifications = VerificationSlots(settings.max_verifications, settings.max_verifications_per_account)
         self._started = False
 
     # ------------------------------------------------------------------------------------------ lifecycle
@@ -146,6 +202,7 @@ class WebhookService:
     async def close(self) -> None:
         await self._engine.close()
         await self._clients.aclose()
+        await self._verify_client.aclose()
 
     def notify(self) -> None:
         """New events were committed: look for them now rather than at the next poll."""
@@ -157,23 +214,29 @@ class WebhookService:
 
     # ------------------------------------------------------------------------------------------ verification
 
-    async def verify_callback(self, url: str, verify_token: str) -> None:
+    async def verify_callback(self, url: str, verify_token: str, *, waba_id: int) -> None:
         """Meta's handshake: GET url?hub.mode=subscribe&hub.challenge=..&hub.verify_token=.. must echo the
-        challenge with a 200."""
+        challenge with a 200, within `deadline_s` all told.
+
+        Every failure gets the same answer: which one it was (refused address, closed port, HTTP 404, a wrong
+        echo) would map the operator's network for whoever registers URLs. The log has the reason.
+        """
         check_callback_url(url)
         challenge = str(secrets.randbelow(9 * 10**9) + 10**9)
         params = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token}
-        try:
-            async with self._clients.client().stream("GET", url, params=params) as response:
-                status = response.status_code
-                answer = await read_answer(response, 1024)
-        except Exception as error:  # unreachable, timed out, or a URL httpx refuses
-            raise _verification_failed(f"the URL could not be reached ({type(error).__name__})") from error
-        if status != 200:
-            raise _verification_failed(f"the URL answered HTTP {status}, expected 200")
-        # The answer itself is not echoed back: the URL may be on the operator's own network.
-        if answer != challenge.encode():
-            raise _verification_failed(f'Response does not match challenge, expected value="{challenge}"')
+        with self._verifications.take(waba_id):
+            try:
+                async with asyncio.timeout(self._settings.deadline_s):
+                    async with self._verify_client.stream("GET", challenge_url(url, params)) as response:
+                        status = response.status_code
+                        answer = await read_answer(response, 1024)
+            except Exception as error:  # refused address, unreachable, timed out, a URL httpx refuses
+                log.info("callback verification of WABA %s failed: %s", waba_id, type(error).__name__)
+                raise _verification_failed() from error
+        if status != 200 or answer != challenge.encode():
+            log.info("callback verification of WABA %s failed: HTTP %s, echo matched: %s", waba_id, status,
+                     answer == challenge.encode())
+            raise _verification_failed()
 
     # ------------------------------------------------------------------------------------------ apps
 
@@ -227,18 +290,20 @@ class WebhookService:
     ) -> None:
         """`POST /{app_id}/subscriptions`: verify the callback, then send the app's WABA's events there."""
         callback_url = check_callback_url(callback_url)
-        await self.verify_callback(callback_url, verify_token)
+        app = await self.get_app(app_id)
+        if app is None:
+            raise object_not_found(app_id, "post")
+        await self.verify_callback(callback_url, verify_token, waba_id=app.waba_id)
         now = self._clock.now_ms()
-        await self._db.write(
-            partial(
-                repository.set_app_subscription,
-                app_id=app_id,
-                callback_url=callback_url,
-                verify_token=verify_token,
-                fields=fields,
-                now=now,
+
+        def unit(conn: Connection) -> None:
+            repository.set_app_subscription(
+                conn, app_id, callback_url=callback_url, verify_token=verify_token, fields=fields, now=now
             )
-        )
+            repository.release_backlog(conn, app.waba_id, now=now)  # the new URL gets the backlog at once
+
+        await self._db.write(unit)
+        self.notify()
 
     async def unsubscribe_app(self, app_id: int) -> None:
         now = self._clock.now_ms()
@@ -261,12 +326,13 @@ class WebhookService:
         for this WABA (verified first); without one, drop any WABA override."""
         url = check_callback_url(override_callback_uri, "override_callback_uri") if override_callback_uri else None
         if url is not None:
-            await self.verify_callback(url, verify_token)
+            await self.verify_callback(url, verify_token, waba_id=waba_id)
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> bool:
             if not repository.set_waba_subscribed(conn, waba_id, True, now):
                 return False
+            repository.release_backlog(conn, waba_id, now=now)
             if url is None:
                 repository.delete_override(conn, waba_id)
             else:
@@ -309,23 +375,28 @@ class WebhookService:
         self, waba_id: int, phone_number_id: int, callback_url: str | None, verify_token: str
     ) -> None:
         """`POST /{phone_number_id}` with `webhook_configuration`: an empty URL removes the override."""
+        url = check_callback_url(callback_url, "override_callback_uri") if callback_url else None
+        if url is not None:
+            await self.verify_callback(url, verify_token, waba_id=waba_id)
         now = self._clock.now_ms()
-        if not callback_url:
-            await self._db.write(partial(repository.delete_override, object_id=phone_number_id))
-            return
-        url = check_callback_url(callback_url, "override_callback_uri")
-        await self.verify_callback(url, verify_token)
-        await self._db.write(
-            partial(
-                repository.set_override,
-                scope="phone",
-                object_id=phone_number_id,
-                waba_id=waba_id,
-                callback_url=url,
-                verify_token=verify_token,
-                now=now,
-            )
-        )
+
+        def unit(conn: Connection) -> None:
+            if url is None:
+                repository.delete_override(conn, phone_number_id)
+            else:
+                repository.set_override(
+                    conn,
+                    scope="phone",
+                    object_id=phone_number_id,
+                    waba_id=waba_id,
+                    callback_url=url,
+                    verify_token=verify_token,
+                    now=now,
+                )
+            repository.release_backlog(conn, waba_id, now=now)  # the number's events go to the new target now
+
+        await self._db.write(unit)
+        self.notify()
 
     async def phone_override(self, phone_number_id: int) -> WebhookOverride | None:
         return await self._db.read(partial(repository.get_override, object_id=phone_number_id))
@@ -353,7 +424,8 @@ class WebhookService:
         since_ms: int | None = None,
     ) -> int:
         """Send finished events again (dead, delivered or dropped; `dead_only` for dead ones), with a fresh
-        retry window; returns how many went back to the queue."""
+        retry window, and send the matching events that wait for a retry now (the receiver was fixed: the
+        backlog need not wait for its back-off); returns how many are due now."""
         now = self._clock.now_ms()
         count = await self._db.write(
             partial(
@@ -370,9 +442,13 @@ class WebhookService:
         return count
 
 
-def _verification_failed(reason: str) -> GraphError:
+def _verification_failed() -> GraphError:
     return GraphError(
-        2200, f"Callback verification failed: {reason}", http_status=400, title="Callback verification failed"
+        2200,
+        "Callback verification failed: the URL did not answer the challenge. It must be reachable from the "
+        "internet and answer the GET with HTTP 200 and the hub.challenge value when hub.verify_token matches.",
+        http_status=400,
+        title="Callback verification failed",
     )
 
 

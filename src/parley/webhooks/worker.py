@@ -1,10 +1,14 @@
 """The delivery engine: claims due outbox events in batches and POSTs them, one task per stream.
 
-- Order: a stream (a WABA's events of one phone number, or its number-less ones) is delivered strictly in
-  id order, one POST at a time; a failing head holds its stream's newer events back until it is delivered
-  or dead, so a message's statuses never arrive out of order.
-- Isolation: each stream has its own task; a slow or failing endpoint only ever occupies its own streams
-  (and at most `max_per_target` of the global `max_concurrency` slots). The claim loop never waits on HTTP.
+- Independence: each event is retried on its own with its own back-off (as Meta and Stripe do); a receiver
+  refusing one event never holds back the others, even those of the same phone number.
+- Order where it matters: a stream is the events of one order key (a message's statuses), delivered strictly
+  in id order, one POST at a time; a failing status holds back only the later statuses of the same message
+  until it is delivered or dead, so a receiver never gets `sent` after `delivered`. Any other event is a
+  stream of its own.
+- Isolation: a slow or failing endpoint only ever occupies its own streams, at most `max_per_account` slots
+  per business account and `max_per_target` per URL of the global `max_concurrency`, each POST for at most
+  `deadline_s` (answer included). The claim loop never waits on HTTP.
 - Throughput: one claim unit leases up to `claim_batch` events; outcomes are written in batches; a few
   small httpx connection pools keep connections alive. An idle loop only reads (one indexed probe per poll).
 - At least once: an event is leased (its `next_attempt_at` becomes the lease expiry) before it is sent and
@@ -23,6 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import httpx
 from sqlalchemy import Connection
@@ -49,6 +54,8 @@ class DeliveryPolicy:
     max_age_s: float = 7 * 24 * 3600.0
     max_concurrency: int = 256
     max_per_target: int = 16
+    max_per_account: int = 32
+    deadline_s: float = 15.0
     stream_queue: int = 1000
     lease_s: float = 300.0
     contention_delay_s: float = 0.25
@@ -73,8 +80,8 @@ class HttpClients:
             client = self._clients[index] = self._factory()
         return client
 
-    def for_stream(self, key: StreamKey) -> httpx.AsyncClient:
-        return self.client(hash(key))
+    def for_url(self, url: str) -> httpx.AsyncClient:
+        return self.client(hash(url))  # one receiver's POSTs share a pool: its connections are reused
 
     async def aclose(self) -> None:
         for client in self._clients:
@@ -157,6 +164,7 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         self._global = asyncio.Semaphore(policy.max_concurrency)
         self._per_target: dict[str, asyncio.Semaphore] = {}
+        self._per_account: dict[int, asyncio.Semaphore] = {}
         self._results = _ResultWriter(db, self.owner, policy.max_result_batch)
         self._loop_task: asyncio.Task[None] | None = None
         self._closing = False
@@ -337,28 +345,30 @@ class DeliveryEngine:
             event.lease_until = lease_until
 
     def _target_slot(self, url: str) -> asyncio.Semaphore:
-        slot = self._per_target.get(url)
-        if slot is None:
-            if len(self._per_target) > 10_000:
-                self._per_target = {u: s for u, s in self._per_target.items() if s.locked()}
-            slot = self._per_target[url] = asyncio.Semaphore(self._policy.max_per_target)
-        return slot
+        return _slot(self._per_target, url, self._policy.max_per_target)
+
+    def _account_slot(self, waba_id: int) -> asyncio.Semaphore:
+        return _slot(self._per_account, waba_id, self._policy.max_per_account)
 
     async def _attempt(self, event: ClaimedEvent) -> AttemptResult:
         body = envelope_body(event.waba_id, event.field, event.value_json, event.created_at)
         headers = signed_headers(event.app_secret, body)
         status: int | None = None
         error: str | None = None
-        async with self._target_slot(event.url), self._global:
+        # The account's slot first: a tenant whose receivers are slow queues behind itself, not the others.
+        async with self._account_slot(event.waba_id), self._target_slot(event.url), self._global:
             started = time.perf_counter()
             try:
-                client = self._clients.for_stream(event.stream)
-                async with client.stream("POST", event.url, content=body, headers=headers) as response:
-                    status = response.status_code
-                    await read_answer(response)
+                client = self._clients.for_url(event.url)
+                async with asyncio.timeout(self._policy.deadline_s):  # a dripping answer cannot hold the slot
+                    async with client.stream("POST", event.url, content=body, headers=headers) as response:
+                        status = response.status_code
+                        await read_answer(response)
                 if not 200 <= status < 300:
                     error = f"HTTP {status}"
-            except Exception as exc:  # network errors, timeouts, a URL httpx refuses: all are failed attempts
+            except TimeoutError:
+                status, error = None, f"no complete answer within {self._policy.deadline_s:g} s"
+            except Exception as exc:  # network errors, a refused address, a URL httpx refuses: all failed attempts
                 error = f"{type(exc).__name__}: {exc}"[:1000] if str(exc) else type(exc).__name__
             latency_ms = int((time.perf_counter() - started) * 1000)
         now = self._clock.now_ms()
@@ -390,6 +400,16 @@ class DeliveryEngine:
     @property
     def held_streams(self) -> int:
         return len(self._streams)
+
+
+def _slot(slots: dict[Any, asyncio.Semaphore], key: Any, size: int) -> asyncio.Semaphore:
+    slot = slots.get(key)
+    if slot is None:
+        if len(slots) > 10_000:  # forget idle ones (keeps the map bounded; a busy slot stays)
+            for idle in [k for k, s in slots.items() if not s.locked()]:
+                del slots[idle]
+        slot = slots[key] = asyncio.Semaphore(size)
+    return slot
 
 
 async def read_answer(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> bytes:
