@@ -648,6 +648,28 @@ async def test_links_to_private_networks_are_refused_by_default(server: LiveServ
         await fetch_media_link_with(server.container.media, strict, biz.user_id, "image", origin.url("/hop"))
 
 
+async def test_a_link_whose_name_resolves_to_loopback_is_refused_on_the_address_dialled(
+    server: LiveServer, origin: Origin
+) -> None:
+    """DNS rebinding: a name may answer a public address to a check and loopback to the connect. The one lookup
+    is the one dialled: a name that answers 127.0.0.1 when the connection opens is refused there."""
+    biz = await create_business(server)
+    origin.routes["/cat.png"] = (200, sized("image/png", png()), png())
+    lookups: list[str] = []
+
+    async def rebinding_dns(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    url = f"http://cdn.rebind.test:{origin.port}/cat.png"
+    with pytest.raises(GraphError) as caught:
+        await fetch_media_link_with(
+            server.container.media, MediaFetchSettings(), biz.user_id, "image", url, resolver=rebinding_dns
+        )
+    assert caught.value.code == 131052 and "public internet" in caught.value.details
+    assert lookups == ["cdn.rebind.test"] and origin.hits == []
+
+
 def stored_files(server: LiveServer) -> set[Path]:
     folder = server.settings.resolved_media_dir
     return {p for p in folder.iterdir() if not p.name.startswith(".")} if folder.exists() else set()

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Connection
 
 from parley import webhooks
-from parley.config import Settings, WebhookSettings
+from parley.config import Settings
 from parley.container import Container, build_container
 from parley.graph import GraphError
 from parley.kit.clock import Clock, FrozenClock, SystemClock
@@ -76,7 +76,7 @@ async def put(
             value=value,
             phone_number_id=phone,
             event_id=event_id,
-            order_key=order,
+            **({} if order is None else {"order_key": order}),
         )
 
     await c.db.write(unit)

@@ -28,6 +28,7 @@ class Received:
     headers: dict[str, str]
     arrived: float  # time.monotonic()
     path: str
+    status: int = 0  # what the receiver answered
 
     @property
     def json(self) -> Any:
@@ -83,6 +84,7 @@ class Receiver:
         status = self.statuses.popleft() if self.statuses else self.default_status
         if self.refuse is not None and self.refuse(body):
             status = 403
+        received.status = status
         self.answered.append(received)
         await _answer(send, status, b"ok" if status == 200 else b"nope")
 

@@ -234,8 +234,12 @@ class WebhookService:
                 log.info("callback verification of WABA %s failed: %s", waba_id, type(error).__name__)
                 raise _verification_failed() from error
         if status != 200 or answer != challenge.encode():
-            log.info("callback verification of WABA %s failed: HTTP %s, echo matched: %s", waba_id, status,
-                     answer == challenge.encode())
+            log.info(
+                "callback verification of WABA %s failed: HTTP %s, echo matched: %s",
+                waba_id,
+                status,
+                answer == challenge.encode(),
+            )
             raise _verification_failed()
 
     # ------------------------------------------------------------------------------------------ apps

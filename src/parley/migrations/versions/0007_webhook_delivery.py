@@ -26,7 +26,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_events_order")
-        batch_op.create_index(
-            "ix_webhook_events_stream", ["waba_id", "phone_number_id", "state", "id"], unique=False
-        )
+        batch_op.create_index("ix_webhook_events_stream", ["waba_id", "phone_number_id", "state", "id"], unique=False)
         batch_op.drop_column("order_key")
