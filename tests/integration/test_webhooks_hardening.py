@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -135,6 +136,43 @@ async def test_a_redelivery_sends_the_waiting_backlog_at_once(make_container: Ma
         assert await c.webhooks.redeliver(WABA, dead_only=True) == 1  # `--dead`: and every waiting one
         await c.webhooks.deliver_due_now()
         assert {(await event(c, e)).state for e in refused} == {"delivered"}
+
+
+def test_cli_sends_the_waiting_backlog_now(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from parley.cli.webhooks import webhooks_app
+    from parley.container import build_container
+
+    async def refused_event() -> int:
+        options = {"deliver": False, "backoff_base_s": 3600.0}
+        c = build_container(settings.model_copy(update={"webhooks": settings.webhooks.model_copy(update=options)}))
+        await c.start()
+        try:
+            async with receiver() as rx:
+                rx.default_status = 403
+                await add_app(c, WABA, rx.url)
+                event_id = await put(c, WABA, {"n": 1})
+                await c.webhooks.deliver_due_now()
+                return event_id
+        finally:
+            await c.close()
+
+    event_id = asyncio.run(refused_event())
+    for name, value in {
+        "PARLEY_DATA_DIR": str(settings.data_dir),
+        "PARLEY_DATABASE_URL": settings.resolved_database_url,
+        "PARLEY_SECRET_KEY": settings.secret_key,
+        "PARLEY_WEBHOOKS__DELIVER": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    [entry] = json.loads(runner.invoke(webhooks_app, ["log", str(WABA), "--json"]).stdout)
+    assert entry["state"] == "pending" and entry["next_attempt_at"] > time.time() * 1000  # minutes away, maybe an hour
+    released = runner.invoke(webhooks_app, ["redeliver", str(WABA), "--waiting"])
+    assert released.exit_code == 0 and "1 event re-queued" in released.stdout
+    [entry] = json.loads(runner.invoke(webhooks_app, ["log", str(WABA), "--json"]).stdout)
+    assert entry["event_id"] == str(event_id) and entry["next_attempt_at"] <= time.time() * 1000
 
 
 async def test_a_message_people_send_cannot_block_the_businesss_other_webhooks(server: LiveServer) -> None:

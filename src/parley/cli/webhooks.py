@@ -96,13 +96,19 @@ def redeliver(
     event: Annotated[list[int] | None, typer.Option("--event", help="An event id (repeatable).")] = None,
     dead: Annotated[bool, typer.Option("--dead", help="Only events that were given up on.")] = False,
     since: Annotated[str | None, typer.Option(help="Only events created at or after this ISO time.")] = None,
+    waiting: Annotated[
+        bool, typer.Option("--waiting", help="Only events waiting for a retry: send them now (receiver fixed).")
+    ] = False,
 ) -> None:
-    """Send finished events again: the given ones, or every dead (--dead) or finished one (--since)."""
-    if not event and not dead and since is None:
-        raise typer.BadParameter("say which events: --event ID, --dead, or --since ISO")
+    """Send events again: the given ones, or every dead (--dead) or finished one (--since). Events of the
+    business that wait for a retry and match are sent now too (--waiting: only those)."""
+    if not event and not dead and since is None and not waiting:
+        raise typer.BadParameter("say which events: --event ID, --dead, --since ISO or --waiting")
     since_ms = _parse_since(since) if since is not None else None
 
     async def work(c: Container) -> int:
+        if waiting:
+            return await c.webhooks.release_backlog(waba_id, event_ids=event or None, since_ms=since_ms)
         return await c.webhooks.redeliver(waba_id, event_ids=event or None, dead_only=dead, since_ms=since_ms)
 
     count = with_container(work)

@@ -23,8 +23,6 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # host, port -> the addresses to try, in order (tests inject their own: a name that answers 127.0.0.1)
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
-LOOPBACK: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
-
 
 class ForbiddenAddressError(httpx.ConnectError):
     """The host resolves to an address outside the public internet that no setting allows."""

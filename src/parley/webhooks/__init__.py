@@ -1,4 +1,5 @@
-"""Webhooks: the outbox other domains write updates to, and their signed, ordered, at-least-once delivery."""
+"""Webhooks: the outbox other domains write updates to, and their signed, at-least-once delivery (each event on
+its own; a message's statuses in order) to callbacks on permitted addresses."""
 
 from parley.webhooks.repository import DeliveryLogEntry, WebhookEventRow, enqueue, list_events, register_app
 from parley.webhooks.service import WebhookService

@@ -419,6 +419,19 @@ class WebhookService:
     async def attempts(self, event_id: int) -> list[Any]:
         return await self._db.read(partial(repository.attempts_of, event_id=event_id))
 
+    async def release_backlog(
+        self, waba_id: int, *, event_ids: Sequence[int] | None = None, since_ms: int | None = None
+    ) -> int:
+        """Send a business's events that wait for a retry now (its receiver was fixed); returns how many."""
+        now = self._clock.now_ms()
+        ids = list(event_ids) if event_ids is not None else None
+        count = await self._db.write(
+            partial(repository.release_backlog, waba_id=waba_id, now=now, event_ids=ids, since=since_ms)
+        )
+        if count:
+            self.notify()
+        return count
+
     async def redeliver(
         self,
         waba_id: int,
