@@ -116,7 +116,7 @@ async def run(data_dir: Path, rounds: int, flood_size: int, deadline_s: float) -
     settings = Settings(
         data_dir=data_dir,
         secret_key="bench-secret",
-        webhooks=WebhookSettings(allowed_networks=["127.0.0.0/8"], deadline_s=deadline_s),  # type: ignore[list-item]
+        webhooks=WebhookSettings(allowed_networks=["127.0.0.0/8"], deadline_s=deadline_s),
     )
     c = build_container(settings)
     await c.start()

@@ -69,7 +69,7 @@ class AddressPolicy:
         try:
             addresses = list(await self.resolver(host, port))
         except OSError as error:
-            raise ForbiddenAddressError(f"the host {host} could not be resolved") from error
+            raise httpx.ConnectError(f"the host {host} could not be resolved") from error
         if not addresses or not all(self.permits(address) for address in addresses):
             raise ForbiddenAddressError(f"the host {host} is not on the public internet")
         return addresses[0]
