@@ -274,11 +274,11 @@ async def test_a_slow_endpoint_does_not_delay_another_business(make_container: M
             await put(c, OTHER_WABA, {"n": n}, phone=None)
         c.webhooks.notify()
         await fast.wait_for(5)
-        assert numbers(fast) == [0, 1, 2, 3, 4]
+        assert sorted(numbers(fast)) == [0, 1, 2, 3, 4]  # each on its own: in any order
         # While the slow business's POSTs were still being answered, the other business had all five.
         assert slow.answered == []
         await slow.wait_for(2, timeout=15)
-        assert numbers(slow) == [0, 1]
+        assert sorted(numbers(slow)) == [0, 1]
 
 
 async def test_events_survive_a_restart(make_container: MakeContainer) -> None:

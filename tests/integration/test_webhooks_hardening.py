@@ -388,6 +388,30 @@ async def test_one_accounts_slow_receiver_does_not_hold_back_anothers_deliveries
         assert all("no complete answer" in (row.last_error or "") for row in rows if row.attempts)
 
 
+async def test_an_event_that_waited_for_its_accounts_slot_past_its_lease_is_sent_once(
+    make_container: MakeContainer,
+) -> None:
+    """Events wait for their account's slots while their leases run: one whose lease ran out and that another
+    process took over is left to that process, not sent by both."""
+    clock = FrozenClock(int(time.time() * 1000))
+    first = await make_container(clock, node=1, max_per_account=1)
+    second = await make_container(clock, node=2)
+    async with receiver() as rx:
+        rx.delay_s = 1.0
+        await add_app(first, WABA, rx.url)
+        await put(first, WABA, {"n": 1})
+        await put(first, WABA, {"n": 2})
+        delivering = asyncio.create_task(first.webhooks.deliver_due_now())
+        await rx.wait_for(1)
+        [in_flight] = numbers(rx)  # the other waits for the account's one slot
+        waiting = 3 - in_flight
+        clock.advance(seconds=first.settings.webhooks.lease_s + 1)  # both leases run out
+        await second.webhooks.deliver_due_now()  # the other process takes both over
+        await delivering
+        assert numbers(rx).count(waiting) == 1  # not sent again by the first process once it got the slot
+        assert sorted(set(numbers(rx))) == [1, 2]  # (the one in flight may arrive twice: at least once)
+
+
 # ------------------------------------------------------------------------------------------ finding 14
 
 

@@ -392,7 +392,8 @@ class BusinessService:
     def enqueue_contact_change(self, conn: Connection, waba_id: int, change: str, contact: dict[str, Any]) -> None:
         """A `parley_contacts` webhook (a Parley extension): a CRM hears contacts created and edited."""
         value = {"messaging_product": "whatsapp", "event": change, "contact": contact}
-        self._enqueue(conn, waba_id, "parley_contacts", value, None)
+        # A contact's changes go out in order (`created` before `updated`), like a message's statuses.
+        self._enqueue(conn, waba_id, "parley_contacts", value, None, order_key=parse_id(str(contact.get("id"))))
 
     def wake_webhooks(self) -> None:
         self._notify_outbox()

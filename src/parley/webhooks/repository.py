@@ -597,14 +597,20 @@ def release(conn: Connection, event_ids: Sequence[int], *, owner: int, until: in
         )
 
 
-def renew_leases(conn: Connection, event_ids: Sequence[int], *, owner: int, lease_until: int) -> None:
+def renew_leases(conn: Connection, event_ids: Sequence[int], *, owner: int, lease_until: int) -> list[int]:
+    """Extend this process's leases; returns the ids it still held (the others ran out and were taken)."""
     t = webhook_events
+    kept: list[int] = []
     for chunk in _chunks(list(event_ids)):
-        conn.execute(
-            update(t)
-            .where(t.c.id.in_(chunk), t.c.lease_owner == owner, t.c.state == PENDING)
-            .values(next_attempt_at=lease_until)
+        kept.extend(
+            conn.execute(
+                update(t)
+                .where(t.c.id.in_(chunk), t.c.lease_owner == owner, t.c.state == PENDING)
+                .values(next_attempt_at=lease_until)
+                .returning(t.c.id)
+            ).scalars()
         )
+    return kept
 
 
 # ---------------------------------------------------------------------------------------------- operators

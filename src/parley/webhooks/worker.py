@@ -278,9 +278,11 @@ class DeliveryEngine:
     async def _drain(self, stream: _Stream) -> None:
         while True:
             while stream.queue:
-                event = stream.queue[0]
-                await self._renew_if_needed(stream)
-                result = await self._attempt(event)
+                result = await self._attempt(stream)
+                if result is None:  # its leases ran out while it waited for a slot: another process has it
+                    async with self._lock:
+                        del self._streams[stream.key]
+                    return
                 if result.state == PENDING:
                     await self._hand_back(stream, result)
                     return
@@ -332,17 +334,26 @@ class DeliveryEngine:
                 log.exception("could not record a failed webhook attempt")
             del self._streams[stream.key]
 
-    async def _renew_if_needed(self, stream: _Stream) -> None:
+    async def _renew_if_needed(self, stream: _Stream) -> bool:
+        """Extend the stream's leases when half gone; False when some ran out and another process took them
+        (then the stream is given up here: that process sends it, in order)."""
         now = self._clock.now_ms()
         lease_ms = int(self._policy.lease_s * 1000)
         head = stream.queue[0]
         if head.lease_until - now > lease_ms // 2:
-            return
+            return True
         lease_until = now + lease_ms
         ids = [event.id for event in stream.queue]
-        await self._db.write(partial(repository.renew_leases, event_ids=ids, owner=self.owner, lease_until=lease_until))
+        kept = await self._db.write(
+            partial(repository.renew_leases, event_ids=ids, owner=self.owner, lease_until=lease_until)
+        )
+        if len(kept) < len(ids):
+            stream.queue.clear()
+            await self._db.write(partial(repository.release, event_ids=kept, owner=self.owner, until=now))
+            return False
         for event in stream.queue:
             event.lease_until = lease_until
+        return True
 
     def _target_slot(self, url: str) -> asyncio.Semaphore:
         return _slot(self._per_target, url, self._policy.max_per_target)
@@ -350,13 +361,18 @@ class DeliveryEngine:
     def _account_slot(self, waba_id: int) -> asyncio.Semaphore:
         return _slot(self._per_account, waba_id, self._policy.max_per_account)
 
-    async def _attempt(self, event: ClaimedEvent) -> AttemptResult:
+    async def _attempt(self, stream: _Stream) -> AttemptResult | None:
+        """POST the stream's head; None when its lease ran out while it waited for a slot."""
+        event = stream.queue[0]
         body = envelope_body(event.waba_id, event.field, event.value_json, event.created_at)
         headers = signed_headers(event.app_secret, body)
         status: int | None = None
         error: str | None = None
         # The account's slot first: a tenant whose receivers are slow queues behind itself, not the others.
         async with self._account_slot(event.waba_id), self._target_slot(event.url), self._global:
+            # Renewed once it holds its slots: an event may wait long behind its account's others.
+            if not await self._renew_if_needed(stream):
+                return None
             started = time.perf_counter()
             try:
                 client = self._clients.for_url(event.url)
