@@ -69,9 +69,8 @@ async def test_one_address_trying_new_emails_gets_429_after_its_limit_and_others
             assert int(refused.headers["retry-after"]) > 0
             assert "Too many sign-in attempts" in refused.text
             # A script asking for JSON gets the inbox API's error shape.
-            scripted = await attacker.post(
-                "/inbox/login", data={"email": "x@flood.example", "password": "p"}, headers={"Accept": "application/json"}
-            )
+            form = {"email": "x@flood.example", "password": "p", "csrf_token": attacker.cookies["parley_inbox_login"]}
+            scripted = await attacker.post("/inbox/login", data=form, headers={"Accept": "application/json"})
             assert scripted.status_code == 429 and scripted.json()["error"]["code"] == "rate_limited"
             assert (await sign_in(ana, "ana@shop.example")).status_code == 303
 
