@@ -1,7 +1,7 @@
 """The rest of the server during a flood of wrong inbox sign-ins (issue 11, finding 1), beside no flood, in one run.
 
     .venv/bin/python bench/login_flood.py                                  # this checkout, ~30 s
-    .venv/bin/python bench/login_flood.py --compare /path/to/other/src     # and another checkout (~100 s when it stalls)
+    .venv/bin/python bench/login_flood.py --compare /other/checkout/src   # and another (~100 s if it stalls)
 
 A real `parley serve` process on a fresh SQLite data dir. This process probes it one request at a time,
 alternating `GET /healthz` and `GET /client/v1/chats` (a person with a few chats), and reports p50 / p95 of each
