@@ -58,11 +58,20 @@ class PasswordPool:
     async def _run(self, fn: Callable[..., T], *args: str) -> T:
         if self._in_flight >= self._capacity:
             raise RateLimitedError("The server is busy signing people in; try again in a moment.", retry_after_s=1)
+        loop = asyncio.get_running_loop()
+        job = self._executor.submit(fn, *args)
         self._in_flight += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-        finally:
-            self._in_flight -= 1
+        # Counted until the thread is done with it, even if the caller went away: a hash already running keeps
+        # its place, so clients that hang up cannot push more work into the pool than it admits.
+        job.add_done_callback(lambda _: self._release_from_thread(loop))
+        return await asyncio.wrap_future(job)
+
+    def _release_from_thread(self, loop: asyncio.AbstractEventLoop) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed while a hash finished: nothing left to count
+            loop.call_soon_threadsafe(self._release)
+
+    def _release(self) -> None:
+        self._in_flight -= 1
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
