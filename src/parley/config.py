@@ -107,6 +107,8 @@ class InboxSettings(BaseModel):
     login_per_address_and_email: int = Field(default=5, ge=1)
     login_per_email: int = Field(default=200, ge=1)
     login_global: int = Field(default=600, ge=1)
+    # A live inbox stream closes at once when its session ends (over the bus), and checks it again this often anyway.
+    stream_session_check_s: float = Field(default=60.0, gt=0)
 
 
 class SqliteSettings(BaseModel):

@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from parley.config import InboxSettings, Settings
+from parley.container import build_container
 from tests.conftest import LiveServer, running_server
 from tests.integration.business_helpers import create_business, person_writes
 from tests.integration.inbox_helpers import PASSWORD, agent, client_from, sign_in
@@ -20,7 +21,7 @@ from tests.integration.inbox_helpers import PASSWORD, agent, client_from, sign_i
 pytestmark = pytest.mark.asyncio
 
 
-def _inbox(settings: Settings, **changes: int) -> Settings:
+def _inbox(settings: Settings, **changes: float) -> Settings:
     return settings.model_copy(update={"inbox": InboxSettings(automation_poll_s=0, **changes)})
 
 
@@ -163,6 +164,27 @@ async def test_signing_out_or_a_password_reset_closes_the_live_stream(server: Li
                     await asyncio.wait_for(ws.recv(), timeout=10)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
         await sam.sign_in_again(server.base_url)
+
+
+async def test_a_reset_from_another_process_closes_the_live_stream_too(settings: Settings) -> None:
+    """The operator's CLI has a bus of its own (in memory beside SQLite): the stream notices by checking again."""
+    async with running_server(_inbox(settings, stream_session_check_s=0.2)) as server:
+        biz = await create_business(server)
+        sam = await agent(server, biz, "Sam")
+        url = server.base_url.replace("http://", "ws://") + "/inbox/api/stream"
+        cookie = {"Cookie": f"parley_inbox={sam.http.cookies['parley_inbox']}"}
+        async with connect(url, additional_headers=cookie) as ws:
+            operator = build_container(settings)
+            await operator.start()
+            try:
+                await operator.inbox.reset_password(int(biz.waba_id), sam.email, "a brand new password")
+            finally:
+                await operator.close()
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), timeout=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        await sam.http.aclose()
 
 
 async def test_logout_needs_the_csrf_token_and_ends_the_session_on_the_server(server: LiveServer) -> None:

@@ -329,16 +329,29 @@ async def stream(ws: WebSocket) -> None:
     subscriptions += [container.bus.subscribe(topic, forward) for topic in number_topics]
     chats: dict[int, str | None] = {}
     receiver = asyncio.create_task(_drain(ws))
+    loop = asyncio.get_running_loop()
+    check_every = container.settings.inbox.stream_session_check_s
+    next_check = loop.time() + check_every
     try:
         while not receiver.done():
             getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
+            wait_s = max(0.0, next_check - loop.time())
+            done, _ = await asyncio.wait({getter, receiver}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
                 getter.cancel()
                 break
+            if getter not in done:
+                # Now and then, whatever the bus said: a session ended by a process whose bus does not reach this
+                # one (the operator's CLI beside a SQLite server), or one that simply expired.
+                getter.cancel()
+                next_check = loop.time() + check_every
+                if not await _signed_in(container, token):
+                    await ws.close(code=4401)
+                    break
+                continue
             event = getter.result()
             if event.get("type") == SESSIONS_ENDED:
-                # Signed out, removed or reset: the socket ends with the session, in every process.
+                # Signed out, removed or reset: the socket ends with the session, at once, in every process.
                 if event.get("agent_id") == str(ctx.agent_id) and not await _signed_in(container, token):
                     await ws.close(code=4401)
                     break
@@ -356,7 +369,7 @@ async def stream(ws: WebSocket) -> None:
 
 async def _signed_in(container: Container, token: str | None) -> bool:
     try:
-        await container.inbox.session(token)
+        await container.inbox.session(token, slide=False)  # an open tab alone does not keep a session alive
     except UnauthenticatedError:
         return False
     return True

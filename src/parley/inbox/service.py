@@ -295,7 +295,7 @@ class InboxService:
             raise NotFoundError("this invitation was used or withdrawn")
         return agent_view(agent)
 
-    async def session(self, token: str | None) -> AgentContext:
+    async def session(self, token: str | None, *, slide: bool = True) -> AgentContext:
         if not token:
             raise UnauthenticatedError("sign in first")
         token_hash = hash_secret(token)
@@ -315,7 +315,8 @@ class InboxService:
         if found is None:
             raise UnauthenticatedError("your session ended; sign in again")
         ctx, half_spent = found
-        if half_spent:  # an agent who keeps working stays signed in: the session slides (the page re-sets the cookie)
+        # An agent who keeps working stays signed in: the session slides (the page re-sets the cookie).
+        if half_spent and slide:
             await self._db.write(lambda c: repo.extend_session(c, token_hash, now + SESSION_TTL_MS))
         return ctx
 
