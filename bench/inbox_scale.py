@@ -154,7 +154,10 @@ async def measure(server: Server, seed: dict[str, Any], rounds: int) -> dict[str
     base = f"http://127.0.0.1:{server.port}"
     results: dict[str, dict[str, Any]] = {}
     async with httpx.AsyncClient(base_url=base, timeout=30) as agent:
-        signed = await agent.post("/inbox/login", data={"email": "agent0@bench.example", "password": PASSWORD})
+        await agent.get("/inbox/login")  # the form's CSRF cookie, echoed back as csrf_token
+        token = agent.cookies["parley_inbox_login"]
+        form = {"email": "agent0@bench.example", "password": PASSWORD, "csrf_token": token}
+        signed = await agent.post("/inbox/login", data=form)
         assert signed.status_code == 303, signed.text
         first = (await agent.get("/inbox/api/conversations")).json()
         cursor = first["paging"]["next"]

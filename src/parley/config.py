@@ -103,9 +103,23 @@ class BillingSettings(BaseModel):
 
 
 class InboxSettings(BaseModel):
-    """The team inbox: how often each process looks for away and greeting messages to send (0: only when asked)."""
+    """The team inbox: how often each process looks for away and greeting messages to send (0: only when asked),
+    and how sign-in resists floods and guessing."""
 
     automation_poll_s: float = Field(default=1.0, ge=0)
+    # Sign-in: argon2 (~0.1 s of CPU each) runs in a small pool of threads beside the event loop; when this many
+    # are already waiting, a sign-in is refused at once (429) instead of queueing without bound.
+    password_hash_threads: int = Field(default=2, ge=1, le=64)
+    password_hash_queue: int = Field(default=16, ge=0)
+    # Sign-in attempts before a 429: per client address (10 min), per address and email (15 min: the attacker's
+    # address backs off, the agent elsewhere still signs in), per email from all addresses (1 h: a ceiling on
+    # distributed guessing), and for the whole server (1 min).
+    login_per_address: int = Field(default=30, ge=1)
+    login_per_address_and_email: int = Field(default=5, ge=1)
+    login_per_email: int = Field(default=200, ge=1)
+    login_global: int = Field(default=600, ge=1)
+    # A live inbox stream closes at once when its session ends (over the bus), and checks it again this often anyway.
+    stream_session_check_s: float = Field(default=60.0, gt=0)
 
 
 class SqliteSettings(BaseModel):

@@ -129,7 +129,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         media_urls=MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url),
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
-        inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox.automation_poll_s),
+        inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox),
     )
 
 

@@ -75,9 +75,9 @@ def _agent_session(server: ServerProcess, business: Business) -> dict[str, str]:
         INBOX_PASSWORD,
     )
     with requests.Session() as browser:
-        signed = browser.post(
-            f"{server.base_url}/inbox/login", data={"email": email, "password": INBOX_PASSWORD}, allow_redirects=False
-        )
+        browser.get(f"{server.base_url}/inbox/login")  # the form's CSRF cookie, echoed back as csrf_token
+        form = {"email": email, "password": INBOX_PASSWORD, "csrf_token": browser.cookies["parley_inbox_login"]}
+        signed = browser.post(f"{server.base_url}/inbox/login", data=form, allow_redirects=False)
         assert signed.status_code == 303, signed.text
         cookie = signed.cookies["parley_inbox"]
         me = browser.get(f"{server.base_url}/inbox/api/me").json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,21 @@ from tests.conftest import LiveServer
 from tests.integration.business_helpers import Biz
 
 PASSWORD = "correct horse battery"
+_FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+async def sign_in(http: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    """`POST /inbox/login` as a browser does it: open the form first, send back its CSRF token."""
+    page = await http.get("/inbox/login")
+    token = _FORM_TOKEN.search(page.text)
+    form = {"email": email, "password": password, "csrf_token": token.group(1) if token else ""}
+    return await http.post("/inbox/login", data=form)
+
+
+def client_from(server: LiveServer, address: str) -> httpx.AsyncClient:
+    """A client whose connections come from another loopback address (the server sees another client)."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    return httpx.AsyncClient(base_url=server.base_url, timeout=20, transport=transport)
 
 
 @dataclass
@@ -42,7 +58,7 @@ class Agent:
     async def sign_in_again(self, base_url: str) -> None:
         await self.http.aclose()
         self.http = httpx.AsyncClient(base_url=base_url, timeout=20)
-        response = await self.http.post("/inbox/login", data={"email": self.email, "password": PASSWORD})
+        response = await sign_in(self.http, self.email)
         assert response.status_code == 303, response.text
         self.csrf = (await self.http.get("/inbox/api/me")).json()["csrf_token"]
 
@@ -61,7 +77,7 @@ async def agent(
         int(biz.waba_id), email=email, name=name, role=role, password=PASSWORD
     )
     http = httpx.AsyncClient(base_url=server.base_url, timeout=20)
-    response = await http.post("/inbox/login", data={"email": email, "password": PASSWORD})
+    response = await sign_in(http, email)
     assert response.status_code == 303, response.text
     me = (await http.get("/inbox/api/me")).json()
     signed = Agent(str(created["id"]), email, http, me["csrf_token"], biz.waba_id)

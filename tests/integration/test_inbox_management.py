@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import LiveServer
 from tests.integration.business_helpers import create_business, person_writes
-from tests.integration.inbox_helpers import PASSWORD, agent
+from tests.integration.inbox_helpers import PASSWORD, agent, sign_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -66,7 +66,7 @@ async def test_a_removed_agent_is_signed_out_and_never_routed_to(server: LiveSer
     removed = await owner.delete(f"/agents/{sam.id}")
     assert removed.status_code == 204
     assert (await sam.get("/me")).status_code == 401
-    refused = await server.http.post("/inbox/login", data={"email": sam.email, "password": PASSWORD})
+    refused = await sign_in(server.http, sam.email)
     assert refused.status_code == 400
     ada = await server.user("Ada")
     await person_writes(server, ada, biz)
@@ -80,9 +80,9 @@ async def test_operator_password_reset_ends_sessions(server: LiveServer) -> None
     sam = await agent(server, biz, "Sam")
     await server.container.inbox.reset_password(int(biz.waba_id), sam.email, "a brand new password")
     assert (await sam.get("/me")).status_code == 401
-    old = await server.http.post("/inbox/login", data={"email": sam.email, "password": PASSWORD})
+    old = await sign_in(server.http, sam.email)
     assert old.status_code == 400
-    new = await server.http.post("/inbox/login", data={"email": sam.email, "password": "a brand new password"})
+    new = await sign_in(server.http, sam.email, "a brand new password")
     assert new.status_code == 303
 
 

@@ -1,6 +1,27 @@
 """The team inbox: agents, routing, labels, notes, quick replies, business hours, contacts, reports."""
 
-from parley.inbox.cookies import SESSION_COOKIE, session_cookie
+from parley.inbox.cookies import (
+    LOGIN_FORM_COOKIE,
+    SESSION_COOKIE,
+    CsrfError,
+    forget_login_form_cookie,
+    login_form_cookie,
+    new_login_form_token,
+    same_token,
+    session_cookie,
+)
 from parley.inbox.service import AgentContext, InboxService, SignedIn
 
-__all__ = ["SESSION_COOKIE", "AgentContext", "InboxService", "SignedIn", "session_cookie"]
+__all__ = [
+    "LOGIN_FORM_COOKIE",
+    "SESSION_COOKIE",
+    "AgentContext",
+    "CsrfError",
+    "InboxService",
+    "SignedIn",
+    "forget_login_form_cookie",
+    "login_form_cookie",
+    "new_login_form_token",
+    "same_token",
+    "session_cookie",
+]

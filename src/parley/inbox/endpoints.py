@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, Response
 from starlette.requests import HTTPConnection
 
 from parley.container import Container
 from parley.http import ContainerDep, container_dependency
-from parley.inbox.cookies import SESSION_COOKIE
+from parley.inbox.cookies import SESSION_COOKIE, CsrfError, same_token
 from parley.inbox.inputs import optional_id
-from parley.inbox.service import AgentContext, ConversationQuery
-from parley.kit.errors import ForbiddenError, InvalidInputError, UnauthenticatedError
+from parley.inbox.service import SESSIONS_ENDED, AgentContext, ConversationQuery
+from parley.kit.errors import InvalidInputError, UnauthenticatedError
 from parley.kit.ids import parse_id
 
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -24,19 +24,13 @@ _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 router = APIRouter(prefix="/inbox/api", tags=["team inbox"])
 
 
-class CsrfError(ForbiddenError):
-    code = "csrf"
-
-
 async def agent_context(
     request: Request, container: Annotated[Container, Depends(container_dependency)]
 ) -> AgentContext:
     """The signed-in agent; a write must also carry the session's CSRF token in `X-CSRF-Token`."""
     ctx = await container.inbox.session(request.cookies.get(SESSION_COOKIE))
-    if request.method not in _SAFE_METHODS:
-        given = request.headers.get("x-csrf-token", "")
-        if not secrets.compare_digest(given.encode(), ctx.csrf_token.encode()):
-            raise CsrfError("missing or wrong X-CSRF-Token header (GET /inbox/api/me gives it)")
+    if request.method not in _SAFE_METHODS and not same_token(request.headers.get("x-csrf-token", ""), ctx.csrf_token):
+        raise CsrfError("missing or wrong X-CSRF-Token header (GET /inbox/api/me gives it)")
     return ctx
 
 
@@ -44,10 +38,12 @@ AgentDep = Annotated[AgentContext, Depends(agent_context)]
 
 
 async def _body(request: Request) -> Any:
+    """Every inbox route's JSON body. orjson, not the json module: json turns an escaped lone UTF-16 surrogate
+    (`"\\ud800"`) into a str that no database, page or response can encode; orjson refuses it here, once."""
     try:
-        return await request.json()
-    except ValueError as exc:
-        raise InvalidInputError("the request body is not valid JSON") from exc
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInputError(f"the request body is not valid JSON: {exc}") from exc
 
 
 BodyDep = Annotated[Any, Depends(_body)]
@@ -311,8 +307,9 @@ async def unlabel_contact(contact_id: str, label_id: str, ctx: AgentDep, contain
 async def stream(ws: WebSocket) -> None:
     """Hints that a conversation changed; the page refetches what it shows (the database stays the truth)."""
     container = _container_of(ws)
+    token = ws.cookies.get(SESSION_COOKIE)
     try:
-        ctx = await container.inbox.session(ws.cookies.get(SESSION_COOKIE))
+        ctx = await container.inbox.session(token)
     except UnauthenticatedError:
         await ws.close(code=4401)
         return
@@ -332,14 +329,33 @@ async def stream(ws: WebSocket) -> None:
     subscriptions += [container.bus.subscribe(topic, forward) for topic in number_topics]
     chats: dict[int, str | None] = {}
     receiver = asyncio.create_task(_drain(ws))
+    loop = asyncio.get_running_loop()
+    check_every = container.settings.inbox.stream_session_check_s
+    next_check = loop.time() + check_every
     try:
         while not receiver.done():
             getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
+            wait_s = max(0.0, next_check - loop.time())
+            done, _ = await asyncio.wait({getter, receiver}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
                 getter.cancel()
                 break
+            if getter not in done:
+                # Now and then, whatever the bus said: a session ended by a process whose bus does not reach this
+                # one (the operator's CLI beside a SQLite server), or one that simply expired.
+                getter.cancel()
+                next_check = loop.time() + check_every
+                if not await _signed_in(container, token):
+                    await ws.close(code=4401)
+                    break
+                continue
             event = getter.result()
+            if event.get("type") == SESSIONS_ENDED:
+                # Signed out, removed or reset: the socket ends with the session, at once, in every process.
+                if event.get("agent_id") == str(ctx.agent_id) and not await _signed_in(container, token):
+                    await ws.close(code=4401)
+                    break
+                continue
             out = await _inbox_event(container, ctx, event, chats)
             if out is not None:
                 await ws.send_json(out)
@@ -349,6 +365,14 @@ async def stream(ws: WebSocket) -> None:
         receiver.cancel()
         for subscription in subscriptions:
             subscription.cancel()
+
+
+async def _signed_in(container: Container, token: str | None) -> bool:
+    try:
+        await container.inbox.session(token, slide=False)  # an open tab alone does not keep a session alive
+    except UnauthenticatedError:
+        return False
+    return True
 
 
 async def _drain(ws: WebSocket) -> None:

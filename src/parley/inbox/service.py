@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import json
 import re
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection
 
 from parley import business, messaging
@@ -40,6 +39,7 @@ from parley.inbox.inputs import (
     text_field,
 )
 from parley.inbox.models import ROUTING_POLICIES, STATUSES
+from parley.inbox.passwords import PasswordPool
 from parley.inbox.routing import choose_agent, eligible
 from parley.inbox.views import (
     agent_view,
@@ -56,6 +56,7 @@ from parley.kit.errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    RateLimitedError,
     UnauthenticatedError,
 )
 from parley.kit.ids import IdGenerator
@@ -65,6 +66,7 @@ from parley.platform.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from parley.business.service import BusinessService
+    from parley.config import InboxSettings
 
 
 ROLES = ("owner", "admin", "agent")
@@ -79,6 +81,7 @@ DEFAULT_LABELS = (
     ("Paid", "#00897b"),
     ("Order complete", "#546e7a"),
 )
+SESSIONS_ENDED = "sessions_ended"  # a stream event for the server's own streams, never forwarded to pages
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
@@ -93,6 +96,17 @@ class OutsideWindowError(ConflictError):
 
 def hash_secret(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _client_bucket(address: str) -> str:
+    """What the per-address limits count: an IPv4 address, or the /64 an IPv6 client holds whole."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip)
 
 
 def inbox_topic(waba_id: int) -> str:
@@ -140,20 +154,23 @@ class InboxService:
         ids: IdGenerator,
         business_service: BusinessService,
         rate_limiter: RateLimiter,
-        automation_poll_s: float = 1.0,
+        settings: InboxSettings,
     ) -> None:
         self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
         self._business = business_service
         self._limiter = rate_limiter
-        self._hasher = PasswordHasher()
-        self.automations = Automations(db, clock, ids, business_service, self._publish, automation_poll_s)
+        self._settings = settings
+        self._passwords = PasswordPool(settings.password_hash_threads, settings.password_hash_queue)
+        self.automations = Automations(db, clock, ids, business_service, self._publish, settings.automation_poll_s)
         business_service.add_conversation_observer(self)
 
     async def start(self) -> None:
+        await self._passwords.warm()
         await self.automations.start()
 
     async def close(self) -> None:
         await self.automations.close()
+        self._passwords.close()
 
     async def run_automations_now(self) -> int:
         """Send the away and greeting messages planned so far (tests and operators; a loop does it anyway)."""
@@ -178,7 +195,7 @@ class InboxService:
             raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
         if password is not None:
             check_password(password)
-        password_hash = None if password is None else self._hasher.hash(password)
+        password_hash = None if password is None else await self._passwords.hash(password)
         invite = None if password is not None else secrets.token_urlsafe(24)
         now = self._clock.now_ms()
         row = repo.AgentRow(
@@ -215,20 +232,31 @@ class InboxService:
         for name, colour in DEFAULT_LABELS:
             repo.insert_label(conn, repo.LabelRow(self._ids.next_id(), waba_id, name, colour, now))
 
-    async def sign_in(self, email: str, password: str) -> SignedIn:
+    async def sign_in(self, email: str, password: str, address: str = "local") -> SignedIn:
+        """`address` is the client's: limits hold the guesser's address back, never the agent's account alone."""
         email = email.strip().lower()
-        retry = await self._limiter.hit(f"inbox-sign-in:{email}", 10, 900)
-        if retry is not None:
-            raise UnauthenticatedError(f"too many attempts; try again in {retry} s")
+        await self._limit_sign_in(email, address)
         agent = await self._db.read(lambda c: repo.agent_by_email(c, email))
-        if agent is None or agent.password_hash is None or agent.disabled_at is not None:
-            self._hasher.hash(password or "-")  # same cost whether or not the email exists
+        usable = agent is not None and agent.disabled_at is None
+        # The same argon2 work whether or not the email has an account: timing tells nothing.
+        matched = await self._passwords.verify(agent.password_hash if agent is not None else None, password)
+        if agent is None or not usable or not matched:
             raise UnauthenticatedError("Wrong email or password.")
-        try:
-            self._hasher.verify(agent.password_hash, password)
-        except (VerificationError, InvalidHashError) as exc:
-            raise UnauthenticatedError("Wrong email or password.") from exc
         return await self._open_session(agent)
+
+    async def _limit_sign_in(self, email: str, address: str) -> None:
+        """Cheapest and widest first, so a refused attempt does not count against the narrower limits."""
+        limits = self._settings
+        client = _client_bucket(address)
+        for key, limit, window_s in (
+            ("inbox-sign-in:all", limits.login_global, 60),
+            (f"inbox-sign-in:address:{client}", limits.login_per_address, 600),
+            (f"inbox-sign-in:guess:{client}:{email}", limits.login_per_address_and_email, 900),
+            (f"inbox-sign-in:email:{email}", limits.login_per_email, 3600),
+        ):
+            retry = await self._limiter.hit(key, limit, window_s)
+            if retry is not None:
+                raise RateLimitedError(f"Too many sign-in attempts; try again in {retry} s.", retry_after_s=retry)
 
     async def _open_session(self, agent: repo.AgentRow) -> SignedIn:
         token = secrets.token_urlsafe(32)
@@ -249,7 +277,7 @@ class InboxService:
     async def accept_invite(self, token: str, password: str) -> SignedIn:
         check_password(password)
         invite_hash = hash_secret(token)
-        password_hash = self._hasher.hash(password)
+        password_hash = await self._passwords.hash(password)
 
         def unit(conn: Connection) -> repo.AgentRow:
             agent = repo.agent_by_invite(conn, invite_hash)
@@ -267,7 +295,7 @@ class InboxService:
             raise NotFoundError("this invitation was used or withdrawn")
         return agent_view(agent)
 
-    async def session(self, token: str | None) -> AgentContext:
+    async def session(self, token: str | None, *, slide: bool = True) -> AgentContext:
         if not token:
             raise UnauthenticatedError("sign in first")
         token_hash = hash_secret(token)
@@ -287,7 +315,8 @@ class InboxService:
         if found is None:
             raise UnauthenticatedError("your session ended; sign in again")
         ctx, half_spent = found
-        if half_spent:  # an agent who keeps working stays signed in: the session slides (the page re-sets the cookie)
+        # An agent who keeps working stays signed in: the session slides (the page re-sets the cookie).
+        if half_spent and slide:
             await self._db.write(lambda c: repo.extend_session(c, token_hash, now + SESSION_TTL_MS))
         return ctx
 
@@ -299,12 +328,17 @@ class InboxService:
             repo.update_agent(conn, ctx.agent_id, availability="offline")
 
         await self._db.write(unit)
+        await self._sessions_ended(ctx.waba_id, ctx.agent_id)
         await self._publish(ctx.waba_id, {"type": "agents"})
+
+    async def _sessions_ended(self, waba_id: int, agent_id: int) -> None:
+        """Tell every process's live streams of this agent to check their session again (and close if it ended)."""
+        await self._publish(waba_id, {"type": SESSIONS_ENDED, "agent_id": str(agent_id)})
 
     async def reset_password(self, waba_id: int, email: str, password: str) -> dict[str, Any]:
         """Operator: set a new password and end the agent's sessions."""
         check_password(password)
-        password_hash = self._hasher.hash(password)
+        password_hash = await self._passwords.hash(password)
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> repo.AgentRow:
@@ -317,7 +351,9 @@ class InboxService:
             assert found is not None
             return found
 
-        return agent_view(await self._db.write(unit))
+        agent = await self._db.write(unit)
+        await self._sessions_ended(agent.waba_id, agent.id)
+        return agent_view(agent)
 
     async def me(self, ctx: AgentContext) -> dict[str, Any]:
         info = await self._business.inbox_business(ctx.waba_id)
@@ -438,6 +474,7 @@ class InboxService:
             repo.revoke_sessions_of(conn, agent_id, now)
 
         await self._db.write(unit)
+        await self._sessions_ended(ctx.waba_id, agent_id)
         await self._publish(ctx.waba_id, {"type": "agents"})
 
     # --- the conversation list and one conversation ---------------------------------------------
