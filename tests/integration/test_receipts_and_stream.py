@@ -402,6 +402,17 @@ async def test_bad_token_is_refused(server: LiveServer) -> None:
             pass
 
 
+async def test_the_token_may_ride_in_the_url_of_the_stream_only(server: LiveServer) -> None:
+    # A browser cannot set headers on a WebSocket, so the stream takes `?token=`; no other route does: URLs end up
+    # in proxy logs and Referer headers.
+    bob = await server.user("Bob")
+    async with open_stream(server, bob) as stream:
+        await stream.sync()
+    refused = await server.http.get(f"{API}/chats", params={"token": bob.token})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_token"
+    assert (await server.http.get(f"{API}/chats", headers=bob.headers)).status_code == 200
+
+
 async def test_revoked_token_is_refused(server: LiveServer) -> None:
     bob = await server.user("Bob")
     async with open_stream(server, bob):
