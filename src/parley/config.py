@@ -14,6 +14,8 @@ class LimitSettings(BaseModel):
     text_max_chars: int = 4096
     group_max_members: int = 1024
     edit_window_s: int = 15 * 60
+    # Realtime streams one account may hold open in one server process (one per device; WhatsApp links 4 + phone).
+    max_streams_per_account: int = Field(default=8, ge=1)
 
 
 class OtpSettings(BaseModel):

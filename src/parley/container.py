@@ -16,7 +16,7 @@ from parley.kit.clock import Clock, SystemClock
 from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
-from parley.messaging import MessagingService
+from parley.messaging import LiveStreams, MessagingService
 from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
@@ -45,6 +45,7 @@ class Container:
     webhooks: WebhookService
     templates: TemplateService
     inbox: InboxService
+    streams: LiveStreams
     revocation_counter: SqliteCounter | None = None
 
     async def start(self) -> None:
@@ -139,6 +140,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
         inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox.automation_poll_s),
+        streams=LiveStreams(settings.limits.max_streams_per_account),
         revocation_counter=revocations,
     )
 

@@ -12,7 +12,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import LiveServer, User
+from parley.config import Settings
+from tests.conftest import LiveServer, User, running_server
 
 API = "/client/v1"
 Event = dict[str, Any]
@@ -411,6 +412,36 @@ async def test_the_token_may_ride_in_the_url_of_the_stream_only(server: LiveServ
     refused = await server.http.get(f"{API}/chats", params={"token": bob.token})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_token"
     assert (await server.http.get(f"{API}/chats", headers=bob.headers)).status_code == 200
+
+
+async def _closed_with(ws: ClientConnection) -> tuple[int | None, str | None]:
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), 5)
+    return ws.close_code, ws.close_reason
+
+
+async def test_a_second_stream_of_a_device_replaces_the_first(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    async with open_stream(server, bob) as first, open_stream(server, bob, ready=False) as second:
+        code, reason = await _closed_with(first.ws)
+        assert code == 4409 and reason == "this device opened a newer stream"
+        sent = await server.send_text(alice, "to the newer stream", to=bob)
+        assert (await second.next("message"))["message"]["id"] == sent["id"]
+
+
+async def test_an_account_streams_to_at_most_the_configured_number_of_devices(settings: Settings) -> None:
+    limits = settings.limits.model_copy(update={"max_streams_per_account": 2})
+    async with running_server(settings.model_copy(update={"limits": limits})) as server:
+        bob = await server.user("Bob")
+        devices = [await server.container.accounts.create_user_with_token(bob.phone, "Bob") for _ in range(2)]
+        async with open_stream(server, bob), open_stream(server, devices[0].token):
+            async with open_stream(server, devices[1].token, ready=False) as refused:
+                code, reason = await _closed_with(refused.ws)
+            assert code == 4429 and reason is not None and "at most 2 devices" in reason
+        # Closed streams free their places.
+        async with open_stream(server, devices[0].token), open_stream(server, devices[1].token) as third:
+            await third.sync()
 
 
 async def test_revoked_token_is_refused(server: LiveServer) -> None:

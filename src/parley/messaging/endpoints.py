@@ -164,4 +164,4 @@ async def stream(ws: WebSocket) -> None:
         await ws.close(code=1008, reason=error.message)
         return
     await ws.accept()
-    await DeviceStream(ws, container.bus, container.messaging, me.user_id, me.device_id).run()
+    await DeviceStream(ws, container.bus, container.messaging, container.streams, me.user_id, me.device_id).run()
