@@ -44,7 +44,10 @@ class LiveStreams:
         devices = self._by_user.setdefault(stream.user_id, {})
         if stream.device_id not in devices and len(devices) >= self._max_per_account:
             return False
-        devices[stream.device_id] = stream  # an older stream of this device is being replaced: it no longer counts
+        older = devices.get(stream.device_id)
+        devices[stream.device_id] = stream
+        if older is not None:
+            older.replace()  # at once, here; streams of this device in other processes hear it over the bus
         return True
 
     def leave(self, stream: DeviceStream) -> None:
@@ -62,8 +65,8 @@ class DeviceStream:
     __slots__ = (
         "_ack_wanted",
         "_acker",
+        "_background",
         "_bus",
-        "_closer",
         "_device_id",
         "_messaging",
         "_needs_fetch",
@@ -95,7 +98,7 @@ class DeviceStream:
         self._needs_fetch = True
         self._sender: asyncio.Task[None] | None = None
         self._revoked = False
-        self._closer: asyncio.Task[None] | None = None
+        self._background: asyncio.Task[None] | None = None  # the latest close or announcement, kept referenced
         self._ack_wanted = 0
         self._acker: asyncio.Task[None] | None = None
 
@@ -122,9 +125,11 @@ class DeviceStream:
         # start the first catch-up from 0 and resend everything already acknowledged. Events committed
         # meanwhile are in the database, after the mark, so the first catch-up still finds them.
         self._sent_through = await self._messaging.device_ack_mark(self._device_id)
+        if self._revoked:
+            return  # replaced while reading the mark
         subscription = self._bus.subscribe(user_topic(self._user_id), self._on_event)
         revocation = self._bus.subscribe(device_topic(self._device_id), self._on_device_event)
-        await self._bus.publish(device_topic(self._device_id), {"type": "stream_opened", "opened": self._opened})
+        await self._announce()
         try:
             self._wake()
             while True:
@@ -151,10 +156,21 @@ class DeviceStream:
         self._queue.append(event)
         self._wake()
 
+    def replace(self) -> None:
+        self._stop(REPLACED, "this device opened a newer stream")
+
+    async def _announce(self) -> None:
+        """Tell this device's streams in other processes that this one is the newest."""
+        await self._bus.publish(device_topic(self._device_id), {"type": "stream_opened", "opened": self._opened})
+
     def _on_device_event(self, event: Event) -> None:
         if event.get("type") == "stream_opened":
-            if event.get("opened", self._opened) > self._opened:
-                self._stop(REPLACED, "this device opened a newer stream")
+            opened = event.get("opened", self._opened)
+            if opened > self._opened:
+                self.replace()
+            elif opened < self._opened and not self._revoked:
+                # An older stream (in another process) announced itself after this one did: tell it again.
+                self._background = asyncio.get_running_loop().create_task(self._announce())
             return
         # The device's token stopped working, and so does this stream.
         self._stop(1008, "this device was signed out")
@@ -167,7 +183,7 @@ class DeviceStream:
         self._queue.clear()
         if self._sender is not None:
             self._sender.cancel()
-        self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
+        self._background = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
