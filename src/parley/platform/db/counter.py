@@ -23,10 +23,11 @@ class SqliteCounter:
             if self._conn is None:
                 # Autocommit: each read sees the latest commit of any process.
                 self._conn = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
-            row = self._conn.execute(self._sql).fetchone()
+            # fetchall steps the statement to its end, so no read transaction stays open to hold back checkpoints.
+            rows = self._conn.execute(self._sql).fetchall()
         except sqlite3.Error:
             return None
-        return 0 if row is None else int(row[0])
+        return int(rows[0][0]) if rows else 0
 
     def close(self) -> None:
         if self._conn is not None:
