@@ -430,6 +430,24 @@ async def test_a_second_stream_of_a_device_replaces_the_first(server: LiveServer
         assert (await second.next("message"))["message"]["id"] == sent["id"]
 
 
+async def test_a_device_opening_many_streams_at_once_keeps_one(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    sockets = await asyncio.gather(*(connect(f"{server.ws_url}?token={bob.token}") for _ in range(10)))
+    try:
+        sent = await server.send_text(alice, "to the one stream left", to=bob)
+        received, replaced = [], []
+        for ws in sockets:
+            try:
+                received.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+            except ConnectionClosed:
+                replaced.append(ws.close_code)
+        assert [event["message"]["id"] for event in received] == [sent["id"]]
+        assert replaced == [4409] * 9
+    finally:
+        for ws in sockets:
+            await ws.close()
+
+
 async def test_an_account_streams_to_at_most_the_configured_number_of_devices(settings: Settings) -> None:
     limits = settings.limits.model_copy(update={"max_streams_per_account": 2})
     async with running_server(settings.model_copy(update={"limits": limits})) as server:

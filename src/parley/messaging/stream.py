@@ -125,8 +125,10 @@ class DeviceStream:
         # start the first catch-up from 0 and resend everything already acknowledged. Events committed
         # meanwhile are in the database, after the mark, so the first catch-up still finds them.
         self._sent_through = await self._messaging.device_ack_mark(self._device_id)
-        if self._revoked:
-            return  # replaced while reading the mark
+        if self._revoked:  # replaced while reading the mark
+            if self._background is not None:
+                await self._background  # the close, before the endpoint returns
+            return
         subscription = self._bus.subscribe(user_topic(self._user_id), self._on_event)
         revocation = self._bus.subscribe(device_topic(self._device_id), self._on_device_event)
         await self._announce()
