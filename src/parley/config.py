@@ -14,6 +14,8 @@ class LimitSettings(BaseModel):
     text_max_chars: int = 4096
     group_max_members: int = 1024
     edit_window_s: int = 15 * 60
+    # Realtime streams one account may hold open in one server process (one per device; WhatsApp links 4 + phone).
+    max_streams_per_account: int = Field(default=8, ge=1)
 
 
 class OtpSettings(BaseModel):
@@ -128,6 +130,14 @@ class SqliteSettings(BaseModel):
     max_batch: int = 256
 
 
+class ServerSettings(BaseModel):
+    """Read deadlines of `parley serve` (uvicorn itself only times out connections idle between requests)."""
+
+    header_timeout_s: float = Field(default=10.0, gt=0)  # a request's headers arrive whole within this
+    body_timeout_s: float = Field(default=30.0, gt=0)  # and its body within this of the headers ...
+    body_min_bytes_per_s: int = Field(default=4096, ge=1)  # ... plus one second per this many bytes received
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLEY_", env_nested_delimiter="__", extra="forbid")
 
@@ -149,6 +159,7 @@ class Settings(BaseSettings):
     inbox: InboxSettings = InboxSettings()
     media_fetch: MediaFetchSettings = MediaFetchSettings()
     billing: BillingSettings = BillingSettings()
+    server: ServerSettings = ServerSettings()
 
     @property
     def resolved_database_url(self) -> str:

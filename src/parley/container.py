@@ -6,7 +6,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from parley.accounts import AccountService, CodeSender, DevCodeSender
+from parley.accounts import AccountService, CodeSender, DevCodeSender, revocation_counter_sql
 from parley.billing import BillingService
 from parley.business.media import MediaUrls, fetch_media_link_with
 from parley.business.service import BusinessService
@@ -16,9 +16,9 @@ from parley.kit.clock import Clock, SystemClock
 from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
-from parley.messaging import MessagingService
+from parley.messaging import LiveStreams, MessagingService
 from parley.platform.bus import Bus, MemoryBus
-from parley.platform.db import Database, create_database
+from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
 from parley.privacy import PrivacyService
 from parley.templates import TemplateService
@@ -45,6 +45,8 @@ class Container:
     webhooks: WebhookService
     templates: TemplateService
     inbox: InboxService
+    streams: LiveStreams
+    revocation_counter: SqliteCounter | None = None
 
     async def start(self) -> None:
         await self.bus.start()
@@ -64,6 +66,8 @@ class Container:
         close = getattr(self.rate_limiter, "close", None)
         if close is not None:
             await close()
+        if self.revocation_counter is not None:
+            self.revocation_counter.close()
         await self.db.close()
 
 
@@ -87,9 +91,14 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         bus = MemoryBus()
         rate_limiter = MemoryRateLimiter(clock)
     code_sender = DevCodeSender()
+    # On SQLite the CLI revokes tokens from a process of its own, which no bus reaches: the database is the signal.
+    sqlite_file = sqlite_file_of(settings.resolved_database_url) if db.dialect == "sqlite" else None
+    revocations = None if sqlite_file is None else SqliteCounter(sqlite_file, revocation_counter_sql())
     # Codes are stored as HMACs keyed by a per-installation secret kept beside the data.
     code_secret = _installation_secret(settings)
-    accounts = AccountService(db, bus, clock, ids, rate_limiter, code_sender, settings.otp, code_secret)
+    accounts = AccountService(
+        db, bus, clock, ids, rate_limiter, code_sender, settings.otp, code_secret, revocation_counter=revocations
+    )
     messaging = MessagingService(db, bus, clock, ids, accounts, settings.limits, settings.public_url)
     media = MediaService(db, clock, ids, settings.resolved_media_dir, settings.limits.max_media_bytes)
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
@@ -108,6 +117,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         settings.business,
         _derived(code_secret, "business"),
         functools.partial(fetch_media_link_with, media, settings.media_fetch),
+        revocation_counter=revocations,
     )
     webhooks = WebhookService(db, clock, ids, settings.webhooks)
     business.after_outbox_write(webhooks.notify)  # deliver at once rather than at the next poll
@@ -130,6 +140,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
         inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox),
+        streams=LiveStreams(settings.limits.max_streams_per_account),
+        revocation_counter=revocations,
     )
 
 

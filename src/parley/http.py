@@ -46,10 +46,16 @@ def get_container(connection: HTTPConnection) -> Container:
 
 
 def bearer_token(connection: HTTPConnection) -> str | None:
+    """The `Authorization: Bearer` token. Never one from the query string: URLs end up in logs and `Referer`s."""
     header = connection.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip()
-    return connection.query_params.get("token")
+    return None
+
+
+def stream_token(connection: HTTPConnection) -> str | None:
+    """The stream's token: the header, or `?token=` because a browser cannot set headers on a WebSocket."""
+    return bearer_token(connection) or connection.query_params.get("token")
 
 
 async def container_dependency(connection: HTTPConnection) -> Container:

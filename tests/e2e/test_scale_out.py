@@ -85,3 +85,19 @@ def test_message_crosses_processes_through_redis(two_servers: tuple[ServerProces
             assert receipt["message_id"] == sent_id and receipt["status"] == "delivered"
 
     asyncio.run(scenario())
+
+
+def test_a_device_streams_through_one_process_at_a_time(two_servers: tuple[ServerProcess, ServerProcess]) -> None:
+    first, second = two_servers
+    carol = first.create_user("+14155550303", "Carol")
+
+    async def scenario() -> None:
+        async with websockets.connect(f"{first.ws_url}?token={carol['token']}") as older:
+            await asyncio.sleep(0.3)  # let process A SUBSCRIBE in Redis
+            async with websockets.connect(f"{second.ws_url}?token={carol['token']}"):
+                with pytest.raises(websockets.ConnectionClosed):
+                    while True:
+                        await asyncio.wait_for(older.recv(), timeout=10)
+                assert older.close_code == 4409
+
+    asyncio.run(scenario())

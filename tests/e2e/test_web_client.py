@@ -264,3 +264,22 @@ def test_bad_phone_number_shows_the_api_error(browser: Browser, live_server: Any
     finally:
         page.context.close()
     assert page_errors == []
+
+
+def test_a_second_window_takes_the_stream_and_use_here_takes_it_back(browser: Browser, live_server: Any) -> None:
+    live_server.create_user(ALICE, "Alice")
+    page_errors: list[str] = []
+    first = open_page(browser, page_errors)
+    try:
+        sign_in(first, live_server.base_url, ALICE)
+        second = first.context.new_page()  # the same browser profile: the same device token
+        second.goto(live_server.base_url + "/app")
+        expect(second.locator("#me-phone")).to_have_text(ALICE)
+        banner = first.locator("#connection")
+        expect(banner).to_contain_text("open in another window")
+        banner.get_by_role("button", name="Use here").click()
+        expect(banner).to_be_hidden()
+        expect(second.locator("#connection")).to_contain_text("open in another window")
+    finally:
+        first.context.close()
+    assert page_errors == []

@@ -155,6 +155,22 @@ async def test_bad_tokens_versions_and_bodies(server: LiveServer) -> None:
     assert unknown.status_code == 400 and _error(unknown)["code"] == 100
 
 
+async def test_a_token_in_the_url_is_refused_on_graph_routes(server: LiveServer) -> None:
+    biz = await create_business(server)
+    alice = await server.user("Alice")
+    await person_writes(server, alice, biz)
+    body = {"messaging_product": "whatsapp", "to": alice.phone, "type": "text", "text": {"body": "hi"}}
+    for name in ("access_token", "token"):
+        sent = await server.http.post(f"{V}/{biz.phone_number_id}/messages", params={name: biz.token}, json=body)
+        assert sent.status_code == 401 and _error(sent)["code"] == 190, sent.text
+        read = await server.http.get(f"{V}/{biz.phone_number_id}", params={name: biz.token})
+        assert read.status_code == 401 and _error(read)["code"] == 190, read.text
+    # The app's subscription takes Meta's `access_token` parameter for an app token (`APP_ID|SECRET`) only.
+    subscription = await server.http.get(f"{V}/{biz.app_id}/subscriptions", params={"access_token": biz.token})
+    assert subscription.status_code == 401 and _error(subscription)["code"] == 190, subscription.text
+    assert (await text_to(server, biz, alice)).status_code == 200
+
+
 async def test_recipient_by_business_scoped_user_id(server: LiveServer) -> None:
     biz = await create_business(server)
     alice = await server.user("Alice")

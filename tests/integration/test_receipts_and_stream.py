@@ -12,7 +12,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import LiveServer, User
+from parley.config import Settings
+from tests.conftest import LiveServer, User, running_server
 
 API = "/client/v1"
 Event = dict[str, Any]
@@ -400,6 +401,65 @@ async def test_bad_token_is_refused(server: LiveServer) -> None:
     with pytest.raises(InvalidStatus):
         async with connect(server.ws_url, additional_headers={"Authorization": "Bearer garbage-token"}):
             pass
+
+
+async def test_the_token_may_ride_in_the_url_of_the_stream_only(server: LiveServer) -> None:
+    # A browser cannot set headers on a WebSocket, so the stream takes `?token=`; no other route does: URLs end up
+    # in proxy logs and Referer headers.
+    bob = await server.user("Bob")
+    async with open_stream(server, bob) as stream:
+        await stream.sync()
+    refused = await server.http.get(f"{API}/chats", params={"token": bob.token})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_token"
+    assert (await server.http.get(f"{API}/chats", headers=bob.headers)).status_code == 200
+
+
+async def _closed_with(ws: ClientConnection) -> tuple[int | None, str | None]:
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), 5)
+    return ws.close_code, ws.close_reason
+
+
+async def test_a_second_stream_of_a_device_replaces_the_first(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    async with open_stream(server, bob) as first, open_stream(server, bob, ready=False) as second:
+        code, reason = await _closed_with(first.ws)
+        assert code == 4409 and reason == "this device opened a newer stream"
+        sent = await server.send_text(alice, "to the newer stream", to=bob)
+        assert (await second.next("message"))["message"]["id"] == sent["id"]
+
+
+async def test_a_device_opening_many_streams_at_once_keeps_one(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    sockets = await asyncio.gather(*(connect(f"{server.ws_url}?token={bob.token}") for _ in range(10)))
+    try:
+        sent = await server.send_text(alice, "to the one stream left", to=bob)
+        received, replaced = [], []
+        for ws in sockets:
+            try:
+                received.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+            except ConnectionClosed:
+                replaced.append(ws.close_code)
+        assert [event["message"]["id"] for event in received] == [sent["id"]]
+        assert replaced == [4409] * 9
+    finally:
+        for ws in sockets:
+            await ws.close()
+
+
+async def test_an_account_streams_to_at_most_the_configured_number_of_devices(settings: Settings) -> None:
+    limits = settings.limits.model_copy(update={"max_streams_per_account": 2})
+    async with running_server(settings.model_copy(update={"limits": limits})) as server:
+        bob = await server.user("Bob")
+        devices = [await server.container.accounts.create_user_with_token(bob.phone, "Bob") for _ in range(2)]
+        async with open_stream(server, bob), open_stream(server, devices[0].token):
+            async with open_stream(server, devices[1].token, ready=False) as refused:
+                code, reason = await _closed_with(refused.ws)
+            assert code == 4429 and reason is not None and "at most 2 devices" in reason
+        # Closed streams free their places.
+        async with open_stream(server, devices[0].token), open_stream(server, devices[1].token) as third:
+            await third.sync()
 
 
 async def test_revoked_token_is_refused(server: LiveServer) -> None:

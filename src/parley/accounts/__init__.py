@@ -10,6 +10,8 @@ from parley.accounts.repository import (
     get_users,
     insert_user,
     next_inbox_seqs,
+    note_token_revoked,
+    revocation_counter_sql,
 )
 from parley.accounts.sender import CodeSender, DevCodeSender
 from parley.accounts.service import AccountService, Principal, Session, device_topic
@@ -29,5 +31,7 @@ __all__ = [
     "get_users",
     "insert_user",
     "next_inbox_seqs",
+    "note_token_revoked",
+    "revocation_counter_sql",
     "users_table",
 ]

@@ -1,4 +1,4 @@
-"""Tables of people's accounts, their devices (one bearer token each) and one-time codes."""
+"""Tables of people's accounts, their devices (one bearer token each), one-time codes and the revocation counter."""
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table
 
@@ -38,6 +38,15 @@ otp_codes = Table(
     Column("expires_at", BigInteger, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# One row: moved by every token revocation (a device's or a business's), in the revoking transaction. A process
+# whose bus does not reach the revoker (the CLI on SQLite) reads it to know its token caches are stale.
+token_revocations = Table(
+    "token_revocations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False, server_default="0"),
 )
 
 Index("ix_devices_user_active", devices.c.user_id, devices.c.revoked_at)

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from parley.accounts.models import devices, otp_codes, users
+from parley.accounts.models import devices, otp_codes, token_revocations, users
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def revoke_device(conn: Connection, device_id: int, now: int) -> str | None:
     if row is None:
         return None
     conn.execute(update(devices).where(devices.c.id == device_id).values(revoked_at=now))
+    note_token_revoked(conn)
     return str(row.token_hash)
 
 
@@ -167,3 +169,18 @@ def count_otp_attempt(conn: Connection, phone: str) -> None:
 
 def delete_otp(conn: Connection, phone: str) -> None:
     conn.execute(otp_codes.delete().where(otp_codes.c.phone == phone))
+
+
+def note_token_revoked(conn: Connection) -> None:
+    """Move the revocation counter, inside the revoking transaction (so it moves exactly when the revocation lands)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(token_revocations).values(id=1, generation=1)
+    conn.execute(
+        statement.on_conflict_do_update(index_elements=["id"], set_={"generation": token_revocations.c.generation + 1})
+    )
+
+
+def revocation_counter_sql() -> str:
+    """The counter's driver-level query, for a check cheap enough to run on every authenticated request."""
+    query = select(token_revocations.c.generation).where(token_revocations.c.id == 1)
+    return str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))

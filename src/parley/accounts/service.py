@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from enum import Enum
 
@@ -26,6 +25,7 @@ from parley.kit.clock import Clock
 from parley.kit.errors import RateLimitedError
 from parley.kit.ids import IdGenerator
 from parley.kit.phone import normalize_phone
+from parley.kit.token_cache import RevocationCounter, TokenCache
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 from parley.platform.ratelimit import RateLimiter
@@ -83,11 +83,12 @@ class AccountService:
         code_sender: CodeSender,
         otp: OtpSettings,
         code_secret: bytes,
+        revocation_counter: RevocationCounter | None = None,
     ) -> None:
         self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
         self._rate_limiter, self._code_sender, self._otp = rate_limiter, code_sender, otp
         self._code_secret = code_secret
-        self._token_cache: dict[str, tuple[Principal, float]] = {}
+        self._token_cache: TokenCache[Principal] = TokenCache(revocation_counter, _TOKEN_CACHE_TTL_S, 200_000)
         self._phone_cache: dict[str, repo.UserRow] = {}
 
     async def start(self) -> None:
@@ -169,15 +170,14 @@ class AccountService:
             raise InvalidTokenError("missing bearer token")
         token_hash = hash_token(token)
         cached = self._token_cache.get(token_hash)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+        if cached is not None:
+            return cached
+        generation = self._token_cache.generation
         device = await self._db.read(lambda c: repo.get_device_by_token_hash(c, token_hash))
         if device is None or device.revoked_at is not None:
             raise InvalidTokenError("the token is unknown or was revoked")
         principal = Principal(device.user_id, device.id)
-        if len(self._token_cache) > 200_000:
-            self._token_cache.clear()
-        self._token_cache[token_hash] = (principal, time.monotonic() + _TOKEN_CACHE_TTL_S)
+        self._token_cache.put(token_hash, principal, generation)
         now = self._clock.now_ms()
         if now - device.last_seen_at > 60_000:
             await self._db.write(lambda c: repo.touch_device(c, device.id, now))
@@ -204,7 +204,7 @@ class AccountService:
         )
 
     def _evict(self, token_hash: str) -> None:
-        self._token_cache.pop(token_hash, None)
+        self._token_cache.evict(token_hash)
 
     # --- profiles ------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from parley.kit.errors import InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import format_amount
 from parley.kit.phone import InvalidPhoneNumberError, normalize_phone
+from parley.kit.token_cache import RevocationCounter, TokenCache
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 from parley.platform.ratelimit import RateLimiter
@@ -103,6 +104,7 @@ class BusinessService:
         settings: BusinessSettings,
         secret: bytes,
         fetch_link: Callable[[int, str, str], Awaitable[outbound.ResolvedMedia]],
+        revocation_counter: RevocationCounter | None = None,
     ) -> None:
         self._fetch_link = fetch_link
         self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
@@ -112,7 +114,7 @@ class BusinessService:
         self._limiter = rate_limiter
         self._settings = settings
         self._secret = secret
-        self._token_cache: dict[str, tuple[GraphScope, float]] = {}
+        self._token_cache: TokenCache[GraphScope] = TokenCache(revocation_counter, _TOKEN_CACHE_TTL_S)
         self._numbers: dict[int, tuple[repo.NumberRow, float]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._notify_outbox: Callable[[], None] = lambda: None
@@ -219,7 +221,7 @@ class BusinessService:
         quality.evaluate_number(conn, number.id, window_ms, now, self._enqueue)
 
     def _on_revocation(self, event: dict[str, Any]) -> None:
-        self._token_cache.pop(str(event.get("token_hash")), None)
+        self._token_cache.evict(str(event.get("token_hash")))
 
     # --- operator: businesses and tokens --------------------------------------------------------
 
@@ -307,12 +309,14 @@ class BusinessService:
             if token_id is None:
                 return None
             token_hash = repo.revoke_token(conn, token_id, now)
+            if token_hash is not None:
+                accounts.note_token_revoked(conn)  # processes the bus does not reach see the counter move
             return None if token_hash is None else (token_id, token_hash)
 
         revoked = await self._db.write(unit)
         if revoked is None:
             raise GraphError(100, "no live token with that id")
-        self._token_cache.pop(revoked[1], None)
+        self._token_cache.evict(revoked[1])
         await self._bus.publish(_REVOCATIONS_TOPIC, {"token_hash": revoked[1]})
         return revoked[0]
 
@@ -324,8 +328,9 @@ class BusinessService:
             raise GraphError(190, "An active access token must be used to query information.", http_status=401)
         token_hash = hash_token(token)
         cached = self._token_cache.get(token_hash)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+        if cached is not None:
+            return cached
+        generation = self._token_cache.generation
 
         def unit(conn: Connection) -> GraphScope | None:
             row = repo.get_token_by_hash(conn, token_hash)
@@ -335,9 +340,7 @@ class BusinessService:
         scope = await self._db.read(unit)
         if scope is None:
             raise GraphError(190, "Error validating access token: the token is invalid or was revoked.", subcode=463)
-        if len(self._token_cache) > 100_000:
-            self._token_cache.clear()
-        self._token_cache[token_hash] = (scope, time.monotonic() + _TOKEN_CACHE_TTL_S)
+        self._token_cache.put(token_hash, scope, generation)
         return scope
 
     # --- what the team inbox needs of a business -------------------------------------------------

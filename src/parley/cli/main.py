@@ -66,11 +66,14 @@ def serve(
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     console.print(f"Parley on [bold]http://{host}:{port}/[/bold]  (API docs: http://{host}:{port}/docs)")
+    from parley.serving import protocol_for
+
     uvicorn.run(
         "parley.app:create_app",
         factory=True,
         host=host,
         port=port,
+        http=protocol_for(settings.server),
         log_level="warning",
         access_log=False,
         ws_ping_interval=None,  # idle sockets cost nothing; clients reconnect on their own

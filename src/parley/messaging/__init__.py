@@ -23,6 +23,7 @@ from parley.messaging.observers import MessageObserver
 from parley.messaging.render import render_message
 from parley.messaging.repository import MessageRow, get_message
 from parley.messaging.service import Committed, MessagingService, SendResult, user_topic
+from parley.messaging.stream import LiveStreams
 
 
 def chat_members_among(conn: Connection, chat_ids: Sequence[int], user_ids: Collection[int]) -> set[tuple[int, int]]:
@@ -58,6 +59,7 @@ __all__ = [
     "Committed",
     "ContactsContent",
     "InteractiveContent",
+    "LiveStreams",
     "LocationContent",
     "MediaContent",
     "MessageContent",

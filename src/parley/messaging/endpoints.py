@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response, WebSocket
 from fastapi.responses import FileResponse
 
-from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, bearer_token, get_container
+from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, get_container, stream_token
 from parley.kit.errors import AppError
 from parley.messaging.render import STATUS_NAMES
 from parley.messaging.schemas import (
@@ -158,10 +158,10 @@ async def join(code: str, me: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
 async def stream(ws: WebSocket) -> None:
     container = get_container(ws)
     try:
-        me = await container.accounts.authenticate(bearer_token(ws))
+        me = await container.accounts.authenticate(stream_token(ws))
     except AppError as error:
         # Refuse before accepting: the client sees an HTTP 403 on the upgrade.
         await ws.close(code=1008, reason=error.message)
         return
     await ws.accept()
-    await DeviceStream(ws, container.bus, container.messaging, me.user_id, me.device_id).run()
+    await DeviceStream(ws, container.bus, container.messaging, container.streams, me.user_id, me.device_id).run()

@@ -4,6 +4,9 @@ The connection keeps `sent_through`, the highest inbox sequence it has sent. Liv
 next sequence go straight out; older ones are duplicates and are dropped; a gap (an event lost or
 reordered between processes) makes it read the missing range from the database. On connect it first
 sends everything after the device's ack mark. So: in order, none lost, none twice per connection.
+
+A device has one live stream, as on WhatsApp: a new one tells the device's older streams, in any process, to
+close (4409); and a process holds streams for at most `max_streams_per_account` devices of one account (4429).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import time
 from collections import deque
 from typing import Any
 
@@ -23,44 +28,110 @@ from parley.platform.bus import Bus
 
 log = logging.getLogger(__name__)
 Event = dict[str, Any]
+REPLACED = 4409  # close code: a newer stream of the same device took over (the HTTP 409 of WebSockets)
+TOO_MANY_STREAMS = 4429  # close code: the account has as many streams open here as it may (HTTP 429)
+
+
+class LiveStreams:
+    """This process's open streams by account and device: bounds how many devices of one account stream here."""
+
+    def __init__(self, max_per_account: int) -> None:
+        self._max_per_account = max_per_account
+        self._by_user: dict[int, dict[int, DeviceStream]] = {}
+
+    def admit(self, stream: DeviceStream) -> bool:
+        """Register a new stream; False when its account already streams to as many other devices as it may."""
+        devices = self._by_user.setdefault(stream.user_id, {})
+        if stream.device_id not in devices and len(devices) >= self._max_per_account:
+            return False
+        older = devices.get(stream.device_id)
+        devices[stream.device_id] = stream
+        if older is not None:
+            older.replace()  # at once, here; streams of this device in other processes hear it over the bus
+        return True
+
+    def leave(self, stream: DeviceStream) -> None:
+        devices = self._by_user.get(stream.user_id)
+        if devices is not None and devices.get(stream.device_id) is stream:
+            del devices[stream.device_id]
+            if not devices:
+                del self._by_user[stream.user_id]
+
+    def refusal(self) -> str:
+        return f"too many open streams for this account (at most {self._max_per_account} devices at once)"
 
 
 class DeviceStream:
     __slots__ = (
         "_ack_wanted",
         "_acker",
+        "_background",
         "_bus",
-        "_closer",
         "_device_id",
         "_messaging",
         "_needs_fetch",
+        "_opened",
         "_queue",
         "_revoked",
         "_sender",
         "_sent_through",
+        "_streams",
         "_user_id",
         "_ws",
     )
 
-    def __init__(self, ws: WebSocket, bus: Bus, messaging: MessagingService, user_id: int, device_id: int) -> None:
-        self._ws, self._bus, self._messaging = ws, bus, messaging
+    def __init__(
+        self,
+        ws: WebSocket,
+        bus: Bus,
+        messaging: MessagingService,
+        streams: LiveStreams,
+        user_id: int,
+        device_id: int,
+    ) -> None:
+        self._ws, self._bus, self._messaging, self._streams = ws, bus, messaging, streams
         self._user_id, self._device_id = user_id, device_id
+        # Newest wins when a device opens streams in two processes at once: ordered by time, ties by a random nonce.
+        self._opened = [time.time_ns(), secrets.randbits(32)]
         self._queue: deque[Event] = deque()
         self._sent_through = 0
         self._needs_fetch = True
         self._sender: asyncio.Task[None] | None = None
         self._revoked = False
-        self._closer: asyncio.Task[None] | None = None
+        self._background: asyncio.Task[None] | None = None  # the latest close or announcement, kept referenced
         self._ack_wanted = 0
         self._acker: asyncio.Task[None] | None = None
 
+    @property
+    def user_id(self) -> int:
+        return self._user_id
+
+    @property
+    def device_id(self) -> int:
+        return self._device_id
+
     async def run(self) -> None:
+        """Serve an accepted socket until it closes."""
+        if not self._streams.admit(self):
+            await self._close(TOO_MANY_STREAMS, self._streams.refusal())
+            return
+        try:
+            await self._serve()
+        finally:
+            self._streams.leave(self)
+
+    async def _serve(self) -> None:
         # The ack mark is read before subscribing: an event arriving while it is read would otherwise
         # start the first catch-up from 0 and resend everything already acknowledged. Events committed
         # meanwhile are in the database, after the mark, so the first catch-up still finds them.
         self._sent_through = await self._messaging.device_ack_mark(self._device_id)
+        if self._revoked:  # replaced while reading the mark
+            if self._background is not None:
+                await self._background  # the close, before the endpoint returns
+            return
         subscription = self._bus.subscribe(user_topic(self._user_id), self._on_event)
-        revocation = self._bus.subscribe(device_topic(self._device_id), self._on_revoked)
+        revocation = self._bus.subscribe(device_topic(self._device_id), self._on_device_event)
+        await self._announce()
         try:
             self._wake()
             while True:
@@ -87,13 +158,34 @@ class DeviceStream:
         self._queue.append(event)
         self._wake()
 
-    def _on_revoked(self, _event: Event) -> None:
-        # The device's token stopped working, and so does this stream: nothing more goes out.
+    def replace(self) -> None:
+        self._stop(REPLACED, "this device opened a newer stream")
+
+    async def _announce(self) -> None:
+        """Tell this device's streams in other processes that this one is the newest."""
+        await self._bus.publish(device_topic(self._device_id), {"type": "stream_opened", "opened": self._opened})
+
+    def _on_device_event(self, event: Event) -> None:
+        if event.get("type") == "stream_opened":
+            opened = event.get("opened", self._opened)
+            if opened > self._opened:
+                self.replace()
+            elif opened < self._opened and not self._revoked:
+                # An older stream (in another process) announced itself after this one did: tell it again.
+                self._background = asyncio.get_running_loop().create_task(self._announce())
+            return
+        # The device's token stopped working, and so does this stream.
+        self._stop(1008, "this device was signed out")
+
+    def _stop(self, code: int, reason: str) -> None:
+        """Nothing more goes out; the socket closes with `code`."""
+        if self._revoked:
+            return
         self._revoked = True
         self._queue.clear()
         if self._sender is not None:
             self._sender.cancel()
-        self._closer = asyncio.get_running_loop().create_task(self._close(1008, "this device was signed out"))
+        self._background = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):

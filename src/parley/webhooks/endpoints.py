@@ -63,7 +63,10 @@ async def _app_in_scope(
     token of the WABA the app belongs to."""
     method = request.method.lower()
     app_id = parse_id(raw_app_id)
-    token = _string(params, "access_token") or bearer_token(request)
+    # Meta's app calls (and pywa) pass the app token `APP_ID|SECRET` as the `access_token` parameter; a system-user
+    # token is taken from the Authorization header only, never from a URL.
+    app_token = _string(params, "access_token")
+    token = app_token if app_token and "|" in app_token else bearer_token(request)
     if not token:
         raise GraphError(190, "An access token is required to request this resource.")
     if "|" in token:

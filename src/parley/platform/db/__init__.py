@@ -6,6 +6,7 @@ failing unit never half-applies nor spoils its neighbours); on PostgreSQL each u
 Either way the unit is committed before `write` returns: that is what "durable before the 200" means.
 """
 
-from parley.platform.db.database import Database, UnitOfWork, create_database
+from parley.platform.db.counter import SqliteCounter
+from parley.platform.db.database import Database, UnitOfWork, create_database, sqlite_file_of
 
-__all__ = ["Database", "UnitOfWork", "create_database"]
+__all__ = ["Database", "SqliteCounter", "UnitOfWork", "create_database", "sqlite_file_of"]

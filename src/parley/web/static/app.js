@@ -664,6 +664,14 @@ function onStreamState(status, info) {
   if (status === "open") {
     banner.hidden = true;
     if (info.reconnected) resync();
+  } else if (status === "replaced") {
+    // As WhatsApp Web does: one window per device is live; the user picks which.
+    const useHere = document.createElement("button");
+    useHere.type = "button";
+    useHere.textContent = "Use here";
+    useHere.addEventListener("click", () => stream.start());
+    banner.hidden = false;
+    banner.replaceChildren("Parley is open in another window. ", useHere);
   } else if (status === "waiting") {
     banner.hidden = false;
     banner.textContent = `Not connected. Trying again in ${Math.ceil(info.delay / 1000)} s…`;

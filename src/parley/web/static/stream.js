@@ -5,12 +5,14 @@ const MAX_DELAY_MS = 30000;
 // A socket that stays up this long counts as healthy, so the next drop starts the back-off afresh.
 // (Resetting on `open` alone would hammer a server that accepts and then closes at once.)
 const HEALTHY_AFTER_MS = 5000;
+// The server's close code when this device opened a newer stream (another tab or window of this browser).
+const REPLACED = 4409;
 
 export class Stream {
   /**
    * @param {() => string} url          called on every attempt, so a changed token is picked up
    * @param {(event: object) => void} onEvent   one parsed server event
-   * @param {(state: string, info: object) => void} onState  "connecting" | "open" | "waiting" | "stopped"
+   * @param {(state: string, info: object) => void} onState  "connecting" | "open" | "waiting" | "replaced" | "stopped"
    */
   constructor(url, onEvent, onState) {
     this.url = url;
@@ -84,6 +86,12 @@ export class Stream {
     if (socket !== this.socket) return;
     this.socket = null;
     if (this.stopped) return;
+    if (close.code === REPLACED) {
+      // Reconnecting would replace the newer stream in turn, and the two windows would take turns for ever.
+      this.stopped = true;
+      this.onState("replaced", {});
+      return;
+    }
     const wasHealthy = this.openedAt && Date.now() - this.openedAt >= HEALTHY_AFTER_MS;
     if (wasHealthy) this.attempt = 0;
     this.openedAt = 0;
