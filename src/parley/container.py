@@ -6,7 +6,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from parley.accounts import AccountService, CodeSender, DevCodeSender
+from parley.accounts import AccountService, CodeSender, DevCodeSender, HttpSmsSender, NoCodeSender
 from parley.billing import BillingService
 from parley.business.media import MediaUrls, fetch_media_link_with
 from parley.business.service import BusinessService
@@ -61,6 +61,7 @@ class Container:
         await self.templates.close()
         await self.business.close()
         await self.bus.close()
+        await self.code_sender.close()
         close = getattr(self.rate_limiter, "close", None)
         if close is not None:
             await close()
@@ -86,10 +87,13 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     else:
         bus = MemoryBus()
         rate_limiter = MemoryRateLimiter(clock)
-    code_sender = DevCodeSender()
+    code_sender = _code_sender(settings)
+    # Development keeps limits generous (trying the product must not lock anyone out); production is strict.
+    otp = settings.otp.for_development() if settings.dev_show_codes else settings.otp
+    discovery = settings.discovery.for_development() if settings.dev_show_codes else settings.discovery
     # Codes are stored as HMACs keyed by a per-installation secret kept beside the data.
     code_secret = _installation_secret(settings)
-    accounts = AccountService(db, bus, clock, ids, rate_limiter, code_sender, settings.otp, code_secret)
+    accounts = AccountService(db, bus, clock, ids, rate_limiter, code_sender, otp, discovery, code_secret)
     messaging = MessagingService(db, bus, clock, ids, accounts, settings.limits, settings.public_url)
     media = MediaService(db, clock, ids, settings.resolved_media_dir, settings.limits.max_media_bytes)
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
@@ -131,6 +135,15 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         templates=TemplateService(db, clock, ids, settings.templates),
         inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox.automation_poll_s),
     )
+
+
+def _code_sender(settings: Settings) -> CodeSender:
+    """Development codes (logged, shown to loopback clients), an SMS provider, or none: sign-in by CLI only."""
+    if settings.dev_show_codes:
+        return DevCodeSender()
+    if settings.sms.url:
+        return HttpSmsSender(settings.sms)
+    return NoCodeSender()
 
 
 def _derived(secret: bytes, purpose: str) -> bytes:

@@ -11,7 +11,7 @@ from parley.accounts.repository import (
     insert_user,
     next_inbox_seqs,
 )
-from parley.accounts.sender import CodeSender, DevCodeSender
+from parley.accounts.sender import CodeSender, DevCodeSender, HttpSmsSender, NoCodeSender
 from parley.accounts.service import AccountService, Principal, Session, device_topic
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "CodeSender",
     "DevCodeSender",
     "DeviceRow",
+    "HttpSmsSender",
+    "NoCodeSender",
     "Principal",
     "Session",
     "UserRow",
