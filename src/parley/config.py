@@ -13,6 +13,8 @@ class LimitSettings(BaseModel):
     max_media_bytes: int = 16 * 1024 * 1024
     text_max_chars: int = 4096
     group_max_members: int = 1024
+    # A personal group invitation (sent when privacy settings refuse a direct add) lapses after this (WhatsApp: 3 days).
+    group_invite_ttl_s: int = Field(default=3 * 24 * 3600, ge=60)
     edit_window_s: int = 15 * 60
 
 

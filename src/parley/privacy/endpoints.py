@@ -1,6 +1,8 @@
-"""Client API routes for blocking and reporting."""
+"""Client API routes for blocking, reporting and privacy settings."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -49,6 +51,30 @@ class ReportIn(BaseModel):
 
 class ReportOut(BaseModel):
     id: str
+
+
+GroupAdd = Literal["everyone", "contacts", "nobody"]
+
+
+class PrivacyOut(BaseModel):
+    group_add: GroupAdd = Field(description="Who may add you to groups; anyone else sends you an invitation instead")
+
+
+class PrivacyUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group_add: GroupAdd | None = None
+
+
+@router.get("/privacy", response_model=PrivacyOut)
+async def get_privacy(me: PrincipalDep, c: ContainerDep) -> PrivacyOut:
+    return PrivacyOut.model_validate({"group_add": await c.privacy.group_add_policy(me.user_id)})
+
+
+@router.patch("/privacy", response_model=PrivacyOut)
+async def update_privacy(body: PrivacyUpdateIn, me: PrincipalDep, c: ContainerDep) -> PrivacyOut:
+    if body.group_add is not None:
+        await c.privacy.set_group_add_policy(me.user_id, body.group_add)
+    return await get_privacy(me, c)
 
 
 @router.get("/blocks", response_model=BlocksOut)

@@ -68,6 +68,15 @@ class PrivacyService:
 
         return await self._db.read(unit)
 
+    async def group_add_policy(self, user_id: int) -> str:
+        return (await self._db.read(lambda c: repo.group_add_policies(c, [user_id])))[user_id]
+
+    async def set_group_add_policy(self, user_id: int, group_add: str) -> None:
+        if group_add not in repo.GROUP_ADD_CHOICES:
+            raise InvalidInputError(f"group_add is one of {', '.join(repo.GROUP_ADD_CHOICES)}")
+        now = self._clock.now_ms()
+        await self._db.write(lambda c: repo.set_group_add_policy(c, user_id, group_add, now))
+
     async def report(
         self, reporter_id: int, reported_id: int, chat_id: int | None, message_ids: list[int], reason: str
     ) -> int:
