@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from parley.cli.main import app as cli_app
 from parley.cli.main import dev_codes_refusal
-from parley.config import OtpSettings, Settings, SmsSettings
+from parley.config import DiscoverySettings, OtpSettings, Settings, SmsSettings
 from tests.conftest import LiveServer, running_server
 
 API = "/client/v1"
@@ -464,3 +464,41 @@ async def test_development_limits_are_generous_but_present(settings: Settings) -
     async with running_server(dev) as live:
         statuses = [(await request_code(live, live.next_phone())).status_code for _ in range(8)]
         assert statuses == [200] * 6 + [429] * 2
+
+
+# --- discovery: looking people up by number is limited per account and per client address --------------
+
+
+async def test_numbers_cannot_be_enumerated_through_lookup(settings: Settings) -> None:
+    # Production limits (development codes off): the probe's 600 lookups in a row are refused after 100.
+    async with running_server(settings.model_copy(update={"dev_show_codes": False})) as live:
+        prober, known = await live.user("Prober"), await live.user("Known")
+        statuses = []
+        for i in range(150):
+            phone = known.phone if i % 10 == 0 else f"+1415556{i:04d}"
+            response = await live.http.get(f"{API}/users/lookup", params={"phone": phone}, headers=prober.headers)
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                assert response.json()["error"]["code"] == "rate_limited"
+                assert 1 <= int(response.headers["Retry-After"]) <= 3600
+        assert set(statuses[:100]) <= {200, 404}
+        assert statuses[100:] == [429] * 50
+        # Even a number on Parley is no longer answered.
+        refused = await live.http.get(f"{API}/users/lookup", params={"phone": known.phone}, headers=prober.headers)
+        assert refused.status_code == 429 and "Known" not in refused.text
+
+
+async def test_lookups_are_limited_per_client_address_across_accounts(settings: Settings) -> None:
+    limits = DiscoverySettings(per_account_per_hour=5, per_address_per_hour=8, dev_limit_factor=1)
+    async with running_server(settings.model_copy(update={"discovery": limits})) as live:
+        first, second, target = await live.user("First"), await live.user("Second"), await live.user("Target")
+
+        async def lookup(client: httpx.AsyncClient, user: Any) -> int:
+            answer = await client.get(f"{API}/users/lookup", params={"phone": target.phone}, headers=user.headers)
+            return answer.status_code
+
+        async with from_address(live, "198.51.100.20") as shared, from_address(live, "198.51.100.21") as elsewhere:
+            assert [await lookup(shared, first) for _ in range(6)] == [200] * 5 + [429]
+            # A second account behind the same address gets what is left of the address's budget.
+            assert [await lookup(shared, second) for _ in range(4)] == [200] * 3 + [429]
+            assert (await lookup(elsewhere, second)) == 200
