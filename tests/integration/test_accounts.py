@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -502,3 +503,31 @@ async def test_lookups_are_limited_per_client_address_across_accounts(settings: 
             # A second account behind the same address gets what is left of the address's budget.
             assert [await lookup(shared, second) for _ in range(4)] == [200] * 3 + [429]
             assert (await lookup(elsewhere, second)) == 200
+
+
+async def test_sends_groups_and_blocks_are_no_way_around_the_lookup_limit(settings: Settings) -> None:
+    limits = DiscoverySettings(per_account_per_hour=3, dev_limit_factor=1)
+    async with running_server(settings.model_copy(update={"discovery": limits})) as live:
+        prober, friend = await live.user("Prober"), await live.user("Friend")
+
+        def send_to(phone: str) -> dict[str, Any]:
+            return {"to": phone, "type": "text", "text": {"body": "hi"}, "client_id": uuid.uuid4().hex}
+
+        statuses = []
+        for i in range(2):  # unknown numbers cost a lookup each, through a send or a group
+            statuses.append(
+                (
+                    await live.http.post(f"{API}/messages", headers=prober.headers, json=send_to(f"+1415558{i:04d}"))
+                ).status_code
+            )
+        group = {"name": "probe", "members": ["+14155589999"]}
+        statuses.append((await live.http.post(f"{API}/groups", headers=prober.headers, json=group)).status_code)
+        assert statuses == [404, 404, 404]
+        refused = await live.http.post(f"{API}/messages", headers=prober.headers, json=send_to("+14155588888"))
+        assert refused.status_code == 429
+        # Blocking names the person, so it counts like a lookup (and is refused now); sends to people on
+        # Parley are never held back by it.
+        blocked = await live.http.post(f"{API}/blocks", headers=prober.headers, json={"phone": friend.phone})
+        assert blocked.status_code == 429 and "Friend" not in blocked.text
+        sent = await live.http.post(f"{API}/messages", headers=prober.headers, json=send_to(friend.phone))
+        assert sent.status_code == 200

@@ -246,6 +246,23 @@ class AccountService:
                 )
         return await self.find_by_phone(raw_phone)
 
+    async def find_for(self, user_id: int, raw_phone: str) -> repo.UserRow:
+        """The account behind a number a person named (a send, a group): an unknown number costs a lookup.
+
+        Only misses count, so everyday sends stay free of the limit, while a send or a group cannot be used
+        to probe numbers faster than lookups can.
+        """
+        try:
+            return await self.find_by_phone(raw_phone)
+        except UserNotFoundError:
+            limit = self._discovery.per_account_per_hour
+            retry_after = await self._rate_limiter.hit(f"discover:user:{user_id}", limit, 3600)
+            if retry_after is not None:
+                raise RateLimitedError(
+                    f"too many number lookups from this account; ask again {_in_time(retry_after)}", retry_after
+                ) from None
+            raise
+
     async def find_by_phone(self, raw_phone: str) -> repo.UserRow:
         """The account behind a phone number (cached: numbers never change owner)."""
         phone = normalize_phone(raw_phone)

@@ -127,7 +127,7 @@ class MessagingService:
     async def send(self, sender_id: int, request: SendMessageIn) -> SendResult:
         recipient_id: int | None = None
         if request.to is not None:
-            recipient_id = (await self._accounts.find_by_phone(request.to)).id
+            recipient_id = (await self._accounts.find_for(sender_id, request.to)).id
             if recipient_id == sender_id:
                 raise InvalidMessageError("you cannot send a message to yourself")
         group_id = None if request.group_id is None else _parse_id(request.group_id, ChatNotFoundError, "chat")
@@ -587,7 +587,7 @@ class MessagingService:
     # --- groups --------------------------------------------------------------------------------
 
     async def create_group(self, creator_id: int, name: str, phones: list[str]) -> Event:
-        member_ids = {(await self._accounts.find_by_phone(p)).id for p in phones} - {creator_id}
+        member_ids = {(await self._accounts.find_for(creator_id, p)).id for p in phones} - {creator_id}
         if len(member_ids) + 1 > self._limits.group_max_members:
             raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
         now = self._clock.now_ms()
@@ -621,7 +621,7 @@ class MessagingService:
         invitations were committed: they are what happened instead).
         """
         chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
-        new_ids = {(await self._accounts.find_by_phone(p)).id for p in phones}
+        new_ids = {(await self._accounts.find_for(admin_id, p)).id for p in phones}
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> tuple[Event, list[_Fanout], bool]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, client_address
 from parley.kit.errors import NotFoundError
 from parley.kit.ids import parse_id
 
@@ -86,8 +86,9 @@ async def list_blocks(me: PrincipalDep, c: ContainerDep) -> BlocksOut:
 
 
 @router.post("/blocks", response_model=BlockedOut)
-async def block(body: BlockIn, me: PrincipalDep, c: ContainerDep) -> BlockedOut:
-    user = await c.privacy.block(me.user_id, body.phone)
+async def block(body: BlockIn, request: Request, me: PrincipalDep, c: ContainerDep) -> BlockedOut:
+    target = await c.accounts.discover(me.user_id, client_address(request), body.phone)
+    user = await c.privacy.block(me.user_id, target)
     return BlockedOut(user_id=str(user.id), phone=user.phone, name=user.name, blocked_at=c.clock.now_ms())
 
 
@@ -101,8 +102,11 @@ async def unblock(user_id: str, me: PrincipalDep, c: ContainerDep) -> Response:
 
 
 @router.post("/reports", response_model=ReportOut)
-async def report(body: ReportIn, me: PrincipalDep, c: ContainerDep) -> ReportOut:
-    reported = int(body.user_id) if body.user_id else (await c.accounts.find_by_phone(body.phone or "")).id
+async def report(body: ReportIn, request: Request, me: PrincipalDep, c: ContainerDep) -> ReportOut:
+    if body.user_id is not None:
+        reported = int(body.user_id)
+    else:
+        reported = (await c.accounts.discover(me.user_id, client_address(request), body.phone or "")).id
     report_id = await c.privacy.report(
         me.user_id,
         reported,

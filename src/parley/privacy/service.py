@@ -42,8 +42,8 @@ class PrivacyService:
     def add_observer(self, observer: PrivacyObserver) -> None:
         self._observers.append(observer)
 
-    async def block(self, user_id: int, phone: str) -> UserRow:
-        target = await self._accounts.find_by_phone(phone)
+    async def block(self, user_id: int, target: UserRow) -> UserRow:
+        """Block `target` (found with AccountService.discover: the answer names them, so it is a lookup)."""
         if target.id == user_id:
             raise InvalidInputError("you cannot block yourself")
         now = self._clock.now_ms()
