@@ -7,6 +7,9 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e .
+# Development codes: logged and shown in the web page's developer panel instead of texted. `parley serve`
+# refuses them on an interface beyond loopback (PARLEY_HOST=0.0.0.0) unless PARLEY_DEV_ALLOW_REMOTE_CODES=1:
+# anyone who can read them can sign in as anyone.
 export PARLEY_DEV_SHOW_CODES=${PARLEY_DEV_SHOW_CODES:-true}
 # The demo's webhook receivers run on this machine: let callbacks reach loopback (refused by default).
 export PARLEY_WEBHOOKS__ALLOWED_NETWORKS=${PARLEY_WEBHOOKS__ALLOWED_NETWORKS:-'["127.0.0.0/8", "::1/128"]'}

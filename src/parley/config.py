@@ -13,16 +13,66 @@ class LimitSettings(BaseModel):
     max_media_bytes: int = 16 * 1024 * 1024
     text_max_chars: int = 4096
     group_max_members: int = 1024
+    # A personal group invitation (sent when privacy settings refuse a direct add) lapses after this (WhatsApp: 3 days).
+    group_invite_ttl_s: int = Field(default=3 * 24 * 3600, ge=60)
     edit_window_s: int = 15 * 60
     # Realtime streams one account may hold open in one server process (one per device; WhatsApp links 4 + phone).
     max_streams_per_account: int = Field(default=8, ge=1)
 
 
 class OtpSettings(BaseModel):
+    """Sign-in codes. Limits are production's; with development codes on they are `dev_limit_factor` times larger."""
+
     ttl_s: int = 600
     max_attempts: int = 5
     resend_interval_s: int = 30
-    max_per_hour: int = 5
+    max_per_hour: int = Field(default=5, ge=1)  # per phone number
+    # SMS pumping: every code is a paid text, so requests are also counted per client address and overall.
+    max_per_address_per_hour: int = Field(default=20, ge=1)
+    max_per_minute: int = Field(default=60, ge=1)  # the whole server (every process, with Redis)
+    # Trying the product must not lock anyone out, yet a flood is still refused.
+    dev_limit_factor: int = Field(default=20, ge=1)
+
+    def for_development(self) -> OtpSettings:
+        factor = self.dev_limit_factor
+        return self.model_copy(
+            update={
+                "max_per_hour": self.max_per_hour * factor,
+                "max_per_address_per_hour": self.max_per_address_per_hour * factor,
+                "max_per_minute": self.max_per_minute * factor,
+            }
+        )
+
+
+class SmsSettings(BaseModel):
+    """The SMS provider that carries sign-in codes in production: each code is POSTed as JSON to `url`.
+
+    The body is `{"to": "+E164", "from": sender, "text": message}` with `Authorization: Bearer <token>`; any
+    2xx answer means accepted (most providers' HTTP APIs, or a small relay in front of one, take this shape).
+    """
+
+    url: str = ""  # empty: no provider, so codes can only be shown by development mode
+    token: str = ""
+    sender: str = "Parley"
+    message: str = Field(default="Your Parley code is {code}. Do not share it.", pattern=r"\{code\}")
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class DiscoverySettings(BaseModel):
+    """Looking people up by phone number: limited per account and per client address against enumeration."""
+
+    per_account_per_hour: int = Field(default=100, ge=1)
+    per_address_per_hour: int = Field(default=300, ge=1)
+    dev_limit_factor: int = Field(default=10, ge=1)  # with development codes on
+
+    def for_development(self) -> DiscoverySettings:
+        factor = self.dev_limit_factor
+        return self.model_copy(
+            update={
+                "per_account_per_hour": self.per_account_per_hour * factor,
+                "per_address_per_hour": self.per_address_per_hour * factor,
+            }
+        )
 
 
 class BusinessSettings(BaseModel):
@@ -146,12 +196,18 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     media_dir: Path | None = None
     public_url: str = "http://127.0.0.1:8080"
+    # Development: one-time codes are logged and shown at GET /client/v1/dev/codes instead of being texted.
+    # `parley serve` refuses this on an interface other than loopback unless dev_allow_remote_codes is set,
+    # and the endpoint answers loopback clients only (anyone who can read it can sign in as anyone).
     dev_show_codes: bool = False
+    dev_allow_remote_codes: bool = False
     # Keys one-time-code hashes; every process of one deployment needs the same (default: ./var/secret.key).
     secret_key: str = ""
     log_level: str = "info"
     limits: LimitSettings = LimitSettings()
     otp: OtpSettings = OtpSettings()
+    sms: SmsSettings = SmsSettings()
+    discovery: DiscoverySettings = DiscoverySettings()
     sqlite: SqliteSettings = SqliteSettings()
     webhooks: WebhookSettings = WebhookSettings()
     templates: TemplateSettings = TemplateSettings()

@@ -6,7 +6,14 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from parley.accounts import AccountService, CodeSender, DevCodeSender, revocation_counter_sql
+from parley.accounts import (
+    AccountService,
+    CodeSender,
+    DevCodeSender,
+    HttpSmsSender,
+    NoCodeSender,
+    revocation_counter_sql,
+)
 from parley.billing import BillingService
 from parley.business.media import MediaUrls, fetch_media_link_with
 from parley.business.service import BusinessService
@@ -63,6 +70,7 @@ class Container:
         await self.templates.close()
         await self.business.close()
         await self.bus.close()
+        await self.code_sender.close()
         close = getattr(self.rate_limiter, "close", None)
         if close is not None:
             await close()
@@ -90,14 +98,17 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     else:
         bus = MemoryBus()
         rate_limiter = MemoryRateLimiter(clock)
-    code_sender = DevCodeSender()
+    code_sender = _code_sender(settings)
+    # Development keeps limits generous (trying the product must not lock anyone out); production is strict.
+    otp = settings.otp.for_development() if settings.dev_show_codes else settings.otp
+    discovery = settings.discovery.for_development() if settings.dev_show_codes else settings.discovery
     # On SQLite the CLI revokes tokens from a process of its own, which no bus reaches: the database is the signal.
     sqlite_file = sqlite_file_of(settings.resolved_database_url) if db.dialect == "sqlite" else None
     revocations = None if sqlite_file is None else SqliteCounter(sqlite_file, revocation_counter_sql())
     # Codes are stored as HMACs keyed by a per-installation secret kept beside the data.
     code_secret = _installation_secret(settings)
     accounts = AccountService(
-        db, bus, clock, ids, rate_limiter, code_sender, settings.otp, code_secret, revocation_counter=revocations
+        db, bus, clock, ids, rate_limiter, code_sender, otp, discovery, code_secret, revocation_counter=revocations
     )
     messaging = MessagingService(db, bus, clock, ids, accounts, settings.limits, settings.public_url)
     media = MediaService(db, clock, ids, settings.resolved_media_dir, settings.limits.max_media_bytes)
@@ -143,6 +154,15 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         streams=LiveStreams(settings.limits.max_streams_per_account),
         revocation_counter=revocations,
     )
+
+
+def _code_sender(settings: Settings) -> CodeSender:
+    """Development codes (logged, shown to loopback clients), an SMS provider, or none: sign-in by CLI only."""
+    if settings.dev_show_codes:
+        return DevCodeSender()
+    if settings.sms.url:
+        return HttpSmsSender(settings.sms)
+    return NoCodeSender()
 
 
 def _derived(secret: bytes, purpose: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any
 
 import orjson
@@ -56,6 +57,33 @@ def bearer_token(connection: HTTPConnection) -> str | None:
 def stream_token(connection: HTTPConnection) -> str | None:
     """The stream's token: the header, or `?token=` because a browser cannot set headers on a WebSocket."""
     return bearer_token(connection) or connection.query_params.get("token")
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """Who is calling, for per-address limits: the peer's IPv4 address, or its IPv6 /64 (one host's usual share).
+
+    Behind a reverse proxy uvicorn puts the forwarded client here (it trusts the proxy headers of loopback).
+    """
+    host = connection.client.host if connection.client is not None else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def is_loopback_client(connection: HTTPConnection) -> bool:
+    host = connection.client.host if connection.client is not None else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback
 
 
 async def container_dependency(connection: HTTPConnection) -> Container:

@@ -412,3 +412,146 @@ async def test_concurrent_joins_cannot_overfill_a_group(small_server: LiveServer
     assert sorted(r.status_code for r in responses) == [200] + [409] * 7
     members = (await server.http.get(f"{API}/groups/{group['id']}", headers=alice.headers)).json()["members"]
     assert len(members) == 3
+
+
+# --- who can add me to groups: everyone / my contacts / nobody; blocks always hold -------------------------
+
+
+async def set_group_add(server: LiveServer, user: User, choice: str) -> None:
+    response = await server.http.patch(f"{API}/privacy", headers=user.headers, json={"group_add": choice})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"group_add": choice}
+
+
+async def add(server: LiveServer, admin: User, group_id: str, *people: User) -> httpx.Response:
+    return await server.http.post(
+        f"{API}/groups/{group_id}/members", headers=admin.headers, json={"phones": [p.phone for p in people]}
+    )
+
+
+async def invitations(server: LiveServer, user: User) -> list[dict[str, Any]]:
+    """The group invitations in the person's 1:1 chats, as their client shows them."""
+    found = []
+    for chat in (await server.http.get(f"{API}/chats", headers=user.headers)).json()["chats"]:
+        if chat["type"] != "direct":
+            continue
+        page = (await server.http.get(f"{API}/chats/{chat['id']}/messages", headers=user.headers)).json()
+        found += [m for m in page["messages"] if m["type"] == "group_invite"]
+    return found
+
+
+async def members_of(server: LiveServer, admin: User, group_id: str) -> set[str]:
+    response = await server.http.get(f"{API}/groups/{group_id}", headers=admin.headers)
+    return {m["user_id"] for m in response.json()["members"]}
+
+
+async def test_someone_who_blocked_you_is_never_added_to_your_groups(server: LiveServer) -> None:
+    alice, bob, carol = await server.user("Alice"), await server.user("Bob"), await server.user("Carol")
+    blocked = await server.http.post(f"{API}/blocks", headers=bob.headers, json={"phone": alice.phone})
+    assert blocked.status_code == 200
+    # Bob allows everyone, but he blocked Alice: neither creating a group nor adding him puts him in one.
+    group = await create_group(server, alice, bob, carol)
+    assert set(roles(group)) == {alice.user_id, carol.user_id}
+    assert [i["user_id"] for i in group["invited"]] == [bob.user_id]
+    refused = await add(server, alice, group["id"], bob)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "group_add_not_allowed"
+    assert bob.user_id not in await members_of(server, alice, group["id"])
+    # Alice is told what she would be told for a privacy setting; Bob never sees the invitation.
+    assert bob.phone in refused.json()["error"]["message"]
+    assert await invitations(server, bob) == []
+    assert (await server.http.get(f"{API}/chats", headers=bob.headers)).json()["chats"] == []
+
+
+async def test_nobody_turns_an_add_into_an_invitation_the_person_accepts(server: LiveServer) -> None:
+    alice, bob, carol = await server.user("Alice"), await server.user("Bob"), await server.user("Carol")
+    await set_group_add(server, bob, "nobody")
+    group = await create_group(server, alice, carol, name="Climbing")
+
+    refused = await add(server, alice, group["id"], bob)
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert error["code"] == "group_add_not_allowed"
+    assert "privacy settings" in error["message"] and "invitation was sent" in error["message"]
+    assert bob.user_id not in await members_of(server, alice, group["id"])
+
+    [invite] = await invitations(server, bob)
+    assert invite["sender_id"] == alice.user_id
+    details = invite["business"]["group_invite"]
+    assert details["group_id"] == group["id"] and details["group_name"] == "Climbing"
+    # Only Bob can accept it; accepting makes him a member, and accepting again changes nothing.
+    stranger = await server.http.post(f"{API}/group-invites/{details['invite_id']}/accept", headers=carol.headers)
+    assert stranger.status_code == 404
+    assert stranger.json()["error"]["code"] == "invite_not_found"
+    accepted = await server.http.post(f"{API}/group-invites/{details['invite_id']}/accept", headers=bob.headers)
+    assert accepted.status_code == 200, accepted.text
+    assert roles(accepted.json())[bob.user_id] == "member"
+    again = await server.http.post(f"{API}/group-invites/{details['invite_id']}/accept", headers=bob.headers)
+    assert again.status_code == 200 and len(again.json()["members"]) == 3
+    assert (await post(server, bob, group["id"], "thanks for the invite")).status_code == 200
+
+
+async def test_my_contacts_admits_only_people_i_have_written_to(server: LiveServer) -> None:
+    alice, bob, dave = await server.user("Alice"), await server.user("Bob"), await server.user("Dave")
+    await set_group_add(server, bob, "contacts")
+    await server.send_text(bob, "hi Dave", to=dave)
+    await server.send_text(alice, "hi Bob, I am a stranger", to=bob)  # writing to Bob does not make Alice his contact
+
+    from_dave = await create_group(server, dave, bob)
+    assert set(roles(from_dave)) == {dave.user_id, bob.user_id} and from_dave["invited"] == []
+    # Alice's group is created with her alone, and Bob gets an invitation.
+    from_alice = await create_group(server, alice, bob)
+    assert set(roles(from_alice)) == {alice.user_id}
+    [invited] = from_alice["invited"]
+    assert invited["user_id"] == bob.user_id and invited["phone"] == bob.phone
+    assert invited["error"]["code"] == "group_add_not_allowed"
+    assert [i["business"]["group_invite"]["invite_id"] for i in await invitations(server, bob)] == [
+        invited["invite_id"]
+    ]
+
+
+async def test_adding_in_part_adds_who_may_be_added_and_invites_the_rest(server: LiveServer) -> None:
+    alice, bob, carol = await server.user("Alice"), await server.user("Bob"), await server.user("Carol")
+    await set_group_add(server, bob, "nobody")
+    group = await create_group(server, alice)
+    added = await add(server, alice, group["id"], bob, carol)
+    assert added.status_code == 200, added.text
+    assert set(roles(added.json())) == {alice.user_id, carol.user_id}
+    assert [i["user_id"] for i in added.json()["invited"]] == [bob.user_id]
+    # A retry is answered the same and sends no second invitation.
+    retried = await add(server, alice, group["id"], bob)
+    assert retried.status_code == 403
+    assert len(await invitations(server, bob)) == 1
+    # Bob choosing "everyone" later lets Alice add him directly.
+    await set_group_add(server, bob, "everyone")
+    assert (await add(server, alice, group["id"], bob)).status_code == 200
+    assert bob.user_id in await members_of(server, alice, group["id"])
+
+
+async def test_an_invitation_expires_after_three_days_or_when_its_sender_stops_being_admin(server: LiveServer) -> None:
+    alice, bob, carol = await server.user("Alice"), await server.user("Bob"), await server.user("Carol")
+    await set_group_add(server, bob, "nobody")
+    await set_group_add(server, carol, "nobody")
+    group = await create_group(server, alice, name="Old news")
+    later = await create_group(server, alice, name="Later")
+    assert (await add(server, alice, group["id"], bob)).status_code == 403
+    [invite] = await invitations(server, bob)
+    server.clock.advance(seconds=3 * 24 * 3600 + 1)
+    late = await server.http.post(
+        f"{API}/group-invites/{invite['business']['group_invite']['invite_id']}/accept", headers=bob.headers
+    )
+    assert late.status_code == 404
+    assert "expired" in late.json()["error"]["message"]
+
+    dave = await server.user("Dave")
+    assert (await add(server, alice, later["id"], dave)).status_code == 200
+    await server.http.put(f"{API}/groups/{later['id']}/admins/{dave.user_id}", headers=alice.headers)
+    assert (await add(server, dave, later["id"], carol)).status_code == 403
+    demoted = await server.http.delete(f"{API}/groups/{later['id']}/admins/{dave.user_id}", headers=alice.headers)
+    assert demoted.status_code == 200
+    [lapsed] = await invitations(server, carol)
+    refused = await server.http.post(
+        f"{API}/group-invites/{lapsed['business']['group_invite']['invite_id']}/accept", headers=carol.headers
+    )
+    assert refused.status_code == 404
+    assert carol.user_id not in await members_of(server, alice, later["id"])

@@ -13,7 +13,7 @@ from parley.accounts.repository import (
     note_token_revoked,
     revocation_counter_sql,
 )
-from parley.accounts.sender import CodeSender, DevCodeSender
+from parley.accounts.sender import CodeSender, DevCodeSender, HttpSmsSender, NoCodeSender
 from parley.accounts.service import AccountService, Principal, Session, device_topic
 
 __all__ = [
@@ -21,6 +21,8 @@ __all__ = [
     "CodeSender",
     "DevCodeSender",
     "DeviceRow",
+    "HttpSmsSender",
+    "NoCodeSender",
     "Principal",
     "Session",
     "UserRow",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from parley.accounts.schemas import (
     DevCodeOut,
@@ -17,7 +17,7 @@ from parley.accounts.schemas import (
     VerifyOut,
 )
 from parley.accounts.sender import DevCodeSender
-from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, client_address, is_loopback_client
 from parley.kit.errors import NotFoundError
 from parley.kit.ids import parse_id
 
@@ -25,8 +25,8 @@ router = APIRouter(prefix="/client/v1", tags=["accounts"], responses=ERROR_RESPO
 
 
 @router.post("/auth/request-code", response_model=RequestCodeOut)
-async def request_code(body: RequestCodeIn, c: ContainerDep) -> RequestCodeOut:
-    sent = await c.accounts.request_code(body.phone)
+async def request_code(body: RequestCodeIn, request: Request, c: ContainerDep) -> RequestCodeOut:
+    sent = await c.accounts.request_code(body.phone, client_address(request))
     return RequestCodeOut(phone=sent.phone, expires_in=sent.expires_in, resend_after=sent.resend_after)
 
 
@@ -55,8 +55,9 @@ async def update_me(body: ProfileUpdateIn, me: PrincipalDep, c: ContainerDep) ->
 
 
 @router.get("/users/lookup", response_model=ProfileOut)
-async def lookup(phone: str, me: PrincipalDep, c: ContainerDep) -> ProfileOut:
-    user = await c.accounts.get_user((await c.accounts.find_by_phone(phone)).id)
+async def lookup(phone: str, request: Request, me: PrincipalDep, c: ContainerDep) -> ProfileOut:
+    found = await c.accounts.discover(me.user_id, client_address(request), phone)
+    user = await c.accounts.get_user(found.id)
     return ProfileOut(user_id=str(user.id), phone=user.phone, name=user.name)
 
 
@@ -87,9 +88,12 @@ async def revoke_device(device_id: str, me: PrincipalDep, c: ContainerDep) -> Re
 
 
 @router.get("/dev/codes", response_model=DevCodesOut, tags=["development"])
-async def dev_codes(c: ContainerDep) -> DevCodesOut:
-    """The latest one-time codes, for the web client's developer panel (development only)."""
+async def dev_codes(request: Request, c: ContainerDep) -> DevCodesOut:
+    """The latest one-time codes, for the web client's developer panel (development, loopback clients only)."""
     if not c.settings.dev_show_codes or not isinstance(c.code_sender, DevCodeSender):
+        raise NotFoundError("not found")
+    # Whoever reads this can sign in as anyone: never beyond this machine unless the operator said so.
+    if not (c.settings.dev_allow_remote_codes or is_loopback_client(request)):
         raise NotFoundError("not found")
     return DevCodesOut(
         codes=[DevCodeOut(phone=s.phone, code=s.code, created_at=s.created_at) for s in c.code_sender.recent()]

@@ -1,6 +1,6 @@
 """Account errors."""
 
-from parley.kit.errors import ForbiddenError, InvalidInputError, NotFoundError, UnauthenticatedError
+from parley.kit.errors import AppError, ForbiddenError, InvalidInputError, NotFoundError, UnauthenticatedError
 
 
 class InvalidTokenError(UnauthenticatedError):
@@ -25,3 +25,8 @@ class UserNotFoundError(NotFoundError):
 
 class DeviceNotFoundError(NotFoundError):
     code = "device_not_found"
+
+
+class CodeNotSentError(AppError):
+    status = 503
+    code = "code_not_sent"

@@ -20,7 +20,7 @@ from parley.accounts.errors import (
     WrongCodeError,
 )
 from parley.accounts.sender import CodeSender
-from parley.config import OtpSettings
+from parley.config import DiscoverySettings, OtpSettings
 from parley.kit.clock import Clock
 from parley.kit.errors import RateLimitedError
 from parley.kit.ids import IdGenerator
@@ -68,6 +68,11 @@ class _VerifyOutcome(Enum):
     LOCKED = "locked"
 
 
+def _in_time(seconds: int) -> str:
+    """A wait as people read it: "in 12 s", "in 53 min"."""
+    return f"in {seconds} s" if seconds < 90 else f"in {(seconds + 59) // 60} min"
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -82,11 +87,13 @@ class AccountService:
         rate_limiter: RateLimiter,
         code_sender: CodeSender,
         otp: OtpSettings,
+        discovery: DiscoverySettings,
         code_secret: bytes,
         revocation_counter: RevocationCounter | None = None,
     ) -> None:
         self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
         self._rate_limiter, self._code_sender, self._otp = rate_limiter, code_sender, otp
+        self._discovery = discovery
         self._code_secret = code_secret
         self._token_cache: TokenCache[Principal] = TokenCache(revocation_counter, _TOKEN_CACHE_TTL_S, 200_000)
         self._phone_cache: dict[str, repo.UserRow] = {}
@@ -97,14 +104,22 @@ class AccountService:
 
     # --- sign-in -------------------------------------------------------------------------------
 
-    async def request_code(self, raw_phone: str) -> CodeRequest:
+    async def request_code(self, raw_phone: str, client_address: str) -> CodeRequest:
         phone = normalize_phone(raw_phone)
         interval = self._otp.resend_interval_s
         retry_after = await self._rate_limiter.hit(f"otp:{phone}:burst", 1, interval)
-        if retry_after is None:
-            retry_after = await self._rate_limiter.hit(f"otp:{phone}:hour", self._otp.max_per_hour, 3600)
         if retry_after is not None:
-            raise RateLimitedError(f"a code was sent recently; ask again in {retry_after} s", retry_after)
+            raise RateLimitedError(f"a code was sent recently; ask again {_in_time(retry_after)}", retry_after)
+        # Per number, per client address and for the whole server: codes are paid texts (SMS pumping).
+        otp = self._otp
+        for key, limit, window, why in (
+            (f"otp:{phone}:hour", otp.max_per_hour, 3600, "too many codes for this number"),
+            (f"otp:addr:{client_address}", otp.max_per_address_per_hour, 3600, "too many codes from your network"),
+            ("otp:all", otp.max_per_minute, 60, "too many codes are being requested right now"),
+        ):
+            retry_after = await self._rate_limiter.hit(key, limit, window)
+            if retry_after is not None:
+                raise RateLimitedError(f"{why}; ask again {_in_time(retry_after)}", retry_after)
         code = f"{secrets.randbelow(1_000_000):06d}"
         now = self._clock.now_ms()
         expires_at = now + self._otp.ttl_s * 1000
@@ -217,6 +232,36 @@ class AccountService:
     async def rename(self, user_id: int, name: str) -> repo.UserRow:
         await self._db.write(lambda c: repo.set_user_name(c, user_id, name))
         return await self.get_user(user_id)
+
+    async def discover(self, user_id: int, client_address: str, raw_phone: str) -> repo.UserRow:
+        """Look someone up by number, limited per account and per address so numbers cannot be enumerated."""
+        for key, limit, who in (
+            (f"discover:user:{user_id}", self._discovery.per_account_per_hour, "this account"),
+            (f"discover:addr:{client_address}", self._discovery.per_address_per_hour, "your network"),
+        ):
+            retry_after = await self._rate_limiter.hit(key, limit, 3600)
+            if retry_after is not None:
+                raise RateLimitedError(
+                    f"too many number lookups from {who}; ask again {_in_time(retry_after)}", retry_after
+                )
+        return await self.find_by_phone(raw_phone)
+
+    async def find_for(self, user_id: int, raw_phone: str) -> repo.UserRow:
+        """The account behind a number a person named (a send, a group): an unknown number costs a lookup.
+
+        Only misses count, so everyday sends stay free of the limit, while a send or a group cannot be used
+        to probe numbers faster than lookups can.
+        """
+        try:
+            return await self.find_by_phone(raw_phone)
+        except UserNotFoundError:
+            limit = self._discovery.per_account_per_hour
+            retry_after = await self._rate_limiter.hit(f"discover:user:{user_id}", limit, 3600)
+            if retry_after is not None:
+                raise RateLimitedError(
+                    f"too many number lookups from this account; ask again {_in_time(retry_after)}", retry_after
+                ) from None
+            raise
 
     async def find_by_phone(self, raw_phone: str) -> repo.UserRow:
         """The account behind a phone number (cached: numbers never change owner)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from typing import Annotated, TypeVar
@@ -61,7 +62,22 @@ def serve(
     import uvicorn
 
     settings = Settings()
+    refusal = dev_codes_refusal(settings, host)
+    if refusal is not None:
+        console.print(f"[bold red]Refusing to start:[/bold red] {refusal}")
+        raise typer.Exit(2)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.dev_show_codes:
+        where = "to anyone who can reach this server" if settings.dev_allow_remote_codes else "on this machine only"
+        console.print(
+            f"[bold yellow]Development codes are on[/bold yellow]: sign-in codes are logged and shown at "
+            f"/client/v1/dev/codes {where} (PARLEY_DEV_SHOW_CODES). Never use this for real accounts."
+        )
+    elif not settings.sms.url:
+        console.print(
+            "[yellow]No SMS provider is set (PARLEY_SMS__URL)[/yellow]: nobody can sign in with a code; "
+            "accounts and tokens come from `parley user create`."
+        )
     # httpx logs every request at INFO: one line per webhook delivery is noise (and ~9 % of its CPU).
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -78,6 +94,27 @@ def serve(
         access_log=False,
         ws_ping_interval=None,  # idle sockets cost nothing; clients reconnect on their own
         ws_per_message_deflate=False,
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
+
+def dev_codes_refusal(settings: Settings, host: str) -> str | None:
+    """Why the server must not start (None: it may): development codes on an interface beyond loopback."""
+    if not settings.dev_show_codes or settings.dev_allow_remote_codes or is_loopback_host(host):
+        return None
+    return (
+        f"development sign-in codes (PARLEY_DEV_SHOW_CODES) would be readable by anyone who can reach {host}, "
+        "which lets them sign in as anyone. Serve on 127.0.0.1, or turn development codes off and set an SMS "
+        "provider (PARLEY_SMS__URL), or, for a throwaway demo on a trusted network only, set "
+        "PARLEY_DEV_ALLOW_REMOTE_CODES=1."
     )
 
 

@@ -85,8 +85,25 @@ class ReplyContent(BaseModel):
     description: str | None = None
 
 
+class GroupInviteContent(BaseModel):
+    """An invitation to a group, sent in the 1:1 chat when the invitee's privacy settings did not allow adding them."""
+
+    kind: Literal["group_invite"] = "group_invite"
+    invite_id: str
+    group_id: str
+    group_name: str
+    expires_at: int
+
+
 AnyContent = (
-    TextContent | MediaContent | LocationContent | ContactsContent | InteractiveContent | TemplateContent | ReplyContent
+    TextContent
+    | MediaContent
+    | LocationContent
+    | ContactsContent
+    | InteractiveContent
+    | TemplateContent
+    | ReplyContent
+    | GroupInviteContent
 )
 MessageContent = Annotated[AnyContent, Field(discriminator="kind")]
 _adapter: TypeAdapter[AnyContent] = TypeAdapter(MessageContent)
@@ -145,6 +162,8 @@ def preview_of(content: AnyContent, limit: int = 160) -> str:
         text = content.body or f"[{content.type}]"
     elif isinstance(content, TemplateContent):
         text = content.body
+    elif isinstance(content, GroupInviteContent):
+        text = f"Group invitation: {content.group_name}"
     else:
         text = content.title
     text = " ".join(text.split())

@@ -151,6 +151,12 @@ async def join(code: str, me: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     return await c.messaging.join(me.user_id, code)
 
 
+@router.post("/group-invites/{invite_id}/accept", response_model=GroupOut, tags=["groups"])
+async def accept_group_invite(invite_id: str, me: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    """Join a group you were invited to in a 1:1 chat (when your privacy settings did not let its admin add you)."""
+    return await c.messaging.accept_group_invite(me.user_id, invite_id)
+
+
 # --- realtime ----------------------------------------------------------------------------------
 
 

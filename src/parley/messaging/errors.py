@@ -41,3 +41,9 @@ class LastAdminError(ConflictError):
 
 class InvalidMessageError(InvalidInputError):
     code = "invalid_message"
+
+
+class GroupAddNotAllowedError(ForbiddenError):
+    """Their privacy settings (or a block) do not let this admin add them: they were sent an invitation instead."""
+
+    code = "group_add_not_allowed"

@@ -87,3 +87,18 @@ group_invites = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),
 )
+
+# A personal invitation to a group, sent when someone's privacy settings did not let an admin add them: it
+# arrives as a message in the 1:1 chat and the invitee accepts it (or lets it expire).
+group_add_invites = Table(
+    "group_add_invites",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("chat_id", Id, ForeignKey("chats.id"), nullable=False),
+    Column("inviter_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("invitee_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("accepted_at", BigInteger, nullable=True),
+)
+Index("ix_group_add_invites_pending", group_add_invites.c.chat_id, group_add_invites.c.invitee_id)

@@ -8,6 +8,7 @@ from parley.messaging import repository as repo
 from parley.messaging.content import (
     AnyContent,
     ContactsContent,
+    GroupInviteContent,
     InteractiveContent,
     LocationContent,
     MediaContent,
@@ -75,4 +76,6 @@ def _business_part(content: AnyContent) -> Event:
         return {"contacts": content.contacts}
     if isinstance(content, ReplyContent):
         return {"reply": content.model_dump(exclude={"kind"})}
+    if isinstance(content, GroupInviteContent):
+        return {"group_invite": content.model_dump(exclude={"kind"})}
     return {}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert, or_, select, update
 
 from parley.accounts import users_table as users
 from parley.messaging.models import (
@@ -14,6 +14,7 @@ from parley.messaging.models import (
     SENT,
     chat_members,
     chats,
+    group_add_invites,
     group_invites,
     inbox,
     messages,
@@ -433,3 +434,66 @@ def revoke_invite(conn: Connection, chat_id: int, code: str, now: int) -> bool:
         .values(revoked_at=now)
     )
     return bool(result.rowcount)
+
+
+# --- personal invitations (someone's privacy settings did not let an admin add them) ---------------------
+
+
+@dataclass(frozen=True)
+class GroupAddInviteRow:
+    id: int
+    chat_id: int
+    inviter_id: int
+    invitee_id: int
+    expires_at: int
+    accepted_at: int | None
+
+
+def wrote_to(conn: Connection, writers: Collection[int], reader_id: int) -> set[int]:
+    """Which of `writers` have sent `reader_id` a message in their 1:1 chat (`reader_id` is their contact)."""
+    keys = {direct_key(w, reader_id): w for w in writers}
+    if not keys:
+        return set()
+    query = select(chats.c.direct_key).where(
+        chats.c.direct_key.in_(list(keys)),
+        # In a 1:1 chat every message not from the reader is from the other person.
+        exists().where(messages.c.chat_id == chats.c.id, messages.c.sender_id != reader_id),
+    )
+    return {keys[k] for k in conn.execute(query).scalars()}
+
+
+def pending_invites(conn: Connection, chat_id: int, invitee_ids: Collection[int], now: int) -> dict[int, int]:
+    """The unexpired, unaccepted invitation to this group (its id) each of `invitee_ids` already holds."""
+    if not invitee_ids:
+        return {}
+    query = select(group_add_invites.c.invitee_id, group_add_invites.c.id).where(
+        group_add_invites.c.chat_id == chat_id,
+        group_add_invites.c.invitee_id.in_(list(invitee_ids)),
+        group_add_invites.c.accepted_at.is_(None),
+        group_add_invites.c.expires_at > now,
+    )
+    return {r.invitee_id: r.id for r in conn.execute(query)}
+
+
+def insert_group_add_invite(conn: Connection, row: GroupAddInviteRow, now: int) -> None:
+    conn.execute(
+        insert(group_add_invites).values(
+            id=row.id,
+            chat_id=row.chat_id,
+            inviter_id=row.inviter_id,
+            invitee_id=row.invitee_id,
+            created_at=now,
+            expires_at=row.expires_at,
+        )
+    )
+
+
+def get_group_add_invite(conn: Connection, invite_id: int) -> GroupAddInviteRow | None:
+    r = conn.execute(select(group_add_invites).where(group_add_invites.c.id == invite_id).with_for_update()).first()
+    if r is None:
+        return None
+    return GroupAddInviteRow(r.id, r.chat_id, r.inviter_id, r.invitee_id, r.expires_at, r.accepted_at)
+
+
+def accept_group_add_invite(conn: Connection, invite_id: int, now: int) -> None:
+    conn.execute(update(group_add_invites).where(group_add_invites.c.id == invite_id).values(accepted_at=now))

@@ -184,11 +184,27 @@ class MemberOut(BaseModel):
     role: Literal["admin", "member"]
 
 
+class ErrorOut(BaseModel):
+    code: str
+    message: str
+
+
+class InvitedOut(BaseModel):
+    """Someone who was not added (their privacy settings, or a block) and got an invitation in the 1:1 chat."""
+
+    user_id: str
+    phone: str
+    invite_id: str
+    error: ErrorOut
+
+
 class GroupOut(BaseModel):
     id: str
     name: str
     members: list[MemberOut]
     created_at: int
+    # Only on create and add: who was sent an invitation instead of being added.
+    invited: list[InvitedOut] = Field(default_factory=list)
 
 
 class InviteOut(BaseModel):

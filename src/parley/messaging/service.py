@@ -21,6 +21,7 @@ from parley.kit.ids import IdGenerator, parse_id, timestamp_ms_of
 from parley.kit.pagination import decode_cursor, encode_cursor
 from parley.messaging import repository as repo
 from parley.messaging.content import (
+    GroupInviteContent,
     LocationContent,
     MediaContent,
     MessageContent,
@@ -33,6 +34,7 @@ from parley.messaging.content import (
 from parley.messaging.errors import (
     ChatNotFoundError,
     EditWindowClosedError,
+    GroupAddNotAllowedError,
     GroupFullError,
     InvalidMessageError,
     InviteNotFoundError,
@@ -125,7 +127,7 @@ class MessagingService:
     async def send(self, sender_id: int, request: SendMessageIn) -> SendResult:
         recipient_id: int | None = None
         if request.to is not None:
-            recipient_id = (await self._accounts.find_by_phone(request.to)).id
+            recipient_id = (await self._accounts.find_for(sender_id, request.to)).id
             if recipient_id == sender_id:
                 raise InvalidMessageError("you cannot send a message to yourself")
         group_id = None if request.group_id is None else _parse_id(request.group_id, ChatNotFoundError, "chat")
@@ -585,19 +587,21 @@ class MessagingService:
     # --- groups --------------------------------------------------------------------------------
 
     async def create_group(self, creator_id: int, name: str, phones: list[str]) -> Event:
-        member_ids = {(await self._accounts.find_by_phone(p)).id for p in phones} - {creator_id}
+        member_ids = {(await self._accounts.find_for(creator_id, p)).id for p in phones} - {creator_id}
         if len(member_ids) + 1 > self._limits.group_max_members:
             raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
         now = self._clock.now_ms()
         chat_id = self._ids.next_id()
 
-        def unit(conn: Connection) -> Event:
+        def unit(conn: Connection) -> tuple[Event, list[_Fanout]]:
             repo.insert_chat(conn, chat_id, "group", name, None, creator_id, now)
-            roles = {creator_id: "admin"} | {u: "member" for u in member_ids}
-            repo.add_members(conn, chat_id, roles, now)
-            return self._group(conn, chat_id)
+            admitted, invited, fanouts = self._admit_in(conn, creator_id, chat_id, name, member_ids, now)
+            repo.add_members(conn, chat_id, {creator_id: "admin"} | dict.fromkeys(admitted, "member"), now)
+            return self._group(conn, chat_id) | {"invited": invited}, fanouts
 
-        group = await self._db.write(unit)
+        group, fanouts = await self._db.write(unit)
+        for fanout in fanouts:
+            await self._publish(fanout)
         await self._notify_chat_changed(chat_id, [int(m["user_id"]) for m in group["members"]])
         return group
 
@@ -611,21 +615,110 @@ class MessagingService:
         return await self._db.read(unit)
 
     async def add_members(self, admin_id: int, raw_group_id: str, phones: list[str]) -> Event:
+        """Add people; those whose privacy settings refuse this admin get an invitation instead (`invited`).
+
+        When nobody could be added and someone was invited, the answer is GroupAddNotAllowedError (after the
+        invitations were committed: they are what happened instead).
+        """
         chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
-        new_ids = {(await self._accounts.find_by_phone(p)).id for p in phones}
+        new_ids = {(await self._accounts.find_for(admin_id, p)).id for p in phones}
         now = self._clock.now_ms()
 
-        def unit(conn: Connection) -> Event:
+        def unit(conn: Connection) -> tuple[Event, list[_Fanout], bool]:
             self._require_admin(conn, chat_id, admin_id)
             repo.lock_chat(conn, chat_id)
             current = set(repo.member_ids(conn, chat_id))
-            joining = new_ids - current
-            if len(current) + len(joining) > self._limits.group_max_members:
+            chat = repo.get_chat(conn, chat_id)
+            name = "" if chat is None else chat.name or ""
+            admitted, invited, fanouts = self._admit_in(conn, admin_id, chat_id, name, new_ids - current, now)
+            if len(current) + len(admitted) > self._limits.group_max_members:
                 raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
-            repo.add_members(conn, chat_id, dict.fromkeys(joining, "member"), now)
-            return self._group(conn, chat_id)
+            repo.add_members(conn, chat_id, dict.fromkeys(admitted, "member"), now)
+            return self._group(conn, chat_id) | {"invited": invited}, fanouts, bool(invited) and not admitted
 
-        return await self._changed_group(chat_id, await self._db.write(unit))
+        group, fanouts, refused = await self._db.write(unit)
+        for fanout in fanouts:
+            await self._publish(fanout)
+        if refused:
+            raise GroupAddNotAllowedError(" ".join(i["error"]["message"] for i in group["invited"]))
+        return await self._changed_group(chat_id, group)
+
+    def _admit_in(
+        self, conn: Connection, adder_id: int, chat_id: int, group_name: str, candidates: set[int], now: int
+    ) -> tuple[set[int], list[Event], list[_Fanout]]:
+        """Who `adder_id` may add to the group now; everyone else gets an invitation in the 1:1 chat instead.
+
+        A person's `group_add` privacy setting decides (everyone | contacts: people they have written to in a
+        1:1 chat | nobody), and someone who blocked the adder is never added. The adder is told the same for a
+        block as for a setting, and the invitation to a blocker is withheld like any of the adder's messages.
+        """
+        blockers = privacy.blockers_among(conn, adder_id, candidates)
+        policies = privacy.group_add_policies(conn, candidates - blockers)
+        contacts = repo.wrote_to(conn, [u for u, p in policies.items() if p == "contacts"], adder_id)
+        admitted = {u for u, p in policies.items() if p == "everyone" or (p == "contacts" and u in contacts)}
+        refused = sorted(candidates - admitted)
+        if not refused:
+            return admitted, [], []
+        pending = repo.pending_invites(conn, chat_id, refused, now)
+        people = accounts.get_users(conn, refused)
+        invited: list[Event] = []
+        fanouts: list[_Fanout] = []
+        for user_id in refused:
+            invite_id = pending.get(user_id)
+            if invite_id is None:  # one invitation per person and group at a time: a retry sends no second one
+                invite_id = self._ids.next_id()
+                expires_at = now + self._limits.group_invite_ttl_s * 1000
+                invite = repo.GroupAddInviteRow(invite_id, chat_id, adder_id, user_id, expires_at, None)
+                repo.insert_group_add_invite(conn, invite, now)
+                content = GroupInviteContent(
+                    invite_id=str(invite_id), group_id=str(chat_id), group_name=group_name, expires_at=expires_at
+                )
+                direct = self.direct_chat_in(conn, adder_id, user_id, now)
+                client_id = f"group-invite:{invite_id}"
+                _, fanout = self._store(
+                    conn, direct, adder_id, client_id, "group_invite", content, None, [user_id], now, observe=False
+                )
+                fanouts.append(fanout)
+            phone = people[user_id].phone if user_id in people else ""
+            message = (
+                f"{phone}'s privacy settings do not let you add them to groups: "
+                "an invitation was sent to your chat with them instead."
+            )
+            invited.append(
+                {
+                    "user_id": str(user_id),
+                    "phone": phone,
+                    "invite_id": str(invite_id),
+                    "error": {"code": GroupAddNotAllowedError.code, "message": message},
+                }
+            )
+        return admitted, invited, fanouts
+
+    async def accept_group_invite(self, user_id: int, raw_invite_id: str) -> Event:
+        """Join the group of a personal invitation (sent in the 1:1 chat when an admin could not add you)."""
+        invite_id = _parse_id(raw_invite_id, InviteNotFoundError, "invitation")
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> tuple[int, Event]:
+            invite = repo.get_group_add_invite(conn, invite_id)
+            if invite is None or invite.invitee_id != user_id:
+                raise InviteNotFoundError("no such invitation")
+            chat_id = invite.chat_id
+            repo.lock_chat(conn, chat_id)
+            if repo.member_role(conn, chat_id, user_id) is not None:  # accepted already: the same answer
+                return chat_id, self._group(conn, chat_id)
+            if invite.accepted_at is not None or invite.expires_at <= now:
+                raise InviteNotFoundError("this invitation has expired or was used: ask for a new one")
+            if repo.member_role(conn, chat_id, invite.inviter_id) != "admin":
+                raise InviteNotFoundError("this invitation lapsed: whoever sent it is no longer a group admin")
+            if repo.count_members(conn, chat_id) >= self._limits.group_max_members:
+                raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
+            repo.add_members(conn, chat_id, {user_id: "member"}, now)
+            repo.accept_group_add_invite(conn, invite_id, now)
+            return chat_id, self._group(conn, chat_id)
+
+        chat_id, group = await self._db.write(unit)
+        return await self._changed_group(chat_id, group)
 
     async def remove_member(self, admin_id: int, raw_group_id: str, raw_user_id: str) -> Event:
         chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")

@@ -1,6 +1,13 @@
-"""Privacy: blocks (a blocked person's messages are never delivered) and abuse reports."""
+"""Privacy: blocks (a blocked person's messages are never delivered), abuse reports, who may add whom to groups."""
 
-from parley.privacy.repository import blockers_among
+from parley.privacy.repository import GROUP_ADD_CHOICES, blockers_among, group_add_policies
 from parley.privacy.service import MessageDirectory, PrivacyObserver, PrivacyService
 
-__all__ = ["MessageDirectory", "PrivacyObserver", "PrivacyService", "blockers_among"]
+__all__ = [
+    "GROUP_ADD_CHOICES",
+    "MessageDirectory",
+    "PrivacyObserver",
+    "PrivacyService",
+    "blockers_among",
+    "group_add_policies",
+]

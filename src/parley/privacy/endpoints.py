@@ -1,11 +1,13 @@
-"""Client API routes for blocking and reporting."""
+"""Client API routes for blocking, reporting and privacy settings."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, client_address
 from parley.kit.errors import NotFoundError
 from parley.kit.ids import parse_id
 
@@ -51,6 +53,30 @@ class ReportOut(BaseModel):
     id: str
 
 
+GroupAdd = Literal["everyone", "contacts", "nobody"]
+
+
+class PrivacyOut(BaseModel):
+    group_add: GroupAdd = Field(description="Who may add you to groups; anyone else sends you an invitation instead")
+
+
+class PrivacyUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group_add: GroupAdd | None = None
+
+
+@router.get("/privacy", response_model=PrivacyOut)
+async def get_privacy(me: PrincipalDep, c: ContainerDep) -> PrivacyOut:
+    return PrivacyOut.model_validate({"group_add": await c.privacy.group_add_policy(me.user_id)})
+
+
+@router.patch("/privacy", response_model=PrivacyOut)
+async def update_privacy(body: PrivacyUpdateIn, me: PrincipalDep, c: ContainerDep) -> PrivacyOut:
+    if body.group_add is not None:
+        await c.privacy.set_group_add_policy(me.user_id, body.group_add)
+    return await get_privacy(me, c)
+
+
 @router.get("/blocks", response_model=BlocksOut)
 async def list_blocks(me: PrincipalDep, c: ContainerDep) -> BlocksOut:
     rows = await c.privacy.blocked(me.user_id)
@@ -60,8 +86,9 @@ async def list_blocks(me: PrincipalDep, c: ContainerDep) -> BlocksOut:
 
 
 @router.post("/blocks", response_model=BlockedOut)
-async def block(body: BlockIn, me: PrincipalDep, c: ContainerDep) -> BlockedOut:
-    user = await c.privacy.block(me.user_id, body.phone)
+async def block(body: BlockIn, request: Request, me: PrincipalDep, c: ContainerDep) -> BlockedOut:
+    target = await c.accounts.discover(me.user_id, client_address(request), body.phone)
+    user = await c.privacy.block(me.user_id, target)
     return BlockedOut(user_id=str(user.id), phone=user.phone, name=user.name, blocked_at=c.clock.now_ms())
 
 
@@ -75,8 +102,11 @@ async def unblock(user_id: str, me: PrincipalDep, c: ContainerDep) -> Response:
 
 
 @router.post("/reports", response_model=ReportOut)
-async def report(body: ReportIn, me: PrincipalDep, c: ContainerDep) -> ReportOut:
-    reported = int(body.user_id) if body.user_id else (await c.accounts.find_by_phone(body.phone or "")).id
+async def report(body: ReportIn, request: Request, me: PrincipalDep, c: ContainerDep) -> ReportOut:
+    if body.user_id is not None:
+        reported = int(body.user_id)
+    else:
+        reported = (await c.accounts.discover(me.user_id, client_address(request), body.phone or "")).id
     report_id = await c.privacy.report(
         me.user_id,
         reported,

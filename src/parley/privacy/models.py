@@ -24,3 +24,12 @@ reports = Table(
     Column("reason", String(500), nullable=False, server_default=""),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# Who may add a person to groups: everyone | contacts | nobody (others get an invitation instead). No row: everyone.
+privacy_settings = Table(
+    "privacy_settings",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("group_add", String(16), nullable=False, server_default="everyone"),
+    Column("updated_at", BigInteger, nullable=False),
+)

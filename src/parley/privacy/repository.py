@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, select, update
 
-from parley.privacy.models import blocks, reports
+from parley.privacy.models import blocks, privacy_settings, reports
+
+GROUP_ADD_CHOICES = ("everyone", "contacts", "nobody")
 
 _BLOCKERS_AMONG = select(blocks.c.blocker_id).where(
     blocks.c.blocked_id == bindparam("sender_id"), blocks.c.blocker_id.in_(bindparam("ids", expanding=True))
@@ -68,3 +70,25 @@ def insert_report(
             created_at=now,
         )
     )
+
+
+def group_add_policies(conn: Connection, user_ids: Iterable[int]) -> dict[int, str]:
+    """Who may add each of `user_ids` to groups: "everyone" (the default), "contacts" or "nobody"."""
+    ids = list(set(user_ids))
+    policies = dict.fromkeys(ids, "everyone")
+    if ids:
+        query = select(privacy_settings.c.user_id, privacy_settings.c.group_add).where(
+            privacy_settings.c.user_id.in_(ids)
+        )
+        policies.update({r.user_id: r.group_add for r in conn.execute(query)})
+    return policies
+
+
+def set_group_add_policy(conn: Connection, user_id: int, group_add: str, now: int) -> None:
+    updated = conn.execute(
+        update(privacy_settings)
+        .where(privacy_settings.c.user_id == user_id)
+        .values(group_add=group_add, updated_at=now)
+    )
+    if not updated.rowcount:
+        conn.execute(insert(privacy_settings).values(user_id=user_id, group_add=group_add, updated_at=now))

@@ -42,8 +42,8 @@ class PrivacyService:
     def add_observer(self, observer: PrivacyObserver) -> None:
         self._observers.append(observer)
 
-    async def block(self, user_id: int, phone: str) -> UserRow:
-        target = await self._accounts.find_by_phone(phone)
+    async def block(self, user_id: int, target: UserRow) -> UserRow:
+        """Block `target` (found with AccountService.discover: the answer names them, so it is a lookup)."""
         if target.id == user_id:
             raise InvalidInputError("you cannot block yourself")
         now = self._clock.now_ms()
@@ -67,6 +67,15 @@ class PrivacyService:
             return [(found[u], at) for u, at in rows if u in found]
 
         return await self._db.read(unit)
+
+    async def group_add_policy(self, user_id: int) -> str:
+        return (await self._db.read(lambda c: repo.group_add_policies(c, [user_id])))[user_id]
+
+    async def set_group_add_policy(self, user_id: int, group_add: str) -> None:
+        if group_add not in repo.GROUP_ADD_CHOICES:
+            raise InvalidInputError(f"group_add is one of {', '.join(repo.GROUP_ADD_CHOICES)}")
+        now = self._clock.now_ms()
+        await self._db.write(lambda c: repo.set_group_add_policy(c, user_id, group_add, now))
 
     async def report(
         self, reporter_id: int, reported_id: int, chat_id: int | None, message_ids: list[int], reason: str

@@ -329,6 +329,7 @@ function businessPreview(business) {
   if (business.location) return business.location.name || "Location";
   if (business.contacts) return business.contacts.map((c) => c.name?.formatted_name || "Contact").join(", ");
   if (business.reply) return business.reply.title;
+  if (business.group_invite) return `Group invitation: ${business.group_invite.group_name}`;
   return "Message";
 }
 
@@ -347,6 +348,10 @@ function businessBody(message, loadMedia, onReply) {
   if (business.location) return [locationCard(business.location)];
   if (business.contacts) return business.contacts.map(contactCard);
   if (business.reply) return [replyChip(business.reply)];
+  if (business.group_invite) {
+    // Accepted through POST /client/v1/group-invites/{invite_id}/accept (docs/client-api.md).
+    return [el("div", { class: "text", text: `Invitation to join the group “${business.group_invite.group_name}”` })];
+  }
   return [el("div", { class: "text", text: "This message can't be shown here." })];
 }
 
