@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from parley.accounts import AccountService, CodeSender, DevCodeSender
 from parley.billing import BillingService
+from parley.business.links import ReferralLinks
 from parley.business.media import MediaUrls, fetch_media_link_with
 from parley.business.service import BusinessService
 from parley.config import Settings
 from parley.inbox import InboxService
 from parley.kit.clock import Clock, SystemClock
+from parley.kit.files import create_private_file
 from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
@@ -45,6 +47,7 @@ class Container:
     webhooks: WebhookService
     templates: TemplateService
     inbox: InboxService
+    referral_links: ReferralLinks
 
     async def start(self) -> None:
         await self.bus.start()
@@ -54,8 +57,10 @@ class Container:
         await self.webhooks.start()
         await self.templates.start()
         await self.inbox.start()
+        await self.media.start()
 
     async def close(self) -> None:
+        await self.media.close()
         await self.inbox.close()
         await self.webhooks.close()
         await self.templates.close()
@@ -91,7 +96,9 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     code_secret = _installation_secret(settings)
     accounts = AccountService(db, bus, clock, ids, rate_limiter, code_sender, settings.otp, code_secret)
     messaging = MessagingService(db, bus, clock, ids, accounts, settings.limits, settings.public_url)
-    media = MediaService(db, clock, ids, settings.resolved_media_dir, settings.limits.max_media_bytes)
+    media = MediaService(
+        db, clock, ids, rate_limiter, settings.resolved_media_dir, settings.limits.max_media_bytes, settings.media
+    )
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
     journal = Ledger(ids, clock)
     billing = BillingService(db, bus, clock, ids, journal, settings.billing)
@@ -130,6 +137,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
         inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox.automation_poll_s),
+        referral_links=ReferralLinks(db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors")),
     )
 
 
@@ -144,6 +152,5 @@ def _installation_secret(settings: Settings) -> bytes:
     if not path.exists():
         import secrets
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(secrets.token_bytes(32))
+        create_private_file(path, secrets.token_bytes(32))  # 0600: whoever reads it can forge sign-in codes
     return hashlib.sha256(path.read_bytes()).digest()

@@ -52,6 +52,11 @@ def bearer_token(connection: HTTPConnection) -> str | None:
     return connection.query_params.get("token")
 
 
+def client_address(connection: HTTPConnection) -> str:
+    """The address the request came from (the peer; a proxy in front must pass it on as the peer)."""
+    return connection.client.host if connection.client is not None else "unknown"
+
+
 async def container_dependency(connection: HTTPConnection) -> Container:
     # async: FastAPI runs a plain `def` dependency in its thread pool, one thread hop per request.
     return get_container(connection)

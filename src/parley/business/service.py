@@ -38,6 +38,7 @@ from parley.config import BusinessSettings
 from parley.graph import GraphError, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.errors import InvalidInputError, NotFoundError
+from parley.kit.idempotency import request_fingerprint
 from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import format_amount
 from parley.kit.phone import InvalidPhoneNumberError, normalize_phone
@@ -86,6 +87,11 @@ class CreatedBusiness:
     app_id: int
     app_secret: str
     user_id: int
+
+
+# Meta's v23 spec: a WABA's number list speaks of links (WhatsAppBusinessAccountPhoneNumber.status); a flagged
+# number is still linked and sending.
+_LISTED_STATUS = {"CONNECTED": "LINKED", "FLAGGED": "LINKED"}
 
 
 class BusinessService:
@@ -438,7 +444,10 @@ class BusinessService:
             raise object_not_found(number_id)
         return self._render_number(number, waba)
 
-    def _render_number(self, number: repo.NumberRow, waba: repo.WabaRow) -> dict[str, Any]:
+    def _render_number(self, number: repo.NumberRow, waba: repo.WabaRow, *, listed: bool = False) -> dict[str, Any]:
+        """A number as Meta's v23 spec shapes it: by id its status is the account-number one (CONNECTED,
+        FLAGGED, ...); in `GET /{waba-id}/phone_numbers` it is the link status (LINKED, ...), the flag being
+        in `quality_rating` there."""
         limit_name = tier_name(waba.messaging_tier)
         return {
             "id": str(number.id),
@@ -446,7 +455,7 @@ class BusinessService:
             "verified_name": number.verified_name,
             "code_verification_status": "VERIFIED",
             "quality_rating": number.quality_rating,
-            "status": number.status,
+            "status": _LISTED_STATUS.get(number.status, number.status) if listed else number.status,
             "platform_type": "CLOUD_API",
             "name_status": "APPROVED",
             "throughput": {"level": "HIGH" if number.throughput_mps > 80 else "STANDARD"},
@@ -468,7 +477,7 @@ class BusinessService:
             "timezone_id": waba.timezone,
             "message_template_namespace": f"parley_{waba.id}",
             "account_review_status": "APPROVED",
-            "business_verification_status": "verified",
+            "business_verification_status": "VERIFIED",  # the operator vouched for it by creating it
             "whatsapp_business_manager_messaging_limit": tier_name(waba.messaging_tier),
         }
 
@@ -479,7 +488,8 @@ class BusinessService:
         def unit(conn: Connection) -> dict[str, Any]:
             waba = repo.get_waba(conn, scope.waba_id)
             assert waba is not None
-            return {"data": [self._render_number(n, waba) for n in repo.numbers_of_waba(conn, scope.waba_id)]}
+            numbers = repo.numbers_of_waba(conn, scope.waba_id)
+            return {"data": [self._render_number(n, waba, listed=True) for n in numbers]}
 
         return await self._db.read(unit)
 
@@ -520,6 +530,8 @@ class BusinessService:
         if header_media is not None and header_media[1].get("link"):
             fetched_header = await self._fetch_link(number.user_id, header_media[0], str(header_media[1]["link"]))
         client_id = _client_id(idempotency_key)
+        # The key is bound to this body: a retry repeats it, anything else under the same key is refused.
+        request_hash = request_fingerprint(body) if idempotency_key else None
         now = self._clock.now_ms()
         waba_id = scope.waba_id
 
@@ -558,6 +570,7 @@ class BusinessService:
                 context_id,
                 now,
                 withhold=over_limit,
+                request_hash=request_hash,
             )
             if result.retried:
                 return result.message_id, None
@@ -565,7 +578,7 @@ class BusinessService:
                 shared.append(media_facts.media_id)
             for media_id in shared:
                 # The person may download what the business sent them (media is reachable from its chats).
-                media.share_media(conn, media_id, result.chat_id)
+                media.share_media(conn, media_id, result.chat_id, now)
             error = None
             if over_limit:
                 error = GraphError(

@@ -43,6 +43,16 @@ class ConflictError(AppError):
     code = "conflict"
 
 
+class IdempotencyKeyReusedError(AppError):
+    """A retry key (Idempotency-Key, client_id) came back with a different request: refused, nothing sent.
+
+    422 as the IETF draft "The Idempotency-Key HTTP Header Field" says for a key reused with another payload
+    (Stripe refuses it too); Graph routes render it as Meta's error 100 with the same status."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
 class PayloadTooLargeError(AppError):
     status = 413
     code = "payload_too_large"
