@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Mount
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley import __version__
@@ -88,13 +89,18 @@ def _as_graph_error(status: int, message: str) -> GraphError:
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (Starlette's 405 names only the first route that matched
     the path, and Graph's `/{object_id}` has one route per method)."""
+    routes: Iterable[Any] = request.app.router.routes
+    route_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if route_contexts is not None:  # newer FastAPI keeps included routers nested: walk their routes too
+        routes = route_contexts(routes)
+    probe = {**request.scope, "method": "GET"}
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            if isinstance(route, Mount) and isinstance(route.app, StaticFiles):
-                methods |= {"GET", "HEAD"}
-            methods |= set(getattr(route, "methods", None) or ())
+    for route in routes:
+        if route.matches(probe)[0] == Match.NONE:
+            continue
+        if isinstance(getattr(route, "app", None), StaticFiles):
+            methods |= {"GET", "HEAD"}
+        methods |= set(getattr(route, "methods", None) or ())
     return ", ".join(sorted(methods))
 
 

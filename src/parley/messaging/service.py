@@ -149,7 +149,10 @@ class MessagingService:
         now = self._clock.now_ms()
         pair = None if recipient_id is None else repo.direct_key(sender_id, recipient_id)
         known_direct_chat = None if pair is None else self._direct_chats.get(pair)
-        fingerprint = request_fingerprint(request.model_dump(mode="json", exclude={"client_id"}))
+        # The request as understood (the recipient resolved, however its number was written), minus its key.
+        fingerprint = request_fingerprint(
+            {**request.model_dump(mode="json", exclude={"client_id", "to"}), "to": recipient_id}
+        )
 
         def unit(conn: Connection) -> tuple[SendResult, _Fanout]:
             existing = repo.find_by_client_id(conn, sender_id, request.client_id)
