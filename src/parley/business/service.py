@@ -519,19 +519,28 @@ class BusinessService:
             context_id = parse_wamid(request.context.message_id)
             if context_id is None:
                 raise GraphError(131009, f"context.message_id {request.context.message_id!r} is not a message id")
-        fetched = None
-        media_ref, media_kind = request.media, request.media_kind
-        if media_ref is not None and media_ref.link is not None and media_kind is not None:
-            # I/O before the unit: the unit only stores what was fetched.
-            fetched = await self._fetch_link(number.user_id, media_kind, str(media_ref.link))
-        template = request.template
-        header_media = None if template is None else _template_header_media(template.components_as_dicts())
-        fetched_header = None
-        if header_media is not None and header_media[1].get("link"):
-            fetched_header = await self._fetch_link(number.user_id, header_media[0], str(header_media[1]["link"]))
         client_id = _client_id(idempotency_key)
         # The key is bound to this body: a retry repeats it, anything else under the same key is refused.
         request_hash = request_fingerprint(body) if idempotency_key else None
+        media_ref, media_kind = request.media, request.media_kind
+        link = None if media_ref is None or media_ref.link is None or media_kind is None else str(media_ref.link)
+        template = request.template
+        header_media = None if template is None else _template_header_media(template.components_as_dicts())
+        header_link = None if header_media is None else header_media[1].get("link")
+        if request_hash is not None and (link or header_link):
+            # A retry answers before fetching anything: a second copy of the file would only fill the quota.
+            first = await self._db.read(
+                lambda c: self._messaging.first_send_in(c, number.user_id, client_id, request_hash)
+            )
+            if first is not None:
+                return _send_answer(request, person, recipient_input, first.message_id)
+        fetched = None
+        if link is not None and media_kind is not None:
+            # I/O before the unit: the unit only stores what was fetched.
+            fetched = await self._fetch_link(number.user_id, media_kind, link)
+        fetched_header = None
+        if header_media is not None and header_link:
+            fetched_header = await self._fetch_link(number.user_id, header_media[0], str(header_link))
         now = self._clock.now_ms()
         waba_id = scope.waba_id
 
@@ -655,14 +664,7 @@ class BusinessService:
         self._notify_outbox()
         if committed is not None:
             await self._messaging.publish_committed(committed)
-        contact: dict[str, Any] = {"input": recipient_input, "wa_id": wa_id(person.phone)}
-        if request.recipient is not None:
-            contact["user_id"] = request.recipient
-        return {
-            "messaging_product": "whatsapp",
-            "contacts": [contact],
-            "messages": [{"id": to_wamid(message_id), "message_status": "accepted"}],
-        }
+        return _send_answer(request, person, recipient_input, message_id)
 
     async def preview(
         self, scope: GraphScope, raw_number_id: str, body: object, *, check_funds: bool = True
@@ -1143,6 +1145,20 @@ def _conversation_message(
         at=now,
         direction=direction,
     )
+
+
+def _send_answer(
+    request: outbound.OutboundRequest, person: accounts.UserRow, recipient_input: str, message_id: int
+) -> dict[str, Any]:
+    """Meta's answer to an accepted send (and to its retries)."""
+    contact: dict[str, Any] = {"input": recipient_input, "wa_id": wa_id(person.phone)}
+    if request.recipient is not None:
+        contact["user_id"] = request.recipient
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [contact],
+        "messages": [{"id": to_wamid(message_id), "message_status": "accepted"}],
+    }
 
 
 def _client_id(idempotency_key: str | None) -> str:

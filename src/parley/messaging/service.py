@@ -276,11 +276,9 @@ class MessagingService:
         `request_hash`: the send request's fingerprint; a retry of `client_id` with another request is refused
         (`IdempotencyKeyReusedError`).
         """
-        existing = repo.find_by_client_id(conn, sender_id, client_id)
-        if existing is not None:  # a retry: the first answer, nothing new
-            if request_hash is not None:
-                _require_same_request(conn, existing, request_hash, "Idempotency-Key")
-            return SendResult(existing.id, existing.chat_id, existing.created_at, retried=True), Committed(_Fanout())
+        first = self.first_send_in(conn, sender_id, client_id, request_hash)
+        if first is not None:  # a retry: the first answer, nothing new
+            return first, Committed(_Fanout())
         chat_id = self._direct_chats.get(repo.direct_key(sender_id, recipient_id)) or self._direct_chat(
             conn, sender_id, recipient_id, now
         )
@@ -304,6 +302,18 @@ class MessagingService:
             request_hash=request_hash,
         )
         return result, Committed(fanout)
+
+    def first_send_in(
+        self, conn: Connection, sender_id: int, client_id: str, request_hash: str | None
+    ) -> SendResult | None:
+        """The message an earlier send with this client id made (this one is a retry), if any; with
+        `request_hash`, the retry must be of the same request (else `IdempotencyKeyReusedError`)."""
+        existing = repo.find_by_client_id(conn, sender_id, client_id)
+        if existing is None:
+            return None
+        if request_hash is not None:
+            _require_same_request(conn, existing, request_hash, "Idempotency-Key")
+        return SendResult(existing.id, existing.chat_id, existing.created_at, retried=True)
 
     def direct_chat_in(self, conn: Connection, user_a: int, user_b: int, now: int) -> int:
         """The direct chat of two accounts, created if they never talked (inside the caller's unit)."""
