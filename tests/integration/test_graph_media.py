@@ -758,5 +758,5 @@ async def test_a_retried_send_by_link_fetches_and_stores_the_file_once(server: L
 
     other = {**message, "document": {"link": origin.url("/menu.pdf"), "caption": "today"}}
     reused = await send(server, biz, other, **{"Idempotency-Key": "menu-1"})
-    assert "Idempotency-Key" in graph_error(reused, 100, 422)
+    assert "Idempotency-Key" in graph_error(reused, 100, 409)
     assert origin.hits.count("/menu.pdf") == 1

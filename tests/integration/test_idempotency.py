@@ -1,5 +1,5 @@
 """Retry keys are bound to their request: the same key with the same request is the first answer and nothing new;
-the same key with another request is refused (422) and sends nothing, on every route that takes one."""
+the same key with another request is refused (409) and sends nothing, on every route that takes one."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ async def test_a_graph_idempotency_key_reused_with_another_body_is_refused_and_s
     outbox_before = len(await events(server, biz, None))
 
     reused = await send(text("b"))
-    assert reused.status_code == 422, reused.text
+    assert reused.status_code == 409, reused.text
     error = reused.json()["error"]
     assert error["code"] == 100 and error["type"] == "OAuthException" and error["fbtrace_id"]
     assert "Idempotency-Key" in error["error_data"]["details"]
@@ -73,7 +73,7 @@ async def test_a_client_id_reused_for_another_message_is_refused_and_sends_nothi
     assert retry.json() == first.json()
 
     reused = await send("goodbye", bob.phone)
-    assert reused.status_code == 422
+    assert reused.status_code == 409
     assert reused.json() == {"error": {"code": "idempotency_key_reused", "message": reused.json()["error"]["message"]}}
     assert "client_id" in reused.json()["error"]["message"]
     assert await _bodies_seen_by(server, bob) == ["hello"]
@@ -94,7 +94,7 @@ async def test_an_inbox_reply_key_reused_with_another_text_is_refused_and_sends_
     assert first.json() == again.json()
 
     reused = await ana.post(path, {"text": "Sorry, we are closed"}, **key)
-    assert reused.status_code == 422, reused.text
+    assert reused.status_code == 409, reused.text
     assert reused.json()["error"]["code"] == "idempotency_key_reused"
     bodies = await _bodies_seen_by(server, ada)
     assert bodies.count("On our way") == 1 and "Sorry, we are closed" not in bodies

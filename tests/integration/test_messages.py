@@ -110,7 +110,7 @@ async def test_retry_with_the_same_client_id_returns_the_first_answer(server: Li
     assert retry.json() == first.json()
     # The same client_id with another message is refused (Stripe's rule for a reused key): nothing is sent.
     changed = await send(server, alice, "different", to=bob, client_id="retry-me")
-    assert changed.status_code == 422, changed.text
+    assert changed.status_code == 409, changed.text
     assert changed.json()["error"]["code"] == "idempotency_key_reused"
 
     chat_id = first.json()["chat_id"]

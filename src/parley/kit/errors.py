@@ -43,13 +43,12 @@ class ConflictError(AppError):
     code = "conflict"
 
 
-class IdempotencyKeyReusedError(AppError):
+class IdempotencyKeyReusedError(ConflictError):
     """A retry key (Idempotency-Key, client_id) came back with a different request: refused, nothing sent.
 
-    422 as the IETF draft "The Idempotency-Key HTTP Header Field" says for a key reused with another payload
-    (Stripe refuses it too); Graph routes render it as Meta's error 100 with the same status."""
+    Stripe refuses such a reuse too. 409 (the key conflicts with the request it was first used for) rather than
+    the IETF draft's 422, which Parley's APIs never answer; Graph routes render it as Meta's error 100, 409."""
 
-    status = 422
     code = "idempotency_key_reused"
 
 
