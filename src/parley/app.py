@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley import __version__
@@ -82,6 +84,24 @@ def _as_graph_error(status: int, message: str) -> GraphError:
     if status == 429:
         return GraphError(4, message, http_status=429)
     return GraphError(100, message, http_status=status if 400 <= status < 500 else 400)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's 405 names only the first route that matched
+    the path, and Graph's `/{object_id}` has one route per method)."""
+    routes: Iterable[Any] = request.app.router.routes
+    route_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if route_contexts is not None:  # newer FastAPI keeps included routers nested: walk their routes too
+        routes = route_contexts(routes)
+    probe = {**request.scope, "method": "GET"}
+    methods: set[str] = set()
+    for route in routes:
+        if route.matches(probe)[0] == Match.NONE:
+            continue
+        if isinstance(getattr(route, "app", None), StaticFiles):
+            methods |= {"GET", "HEAD"}
+        methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 class BodyLimitMiddleware:
@@ -188,7 +208,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @app.exception_handler(AppError)
     async def on_app_error(request: Request, exc: AppError) -> JSONResponse:
         if is_graph_path(request.url.path):
-            return _graph_error(_as_graph_error(exc.status, exc.message))
+            error = _as_graph_error(exc.status, exc.message)
+            error.retry_after_s = exc.details.get("retry_after")
+            return _graph_error(error)
         headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else None
         return _error(exc.status, exc.code, exc.message, headers)
 
@@ -202,11 +224,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
         if is_graph_path(request.url.path):
-            return _graph_error(_as_graph_error(exc.status_code, str(exc.detail)))
+            response = _graph_error(_as_graph_error(exc.status_code, str(exc.detail)))
+            response.headers.update(headers)
+            return response
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):  # bytes that are not UTF-8
             return _error(400, "malformed_json", "the request body is not valid JSON")
-        return _error(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail))
+        return _error(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -97,6 +97,30 @@ class MediaFetchSettings(BaseModel):
     allow_private_networks: bool = False
 
 
+class MediaSettings(BaseModel):
+    """Storage limits of uploaded media, people's (`/client/v1/media`) and businesses' (Graph uploads, links)."""
+
+    # Per account: bytes of media uploaded and never sent (not in any chat, not a profile picture).
+    unsent_quota_bytes: int = Field(default=512 * 1024 * 1024, ge=0)
+    # Unsent media is deleted this long after its upload (Meta keeps uploaded media 30 days).
+    unsent_ttl_days: int = Field(default=30, ge=1)
+    # Uploads per client address per window, over both upload routes.
+    uploads_per_address: int = Field(default=60, ge=1)
+    upload_window_s: int = Field(default=60, ge=1)
+    # How often each process deletes expired unsent media (0: only when asked; tests call expire_unsent_now()).
+    sweep_interval_s: float = Field(default=600.0, ge=0)
+
+
+class LinkSettings(BaseModel):
+    """Click-to-chat links and QR codes (`/c/{code}`): what a click costs and how clicks are counted."""
+
+    # The same visitor (address and user agent) opening the same link within this window is one click.
+    click_dedup_window_s: int = Field(default=3600, ge=1)
+    # Clicks per client address per window, over all links; more are refused with 429.
+    clicks_per_address: int = Field(default=60, ge=1)
+    click_window_s: int = Field(default=60, ge=1)
+
+
 class TemplateSettings(BaseModel):
     """Message templates: the automatic review runs this long after a submission, in every serving process."""
 
@@ -214,6 +238,8 @@ class Settings(BaseSettings):
     business: BusinessSettings = BusinessSettings()
     inbox: InboxSettings = InboxSettings()
     media_fetch: MediaFetchSettings = MediaFetchSettings()
+    media: MediaSettings = MediaSettings()
+    links: LinkSettings = LinkSettings()
     billing: BillingSettings = BillingSettings()
     server: ServerSettings = ServerSettings()
 

@@ -15,11 +15,13 @@ from parley.accounts import (
     revocation_counter_sql,
 )
 from parley.billing import BillingService
+from parley.business.links import ReferralLinks
 from parley.business.media import MediaUrls, fetch_media_link_with
 from parley.business.service import BusinessService
 from parley.config import Settings
 from parley.inbox import InboxService
 from parley.kit.clock import Clock, SystemClock
+from parley.kit.files import create_private_file
 from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
@@ -53,6 +55,7 @@ class Container:
     templates: TemplateService
     inbox: InboxService
     streams: LiveStreams
+    referral_links: ReferralLinks
     revocation_counter: SqliteCounter | None = None
 
     async def start(self) -> None:
@@ -63,8 +66,10 @@ class Container:
         await self.webhooks.start()
         await self.templates.start()
         await self.inbox.start()
+        await self.media.start()
 
     async def close(self) -> None:
+        await self.media.close()
         await self.inbox.close()
         await self.webhooks.close()
         await self.templates.close()
@@ -111,7 +116,9 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         db, bus, clock, ids, rate_limiter, code_sender, otp, discovery, code_secret, revocation_counter=revocations
     )
     messaging = MessagingService(db, bus, clock, ids, accounts, settings.limits, settings.public_url)
-    media = MediaService(db, clock, ids, settings.resolved_media_dir, settings.limits.max_media_bytes)
+    media = MediaService(
+        db, clock, ids, rate_limiter, settings.resolved_media_dir, settings.limits.max_media_bytes, settings.media
+    )
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
     journal = Ledger(ids, clock)
     billing = BillingService(db, bus, clock, ids, journal, settings.billing)
@@ -152,6 +159,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         templates=TemplateService(db, clock, ids, settings.templates),
         inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox),
         streams=LiveStreams(settings.limits.max_streams_per_account),
+        referral_links=ReferralLinks(db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors")),
         revocation_counter=revocations,
     )
 
@@ -176,6 +184,5 @@ def _installation_secret(settings: Settings) -> bytes:
     if not path.exists():
         import secrets
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(secrets.token_bytes(32))
+        create_private_file(path, secrets.token_bytes(32))  # 0600: whoever reads it can forge sign-in codes
     return hashlib.sha256(path.read_bytes()).digest()

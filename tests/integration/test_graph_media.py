@@ -762,3 +762,23 @@ async def test_people_receive_media_sent_by_id_and_by_link_even_after_the_busine
     # A link that cannot be fetched fails the send with Meta's media download error.
     failed = await send(server, biz, {"to": alice.phone, "type": "image", "image": {"link": origin.url("/gone.jpg")}})
     assert "404" in graph_error(failed, 131052)
+
+
+async def test_a_retried_send_by_link_fetches_and_stores_the_file_once(server: LiveServer, origin: Origin) -> None:
+    biz = await create_business(server)
+    alice = await server.user("Alice")
+    await person_writes(server, alice, biz, "Send me the menu")
+    origin.routes["/menu.pdf"] = (200, sized("application/pdf", pdf()), pdf())
+    message = {"to": alice.phone, "type": "document", "document": {"link": origin.url("/menu.pdf")}}
+
+    first = await send(server, biz, message, **{"Idempotency-Key": "menu-1"})
+    retry = await send(server, biz, message, **{"Idempotency-Key": "menu-1"})
+    assert first.status_code == retry.status_code == 200, retry.text
+    assert retry.json() == first.json()
+    assert origin.hits.count("/menu.pdf") == 1  # the retry answered before fetching a second copy
+    assert len(list(server.settings.resolved_media_dir.iterdir())) == 1
+
+    other = {**message, "document": {"link": origin.url("/menu.pdf"), "caption": "today"}}
+    reused = await send(server, biz, other, **{"Idempotency-Key": "menu-1"})
+    assert "Idempotency-Key" in graph_error(reused, 100, 409)
+    assert origin.hits.count("/menu.pdf") == 1

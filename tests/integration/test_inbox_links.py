@@ -39,9 +39,9 @@ def _is_svg(body: bytes) -> bool:
     return ET.fromstring(body).tag.endswith("svg")
 
 
-async def _scan(server: LiveServer, url: str) -> str:
+async def _scan(server: LiveServer, url: str, browser: str = "Phone/1") -> str:
     """Follow a short link as a phone's browser would: the click id the web client then sends along."""
-    opened = await server.http.get(urlsplit(url).path, follow_redirects=False)
+    opened = await server.http.get(urlsplit(url).path, headers={"User-Agent": browser}, follow_redirects=False)
     assert opened.status_code == 302, opened.text
     target = opened.headers["location"]
     assert target.startswith("/app#chat=")
@@ -76,7 +76,7 @@ async def test_a_link_made_in_the_inbox_counts_scans_and_conversations_but_bring
     [sent] = await statuses(server, biz, reply)
     assert sent["pricing"]["type"] != "free_entry_point"
 
-    await _scan(server, link["url"])  # a second scan that never becomes a conversation
+    await _scan(server, link["url"], "Another phone/2")  # a second person's scan that never becomes a conversation
     [listed] = (await ana.get("/links")).json()["data"]
     assert listed["code"] == link["code"] and (listed["clicks"], listed["conversations"]) == (2, 1)
 

@@ -108,9 +108,10 @@ async def test_retry_with_the_same_client_id_returns_the_first_answer(server: Li
     retry = await send(server, alice, "only once", to=bob, client_id="retry-me")
     assert retry.status_code == 200
     assert retry.json() == first.json()
-    # Even a retry with a changed body is the same message, unchanged.
+    # The same client_id with another message is refused (Stripe's rule for a reused key): nothing is sent.
     changed = await send(server, alice, "different", to=bob, client_id="retry-me")
-    assert changed.json() == first.json()
+    assert changed.status_code == 409, changed.text
+    assert changed.json()["error"]["code"] == "idempotency_key_reused"
 
     chat_id = first.json()["chat_id"]
     messages = await history(server, bob, chat_id)

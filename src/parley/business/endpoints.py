@@ -13,9 +13,9 @@ from fastapi.responses import RedirectResponse
 
 from parley.billing import analytics as billing_analytics
 from parley.business import media as graph_media
-from parley.business.links import create_link, follow_link
+from parley.business.links import create_link
 from parley.graph import GraphError, object_not_found, parse_fields, parse_version
-from parley.http import ContainerDep, GraphScopeDep, graph_json_body, graph_router
+from parley.http import ContainerDep, GraphScopeDep, client_address, graph_json_body, graph_router
 from parley.kit.ids import parse_id
 
 router = graph_router("business")
@@ -128,9 +128,10 @@ async def delete_object(
 
 @links_router.get("/c/{code}", summary="Open a chat with a business from a click-to-chat link", include_in_schema=True)
 async def open_link(
-    code: str, container: ContainerDep, ref: Annotated[str, Query(max_length=128)] = ""
+    code: str, request: Request, container: ContainerDep, ref: Annotated[str, Query(max_length=128)] = ""
 ) -> RedirectResponse:
-    target = await follow_link(container, code, ref)
+    user_agent = request.headers.get("user-agent", "")
+    target = await container.referral_links.follow(code, ref, client_address(request), user_agent)
     return RedirectResponse(target, status_code=302)
 
 

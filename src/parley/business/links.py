@@ -3,6 +3,8 @@ carrying it reaches the business with a `referral` and opens the free-entry-poin
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -10,8 +12,12 @@ from urllib.parse import quote
 from sqlalchemy import Connection
 
 from parley.business import repository as repo
+from parley.config import LinkSettings
 from parley.graph import GraphError
-from parley.kit.errors import NotFoundError
+from parley.kit.clock import Clock
+from parley.kit.errors import NotFoundError, RateLimitedError
+from parley.platform.db import Database
+from parley.platform.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from parley.container import Container
@@ -49,26 +55,54 @@ async def create_link(container: Container, number_id: int, body: Any) -> dict[s
     return {"code": code, "url": f"{public}/c/{code}", "source_id": row.source_id}
 
 
-async def follow_link(container: Container, code: str, ref: str) -> str:
-    """Record the click and send the browser to the web client, opened on the business's chat."""
-    clid = "PRL" + secrets.token_urlsafe(24)
-    now = container.clock.now_ms()
+class ReferralLinks:
+    """Following a link (`GET /c/{code}`): one stored click per visitor and window, a bounded rate per address.
 
-    def unit(conn: Connection) -> tuple[repo.ReferralLinkRow, str] | None:
-        link = repo.get_referral_link(conn, code)
-        if link is None:
-            return None
-        number = repo.get_number(conn, link.phone_number_id)
-        if number is None:
-            return None
-        repo.insert_click(conn, clid, code, ref, now)
-        return link, number.display_phone_number
+    A visitor is the client address with its user agent, kept only as a keyed digest. A repeated click within
+    `click_dedup_window_s` gets the first click's id back and stores nothing, so counts are people rather than
+    page loads; more than `clicks_per_address` clicks per `click_window_s` from one address are a 429.
+    """
 
-    found = await container.db.write(unit)
-    if found is None:
-        raise NotFoundError("this link does not exist")
-    link, phone = found
-    target = f"/app#chat={quote(phone)}&clid={quote(clid)}"
-    if link.prefilled_text:
-        target += f"&text={quote(link.prefilled_text)}"
-    return target
+    def __init__(
+        self, db: Database, clock: Clock, rate_limiter: RateLimiter, settings: LinkSettings, secret: bytes
+    ) -> None:
+        self._db, self._clock, self._limiter = db, clock, rate_limiter
+        self._settings = settings
+        self._secret = secret
+
+    def _visitor(self, code: str, address: str, user_agent: str) -> str:
+        key = f"{code}\n{address}\n{user_agent[:512]}".encode()
+        return hmac.new(self._secret, key, hashlib.sha256).hexdigest()[:32]
+
+    async def follow(self, code: str, ref: str, address: str, user_agent: str) -> str:
+        """Count the click (once per visitor and window) and send the browser to the web client, opened on the
+        business's chat."""
+        limit, window = self._settings.clicks_per_address, self._settings.click_window_s
+        retry = await self._limiter.hit(f"link-click:{address}", limit, window)
+        if retry is not None:
+            raise RateLimitedError(f"too many link clicks from this address; try again in {retry} s", retry)
+        visitor = self._visitor(code, address, user_agent)
+        now = self._clock.now_ms()
+        since = now - self._settings.click_dedup_window_s * 1000
+
+        def unit(conn: Connection) -> tuple[repo.ReferralLinkRow, str, str] | None:
+            link = repo.get_referral_link(conn, code)
+            if link is None:
+                return None
+            number = repo.get_number(conn, link.phone_number_id)
+            if number is None:
+                return None
+            clid = repo.recent_click_of(conn, code, visitor, since)
+            if clid is None:
+                clid = "PRL" + secrets.token_urlsafe(24)
+                repo.insert_click(conn, clid, code, ref, now, visitor)
+            return link, number.display_phone_number, clid
+
+        found = await self._db.write(unit)
+        if found is None:
+            raise NotFoundError("this link does not exist")
+        link, phone, clid = found
+        target = f"/app#chat={quote(phone)}&clid={quote(clid)}"
+        if link.prefilled_text:
+            target += f"&text={quote(link.prefilled_text)}"
+        return target

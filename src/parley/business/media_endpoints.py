@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from parley.business import media as graph_media
 from parley.graph import GraphError
-from parley.http import ContainerDep, GraphScopeDep, graph_router
+from parley.http import ContainerDep, GraphScopeDep, client_address, graph_router
 
 router = graph_router("media")
 
@@ -50,6 +50,7 @@ async def upload_media(
     phone_number_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep
 ) -> dict[str, str]:
     await container.business.number_in_scope(scope, phone_number_id)  # before reading up to 100 MB of body
+    await container.media.check_upload_rate(client_address(request))
     try:
         form = await request.form(max_files=1, max_fields=8)
     except Exception as exc:  # a malformed multipart body is the client's fault

@@ -145,7 +145,10 @@ referral_clicks = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("used_by", BigInteger, nullable=True),
     Column("used_at", BigInteger, nullable=True),
+    # A keyed digest of the visitor (address and user agent): a repeated click within a window counts once.
+    Column("visitor", String(32), nullable=True),
 )
+Index("ix_referral_clicks_visitor", referral_clicks.c.code, referral_clicks.c.visitor, referral_clicks.c.created_at)
 
 # People blocking or reporting a business number: the inputs of its quality rating.
 quality_signals = Table(

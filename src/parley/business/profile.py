@@ -219,6 +219,7 @@ async def update_business_profile(
                 raise GraphError(
                     100, f"Param profile_picture_handle: media {picture_id} is {item.mime_type}, not JPEG or PNG"
                 )
+            media.mark_media_used(conn, picture_id, now)  # on the profile: kept, like media sent in a chat
         exists = conn.execute(
             select(business_profiles.c.phone_number_id).where(business_profiles.c.phone_number_id == number.id)
         ).first()

@@ -342,8 +342,24 @@ def get_referral_link(conn: Connection, code: str) -> ReferralLinkRow | None:
     return None if row is None else ReferralLinkRow(**row._mapping)
 
 
-def insert_click(conn: Connection, clid: str, code: str, ref: str, now: int) -> None:
-    conn.execute(insert(referral_clicks).values(ctwa_clid=clid, code=code, ref=ref, created_at=now))
+def insert_click(conn: Connection, clid: str, code: str, ref: str, now: int, visitor: str | None = None) -> None:
+    conn.execute(insert(referral_clicks).values(ctwa_clid=clid, code=code, ref=ref, created_at=now, visitor=visitor))
+
+
+def recent_click_of(conn: Connection, code: str, visitor: str, since: int) -> str | None:
+    """The click id of this visitor's latest click on the link since `since`, if any."""
+    query = (
+        select(referral_clicks.c.ctwa_clid)
+        .where(
+            referral_clicks.c.code == code,
+            referral_clicks.c.visitor == visitor,
+            referral_clicks.c.created_at >= since,
+        )
+        .order_by(referral_clicks.c.created_at.desc())
+        .limit(1)
+    )
+    found = conn.execute(query).scalar_one_or_none()
+    return None if found is None else str(found)
 
 
 def take_click(conn: Connection, clid: str, person_id: int, now: int) -> tuple[str, ReferralLinkRow] | None:

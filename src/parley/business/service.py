@@ -38,6 +38,7 @@ from parley.config import BusinessSettings
 from parley.graph import GraphError, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.errors import InvalidInputError, NotFoundError
+from parley.kit.idempotency import request_fingerprint
 from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import format_amount
 from parley.kit.phone import InvalidPhoneNumberError, normalize_phone
@@ -87,6 +88,11 @@ class CreatedBusiness:
     app_id: int
     app_secret: str
     user_id: int
+
+
+# Meta's v23 spec: a WABA's number list speaks of links (WhatsAppBusinessAccountPhoneNumber.status); a flagged
+# number is still linked and sending.
+_LISTED_STATUS = {"CONNECTED": "LINKED", "FLAGGED": "LINKED"}
 
 
 class BusinessService:
@@ -450,7 +456,10 @@ class BusinessService:
             raise object_not_found(number_id)
         return self._render_number(number, waba)
 
-    def _render_number(self, number: repo.NumberRow, waba: repo.WabaRow) -> dict[str, Any]:
+    def _render_number(self, number: repo.NumberRow, waba: repo.WabaRow, *, listed: bool = False) -> dict[str, Any]:
+        """A number as Meta's v23 spec shapes it: by id its status is the account-number one (CONNECTED,
+        FLAGGED, ...); in `GET /{waba-id}/phone_numbers` it is the link status (LINKED, ...), the flag being
+        in `quality_rating` there."""
         limit_name = tier_name(waba.messaging_tier)
         return {
             "id": str(number.id),
@@ -458,7 +467,7 @@ class BusinessService:
             "verified_name": number.verified_name,
             "code_verification_status": "VERIFIED",
             "quality_rating": number.quality_rating,
-            "status": number.status,
+            "status": _LISTED_STATUS.get(number.status, number.status) if listed else number.status,
             "platform_type": "CLOUD_API",
             "name_status": "APPROVED",
             "throughput": {"level": "HIGH" if number.throughput_mps > 80 else "STANDARD"},
@@ -480,7 +489,7 @@ class BusinessService:
             "timezone_id": waba.timezone,
             "message_template_namespace": f"parley_{waba.id}",
             "account_review_status": "APPROVED",
-            "business_verification_status": "verified",
+            "business_verification_status": "VERIFIED",  # the operator vouched for it by creating it
             "whatsapp_business_manager_messaging_limit": tier_name(waba.messaging_tier),
         }
 
@@ -491,7 +500,8 @@ class BusinessService:
         def unit(conn: Connection) -> dict[str, Any]:
             waba = repo.get_waba(conn, scope.waba_id)
             assert waba is not None
-            return {"data": [self._render_number(n, waba) for n in repo.numbers_of_waba(conn, scope.waba_id)]}
+            numbers = repo.numbers_of_waba(conn, scope.waba_id)
+            return {"data": [self._render_number(n, waba, listed=True) for n in numbers]}
 
         return await self._db.read(unit)
 
@@ -521,17 +531,28 @@ class BusinessService:
             context_id = parse_wamid(request.context.message_id)
             if context_id is None:
                 raise GraphError(131009, f"context.message_id {request.context.message_id!r} is not a message id")
-        fetched = None
+        client_id = _client_id(idempotency_key)
+        # The key is bound to this body: a retry repeats it, anything else under the same key is refused.
+        request_hash = request_fingerprint(body) if idempotency_key else None
         media_ref, media_kind = request.media, request.media_kind
-        if media_ref is not None and media_ref.link is not None and media_kind is not None:
-            # I/O before the unit: the unit only stores what was fetched.
-            fetched = await self._fetch_link(number.user_id, media_kind, str(media_ref.link))
+        link = None if media_ref is None or media_ref.link is None or media_kind is None else str(media_ref.link)
         template = request.template
         header_media = None if template is None else _template_header_media(template.components_as_dicts())
+        header_link = None if header_media is None else header_media[1].get("link")
+        if request_hash is not None and (link or header_link):
+            # A retry answers before fetching anything: a second copy of the file would only fill the quota.
+            first = await self._db.read(
+                lambda c: self._messaging.first_send_in(c, number.user_id, client_id, request_hash)
+            )
+            if first is not None:
+                return _send_answer(request, person, recipient_input, first.message_id)
+        fetched = None
+        if link is not None and media_kind is not None:
+            # I/O before the unit: the unit only stores what was fetched.
+            fetched = await self._fetch_link(number.user_id, media_kind, link)
         fetched_header = None
-        if header_media is not None and header_media[1].get("link"):
-            fetched_header = await self._fetch_link(number.user_id, header_media[0], str(header_media[1]["link"]))
-        client_id = _client_id(idempotency_key)
+        if header_media is not None and header_link:
+            fetched_header = await self._fetch_link(number.user_id, header_media[0], str(header_link))
         now = self._clock.now_ms()
         waba_id = scope.waba_id
 
@@ -570,6 +591,7 @@ class BusinessService:
                 context_id,
                 now,
                 withhold=over_limit,
+                request_hash=request_hash,
             )
             if result.retried:
                 return result.message_id, None
@@ -577,7 +599,7 @@ class BusinessService:
                 shared.append(media_facts.media_id)
             for media_id in shared:
                 # The person may download what the business sent them (media is reachable from its chats).
-                media.share_media(conn, media_id, result.chat_id)
+                media.share_media(conn, media_id, result.chat_id, now)
             error = None
             if over_limit:
                 error = GraphError(
@@ -654,14 +676,7 @@ class BusinessService:
         self._notify_outbox()
         if committed is not None:
             await self._messaging.publish_committed(committed)
-        contact: dict[str, Any] = {"input": recipient_input, "wa_id": wa_id(person.phone)}
-        if request.recipient is not None:
-            contact["user_id"] = request.recipient
-        return {
-            "messaging_product": "whatsapp",
-            "contacts": [contact],
-            "messages": [{"id": to_wamid(message_id), "message_status": "accepted"}],
-        }
+        return _send_answer(request, person, recipient_input, message_id)
 
     async def preview(
         self, scope: GraphScope, raw_number_id: str, body: object, *, check_funds: bool = True
@@ -1143,6 +1158,20 @@ def _conversation_message(
         at=now,
         direction=direction,
     )
+
+
+def _send_answer(
+    request: outbound.OutboundRequest, person: accounts.UserRow, recipient_input: str, message_id: int
+) -> dict[str, Any]:
+    """Meta's answer to an accepted send (and to its retries)."""
+    contact: dict[str, Any] = {"input": recipient_input, "wa_id": wa_id(person.phone)}
+    if request.recipient is not None:
+        contact["user_id"] = request.recipient
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [contact],
+        "messages": [{"id": to_wamid(message_id), "message_status": "accepted"}],
+    }
 
 
 def _client_id(idempotency_key: str | None) -> str:

@@ -24,6 +24,7 @@ from parley.inbox import hours as weekly
 from parley.inbox import repository as repo
 from parley.inbox.inputs import fill_variables
 from parley.kit.clock import Clock
+from parley.kit.errors import IdempotencyKeyReusedError
 from parley.kit.ids import IdGenerator
 from parley.platform.db import Database
 
@@ -156,6 +157,9 @@ class Automations:
             )
         except GraphError as exc:
             return f"not sent: {exc.details}"
+        except IdempotencyKeyReusedError:
+            # Sent before a restart, and the text was edited since: that first message is the one that went out.
+            return "sent"
         await self._publish(thread.waba_id, {"type": "conversation", "id": str(thread.conversation_id)})
         return "sent"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import json
 import re
 import secrets
@@ -96,17 +95,6 @@ class OutsideWindowError(ConflictError):
 
 def hash_secret(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _client_bucket(address: str) -> str:
-    """What the per-address limits count: an IPv4 address, or the /64 an IPv6 client holds whole."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip)
 
 
 def inbox_topic(waba_id: int) -> str:
@@ -233,7 +221,7 @@ class InboxService:
             repo.insert_label(conn, repo.LabelRow(self._ids.next_id(), waba_id, name, colour, now))
 
     async def sign_in(self, email: str, password: str, address: str = "local") -> SignedIn:
-        """`address` is the client's: limits hold the guesser's address back, never the agent's account alone."""
+        """`address` is `http.client_address` of the caller: limits hold the guesser back, never the account alone."""
         email = email.strip().lower()
         await self._limit_sign_in(email, address)
         agent = await self._db.read(lambda c: repo.agent_by_email(c, email))
@@ -247,11 +235,10 @@ class InboxService:
     async def _limit_sign_in(self, email: str, address: str) -> None:
         """Cheapest and widest first, so a refused attempt does not count against the narrower limits."""
         limits = self._settings
-        client = _client_bucket(address)
         for key, limit, window_s in (
             ("inbox-sign-in:all", limits.login_global, 60),
-            (f"inbox-sign-in:address:{client}", limits.login_per_address, 600),
-            (f"inbox-sign-in:guess:{client}:{email}", limits.login_per_address_and_email, 900),
+            (f"inbox-sign-in:address:{address}", limits.login_per_address, 600),
+            (f"inbox-sign-in:guess:{address}:{email}", limits.login_per_address_and_email, 900),
             (f"inbox-sign-in:email:{email}", limits.login_per_email, 3600),
         ):
             retry = await self._limiter.hit(key, limit, window_s)

@@ -43,6 +43,15 @@ class ConflictError(AppError):
     code = "conflict"
 
 
+class IdempotencyKeyReusedError(ConflictError):
+    """A retry key (Idempotency-Key, client_id) came back with a different request: refused, nothing sent.
+
+    Stripe refuses such a reuse too. 409 (the key conflicts with the request it was first used for) rather than
+    the IETF draft's 422, which Parley's APIs never answer; Graph routes render it as Meta's error 100, 409."""
+
+    code = "idempotency_key_reused"
+
+
 class PayloadTooLargeError(AppError):
     status = 413
     code = "payload_too_large"

@@ -6,6 +6,7 @@ from parley.media.repository import (
     chats_sharing_any,
     delete_unshared_media,
     get_media,
+    mark_media_used,
     share_media,
 )
 from parley.media.service import (
@@ -13,6 +14,7 @@ from parley.media.service import (
     HEAD_BYTES,
     META_TYPES,
     STICKER_STATIC_LIMIT,
+    MediaQuotaExceededError,
     MediaService,
     content_matches,
     is_animated_webp,
@@ -23,6 +25,7 @@ __all__ = [
     "HEAD_BYTES",
     "META_TYPES",
     "STICKER_STATIC_LIMIT",
+    "MediaQuotaExceededError",
     "MediaRow",
     "MediaService",
     "chats_sharing",
@@ -31,5 +34,6 @@ __all__ = [
     "delete_unshared_media",
     "get_media",
     "is_animated_webp",
+    "mark_media_used",
     "share_media",
 ]

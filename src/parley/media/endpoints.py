@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, client_address
 from parley.kit.errors import InvalidInputError
 
 router = APIRouter(prefix="/client/v1", tags=["media"], responses=ERROR_RESPONSES)
@@ -46,6 +46,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
     },
 )
 async def upload_media(request: Request, me: PrincipalDep, c: ContainerDep) -> MediaOut:
+    await c.media.check_upload_rate(client_address(request))  # before reading up to 16 MB of body
     try:
         form = await request.form(max_files=1, max_fields=4)
     except Exception as error:  # malformed multipart bodies are the client's fault

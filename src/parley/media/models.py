@@ -1,6 +1,6 @@
 """Tables of uploaded media and the chats each was shared in (which decides who may download it)."""
 
-from sqlalchemy import BigInteger, Column, ForeignKey, String, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table
 
 from parley.kit.db import Id, metadata
 
@@ -16,7 +16,12 @@ media = Table(
     Column("filename", String(255), nullable=True),
     Column("path", String(512), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # When the file was first put to use (shared in a chat, made a profile picture); NULL: an unsent upload,
+    # which counts against its owner's quota and expires (media/service.py).
+    Column("used_at", BigInteger, nullable=True),
 )
+Index("ix_media_owner_used", media.c.owner_id, media.c.used_at)
+Index("ix_media_used_created", media.c.used_at, media.c.created_at)
 
 media_shares = Table(
     "media_shares",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from parley.media.models import media, media_shares
 
@@ -23,8 +24,10 @@ class MediaRow:
 
 def get_media(conn: Connection, media_id: int) -> MediaRow | None:
     r = conn.execute(select(media).where(media.c.id == media_id)).first()
-    if r is None:
-        return None
+    return None if r is None else _row(r)
+
+
+def _row(r: Any) -> MediaRow:
     return MediaRow(r.id, r.owner_id, r.kind, r.mime_type, r.size, r.sha256, r.filename, r.path)
 
 
@@ -44,12 +47,43 @@ def insert_media(conn: Connection, row: MediaRow, now: int) -> None:
     )
 
 
-def share_media(conn: Connection, media_id: int, chat_id: int) -> None:
+def share_media(conn: Connection, media_id: int, chat_id: int, now: int) -> None:
+    """The media is in this chat (its members may download it); it is sent, so it no longer expires."""
     exists = conn.execute(
         select(media_shares.c.media_id).where(media_shares.c.media_id == media_id, media_shares.c.chat_id == chat_id)
     ).first()
     if exists is None:
         conn.execute(insert(media_shares).values(media_id=media_id, chat_id=chat_id))
+        mark_media_used(conn, media_id, now)
+
+
+def mark_media_used(conn: Connection, media_id: int, now: int) -> None:
+    """Put to use (sent, or made a profile picture): kept, and no longer counted as an unsent upload."""
+    conn.execute(update(media).where(media.c.id == media_id, media.c.used_at.is_(None)).values(used_at=now))
+
+
+def unsent_bytes(conn: Connection, owner_id: int) -> int:
+    query = select(func.coalesce(func.sum(media.c.size), 0)).where(
+        media.c.owner_id == owner_id, media.c.used_at.is_(None)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def delete_unsent_before(conn: Connection, created_before: int, limit: int) -> list[MediaRow]:
+    """Delete up to `limit` uploads never put to use and stored before `created_before`; the deleted rows."""
+    query = (
+        select(media)
+        .where(media.c.used_at.is_(None), media.c.created_at < created_before)
+        .order_by(media.c.created_at)
+        .limit(limit)
+    )
+    rows = [_row(r) for r in conn.execute(query)]
+    if rows:
+        # `used_at IS NULL` again: only what is still unsent in this transaction goes.
+        gone = delete(media).where(media.c.id.in_([r.id for r in rows]), media.c.used_at.is_(None))
+        deleted = {int(r.id) for r in conn.execute(gone.returning(media.c.id))}
+        rows = [r for r in rows if r.id in deleted]
+    return rows
 
 
 def chats_sharing(conn: Connection, media_id: int) -> list[int]:

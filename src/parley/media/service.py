@@ -8,11 +8,17 @@ import secrets
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
+from sqlalchemy import Connection, select
+
+from parley import accounts
+from parley.config import MediaSettings
 from parley.kit.clock import Clock
-from parley.kit.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaTypeError
+from parley.kit.errors import InvalidInputError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError
 from parley.kit.ids import IdGenerator
+from parley.kit.periodic import PeriodicTask
 from parley.media import repository as repo
 from parley.platform.db import Database
+from parley.platform.ratelimit import RateLimiter
 
 KB = 1024
 MB = 1024 * 1024
@@ -113,11 +119,45 @@ def is_animated_webp(head: bytes) -> bool:
     return head[12:16] == b"VP8X" and len(head) > 20 and bool(head[20] & 0x02)
 
 
+class MediaQuotaExceededError(PayloadTooLargeError):
+    """The upload would take its owner's unsent media over the quota (413: a smaller file may still fit)."""
+
+    code = "media_quota_exceeded"
+
+
 class MediaService:
-    def __init__(self, db: Database, clock: Clock, ids: IdGenerator, media_dir: Path, max_bytes: int) -> None:
-        self._db, self._clock, self._ids = db, clock, ids
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        ids: IdGenerator,
+        rate_limiter: RateLimiter,
+        media_dir: Path,
+        max_bytes: int,
+        settings: MediaSettings,
+    ) -> None:
+        self._db, self._clock, self._ids, self._limiter = db, clock, ids, rate_limiter
         self._dir = media_dir
         self._max_bytes = max_bytes
+        self._settings = settings
+        self._sweeper = PeriodicTask("media-expiry", settings.sweep_interval_s, self.expire_unsent_now)
+
+    async def start(self) -> None:
+        self._sweeper.start()
+
+    async def close(self) -> None:
+        await self._sweeper.close()
+
+    async def check_upload_rate(self, address: str) -> None:
+        """Count an upload from this client address (before its body is read); 429 over the limit."""
+        window = self._settings.upload_window_s
+        retry = await self._limiter.hit(f"media-upload:{address}", self._settings.uploads_per_address, window)
+        if retry is not None:
+            raise RateLimitedError(
+                f"too many uploads from this address: at most {self._settings.uploads_per_address} "
+                f"every {window} s; try again in {retry} s",
+                retry,
+            )
 
     async def upload(
         self,
@@ -129,7 +169,10 @@ class MediaService:
         types: Mapping[str, tuple[str, int]] | None = None,
     ) -> repo.MediaRow:
         """Store a file. `types` (e.g. META_TYPES) replaces the people's table: its limits apply as they
-        are (not capped by `limits.max_media_bytes`) and every file must pass `content_matches`."""
+        are (not capped by `limits.max_media_bytes`) and every file must pass `content_matches`.
+
+        An upload counts against its owner's quota of unsent media until it is sent; over it, nothing is kept
+        (`MediaQuotaExceededError`)."""
         mime = (content_type or "").split(";")[0].strip().lower()
         strict = types is not None
         allowed = ALLOWED_TYPES if types is None else types
@@ -137,7 +180,10 @@ class MediaService:
             raise UnsupportedMediaTypeError(f"media type '{mime or 'unknown'}' is not accepted")
         kind, kind_limit = allowed[mime]
         limit = kind_limit if strict else min(kind_limit, self._max_bytes)
-        self._dir.mkdir(parents=True, exist_ok=True)
+        room = self._settings.unsent_quota_bytes - await self._db.read(lambda c: repo.unsent_bytes(c, owner_id))
+        if room <= 0:
+            raise self._quota_error()
+        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         media_id = self._ids.next_id()
         final_path = self._dir / str(media_id)
         temp_path = self._dir / f".upload-{secrets.token_hex(8)}"
@@ -150,6 +196,8 @@ class MediaService:
                     size += len(chunk)
                     if size > limit:
                         raise PayloadTooLargeError(f"{kind} files are limited to {_size_text(limit)}")
+                    if size > room:  # stop reading at once: the file cannot be kept
+                        raise self._quota_error()
                     if len(head) < HEAD_BYTES:
                         head += chunk[: HEAD_BYTES - len(head)]
                     digest.update(chunk)
@@ -171,8 +219,40 @@ class MediaService:
             temp_path.unlink(missing_ok=True)
         row = repo.MediaRow(media_id, owner_id, kind, mime, size, digest.hexdigest(), _clean(filename), str(final_path))
         now = self._clock.now_ms()
-        await self._db.write(lambda c: repo.insert_media(c, row, now))
+        quota = self._settings.unsent_quota_bytes
+
+        def unit(conn: Connection) -> None:
+            # Checked again where it counts: uploads running side by side must not pass the quota together.
+            users = accounts.users_table
+            conn.execute(select(users.c.id).where(users.c.id == owner_id).with_for_update())
+            if repo.unsent_bytes(conn, owner_id) + size > quota:
+                raise self._quota_error()
+            repo.insert_media(conn, row, now)
+
+        try:
+            await self._db.write(unit)
+        except BaseException:
+            final_path.unlink(missing_ok=True)  # a file without its row would never be reached nor deleted
+            raise
         return row
+
+    def _quota_error(self) -> MediaQuotaExceededError:
+        return MediaQuotaExceededError(
+            f"this account's unsent media is limited to {_size_text(self._settings.unsent_quota_bytes)}: send or "
+            f"delete uploads first (unsent uploads are deleted {self._settings.unsent_ttl_days} days after upload)"
+        )
+
+    async def expire_unsent_now(self) -> int:
+        """Delete uploads never sent within `unsent_ttl_days` of their upload, files too; how many went."""
+        cutoff = self._clock.now_ms() - self._settings.unsent_ttl_days * 24 * 3600 * 1000
+        expired = 0
+        while True:
+            batch = await self._db.write(lambda c: repo.delete_unsent_before(c, cutoff, 500))
+            for row in batch:  # after the commit: a file goes only once nothing can refer to it
+                self.remove_file(row)
+            expired += len(batch)
+            if len(batch) < 500:
+                return expired
 
     def remove_file(self, row: repo.MediaRow) -> None:
         """Delete a stored file whose row is gone (only ever inside the media directory)."""

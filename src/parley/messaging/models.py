@@ -40,6 +40,8 @@ messages = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("edited_at", BigInteger, nullable=True),
     Column("deleted_at", BigInteger, nullable=True),
+    # A digest of the send request: a retry with the same client_id must carry the same request (idempotency.py).
+    Column("request_hash", String(32), nullable=True),
 )
 Index("ix_messages_chat_id_id", messages.c.chat_id, messages.c.id)
 # Idempotency: a retried send with the same client_id finds the first message here.

@@ -215,6 +215,15 @@ def find_by_client_id(conn: Connection, sender_id: int, client_id: str) -> Messa
     return None if r is None else _message(r)
 
 
+_REQUEST_HASH = select(messages.c.request_hash).where(messages.c.id == bindparam("message_id"))
+
+
+def request_hash_of(conn: Connection, message_id: int) -> str | None:
+    """The digest of the request that created a message (None for rows stored before digests were kept)."""
+    value = conn.execute(_REQUEST_HASH, {"message_id": message_id}).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
 def get_message(conn: Connection, message_id: int) -> MessageRow | None:
     r = conn.execute(_select_messages().where(messages.c.id == message_id)).first()
     return None if r is None else _message(r)
@@ -223,7 +232,7 @@ def get_message(conn: Connection, message_id: int) -> MessageRow | None:
 _INSERT_MESSAGE = insert(messages)
 
 
-def insert_message(conn: Connection, row: MessageRow) -> None:
+def insert_message(conn: Connection, row: MessageRow, request_hash: str | None = None) -> None:
     conn.execute(
         _INSERT_MESSAGE,
         {
@@ -235,6 +244,7 @@ def insert_message(conn: Connection, row: MessageRow) -> None:
             "content": row.content,
             "context_id": row.context_id,
             "created_at": row.created_at,
+            "request_hash": request_hash,
         },
     )
 

@@ -16,7 +16,8 @@ from sqlalchemy import Connection
 from parley import accounts, media, privacy
 from parley.config import LimitSettings
 from parley.kit.clock import Clock
-from parley.kit.errors import InvalidInputError
+from parley.kit.errors import IdempotencyKeyReusedError, InvalidInputError
+from parley.kit.idempotency import request_fingerprint
 from parley.kit.ids import IdGenerator, parse_id, timestamp_ms_of
 from parley.kit.pagination import decode_cursor, encode_cursor
 from parley.messaging import repository as repo
@@ -96,6 +97,16 @@ def _tapped_reply(conn: Connection, sender_id: int, message_id: int, reply: Repl
     raise InvalidMessageError(f"that message has no {reply.reply_type} with id {reply.id!r}")
 
 
+def _require_same_request(conn: Connection, first: repo.MessageRow, fingerprint: str, key_name: str) -> None:
+    """A retry must repeat the first request: the same key with another one would silently send nothing."""
+    stored = repo.request_hash_of(conn, first.id)
+    if stored is not None and stored != fingerprint:
+        raise IdempotencyKeyReusedError(
+            f"this {key_name} was already used for a different message: a retry must repeat the same request, "
+            f"and a new message needs a new {key_name}"
+        )
+
+
 def _parse_id(raw: str, error: type[Exception], what: str) -> int:
     value = parse_id(raw)
     if value is None:
@@ -140,10 +151,15 @@ class MessagingService:
         now = self._clock.now_ms()
         pair = None if recipient_id is None else repo.direct_key(sender_id, recipient_id)
         known_direct_chat = None if pair is None else self._direct_chats.get(pair)
+        # The request as understood (the recipient resolved, however its number was written), minus its key.
+        fingerprint = request_fingerprint(
+            {**request.model_dump(mode="json", exclude={"client_id", "to"}), "to": recipient_id}
+        )
 
         def unit(conn: Connection) -> tuple[SendResult, _Fanout]:
             existing = repo.find_by_client_id(conn, sender_id, request.client_id)
             if existing is not None:  # a retry: the first answer, nothing new
+                _require_same_request(conn, existing, fingerprint, "client_id")
                 return SendResult(existing.id, existing.chat_id, existing.created_at), _Fanout()
             if recipient_id is not None:
                 chat_id = known_direct_chat or self._direct_chat(conn, sender_id, recipient_id, now)
@@ -165,7 +181,9 @@ class MessagingService:
                 assert request.text is not None
                 content = TextContent(body=request.text.body)
             else:
-                content = self._media_content(conn, sender_id, chat_id, request.type, media_in.id, media_in.caption)
+                content = self._media_content(
+                    conn, sender_id, chat_id, request.type, media_in.id, media_in.caption, now
+                )
             recipients = None if recipient_id is None else [recipient_id]
             return self._store(
                 conn,
@@ -178,6 +196,7 @@ class MessagingService:
                 recipients,
                 now,
                 referral_clid=request.referral_clid,
+                request_hash=fingerprint,
             )
 
         result, fanout = await self._db.write(unit)
@@ -205,6 +224,7 @@ class MessagingService:
         withhold: bool = False,
         sender_inbox: bool = True,
         observe: bool = True,
+        request_hash: str | None = None,
     ) -> tuple[SendResult, _Fanout]:
         message_id = self._ids.next_id()
         # The id's own time, not the request's: concurrent sends get ids and timestamps in one order.
@@ -222,7 +242,7 @@ class MessagingService:
             edited_at=None,
             deleted_at=None,
         )
-        repo.insert_message(conn, row)
+        repo.insert_message(conn, row, request_hash)
         if recipients is None:  # a group: everyone else in it
             recipients = [u for u in repo.member_ids(conn, chat_id) if u != sender_id]
         blockers = set(recipients) if withhold else privacy.blockers_among(conn, sender_id, recipients)
@@ -249,15 +269,18 @@ class MessagingService:
         now: int,
         *,
         withhold: bool = False,
+        request_hash: str | None = None,
     ) -> tuple[SendResult, Committed]:
         """Another domain's write unit sends a direct message (a business number to a person).
 
         The caller publishes the returned `Committed` with `publish_committed` after its unit commits.
         `withhold`: stored for the record but never delivered (a send the business was not allowed to make).
+        `request_hash`: the send request's fingerprint; a retry of `client_id` with another request is refused
+        (`IdempotencyKeyReusedError`).
         """
-        existing = repo.find_by_client_id(conn, sender_id, client_id)
-        if existing is not None:  # a retry: the first answer, nothing new
-            return SendResult(existing.id, existing.chat_id, existing.created_at, retried=True), Committed(_Fanout())
+        first = self.first_send_in(conn, sender_id, client_id, request_hash)
+        if first is not None:  # a retry: the first answer, nothing new
+            return first, Committed(_Fanout())
         chat_id = self._direct_chats.get(repo.direct_key(sender_id, recipient_id)) or self._direct_chat(
             conn, sender_id, recipient_id, now
         )
@@ -278,8 +301,21 @@ class MessagingService:
             withhold=withhold,
             sender_inbox=False,
             observe=False,  # the calling domain records its own send
+            request_hash=request_hash,
         )
         return result, Committed(fanout)
+
+    def first_send_in(
+        self, conn: Connection, sender_id: int, client_id: str, request_hash: str | None
+    ) -> SendResult | None:
+        """The message an earlier send with this client id made (this one is a retry), if any; with
+        `request_hash`, the retry must be of the same request (else `IdempotencyKeyReusedError`)."""
+        existing = repo.find_by_client_id(conn, sender_id, client_id)
+        if existing is None:
+            return None
+        if request_hash is not None:
+            _require_same_request(conn, existing, request_hash, "Idempotency-Key")
+        return SendResult(existing.id, existing.chat_id, existing.created_at, retried=True)
 
     def direct_chat_in(self, conn: Connection, user_a: int, user_b: int, now: int) -> int:
         """The direct chat of two accounts, created if they never talked (inside the caller's unit)."""
@@ -301,7 +337,7 @@ class MessagingService:
         return chat_id
 
     def _media_content(
-        self, conn: Connection, sender_id: int, chat_id: int, kind: str, raw_id: str, caption: str | None
+        self, conn: Connection, sender_id: int, chat_id: int, kind: str, raw_id: str, caption: str | None, now: int
     ) -> MediaContent:
         item = media.get_media(conn, _parse_id(raw_id, MediaNotFoundError, "media"))
         # Your own uploads, or media already shared in this chat (forwarding inside the chat).
@@ -309,7 +345,7 @@ class MessagingService:
             raise MediaNotFoundError("no such media")
         if item.kind != kind:
             raise InvalidMessageError(f"media {raw_id} is a {item.kind}, not a {kind}")
-        media.share_media(conn, item.id, chat_id)
+        media.share_media(conn, item.id, chat_id, now)
         return MediaContent(
             media_id=item.id, mime_type=item.mime_type, size=item.size, filename=item.filename, caption=caption
         )

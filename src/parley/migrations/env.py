@@ -42,9 +42,11 @@ async def _run_async() -> None:
 
         from sqlalchemy.engine import make_url
 
+        from parley.kit.files import create_private_file
+
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(database))  # 0600 in a 0700 directory, before SQLite creates it 0644
     engine = create_async_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(_run)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from parley.http import ContainerDep
+from parley.http import ContainerDep, client_address
 from parley.inbox import (
     LOGIN_FORM_COOKIE,
     SESSION_COOKIE,
@@ -57,10 +57,6 @@ def build_inbox_router(templates: Jinja2Templates, asset_version: str, headers: 
         page.headers.update(headers)
         login_form_cookie(page, token, secure(request))
         return page
-
-    def client_address(request: Request) -> str:
-        # uvicorn puts the proxy's X-Forwarded-For here only for the proxies it trusts (FORWARDED_ALLOW_IPS).
-        return request.client.host if request.client is not None else "unknown"
 
     @router.get("/inbox/login", response_class=HTMLResponse)
     async def login_page(request: Request) -> Response:

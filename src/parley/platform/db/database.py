@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool
 
+from parley.kit.files import create_private_file
+
 T = TypeVar("T")
 UnitOfWork = Callable[[Connection], T]
 
@@ -90,7 +92,8 @@ class SqliteDatabase:
     def __init__(self, url: str, *, synchronous: str = "FULL", max_batch: int = 256) -> None:
         path = sqlite_file_of(url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it (its -wal and -shm files take the same mode).
+            create_private_file(path)
         sync_url = make_url(url).set(drivername="sqlite")
         self._max_batch = max_batch
         self._reader = create_engine(sync_url, poolclass=QueuePool, pool_size=READER_THREADS, max_overflow=0)
