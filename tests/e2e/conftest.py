@@ -9,15 +9,33 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.backends import PG_URL, REDIS_URL, PostgresTemplate, require_service
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
+
+
+@contextmanager
+def shared_services_env() -> Iterator[dict[str, str]]:
+    """Environment for server processes sharing a fresh PostgreSQL database and the test Redis (dropped after)."""
+    require_service(
+        PG_URL is not None and REDIS_URL is not None,
+        "PostgreSQL and Redis (PARLEY_TEST_DATABASE_URL, PARLEY_TEST_REDIS_URL)",
+    )
+    assert PG_URL is not None and REDIS_URL is not None
+    database = PostgresTemplate(PG_URL)
+    database.create()
+    try:
+        yield {"PARLEY_DATABASE_URL": database.url, "PARLEY_REDIS_URL": REDIS_URL}
+    finally:
+        database.drop()
 
 
 class ServerProcess:

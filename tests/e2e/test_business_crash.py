@@ -191,7 +191,7 @@ def test_sigkill_mid_burst_of_cloud_api_sends(tmp_path: Path) -> None:
                         "messaging_product": "whatsapp",
                         "to": person["phone"],
                         "type": "text",
-                        "text": {"body": "x"},
+                        "text": {"body": f"burst {key}"},  # the very request that was sent before the crash
                     },
                 )
                 assert again.status_code == 200 and again.json()["messages"][0]["id"] == wamid

@@ -99,7 +99,12 @@ def test_sigkill_mid_burst_loses_no_acknowledged_send(tmp_path: Path) -> None:
                 response = client.post(
                     "/client/v1/messages",
                     headers={"Authorization": f"Bearer {token}"},
-                    json={"to": recipient["phone"], "type": "text", "text": {"body": "retry"}, "client_id": client_id},
+                    json={
+                        "to": recipient["phone"],
+                        "type": "text",
+                        "text": {"body": f"burst {client_id}"},  # the very request that was sent before the crash
+                        "client_id": client_id,
+                    },
                 )
                 assert response.status_code == 200
                 assert response.json()["id"] == message_id

@@ -13,32 +13,23 @@ import httpx
 import pytest
 import websockets
 
-from tests.backends import PG_URL, REDIS_URL, PostgresTemplate, require_service
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.conftest import ServerProcess, shared_services_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 
 
 @pytest.fixture
 def two_servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    require_service(
-        PG_URL is not None and REDIS_URL is not None,
-        "PostgreSQL and Redis (PARLEY_TEST_DATABASE_URL, PARLEY_TEST_REDIS_URL)",
-    )
-    assert PG_URL is not None and REDIS_URL is not None
-    database = PostgresTemplate(PG_URL)
-    database.create()
-    env = {"PARLEY_DATABASE_URL": database.url, "PARLEY_REDIS_URL": REDIS_URL}
-    first = ServerProcess(tmp_path / "a", env)
-    second = ServerProcess(tmp_path / "b", env)
-    try:
-        first.start()
-        second.start()
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
-        database.drop()
+    with shared_services_env() as env:
+        first = ServerProcess(tmp_path / "a", env)
+        second = ServerProcess(tmp_path / "b", env)
+        try:
+            first.start()
+            second.start()
+            yield first, second
+        finally:
+            first.stop()
+            second.stop()
 
 
 async def _next_event(ws: websockets.ClientConnection, kind: str) -> dict[str, object]:

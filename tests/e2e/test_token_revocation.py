@@ -4,6 +4,7 @@ PostgreSQL + Redis (the revocation is published over Redis)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,33 +12,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backends import PG_URL, REDIS_URL, PostgresTemplate, require_service
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.conftest import ServerProcess, shared_services_env
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=["sqlite", "postgres+redis"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres+redis", marks=pytest.mark.services)])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
-    database = None
-    env: dict[str, str] = {}
-    if request.param == "postgres+redis":
-        require_service(
-            PG_URL is not None and REDIS_URL is not None,
-            "PostgreSQL and Redis (PARLEY_TEST_DATABASE_URL, PARLEY_TEST_REDIS_URL)",
-        )
-        assert PG_URL is not None and REDIS_URL is not None
-        database = PostgresTemplate(PG_URL)
-        database.create()
-        env = {"PARLEY_DATABASE_URL": database.url, "PARLEY_REDIS_URL": REDIS_URL}
-    process = ServerProcess(tmp_path / "var", env)
-    try:
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(shared_services_env()) if request.param == "postgres+redis" else {}
+        process = ServerProcess(tmp_path / "var", env)
+        stack.callback(process.stop)
         process.start()
         yield process
-    finally:
-        process.stop()
-        if database is not None:
-            database.drop()
 
 
 def _send(server: ServerProcess, business: dict[str, str], token: str, to: str) -> httpx.Response:
