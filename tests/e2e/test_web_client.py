@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect, sync_playwright
 
 pytestmark = pytest.mark.e2e
 
@@ -32,9 +32,13 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def open_page(browser: Browser, page_errors: list[str]) -> Page:
+DESKTOP: ViewportSize = {"width": 1200, "height": 760}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+def open_page(browser: Browser, page_errors: list[str], viewport: ViewportSize = DESKTOP) -> Page:
     """A fresh browser profile (its own localStorage), so each person is a separate device."""
-    context = browser.new_context(viewport={"width": 1200, "height": 760})
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     return page
@@ -282,4 +286,103 @@ def test_a_second_window_takes_the_stream_and_use_here_takes_it_back(browser: Br
         expect(second.locator("#connection")).to_contain_text("open in another window")
     finally:
         first.context.close()
+    assert page_errors == []
+
+
+def back_to_chats(page: Page) -> None:
+    """On a phone one pane shows at a time: the open chat's back arrow leads to the chat list."""
+    if page.locator("#back").is_visible():
+        page.click("#back")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_nobody_may_add_me_so_i_join_from_the_invitation(
+    browser: Browser, live_server: Any, viewport: ViewportSize
+) -> None:
+    alice_api = live_server.create_user(ALICE, "Alice")["token"]  # Alice's phone, besides her browser
+    live_server.create_user(BOB, "Bob")
+    live_server.create_user(CAROL, "Carol")
+    base = live_server.base_url
+    page_errors: list[str] = []
+    alice = open_page(browser, page_errors, viewport)
+    bob = open_page(browser, page_errors, viewport)
+    try:
+        sign_in(alice, base, ALICE)
+        sign_in(bob, base, BOB)
+
+        # Bob opens the settings from the sidebar and says nobody may add him to groups; it sticks.
+        bob.get_by_role("button", name="Settings").click()
+        panel = bob.get_by_role("region", name="Settings")
+        choice = panel.get_by_role("radiogroup", name="Who can add me to groups")
+        expect(choice.get_by_role("radio", name="Everyone")).to_be_checked()
+        choice.get_by_role("radio", name="Nobody").check()
+        expect(panel.get_by_role("status")).to_have_text("Saved")
+        bob_token = bob.evaluate("localStorage.getItem('parley.token')")
+        assert api_as(bob, base, bob_token, "GET", "/privacy") == {"group_add": "nobody"}
+        bob.reload()
+        bob.get_by_role("button", name="Settings").click()
+        expect(choice.get_by_role("radio", name="Nobody")).to_be_checked()
+        bob.keyboard.press("Escape")
+        expect(panel).to_be_hidden()
+
+        # An invitation that lapses: Alice invites Bob to a group, then leaves it (Carol is its admin now).
+        old = api_as(alice, base, alice_api, "POST", "/groups", {"name": "Old plan", "members": [BOB, CAROL]})
+        assert [person["phone"] for person in old["invited"]] == [BOB]
+        api_as(alice, base, alice_api, "POST", f"/groups/{old['id']}/leave")
+
+        # Alice creates a group with Bob from her page: he is invited instead, and her page says why.
+        alice.click("#new-group summary")
+        alice.fill("#new-group-name", "Weekend hike")
+        alice.fill("#new-group-members", BOB)
+        alice.click("#new-group-create")
+        expect(alice.locator("#chat-title")).to_have_text("Weekend hike")
+        expect(alice.locator("#chat-error")).to_contain_text("privacy settings")
+        alice.fill("#composer-input", "Meet at 8 at the station")
+        alice.click("#send")
+        expect(alice.locator(".message.own", has_text="Meet at 8")).to_have_attribute("data-status", "sent")
+
+        # Alice's own copies say the invitations were sent, and offer her nothing to press.
+        back_to_chats(alice)
+        alice.locator(".chat-item", has_text="Bob").click()
+        sent = alice.locator(".message.own.business-group_invite")
+        expect(sent).to_have_count(2)
+        expect(sent.filter(has_text="Weekend hike")).to_contain_text("Invitation sent")
+        expect(sent.get_by_role("button")).to_have_count(0)
+
+        # Bob finds both invitations in his chat with Alice, which arrived live.
+        bob.locator(".chat-item", has_text="Alice").click()
+        invitations = bob.locator(".message.incoming.business-group_invite")
+        expect(invitations).to_have_count(2)
+
+        # The lapsed one: exactly what the API says about it shows where the page shows errors, and the
+        # button says it can't be used.
+        [lapsed_invite] = old["invited"]
+        refused = bob.request.post(
+            f"{base}/client/v1/group-invites/{lapsed_invite['invite_id']}/accept",
+            headers={"Authorization": f"Bearer {bob_token}"},
+        )
+        assert refused.status == 404, refused.text()
+        bob.get_by_role("button", name="Join group: Old plan").click()
+        expect(bob.locator("#chat-error")).to_have_text(refused.json()["error"]["message"])
+        unusable = invitations.filter(has_text="Old plan").get_by_role("button")
+        expect(unusable).to_have_text("This invitation can't be used")
+        expect(unusable).to_be_disabled()
+
+        # The other, pressed from the keyboard: Bob joins, and the group opens with Alice's message in it.
+        join = bob.get_by_role("button", name="Join group: Weekend hike")
+        join.focus()
+        bob.keyboard.press("Enter")
+        expect(bob.locator("#chat-title")).to_have_text("Weekend hike")
+        welcome = bob.locator(".message.incoming", has_text="Meet at 8 at the station")
+        expect(welcome).to_be_visible()
+        expect(welcome.locator(".sender")).to_have_text("Alice")
+        expect(bob.locator("#chat-subtitle")).to_contain_text("Alice")
+        back_to_chats(bob)
+        expect(bob.locator('.chat-item[data-chat-type="group"]', has_text="Weekend hike")).to_be_visible()
+    finally:
+        name = viewport["width"]
+        alice.screenshot(path=f"/tmp/parley-web-invite-alice-{name}.png")
+        bob.screenshot(path=f"/tmp/parley-web-invite-bob-{name}.png")
+        alice.context.close()
+        bob.context.close()
     assert page_errors == []

@@ -24,6 +24,8 @@ const state = {
   readUpTo: new Map(), //        chat id -> newest message id this page has marked read
   groups: new Map(), //          group id -> group object, for member names in the header
   mediaUrls: new Map(), //       media id -> Promise of an object URL
+  invites: new Map(), //         group invitation id -> "joining" | "unusable", while or after this page tried it
+  privacy: null, //              {group_add} once the settings panel has read it
   atBottom: true, //             whether the user is looking at the newest messages
   lastTypingSent: 0,
   chatsReload: null,
@@ -272,7 +274,8 @@ function renderMessages(anchor) {
     const firstOfRun = message.sender_id !== previousSender;
     const showSender = state.open.type === "group";
     const onReply = (reply) => sendReply(message, reply);
-    nodes.push(ui.messageElement(message, { meId: state.me.user_id, firstOfRun, showSender, loadMedia, onRetry: retrySend, onReply }));
+    const options = { meId: state.me.user_id, firstOfRun, showSender, loadMedia, onRetry: retrySend, onReply, onJoin };
+    nodes.push(ui.messageElement(message, options));
     previousSender = message.sender_id;
   }
   if (nodes.length === 0) nodes.push(ui.el("li", { class: "no-messages", text: "No messages here yet. Say hello!" }));
@@ -365,6 +368,43 @@ async function sendReply(tapped, reply) {
   if (reply.description) body.description = reply.description;
   const request = { ...sendTarget(open), type: "reply", reply: body, context, client_id: newClientId() };
   await deliver(request, { type: "reply", text: null, media: null, business: { reply: body }, context }, open);
+}
+
+// ---- group invitations -----------------------------------------------------------------------
+
+const onJoin = { stateOf: (inviteId) => state.invites.get(inviteId) || null, join: joinGroup };
+
+/** The invitee's "Join group": accept the invitation, then open the group it led into. */
+async function joinGroup(invite) {
+  if (state.invites.has(invite.invite_id)) return;
+  setInviteState(invite.invite_id, "joining");
+  showError("chat-error", null);
+  try {
+    const group = await call("POST", `/group-invites/${encodeURIComponent(invite.invite_id)}/accept`);
+    setInviteState(invite.invite_id, null); // accepting again answers the same group: the button stays usable
+    await showGroup(group);
+  } catch (error) {
+    // 404: expired, used, or its sender is no longer an admin. Anything else (offline, full) may work later.
+    setInviteState(invite.invite_id, error instanceof ApiError && error.status === 404 ? "unusable" : null);
+    showError("chat-error", error.message);
+  }
+}
+
+function setInviteState(inviteId, value) {
+  if (value) state.invites.set(inviteId, value);
+  else state.invites.delete(inviteId);
+  if (state.open) renderMessages("auto");
+}
+
+/** Puts a group this person just joined or created in the chat list (even before its first message) and opens it. */
+async function showGroup(group) {
+  state.groups.set(group.id, group);
+  await loadChats();
+  if (!state.chats.has(group.id)) {
+    state.chats.set(group.id, { id: group.id, type: "group", title: group.name, peer: null, unread_count: 0,
+      last_message: null, updated_at: group.created_at });
+  }
+  openChat(group.id);
 }
 
 function mediaType(mime) {
@@ -482,12 +522,10 @@ async function createGroup(event) {
     state.groups.set(group.id, group);
     $("new-group-form").reset();
     $("new-group").open = false;
-    await loadChats();
-    if (!state.chats.has(group.id)) {
-      state.chats.set(group.id, { id: group.id, type: "group", title: group.name, peer: null, unread_count: 0,
-        last_message: null, updated_at: group.created_at });
-    }
-    openChat(group.id);
+    await showGroup(group);
+    // People whose privacy settings refused the add were sent an invitation instead: say so.
+    const invited = (group.invited || []).map((person) => person.error?.message).filter(Boolean);
+    if (invited.length) showError("chat-error", invited.join(" "));
   } catch (error) {
     showError("sidebar-error", error.message);
   }
@@ -507,6 +545,54 @@ async function renameMe() {
     state.me = await call("PATCH", "/me", { name: name.trim() });
     renderMe();
   } catch (error) {
+    showError("sidebar-error", error.message);
+  }
+}
+
+// ---- settings: who can add me to groups ---------------------------------------------------------
+
+const groupAddChoices = () => [...document.querySelectorAll('#group-add input[name="group-add"]')];
+let privacySaves = 0; // only the newest save's answer is shown, if the person clicks quickly
+
+function toggleSettings(open) {
+  const panel = $("settings");
+  panel.hidden = !open;
+  $("settings-open").setAttribute("aria-expanded", String(open));
+  if (!open) {
+    $("settings-open").focus();
+    return;
+  }
+  $("settings-status").textContent = "";
+  loadPrivacy();
+}
+
+async function loadPrivacy() {
+  try {
+    showPrivacy(await call("GET", "/privacy"));
+    $("group-add").disabled = false;
+    (groupAddChoices().find((input) => input.checked) || groupAddChoices()[0]).focus();
+  } catch (error) {
+    showError("sidebar-error", error.message);
+  }
+}
+
+function showPrivacy(privacy) {
+  state.privacy = privacy;
+  for (const input of groupAddChoices()) input.checked = input.value === privacy.group_add;
+}
+
+async function saveGroupAdd(event) {
+  const save = ++privacySaves;
+  $("settings-status").textContent = "Saving…";
+  try {
+    const privacy = await call("PATCH", "/privacy", { group_add: event.target.value });
+    if (save !== privacySaves) return;
+    showPrivacy(privacy);
+    $("settings-status").textContent = "Saved";
+  } catch (error) {
+    if (save !== privacySaves) return;
+    if (state.privacy) showPrivacy(state.privacy); // the server kept the old choice: show that one
+    $("settings-status").textContent = "";
     showError("sidebar-error", error.message);
   }
 }
@@ -705,6 +791,10 @@ function bindUi() {
   $("messages").addEventListener("loadedmetadata", followBottom, true);
   $("sign-out").addEventListener("click", signOut);
   $("me").addEventListener("click", renameMe);
+  $("settings-open").addEventListener("click", () => toggleSettings($("settings").hidden));
+  $("settings-close").addEventListener("click", () => toggleSettings(false));
+  $("settings").addEventListener("keydown", (event) => { if (event.key === "Escape") toggleSettings(false); });
+  $("group-add").addEventListener("change", saveGroupAdd);
   $("back").addEventListener("click", closeChat);
   document.addEventListener("visibilitychange", markOpenChatRead);
   window.addEventListener("online", () => stream.retryNow());

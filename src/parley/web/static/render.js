@@ -266,11 +266,11 @@ function reactionsRow(reactions, meId) {
   return el("div", { class: "reactions" }, ...chips);
 }
 
-function messageBody(message, loadMedia, onReply) {
+function messageBody(message, loadMedia, onReply, onJoin) {
   if (message.deleted) {
     return [el("div", { class: "text deleted-text" }, icon("deleted"), el("em", { text: "This message was deleted" }))];
   }
-  if (message.business) return businessBody(message, loadMedia, onReply);
+  if (message.business) return businessBody(message, loadMedia, onReply, onJoin);
   const parts = [];
   if (message.media) parts.push(mediaBlock(message, loadMedia));
   const body = message.media ? message.media.caption : message.text?.body;
@@ -283,7 +283,7 @@ function messageBody(message, loadMedia, onReply) {
  * One message bubble. Own bubbles carry data-status (sent|delivered|read, or pending|failed while
  * this page is still sending) and every bubble data-message-id once the server has given it an id.
  */
-export function messageElement(message, { meId, firstOfRun, showSender, loadMedia, onRetry, onReply }) {
+export function messageElement(message, { meId, firstOfRun, showSender, loadMedia, onRetry, onReply, onJoin }) {
   const own = message.sender_id === meId;
   const meta = el("span", { class: "meta" },
     message.edited_at && !message.deleted ? el("span", { class: "edited", text: "edited" }) : null,
@@ -303,7 +303,7 @@ export function messageElement(message, { meId, firstOfRun, showSender, loadMedi
     dataset: { messageId: message.id, clientId: message.client_id, status: own ? message.status : undefined },
   },
   showSender && firstOfRun && !own ? el("div", { class: "sender", text: message.sender_name || "Unknown" }) : null,
-  ...messageBody(message, loadMedia, own ? null : onReply),
+  ...messageBody(message, loadMedia, own ? null : onReply, own ? null : onJoin),
   meta,
   reactions);
   if (message.status === "failed" && message.request) {
@@ -341,18 +341,44 @@ function safeUrl(url) {
 // Lists whose rows are shown, by message id: a redraw keeps a list open.
 const openLists = new Set();
 
-function businessBody(message, loadMedia, onReply) {
+function businessBody(message, loadMedia, onReply, onJoin) {
   const business = message.business;
   if (business.template) return templateBody(message, business.template, loadMedia, onReply);
   if (business.interactive) return interactiveBody(message, business.interactive, loadMedia, onReply);
   if (business.location) return [locationCard(business.location)];
   if (business.contacts) return business.contacts.map(contactCard);
   if (business.reply) return [replyChip(business.reply)];
-  if (business.group_invite) {
-    // Accepted through POST /client/v1/group-invites/{invite_id}/accept (docs/client-api.md).
-    return [el("div", { class: "text", text: `Invitation to join the group “${business.group_invite.group_name}”` })];
-  }
+  if (business.group_invite) return groupInviteBody(business.group_invite, onJoin);
   return [el("div", { class: "text", text: "This message can't be shown here." })];
+}
+
+const expiryFormat = new Intl.DateTimeFormat([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+
+/**
+ * A personal group invitation (sent when the invitee's privacy settings kept the admin from adding them).
+ * onJoin ({stateOf, join}) is null on the sender's own copy: only the invitee can accept it. stateOf(invite_id)
+ * is null, "joining" or "unusable": the page remembers what happened to each invitation across redraws.
+ */
+function groupInviteBody(invite, onJoin) {
+  const name = invite.group_name || "a group";
+  const card = el("div", { class: "biz-card group-invite-card" },
+    el("span", { class: "biz-card-label", text: name }),
+    el("span", { class: "biz-card-detail", text: onJoin ? "You're invited to join this group" : "Invitation sent" }),
+    Number.isFinite(invite.expires_at)
+      ? el("span", { class: "biz-card-detail", text: `Valid until ${expiryFormat.format(new Date(invite.expires_at))}` })
+      : null);
+  if (!onJoin) return [card];
+  const state = onJoin.stateOf(invite.invite_id);
+  const label = state === "joining" ? "Joining…" : state === "unusable" ? "This invitation can't be used" : "Join group";
+  const button = el("button", {
+    class: "biz-button join-group",
+    text: label,
+    dataset: { inviteId: invite.invite_id, inviteState: state || "ready" },
+    // The visible text starts the accessible name; the group's name tells two invitations apart.
+    attrs: { type: "button", "aria-label": `${label}: ${name}`, disabled: state ? "disabled" : null },
+    on: { click: () => onJoin.join(invite) },
+  });
+  return [card, el("div", { class: "biz-buttons" }, button)];
 }
 
 function headerBlock(message, header, loadMedia) {
