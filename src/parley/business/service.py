@@ -7,7 +7,6 @@ together or not at all. Realtime pushes and webhook deliveries happen after the 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import dataclasses
@@ -41,6 +40,7 @@ from parley.kit.errors import InvalidInputError, NotFoundError
 from parley.kit.idempotency import request_fingerprint
 from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import format_amount
+from parley.kit.periodic import PeriodicTask
 from parley.kit.phone import InvalidPhoneNumberError, normalize_phone
 from parley.kit.token_cache import RevocationCounter, TokenCache
 from parley.platform.bus import Bus
@@ -122,7 +122,7 @@ class BusinessService:
         self._secret = secret
         self._token_cache: TokenCache[GraphScope] = TokenCache(revocation_counter, _TOKEN_CACHE_TTL_S)
         self._numbers: dict[int, tuple[repo.NumberRow, float]] = {}
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = PeriodicTask("quality and limits sweep", settings.sweep_interval_s, self.sweep_now)
         self._notify_outbox: Callable[[], None] = lambda: None
         self._tiers = tuple(settings.messaging_limit_tiers)
         self._conversation_observers: list[ConversationObserver] = []
@@ -138,22 +138,10 @@ class BusinessService:
 
     async def start(self) -> None:
         self._bus.subscribe(_REVOCATIONS_TOPIC, self._on_revocation)
-        if self._settings.sweep_interval_s > 0:
-            self._sweeper = asyncio.create_task(self._sweep_forever())
+        self._sweeper.start()
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.sweep_interval_s)
-            try:
-                await self.sweep_now()
-            except Exception:  # a failed sweep is retried at the next interval
-                log.exception("quality and limits sweep failed")
+        await self._sweeper.close()
 
     async def sweep_now(self) -> None:
         """Ratings that recover as signals age, tier raises, throughput upgrades: one pass over businesses."""

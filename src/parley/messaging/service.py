@@ -157,10 +157,9 @@ class MessagingService:
         )
 
         def unit(conn: Connection) -> tuple[SendResult, _Fanout]:
-            existing = repo.find_by_client_id(conn, sender_id, request.client_id)
-            if existing is not None:  # a retry: the first answer, nothing new
-                _require_same_request(conn, existing, fingerprint, "client_id")
-                return SendResult(existing.id, existing.chat_id, existing.created_at), _Fanout()
+            first = self.first_send_in(conn, sender_id, request.client_id, fingerprint, key_name="client_id")
+            if first is not None:  # a retry: the first answer, nothing new
+                return first, _Fanout()
             if recipient_id is not None:
                 chat_id = known_direct_chat or self._direct_chat(conn, sender_id, recipient_id, now)
             else:
@@ -306,7 +305,13 @@ class MessagingService:
         return result, Committed(fanout)
 
     def first_send_in(
-        self, conn: Connection, sender_id: int, client_id: str, request_hash: str | None
+        self,
+        conn: Connection,
+        sender_id: int,
+        client_id: str,
+        request_hash: str | None,
+        *,
+        key_name: str = "Idempotency-Key",
     ) -> SendResult | None:
         """The message an earlier send with this client id made (this one is a retry), if any; with
         `request_hash`, the retry must be of the same request (else `IdempotencyKeyReusedError`)."""
@@ -314,7 +319,7 @@ class MessagingService:
         if existing is None:
             return None
         if request_hash is not None:
-            _require_same_request(conn, existing, request_hash, "Idempotency-Key")
+            _require_same_request(conn, existing, request_hash, key_name)
         return SendResult(existing.id, existing.chat_id, existing.created_at, retried=True)
 
     def direct_chat_in(self, conn: Connection, user_a: int, user_b: int, now: int) -> int:
