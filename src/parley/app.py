@@ -24,6 +24,7 @@ from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
 from parley.business import endpoints as business_endpoints
 from parley.business import media_endpoints as graph_media_endpoints
 from parley.config import Settings
+from parley.console import routers as console_routers
 from parley.container import Container, build_container
 from parley.graph import GraphError, graph_error_body, is_graph_path
 from parley.inbox import contacts_endpoints as inbox_contacts_endpoints
@@ -265,6 +266,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         qr_endpoints.router,
         contacts_endpoints.router,
     ):
+        app.include_router(router)
+
+    for router in console_routers:
         app.include_router(router)
 
     # Last: its `/{object_id}` routes must not shadow any other Graph route.

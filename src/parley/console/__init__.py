@@ -1,0 +1,17 @@
+"""The business console: WhatsApp Manager in the browser, for a business's owners and admins.
+
+Pages live under `/inbox/console/…` (rendered by `parley.web.console_pages`), their data under
+`/inbox/api/console/…` (the routers here). Both sit behind the inbox's session cookie; writes carry its
+CSRF header; agents see none of it. Everything shown comes from the same services as the Cloud API.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from parley.console.access import ConsoleDep, require_console_access
+
+# Each area of the console adds its JSON router here; app.py includes them all.
+routers: list[APIRouter] = []
+
+__all__ = ["ConsoleDep", "require_console_access", "routers"]
