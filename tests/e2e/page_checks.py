@@ -1,0 +1,81 @@
+"""Checks a person would make by looking, done by the test: no serious accessibility violation (axe-core, run
+in the page), nothing in a bar drawn over something else or past the screen's edge, no sideways scrolling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Page
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+
+_AXE = Axe()
+_BLOCKING = ("serious", "critical")
+
+
+async def assert_accessible(page: Page, what: str = "") -> None:
+    """axe-core's WCAG 2 A/AA rules on the page as it is now: no serious or critical violation."""
+    options = {"resultTypes": ["violations"], "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}}
+    results = await _AXE.run(page, options=options)
+    blocking = [v for v in results.response["violations"] if v.get("impact") in _BLOCKING]
+    report = "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(
+            " ".join(node["target"]) if isinstance(node["target"], list) else str(node["target"])
+            for node in v["nodes"][:5]
+        )
+        for v in blocking
+    )
+    assert not blocking, f"{what or page.url}: accessibility violations\n{report}"
+
+
+_BOXES_SCRIPT = """
+(selector) => {
+  const visible = (el) => {
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    return style.visibility !== 'hidden' && style.display !== 'none' && box.width > 0 && box.height > 0;
+  };
+  const items = [...document.querySelectorAll(selector)].filter(visible);
+  return items.map((el, index) => {
+    const b = el.getBoundingClientRect();
+    const name = el.id ? '#' + el.id : el.tagName.toLowerCase() + (el.className && typeof el.className === 'string'
+      ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+    const ancestors = items.map((other, j) => (other !== el && other.contains(el)) ? j : -1).filter((j) => j >= 0);
+    return {index, name, left: b.left, right: b.right, top: b.top, bottom: b.bottom, ancestors};
+  });
+}
+"""
+
+
+async def assert_no_overlap(page: Page, selector: str, what: str = "") -> None:
+    """Every visible element matching `selector` lies inside the viewport's width, and no two of them (other
+    than one inside the other) overlap by more than a pixel."""
+    width = await page.evaluate("() => document.documentElement.clientWidth")
+    boxes: list[dict[str, Any]] = await page.evaluate(_BOXES_SCRIPT, selector)
+    assert boxes, f"{what}: nothing matches {selector!r}"
+    problems = [
+        f"{b['name']} spans {b['left']:.0f}–{b['right']:.0f}px of a {width}px viewport"
+        for b in boxes
+        if b["left"] < -1 or b["right"] > width + 1
+    ]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            if a["index"] in b["ancestors"] or b["index"] in a["ancestors"]:
+                continue
+            overlap_x = min(a["right"], b["right"]) - max(a["left"], b["left"])
+            overlap_y = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+            if overlap_x > 1 and overlap_y > 1:
+                problems.append(f"{a['name']} overlaps {b['name']} by {overlap_x:.0f}×{overlap_y:.0f}px")
+    assert not problems, f"{what or page.url}: " + "; ".join(problems)
+
+
+async def assert_fits_width(page: Page, what: str = "") -> None:
+    """The page does not scroll sideways: nothing is wider than the screen."""
+    widths = await page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1] + 1, f"{what or page.url}: the page is {widths[0]}px wide on a {widths[1]}px screen"
