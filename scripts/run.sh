@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Set up and run Parley with demo data on the embedded SQLite default: http://127.0.0.1:8080
+# (PARLEY_HOST and PARLEY_PORT choose the interface and port; PARLEY_PUBLIC_URL the address printed in links).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -13,10 +14,15 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 export PARLEY_DEV_SHOW_CODES=${PARLEY_DEV_SHOW_CODES:-true}
 # The demo's webhook receivers run on this machine: let callbacks reach loopback (refused by default).
 export PARLEY_WEBHOOKS__ALLOWED_NETWORKS=${PARLEY_WEBHOOKS__ALLOWED_NETWORKS:-'["127.0.0.0/8", "::1/128"]'}
-.venv/bin/parley db upgrade
-.venv/bin/parley demo
 host=${PARLEY_HOST:-127.0.0.1}
 port=${PARLEY_PORT:-8080}
-echo "Web client:  http://$host:$port/   (sign in with a demo phone; the code appears in the developer panel)"
-echo "API docs:    http://$host:$port/docs   OpenAPI: http://$host:$port/openapi.json"
+# The address people reach the server at: click-to-chat links and the demo's curl line are printed with it.
+shown_host=$host
+case "$host" in 0.0.0.0 | ::) shown_host=127.0.0.1 ;; esac
+export PARLEY_PUBLIC_URL=${PARLEY_PUBLIC_URL:-http://$shown_host:$port}
+.venv/bin/parley db upgrade
+.venv/bin/parley demo
+echo "Web client:  $PARLEY_PUBLIC_URL/   (sign in with a demo phone; the code appears in the developer panel)"
+echo "Team inbox:  $PARLEY_PUBLIC_URL/inbox   Business console: $PARLEY_PUBLIC_URL/inbox/console"
+echo "API docs:    $PARLEY_PUBLIC_URL/docs   OpenAPI: $PARLEY_PUBLIC_URL/openapi.json"
 exec .venv/bin/parley serve --host "$host" --port "$port"

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley import __version__
 from parley.accounts import endpoints as account_endpoints
+from parley.api_docs import add_offline_docs
 from parley.billing import endpoints as billing_endpoints
 from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
 from parley.business import endpoints as business_endpoints
@@ -197,7 +198,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version=__version__,
         description="Parley's client API (see docs/client-api.md) and realtime stream.",
         lifespan=lifespan,
+        docs_url=None,  # served by add_offline_docs, without a CDN
+        redoc_url=None,
     )
+    add_offline_docs(app)
     app.add_middleware(
         BodyLimitMiddleware, max_json=settings.limits.max_json_bytes, max_upload=settings.limits.max_media_bytes
     )

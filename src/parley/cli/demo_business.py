@@ -7,7 +7,6 @@ import contextlib
 from dataclasses import dataclass
 
 from parley.business import GraphScope
-from parley.business.links import create_link
 from parley.container import Container
 from parley.graph import GraphError
 from parley.messaging.schemas import SendMessageIn, TextIn
@@ -16,6 +15,8 @@ DEMO_BUSINESS_PHONE = "+14155550190"
 DEMO_INBOX_OWNER = "owner@parley-coffee.example"
 DEMO_INBOX_AGENT = "sam@parley-coffee.example"
 DEMO_INBOX_PASSWORD = "parley-demo"
+DEMO_TOKEN_NAME = "demo"
+DEMO_LINK_TEXT = "Hi! I'd like a latte"
 
 
 @dataclass(frozen=True)
@@ -29,19 +30,28 @@ class DemoBusiness:
 
 
 async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
-    """Create the demo business once; later runs only mint a fresh access token for it."""
+    """Create the demo business once. A later run replaces the demo's access token (one stays active, not one
+    more per restart) and shows the same click-to-chat link."""
     try:
         existing = await c.accounts.find_by_phone(DEMO_BUSINESS_PHONE)
     except Exception:
         existing = None
     if existing is not None:
         number = await c.business.number_of_user(existing.id)
-        _, token = await c.business.create_token(number.waba_id, "demo")
-        return DemoBusiness(str(number.waba_id), str(number.id), DEMO_BUSINESS_PHONE, token, "(unchanged)", "")
+        for old in await c.business.list_tokens(number.waba_id):
+            if old.name == DEMO_TOKEN_NAME and old.revoked_at is None:
+                await c.business.revoke_token(str(old.id))
+        _, token = await c.business.create_token(number.waba_id, DEMO_TOKEN_NAME)
+        links = await c.business.inbox_links(c, number.waba_id)
+        url = links[0].url if links else ""
+        return DemoBusiness(str(number.waba_id), str(number.id), DEMO_BUSINESS_PHONE, token, "(unchanged)", url)
     created = await c.business.create_business(
         "Parley Coffee", DEMO_BUSINESS_PHONE, about="Fresh coffee, delivered.", app_secret=None
     )
     scope = GraphScope(created.waba_id, 0, created.app_id)
+    # The demo's token carries the demo's name, so a later run replaces this one and no other.
+    await c.business.revoke_token(created.access_token)
+    _, token = await c.business.create_token(created.waba_id, DEMO_TOKEN_NAME)
     await c.templates.create(
         scope,
         {
@@ -62,14 +72,9 @@ async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
     )
     await asyncio.sleep(c.settings.templates.review_delay_s + 0.1)  # the review is asynchronous
     await c.templates.review_due_now()
-    link = await create_link(
-        c,
-        created.phone_number_id,
-        {
-            "headline": "Order coffee in chat",
-            "body": "10% off your first order",
-            "prefilled_text": "Hi! I'd like a latte",
-        },
+    # A message link, as the inbox's links settings make them: listed there with its QR code and clicks.
+    message_link = await c.business.create_inbox_link(
+        c, created.waba_id, {"number_id": str(created.phone_number_id), "prefilled_message": DEMO_LINK_TEXT}
     )
     # The team inbox: an owner and an agent (both sign in at /inbox/login), a quick reply.
     await c.inbox.create_agent(
@@ -95,7 +100,7 @@ async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
         str(created.waba_id),
         str(created.phone_number_id),
         DEMO_BUSINESS_PHONE,
-        created.access_token,
+        token,
         created.app_secret,
-        str(link["url"]),
+        message_link.url,
     )
