@@ -55,8 +55,8 @@ _with_container = with_container
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Interface to listen on.", envvar="PARLEY_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="PARLEY_PORT")] = 8080,
 ) -> None:
     """Serve the API, the realtime stream and the web client."""
     import uvicorn
