@@ -18,7 +18,7 @@ from parley.business import repository as business_repository
 from parley.webhooks import repository as webhooks_repository
 from parley.webhooks.signing import signature_sha256
 from tests.conftest import LiveServer
-from tests.integration.business_helpers import V, Biz, create_business
+from tests.integration.business_helpers import Biz, V, create_business
 from tests.integration.inbox_helpers import Agent, agent
 from tests.integration.test_webhooks_support import Receiver, receiver
 
@@ -319,7 +319,7 @@ async def test_the_delivery_log_pages_newest_first_and_filters_by_status(
         assert [d["event_id"] for d in first["data"]] == [str(i) for i in reversed(ids)][:25]
         assert first["data"][0]["status"] == "dropped" and "not subscribed" in first["data"][0]["last_error"]
         second = (await owner.get(f"{API}/deliveries", before=first["next"])).json()
-        assert [d["event_id"] for d in second["data"]] == [str(i) for i in reversed(ids)][25:] + [oldest]
+        assert [d["event_id"] for d in second["data"]] == [*[str(i) for i in reversed(ids)][25:], oldest]
         assert second["next"] is None
         only = (await owner.get(f"{API}/deliveries", status="delivered")).json()
         assert [d["event_id"] for d in only["data"]] == [oldest] and only["next"] is None
