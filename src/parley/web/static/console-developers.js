@@ -48,10 +48,10 @@ async function busy(button, work) {
 function tokenRow(token) {
   const active = token.status === "active";
   return el("tr", { dataset: { tokenId: token.id, status: token.status } },
-    el("td", { "data-label": "Name", class: "dev-name" }, token.name),
-    el("td", { "data-label": "Created" }, formatWhen(token.created_at)),
-    el("td", { "data-label": "Last used", class: "dev-last-used" }, formatWhen(token.last_used_at) || "Never"),
-    el("td", { "data-label": "Status" },
+    el("td", { dataset: { label: "Name" }, class: "dev-name" }, token.name),
+    el("td", { dataset: { label: "Created" } }, formatWhen(token.created_at)),
+    el("td", { dataset: { label: "Last used" }, class: "dev-last-used" }, formatWhen(token.last_used_at) || "Never"),
+    el("td", { dataset: { label: "Status" } },
       el("span", { class: `dev-status dev-status-${token.status}` }, active ? "Active" : "Revoked")),
     el("td", { class: "dev-actions" },
       active ? el("button", {
@@ -123,13 +123,16 @@ function setUpTokens() {
     const button = event.target.closest(".dev-revoke");
     if (!button) return;
     const row = button.closest("tr");
+    const name = row.querySelector(".dev-name")?.textContent || "";
     if (!button.dataset.armed) {
       button.dataset.armed = "1";
       button.textContent = "Confirm revoke";
+      button.setAttribute("aria-label", `Confirm revoke of ${name}`);
       setTimeout(() => {
         if (button.isConnected && button.dataset.armed) {
           delete button.dataset.armed;
           button.textContent = "Revoke";
+          button.setAttribute("aria-label", `Revoke ${name}`);
         }
       }, 6000);
       return;
@@ -199,14 +202,14 @@ function deliveryRow(d) {
     }, "Retry now");
   }
   return el("tr", { dataset: { eventId: d.event_id, status: d.status } },
-    el("td", { "data-label": "Time" }, formatWhen(d.created_at)),
-    el("td", { "data-label": "Event" }, d.kind),
-    el("td", { "data-label": "Target", class: "dev-target" }, d.target || "—"),
-    el("td", { "data-label": "Status" },
+    el("td", { dataset: { label: "Time" } }, formatWhen(d.created_at)),
+    el("td", { dataset: { label: "Event" } }, d.kind),
+    el("td", { dataset: { label: "Target" }, class: "dev-target" }, d.target || "—"),
+    el("td", { dataset: { label: "Status" } },
       el("span", { class: `dev-status dev-status-${d.status}` }, STATUS_TEXT[d.status] || d.status)),
-    el("td", { "data-label": "Attempts", class: "dev-attempts" }, String(d.attempts)),
-    el("td", { "data-label": "Last result", class: "dev-result" }, lastResult(d)),
-    el("td", { "data-label": "Latency", class: "dev-latency" },
+    el("td", { dataset: { label: "Attempts" }, class: "dev-attempts" }, String(d.attempts)),
+    el("td", { dataset: { label: "Last result" }, class: "dev-result" }, lastResult(d)),
+    el("td", { dataset: { label: "Latency" }, class: "dev-latency" },
       d.latency_ms === null || d.latency_ms === undefined ? "—" : `${d.latency_ms} ms`),
     el("td", { class: "dev-actions" }, action),
   );
