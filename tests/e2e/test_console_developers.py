@@ -47,6 +47,7 @@ async def looked_at(page: Page, shot: str) -> None:
 
 
 async def test_an_owner_rotates_a_token_and_follows_a_test_event(browser: Browser, server: LiveServer) -> None:
+    errors: list[str] = []  # script errors on any page fail the test
     for name, viewport in VIEWPORTS.items():
         biz = await create_business(server, f"Dev Shop {name}")
         email = f"owner.{name}@example.com"
@@ -56,7 +57,6 @@ async def test_an_owner_rotates_a_token_and_follows_a_test_event(browser: Browse
         context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
         await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
         page = await context.new_page()
-        errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         try:
             # Sign in, then Console -> Developers.

@@ -145,7 +145,8 @@ async def test_a_token_is_shown_once_used_and_revoked_at_once(server: LiveServer
         assert (await cloud_api(server, other, other.token)).status_code == 200
 
         # Bad input: a clear 400, nothing created.
-        for body in ({"name": ""}, {"name": "   "}, {"name": "x" * 129}, {"name": 7}, {"name": "a", "extra": 1}, []):
+        bad: list[Any] = [{"name": ""}, {"name": " "}, {"name": "x" * 129}, {"name": 7}, {"name": "a", "extra": 1}, []]
+        for body in bad:
             refused(await owner.post(f"{API}/tokens", body), 400, "invalid_request")
         lone_surrogate = await owner.http.post(
             f"/inbox/api{API}/tokens",
