@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from parley import webhooks
 from parley.business import repository as business_repository
+from parley.console import developers as console_developers
 from parley.webhooks import repository as webhooks_repository
 from parley.webhooks.signing import signature_sha256
 from tests.conftest import LiveServer
@@ -191,7 +192,10 @@ async def test_the_callback_is_verified_and_refusals_are_the_apis_words(server: 
         await owner.http.aclose()
 
 
-async def test_a_test_event_is_signed_delivered_and_logged_with_attempts_and_latency(server: LiveServer) -> None:
+async def test_a_test_event_is_signed_delivered_and_logged_with_attempts_and_latency(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console_developers, "TEST_EVENTS_PER_MINUTE", 2)
     biz = await create_business(server, "Test Event Co")
     owner = await agent(server, biz, "Olive Owner", role="owner")
     try:
@@ -222,6 +226,12 @@ async def test_a_test_event_is_signed_delivered_and_logged_with_attempts_and_lat
             assert logged["kind"] == "parley_test" and logged["target"] == rx.url
             assert logged["attempts"] == 1 and logged["last_status"] == 200 and logged["last_error"] is None
             assert isinstance(logged["latency_ms"], int) and logged["latency_ms"] >= 0
+
+            # A few a minute: a console button is not a way to flood the receiver.
+            assert (await owner.post(f"{API}/webhook/test")).status_code == 202
+            flood = await owner.post(f"{API}/webhook/test")
+            assert "test events this minute" in refused(flood, 429, "rate_limited")
+            assert int(flood.headers["retry-after"]) > 0
     finally:
         await owner.http.aclose()
 

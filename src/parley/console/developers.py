@@ -35,6 +35,7 @@ STATUS_OF_STATE: dict[str, DeliveryStatus] = {
 }
 STATES_OF_STATUS = {status: state for state, status in STATUS_OF_STATE.items()}
 PAGE_SIZE = 25
+TEST_EVENTS_PER_MINUTE = 20
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -198,6 +199,12 @@ async def set_webhook(ctx: ConsoleDep, container: ContainerDep, request: Request
 
 @router.post("/webhook/test", status_code=202)
 async def send_test_event(ctx: ConsoleDep, container: ContainerDep) -> dict[str, Any]:
+    # Each click is a POST to the business's receiver: enough for trying things, not a way to flood it.
+    retry = await container.rate_limiter.hit(f"console-test-event:{ctx.waba_id}", TEST_EVENTS_PER_MINUTE, 60)
+    if retry is not None:
+        raise RateLimitedError(
+            f"That is {TEST_EVENTS_PER_MINUTE} test events this minute; try again in {retry} s.", retry
+        )
     with _in_console_terms():
         event_id = await container.webhooks.send_test_event(ctx.waba_id)
     return {"event_id": str(event_id)}
