@@ -188,6 +188,15 @@ async def test_the_callback_is_verified_and_refusals_are_the_apis_words(server: 
             # The Graph API sees the same subscription.
             graph = await server.http.get(f"{V}/{biz.app_id}/subscriptions", headers=biz.headers)
             assert graph.json()["data"][0]["callback_url"] == rx.url
+            page = await owner.http.get("/inbox/console/developers")
+            assert page.status_code == 200 and f'value="{rx.url}"' in page.text and "unsubscribed" not in page.text
+
+            # Unsubscribed through the Graph API: events are dropped, and the console says so.
+            unsubscribed = await server.http.delete(f"{V}/{biz.waba_id}/subscribed_apps", headers=biz.headers)
+            assert unsubscribed.status_code == 200, unsubscribed.text
+            assert (await owner.get(f"{API}/webhook")).json()["subscribed"] is False
+            assert "unsubscribed from its app" in refused(await owner.post(f"{API}/webhook/test"), 400)
+            assert "is unsubscribed from its app" in (await owner.http.get("/inbox/console/developers")).text
     finally:
         await owner.http.aclose()
 

@@ -437,6 +437,12 @@ class WebhookService:
         """Put a signed test event (field `parley_test`) in the outbox; it goes out like any other, so the
         delivery log shows how it went. Returns its id."""
         app, override = await self.subscribed_apps(waba_id)
+        if app is None and await self.get_app_of_waba(waba_id) is not None:
+            raise GraphError(
+                100,
+                "This business is unsubscribed from its app (DELETE /{waba_id}/subscribed_apps), so its events are "
+                "dropped: subscribe it again (POST /{waba_id}/subscribed_apps) first.",
+            )
         if app is None or not (app.callback_url or override is not None):
             raise GraphError(100, "Set a callback URL first: there is nowhere to send the test event.")
         event_id = self._ids.next_id()
