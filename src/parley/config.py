@@ -86,6 +86,8 @@ class BusinessSettings(BaseModel):
     quality_window_days: int = 7
     # How often each process re-rates numbers and raises tiers (0: never; tests call sweep_now()).
     sweep_interval_s: float = 60.0
+    # How often each process writes when tokens were last used (noted in memory per call; 0: only when asked).
+    token_use_flush_s: float = Field(default=60.0, ge=0)
 
 
 class MediaFetchSettings(BaseModel):

@@ -45,6 +45,8 @@ access_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of the token
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),
+    # When the Cloud API last accepted the token, to the minute: noted in memory, written at most once a minute.
+    Column("last_used_at", BigInteger, nullable=True),
 )
 
 business_profiles = Table(

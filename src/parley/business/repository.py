@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from parley.business.models import (
     access_tokens,
@@ -52,6 +52,7 @@ class TokenRow:
     name: str
     created_at: int
     revoked_at: int | None
+    last_used_at: int | None = None  # only read by `list_tokens` (the Cloud API's lookup does not need it)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,13 @@ def get_token_by_hash(conn: Connection, token_hash: str) -> TokenRow | None:
     return None if row is None else TokenRow(**row._mapping)
 
 
+def get_token(conn: Connection, token_id: int) -> TokenRow | None:
+    t = access_tokens
+    query = select(t.c.id, t.c.waba_id, t.c.name, t.c.created_at, t.c.revoked_at, t.c.last_used_at)
+    row = conn.execute(query.where(t.c.id == token_id)).first()
+    return None if row is None else TokenRow(**row._mapping)
+
+
 def list_tokens(conn: Connection, waba_id: int) -> list[TokenRow]:
     rows = conn.execute(
         select(
@@ -181,6 +189,7 @@ def list_tokens(conn: Connection, waba_id: int) -> list[TokenRow]:
             access_tokens.c.name,
             access_tokens.c.created_at,
             access_tokens.c.revoked_at,
+            access_tokens.c.last_used_at,
         )
         .where(access_tokens.c.waba_id == waba_id)
         .order_by(access_tokens.c.id)
@@ -197,6 +206,19 @@ def revoke_token(conn: Connection, token_id: int, now: int) -> str | None:
         return None
     conn.execute(update(access_tokens).where(access_tokens.c.id == token_id).values(revoked_at=now))
     return str(row.token_hash)
+
+
+def note_tokens_used(conn: Connection, last_used: dict[int, int]) -> None:
+    """Move each token's `last_used_at` forward (never back: another process may have written a later use)."""
+    if not last_used:
+        return
+    t = access_tokens
+    conn.execute(
+        update(t)
+        .where(t.c.id == bindparam("b_id"), or_(t.c.last_used_at.is_(None), t.c.last_used_at < bindparam("b_at")))
+        .values(last_used_at=bindparam("b_at")),
+        [{"b_id": token_id, "b_at": at} for token_id, at in last_used.items()],
+    )
 
 
 def token_id_by_hash(conn: Connection, token_hash: str) -> int | None:

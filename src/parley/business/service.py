@@ -32,6 +32,7 @@ from parley.business.models import ACCEPTED, DELIVERED, FAILED, READ, SENT
 from parley.business.observers import API, ConversationMessage, ConversationObserver, SentBy
 from parley.business.policy import CSW_MS, price_send, tier_limit, tier_name
 from parley.business.scope import GraphScope
+from parley.business.token_use import TokenUses
 from parley.business.wamid import parse_wamid, to_wamid
 from parley.config import BusinessSettings
 from parley.graph import GraphError, object_not_found
@@ -121,6 +122,11 @@ class BusinessService:
         self._settings = settings
         self._secret = secret
         self._token_cache: TokenCache[GraphScope] = TokenCache(revocation_counter, _TOKEN_CACHE_TTL_S)
+        # Last use of each token: noted in memory per call, written once a minute (see token_use.py for why).
+        self._token_uses = TokenUses()
+        self._token_use_flusher = PeriodicTask(
+            "token last-used flush", settings.token_use_flush_s, self.flush_token_uses
+        )
         self._numbers: dict[int, tuple[repo.NumberRow, float]] = {}
         self._sweeper = PeriodicTask("quality and limits sweep", settings.sweep_interval_s, self.sweep_now)
         self._notify_outbox: Callable[[], None] = lambda: None
@@ -139,9 +145,24 @@ class BusinessService:
     async def start(self) -> None:
         self._bus.subscribe(_REVOCATIONS_TOPIC, self._on_revocation)
         self._sweeper.start()
+        self._token_use_flusher.start()
 
     async def close(self) -> None:
         await self._sweeper.close()
+        await self._token_use_flusher.close()
+        with contextlib.suppress(Exception):  # shutting down: a lost minute of "last used" is no harm
+            await self.flush_token_uses()
+
+    async def flush_token_uses(self) -> None:
+        """Write when tokens were last used, noted since the last flush (one statement for all of them)."""
+        taken = self._token_uses.take()
+        if not taken:
+            return
+        try:
+            await self._db.write(lambda conn: repo.note_tokens_used(conn, taken))
+        except Exception:
+            self._token_uses.give_back(taken)
+            raise
 
     async def sweep_now(self) -> None:
         """Ratings that recover as signals age, tier raises, throughput upgrades: one pass over businesses."""
@@ -292,8 +313,9 @@ class BusinessService:
         await self._db.write(unit)
         return token_id, token
 
-    async def revoke_token(self, token_or_id: str) -> int:
-        """Revoke by token id or by the token itself; the id revoked."""
+    async def revoke_token(self, token_or_id: str, *, waba_id: int | None = None) -> int:
+        """Revoke by token id or by the token itself; the id revoked. With `waba_id`, only a token of that
+        business (the console revokes its own business's tokens, never another's)."""
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> tuple[int, str] | None:
@@ -301,6 +323,12 @@ class BusinessService:
             if token_id is None or token_or_id.startswith("PRL"):
                 token_id = repo.token_id_by_hash(conn, hash_token(token_or_id))
             if token_id is None:
+                return None
+            if (
+                waba_id is not None
+                and (found := repo.get_token(conn, token_id)) is not None
+                and found.waba_id != waba_id
+            ):
                 return None
             token_hash = repo.revoke_token(conn, token_id, now)
             if token_hash is not None:
@@ -315,7 +343,15 @@ class BusinessService:
         return revoked[0]
 
     async def list_tokens(self, waba_id: int) -> list[repo.TokenRow]:
-        return await self._db.read(lambda c: repo.list_tokens(c, waba_id))
+        """A business's tokens, oldest first; `last_used_at` includes this process's uses not written yet."""
+        rows = await self._db.read(lambda c: repo.list_tokens(c, waba_id))
+        return [self._with_unwritten_use(row) for row in rows]
+
+    def _with_unwritten_use(self, row: repo.TokenRow) -> repo.TokenRow:
+        noted = self._token_uses.unwritten(row.id)
+        if noted is None or (row.last_used_at is not None and row.last_used_at >= noted):
+            return row
+        return dataclasses.replace(row, last_used_at=noted)
 
     async def authenticate(self, token: str | None) -> GraphScope:
         if not token:
@@ -323,6 +359,7 @@ class BusinessService:
         token_hash = hash_token(token)
         cached = self._token_cache.get(token_hash)
         if cached is not None:
+            self._token_uses.note(cached.token_id, self._clock.now_ms())
             return cached
         generation = self._token_cache.generation
 
@@ -335,6 +372,7 @@ class BusinessService:
         if scope is None:
             raise GraphError(190, "Error validating access token: the token is invalid or was revoked.", subcode=463)
         self._token_cache.put(token_hash, scope, generation)
+        self._token_uses.note(scope.token_id, self._clock.now_ms())
         return scope
 
     # --- what the team inbox needs of a business -------------------------------------------------

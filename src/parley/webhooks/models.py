@@ -7,6 +7,10 @@ from parley.kit.db import Id, metadata
 # States of an outbox event. `dropped`: nothing was subscribed when it came up for delivery (Meta drops those).
 PENDING, DELIVERED, DEAD, DROPPED = "pending", "delivered", "dead", "dropped"
 
+# A Parley extension: the console's "Send test event". An owner asked for it, so it goes out whichever fields
+# the app subscribed to.
+TEST_FIELD = "parley_test"
+
 # The "app" a business's webhooks go through (pywa's APP scope): its secret signs every POST.
 webhook_apps = Table(
     "webhook_apps",

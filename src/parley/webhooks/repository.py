@@ -16,6 +16,7 @@ from parley.webhooks.models import (
     DELIVERED,
     DROPPED,
     PENDING,
+    TEST_FIELD,
     webhook_apps,
     webhook_attempts,
     webhook_events,
@@ -494,7 +495,7 @@ def _resolve_targets(
         url: str | None = None
         if app is None or not app.subscribed:
             reason = "no app is subscribed to this WhatsApp Business Account"
-        elif app.fields is not None and row.field not in app.fields:
+        elif app.fields is not None and row.field not in app.fields and row.field != TEST_FIELD:
             reason = f"the app is not subscribed to the {row.field!r} field"
         else:
             url = (overrides.get(row.phone_number_id) if row.phone_number_id is not None else None) or (
@@ -635,6 +636,52 @@ def delivery_log(conn: Connection, waba_id: int, limit: int = 100) -> list[Deliv
     """A WABA's most recent events with their delivery outcome, newest first."""
     t = webhook_events
     events = conn.execute(select(t).where(t.c.waba_id == waba_id).order_by(t.c.id.desc()).limit(limit)).all()
+    return _with_last_attempts(conn, events)
+
+
+# How many of a business's events one filtered page looks through at most: a page stays O(1) in the size of the
+# history without an index on (waba_id, state, id), which every delivery would pay to keep up.
+DELIVERY_SCAN_WINDOW = 2000
+
+
+def delivery_page(
+    conn: Connection, waba_id: int, *, states: Sequence[str] | None, before: int | None, limit: int
+) -> tuple[list[DeliveryLogEntry], int | None]:
+    """One page of the delivery log, newest first: events older than `before` (an event id), in `states`.
+
+    Returns the entries and the cursor of the next page (None: no older events). A filtered page looks through at
+    most `DELIVERY_SCAN_WINDOW` events; when that finds fewer than `limit`, the cursor resumes after the window.
+    """
+    t = webhook_events
+    conditions = [t.c.waba_id == waba_id]
+    if before is not None:
+        conditions.append(t.c.id < before)
+    if states is None:
+        events = conn.execute(select(t).where(*conditions).order_by(t.c.id.desc()).limit(limit + 1)).all()
+        more = len(events) > limit
+        events = events[:limit]
+        return _with_last_attempts(conn, events), (events[-1].id if more and events else None)
+    window = select(t.c.id).where(*conditions).order_by(t.c.id.desc()).limit(DELIVERY_SCAN_WINDOW).subquery()
+    looked_at, oldest = conn.execute(select(func.count(), func.min(window.c.id)).select_from(window)).one()
+    if not looked_at:
+        return [], None
+    query = (
+        select(t)
+        .where(t.c.id.in_(select(window.c.id)), t.c.state.in_(list(states)))
+        .order_by(t.c.id.desc())
+        .limit(limit + 1)
+    )
+    events = conn.execute(query).all()
+    if len(events) > limit:
+        events = events[:limit]
+        cursor: int | None = events[-1].id
+    else:
+        cursor = int(oldest) if looked_at >= DELIVERY_SCAN_WINDOW else None
+    return _with_last_attempts(conn, events), cursor
+
+
+def _with_last_attempts(conn: Connection, events: Sequence[Any]) -> list[DeliveryLogEntry]:
+    """Each event's log entry, with the URL and latency of its last attempt."""
     if not events:
         return []
     a = webhook_attempts

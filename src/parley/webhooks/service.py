@@ -27,6 +27,7 @@ from parley.kit.ids import IdGenerator, parse_id
 from parley.platform.db import Database
 from parley.platform.egress import AddressPolicy, Resolver, checked_client
 from parley.webhooks import repository
+from parley.webhooks.models import TEST_FIELD
 from parley.webhooks.repository import DeliveryLogEntry, WebhookApp, WebhookEventRow, WebhookOverride
 from parley.webhooks.worker import DeliveryEngine, DeliveryPolicy, HttpClients, read_answer
 
@@ -415,6 +416,46 @@ class WebhookService:
 
     async def delivery_log(self, waba_id: int, limit: int = 100) -> list[DeliveryLogEntry]:
         return await self._db.read(partial(repository.delivery_log, waba_id=waba_id, limit=limit))
+
+    async def delivery_page(
+        self, waba_id: int, *, states: Sequence[str] | None = None, before: int | None = None, limit: int = 50
+    ) -> tuple[list[DeliveryLogEntry], int | None]:
+        """One page of the delivery log, newest first, and the cursor (`before`) of the next one."""
+        return await self._db.read(
+            partial(repository.delivery_page, waba_id=waba_id, states=states, before=before, limit=limit)
+        )
+
+    async def set_callback(self, waba_id: int, *, callback_url: str, verify_token: str) -> None:
+        """The business's callback URL and verify token, as `POST /{app_id}/subscriptions` sets them: verified
+        by the same handshake, dialled under the same egress policy; the subscribed fields stay as they are."""
+        app = await self.get_app_of_waba(waba_id)
+        if app is None:
+            raise object_not_found(waba_id, "post")
+        await self.subscribe_app(app.app_id, callback_url=callback_url, verify_token=verify_token, fields=app.fields)
+
+    async def send_test_event(self, waba_id: int) -> int:
+        """Put a signed test event (field `parley_test`) in the outbox; it goes out like any other, so the
+        delivery log shows how it went. Returns its id."""
+        app, override = await self.subscribed_apps(waba_id)
+        if app is None and await self.get_app_of_waba(waba_id) is not None:
+            raise GraphError(
+                100,
+                "This business is unsubscribed from its app (DELETE /{waba_id}/subscribed_apps), so its events are "
+                "dropped: subscribe it again (POST /{waba_id}/subscribed_apps) first.",
+            )
+        if app is None or not (app.callback_url or override is not None):
+            raise GraphError(100, "Set a callback URL first: there is nowhere to send the test event.")
+        event_id = self._ids.next_id()
+        value = {
+            "test": True,
+            "message": "A test event sent from the Parley console.",
+            "timestamp": str(self._clock.now_ms() // 1000),
+        }
+        await self._db.write(
+            partial(repository.enqueue, waba_id=waba_id, field=TEST_FIELD, value=value, event_id=event_id)
+        )
+        self.notify()
+        return event_id
 
     async def attempts(self, event_id: int) -> list[Any]:
         return await self._db.read(partial(repository.attempts_of, event_id=event_id))
