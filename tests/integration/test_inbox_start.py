@@ -152,3 +152,10 @@ async def test_an_agent_cannot_send_from_another_business_s_number_or_to_its_con
     no_csrf = await mallory.http.post("/inbox/api/conversations", json={**body, "number_id": other.phone_number_id})
     assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "csrf"
     assert await threads(mallory) == []
+
+
+async def test_the_reports_page_links_the_console_for_owners_and_admins_only(server: LiveServer) -> None:
+    biz = await create_business(server)
+    admin, plain = await agent(server, biz, "Ada", role="admin"), await agent(server, biz, "Alan")
+    assert 'href="/inbox/console"' in (await admin.http.get("/inbox/reports")).text
+    assert 'href="/inbox/console"' not in (await plain.http.get("/inbox/reports")).text
