@@ -113,7 +113,8 @@ async def test_an_owner_starts_a_conversation_at_phone_and_laptop_width(server: 
             # A new number: the price of this very send (utility to North America on the shipped card).
             await page.fill("#start-to", person.phone)
             await expect(page.locator("#start-price")).to_have_text("0.0034 USD")
-            await expect(page.locator("#start-price-detail")).to_have_text(re.compile(r"^Utility message to North America"))
+            detail = re.compile(r"^Utility message to North America")
+            await expect(page.locator("#start-price-detail")).to_have_text(detail)
             await variables.nth(0).fill(person.name)
             ready = READY.format(name=person.name)
             await expect(page.locator("#start-preview")).to_have_text(ready)
