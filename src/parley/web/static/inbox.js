@@ -306,6 +306,7 @@ async function openConversation(id) {
     state.contact = null;
     state.quickReply = null;
     state.mode = "reply";
+    composerTemplates.forget();
     $("reply-text").value = "";
     closeQuickReplies();
     showMessage("conversation-error", null);
@@ -787,6 +788,7 @@ const starter = {
 
 async function openStart() {
   starter.contact = null;
+  starter.picker.forget();
   $("start-form").reset();
   showMessage("start-error", null);
   showMessage("start-to-error", null);

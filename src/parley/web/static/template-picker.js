@@ -73,14 +73,23 @@ export class TemplatePicker {
   renderVariables() {
     const template = this.selected();
     const examples = template?.examples || [];
+    // The same template offered again (a refresh) keeps what was typed; another one starts from its examples.
+    const key = template ? `${template.name}/${template.language}` : null;
+    const typed = key === this.shown ? this.values() : null;
+    this.shown = key;
     this.vars.replaceChildren(...this.names().map((name, i) => el("input", {
       class: "template-var", dataset: { index: String(i + 1), name },
       attrs: { type: "text", placeholder: examples[i] || `{{${name}}}`, "aria-label": `Variable {{${name}}}`, maxlength: "1024",
-        value: this.prefill ? examples[i] || "" : "" },
+        value: typed ? typed[i] || "" : this.prefill ? examples[i] || "" : "" },
       on: { input: () => { this.renderPreview(); this.onChange(); } },
     })));
     this.setPrice(template?.price);
     this.renderPreview();
+  }
+
+  /** The next offer starts afresh (a new conversation, a reopened panel), not with what was typed before. */
+  forget() {
+    this.shown = null;
   }
 
   clearValues() {
