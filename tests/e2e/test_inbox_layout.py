@@ -110,6 +110,12 @@ async def test_an_owner_starts_a_conversation_at_phone_and_laptop_width(server: 
             await page.fill("#start-to", "wittgen")
             await expect(page.locator(".start-contact")).to_have_count(1)
             await expect(page.locator(".start-contact-name")).to_have_text(LONG_NAME)
+            await page.click(".start-contact")
+            await expect(page.locator("#start-chosen-name")).to_have_text(f"{LONG_NAME} · {regular.phone}")
+            await expect(page.locator("#start-price")).to_have_text("No charge")  # he wrote today: free
+            await expect(page.locator("#start-price-detail")).to_have_text("Free: inside the 24-hour window")
+            await page.click("#start-clear")
+            await expect(page.locator("#start-to")).to_be_focused()
             # A new number: the price of this very send (utility to North America on the shipped card).
             await page.fill("#start-to", person.phone)
             await expect(page.locator("#start-price")).to_have_text("0.0034 USD")

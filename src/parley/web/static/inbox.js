@@ -881,10 +881,12 @@ async function priceStart() {
   try {
     const answer = await call("POST", "/conversations/preview", body);
     if (seq !== starter.priceSeq) return;
-    starter.picker.setPrice(answer.cost ? { amount: answer.cost.amount, currency: answer.cost.currency } : null);
+    const billable = Boolean(answer.cost && answer.pricing?.billable);
+    starter.picker.setPrice(billable ? { amount: answer.cost.amount, currency: answer.cost.currency } : null);
     const category = (answer.pricing?.category || "message").replace(/_/g, " ");
-    $("start-price-detail").textContent = answer.cost
-      ? `${category[0].toUpperCase()}${category.slice(1)} message to ${answer.cost.market}` : "";
+    const free = answer.window?.customer_service_window === "open" ? ": inside the 24-hour window" : "";
+    $("start-price-detail").textContent = !answer.cost ? ""
+      : billable ? `${category[0].toUpperCase()}${category.slice(1)} message to ${answer.cost.market}` : `Free${free}`;
     showMessage("start-to-error", null);
   } catch (error) {
     if (seq !== starter.priceSeq) return;
