@@ -4,6 +4,7 @@ from parley.business.observers import API, ConversationMessage, ConversationObse
 from parley.business.policy import CSW_MS
 from parley.business.repository import ConversationRow, NumberRow
 from parley.business.scope import GraphScope
+from parley.business.wamid import parse_wamid
 
 __all__ = [
     "API",
@@ -14,4 +15,5 @@ __all__ = [
     "GraphScope",
     "NumberRow",
     "SentBy",
+    "parse_wamid",
 ]

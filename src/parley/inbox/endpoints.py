@@ -115,6 +115,29 @@ async def conversations(
     return {"data": data, "paging": {"next": next_cursor}}
 
 
+@router.post("/conversations", status_code=201)
+async def start_conversation(
+    ctx: AgentDep,
+    container: ContainerDep,
+    body: BodyDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+) -> dict[str, Any]:
+    """Start (or continue) a conversation with an approved template: `{"number_id", "contact_id" | "to",
+    "template": {"name", "language", "components"}}`; sent and charged like `POST /{phone_number_id}/messages`."""
+    return await container.inbox.start_conversation(ctx, body, idempotency_key)
+
+
+@router.post("/conversations/preview")
+async def start_preview(ctx: AgentDep, container: ContainerDep, body: BodyDep) -> dict[str, Any]:
+    """What `POST /conversations` with this body would cost, sending nothing."""
+    return await container.inbox.start_preview(ctx, body)
+
+
+@router.get("/templates")
+async def start_templates(ctx: AgentDep, container: ContainerDep) -> dict[str, Any]:
+    return {"data": await container.inbox.start_templates(ctx)}
+
+
 @router.get("/counts")
 async def counts(ctx: AgentDep, container: ContainerDep) -> dict[str, int]:
     return await container.inbox.counts(ctx)

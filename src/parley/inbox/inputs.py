@@ -3,11 +3,15 @@ and filling a message's variables. Pure functions: every refusal is a 4xx with a
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
+import phonenumbers
+
 from parley.kit.errors import ForbiddenError, InvalidInputError, NotFoundError
 from parley.kit.ids import parse_id
+from parley.kit.phone import InvalidPhoneNumberError, normalize_phone
 
 if TYPE_CHECKING:
     from parley.inbox.repository import ContactRow
@@ -107,8 +111,53 @@ def automation_fields(raw: object, what: str) -> tuple[bool, str]:
 
 
 def placeholder_components(template: dict[str, Any]) -> list[dict[str, Any]]:
-    """Sample parameters so a price can be quoted before the agent fills the variables in."""
-    count = int(template.get("variables", 0))
-    if not count:
+    """Sample parameters (the template's own examples) so a price can be quoted before the variables are filled."""
+    names = list(template.get("variable_names") or [])
+    if not names:
         return []
-    return [{"type": "body", "parameters": [{"type": "text", "text": "x"} for _ in range(count)]}]
+    examples = list(template.get("examples") or [])
+    named = template.get("parameter_format") == "NAMED"
+    parameters = []
+    for i, name in enumerate(names):
+        sample = str(examples[i]) if i < len(examples) and str(examples[i]).strip() else "x"
+        parameters.append({"type": "text", "text": sample, **({"parameter_name": name} if named else {})})
+    return [{"type": "body", "parameters": parameters}]
+
+
+def template_request(template: object) -> dict[str, Any]:
+    """The Cloud API `template` object of an agent's send: name, language (a code or {code}), components."""
+    if not isinstance(template, dict):
+        raise InvalidInputError("template must be an object with name, language and components")
+    language = template.get("language")
+    if isinstance(language, str):
+        language = {"code": language}
+    return {"name": template.get("name"), "language": language, "components": template.get("components") or []}
+
+
+def recipient_phone(raw: object, sender_phone: str) -> str:
+    """A number an agent typed, in E.164: with its country code (+49 …, or 0049 …), or else as a national number
+    of the sending number's country, as people write numbers of their own country."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInputError("to is required: the phone number to write to")
+    text = raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    region = None if text.startswith("+") else _region_of(sender_phone)
+    try:
+        return normalize_phone(text, region)
+    except InvalidPhoneNumberError:
+        if region is not None:  # digits with a country code but no '+', as the Cloud API writes them
+            with contextlib.suppress(InvalidPhoneNumberError):
+                return normalize_phone(text)
+        raise InvalidPhoneNumberError(
+            f"'{raw.strip()}' is not a valid phone number: type it with its country code, like +14155550123"
+        ) from None
+
+
+def _region_of(phone: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(phone if phone.startswith("+") else "+" + phone)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    return region if region and region not in ("ZZ", "001") else None

@@ -34,7 +34,9 @@ from parley.inbox.inputs import (
     parse_cursor,
     placeholder_components,
     quick_reply_fields,
+    recipient_phone,
     require_admin,
+    template_request,
     text_field,
 )
 from parley.inbox.models import ROUTING_POLICIES, STATUSES
@@ -58,7 +60,7 @@ from parley.kit.errors import (
     RateLimitedError,
     UnauthenticatedError,
 )
-from parley.kit.ids import IdGenerator
+from parley.kit.ids import IdGenerator, parse_id
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 from parley.platform.ratelimit import RateLimiter
@@ -684,20 +686,7 @@ class InboxService:
             text = fill_variables(quick.body, contact, ctx.name, info.name)
             cloud.update(type="text", text={"body": text})
         elif "template" in body:
-            template = body["template"]
-            if not isinstance(template, dict):
-                raise InvalidInputError("template must be an object with name, language and components")
-            language = template.get("language")
-            if isinstance(language, str):
-                language = {"code": language}
-            cloud.update(
-                type="template",
-                template={
-                    "name": template.get("name"),
-                    "language": language,
-                    "components": template.get("components") or [],
-                },
-            )
+            cloud.update(type="template", template=template_request(body["template"]))
         else:
             text = text_field(body, "text", 4096)
             cloud.update(type="text", text={"body": text})
@@ -705,21 +694,23 @@ class InboxService:
 
     async def reply(self, ctx: AgentContext, raw_id: str, body: object, idempotency_key: str | None) -> dict[str, Any]:
         thread, cloud = await self._cloud_body(ctx, raw_id, body)
+        wamid = await self._send_as_agent(ctx, thread.phone_number_id, cloud, idempotency_key)
+        await self._publish(ctx.waba_id, {"type": "conversation", "id": str(thread.conversation_id)})
+        return {"id": wamid}
+
+    async def _send_as_agent(
+        self, ctx: AgentContext, number_id: int, cloud: dict[str, Any], idempotency_key: str | None
+    ) -> str:
+        """The Cloud API send path (window, limits, billing, webhooks), as this agent; answers the wamid."""
         scope = await self._business.scope_of(ctx.waba_id)
         key = None if idempotency_key is None else f"inbox:{ctx.agent_id}:{idempotency_key}"
         try:
             answer = await self._business.send(
-                scope,
-                str(thread.phone_number_id),
-                cloud,
-                key,
-                sent_by=business.SentBy("agent", ctx.agent_id),
+                scope, str(number_id), cloud, key, sent_by=business.SentBy("agent", ctx.agent_id)
             )
         except GraphError as exc:
             raise _as_inbox_error(exc) from exc
-        await self._publish(ctx.waba_id, {"type": "conversation", "id": str(thread.conversation_id)})
-        wamid = answer["messages"][0]["id"]
-        return {"id": wamid}
+        return str(answer["messages"][0]["id"])
 
     async def preview(self, ctx: AgentContext, raw_id: str, body: object) -> dict[str, Any]:
         thread, cloud = await self._cloud_body(ctx, raw_id, body)
@@ -756,6 +747,75 @@ class InboxService:
                         price = {"amount": cost["amount"], "currency": cost["currency"]}
             out.append({**template, "price": price})
         return out
+
+    # --- starting a conversation ------------------------------------------------------------------
+
+    async def start_templates(self, ctx: AgentContext) -> list[dict[str, Any]]:
+        """The approved templates a conversation can start with (priced per recipient by `start_preview`)."""
+        return await self._business.approved_templates(await self._business.scope_of(ctx.waba_id))
+
+    async def _start_request(self, ctx: AgentContext, body: object) -> tuple[int, dict[str, Any]]:
+        """The sending number and the Cloud API template send that starts a conversation with a contact (by id)
+        or a typed phone number (normalised to E.164)."""
+        if not isinstance(body, dict):
+            raise InvalidInputError("the request body must be a JSON object")
+        info = await self._business.inbox_business(ctx.waba_id)
+        raw_number = body.get("number_id")
+        if raw_number is None and len(info.numbers) == 1:
+            raw_number = info.numbers[0]["id"]
+        number_id = parse_id(str(raw_number)) if raw_number is not None else None
+        number = next((n for n in info.numbers if n["id"] == number_id), None)
+        if number is None:
+            raise NotFoundError("no such number in this business: choose one of its numbers in number_id")
+        if ("contact_id" in body) == ("to" in body):
+            raise InvalidInputError("give either contact_id (an existing contact) or to (a phone number)")
+        if "contact_id" in body:
+            contact_id = id_or_404(str(body["contact_id"]), "contact")
+            contact = await self._db.read(lambda c: repo.get_contact(c, ctx.waba_id, contact_id))
+            if contact is None:
+                raise NotFoundError("no such contact")
+            to = contact.phone
+        else:
+            to = recipient_phone(body["to"], str(number["display_phone_number"]))
+        template = body.get("template")
+        if not isinstance(template, dict) or not template.get("name"):
+            raise InvalidInputError("choose an approved template: a conversation starts with one")
+        cloud = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "template",
+            "template": template_request(template),
+        }
+        return int(number["id"]), cloud
+
+    async def start_preview(self, ctx: AgentContext, body: object) -> dict[str, Any]:
+        """What starting this conversation would cost (the API's own dry run: category x market x tier)."""
+        number_id, cloud = await self._start_request(ctx, body)
+        scope = await self._business.scope_of(ctx.waba_id)
+        try:
+            answer = await self._business.preview(scope, str(number_id), cloud, check_funds=False)
+        except GraphError as exc:
+            raise _as_inbox_error(exc) from exc
+        return {"to": cloud["to"], **{k: answer[k] for k in ("window", "pricing", "cost") if k in answer}}
+
+    async def start_conversation(self, ctx: AgentContext, body: object, idempotency_key: str | None) -> dict[str, Any]:
+        """Send a template to a contact or a new number; the conversation it starts (or continues) comes back.
+        One send unit: a refused send (a bad template, no balance) leaves no message, contact or thread."""
+        number_id, cloud = await self._start_request(ctx, body)
+        wamid = await self._send_as_agent(ctx, number_id, cloud, idempotency_key)
+        message_id = business.parse_wamid(wamid)
+
+        def unit(conn: Connection) -> repo.ThreadRow | None:
+            message = None if message_id is None else messaging.get_message(conn, message_id)
+            return None if message is None else repo.thread_of_chat(conn, message.chat_id)
+
+        thread = await self._db.read(unit)
+        if thread is None or thread.waba_id != ctx.waba_id:
+            # Stored as failed, as the API does (the messaging limit, or a person who cannot receive it).
+            raise ConflictError("The message could not be delivered to this number, so no conversation started.")
+        await self._publish(ctx.waba_id, {"type": "conversation", "id": str(thread.conversation_id)})
+        return {"conversation": await self.conversation(ctx, str(thread.conversation_id)), "message": {"id": wamid}}
 
     # --- labels, quick replies -------------------------------------------------------------------
 
@@ -1132,7 +1192,7 @@ class InboxService:
         now = message.at
         sent_by = message.sent_by or business.API
         self._contact_in(conn, message, inbound=False)
-        thread, _created = self._thread_for(conn, message, inbound=False)
+        thread, created = self._thread_for(conn, message, inbound=False)
         changes: dict[str, object] = {
             "last_message_at": now,
             "last_message_text": message.preview,
@@ -1141,7 +1201,8 @@ class InboxService:
         agent_id = sent_by.agent_id if sent_by.kind == "agent" else None
         if agent_id is not None:
             changes["unread"] = 0
-            if thread.assignee_id is None and thread.status != "resolved":
+            # An agent who starts a conversation keeps it: the person's answer comes back to them.
+            if thread.assignee_id is None and (thread.status != "resolved" or created):
                 self._assign_in(conn, thread, agent_id, now, by=agent_id)
         # A reply by the team (an agent or the business's own software, not an automatic message) answers.
         answering = thread.opened_at is not None and thread.first_response_at is None and thread.status != "resolved"

@@ -614,7 +614,24 @@ def approved_for_inbox(conn: Connection, waba_id: int) -> list[dict[str, Any]]:
                 "body": text,
                 "variables": len(names),
                 "variable_names": names,
+                "examples": _body_examples(body, names, row.parameter_format),
                 "parameter_format": row.parameter_format,
             }
         )
     return out
+
+
+def _body_examples(body: dict[str, Any], names: list[str], parameter_format: str) -> list[str]:
+    """The body's sample values in the order of `names` (what the inbox prefills the variables with)."""
+    raw = body.get("example")
+    example: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if parameter_format == "NAMED":
+        given = {
+            str(item.get("param_name")): str(item.get("example", ""))
+            for item in example.get("body_text_named_params") or []
+            if isinstance(item, dict)
+        }
+        return [given.get(name, "") for name in names]
+    rows = example.get("body_text")
+    first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], list) else []
+    return [str(first[i]) if i < len(first) else "" for i in range(len(names))]

@@ -163,6 +163,7 @@ def build_reports_router(templates: Jinja2Templates, asset_version: str, headers
             "title": "Reports · Parley inbox",
             "asset_version": asset_version,
             "csrf_token": ctx.csrf_token,
+            "is_admin": ctx.is_admin,
             "query": query,
             "error": None,
             "report": None,

@@ -4,6 +4,7 @@
 
 import { dayKey, daySeparator, el, formatDay, formatTime, messageElement, paintAvatar } from "./render.js";
 import { Stream } from "./stream.js";
+import { TemplatePicker } from "./template-picker.js";
 
 const $ = (id) => document.getElementById(id);
 const API = "/inbox/api";
@@ -45,6 +46,10 @@ const state = {
   settingsSection: "agents",
   profile: null, //         the business profile as loaded, so a save sends only what changed
 };
+
+// The composer's template picker (outside the 24-hour window, or on the Template tab).
+const composerTemplates = new TemplatePicker({ select: $("template-select"), price: $("template-price"),
+  preview: $("template-preview"), vars: $("template-vars"), empty: $("template-empty") });
 
 // ---- HTTP ------------------------------------------------------------------------------------
 
@@ -179,6 +184,7 @@ function renderMe() {
   $("availability").dataset.availability = me.availability;
   $("business-name").textContent = state.business?.name || "";
   $("nav-settings").hidden = !isAdmin();
+  $("nav-console").hidden = !isAdmin();
 }
 
 async function changeAvailability() {
@@ -255,7 +261,7 @@ function conversationRow(conversation) {
   return el("li", {
     class: `conversation-row${active ? " active" : ""}${unread ? " unread" : ""}`,
     dataset: { id: conversation.id, status: conversation.status },
-    attrs: { tabindex: "0", role: "button", "aria-current": active ? "true" : null },
+    attrs: { tabindex: "0", role: "option", "aria-selected": String(active) },
     on: { click: open, keydown: (event) => { if (event.key === "Enter") open(); } },
   },
   paintAvatar(el("span", { class: "avatar", attrs: { "aria-hidden": "true" } }), contactName(contact)),
@@ -300,6 +306,7 @@ async function openConversation(id) {
     state.contact = null;
     state.quickReply = null;
     state.mode = "reply";
+    composerTemplates.forget();
     $("reply-text").value = "";
     closeQuickReplies();
     showMessage("conversation-error", null);
@@ -477,7 +484,9 @@ function renderHistory(anchor) {
   for (const item of historyItems()) {
     if (dayKey(item.at) !== day) {
       day = dayKey(item.at);
-      nodes.push(daySeparator(item.at));
+      const separator = daySeparator(item.at);
+      separator.removeAttribute("role"); // a list item of the message list (axe: a list holds only list items)
+      nodes.push(separator);
       previous = null;
     }
     if (item.note) {
@@ -669,65 +678,22 @@ async function loadTemplates() {
     state.templates = [];
     showMessage("conversation-error", error.message, 0);
   }
-  renderTemplatePicker();
-}
-
-function selectedTemplate() {
-  return state.templates[Number($("template-select").value)] || null;
-}
-
-function renderTemplatePicker() {
-  const select = $("template-select");
-  const previous = select.value;
-  fillSelect(select, null, state.templates.map((t, i) => [String(i), `${t.name} · ${t.language} · ${t.category.toLowerCase()}`]), previous);
-  const empty = state.templates.length === 0;
-  $("template-empty").hidden = !empty;
-  for (const id of ["template-select", "template-send"]) $(id).disabled = empty;
-  renderTemplateVariables();
-}
-
-function renderTemplateVariables() {
-  const template = selectedTemplate();
-  const inputs = [];
-  for (let i = 1; i <= (template?.variables || 0); i += 1) {
-    const input = el("input", { class: "template-var", dataset: { index: String(i) },
-      attrs: { type: "text", placeholder: `{{${i}}}`, "aria-label": `Variable ${i}`, maxlength: "1024" },
-      on: { input: renderTemplatePreview } });
-    inputs.push(input);
-  }
-  $("template-vars").replaceChildren(...inputs);
-  const price = template?.price;
-  $("template-price").textContent = !template ? "" : price ? `${price.amount} ${price.currency}` : state.billing ? "No charge" : "";
-  $("template-price").dataset.price = price ? price.amount : "";
-  renderTemplatePreview();
-}
-
-function templateValues() {
-  return [...document.querySelectorAll(".template-var")].map((input) => input.value.trim());
-}
-
-function renderTemplatePreview() {
-  const template = selectedTemplate();
-  const values = templateValues();
-  $("template-preview").textContent = template
-    ? template.body.replace(/\{\{(\d+)\}\}/g, (whole, n) => values[Number(n) - 1] || whole) : "";
+  composerTemplates.setTemplates(state.templates, state.billing);
+  $("template-send").disabled = state.templates.length === 0;
 }
 
 async function sendTemplate() {
-  const template = selectedTemplate();
+  const template = composerTemplates.request();
   const open = state.open;
   if (!template || !open) return;
-  const values = templateValues();
-  if (values.some((v) => !v)) {
+  if (!composerTemplates.complete()) {
     showMessage("conversation-error", "Fill in every variable of the template first.", 0);
     return;
   }
-  const components = values.length ? [{ type: "body", parameters: values.map((text) => ({ type: "text", text })) }] : [];
   $("template-send").disabled = true;
   try {
-    await call("POST", `/conversations/${open.id}/messages`,
-      { template: { name: template.name, language: { code: template.language }, components } }, { "Idempotency-Key": newKey() });
-    for (const input of document.querySelectorAll(".template-var")) input.value = "";
+    await call("POST", `/conversations/${open.id}/messages`, { template }, { "Idempotency-Key": newKey() });
+    composerTemplates.clearValues();
     showMessage("conversation-error", null);
     await refreshOpen();
   } catch (error) {
@@ -806,6 +772,155 @@ function toggleContact() {
   pane.hidden = !pane.hidden;
   $("inbox").classList.toggle("contact-open", !pane.hidden);
   $("toggle-contact").setAttribute("aria-pressed", String(!pane.hidden));
+}
+
+// ---- starting a conversation ---------------------------------------------------------------------
+
+// The "New conversation" panel: a contact or a typed number, the sending number, an approved template with its
+// variables (prefilled from the template's examples) and the price the API would charge, then the send.
+const starter = {
+  contact: null, //  the contact picked from the search, or null when a number is typed
+  searchSeq: 0, //   drop answers that a newer question overtook
+  priceSeq: 0,
+  picker: new TemplatePicker({ select: $("start-template"), price: $("start-price"), preview: $("start-preview"),
+    vars: $("start-vars"), empty: $("start-empty"), prefill: true, onChange: () => debounce("start-price", priceStart, 300) }),
+};
+
+async function openStart() {
+  starter.contact = null;
+  starter.picker.forget();
+  $("start-form").reset();
+  showMessage("start-error", null);
+  showMessage("start-to-error", null);
+  renderStartRecipient();
+  fillSelect($("start-number"), null, state.numbers.map((n) => [n.id, `${n.verified_name || ""} ${n.display_phone_number}`.trim()]),
+    state.filters.number || state.numbers[0]?.id);
+  $("start-number-row").hidden = state.numbers.length < 2;
+  $("start-dialog").showModal();
+  $("start-to").focus();
+  try {
+    starter.picker.setTemplates((await call("GET", "/templates")).data, state.billing);
+  } catch (error) {
+    showMessage("start-error", error.message, 0);
+  }
+  $("start-send").disabled = starter.picker.templates.length === 0;
+}
+
+function closeStart() {
+  $("start-dialog").close();
+  $("new-conversation").focus();
+}
+
+function renderStartRecipient() {
+  const contact = starter.contact;
+  $("start-chosen").hidden = !contact;
+  $("start-to").hidden = Boolean(contact);
+  $("start-contacts").hidden = true;
+  if (contact) $("start-chosen-name").textContent = `${contactName(contact)} · ${contact.phone}`;
+}
+
+/** What the recipient is: {contact_id} for a picked contact, {to} for a typed number, null for nothing yet. */
+function startRecipient() {
+  if (starter.contact) return { contact_id: starter.contact.id };
+  const typed = $("start-to").value.trim();
+  return typed ? { to: typed } : null;
+}
+
+function startBody() {
+  const recipient = startRecipient();
+  const template = starter.picker.request();
+  return recipient && template ? { ...recipient, number_id: $("start-number").value, template } : null;
+}
+
+/** Typing searches the contacts; something that looks like a number is also offered as itself. */
+async function searchStartContacts() {
+  const typed = $("start-to").value.trim();
+  showMessage("start-to-error", null);
+  starter.picker.setPrice(undefined);
+  const seq = ++starter.searchSeq;
+  if (!typed) {
+    $("start-contacts").hidden = true;
+    return;
+  }
+  let found = [];
+  try {
+    found = (await call("GET", `/contacts?${query({ q: typed, limit: "6" })}`)).data;
+  } catch {
+    /* the number typed still works */
+  }
+  if (seq !== starter.searchSeq) return;
+  $("start-contacts").replaceChildren(...found.map((contact) => el("li", {},
+    el("button", { class: "start-contact", dataset: { id: contact.id }, attrs: { type: "button" },
+      on: { click: () => chooseStartContact(contact) } },
+    paintAvatar(el("span", { class: "avatar small", attrs: { "aria-hidden": "true" } }), contactName(contact)),
+    el("span", { class: "start-contact-name", text: contactName(contact) }),
+    el("span", { class: "start-contact-phone", text: contact.phone })))));
+  $("start-contacts").hidden = found.length === 0;
+  if (/^[+\d][\d\s().-]{5,}$/.test(typed)) priceStart();
+}
+
+function chooseStartContact(contact) {
+  starter.contact = contact;
+  renderStartRecipient();
+  $("start-clear").focus();
+  priceStart();
+}
+
+function clearStartContact() {
+  starter.contact = null;
+  renderStartRecipient();
+  $("start-to").focus();
+  starter.picker.setPrice(undefined);
+}
+
+/** The price of this very send, from the API's own dry run (category x the recipient's market x tier). */
+async function priceStart() {
+  const body = startBody();
+  const seq = ++starter.priceSeq;
+  if (!body) return;
+  try {
+    const answer = await call("POST", "/conversations/preview", body);
+    if (seq !== starter.priceSeq) return;
+    const billable = Boolean(answer.cost && answer.pricing?.billable);
+    starter.picker.setPrice(billable ? { amount: answer.cost.amount, currency: answer.cost.currency } : null);
+    const category = (answer.pricing?.category || "message").replace(/_/g, " ");
+    const free = answer.window?.customer_service_window === "open" ? ": inside the 24-hour window" : "";
+    $("start-price-detail").textContent = !answer.cost ? ""
+      : billable ? `${category[0].toUpperCase()}${category.slice(1)} message to ${answer.cost.market}` : `Free${free}`;
+    showMessage("start-to-error", null);
+  } catch (error) {
+    if (seq !== starter.priceSeq) return;
+    starter.picker.setPrice(undefined);
+    $("start-price-detail").textContent = "";
+    showMessage("start-to-error", error.message, 0);
+  }
+}
+
+async function submitStart(event) {
+  event.preventDefault();
+  const body = startBody();
+  if (!body) {
+    showMessage("start-error", startRecipient() ? "Choose an approved template." : "Pick a contact or type a phone number.", 0);
+    return;
+  }
+  if (!starter.picker.complete()) {
+    showMessage("start-error", "Fill in every variable of the template first.", 0);
+    return;
+  }
+  $("start-send").disabled = true;
+  try {
+    const answer = await call("POST", "/conversations", body, { "Idempotency-Key": newKey() });
+    closeStart();
+    // Started conversations wait as resolved until the person answers: show them all, the new one on top.
+    state.filters.status = "all";
+    renderFilters();
+    await openConversation(answer.conversation.id);
+    await loadList(false);
+  } catch (error) {
+    showMessage("start-error", error.message, 0);
+  } finally {
+    $("start-send").disabled = starter.picker.templates.length === 0;
+  }
 }
 
 // ---- settings --------------------------------------------------------------------------------
@@ -1200,10 +1315,17 @@ function bindUi() {
   $("reply-text").addEventListener("keydown", replyKeydown);
   $("reply-text").addEventListener("input", replyInput);
   $("reply-text").addEventListener("blur", () => setTimeout(closeQuickReplies, 150));
-  $("template-select").addEventListener("change", renderTemplateVariables);
   $("template-send").addEventListener("click", sendTemplate);
   $("contact-form").addEventListener("submit", saveContact);
   $("contact-add-label").addEventListener("change", (event) => contactLabel("POST", event.target.value));
+
+  $("new-conversation").addEventListener("click", openStart);
+  $("start-form").addEventListener("submit", submitStart);
+  $("start-cancel").addEventListener("click", closeStart);
+  $("start-close").addEventListener("click", closeStart);
+  $("start-to").addEventListener("input", () => debounce("start-search", searchStartContacts, 250));
+  $("start-clear").addEventListener("click", clearStartContact);
+  $("start-number").addEventListener("change", priceStart);
 
   for (const tab of document.querySelectorAll(".settings-tab")) tab.addEventListener("click", () => openSettings(tab.dataset.section));
   $("invite-form").addEventListener("submit", inviteAgent);
