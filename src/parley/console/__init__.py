@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from parley.console import analytics as analytics_api
+from parley.console import numbers as numbers_api
+from parley.console import overview as overview_api
 from parley.console.access import ConsoleDep, require_console_access
 
 # Each area of the console adds its JSON router here; app.py includes them all.
 routers: list[APIRouter] = []
+routers += [overview_api.router, numbers_api.router, analytics_api.router]
 
 __all__ = ["ConsoleDep", "require_console_access", "routers"]
