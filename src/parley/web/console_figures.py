@@ -55,7 +55,9 @@ def breakdown_chart(breakdown: Breakdown, currency: str | None = None) -> Chart:
     """A stacked bar per row, one colour per category; money when `currency` is given, counts otherwise."""
 
     def shown(value: float) -> str:
-        return money(round(value), currency) if currency is not None else f"{round(value):,}"
+        if currency is not None:
+            return money(round(value), currency)
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"  # an axis tick may be half
 
     series = [Series(category_name(c), category_class(c), breakdown.column(c)) for c in breakdown.categories]
     return bar_chart(breakdown.labels, series, shown)
@@ -65,7 +67,9 @@ def page_helpers(currency: str, timezone: str) -> dict[str, Any]:
     """What the console templates format with (Jinja globals for one page)."""
     return {
         "money": lambda micros: money(micros, currency),
+        "amount": lambda micros: money(micros, currency).removeprefix(currency + " "),  # in tables: header says
         "count": lambda n: f"{n:,}",
+        "messages": lambda n: f"{n:,} message" if n == 1 else f"{n:,} messages",
         "category_name": category_name,
         "category_class": category_class,
         "quality_text": quality_text,
