@@ -29,16 +29,8 @@ from tests.integration.business_helpers import (
     text_to,
 )
 from tests.integration.inbox_helpers import agent
+from tests.integration.test_billing_analytics import CBP_CARD, GERMANY_UTILITY, INDIA_MARKETING
 
-INDIA_MARKETING = Decimal("0.0118")
-GERMANY_UTILITY = Decimal("0.0550")
-CBP_CARD = (
-    "market,country_codes,currency,pricing_model,marketing,utility,authentication,"
-    "authentication_international,effective,note\n"
-    "India,91,USD,CBP,0.0100,0.0020,0.0020,,2020-01-01,test\n"
-    "Germany,49,USD,CBP,0.1000,0.0400,0.0400,,2020-01-01,test\n"
-    "Other,none,USD,CBP,0.0500,0.0100,0.0100,,2020-01-01,test\n"
-)
 SALE = "Autumn sale on {{1}} until {{2}}, come and see."
 
 

@@ -78,34 +78,29 @@ def analytics_csv_text(found: Analytics) -> str:
     def day(unix: int) -> str:
         return datetime.datetime.fromtimestamp(unix, zone).date().isoformat()
 
-    for p in found.pricing_points:
-        writer.writerow(
-            [
-                "pricing",
-                day(p["start"]),
-                day(p["end"] - 1),
-                safe_cell(str(p.get("pricing_category", ""))),
-                safe_cell(str(p.get("pricing_type", ""))),
-                "",
-                safe_cell(str(p.get("country", ""))),
-                p.get("volume", 0),
-                format_amount(micros_of(p.get("cost", 0))),
-                found.currency,
-            ]
-        )
-    for p in found.conversation_points:
-        writer.writerow(
-            [
-                "conversation",
-                day(p["start"]),
-                day(p["end"] - 1),
-                safe_cell(str(p.get("conversation_category", ""))),
-                safe_cell(str(p.get("conversation_type", ""))),
-                safe_cell(str(p.get("conversation_direction", ""))),
-                safe_cell(str(p.get("country", ""))),
-                p.get("conversation", 0),
-                format_amount(micros_of(p.get("cost", 0))),
-                found.currency,
-            ]
-        )
+    # (name, points, category, type, direction, count) of each of Graph's two analytics fields
+    fields = (
+        ("pricing", found.pricing_points, "pricing_category", "pricing_type", None, "volume"),
+        (
+            "conversation",
+            found.conversation_points,
+            "conversation_category",
+            "conversation_type",
+            "conversation_direction",
+            "conversation",
+        ),
+    )
+    for name, points, category, kind, direction, count in fields:
+        for p in points:
+            writer.writerow(
+                [
+                    name,
+                    day(p["start"]),
+                    day(p["end"] - 1),
+                    *(safe_cell(str(p.get(key, ""))) if key else "" for key in (category, kind, direction, "country")),
+                    p.get(count, 0),
+                    format_amount(micros_of(p.get("cost", 0))),
+                    found.currency,
+                ]
+            )
     return out.getvalue()
