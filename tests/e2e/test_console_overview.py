@@ -124,7 +124,7 @@ async def test_an_owner_reads_the_overview_numbers_and_analytics(server: LiveSer
         await page.wait_for_url(re.compile(r"/inbox/console/numbers$"))
         card = page.locator(".number-card").first
         await expect(card.locator(".fact-quality")).to_have_text("Yellow · medium quality")
-        await expect(card.locator(".fact-tier")).to_contain_text("250: up to 250 people per 24 h")
+        await expect(card.locator(".fact-tier")).to_contain_text("Tier 250: up to 250 people per 24 h")
         await expect(card.locator(".history-row")).to_have_count(1)
         await expect(card.locator(".history-change")).to_have_text("GREEN → YELLOW")
         await expect(card.locator(".history-reason")).to_contain_text("3 blocks or reports among 6 people")

@@ -38,8 +38,8 @@ def quality_class(rating: str) -> str:
 def tier_text(tier: str, limit: int | None) -> str:
     short = TIER_SHORT.get(tier, tier)
     if limit is None:
-        return f"{short}: unlimited people per 24 h"
-    return f"{short}: up to {limit:,} people per 24 h"
+        return f"{short}: no limit on people per 24 h"
+    return f"Tier {short}: up to {limit:,} people per 24 h"
 
 
 def local_time(ms: int, timezone: str) -> str:
