@@ -103,6 +103,7 @@ async def test_the_console_shows_what_the_graph_analytics_answer(server: LiveSer
         assert figure(page, "spend-total") == "USD 0.0668"
         assert figure(page, "spend-marketing") == "USD 0.0118"
         assert figure(page, "spend-utility") == "USD 0.055"
+        assert (figure(page, "market-de"), figure(page, "market-in")) == ("USD 0.055", "USD 0.0118")
         assert figure(page, "balance") == f"USD {10 - spent}"
         assert table_total(page, "spend-market-table") == "0.0668"
         assert 'href="/inbox/console/billing"' in page and "Green · high quality" in page

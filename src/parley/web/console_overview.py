@@ -24,7 +24,13 @@ SECTION_HINTS = [
 async def overview_data(request: Request, container: Any, ctx: AgentContext) -> dict[str, Any]:
     found = await overview_of(container, ctx.waba_id)
     month = found.month
+    markets = month.market_cost
+    ranked = sorted(range(len(markets.keys)), key=lambda i: (-markets.row_total(i), markets.labels[i]))
     return {
+        # (country code, name, spend micros, messages) of the month's markets, biggest spend first
+        "market_cards": [
+            (markets.keys[i], markets.labels[i], markets.row_total(i), month.market_volume.row_total(i)) for i in ranked
+        ],
         "overview": found,
         "month": month,
         "month_name": month.period.first.strftime("%B %Y"),
