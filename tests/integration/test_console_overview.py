@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from parley.config import BusinessSettings, Settings
+from parley.billing import wallet_key
+from parley.config import BillingSettings, BusinessSettings, Settings
 from tests.conftest import LiveServer, running_server
 from tests.integration.business_helpers import (
     Biz,
@@ -272,5 +273,22 @@ async def test_quality_and_tier_changes_are_in_the_numbers_history(small_tiers: 
             assert page.count('class="history-row"') == 2
             assert "GREEN → YELLOW" in page and "TIER_250 → TIER_2K" in page
             assert "3 blocks or reports among 7 people" in page
+        finally:
+            await owner.http.aclose()
+
+
+async def test_with_billing_off_the_overview_opens_no_wallet(settings: Settings) -> None:
+    async with running_server(settings.model_copy(update={"billing": BillingSettings(enabled=False)})) as server:
+        biz = await create_business(server, "Free Co")
+        owner = await agent(server, biz, "Olive Owner", role="owner")
+        try:
+            overview = (await owner.get("/console/overview")).json()
+            assert overview["balance"] is None and overview["billing_enabled"] is False
+            page = (await owner.http.get("/inbox/console")).text
+            assert "Billing is switched off" in page and 'id="balance"' not in page
+            wallet = await server.container.db.read(
+                lambda conn: server.container.billing.journal.account(conn, wallet_key(int(biz.waba_id)))
+            )
+            assert wallet is None  # looking did not open one (nor post a trial credit)
         finally:
             await owner.http.aclose()

@@ -297,9 +297,10 @@ class BillingService:
 
         return await self._db.write(unit)
 
-    async def timezone_of(self, waba_id: int) -> str:
-        """The time zone the business's months, days and analytics buckets follow."""
-        return await self._db.read(lambda conn: self._profile_or_default(conn, waba_id).timezone)
+    async def billing_profile(self, waba_id: int) -> repo.ProfileRow:
+        """The business's currency and the time zone its months, days and analytics follow (or those it would
+        get: reading opens nothing)."""
+        return await self._db.read(lambda conn: self._profile_or_default(conn, waba_id))
 
     async def analytics(
         self, waba_id: int, specs: Sequence[FieldSpec], phone_numbers: Sequence[Mapping[str, Any]]

@@ -28,7 +28,7 @@ Granularity = Annotated[str | None, Query(max_length=16, description="DAILY or M
 async def period_asked(
     container: Any, waba_id: int, days: str | None, first: str | None, last: str | None, granularity: str | None
 ) -> Period:
-    timezone = await container.billing.timezone_of(waba_id)
+    timezone = (await container.billing.billing_profile(waba_id)).timezone
     return parse_period(
         days=days, first=first, last=last, granularity=granularity, timezone=timezone, now_ms=container.clock.now_ms()
     )

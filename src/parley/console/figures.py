@@ -247,10 +247,10 @@ async def analytics_for(container: Any, waba_id: int, period: Period) -> Analyti
     scope = await business.scope_of(waba_id)
     numbers = (await business.list_phone_numbers(scope, str(waba_id)))["data"]
     found = await container.billing.analytics(waba_id, parse_fields(period.graph_fields()), numbers)
-    balance = await container.billing.balance(waba_id)
+    profile = await container.billing.billing_profile(waba_id)
     [pricing] = found["pricing_analytics"]["data"]
     [talks] = found["conversation_analytics"]["data"]
-    return lay_out(period, balance.currency, list(pricing["data_points"]), list(talks["data_points"]))
+    return lay_out(period, profile.currency, list(pricing["data_points"]), list(talks["data_points"]))
 
 
 def lay_out(period: Period, currency: str, pricing: list[dict[str, Any]], talks: list[dict[str, Any]]) -> Analytics:

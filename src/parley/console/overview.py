@@ -20,17 +20,17 @@ router = APIRouter(prefix="/inbox/api/console/overview", tags=["business console
 
 @dataclass(frozen=True)
 class Overview:
-    balance: Balance
+    balance: Balance | None  # None when billing is off: viewing must not open a wallet
     month: Analytics  # this month so far, in the business's time zone
     numbers: list[NumberStanding]
     billing_enabled: bool
 
 
 async def overview_of(container: Any, waba_id: int) -> Overview:
-    timezone = await container.billing.timezone_of(waba_id)
+    timezone = (await container.billing.billing_profile(waba_id)).timezone
     month = await analytics_for(container, waba_id, month_to_date(timezone, container.clock.now_ms()))
     return Overview(
-        await container.billing.balance(waba_id),
+        await container.billing.balance(waba_id) if container.billing.enabled else None,
         month,
         await container.business.number_standings(waba_id, history_limit=0),
         container.billing.enabled,
@@ -42,11 +42,13 @@ async def overview(ctx: ConsoleDep, container: ContainerDep) -> dict[str, Any]:
     found = await overview_of(container, ctx.waba_id)
     month, balance = found.month, found.balance
     return {
-        "currency": balance.currency,
+        "currency": month.currency,
         "timezone": month.period.timezone,
         "month": month.period.first.strftime("%Y-%m"),
         "billing_enabled": found.billing_enabled,
-        "balance": {
+        "balance": None
+        if balance is None
+        else {
             "balance": format_amount(balance.balance),
             "held": format_amount(balance.held),
             "credit_line": format_amount(balance.credit_line),

@@ -24,14 +24,13 @@ _QUERY_KEYS = ("days", "from", "to", "granularity")
 
 async def analytics_data(request: Request, container: Any, ctx: AgentContext) -> dict[str, Any]:
     asked = {key: request.query_params.get(key) for key in _QUERY_KEYS}
-    currency = (await container.billing.balance(ctx.waba_id)).currency
-    timezone = await container.billing.timezone_of(ctx.waba_id)
+    profile = await container.billing.billing_profile(ctx.waba_id)
     context: dict[str, Any] = {
         "period_days": PERIOD_DAYS,
         "asked": {key: value or "" for key, value in asked.items()},
         "error": None,
         "found": None,
-        **page_helpers(currency, timezone),
+        **page_helpers(profile.currency, profile.timezone),
     }
     try:
         period = await period_asked(
@@ -55,9 +54,9 @@ async def analytics_data(request: Request, container: Any, ctx: AgentContext) ->
             "granularity": period.granularity,
         },
         csv_url="/inbox/api/console/analytics.csv?" + urlencode(query),
-        cost_chart=breakdown_chart(found.cost, currency),
+        cost_chart=breakdown_chart(found.cost, profile.currency),
         volume_chart=breakdown_chart(found.volume),
-        market_chart=breakdown_chart(found.market_cost, currency),
+        market_chart=breakdown_chart(found.market_cost, profile.currency),
         conversation_chart=breakdown_chart(found.conversations),
         pricing_type_names=PRICING_TYPE_NAMES,
     )

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
 
 async def numbers_data(request: Request, container: Any, ctx: AgentContext) -> dict[str, Any]:
     standings = await container.business.number_standings(ctx.waba_id)
-    timezone = await container.billing.timezone_of(ctx.waba_id)
-    currency = (await container.billing.balance(ctx.waba_id)).currency
-    return {"numbers": standings, **page_helpers(currency, timezone)}
+    profile = await container.billing.billing_profile(ctx.waba_id)
+    return {"numbers": standings, **page_helpers(profile.currency, profile.timezone)}
 
 
 def build_router(pages: ConsolePages) -> APIRouter:
