@@ -9,7 +9,7 @@ import io
 import zoneinfo
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from parley.console.access import ConsoleDep
@@ -21,7 +21,8 @@ from parley.kit.spreadsheet import safe_cell
 router = APIRouter(prefix="/inbox/api/console/analytics", tags=["business console"])
 
 PeriodDays = Annotated[str | None, Query(max_length=16, description="7, 30, 90 or custom")]
-DateParam = Annotated[str | None, Query(max_length=32, description="YYYY-MM-DD, in the business's time zone")]
+FirstDay = Annotated[str | None, Query(alias="from", max_length=32, description="YYYY-MM-DD, the business's zone")]
+LastDay = Annotated[str | None, Query(alias="to", max_length=32, description="YYYY-MM-DD, included")]
 Granularity = Annotated[str | None, Query(max_length=16, description="DAILY or MONTHLY")]
 
 
@@ -34,29 +35,27 @@ async def period_asked(
     )
 
 
-@router.get("", summary="Pricing and conversation analytics of a period, as the Graph API answers them")
-async def analytics(
+async def _period(
     ctx: ConsoleDep,
     container: ContainerDep,
     days: PeriodDays = None,
-    first: Annotated[str | None, Query(alias="from", max_length=32)] = None,
-    last: Annotated[str | None, Query(alias="to", max_length=32)] = None,
+    first: FirstDay = None,
+    last: LastDay = None,
     granularity: Granularity = None,
-) -> dict[str, Any]:
-    period = await period_asked(container, ctx.waba_id, days, first, last, granularity)
+) -> Period:
+    return await period_asked(container, ctx.waba_id, days, first, last, granularity)
+
+
+PeriodDep = Annotated[Period, Depends(_period)]
+
+
+@router.get("", summary="Pricing and conversation analytics of a period, as the Graph API answers them")
+async def analytics(ctx: ConsoleDep, container: ContainerDep, period: PeriodDep) -> dict[str, Any]:
     return analytics_json(await analytics_for(container, ctx.waba_id, period))
 
 
 @router.get(".csv", summary="The same analytics as a CSV file", response_class=Response)
-async def analytics_csv(
-    ctx: ConsoleDep,
-    container: ContainerDep,
-    days: PeriodDays = None,
-    first: Annotated[str | None, Query(alias="from", max_length=32)] = None,
-    last: Annotated[str | None, Query(alias="to", max_length=32)] = None,
-    granularity: Granularity = None,
-) -> Response:
-    period = await period_asked(container, ctx.waba_id, days, first, last, granularity)
+async def analytics_csv(ctx: ConsoleDep, container: ContainerDep, period: PeriodDep) -> Response:
     found = await analytics_for(container, ctx.waba_id, period)
     filename = f"analytics-{period.first.isoformat()}-{period.last.isoformat()}-{period.granularity.lower()}.csv"
     return Response(
