@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -25,6 +25,7 @@ from parley.billing.pricing import MessageFacts, Quote, cbp_quote, pmp_quote
 from parley.billing.ratecard import PriceList, RateCard, RateCardError, default_rate_cards, parse_rate_card_csv
 from parley.billing.tiers import VolumeTiers, default_volume_tiers, parse_volume_tiers_csv
 from parley.config import BillingSettings
+from parley.graph import FieldSpec
 from parley.kit.clock import Clock
 from parley.kit.errors import ConflictError, InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator
@@ -295,6 +296,20 @@ class BillingService:
             return self._balance(conn, waba_id, self._profile(conn, waba_id).currency)
 
         return await self._db.write(unit)
+
+    async def billing_profile(self, waba_id: int) -> repo.ProfileRow:
+        """The business's currency and the time zone its months, days and analytics follow (or those it would
+        get: reading opens nothing)."""
+        return await self._db.read(lambda conn: self._profile_or_default(conn, waba_id))
+
+    async def analytics(
+        self, waba_id: int, specs: Sequence[FieldSpec], phone_numbers: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """`pricing_analytics` / `conversation_analytics` in Meta's shapes: what the Graph API answers and the
+        console shows (one computation for both)."""
+        from parley.billing import analytics  # it reads statements, which import this module
+
+        return await analytics.waba_analytics(self._db, self._clock, waba_id, specs, phone_numbers)
 
     async def set_billing_profile(
         self,

@@ -2,8 +2,9 @@
 
 from parley.business.observers import API, ConversationMessage, ConversationObserver, SentBy
 from parley.business.policy import CSW_MS
-from parley.business.repository import ConversationRow, NumberRow
+from parley.business.repository import ConversationRow, NumberChangeRow, NumberRow
 from parley.business.scope import GraphScope
+from parley.business.service import NumberStanding
 from parley.business.wamid import parse_wamid
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "ConversationObserver",
     "ConversationRow",
     "GraphScope",
+    "NumberChangeRow",
     "NumberRow",
+    "NumberStanding",
     "SentBy",
     "parse_wamid",
 ]

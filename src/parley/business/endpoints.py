@@ -67,7 +67,7 @@ async def get_object(
         found = await container.business.waba_object(scope, oid)
         if found is not None and billing_analytics.wanted(specs):
             numbers = (await container.business.list_phone_numbers(scope, str(oid)))["data"]
-            found.update(await billing_analytics.waba_analytics(container.db, container.clock, oid, specs, numbers))
+            found.update(await container.billing.analytics(oid, specs, numbers))
     if found is None:
         found = await container.templates.get_object(scope, oid, specs)
     if found is None:

@@ -1,6 +1,7 @@
 """Tables of business accounts (WABAs), their phone numbers, access tokens, profiles, the conversations
 with people (service and free-entry-point windows), every business message's delivery and pricing facts,
-the reach counted against messaging limits, click-to-chat links and quality signals."""
+the reach counted against messaging limits, click-to-chat links, quality signals and each number's history of
+quality, tier and throughput changes."""
 
 from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, SmallInteger, String, Table, Text
 
@@ -164,3 +165,20 @@ quality_signals = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 Index("ix_quality_signals_number_created", quality_signals.c.phone_number_id, quality_signals.c.created_at)
+
+# Every change of a number's quality rating, messaging-limit tier or throughput, with when and why: the history
+# the console shows. Written where the change is decided, beside its `phone_number_quality_update` webhook.
+number_history = Table(
+    "number_history",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("phone_number_id", Id, ForeignKey("phone_numbers.id"), nullable=False),
+    Column("waba_id", Id, nullable=False),
+    Column("kind", String(16), nullable=False),  # quality | tier | throughput
+    Column("event", String(24), nullable=False),  # the webhook's event: FLAGGED, UPGRADE, DOWNGRADE, ...
+    Column("old_value", String(24), nullable=False),
+    Column("new_value", String(24), nullable=False),
+    Column("reason", String(512), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+Index("ix_number_history_number_created", number_history.c.phone_number_id, number_history.c.created_at)

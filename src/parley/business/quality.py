@@ -15,7 +15,8 @@ Rules (stated here, tested in tests/integration/test_business_quality.py):
 - Throughput: 80 messages/s per number; a number of an unlimited business that reached 100,000 unique people
   in 24 h with quality at least YELLOW is raised to 1,000 messages/s.
 Every change is reported by webhook: `phone_number_quality_update` (FLAGGED / UNFLAGGED / UPGRADE /
-THROUGHPUT_UPGRADE with the current tier) and `business_capability_update` for tier changes.
+THROUGHPUT_UPGRADE with the current tier) and `business_capability_update` for tier changes, and recorded in
+the number's history with its reason (one row per number and change), in the same unit.
 """
 
 from __future__ import annotations
@@ -35,6 +36,27 @@ HIGH_THROUGHPUT_MPS = 1000
 HIGH_THROUGHPUT_REACH = 100_000
 
 Enqueue = Callable[[Connection, int, str, dict[str, Any], int | None], None]
+NewId = Callable[[], int]
+
+
+def _note(
+    conn: Connection,
+    new_id: NewId,
+    number: repo.NumberRow,
+    kind: str,
+    event: str,
+    change: tuple[str, str],
+    reason: str,
+    now: int,
+) -> None:
+    old, new = change
+    repo.insert_number_change(
+        conn, repo.NumberChangeRow(new_id(), number.id, number.waba_id, kind, event, old, new, reason, now)
+    )
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
 
 
 def rating_for(signals: int, people: int) -> str:
@@ -67,7 +89,9 @@ def record_signal(
     )
 
 
-def evaluate_number(conn: Connection, number_id: int, window_ms: int, now: int, enqueue: Enqueue) -> str | None:
+def evaluate_number(
+    conn: Connection, number_id: int, window_ms: int, now: int, enqueue: Enqueue, new_id: NewId
+) -> str | None:
     """Recompute one number's rating; the new rating when it changed (and its webhook is enqueued)."""
     number = repo.get_number(conn, number_id)
     if number is None:
@@ -107,11 +131,16 @@ def evaluate_number(conn: Connection, number_id: int, window_ms: int, now: int, 
         "quality_rating": rating,
     }
     enqueue(conn, number.waba_id, "phone_number_quality_update", value, number.id)
+    reason = (
+        f"{_plural(signals, 'block or report', 'blocks or reports')} among "
+        f"{_plural(people, 'person', 'people')} messaged in the last {_plural(window_ms // DAY_MS, 'day', 'days')}"
+    )
+    _note(conn, new_id, number, "quality", event, (number.quality_rating, rating), reason, now)
     return rating
 
 
 def evaluate_tier(
-    conn: Connection, waba_id: int, now: int, enqueue: Enqueue, tiers: tuple[int, ...] = DEFAULT_TIERS
+    conn: Connection, waba_id: int, now: int, enqueue: Enqueue, new_id: NewId, tiers: tuple[int, ...] = DEFAULT_TIERS
 ) -> int | None:
     """Raise a business one messaging-limit tier when it qualifies; the new tier, or None."""
     waba = repo.get_waba(conn, waba_id)
@@ -122,11 +151,16 @@ def evaluate_tier(
         return None
     limit = tier_limit(waba.messaging_tier, tiers)
     assert limit is not None
-    if repo.count_reached_since(conn, waba_id, now - 7 * DAY_MS) * 2 < limit:
+    reached = repo.count_reached_since(conn, waba_id, now - 7 * DAY_MS)
+    if reached * 2 < limit:
         return None
     tier = waba.messaging_tier + 1
     repo.set_waba_tier(conn, waba_id, tier, now)
     name = tier_name(tier)
+    reason = (
+        f"reached {_plural(reached, 'person', 'people')} outside the service window in 7 days, at least half the limit "
+        f"of {limit:,}, with no number rated RED"
+    )
     enqueue(conn, waba_id, "business_capability_update", {"max_daily_conversations_per_business": name}, None)
     for number in numbers:
         value = {
@@ -136,15 +170,17 @@ def evaluate_tier(
             "max_daily_conversations_per_business": name,
         }
         enqueue(conn, waba_id, "phone_number_quality_update", value, number.id)
+        _note(conn, new_id, number, "tier", "UPGRADE", (tier_name(waba.messaging_tier), name), reason, now)
     return tier
 
 
-def evaluate_throughput(conn: Connection, waba_id: int, now: int, enqueue: Enqueue) -> list[int]:
+def evaluate_throughput(conn: Connection, waba_id: int, now: int, enqueue: Enqueue, new_id: NewId) -> list[int]:
     """Numbers raised to 1,000 messages/s (Meta's automatic throughput upgrade)."""
     waba = repo.get_waba(conn, waba_id)
     if waba is None or waba.messaging_tier < UNLIMITED_TIER:
         return []
-    if repo.count_reached_since(conn, waba_id, now - CSW_MS) < HIGH_THROUGHPUT_REACH:
+    reached = repo.count_reached_since(conn, waba_id, now - CSW_MS)
+    if reached < HIGH_THROUGHPUT_REACH:
         return []
     raised = []
     for number in repo.numbers_of_waba(conn, waba_id):
@@ -157,5 +193,11 @@ def evaluate_throughput(conn: Connection, waba_id: int, now: int, enqueue: Enque
             "max_daily_conversations_per_business": tier_name(waba.messaging_tier),
         }
         enqueue(conn, waba_id, "phone_number_quality_update", value, number.id)
+        reason = (
+            f"reached {_plural(reached, 'person', 'people')} in 24 h at the unlimited tier, "
+            f"quality {number.quality_rating}"
+        )
+        change = (f"{number.throughput_mps} msg/s", f"{HIGH_THROUGHPUT_MPS} msg/s")
+        _note(conn, new_id, number, "throughput", "THROUGHPUT_UPGRADE", change, reason, now)
         raised.append(number.id)
     return raised

@@ -12,6 +12,7 @@ from parley.business.models import (
     business_messages,
     business_profiles,
     conversations,
+    number_history,
     phone_numbers,
     reach,
     referral_clicks,
@@ -149,6 +150,39 @@ def set_number_quality(conn: Connection, number_id: int, rating: str, status: st
 
 def set_number_throughput(conn: Connection, number_id: int, mps: int) -> None:
     conn.execute(update(phone_numbers).where(phone_numbers.c.id == number_id).values(throughput_mps=mps))
+
+
+@dataclass(frozen=True)
+class NumberChangeRow:
+    """One change of a number's quality rating, messaging-limit tier or throughput, and why."""
+
+    id: int
+    phone_number_id: int
+    waba_id: int
+    kind: str  # quality | tier | throughput
+    event: str
+    old_value: str
+    new_value: str
+    reason: str
+    created_at: int
+
+
+def insert_number_change(conn: Connection, row: NumberChangeRow) -> None:
+    conn.execute(insert(number_history).values(**row.__dict__))
+
+
+def number_changes_of_waba(conn: Connection, waba_id: int, limit_per_number: int) -> dict[int, list[NumberChangeRow]]:
+    """Each number's latest changes, newest first."""
+    out: dict[int, list[NumberChangeRow]] = {}
+    for number in numbers_of_waba(conn, waba_id):
+        rows = conn.execute(
+            select(number_history)
+            .where(number_history.c.phone_number_id == number.id)
+            .order_by(number_history.c.created_at.desc(), number_history.c.id.desc())
+            .limit(limit_per_number)
+        )
+        out[number.id] = [NumberChangeRow(**r._mapping) for r in rows]
+    return out
 
 
 def insert_profile(conn: Connection, number_id: int, about: str, now: int) -> None:

@@ -71,6 +71,25 @@ class InboxBusiness:
     billing: bool
 
 
+@dataclass(frozen=True)
+class NumberStanding:
+    """A number as the console shows it: quality, the business's messaging-limit tier, throughput, history."""
+
+    id: int
+    display_phone_number: str
+    verified_name: str
+    quality_rating: str  # GREEN | YELLOW | RED
+    status: str  # CONNECTED | FLAGGED
+    throughput_mps: int
+    throughput_level: str  # STANDARD | HIGH (Graph's `throughput.level`)
+    messaging_tier: str  # Meta's name, e.g. TIER_2K
+    tier_limit: int | None  # unique people per rolling 24 h (None: unlimited)
+    reached_24h: int  # unique people reached outside the service window in the last 24 h (the business's)
+    tier_changed_at: int
+    created_at: int
+    history: list[repo.NumberChangeRow]  # newest first
+
+
 def _valid_timezone(name: str) -> bool:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -173,9 +192,9 @@ class BusinessService:
             def unit(conn: Connection, waba_id: int = waba.id, now: int = now) -> None:
                 for number in repo.numbers_of_waba(conn, waba_id):
                     if number.quality_rating != "GREEN":
-                        quality.evaluate_number(conn, number.id, window_ms, now, self._enqueue)
-                quality.evaluate_tier(conn, waba_id, now, self._enqueue, self._tiers)
-                quality.evaluate_throughput(conn, waba_id, now, self._enqueue)
+                        quality.evaluate_number(conn, number.id, window_ms, now, self._enqueue, self._ids.next_id)
+                quality.evaluate_tier(conn, waba_id, now, self._enqueue, self._ids.next_id, self._tiers)
+                quality.evaluate_throughput(conn, waba_id, now, self._enqueue, self._ids.next_id)
 
             await self._db.write(unit)
         if self._billing.enabled:
@@ -233,7 +252,7 @@ class BusinessService:
         quality.record_signal(conn, self._ids.next_id(), number, person_id, kind, template_id, now)
         if template_id is not None:
             templates.record_negative_feedback(conn, template_id, now, ids=self._ids)
-        quality.evaluate_number(conn, number.id, window_ms, now, self._enqueue)
+        quality.evaluate_number(conn, number.id, window_ms, now, self._enqueue, self._ids.next_id)
 
     def _on_revocation(self, event: dict[str, Any]) -> None:
         self._token_cache.evict(str(event.get("token_hash")))
@@ -467,6 +486,37 @@ class BusinessService:
                 self._numbers.clear()
             self._numbers[number_id] = (number, time.monotonic() + _NUMBER_CACHE_TTL_S)
         return number
+
+    async def number_standings(self, waba_id: int, history_limit: int = 50) -> list[NumberStanding]:
+        """The business's numbers with their ratings, tier, throughput and latest changes (the console)."""
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> list[NumberStanding]:
+            waba = repo.get_waba(conn, waba_id)
+            if waba is None:
+                raise NotFoundError(f"no business account {waba_id}")
+            reached = repo.count_reached_since(conn, waba_id, now - CSW_MS)
+            history = repo.number_changes_of_waba(conn, waba_id, history_limit)
+            return [
+                NumberStanding(
+                    id=n.id,
+                    display_phone_number=n.display_phone_number,
+                    verified_name=n.verified_name,
+                    quality_rating=n.quality_rating,
+                    status=n.status,
+                    throughput_mps=n.throughput_mps,
+                    throughput_level="HIGH" if n.throughput_mps > 80 else "STANDARD",
+                    messaging_tier=tier_name(waba.messaging_tier),
+                    tier_limit=tier_limit(waba.messaging_tier, self._tiers),
+                    reached_24h=reached,
+                    tier_changed_at=waba.tier_changed_at,
+                    created_at=n.created_at,
+                    history=history.get(n.id, []),
+                )
+                for n in repo.numbers_of_waba(conn, waba_id)
+            ]
+
+        return await self._db.read(unit)
 
     async def phone_number_object(self, scope: GraphScope, number_id: int) -> dict[str, Any] | None:
         def unit(conn: Connection) -> tuple[repo.NumberRow, repo.WabaRow] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import phonenumbers
+import phonenumbers.geocoder
 
 from parley.kit.errors import InvalidInputError
 
@@ -28,3 +29,12 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhoneNumberError(f"'{raw}' is not a valid phone number for its country")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=512)
+def country_name(region: str) -> str:
+    """The English name of an ISO region ("DE" -> "Germany"), or the code itself when unknown."""
+    example = phonenumbers.example_number(region.upper())
+    if example is None:
+        return region
+    return phonenumbers.geocoder.country_name_for_number(example, "en") or region

@@ -4,7 +4,7 @@ data the `/inbox/api/console/developers` routes answer; `console-developers.js` 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -13,7 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from parley.console import developers
 from parley.http import ContainerDep
 from parley.inbox import AgentContext
-from parley.web.console_pages import ConsolePages
+
+if TYPE_CHECKING:
+    from parley.web.console_pages import ConsolePages
 
 
 def _when(ms: int | None, zone: ZoneInfo) -> str:

@@ -14,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 from parley.http import ContainerDep
 from parley.inbox import SESSION_COOKIE, AgentContext
 from parley.kit.errors import UnauthenticatedError
+from parley.web import console_analytics, console_developers, console_numbers
+from parley.web.console_overview import overview_data
 
 _PAGE_HEADERS_EXTRA = {"Cache-Control": "no-store"}
 
@@ -74,15 +76,15 @@ async def _no_data(request: Request, container: Any, ctx: AgentContext) -> dict[
 
 
 def build_console_router(templates: Jinja2Templates, asset_version: str, headers: dict[str, str]) -> APIRouter:
-    from parley.web import console_developers  # imports ConsolePages from here
-
     router = APIRouter(include_in_schema=False)
     pages = ConsolePages(templates, asset_version, headers)
 
     @router.get("/inbox/console", response_class=HTMLResponse)
     async def overview(request: Request, container: ContainerDep) -> Response:
-        return await pages.page(request, container, "overview", "Overview", "console/overview.html", _no_data)
+        return await pages.page(request, container, "overview", "Overview", "console/overview.html", overview_data)
 
     # Each area registers its page(s) here: `router.include_router(<area>.build_router(pages))`.
+    router.include_router(console_numbers.build_router(pages))
+    router.include_router(console_analytics.build_router(pages))
     router.include_router(console_developers.build_router(pages))
     return router
