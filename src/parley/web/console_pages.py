@@ -82,4 +82,7 @@ def build_console_router(templates: Jinja2Templates, asset_version: str, headers
         return await pages.page(request, container, "overview", "Overview", "console/overview.html", _no_data)
 
     # Each area registers its page(s) here: `router.include_router(<area>.build_router(pages))`.
+    from parley.web import console_templates  # here, not at the top: it imports ConsolePages
+
+    router.include_router(console_templates.build_router(pages))
     return router
