@@ -248,7 +248,7 @@ async function act(method, suffix) {
 async function deleteOpen() {
   const item = state.items.find((entry) => entry.id === state.openId);
   const name = item ? item.name : $("tpl-detail-title").textContent;
-  $("tpl-confirm-text").textContent = `“${name}” is deleted in every language. Messages already sent stay; it cannot be sent again, and its name can only be reused after a while.`;
+  $("tpl-confirm-text").textContent = `“${name}” is deleted in every language. Messages already sent stay; it cannot be sent again.`;
   const dialog = $("tpl-confirm");
   dialog.returnValue = "";
   dialog.showModal();
@@ -481,6 +481,15 @@ async function submitForm(event) {
 
 // ---- wiring ----------------------------------------------------------------------------------------------
 
+const NARROW = window.matchMedia("(max-width: 760px)");
+
+/** On a phone the preview sits right under the body text, where the owner types; beside the form elsewhere. */
+function placePreview() {
+  const wrap = $("tpl-editor-preview");
+  if (NARROW.matches) $("tpl-body-set").after(wrap);
+  else $("tpl-editor-grid").append(wrap);
+}
+
 function start() {
   $("tpl-new").addEventListener("click", () => openEditor());
   $("tpl-cancel").addEventListener("click", closeEditor);
@@ -528,6 +537,8 @@ function start() {
   });
   $("tpl-delete").addEventListener("click", deleteOpen);
   $("tpl-detail-title").tabIndex = -1;
+  NARROW.addEventListener("change", placePreview);
+  placePreview();
   loadList();
   const match = /^#template-(\d+)$/.exec(window.location.hash);
   if (match) openDetail(match[1]);
