@@ -10,7 +10,7 @@ import pytest
 
 from parley.config import Settings, TemplateSettings
 from tests.conftest import LiveServer
-from tests.integration.business_helpers import Biz, V, create_business
+from tests.integration.business_helpers import Biz, V, create_business, events
 from tests.integration.inbox_helpers import Agent, agent
 
 API = "/console/templates"
@@ -196,6 +196,12 @@ async def test_an_owner_pauses_and_resumes_a_template_and_sends_are_refused_mean
         resumed = await owner.post(f"{API}/{template['id']}/resume")  # no 5-minute wait for one's own pause
         assert resumed.status_code == 200, resumed.text
         assert resumed.json()["status"] == "APPROVED"
+        # The business's webhook hears both, as for Meta's own pauses.
+        updates = await events(server, biz, field="message_template_status_update")
+        assert [(u["event"], u.get("other_info", {}).get("title")) for u in updates[-2:]] == [
+            ("PAUSED", "BUSINESS_PAUSE"),
+            ("APPROVED", "UNPAUSE"),
+        ]
     finally:
         await owner.http.aclose()
 

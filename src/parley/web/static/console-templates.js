@@ -12,7 +12,7 @@ const STATUS_WORDS = {
 const VARIABLE = /\{\{([^{}]*)\}\}/g;
 
 const $ = (id) => document.getElementById(id);
-const state = { items: [], pricing: null, pollTimer: null, openId: null, editing: null, buttons: [], examples: {} };
+const state = { items: [], drawn: "", pricing: null, pollTimer: null, openId: null, editing: null, buttons: [], examples: {} };
 
 // ---- small pure helpers ----------------------------------------------------------------------------------
 
@@ -36,6 +36,11 @@ export function fillExamples(text, examples) {
     const value = examples[name.trim()];
     return value ? value : whole;
   });
+}
+
+function sentence(text) {
+  const trimmed = (text || "").trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 function words(status) {
@@ -143,8 +148,12 @@ async function loadList({ append = false } = {}) {
   }
   banner("");
   showPricing(page.pricing);
-  state.items = append ? [...state.items, ...page.data] : page.data;
-  $("tpl-rows").replaceChildren(...state.items.map(rowOf));
+  const items = append ? [...state.items, ...page.data] : page.data;
+  const drawn = JSON.stringify(items) + JSON.stringify(page.pricing);
+  // A poll that finds nothing new leaves the rows alone (and the keyboard focus where it was).
+  if (drawn !== state.drawn) $("tpl-rows").replaceChildren(...items.map(rowOf));
+  state.drawn = drawn;
+  state.items = items;
   $("tpl-empty").hidden = state.items.length > 0;
   $("tpl-more").hidden = !page.paging.after;
   $("tpl-more").dataset.after = page.paging.after || "";
@@ -177,7 +186,7 @@ function reviewBox(item) {
   } else if (item.status === "REJECTED" && item.review) {
     box.append(
       el("p", { class: "tpl-review-title" }, "Rejected: " + item.review.in_plain_words),
-      el("p", {}, "What the review found: " + item.review.details),
+      el("p", {}, "What the review found: " + sentence(item.review.details)),
       el("p", {}, item.review.what_to_do),
     );
   } else if (item.status === "APPROVED") {
