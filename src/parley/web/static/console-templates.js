@@ -289,7 +289,8 @@ function exampleInputs(containerId, names, where) {
       state.examples[`${where}:${name}`] = input.value;
       drawPreview();
     });
-    return el("label", { class: "tpl-field tpl-example" }, `Example for {{${name}}}`, input);
+    const label = where === "header" ? `Header example for {{${name}}}` : `Example for {{${name}}}`;
+    return el("label", { class: "tpl-field tpl-example" }, label, input);
   }));
 }
 
