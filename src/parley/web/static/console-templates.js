@@ -70,7 +70,7 @@ function bubble(parts) {
   if (parts.buttons && parts.buttons.length) {
     const list = el("ul", { class: "tpl-bubble-buttons", "aria-label": "Buttons" });
     for (const button of parts.buttons) {
-      const mark = button.type === "URL" ? "↗ " : button.type === "PHONE_NUMBER" ? "✆ " : "↩ ";
+      const mark = { URL: "↗ ", PHONE_NUMBER: "✆ ", OTP: "" }[button.type] ?? "↩ ";
       list.append(el("li", { class: "tpl-bubble-button" }, mark + (button.text || "Button")));
     }
     wrap.append(list);
@@ -78,8 +78,24 @@ function bubble(parts) {
   return wrap;
 }
 
+/** WhatsApp's fixed wording of an authentication template, as people get it (an example code). */
+function authParts(security, minutes, buttonText) {
+  return {
+    header: "",
+    body: "123456 is your verification code." + (security ? " For your security, do not share this code." : ""),
+    footer: minutes ? `This code expires in ${minutes} minutes.` : "",
+    buttons: [{ type: "OTP", text: buttonText || "Copy code" }],
+  };
+}
+
 /** The parts of stored components, with the examples the template was submitted with filled in. */
-function partsOfComponents(components) {
+function partsOfComponents(components, category) {
+  if (category === "AUTHENTICATION") {
+    const body = (components || []).find((c) => c.type === "BODY") || {};
+    const footer = (components || []).find((c) => c.type === "FOOTER") || {};
+    const buttons = ((components || []).find((c) => c.type === "BUTTONS") || {}).buttons || [];
+    return authParts(Boolean(body.add_security_recommendation), footer.code_expiration_minutes, buttons[0] && buttons[0].text);
+  }
   const parts = { header: "", body: "", footer: "", buttons: [] };
   for (const component of components || []) {
     const example = component.example || {};
@@ -93,11 +109,11 @@ function partsOfComponents(components) {
       const named = Object.fromEntries((example.body_text_named_params || []).map((p) => [p.param_name, String(p.example)]));
       const row = Array.isArray(example.body_text) && Array.isArray(example.body_text[0]) ? example.body_text[0] : [];
       const positional = Object.fromEntries(row.map((value, i) => [String(i + 1), String(value)]));
-      parts.body = fillExamples(component.text || "Your verification code is 123456.", { ...positional, ...named });
+      parts.body = fillExamples(component.text || "", { ...positional, ...named });
     } else if (component.type === "FOOTER") {
-      parts.footer = component.text || (component.code_expiration_minutes ? `This code expires in ${component.code_expiration_minutes} minutes.` : "");
+      parts.footer = component.text || "";
     } else if (component.type === "BUTTONS") {
-      parts.buttons = (component.buttons || []).map((b) => ({ type: b.type, text: b.text || (b.type === "OTP" ? "Copy code" : b.type) }));
+      parts.buttons = (component.buttons || []).map((b) => ({ type: b.type, text: b.text || b.type }));
     }
   }
   return parts;
@@ -213,7 +229,7 @@ function showDetail(item) {
     ...fact("Price", `${priceOf(item.category)} per delivered ${state.pricing ? state.pricing.per : "message"} in ${state.pricing ? state.pricing.market : ""}`),
   );
   reviewBox(item);
-  $("tpl-detail-preview").replaceChildren(bubble(partsOfComponents(item.components)));
+  $("tpl-detail-preview").replaceChildren(bubble(partsOfComponents(item.components, item.category)));
   $("tpl-pause").hidden = !item.can_pause;
   $("tpl-resume").hidden = !item.can_resume;
   $("tpl-edit").hidden = !item.can_edit;
@@ -332,6 +348,28 @@ function drawButtonsExample() {
   });
 }
 
+function isAuthentication() {
+  return $("tpl-category").value === "AUTHENTICATION";
+}
+
+function authForm() {
+  const minutes = $("tpl-auth-minutes").value.trim();
+  return {
+    security: $("tpl-auth-security").checked,
+    minutes: minutes ? Number(minutes) : null,
+    buttonText: $("tpl-auth-button").value.trim(),
+  };
+}
+
+/** Authentication templates have WhatsApp's fixed parts; the others the parts the owner writes. */
+function showCategoryParts() {
+  const auth = isAuthentication();
+  $("tpl-free-parts").hidden = auth;
+  $("tpl-auth-set").hidden = !auth;
+  placePreview();
+  drawPreview();
+}
+
 function formParts() {
   const headerKind = $("tpl-header-kind").value;
   const headerText = headerKind === "TEXT" ? $("tpl-header-text").value : "";
@@ -341,6 +379,11 @@ function formParts() {
 
 /** Redraws the example fields and the bubble from what is typed, as it is typed. */
 function drawPreview() {
+  if (isAuthentication()) {
+    const { security, minutes, buttonText } = authForm();
+    $("tpl-preview").replaceChildren(bubble(authParts(security, minutes, buttonText)));
+    return;
+  }
   const { headerText, body, footer } = formParts();
   const headerNames = variablesOf(headerText);
   const bodyNames = variablesOf(body);
@@ -363,6 +406,16 @@ function showCategoryPrice() {
 
 /** The Cloud API's template body for what the form holds (the API checks it; its errors come back as said). */
 function submission() {
+  const base = { name: $("tpl-name").value.trim(), language: $("tpl-language").value, category: $("tpl-category").value };
+  if (isAuthentication()) {
+    const { security, minutes, buttonText } = authForm();
+    const components = [{ type: "BODY", add_security_recommendation: security }];
+    if (minutes !== null) components.push({ type: "FOOTER", code_expiration_minutes: minutes });
+    const button = { type: "OTP", otp_type: "COPY_CODE" };
+    if (buttonText) button.text = buttonText;
+    components.push({ type: "BUTTONS", buttons: [button] });
+    return { ...base, parameter_format: "POSITIONAL", components };
+  }
   const { headerKind, headerText, body, footer } = formParts();
   const names = [...variablesOf(headerText), ...variablesOf(body)];
   const positional = isPositional(names);
@@ -402,13 +455,7 @@ function submission() {
       }),
     });
   }
-  return {
-    name: $("tpl-name").value.trim(),
-    language: $("tpl-language").value,
-    category: $("tpl-category").value,
-    parameter_format: positional ? "POSITIONAL" : "NAMED",
-    components,
-  };
+  return { ...base, parameter_format: positional ? "POSITIONAL" : "NAMED", components };
 }
 
 function openEditor(item = null) {
@@ -433,6 +480,12 @@ function openEditor(item = null) {
         const names = variablesOf(component.text);
         (example.header_text || []).forEach((value, i) => { if (names[i]) state.examples[`header:${names[i]}`] = String(value); });
         (example.header_text_named_params || []).forEach((p) => { state.examples[`header:${p.param_name}`] = String(p.example); });
+      } else if (component.type === "BODY" && item.category === "AUTHENTICATION") {
+        $("tpl-auth-security").checked = Boolean(component.add_security_recommendation);
+      } else if (component.type === "FOOTER" && item.category === "AUTHENTICATION") {
+        $("tpl-auth-minutes").value = component.code_expiration_minutes || "";
+      } else if (component.type === "BUTTONS" && item.category === "AUTHENTICATION") {
+        $("tpl-auth-button").value = ((component.buttons || [])[0] || {}).text || "";
       } else if (component.type === "BODY") {
         $("tpl-body").value = component.text || "";
         const row = Array.isArray(example.body_text) && Array.isArray(example.body_text[0]) ? example.body_text[0] : [];
@@ -450,7 +503,7 @@ function openEditor(item = null) {
   }
   $("tpl-header-text-field").hidden = $("tpl-header-kind").value !== "TEXT";
   drawButtons();
-  drawPreview();
+  showCategoryParts();
   showCategoryPrice();
   $("tpl-detail").hidden = true;
   $("tpl-editor").hidden = false;
@@ -496,7 +549,7 @@ const NARROW = window.matchMedia("(max-width: 760px)");
 /** On a phone the preview sits right under the body text, where the owner types; beside the form elsewhere. */
 function placePreview() {
   const wrap = $("tpl-editor-preview");
-  if (NARROW.matches) $("tpl-body-set").after(wrap);
+  if (NARROW.matches) (isAuthentication() ? $("tpl-auth-set") : $("tpl-body-set")).after(wrap);
   else $("tpl-editor-grid").append(wrap);
 }
 
@@ -509,7 +562,10 @@ function start() {
     $("tpl-header-text-field").hidden = $("tpl-header-kind").value !== "TEXT";
     drawPreview();
   });
-  $("tpl-category").addEventListener("change", showCategoryPrice);
+  $("tpl-category").addEventListener("change", () => {
+    showCategoryPrice();
+    showCategoryParts();
+  });
   document.querySelectorAll("[data-add-button]").forEach((button) => {
     button.addEventListener("click", () => {
       if (state.buttons.length >= 10) return;
