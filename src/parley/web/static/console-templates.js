@@ -179,7 +179,9 @@ async function loadList({ append = false } = {}) {
 /** While a review is pending, ask again every few seconds: the review decides on its own, a little later. */
 function followReviews() {
   clearTimeout(state.pollTimer);
-  const pending = state.items.some((item) => item.status === "PENDING");
+  const detail = $("tpl-detail");
+  const pending = state.items.some((item) => item.status === "PENDING")
+    || (!detail.hidden && detail.dataset.status === "PENDING");
   if (!pending) return;
   state.pollTimer = setTimeout(async () => {
     await loadList();
@@ -242,6 +244,7 @@ async function openDetail(id, { quiet = false } = {}) {
     const item = await call("GET", `${API}/${encodeURIComponent(id)}`);
     const fresh = !state.openId || state.openId !== id;
     showDetail(item);
+    followReviews();
     if (!quiet && fresh) {
       $("tpl-editor").hidden = true;
       $("tpl-detail").scrollIntoView({ block: "start" });
