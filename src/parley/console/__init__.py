@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from parley.console import templates as _templates
+from parley.console import templates
 from parley.console.access import ConsoleDep, require_console_access
 
 # Each area of the console adds its JSON router here; app.py includes them all.
 routers: list[APIRouter] = []
-routers.append(_templates.router)
+routers.append(templates.router)
 
 __all__ = ["ConsoleDep", "require_console_access", "routers"]
