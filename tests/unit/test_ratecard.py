@@ -209,6 +209,15 @@ def test_later_cards_inherit_what_they_do_not_list_and_codes_can_move() -> None:
     assert prices.rate(jan, "Zimbabwe", "marketing") == micros("0.0500")  # not a market yet: Other
 
 
+def test_markets_on_a_day_include_inherited_rows_sorted_with_other_last() -> None:
+    prices = PriceList(card(VERSIONED))
+    jan, jun = datetime.date(2025, 1, 2), datetime.date(2025, 6, 2)
+    assert prices.markets_on(jan) == ["Rest of Africa", "Other"]
+    assert prices.markets_on(jun) == ["Rest of Africa", "Zimbabwe", "Other"]  # Rest of Africa inherited
+    shipped = default_price_list().markets_on(JAN_2026)
+    assert shipped[-1] == "Other" and NORTH_AMERICA in shipped and shipped[:-1] == sorted(shipped[:-1])
+
+
 def test_max_rate_covers_every_card_in_effect_over_the_window() -> None:
     prices = PriceList(card(VERSIONED))
     aug_30, sep_1, sep_2 = datetime.date(2025, 8, 30), datetime.date(2025, 9, 1), datetime.date(2025, 9, 2)

@@ -411,6 +411,11 @@ class PriceList:
         """The latest card with effective <= day (any model); before the first card, the first card."""
         return self._cards[self._index_on(day)]
 
+    def markets_on(self, day: datetime.date) -> list[str]:
+        """Every market priced on that day (rows inherited from earlier cards included), by name, Other last."""
+        names = [name for name in self._resolved[self._index_on(day)].rows if name != OTHER_MARKET]
+        return [*sorted(names), OTHER_MARKET]
+
     def market_of(self, calling_digits: str, day: datetime.date) -> str:
         """Market of an E.164 number (digits, no '+'): its longest mapped prefix on that day, else "Other"."""
         return self._market_in(self._resolved[self._index_on(day)], _checked_digits(calling_digits))

@@ -80,6 +80,30 @@ class Settlement:
 
 
 @dataclass(frozen=True)
+class MarketRates:
+    """What one delivered template of each category costs in one market (the list rate, before volume bands)."""
+
+    market: str
+    micros: dict[str, int | None]  # "marketing" | "utility" | "authentication" -> micros; None: not priced there
+
+
+@dataclass(frozen=True)
+class RateSheet:
+    """A business's template prices today: its price list's card in effect, every market on it."""
+
+    price_list: str
+    currency: str
+    pricing_model: str  # PMP: per delivered message; CBP: per 24 h conversation the template opens
+    effective: datetime.date
+    home_market: str | None  # the market of the business's own number, when it has one
+    markets: list[MarketRates]
+    charged: bool  # False when the operator runs without billing: nothing is charged
+
+
+TEMPLATE_PRICE_CATEGORIES = ("marketing", "utility", "authentication")
+
+
+@dataclass(frozen=True)
 class Balance:
     currency: str
     balance: int  # posted, micros (negative: owed on the credit line)
@@ -359,6 +383,22 @@ class BillingService:
         self._profiles.pop(waba_id, None)
         await self._bus.publish(_PROFILES_TOPIC, {"waba_id": waba_id})
         return updated
+
+    async def rate_sheet(self, waba_id: int, home_number: str | None = None) -> RateSheet:
+        """The business's list rates per market and template category on its local today (reads only)."""
+        profile = await self._db.read(lambda conn: self._profile_or_default(conn, waba_id))
+        prices = self.price_list(profile.price_list)
+        day = local_day(self._clock.now_ms(), profile.timezone)
+        card = prices.card_on(day)
+        digits = (home_number or "").lstrip("+")
+        home = prices.market_of(digits, day) if digits.isascii() and digits.isdigit() else None
+        markets = [
+            MarketRates(market, {name: prices.rate(day, market, name) for name in TEMPLATE_PRICE_CATEGORIES})
+            for market in prices.markets_on(day)
+        ]
+        return RateSheet(
+            prices.name, prices.currency, card.pricing_model, card.effective, home, markets, self.settings.enabled
+        )
 
     def _profile(self, conn: Connection, waba_id: int) -> repo.ProfileRow:
         """The profile, opened on first use: businesses created before billing existed get theirs here."""

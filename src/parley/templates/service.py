@@ -13,7 +13,8 @@ template RED moves it down Meta's ladder: PAUSED 3 h, then PAUSED 6 h, then DISA
 `message_template_status_update` (`other_info.title` FIRST_PAUSE / SECOND_PAUSE, `disable_info.disable_date`).
 A pause ends by itself when `paused_until` passes (or by `POST /{template-id}/unpause` after 5 minutes): the
 template is APPROVED again and the webhook says so as Meta does, `event: "APPROVED"` with
-`other_info.title: "UNPAUSE"` (pywa has no UNPAUSED status).
+`other_info.title: "UNPAUSE"` (pywa has no UNPAUSED status). The business may also pause an approved template
+itself (`pause`, the console's button): such a pause has no end of its own and `unpause` ends it at once.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def resolve_for_send(
     if row is None:
         raise GraphError(132001, f"template name ({name}) does not exist in {language_code}")
     if row.status == rules.PAUSED:
-        raise GraphError(132015, f"template {name} ({language_code}) is paused because of low quality")
+        why = "by the business" if paused_by_business(row) else "because of low quality"
+        raise GraphError(132015, f"template {name} ({language_code}) is paused {why}")
     if row.status == rules.DISABLED:
         raise GraphError(132016, f"template {name} ({language_code}) is disabled because of low quality")
     if row.status != rules.APPROVED:
@@ -97,6 +99,11 @@ def resolve_for_send(
             132001, f"template {name} ({language_code}) is not approved (status {row.status}): it cannot be sent"
         )
     return render(_stored(row), components)
+
+
+def paused_by_business(row: repo.TemplateRow) -> bool:
+    """A PAUSED template the business paused itself: quality pauses always have an end (`paused_until`)."""
+    return row.status == rules.PAUSED and row.paused_until is None
 
 
 def _iso(ms: int) -> str:
@@ -573,13 +580,55 @@ class TemplateService:
                 raise object_not_found(template_id, "post")
             if row.status != rules.PAUSED:
                 return {"success": False, "reason": f"the template is not paused (status {row.status})"}
-            if row.paused_at is not None and now - row.paused_at < UNPAUSE_WAIT_MS:
+            # The 5-minute wait is Meta's for a quality pause; a pause the business made itself ends at once.
+            if not paused_by_business(row) and row.paused_at is not None and now - row.paused_at < UNPAUSE_WAIT_MS:
                 return {"success": False, "reason": "a template can be unpaused 5 minutes after it was paused"}
             if not self._end_pause(conn, template_id, now, "request"):
                 return {"success": False, "reason": "the template is not paused"}
             return {"success": True}
 
         return await self._db.write(unit)
+
+    async def pause(self, scope: GraphScope, template_id: int) -> dict[str, Any]:
+        """The business pauses its own approved template (the console's button; Meta's Graph API has none).
+
+        Such a pause has no end (`paused_until` stays empty, so the review loop leaves it alone) and no
+        5-minute wait: `unpause` ends it. Sends are refused meanwhile, as for a quality pause.
+        """
+        now = self._clock.now_ms()
+        waba_id = scope.waba_id
+
+        def unit(conn: Connection) -> dict[str, Any]:
+            row = repo.get_template(conn, template_id)
+            if row is None or row.waba_id != waba_id:
+                raise object_not_found(template_id, "post")
+            if row.status != rules.APPROVED:
+                raise GraphError(100, f"only an APPROVED template can be paused; this one is {row.status}")
+            values = {"status": rules.PAUSED, "paused_at": None, "paused_until": None, "updated_at": now}
+            if not repo.update_template(conn, template_id, values, status=rules.APPROVED, updated_at=row.updated_at):
+                raise GraphError(2, "the template changed while it was being paused: try again", http_status=503)
+            value = _status_value(row, rules.PAUSED)
+            value["other_info"] = {
+                "title": "BUSINESS_PAUSE",
+                "description": "Your message template has been paused at your request until you unpause it.",
+            }
+            self._enqueue(conn, row.waba_id, STATUS_FIELD, value)
+            return {"success": True}
+
+        return await self._db.write(unit)
+
+    async def rows(
+        self, scope: GraphScope, filters: repo.TemplateFilters, limit: int, after: int | None = None
+    ) -> tuple[list[repo.TemplateRow], bool]:
+        """The business's templates as stored (newest first, keyset-paged), for its own console: (rows, more)."""
+        rows, has_older, _ = await self._db.read(
+            lambda conn: repo.list_templates(conn, scope.waba_id, filters, limit, after)
+        )
+        return rows, has_older
+
+    async def row(self, scope: GraphScope, template_id: int) -> repo.TemplateRow:
+        """One template of the business as stored; Graph's not-found error for anyone else's."""
+        return await self._row_in_scope(scope, template_id)
 
     # -- quality (sync: inside the caller's write unit) --------------------------------------------------------
 

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from parley.http import ContainerDep
 from parley.inbox import SESSION_COOKIE, AgentContext
 from parley.kit.errors import UnauthenticatedError
-from parley.web import console_analytics, console_developers, console_numbers
+from parley.web import console_analytics, console_developers, console_numbers, console_templates
 from parley.web.console_overview import overview_data
 
 _PAGE_HEADERS_EXTRA = {"Cache-Control": "no-store"}
@@ -87,4 +87,5 @@ def build_console_router(templates: Jinja2Templates, asset_version: str, headers
     router.include_router(console_numbers.build_router(pages))
     router.include_router(console_analytics.build_router(pages))
     router.include_router(console_developers.build_router(pages))
+    router.include_router(console_templates.build_router(pages))
     return router
