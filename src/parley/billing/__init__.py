@@ -2,12 +2,17 @@
 
 from parley.billing.pricing import Quote
 from parley.billing.service import (
+    PREVIEW_CATEGORIES,
     Balance,
     BillingService,
+    DailySpend,
     Estimate,
+    InvalidAmountError,
     SendFacts,
     Settlement,
+    SpendReport,
     cash_key,
+    cost_view,
     local_day,
     promotions_key,
     revenue_key,
@@ -16,13 +21,18 @@ from parley.billing.service import (
 )
 
 __all__ = [
+    "PREVIEW_CATEGORIES",
     "Balance",
     "BillingService",
+    "DailySpend",
     "Estimate",
+    "InvalidAmountError",
     "Quote",
     "SendFacts",
     "Settlement",
+    "SpendReport",
     "cash_key",
+    "cost_view",
     "local_day",
     "promotions_key",
     "revenue_key",
