@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from parley.console import billing
 from parley.console.access import ConsoleDep, require_console_access
 
 # Each area of the console adds its JSON router here; app.py includes them all.
 routers: list[APIRouter] = []
+routers.append(billing.router)
 
 __all__ = ["ConsoleDep", "require_console_access", "routers"]

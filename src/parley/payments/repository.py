@@ -64,9 +64,6 @@ def complete(conn: Connection, payment_id: int, **values: Any) -> bool:
 def recent(conn: Connection, payer_kind: str, payer_id: int, limit: int) -> list[PaymentRow]:
     p = payments.c
     rows = conn.execute(
-        select(payments)
-        .where(p.payer_kind == payer_kind, p.payer_id == payer_id)
-        .order_by(p.id.desc())
-        .limit(limit)
+        select(payments).where(p.payer_kind == payer_kind, p.payer_id == payer_id).order_by(p.id.desc()).limit(limit)
     )
     return [PaymentRow(**r._mapping) for r in rows]

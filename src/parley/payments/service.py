@@ -49,6 +49,10 @@ class PaymentService:
     def available(self) -> bool:
         return self._provider is not None
 
+    @property
+    def provider_name(self) -> str | None:
+        return None if self._provider is None else self._provider.name
+
     def _needs_provider(self) -> PaymentProvider:
         if self._provider is None:
             raise PaymentsUnavailableError(

@@ -74,6 +74,8 @@ async def _no_data(request: Request, container: Any, ctx: AgentContext) -> dict[
 
 
 def build_console_router(templates: Jinja2Templates, asset_version: str, headers: dict[str, str]) -> APIRouter:
+    from parley.web import console_billing  # its module imports ConsolePages from here
+
     router = APIRouter(include_in_schema=False)
     pages = ConsolePages(templates, asset_version, headers)
 
@@ -82,4 +84,5 @@ def build_console_router(templates: Jinja2Templates, asset_version: str, headers
         return await pages.page(request, container, "overview", "Overview", "console/overview.html", _no_data)
 
     # Each area registers its page(s) here: `router.include_router(<area>.build_router(pages))`.
+    router.include_router(console_billing.build_router(pages))
     return router
