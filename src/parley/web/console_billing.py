@@ -81,7 +81,7 @@ def build_router(pages: ConsolePages) -> APIRouter:
             "spend": spend,
             "spend_error": error,
             "spend_days": [d for d in spend["days"] if d["messages"]],
-            "chart": spend_chart(report, categories),
+            "spend_chart": spend_chart(report, categories),
             "categories": categories,
             "label": category_label,
             "presets": [(n, (today - datetime.timedelta(days=n - 1)).isoformat(), today.isoformat()) for n in _PRESETS],
