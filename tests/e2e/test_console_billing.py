@@ -59,14 +59,20 @@ async def test_an_owner_tops_up_sees_a_decline_and_watches_the_spend_move(server
     for n, (name, viewport) in enumerate(VIEWPORTS.items()):
         biz = await create_business(server, f"Billing {name.title()} Co")
         email = f"owner.{name}@example.com"
-        await server.container.inbox.create_agent(int(biz.waba_id), email=email, name="Olga Owner", role="owner", password=PASSWORD)
-        await approved_template(server, biz, name="autumn_sale", category="MARKETING", body="Autumn sale on {{1}} until {{2}}.")
+        await server.container.inbox.create_agent(
+            int(biz.waba_id), email=email, name="Olga Owner", role="owner", password=PASSWORD
+        )
+        await approved_template(
+            server, biz, name="autumn_sale", category="MARKETING", body="Autumn sale on {{1}} until {{2}}."
+        )
         person = await server.user("Jonas", f"+49151234500{n:02d}")
 
         context = await browser.new_context(viewport=viewport)
         page = await context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security" in m.text else None)
+        page.on(
+            "console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security" in m.text else None
+        )
         await page.goto(server.base_url + "/inbox/login")
         await page.fill("#email", email)
         await page.fill("#password", PASSWORD)

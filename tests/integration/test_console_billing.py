@@ -50,7 +50,13 @@ async def test_an_agent_is_refused_every_billing_route_and_writes_need_the_csrf_
     biz, owner = await _owner(server)
     helper = await agent(server, biz, "Andy Agent")
     try:
-        for path in ("/balance", "/payments", "/spend", "/statements", "/cost-preview?category=marketing&to=+4915112345678"):
+        for path in (
+            "/balance",
+            "/payments",
+            "/spend",
+            "/statements",
+            "/cost-preview?category=marketing&to=+4915112345678",
+        ):
             refused = await helper.get(API + path)
             assert refused.status_code == 403, path
             assert refused.json()["error"]["code"] == "forbidden"
@@ -93,7 +99,9 @@ async def test_a_card_top_up_credits_the_wallet_once_however_often_it_is_confirm
 
         # The ledger entry names the payment and the card; the card number is stored nowhere.
         topup = await server.container.db.read(
-            lambda conn: server.container.billing.journal.transfer_by_key(conn, f"topup:{biz.waba_id}:payment:{payment_id}")
+            lambda conn: server.container.billing.journal.transfer_by_key(
+                conn, f"topup:{biz.waba_id}:payment:{payment_id}"
+            )
         )
         assert topup is not None and topup.amount == 25_000_000
         assert topup.references["card_brand"] == "visa" and topup.references["card_last4"] == "4242"
@@ -129,7 +137,9 @@ async def test_declined_and_invalid_cards_credit_nothing_and_say_why(server: Liv
 
         # A mistyped number fails the Luhn check: 400, and the payment can still be paid once corrected.
         pending = (await _create(owner, "5.00", "typo")).json()["id"]
-        typo = await owner.post(f"{API}/payments/{pending}/confirm", {"card": {**GOOD_CARD, "number": "4242424242424241"}})
+        typo = await owner.post(
+            f"{API}/payments/{pending}/confirm", {"card": {**GOOD_CARD, "number": "4242424242424241"}}
+        )
         assert typo.status_code == 400 and typo.json()["error"]["code"] == "invalid_card"
         bad_shape = await owner.post(f"{API}/payments/{pending}/confirm", {"card": {**GOOD_CARD, "exp_month": "x"}})
         assert bad_shape.status_code == 400 and "4242" not in bad_shape.text
@@ -174,9 +184,16 @@ async def test_the_cost_preview_is_what_the_send_then_charges_and_spend_per_day_
         by_market = await owner.get(f"{API}/cost-preview", category="marketing", market="Germany")
         assert by_number.status_code == by_market.status_code == 200, by_number.text
         quote = by_number.json()
-        assert (quote["amount"], quote["currency"], quote["market"], quote["tier"]) == ("0.1365", "USD", "Germany", "0:MAX")
+        assert (quote["amount"], quote["currency"], quote["market"], quote["tier"]) == (
+            "0.1365",
+            "USD",
+            "Germany",
+            "0:MAX",
+        )
         assert by_market.json()["amount"] == quote["amount"]
-        utility = (await owner.get(f"{API}/cost-preview", category="utility", market="North America (United States, Canada)")).json()
+        utility = (
+            await owner.get(f"{API}/cost-preview", category="utility", market="North America (United States, Canada)")
+        ).json()
         assert utility["tier"] is not None  # utility has volume bands
 
         before = (await owner.get(f"{API}/spend")).json()
@@ -201,7 +218,11 @@ async def test_the_cost_preview_is_what_the_send_then_charges_and_spend_per_day_
         ]:
             refused = await owner.get(f"{API}/cost-preview", **params)
             assert refused.status_code == 400 and says in refused.json()["error"]["message"], refused.text
-        for params in [{"from": "2026-13-01"}, {"from": "2026-12-10", "to": "2026-12-01"}, {"from": "2020-01-01", "to": "2026-01-01"}]:
+        for params in [
+            {"from": "2026-13-01"},
+            {"from": "2026-12-10", "to": "2026-12-01"},
+            {"from": "2020-01-01", "to": "2026-01-01"},
+        ]:
             assert (await owner.get(f"{API}/spend", **params)).status_code == 400, params
     finally:
         await owner.http.aclose()
@@ -245,6 +266,8 @@ async def test_each_finalised_month_gets_one_invoice_number_from_a_gapless_seque
             lambda c: sorted((r.period, r.number) for r in c.execute(select(billing_invoices)))
         )
         assert stored == [(months[0], 1), (months[1], 2), (months[2], 3)]
+        graph = await server.http.get(f"/v23.0/{biz.waba_id}/statements", headers=biz.headers)
+        assert {s["period"]: s["invoice_number"] for s in graph.json()["data"] if s["invoice_number"]} == numbered[0]
 
         # Later activity opens a draft without a number; the finalised months keep theirs.
         await server.container.billing.topup(waba, 5_000_000)
