@@ -222,6 +222,8 @@ async def test_the_cost_preview_is_what_the_send_then_charges_and_spend_per_day_
             {"from": "2026-13-01"},
             {"from": "2026-12-10", "to": "2026-12-01"},
             {"from": "2020-01-01", "to": "2026-01-01"},
+            {"from": "9999-12-30", "to": "9999-12-31"},
+            {"to": "0001-01-01"},
         ]:
             assert (await owner.get(f"{API}/spend", **params)).status_code == 400, params
     finally:

@@ -447,6 +447,8 @@ class BillingService:
         def unit(conn: Connection) -> SpendReport:
             profile = self._profile_or_default(conn, waba_id)
             until = last or local_day(self._clock.now_ms(), profile.timezone)
+            if not all(2000 <= day.year <= 2999 for day in (until, first or until)):
+                raise InvalidInputError("a spend range lies between the years 2000 and 2999")
             since = first or until - datetime.timedelta(days=SPEND_DEFAULT_DAYS - 1)
             if since > until:
                 raise InvalidInputError(f"the range starts ({since}) after it ends ({until})")

@@ -34,9 +34,9 @@ class UnknownProviderPaymentError(NotFoundError):
 
 
 class PaymentsUnavailableError(AppError):
-    """No payment provider is configured on this installation."""
+    """No payment provider is configured on this installation (a setting, not an outage: not a 5xx)."""
 
-    status = 503
+    status = 409
     code = "payments_unavailable"
 
 
