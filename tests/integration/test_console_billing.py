@@ -14,7 +14,8 @@ import httpx
 from sqlalchemy import select
 
 from parley import billing
-from tests.conftest import LiveServer, User
+from parley.config import PaymentSettings, Settings
+from tests.conftest import LiveServer, User, running_server
 from tests.integration.business_helpers import Biz, ack_all, approved_template, create_business, send, template_body
 from tests.integration.inbox_helpers import Agent, agent
 
@@ -209,6 +210,9 @@ async def test_the_cost_preview_is_what_the_send_then_charges_and_spend_per_day_
         assert after["categories"] == ["marketing"]
         assert today["by_category"] == {"marketing": quote["amount"]} and today["messages"] == 1
         assert after["rows"][0]["market"] == "Germany"
+        # The same figures as the month's statement (both come from the charges the ledger posted).
+        [statement] = (await owner.get(f"{API}/statements")).json()["data"]
+        assert statement["message_charges"] == after["total"] == quote["amount"]
 
         for params, says in [
             ({"category": "gossip", "to": person.phone}, "category"),
@@ -308,3 +312,17 @@ async def test_the_billing_page_shows_the_wallet_and_an_agent_gets_the_403_page(
 
 def test_billing_exports_what_the_console_uses() -> None:
     assert billing.PREVIEW_CATEGORIES == ("marketing", "utility", "authentication")
+
+
+async def test_without_a_payment_provider_cards_are_refused_and_the_page_says_whom_to_ask(settings: Settings) -> None:
+    production_like = settings.model_copy(update={"payments": PaymentSettings(provider="none")})
+    async with running_server(production_like) as server:
+        _biz, owner = await _owner(server)
+        try:
+            refused = await _create(owner, "25.00", "no-provider")
+            assert refused.status_code == 409 and refused.json()["error"]["code"] == "payments_unavailable"
+            page = await owner.http.get("/inbox/console/billing")
+            assert 'id="topup-unavailable"' in page.text and 'id="topup-form"' not in page.text
+            assert await _balance(owner) == Decimal("10")
+        finally:
+            await owner.http.aclose()

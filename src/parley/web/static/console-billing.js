@@ -56,8 +56,7 @@ function setUpTopUp() {
     show(result, "Paying…", null);
     try {
       if (!attempt.payment) {
-        const response = await fetchWithKey(amount, attempt.key);
-        attempt.payment = response;
+        attempt.payment = await call("POST", `${API}/payments`, { amount }, { "Idempotency-Key": attempt.key });
       }
       const done = await call("POST", `${API}/payments/${attempt.payment.id}/confirm`, {
         card: { number, exp_month: expiry.exp_month, exp_year: expiry.exp_year, cvc },
@@ -76,22 +75,6 @@ function setUpTopUp() {
       submit.disabled = false;
     }
   });
-}
-
-async function fetchWithKey(amount, key) {
-  const csrf = document.querySelector(".console")?.dataset.csrf || "";
-  const response = await fetch(`${API}/payments`, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Idempotency-Key": key },
-    body: JSON.stringify({ amount }),
-  });
-  const payload = await response.json().catch(() => null);
-  if (!response.ok) {
-    const error = payload && payload.error ? payload.error : {};
-    throw new ApiError(response.status, error.code || `http_${response.status}`, error.message || `The request failed (HTTP ${response.status}).`);
-  }
-  return payload;
 }
 
 function setUpPreview() {
