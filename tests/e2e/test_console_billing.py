@@ -89,7 +89,7 @@ async def test_an_owner_tops_up_sees_a_decline_and_watches_the_spend_move(server
         await expect(page.locator("#topup-result")).to_contain_text("Paid 25.00 USD with visa ending 4242")
         await expect(page.locator("#balance-balance")).to_have_text("35.00")
         await expect(page.locator("#balance-available")).to_have_text("35.00")
-        assert len((await server.container.payments.recent(payer_kind="waba", payer_id=int(biz.waba_id)))) == 1
+        assert len(await server.container.payments.recent(payer_kind="waba", payer_id=int(biz.waba_id))) == 1
 
         await _top_up(page, "25.00", "4000 0000 0000 0002")
         await expect(page.locator("#topup-result")).to_have_text("Your card was declined.")
