@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -178,6 +179,16 @@ class BillingSettings(BaseModel):
     cbp_conversation_hours: int = Field(default=24, ge=1)
     # The operator's own volume-tier table (CSV: category,from,to,discount_bps,note); default: the shipped one.
     volume_tiers_csv: Path | None = None
+    # Card top-ups from the console, in the wallet's currency: smaller or larger amounts are refused.
+    topup_min: str = Field(default="5", pattern=r"^\d+(\.\d{1,6})?$")
+    topup_max: str = Field(default="10000", pattern=r"^\d+(\.\d{1,6})?$")
+
+
+class PaymentSettings(BaseModel):
+    """The payment provider that takes card top-ups: "sandbox" (test cards only, no money moves) or "none".
+    Unset: the sandbox when development codes are on, none otherwise (test cards must not fund real wallets)."""
+
+    provider: Literal["sandbox", "none"] | None = None
 
 
 class InboxSettings(BaseModel):
@@ -243,6 +254,7 @@ class Settings(BaseSettings):
     media: MediaSettings = MediaSettings()
     links: LinkSettings = LinkSettings()
     billing: BillingSettings = BillingSettings()
+    payments: PaymentSettings = PaymentSettings()
     server: ServerSettings = ServerSettings()
 
     @property

@@ -26,6 +26,7 @@ from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
 from parley.messaging import LiveStreams, MessagingService
+from parley.payments import PaymentProvider, PaymentService, SandboxPaymentProvider
 from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
@@ -56,6 +57,7 @@ class Container:
     inbox: InboxService
     streams: LiveStreams
     referral_links: ReferralLinks
+    payments: PaymentService
     revocation_counter: SqliteCounter | None = None
 
     async def start(self) -> None:
@@ -160,8 +162,15 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox),
         streams=LiveStreams(settings.limits.max_streams_per_account),
         referral_links=ReferralLinks(db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors")),
+        payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),
         revocation_counter=revocations,
     )
+
+
+def _payment_provider(settings: Settings, clock: Clock) -> PaymentProvider | None:
+    """The sandbox takes test cards only: by default it is on where development codes are (never in production)."""
+    choice = settings.payments.provider or ("sandbox" if settings.dev_show_codes else "none")
+    return SandboxPaymentProvider(clock) if choice == "sandbox" else None
 
 
 def _code_sender(settings: Settings) -> CodeSender:

@@ -2,14 +2,19 @@
 
 from parley.billing.pricing import Quote
 from parley.billing.service import (
+    PREVIEW_CATEGORIES,
     Balance,
     BillingService,
+    DailySpend,
     Estimate,
+    InvalidAmountError,
     MarketRates,
     RateSheet,
     SendFacts,
     Settlement,
+    SpendReport,
     cash_key,
+    cost_view,
     local_day,
     promotions_key,
     revenue_key,
@@ -18,15 +23,20 @@ from parley.billing.service import (
 )
 
 __all__ = [
+    "PREVIEW_CATEGORIES",
     "Balance",
     "BillingService",
+    "DailySpend",
     "Estimate",
+    "InvalidAmountError",
     "MarketRates",
     "Quote",
     "RateSheet",
     "SendFacts",
     "Settlement",
+    "SpendReport",
     "cash_key",
+    "cost_view",
     "local_day",
     "promotions_key",
     "revenue_key",

@@ -96,5 +96,5 @@ def _render(statement: Statement, format: str, waba_id: int) -> Response:
             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": cache},
         )
     if format == "html":
-        return HTMLResponse(render_html(statement.document), headers={"Cache-Control": cache})
+        return HTMLResponse(render_html(statement.document, statement.invoice_number), headers={"Cache-Control": cache})
     return Response(statement.text, media_type="application/json", headers={"Cache-Control": cache})

@@ -1,7 +1,7 @@
 """Billing tables: price lists loaded by the operator, each business's billing profile, and one charge row per
 priced business message (the detail behind the ledger's `message_charge` transfers)."""
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint
 
 from parley.kit.db import Id, metadata
 
@@ -114,4 +114,16 @@ billing_statements = Table(
     Column("closing", BigInteger, nullable=False),
     Column("document", Text, nullable=False),  # the statement as JSON, exactly as first produced
     Column("finalized_at", BigInteger, nullable=False),
+)
+
+# Invoice numbers: each finalised month with activity gets the next number of its business's gapless sequence,
+# once, in the unit that first issues it (finalisation); "INV-{year}-{number:06d}" on the page.
+billing_invoices = Table(
+    "billing_invoices",
+    metadata,
+    Column("waba_id", Id, primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("number", BigInteger, nullable=False),
+    Column("issued_at", BigInteger, nullable=False),
+    UniqueConstraint("waba_id", "number", name="uq_billing_invoices_number"),
 )

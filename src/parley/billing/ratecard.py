@@ -420,6 +420,18 @@ class PriceList:
         """Market of an E.164 number (digits, no '+'): its longest mapped prefix on that day, else "Other"."""
         return self._market_in(self._resolved[self._index_on(day)], _checked_digits(calling_digits))
 
+    def number_in(self, market: str, day: datetime.date) -> str | None:
+        """Digits of a number the card prices in `market` on that day (its shortest calling code, padded), for
+        quoting a market without a recipient; None for a market the card does not price."""
+        resolved = self._resolved[self._index_on(day)]
+        if market not in resolved.rows:
+            return None
+        codes = sorted((p for p, name in resolved.prefixes.items() if name == market), key=lambda p: (len(p), p))
+        # No calling code begins with 0, so a number starting with it is in no named market: "Other".
+        prefix = codes[0] if codes else "0"
+        number = prefix.ljust(11, "0")
+        return number if self._market_in(resolved, number) == market else None
+
     @staticmethod
     def _market_in(resolved: _ResolvedCard, digits: str) -> str:
         for length in resolved.prefix_lengths:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.billing.models import (
+    CHARGED,
     billing_charges,
     billing_conversations,
     billing_profiles,
@@ -153,3 +154,24 @@ def open_conversation(conn: Connection, phone_number_id: int, person_id: int, ca
 
 def insert_conversation(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(billing_conversations).values(**values))
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    day: str  # YYYY-MM-DD, the delivery day in the business's time zone
+    category: str  # what it was billed as
+    market: str
+    messages: int
+    amount: int  # micros
+
+
+def spend_between(conn: Connection, waba_id: int, start_ms: int, end_ms: int) -> list[SpendRow]:
+    """Charged messages settled in [start, end), summed by delivery day, billed category and market."""
+    c = billing_charges.c
+    rows = conn.execute(
+        select(c.day, c.category, c.market, func.count().label("messages"), func.sum(c.amount).label("amount"))
+        .where(c.waba_id == waba_id, c.settled_at >= start_ms, c.settled_at < end_ms, c.state == CHARGED)
+        .group_by(c.day, c.category, c.market)
+        .order_by(c.day, c.category, c.market)
+    )
+    return [SpendRow(r.day, r.category, r.market, int(r.messages), int(r.amount or 0)) for r in rows]

@@ -29,11 +29,14 @@ from parley.graph import FieldSpec
 from parley.kit.clock import Clock
 from parley.kit.errors import ConflictError, InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator
-from parley.kit.money import parse_amount
+from parley.kit.money import format_amount, minor_units, parse_amount
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 
 DAY_MS = 86_400_000
+PREVIEW_CATEGORIES = ("marketing", "utility", "authentication")  # what a template can be
+SPEND_DEFAULT_DAYS = 30
+SPEND_MAX_DAYS = 366
 HOUR_MS = 3_600_000
 _CARDS_TOPIC = "billing:cards"
 _PROFILES_TOPIC = "billing:profiles"
@@ -110,6 +113,61 @@ class Balance:
     held: int  # reserved for messages not yet delivered
     credit_line: int
     available: int
+
+
+class InvalidAmountError(InvalidInputError):
+    code = "invalid_amount"
+
+
+@dataclass(frozen=True)
+class DailySpend:
+    """Charged messages of one delivery day, billed category and market."""
+
+    day: datetime.date
+    category: str
+    market: str
+    messages: int
+    amount: int  # micros
+
+
+@dataclass(frozen=True)
+class SpendReport:
+    """What a business was charged per day over [first, last] (days in its time zone), from the charge rows
+    behind the ledger's postings: the same figures as the statements and the pricing analytics."""
+
+    currency: str
+    timezone: str
+    first: datetime.date
+    last: datetime.date
+    rows: list[DailySpend]
+
+    @property
+    def days(self) -> list[datetime.date]:
+        return [self.first + datetime.timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    @property
+    def total(self) -> int:
+        return sum(row.amount for row in self.rows)
+
+
+def cost_view(estimate: Estimate) -> dict[str, Any]:
+    """The `cost` object of a cost preview (the API's dry run and the console show the same)."""
+    quote = estimate.quote
+    return {
+        "currency": estimate.currency,
+        "amount": format_amount(quote.amount),
+        "list_rate": format_amount(quote.list_rate),
+        "market": estimate.market,
+        "tier": tier_label(quote) if quote.billable else None,
+        "charged_this_month": estimate.volume_in_month,
+        "reserved_at_send": format_amount(estimate.hold),
+        "charged_when": "delivered" if quote.billable else "never",
+        "available_before": None if estimate.available is None else format_amount(estimate.available),
+    }
+
+
+def day_start_ms(day: datetime.date, timezone: str) -> int:
+    return int(datetime.datetime(day.year, day.month, day.day, tzinfo=_zone(timezone)).timestamp() * 1000)
 
 
 def wallet_key(waba_id: int) -> str:
@@ -290,22 +348,50 @@ class BillingService:
         currency = key.rsplit(":", 1)[1]
         return self.journal.open_account(conn, key, currency=currency, normal_side=side, kind=kind)
 
-    async def topup(self, waba_id: int, micros: int, reference: str | None = None) -> Balance:
+    async def topup(
+        self, waba_id: int, micros: int, reference: str | None = None, *, refs: dict[str, Any] | None = None
+    ) -> Balance:
         """Money received from the business (bank transfer, card): cash in, wallet credited."""
+        chosen = reference or uuid.uuid4().hex
+        return await self._db.write(lambda conn: self.topup_in(conn, waba_id, micros, chosen, refs=refs))
+
+    def topup_in(
+        self, conn: Connection, waba_id: int, micros: int, reference: str, *, refs: dict[str, Any] | None = None
+    ) -> Balance:
+        """`topup` inside the caller's unit (a card payment commits with its credit). The same reference never
+        credits twice: the ledger answers a repeated key with the first transfer."""
         if micros <= 0:
             raise InvalidInputError("a top-up must be a positive amount")
-        key = f"topup:{waba_id}:{reference or uuid.uuid4().hex}"
+        profile = self._profile(conn, waba_id)
+        cash = self._platform(conn, cash_key(profile.currency), ledger.DEBIT, "cash")
+        wallet = self._wallet(conn, waba_id, profile.currency)
+        self.journal.transfer(
+            conn,
+            f"topup:{waba_id}:{reference}",
+            debit=cash,
+            credit=wallet,
+            amount=micros,
+            code="topup",
+            refs={"waba_id": waba_id, **(refs or {})},
+        )
+        return self._balance(conn, waba_id, profile.currency)
 
-        def unit(conn: Connection) -> Balance:
-            profile = self._profile(conn, waba_id)
-            cash = self._platform(conn, cash_key(profile.currency), ledger.DEBIT, "cash")
-            wallet = self._wallet(conn, waba_id, profile.currency)
-            self.journal.transfer(
-                conn, key, debit=cash, credit=wallet, amount=micros, code="topup", refs={"waba_id": waba_id}
+    def topup_amount(self, text: str, currency: str) -> int:
+        """Exact micros of a top-up typed in the wallet's currency ("25.00"), within the operator's bounds and
+        in whole minor units (cents for USD, yen for JPY); InvalidAmountError says what is wrong."""
+        try:
+            micros = parse_amount(text)
+        except ValueError as error:
+            raise InvalidAmountError(str(error)) from error
+        places = minor_units(currency)
+        if micros % 10 ** (6 - places):
+            raise InvalidAmountError(f"{currency} amounts have at most {places} decimal places, not {text.strip()!r}")
+        low, high = parse_amount(self.settings.topup_min), parse_amount(self.settings.topup_max)
+        if not low <= micros <= high:
+            raise InvalidAmountError(
+                f"a top-up is between {format_amount(low, places)} and {format_amount(high, places)} {currency}"
             )
-            return self._balance(conn, waba_id, profile.currency)
-
-        return await self._db.write(unit)
+        return micros
 
     async def set_credit_line(self, waba_id: int, micros: int) -> Balance:
         def unit(conn: Connection) -> Balance:
@@ -399,6 +485,83 @@ class BillingService:
         return RateSheet(
             prices.name, prices.currency, card.pricing_model, card.effective, home, markets, self.settings.enabled
         )
+    # --- reading what was spent, and what a message would cost ---------------------------------------
+
+    async def today(self, waba_id: int) -> datetime.date:
+        """Today in the business's time zone (its days and months are local)."""
+        profile = await self._db.read(lambda conn: self._profile_or_default(conn, waba_id))
+        return local_day(self._clock.now_ms(), profile.timezone)
+
+    async def daily_spend(
+        self, waba_id: int, first: datetime.date | None = None, last: datetime.date | None = None
+    ) -> SpendReport:
+        """Charges per delivery day, billed category and market over [first, last] (default: the last 30 days
+        to today, in the business's time zone). At most a year; InvalidInputError otherwise."""
+
+        def unit(conn: Connection) -> SpendReport:
+            profile = self._profile_or_default(conn, waba_id)
+            until = last or local_day(self._clock.now_ms(), profile.timezone)
+            if not all(2000 <= day.year <= 2999 for day in (until, first or until)):
+                raise InvalidInputError("a spend range lies between the years 2000 and 2999")
+            since = first or until - datetime.timedelta(days=SPEND_DEFAULT_DAYS - 1)
+            if since > until:
+                raise InvalidInputError(f"the range starts ({since}) after it ends ({until})")
+            if (until - since).days >= SPEND_MAX_DAYS:
+                raise InvalidInputError(f"a spend range covers at most {SPEND_MAX_DAYS} days")
+            start = day_start_ms(since, profile.timezone)
+            end = day_start_ms(until + datetime.timedelta(days=1), profile.timezone)
+            rows = [
+                DailySpend(datetime.date.fromisoformat(r.day), r.category, r.market, r.messages, r.amount)
+                for r in repo.spend_between(conn, waba_id, start, end)
+            ]
+            return SpendReport(profile.currency, profile.timezone, since, until, rows)
+
+        return await self._db.read(unit)
+
+    async def markets(self, waba_id: int) -> list[str]:
+        """The markets the business's price list prices today ("Other" last)."""
+        profile = await self._db.read(lambda conn: self._profile_or_default(conn, waba_id))
+        return self.price_list(profile.price_list).markets_on(local_day(self._clock.now_ms(), profile.timezone))
+
+    async def preview_cost(
+        self, waba_id: int, category: str, *, phone: str | None = None, market: str | None = None
+    ) -> Estimate:
+        """What one delivered template of `category` to `phone` (or any number in `market`) would cost now:
+        `estimate_in` as the send path and the API's dry run price it, volume tier included."""
+        if category not in PREVIEW_CATEGORIES:
+            raise InvalidInputError(f"category is one of {', '.join(PREVIEW_CATEGORIES)}, not {category[:32]!r}")
+        if (phone is None) == (market is None):
+            raise InvalidInputError("give either a recipient's phone number or a market")
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> Estimate:
+            profile = self._profile_or_default(conn, waba_id)
+            if phone is not None:
+                digits = phone.strip().removeprefix("+")
+                if not digits.isascii() or not digits.isdigit() or not 7 <= len(digits) <= 15:
+                    raise InvalidInputError(f"{phone[:32]!r} is not a phone number in international form (+4915…)")
+            else:
+                assert market is not None
+                found = self.price_list(profile.price_list).number_in(market, local_day(now, profile.timezone))
+                if found is None:
+                    raise InvalidInputError(f"the price list has no market {market[:64]!r}")
+                digits = found
+            facts = SendFacts(
+                message_id=0,
+                waba_id=waba_id,
+                phone_number_id=0,
+                person_id=0,
+                phone="+" + digits,
+                country="",
+                category=category,
+                is_template=True,
+                in_service_window=False,
+                in_free_entry_point=False,
+                sent_at=now,
+            )
+            return self.estimate_in(conn, facts, with_available=True)
+
+        return await self._db.read(unit)
 
     def _profile(self, conn: Connection, waba_id: int) -> repo.ProfileRow:
         """The profile, opened on first use: businesses created before billing existed get theirs here."""

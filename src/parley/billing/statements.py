@@ -19,17 +19,17 @@ import json
 import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 import jinja2
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley import ledger
 from parley.billing import repository as repo
-from parley.billing.models import FREE, billing_charges, billing_statements
+from parley.billing.models import FREE, billing_charges, billing_invoices, billing_profiles, billing_statements
 from parley.billing.service import local_day, wallet_key
 from parley.kit.clock import Clock
 from parley.kit.errors import AppError, InvalidInputError
@@ -66,6 +66,7 @@ class Statement:
     status: str
     document: dict[str, Any]
     text: str  # the JSON document; for a finalised statement, byte for byte what was stored
+    invoice_number: str | None = None  # a finalised month with activity: "INV-2026-000012"
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,8 @@ class StatementBook:
     def _walk(
         self, conn: Connection, waba_id: int, business_name: str, upto: str | None, now: int, *, persist: bool
     ) -> list[Statement] | None:
+        if persist:
+            _lock_business(conn, waba_id)  # one unit at a time finalises and numbers a business's months
         profile = repo.get_profile(conn, waba_id)
         if profile is None:
             return []
@@ -166,7 +169,16 @@ class StatementBook:
             else:
                 out.append(Statement(month, DRAFT, document, canonical_json(document)))
             month = next_month(month)
-        return out
+        numbers = _invoice_numbers(conn, waba_id)
+        due = [s for s in out if s.status == FINAL and has_activity(s.document) and s.period not in numbers]
+        if due:
+            if not persist:
+                return None
+            numbers.update(_issue_invoices(conn, waba_id, [s.period for s in due], now))
+        return [
+            replace(s, invoice_number=invoice_label(s.period, numbers[s.period])) if s.period in numbers else s
+            for s in out
+        ]
 
     def _build(
         self,
@@ -282,6 +294,39 @@ class StatementBook:
             if len(page) < _PAGE:
                 return out
             after_id = page[-1].id
+
+
+def has_activity(document: dict[str, Any]) -> bool:
+    """Anything happened in the month: a journal entry or a (free) message."""
+    return bool(document["journal"]["entries"] or document["line_items"])
+
+
+def invoice_label(period: str, number: int) -> str:
+    return f"INV-{period[:4]}-{number:06d}"
+
+
+def _lock_business(conn: Connection, waba_id: int) -> None:
+    """PostgreSQL: serialise the units finalising one business (SQLite has a single writer already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(billing_profiles.c.waba_id).where(billing_profiles.c.waba_id == waba_id).with_for_update())
+
+
+def _invoice_numbers(conn: Connection, waba_id: int) -> dict[str, int]:
+    i = billing_invoices.c
+    return {row.period: int(row.number) for row in conn.execute(select(i.period, i.number).where(i.waba_id == waba_id))}
+
+
+def _issue_invoices(conn: Connection, waba_id: int, periods: list[str], now: int) -> dict[str, int]:
+    """The next numbers of the business's sequence, to these months in order (the caller holds the lock, and
+    the unique indexes refuse a second number for a month or a number used twice)."""
+    i = billing_invoices.c
+    last = int(conn.execute(select(func.coalesce(func.max(i.number), 0)).where(i.waba_id == waba_id)).scalar_one())
+    issued = {period: last + n for n, period in enumerate(sorted(periods), start=1)}
+    conn.execute(
+        insert(billing_invoices),
+        [{"waba_id": waba_id, "period": p, "number": n, "issued_at": now} for p, n in issued.items()],
+    )
+    return issued
 
 
 def _stored(conn: Connection, waba_id: int, upto: str) -> list[Any]:
@@ -453,6 +498,8 @@ def summary(statement: Statement) -> dict[str, Any]:
         "total": doc["totals"]["total"],
         "closing_balance": doc["closing_balance"],
         "held_at_close": doc["held_at_close"],
+        "invoice_number": statement.invoice_number,
+        "has_activity": has_activity(doc),
     }
 
 
@@ -544,10 +591,10 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_html(document: dict[str, Any]) -> str:
+def render_html(document: dict[str, Any], invoice_number: str | None = None) -> str:
     """A printable page (print CSS, no external assets); every value is escaped."""
     template = _environment().get_template("statement.html")
-    return template.render(s=document, last_day=_last_day(document))
+    return template.render(s=document, last_day=_last_day(document), invoice_number=invoice_number)
 
 
 def _last_day(document: dict[str, Any]) -> str:

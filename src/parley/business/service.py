@@ -789,19 +789,8 @@ class BusinessService:
             short = estimate.available is None or estimate.available < estimate.hold
             if check_funds and estimate.hold > 0 and short:
                 raise _payment_error(self._billing, conn, facts)
-            quote = estimate.quote
-            answer["pricing"] = _pricing_of_quote(quote)
-            answer["cost"] = {
-                "currency": estimate.currency,
-                "amount": format_amount(quote.amount),
-                "list_rate": format_amount(quote.list_rate),
-                "market": estimate.market,
-                "tier": billing.tier_label(quote) if quote.billable else None,
-                "charged_this_month": estimate.volume_in_month,
-                "reserved_at_send": format_amount(estimate.hold),
-                "charged_when": "delivered" if quote.billable else "never",
-                "available_before": None if estimate.available is None else format_amount(estimate.available),
-            }
+            answer["pricing"] = _pricing_of_quote(estimate.quote)
+            answer["cost"] = billing.cost_view(estimate)
             return answer
 
         answer = await self._db.read(unit)

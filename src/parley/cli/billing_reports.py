@@ -97,7 +97,7 @@ def statement(
     if output_format == "csv":
         text = render_csv(found.document)
     elif output_format == "html":
-        text = render_html(found.document)
+        text = render_html(found.document, found.invoice_number)
     else:
         text = found.text
     if output is None:

@@ -14,7 +14,13 @@ from fastapi.templating import Jinja2Templates
 from parley.http import ContainerDep
 from parley.inbox import SESSION_COOKIE, AgentContext
 from parley.kit.errors import UnauthenticatedError
-from parley.web import console_analytics, console_developers, console_numbers, console_templates
+from parley.web import (
+    console_analytics,
+    console_billing,
+    console_developers,
+    console_numbers,
+    console_templates,
+)
 from parley.web.console_overview import overview_data
 
 _PAGE_HEADERS_EXTRA = {"Cache-Control": "no-store"}
@@ -88,4 +94,5 @@ def build_console_router(templates: Jinja2Templates, asset_version: str, headers
     router.include_router(console_analytics.build_router(pages))
     router.include_router(console_developers.build_router(pages))
     router.include_router(console_templates.build_router(pages))
+    router.include_router(console_billing.build_router(pages))
     return router

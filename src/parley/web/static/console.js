@@ -11,9 +11,10 @@ export class ApiError extends Error {
   }
 }
 
-/** One call to `/inbox/api/console/…`: JSON in and out; a 401 goes back to sign-in. */
-export async function call(method, path, body = undefined) {
-  const headers = {};
+/** One call to `/inbox/api/console/…`: JSON in and out; a 401 goes back to sign-in. `extraHeaders` adds
+ * e.g. an `Idempotency-Key`. */
+export async function call(method, path, body = undefined, extraHeaders = {}) {
+  const headers = { ...extraHeaders };
   if (method !== "GET") headers["X-CSRF-Token"] = CSRF;
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
   if (body !== undefined) {
