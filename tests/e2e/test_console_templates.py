@@ -5,7 +5,8 @@ The owner signs in through /inbox/login, opens the console's Templates page, cre
 and watches the live preview fill in the example, first gets the API's refusal of a bad name next to the form,
 submits, sees the template in review and then rejected with the reason (the server's clock moves past the review
 delay; the review loop decides and the page, polling, picks it up), edits it, sees it approved, pauses it,
-resumes it and deletes it.
+resumes it and deletes it. In between, from the inbox, the approved template starts a conversation with a new
+customer: the price shown, the example prefilled, the conversation open with the message.
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ async def owner_manages_a_template(server: LiveServer, page: Page, viewport: str
     )
     await check_page(page, f"template detail ({viewport})")
     await page.screenshot(path=f"/tmp/console-templates-detail-{viewport}.png", full_page=True)
+    await starts_a_conversation_with_it(server, page, viewport, name)
 
     await page.click("#tpl-pause")
     await expect(page.locator("#tpl-detail-review")).to_contain_text("Paused by you")
@@ -166,6 +168,30 @@ async def owner_manages_a_template(server: LiveServer, page: Page, viewport: str
     await expect(page.locator("#tpl-empty")).to_be_visible()
     scope = await server.container.business.scope_of(waba_id)
     assert await server.container.templates.rows(scope, TemplateFilters(), 10) == ([], False)
+
+
+async def starts_a_conversation_with_it(server: LiveServer, page: Page, viewport: str, name: str) -> None:
+    """From the console to the inbox: the template just approved opens a conversation with a new customer."""
+    customer = await server.user(f"Nora {viewport.title()}")
+    await page.click("#nav-inbox")
+    await page.wait_for_url(re.compile(r"/inbox$"))
+    await page.click("#new-conversation")
+    await expect(page.locator("#start-dialog")).to_be_visible()
+    await page.fill("#start-to", customer.phone)
+    option = page.locator("#start-template option", has_text=name)
+    await page.select_option("#start-template", await option.get_attribute("value"))
+    await expect(page.locator("#start-vars .template-var").first).to_have_value("Ada")  # the example
+    await page.locator("#start-vars .template-var").first.fill(customer.name)
+    await expect(page.locator("#start-price")).to_have_text("0.0034 USD")  # utility to North America
+    await page.click("#start-send")
+    await expect(page.locator("#start-dialog")).to_be_hidden()
+    await expect(page.locator("#conv-title")).to_have_text(customer.name)
+    await expect(page.locator(".message.own", has_text=f"Hi {customer.name}, your table is ready.")).to_be_visible()
+    await page.click("#nav-console")
+    await page.click("#console-nav-templates")
+    await page.wait_for_url(re.compile(r"/inbox/console/templates$"))
+    await page.locator("#tpl-rows .tpl-item", has_text=name).locator(".tpl-open").click()
+    await expect(page.locator("#tpl-detail-title")).to_have_text(name)
 
 
 async def test_an_owner_creates_reviews_pauses_and_deletes_a_template(server: LiveServer, browser: Browser) -> None:
