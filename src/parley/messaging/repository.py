@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.accounts import users_table as users
 from parley.messaging.models import (
@@ -514,9 +515,10 @@ def accept_group_add_invite(conn: Connection, invite_id: int, now: int) -> None:
 
 
 def stream_opened(conn: Connection, user_id: int, now: int) -> None:
-    updated = conn.execute(update(presence).where(presence.c.user_id == user_id).values(streams=presence.c.streams + 1))
-    if not updated.rowcount:
-        conn.execute(insert(presence).values(user_id=user_id, streams=1, last_seen_at=now))
+    # An upsert: two devices connecting at once for the first time must not collide on the primary key.
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(presence).values(user_id=user_id, streams=1, last_seen_at=now)
+    conn.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_={"streams": presence.c.streams + 1}))
 
 
 def stream_closed(conn: Connection, user_id: int, now: int) -> None:

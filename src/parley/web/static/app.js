@@ -484,6 +484,7 @@ function delivered(pending, answer) {
   if (open.id === null) {
     open.id = answer.chat_id; // the first message created this direct chat
     if (state.open === open) history.replaceState(null, "", `#chat=${open.id}`);
+    if (state.open === open) renderChatHeader(); // now a chat: the header can show their presence
   }
   if (state.open === open) {
     if (!state.messages.has(message.id)) mergeMessage(message); // the stream may have brought it first
