@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from sqlalchemy import update
+
+from parley.config import Settings
 from parley.messaging.models import presence
-from tests.conftest import LiveServer, User
+from tests.conftest import LiveServer, User, running_server
 from tests.integration.test_media import png, upload
 from tests.integration.test_receipts_and_stream import open_stream
 
@@ -131,3 +135,21 @@ async def test_profile_photo_is_set_shown_and_downloadable_by_others(server: Liv
     assert removed.status_code == 204
     assert (await server.http.get(f"{API}/me", headers=alice.headers)).json()["photo_id"] is None
     assert (await server.http.get(f"{API}/media/{photo}", headers=bob.headers)).status_code == 404
+
+
+async def test_a_restarted_server_counts_no_stream_left_open_by_a_crash(settings: Settings) -> None:
+    if settings.redis_url:
+        pytest.skip("with Redis, other processes may hold streams: only a single process forgets them on start")
+    async with running_server(settings) as server:
+        alice, bob = await server.user("Alice"), await server.user("Bob")
+        await server.send_text(alice, "hi", to=bob)
+        async with open_stream(server, bob):
+            pass
+        await until_offline(server, alice, bob)
+        # What a process that died holding Bob's stream leaves behind:
+        crashed = update(presence).where(presence.c.user_id == int(bob.user_id)).values(streams=1)
+        await server.container.db.write(lambda c: c.execute(crashed))
+        assert (await presence_seen_by(server, alice, bob))["online"] is True
+    async with running_server(settings) as restarted:
+        seen = await presence_seen_by(restarted, alice, bob)
+        assert seen["online"] is False and seen["last_seen"] is not None

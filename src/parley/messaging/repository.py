@@ -526,6 +526,11 @@ def stream_closed(conn: Connection, user_id: int, now: int) -> None:
     conn.execute(update(presence).where(presence.c.user_id == user_id).values(streams=remaining, last_seen_at=now))
 
 
+def forget_open_streams(conn: Connection, now: int) -> None:
+    """Whoever was counted online was last seen about now (their streams ended with the previous process)."""
+    conn.execute(update(presence).where(presence.c.streams > 0).values(streams=0, last_seen_at=now))
+
+
 def presence_of(conn: Connection, user_id: int) -> tuple[bool, int | None]:
     """(online, last seen) as the streams left them; (False, None) for someone who never opened one."""
     row = conn.execute(select(presence.c.streams, presence.c.last_seen_at).where(presence.c.user_id == user_id)).first()

@@ -641,6 +641,11 @@ class MessagingService:
         now = self._clock.now_ms()
         await self._db.write(lambda c: repo.stream_closed(c, user_id, now))
 
+    async def forget_open_streams(self) -> None:
+        """Count no stream as open (on the start of the only process that holds them): nobody is online yet."""
+        now = self._clock.now_ms()
+        await self._db.write(lambda c: repo.forget_open_streams(c, now))
+
     async def presence(self, viewer_id: int, raw_user_id: str) -> tuple[bool, int | None]:
         """Whether someone the viewer has a 1:1 chat with is online, or when they were last seen, as their
         `last_seen` privacy setting allows: everyone, contacts (people they have written to) or nobody. As on
