@@ -50,7 +50,7 @@ const groupInfo = new GroupInfo({
   me: () => state.me,
   open: () => state.open,
   group: (id) => state.groups.get(id),
-  contacts: () => [...state.chats.values()].filter((c) => c.type === "direct" && c.peer?.kind !== "business").map((c) => c.peer),
+  contacts: () => [...state.chats.values()].filter((c) => c.type === "direct" && c.peer && c.peer.kind !== "business").map((c) => c.peer),
   setGroup: (group) => { state.groups.set(group.id, group); renderChatHeader(); },
   left: (groupId) => { state.chats.delete(groupId); closeChat(); scheduleChatsReload(); },
 });
