@@ -123,6 +123,7 @@ async def sends_prefilled_text(page: Page) -> None:
     await expect(sent).to_have_attribute("data-message-id", re.compile(r"^\d+$"))
     await expect(sent.locator(".text")).to_have_text(HOSTILE)
     assert await page.locator(".message img[src='x']").count() == 0
+    await expect(page.locator(".chat-item", has_text="Acme Coffee")).to_have_count(1)
 
 
 async def test_click_to_chat_opens_the_chat_with_the_text_signed_in_and_after_signing_in(
