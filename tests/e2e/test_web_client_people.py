@@ -183,6 +183,7 @@ async def test_group_info_changes_are_seen_live_by_another_member(server: LiveSe
     try:
         for page in (admin, member):
             await open_chat(page, "Hike crew")
+            await check_layout(page, "group chat")  # its header has the group info button too
             await page.click("#chat-heading")
             await expect(page.locator("#group-info")).to_be_visible()
             await expect(page.locator("#group-info-name")).to_have_text("Hike crew")
