@@ -145,6 +145,11 @@ async def test_click_to_chat_opens_the_chat_with_the_text_signed_in_and_after_si
     assert referral["headline"] == "Summer latte" and referral["source_url"] == "https://ads.example/latte"
     assert first["messages"][0]["text"]["body"] == HOSTILE
     clid = referral["ctwa_clid"]
+    # The number may also come as bare digits: the same chat opens (no second chat, no click id to send).
+    await page.goto(f"{server.base_url}/app#chat={biz.phone.lstrip('+')}&text=One%20more%2C%20please")
+    await page.reload()  # a hash change alone does not load the page again
+    await expect(page.locator("#composer-input")).to_have_value("One more, please")
+    await expect(page.locator(".message.own", has_text="welcome")).to_have_count(1)
     await page.context.close()
 
     # Signed out, at a desktop (another browser: a click of its own): the sign-in, then the same chat.
