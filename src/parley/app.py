@@ -187,6 +187,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container: Container = build_container(settings, clock)
         await container.start()
+        if not settings.redis_url:
+            # Without Redis this process holds every stream: none is open yet, whatever a crash left counted.
+            await container.messaging.forget_open_streams()
         app.state.container = container
         try:
             yield

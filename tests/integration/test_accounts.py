@@ -69,7 +69,7 @@ async def test_sign_in_with_a_code_from_the_dev_panel(server: LiveServer) -> Non
 
     me = await server.http.get(f"{API}/me", headers=bearer(session["token"]))
     assert me.status_code == 200
-    assert me.json() == {"user_id": session["user_id"], "phone": "+14155552671", "name": ""}
+    assert me.json() == {"user_id": session["user_id"], "phone": "+14155552671", "name": "", "photo_id": None}
 
 
 async def test_a_code_works_once(server: LiveServer) -> None:
@@ -229,7 +229,7 @@ async def test_lookup_by_phone(server: LiveServer) -> None:
     alice, bob = await server.user("Alice"), await server.user("Bob")
     found = await server.http.get(f"{API}/users/lookup", headers=alice.headers, params={"phone": bob.phone})
     assert found.status_code == 200
-    assert found.json() == {"user_id": bob.user_id, "phone": bob.phone, "name": "Bob"}
+    assert found.json() == {"user_id": bob.user_id, "phone": bob.phone, "name": "Bob", "photo_id": None}
     missing = await server.http.get(f"{API}/users/lookup", headers=alice.headers, params={"phone": server.next_phone()})
     assert missing.status_code == 404
     anonymous = await server.http.get(f"{API}/users/lookup", params={"phone": bob.phone})

@@ -89,7 +89,13 @@ async def test_both_directions_share_one_chat(server: LiveServer) -> None:
     assert bodies == ["hey", "hi"]
     bob_chat = await chat(server, bob, first["chat_id"])
     assert bob_chat["type"] == "direct"
-    assert bob_chat["peer"] == {"user_id": alice.user_id, "phone": alice.phone, "name": "Alice", "kind": "person"}
+    assert bob_chat["peer"] == {
+        "user_id": alice.user_id,
+        "phone": alice.phone,
+        "name": "Alice",
+        "kind": "person",
+        "photo_id": None,
+    }
     assert bob_chat["title"] == "Alice"
 
 

@@ -233,15 +233,29 @@ async def test_blocking_then_reporting_the_withheld_message(server: LiveServer) 
 
 async def test_who_can_add_me_to_groups_defaults_to_everyone_and_can_be_changed(server: LiveServer) -> None:
     alice = await server.user("Alice")
-    assert (await server.http.get(f"{API}/privacy", headers=alice.headers)).json() == {"group_add": "everyone"}
+    assert (await server.http.get(f"{API}/privacy", headers=alice.headers)).json() == {
+        "group_add": "everyone",
+        "last_seen": "everyone",
+    }
     for choice in ("contacts", "nobody", "everyone", "nobody"):
         changed = await server.http.patch(f"{API}/privacy", headers=alice.headers, json={"group_add": choice})
         assert changed.status_code == 200
-        assert changed.json() == {"group_add": choice}
-    assert (await server.http.get(f"{API}/privacy", headers=alice.headers)).json() == {"group_add": "nobody"}
-    for bad in ({"group_add": "friends"}, {"group_add": None, "last_seen": "nobody"}, {"group_add": 1}):
+        assert changed.json() == {"group_add": choice, "last_seen": "everyone"}
+    assert (await server.http.get(f"{API}/privacy", headers=alice.headers)).json() == {
+        "group_add": "nobody",
+        "last_seen": "everyone",
+    }
+    for bad in (
+        {"group_add": "friends"},
+        {"group_add": None, "last_seen": "friends"},
+        {"seen": "nobody"},
+        {"group_add": 1},
+    ):
         refused = await server.http.patch(f"{API}/privacy", headers=alice.headers, json=bad)
         assert refused.status_code == 400, bad
         assert set(refused.json()["error"]) == {"code", "message"}
-    assert (await server.http.get(f"{API}/privacy", headers=alice.headers)).json() == {"group_add": "nobody"}
+    assert (await server.http.get(f"{API}/privacy", headers=alice.headers)).json() == {
+        "group_add": "nobody",
+        "last_seen": "everyone",
+    }
     assert (await server.http.get(f"{API}/privacy")).status_code == 401

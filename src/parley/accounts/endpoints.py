@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from parley.accounts.repository import UserRow
 from parley.accounts.schemas import (
     DevCodeOut,
     DevCodesOut,
@@ -44,21 +45,26 @@ async def logout(me: PrincipalDep, c: ContainerDep) -> Response:
 
 @router.get("/me", response_model=ProfileOut)
 async def get_me(me: PrincipalDep, c: ContainerDep) -> ProfileOut:
-    user = await c.accounts.get_user(me.user_id)
-    return ProfileOut(user_id=str(user.id), phone=user.phone, name=user.name)
+    return await _profile(c, await c.accounts.get_user(me.user_id))
 
 
 @router.patch("/me", response_model=ProfileOut)
 async def update_me(body: ProfileUpdateIn, me: PrincipalDep, c: ContainerDep) -> ProfileOut:
-    user = await c.accounts.rename(me.user_id, body.name)
-    return ProfileOut(user_id=str(user.id), phone=user.phone, name=user.name)
+    return await _profile(c, await c.accounts.rename(me.user_id, body.name))
 
 
 @router.get("/users/lookup", response_model=ProfileOut)
 async def lookup(phone: str, request: Request, me: PrincipalDep, c: ContainerDep) -> ProfileOut:
     found = await c.accounts.discover(me.user_id, client_address(request), phone)
-    user = await c.accounts.get_user(found.id)
-    return ProfileOut(user_id=str(user.id), phone=user.phone, name=user.name)
+    return await _profile(c, await c.accounts.get_user(found.id))
+
+
+async def _profile(c: ContainerDep, user: UserRow) -> ProfileOut:
+    # The photo is the media domain's (media imports accounts, so the route asks it rather than the service).
+    photo = await c.media.profile_photo(user.id)
+    return ProfileOut(
+        user_id=str(user.id), phone=user.phone, name=user.name, photo_id=None if photo is None else str(photo)
+    )
 
 
 @router.get("/devices", response_model=DevicesOut)

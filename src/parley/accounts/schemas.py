@@ -36,6 +36,7 @@ class ProfileOut(BaseModel):
     user_id: str
     phone: str
     name: str
+    photo_id: str | None = Field(default=None, description="Media id of the profile photo (PUT /me/photo)")
 
 
 class ProfileUpdateIn(_Strict):

@@ -6,7 +6,9 @@ from parley.media.repository import (
     chats_sharing_any,
     delete_unshared_media,
     get_media,
+    is_profile_photo,
     mark_media_used,
+    profile_photos_of,
     share_media,
 )
 from parley.media.service import (
@@ -34,6 +36,8 @@ __all__ = [
     "delete_unshared_media",
     "get_media",
     "is_animated_webp",
+    "is_profile_photo",
     "mark_media_used",
+    "profile_photos_of",
     "share_media",
 ]

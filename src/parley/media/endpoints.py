@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, client_address
@@ -59,3 +59,24 @@ async def upload_media(request: Request, me: PrincipalDep, c: ContainerDep) -> M
     finally:
         await upload.close()
     return MediaOut(id=str(row.id), mime_type=row.mime_type, size=row.size, sha256=row.sha256, filename=row.filename)
+
+
+class ProfilePhotoIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    media_id: str = Field(min_length=1, max_length=20, description="An image you uploaded with POST /media")
+
+
+class ProfilePhotoOut(BaseModel):
+    photo_id: str | None = Field(description="The media id of your profile photo; anyone signed in may download it")
+
+
+@router.put("/me/photo", response_model=ProfilePhotoOut, tags=["accounts"])
+async def set_profile_photo(body: ProfilePhotoIn, me: PrincipalDep, c: ContainerDep) -> ProfilePhotoOut:
+    photo = await c.media.set_profile_photo(me.user_id, body.media_id)
+    return ProfilePhotoOut(photo_id=None if photo is None else str(photo))
+
+
+@router.delete("/me/photo", status_code=204, tags=["accounts"])
+async def remove_profile_photo(me: PrincipalDep, c: ContainerDep) -> Response:
+    await c.media.set_profile_photo(me.user_id, None)
+    return Response(status_code=204)

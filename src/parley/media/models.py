@@ -29,3 +29,12 @@ media_shares = Table(
     Column("media_id", Id, ForeignKey("media.id"), primary_key=True),
     Column("chat_id", Id, primary_key=True),
 )
+
+# A person's profile photo: one of their own image uploads, which anyone signed in may download (WhatsApp's default).
+profile_photos = Table(
+    "profile_photos",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("media_id", Id, ForeignKey("media.id"), nullable=False, index=True),
+    Column("updated_at", BigInteger, nullable=False),
+)

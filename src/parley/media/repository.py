@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from parley.media.models import media, media_shares
+from parley.media.models import media, media_shares, profile_photos
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,25 @@ def chats_sharing_any(conn: Connection, media_id: int) -> bool:
         conn.execute(select(media_shares.c.chat_id).where(media_shares.c.media_id == media_id).limit(1)).first()
         is not None
     )
+
+
+def set_profile_photo(conn: Connection, user_id: int, media_id: int | None, now: int) -> None:
+    """Make `media_id` the person's profile photo (None removes it)."""
+    conn.execute(delete(profile_photos).where(profile_photos.c.user_id == user_id))
+    if media_id is not None:
+        conn.execute(insert(profile_photos).values(user_id=user_id, media_id=media_id, updated_at=now))
+        mark_media_used(conn, media_id, now)
+
+
+def profile_photos_of(conn: Connection, user_ids: Iterable[int]) -> dict[int, int]:
+    """The profile photo (media id) of each of `user_ids` that has one."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    query = select(profile_photos.c.user_id, profile_photos.c.media_id).where(profile_photos.c.user_id.in_(ids))
+    return {r.user_id: r.media_id for r in conn.execute(query)}
+
+
+def is_profile_photo(conn: Connection, media_id: int) -> bool:
+    query = select(profile_photos.c.user_id).where(profile_photos.c.media_id == media_id).limit(1)
+    return conn.execute(query).first() is not None

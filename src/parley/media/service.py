@@ -13,8 +13,14 @@ from sqlalchemy import Connection, select
 from parley import accounts
 from parley.config import MediaSettings
 from parley.kit.clock import Clock
-from parley.kit.errors import InvalidInputError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError
-from parley.kit.ids import IdGenerator
+from parley.kit.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    UnsupportedMediaTypeError,
+)
+from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.periodic import PeriodicTask
 from parley.media import repository as repo
 from parley.platform.db import Database
@@ -253,6 +259,29 @@ class MediaService:
             expired += len(batch)
             if len(batch) < 500:
                 return expired
+
+    # --- profile photos ----------------------------------------------------------------------
+
+    async def set_profile_photo(self, user_id: int, raw_media_id: str | None) -> int | None:
+        """Make one of the person's own image uploads their profile photo (None removes it); the photo's id."""
+        media_id = None if raw_media_id is None else parse_id(raw_media_id)
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> None:
+            if raw_media_id is not None:
+                item = None if media_id is None else repo.get_media(conn, media_id)
+                # Someone else's upload looks like no upload at all: ids reveal nothing.
+                if item is None or item.owner_id != user_id:
+                    raise NotFoundError("no such media: upload the photo first (POST /media)")
+                if item.kind != "image":
+                    raise InvalidInputError("a profile photo is an image (jpeg, png or webp)")
+            repo.set_profile_photo(conn, user_id, media_id, now)
+
+        await self._db.write(unit)
+        return media_id
+
+    async def profile_photo(self, user_id: int) -> int | None:
+        return (await self._db.read(lambda c: repo.profile_photos_of(c, [user_id]))).get(user_id)
 
     def remove_file(self, row: repo.MediaRow) -> None:
         """Delete a stored file whose row is gone (only ever inside the media directory)."""

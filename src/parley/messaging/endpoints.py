@@ -19,6 +19,7 @@ from parley.messaging.schemas import (
     InviteOut,
     MessageOut,
     MessagesPage,
+    PresenceOut,
     ReactionIn,
     ReceiptOut,
     ReceiptsOut,
@@ -93,6 +94,14 @@ async def typing(chat_id: str, me: PrincipalDep, c: ContainerDep) -> Response:
 async def download_media(media_id: str, me: PrincipalDep, c: ContainerDep) -> FileResponse:
     item = await c.messaging.media_for_member(me.user_id, media_id)
     return FileResponse(item.path, media_type=item.mime_type, filename=item.filename)
+
+
+@router.get("/users/{user_id}/presence", response_model=PresenceOut)
+async def presence(user_id: str, me: PrincipalDep, c: ContainerDep) -> PresenceOut:
+    """Online, or last seen, of someone you have a 1:1 chat with, as their privacy settings allow (hidden looks
+    like never seen); 404 without such a chat."""
+    online, last_seen = await c.messaging.presence(me.user_id, user_id)
+    return PresenceOut(online=online, last_seen=None if online else last_seen)
 
 
 # --- groups ------------------------------------------------------------------------------------

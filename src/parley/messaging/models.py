@@ -1,6 +1,6 @@
 """Tables of chats, members, messages, per-recipient receipts, reactions and the per-user inbox."""
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, SmallInteger, String, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, SmallInteger, String, Table, Text
 
 from parley.kit.db import Id, metadata
 
@@ -104,3 +104,14 @@ group_add_invites = Table(
     Column("accepted_at", BigInteger, nullable=True),
 )
 Index("ix_group_add_invites_pending", group_add_invites.c.chat_id, group_add_invites.c.invitee_id)
+
+
+# Presence, written by the realtime stream: online while `streams` > 0 (open streams of the person's devices, over
+# all processes), else last seen at `last_seen_at`. One write when a stream opens and one when it closes.
+presence = Table(
+    "presence",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("streams", Integer, nullable=False, server_default="0"),
+    Column("last_seen_at", BigInteger, nullable=True),
+)

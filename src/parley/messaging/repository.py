@@ -6,7 +6,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.accounts import users_table as users
 from parley.messaging.models import (
@@ -18,6 +19,7 @@ from parley.messaging.models import (
     group_invites,
     inbox,
     messages,
+    presence,
     reactions,
     receipts,
 )
@@ -507,3 +509,29 @@ def get_group_add_invite(conn: Connection, invite_id: int) -> GroupAddInviteRow 
 
 def accept_group_add_invite(conn: Connection, invite_id: int, now: int) -> None:
     conn.execute(update(group_add_invites).where(group_add_invites.c.id == invite_id).values(accepted_at=now))
+
+
+# --- presence ----------------------------------------------------------------------------------
+
+
+def stream_opened(conn: Connection, user_id: int, now: int) -> None:
+    # An upsert: two devices connecting at once for the first time must not collide on the primary key.
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(presence).values(user_id=user_id, streams=1, last_seen_at=now)
+    conn.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_={"streams": presence.c.streams + 1}))
+
+
+def stream_closed(conn: Connection, user_id: int, now: int) -> None:
+    remaining = case((presence.c.streams > 0, presence.c.streams - 1), else_=0)
+    conn.execute(update(presence).where(presence.c.user_id == user_id).values(streams=remaining, last_seen_at=now))
+
+
+def forget_open_streams(conn: Connection, now: int) -> None:
+    """Whoever was counted online was last seen about now (their streams ended with the previous process)."""
+    conn.execute(update(presence).where(presence.c.streams > 0).values(streams=0, last_seen_at=now))
+
+
+def presence_of(conn: Connection, user_id: int) -> tuple[bool, int | None]:
+    """(online, last seen) as the streams left them; (False, None) for someone who never opened one."""
+    row = conn.execute(select(presence.c.streams, presence.c.last_seen_at).where(presence.c.user_id == user_id)).first()
+    return (False, None) if row is None else (row.streams > 0, row.last_seen_at)

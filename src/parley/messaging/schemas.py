@@ -141,6 +141,7 @@ class PeerOut(BaseModel):
     phone: str
     name: str
     kind: Literal["person", "business"] = "person"  # a business's number shows its badge in the chat list
+    photo_id: str | None = None  # the profile photo's media id (GET /media/{id})
 
 
 class ChatOut(BaseModel):
@@ -182,6 +183,7 @@ class MemberOut(BaseModel):
     phone: str
     name: str
     role: Literal["admin", "member"]
+    photo_id: str | None = None
 
 
 class ErrorOut(BaseModel):
@@ -210,3 +212,8 @@ class GroupOut(BaseModel):
 class InviteOut(BaseModel):
     code: str
     url: str
+
+
+class PresenceOut(BaseModel):
+    online: bool = Field(description="Whether they have the app open now (a live stream)")
+    last_seen: int | None = Field(description="When they were last online (ms); null while online, or when hidden")

@@ -107,6 +107,11 @@ def _require_same_request(conn: Connection, first: repo.MessageRow, fingerprint:
         )
 
 
+def _photo_id(conn: Connection, user_id: int) -> str | None:
+    photo = media.profile_photos_of(conn, [user_id]).get(user_id)
+    return None if photo is None else str(photo)
+
+
 def _parse_id(raw: str, error: type[Exception], what: str) -> int:
     value = parse_id(raw)
     if value is None:
@@ -567,6 +572,7 @@ class MessagingService:
                             "phone": other.phone,
                             "name": other.name,
                             "kind": other.kind,
+                            "photo_id": _photo_id(conn, other.user_id),
                         }
                         title = other.name or other.phone
                 out.append(
@@ -610,11 +616,56 @@ class MessagingService:
             item = media.get_media(conn, media_id)
             if item is None:
                 raise MediaNotFoundError("no such media")
-            if item.owner_id != user_id and not any(
-                repo.member_role(conn, chat_id, user_id) is not None for chat_id in media.chats_sharing(conn, media_id)
+            if (
+                item.owner_id != user_id
+                and not any(
+                    repo.member_role(conn, chat_id, user_id) is not None
+                    for chat_id in media.chats_sharing(conn, media_id)
+                )
+                and not media.is_profile_photo(conn, media_id)  # profile photos are for anyone to see
             ):
                 raise MediaNotFoundError("no such media")
             return item
+
+        return await self._db.read(unit)
+
+    # --- presence ------------------------------------------------------------------------------
+
+    async def stream_opened(self, user_id: int) -> None:
+        """A device of the person opened its stream: they are online."""
+        now = self._clock.now_ms()
+        await self._db.write(lambda c: repo.stream_opened(c, user_id, now))
+
+    async def stream_closed(self, user_id: int) -> None:
+        """A stream closed: the person was last seen now (online still, if another device streams)."""
+        now = self._clock.now_ms()
+        await self._db.write(lambda c: repo.stream_closed(c, user_id, now))
+
+    async def forget_open_streams(self) -> None:
+        """Count no stream as open (on the start of the only process that holds them): nobody is online yet."""
+        now = self._clock.now_ms()
+        await self._db.write(lambda c: repo.forget_open_streams(c, now))
+
+    async def presence(self, viewer_id: int, raw_user_id: str) -> tuple[bool, int | None]:
+        """Whether someone the viewer has a 1:1 chat with is online, or when they were last seen, as their
+        `last_seen` privacy setting allows: everyone, contacts (people they have written to) or nobody. As on
+        WhatsApp, whoever hides their own sees nobody's, and someone who blocked the viewer shows nothing.
+        Hidden looks like never seen: (False, None)."""
+        target = _parse_id(raw_user_id, ChatNotFoundError, "user")
+
+        def unit(conn: Connection) -> tuple[bool, int | None]:
+            if target == viewer_id:
+                return repo.presence_of(conn, target)
+            if repo.find_direct_chat(conn, repo.direct_key(viewer_id, target)) is None:
+                raise ChatNotFoundError("you have no chat with this user")
+            policies = privacy.last_seen_policies(conn, [viewer_id, target])
+            shown = policies[viewer_id] != "nobody" and (
+                policies[target] == "everyone"
+                or (policies[target] == "contacts" and target in repo.wrote_to(conn, [target], viewer_id))
+            )
+            if not shown or privacy.blockers_among(conn, viewer_id, [target]):
+                return False, None
+            return repo.presence_of(conn, target)
 
         return await self._db.read(unit)
 
@@ -863,12 +914,20 @@ class MessagingService:
     def _group(self, conn: Connection, chat_id: int) -> Event:
         chat = repo.get_chat(conn, chat_id)
         assert chat is not None
+        members = repo.members(conn, chat_id)
+        photos = media.profile_photos_of(conn, [m.user_id for m in members])
         return {
             "id": str(chat.id),
             "name": chat.name or "",
             "members": [
-                {"user_id": str(m.user_id), "phone": m.phone, "name": m.name, "role": m.role}
-                for m in repo.members(conn, chat_id)
+                {
+                    "user_id": str(m.user_id),
+                    "phone": m.phone,
+                    "name": m.name,
+                    "role": m.role,
+                    "photo_id": None if m.user_id not in photos else str(photos[m.user_id]),
+                }
+                for m in members
             ],
             "created_at": chat.created_at,
         }

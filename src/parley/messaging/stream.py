@@ -132,6 +132,7 @@ class DeviceStream:
         subscription = self._bus.subscribe(user_topic(self._user_id), self._on_event)
         revocation = self._bus.subscribe(device_topic(self._device_id), self._on_device_event)
         await self._announce()
+        await self._messaging.stream_opened(self._user_id)
         try:
             self._wake()
             while True:
@@ -147,6 +148,12 @@ class DeviceStream:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._sender
             await self._acks_written()
+            await self._closed_presence()
+
+    async def _closed_presence(self) -> None:
+        # Shielded: a server shutting down cancels this task, and the count of open streams must still go down.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._messaging.stream_closed(self._user_id))
 
     async def _acks_written(self) -> None:
         """Wait for the acks taken so far: what a client acked holds before its next step is handled."""

@@ -1,6 +1,7 @@
-"""Privacy: blocks (a blocked person's messages are never delivered), abuse reports, who may add whom to groups."""
+"""Privacy: blocks (a blocked person's messages are never delivered), abuse reports, who may add whom to groups,
+who may see someone's last seen and online."""
 
-from parley.privacy.repository import GROUP_ADD_CHOICES, blockers_among, group_add_policies
+from parley.privacy.repository import GROUP_ADD_CHOICES, blockers_among, group_add_policies, last_seen_policies
 from parley.privacy.service import MessageDirectory, PrivacyObserver, PrivacyService
 
 __all__ = [
@@ -10,4 +11,5 @@ __all__ = [
     "PrivacyService",
     "blockers_among",
     "group_add_policies",
+    "last_seen_policies",
 ]

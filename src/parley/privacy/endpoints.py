@@ -58,22 +58,30 @@ GroupAdd = Literal["everyone", "contacts", "nobody"]
 
 class PrivacyOut(BaseModel):
     group_add: GroupAdd = Field(description="Who may add you to groups; anyone else sends you an invitation instead")
+    last_seen: GroupAdd = Field(
+        description="Who may see your last seen and when you are online; choosing `nobody` hides others' from you too"
+    )
 
 
 class PrivacyUpdateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     group_add: GroupAdd | None = None
+    last_seen: GroupAdd | None = None
 
 
 @router.get("/privacy", response_model=PrivacyOut)
 async def get_privacy(me: PrincipalDep, c: ContainerDep) -> PrivacyOut:
-    return PrivacyOut.model_validate({"group_add": await c.privacy.group_add_policy(me.user_id)})
+    return PrivacyOut.model_validate(
+        {
+            "group_add": await c.privacy.group_add_policy(me.user_id),
+            "last_seen": await c.privacy.last_seen_policy(me.user_id),
+        }
+    )
 
 
 @router.patch("/privacy", response_model=PrivacyOut)
 async def update_privacy(body: PrivacyUpdateIn, me: PrincipalDep, c: ContainerDep) -> PrivacyOut:
-    if body.group_add is not None:
-        await c.privacy.set_group_add_policy(me.user_id, body.group_add)
+    await c.privacy.set_policies(me.user_id, body.model_dump(exclude_none=True))
     return await get_privacy(me, c)
 
 

@@ -26,10 +26,13 @@ reports = Table(
 )
 
 # Who may add a person to groups: everyone | contacts | nobody (others get an invitation instead). No row: everyone.
+# `contacts` are the people the person has written to in a 1:1 chat.
 privacy_settings = Table(
     "privacy_settings",
     metadata,
     Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
     Column("group_add", String(16), nullable=False, server_default="everyone"),
+    # Who may see when the person was last seen and whether they are online (same choices; WhatsApp's default).
+    Column("last_seen", String(16), nullable=False, server_default="everyone"),
     Column("updated_at", BigInteger, nullable=False),
 )

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from parley.privacy.models import blocks, privacy_settings, reports
 
 GROUP_ADD_CHOICES = ("everyone", "contacts", "nobody")
+LAST_SEEN_CHOICES = GROUP_ADD_CHOICES
 
 _BLOCKERS_AMONG = select(blocks.c.blocker_id).where(
     blocks.c.blocked_id == bindparam("sender_id"), blocks.c.blocker_id.in_(bindparam("ids", expanding=True))
@@ -74,21 +75,30 @@ def insert_report(
 
 def group_add_policies(conn: Connection, user_ids: Iterable[int]) -> dict[int, str]:
     """Who may add each of `user_ids` to groups: "everyone" (the default), "contacts" or "nobody"."""
+    return _policies(conn, "group_add", user_ids)
+
+
+def last_seen_policies(conn: Connection, user_ids: Iterable[int]) -> dict[int, str]:
+    """Who may see each of `user_ids`' last seen and online: "everyone" (the default), "contacts" or "nobody"."""
+    return _policies(conn, "last_seen", user_ids)
+
+
+def _policies(conn: Connection, setting: str, user_ids: Iterable[int]) -> dict[int, str]:
     ids = list(set(user_ids))
     policies = dict.fromkeys(ids, "everyone")
     if ids:
-        query = select(privacy_settings.c.user_id, privacy_settings.c.group_add).where(
-            privacy_settings.c.user_id.in_(ids)
-        )
-        policies.update({r.user_id: r.group_add for r in conn.execute(query)})
+        column = privacy_settings.c[setting]
+        query = select(privacy_settings.c.user_id, column).where(privacy_settings.c.user_id.in_(ids))
+        policies.update({r[0]: r[1] for r in conn.execute(query)})
     return policies
 
 
-def set_group_add_policy(conn: Connection, user_id: int, group_add: str, now: int) -> None:
+def set_policy(conn: Connection, user_id: int, setting: str, choice: str, now: int) -> None:
+    """Set one of the person's privacy settings (`group_add`, `last_seen`); the others keep their values."""
     updated = conn.execute(
         update(privacy_settings)
         .where(privacy_settings.c.user_id == user_id)
-        .values(group_add=group_add, updated_at=now)
+        .values({setting: choice, "updated_at": now})
     )
     if not updated.rowcount:
-        conn.execute(insert(privacy_settings).values(user_id=user_id, group_add=group_add, updated_at=now))
+        conn.execute(insert(privacy_settings).values({"user_id": user_id, setting: choice, "updated_at": now}))

@@ -13,6 +13,8 @@ from parley.kit.ids import IdGenerator
 from parley.platform.db import Database
 from parley.privacy import repository as repo
 
+_CHOICES = {"group_add": repo.GROUP_ADD_CHOICES, "last_seen": repo.LAST_SEEN_CHOICES}
+
 
 class MessageDirectory(Protocol):
     """What reports need to know about messages (messaging provides it; privacy does not import it)."""
@@ -72,10 +74,27 @@ class PrivacyService:
         return (await self._db.read(lambda c: repo.group_add_policies(c, [user_id])))[user_id]
 
     async def set_group_add_policy(self, user_id: int, group_add: str) -> None:
-        if group_add not in repo.GROUP_ADD_CHOICES:
-            raise InvalidInputError(f"group_add is one of {', '.join(repo.GROUP_ADD_CHOICES)}")
+        await self.set_policies(user_id, {"group_add": group_add})
+
+    async def last_seen_policy(self, user_id: int) -> str:
+        return (await self._db.read(lambda c: repo.last_seen_policies(c, [user_id])))[user_id]
+
+    async def set_policies(self, user_id: int, changes: dict[str, str]) -> None:
+        """Change some privacy settings (`group_add`, `last_seen`) at once: all of them or, on bad input, none."""
+        for setting, choice in changes.items():
+            choices = _CHOICES.get(setting)
+            if choices is None:
+                raise InvalidInputError(f"unknown privacy setting {setting!r}")
+            if choice not in choices:
+                raise InvalidInputError(f"{setting} is one of {', '.join(choices)}")
         now = self._clock.now_ms()
-        await self._db.write(lambda c: repo.set_group_add_policy(c, user_id, group_add, now))
+
+        def unit(conn: Connection) -> None:
+            for setting, choice in changes.items():
+                repo.set_policy(conn, user_id, setting, choice, now)
+
+        if changes:
+            await self._db.write(unit)
 
     async def report(
         self, reporter_id: int, reported_id: int, chat_id: int | None, message_ids: list[int], reason: str

@@ -3,6 +3,10 @@
 import { api, ApiError, fetchMediaBlob, newClientId, session, streamUrl, uploadMedia } from "./api.js";
 import { Stream } from "./stream.js";
 import * as ui from "./render.js";
+import { openChatLink, referralFields, rememberForSignIn } from "./click-to-chat.js";
+import { GroupInfo } from "./group-info.js";
+import { PresenceWatcher } from "./presence.js";
+import { paintListPhotos, paintPhoto, SettingsPanel } from "./settings-panel.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,6 +36,24 @@ const state = {
 };
 
 const stream = new Stream(streamUrl, onStreamEvent, onStreamState);
+const presence = new PresenceWatcher(call, renderChatHeader);
+const settingsPanel = new SettingsPanel({
+  call, uploadMedia, loadMedia, paintAvatar: ui.paintAvatar,
+  me: () => state.me,
+  setMe: (me) => { state.me = me; renderMe(); },
+  status: (text) => { $("settings-status").textContent = text; },
+  showError: (message) => showError("sidebar-error", message),
+  privacyChanged: (privacy) => { showPrivacy(privacy || state.privacy); presence.refresh(); },
+});
+const groupInfo = new GroupInfo({
+  call, loadMedia,
+  me: () => state.me,
+  open: () => state.open,
+  group: (id) => state.groups.get(id),
+  contacts: () => [...state.chats.values()].filter((c) => c.type === "direct" && c.peer && c.peer.kind !== "business").map((c) => c.peer),
+  setGroup: (group) => { state.groups.set(group.id, group); renderChatHeader(); },
+  left: (groupId) => { state.chats.delete(groupId); closeChat(); scheduleChatsReload(); },
+});
 
 // ---- small helpers -----------------------------------------------------------------------------
 
@@ -112,6 +134,7 @@ function renderChatList() {
     onOpen: openChat,
   }));
   $("chat-list").replaceChildren(...items);
+  paintListPhotos($("chat-list"), state.chats, loadMedia);
   $("chat-list-empty").hidden = items.length > 0;
   updateTitleBadge();
 }
@@ -175,6 +198,7 @@ function showChat(open) {
   renderChatHeader();
   renderMessages("bottom");
   renderChatList();
+  groupInfo.update();
   $("composer-input").focus();
 }
 
@@ -184,6 +208,8 @@ function closeChat() {
   $("chat-view").hidden = true;
   $("empty-state").hidden = false;
   $("app").classList.remove("chat-open");
+  presence.watch(null);
+  groupInfo.update();
   renderChatList();
 }
 
@@ -191,8 +217,10 @@ async function loadGroup(groupId) {
   try {
     state.groups.set(groupId, await call("GET", `/groups/${groupId}`));
     if (state.open?.id === groupId) renderChatHeader();
-  } catch {
-    /* the header just shows less */
+    groupInfo.update();
+  } catch (error) {
+    // Removed from the group (404): it is gone from this person's chats.
+    if (error instanceof ApiError && error.status === 404 && state.open?.id === groupId) closeChat();
   }
 }
 
@@ -202,10 +230,13 @@ function renderChatHeader() {
   $("chat-title").textContent = open.title || open.peer?.phone || "Chat";
   $("chat-business-badge").hidden = open.peer?.kind !== "business";
   ui.paintAvatar($("chat-avatar"), open.title, open.type === "group");
+  paintPhoto($("chat-avatar"), open.peer?.photo_id, loadMedia);
+  $("chat-info").hidden = open.type !== "group";
+  presence.watch(open);
   const typing = open.id ? typingText(open.id) : null;
   const subtitle = $("chat-subtitle");
   subtitle.classList.toggle("typing", Boolean(typing));
-  subtitle.textContent = typing || headerDetail(open);
+  subtitle.textContent = typing || presence.textFor(open) || headerDetail(open);
 }
 
 function headerDetail(open) {
@@ -330,7 +361,7 @@ async function submitComposer(event) {
   const body = input.value.trim();
   if (!body || !state.open) return;
   input.value = "";
-  const request = { ...sendTarget(state.open), type: "text", text: { body }, client_id: newClientId() };
+  const request = { ...sendTarget(state.open), ...referralFields(state.open), type: "text", text: { body }, client_id: newClientId() };
   await deliver(request, { type: "text", text: { body }, media: null });
 }
 
@@ -453,6 +484,7 @@ function delivered(pending, answer) {
   if (open.id === null) {
     open.id = answer.chat_id; // the first message created this direct chat
     if (state.open === open) history.replaceState(null, "", `#chat=${open.id}`);
+    if (state.open === open) renderChatHeader(); // now a chat: the header can show their presence
   }
   if (state.open === open) {
     if (!state.messages.has(message.id)) mergeMessage(message); // the stream may have brought it first
@@ -536,17 +568,13 @@ function renderMe() {
   $("me-name").textContent = me.name || "Set your name";
   $("me-phone").textContent = me.phone;
   ui.paintAvatar($("me-avatar"), me.name || me.phone);
+  paintPhoto($("me-avatar"), me.photo_id, loadMedia);
 }
 
-async function renameMe() {
-  const name = prompt("Your name, as others see it:", state.me.name || "");
-  if (name === null || !name.trim()) return;
-  try {
-    state.me = await call("PATCH", "/me", { name: name.trim() });
-    renderMe();
-  } catch (error) {
-    showError("sidebar-error", error.message);
-  }
+// The profile (name, photo) is edited in the settings panel.
+function renameMe() {
+  toggleSettings(true);
+  settingsPanel.focusName();
 }
 
 // ---- settings: who can add me to groups ---------------------------------------------------------
@@ -563,6 +591,7 @@ function toggleSettings(open) {
     return;
   }
   $("settings-status").textContent = "";
+  settingsPanel.opened();
   loadPrivacy();
 }
 
@@ -570,7 +599,9 @@ async function loadPrivacy() {
   try {
     showPrivacy(await call("GET", "/privacy"));
     $("group-add").disabled = false;
-    (groupAddChoices().find((input) => input.checked) || groupAddChoices()[0]).focus();
+    if (!$("settings").contains(document.activeElement)) {
+      (groupAddChoices().find((input) => input.checked) || groupAddChoices()[0]).focus();
+    }
   } catch (error) {
     showError("sidebar-error", error.message);
   }
@@ -579,6 +610,7 @@ async function loadPrivacy() {
 function showPrivacy(privacy) {
   state.privacy = privacy;
   for (const input of groupAddChoices()) input.checked = input.value === privacy.group_add;
+  settingsPanel.showPrivacy(privacy);
 }
 
 async function saveGroupAdd(event) {
@@ -802,6 +834,7 @@ function bindUi() {
 
 async function boot() {
   if (!session.token) {
+    rememberForSignIn(location.hash); // a click-to-chat link opens after the sign-in
     location.replace("/");
     return;
   }
@@ -815,8 +848,12 @@ async function boot() {
     showError("sidebar-error", error.message);
   }
   $("app").removeAttribute("aria-busy");
-  const wanted = /^#chat=(\d+)$/.exec(location.hash);
-  if (wanted && state.chats.has(wanted[1])) openChat(wanted[1]);
+  if (state.me) {
+    await openChatLink(location.hash, {
+      me: state.me, chats: state.chats, call, openChat, showChat, composer: $("composer-input"),
+      showError: (message) => showError("sidebar-error", message),
+    });
+  }
 }
 
 boot();

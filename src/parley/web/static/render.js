@@ -32,7 +32,8 @@ function svg(viewBox, ...shapes) {
 
 // ---- names, avatars, times -------------------------------------------------------------------
 
-const AVATAR_COLOURS = ["#00a884", "#53bdeb", "#ff8a65", "#a77bca", "#f2a93b", "#4fc3b5", "#e57373", "#7986cb"];
+// Deep enough for white initials (≥ 4.5:1).
+const AVATAR_COLOURS = ["#00785f", "#1d6fa5", "#b0512a", "#7a4fa0", "#8a5a00", "#25766c", "#b03a3a", "#4a569d"];
 
 /** Fills an avatar circle with initials and a colour that stays the same for the same name. */
 export function paintAvatar(node, name, isGroup = false) {
@@ -196,7 +197,8 @@ export function chatItem(chat, { meId, active, typingText, onOpen }) {
 // ---- messages --------------------------------------------------------------------------------
 
 export function daySeparator(ms) {
-  return el("li", { class: "day-separator", attrs: { role: "separator" } }, el("span", { text: formatDay(ms) }));
+  // A list item like the messages (a `separator` role is not allowed directly in the list).
+  return el("li", { class: "day-separator" }, el("span", { text: formatDay(ms) }));
 }
 
 // Rendered media nodes by media id: redraws move the same node, so a loaded picture doesn't flash

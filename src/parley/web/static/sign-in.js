@@ -1,6 +1,7 @@
 // The sign-in page: phone -> one-time code -> device token in localStorage -> /app.
 
 import { api, ApiError, session } from "./api.js";
+import { afterSignIn } from "./click-to-chat.js";
 
 const $ = (id) => document.getElementById(id);
 const DEV_POLL_MS = 2000;
@@ -99,7 +100,7 @@ async function verify(event) {
     const body = { phone: signingInPhone, code, device_name: deviceName() };
     const answer = await api("POST", "/auth/verify", body, { auth: false });
     session.save(answer.token);
-    location.replace("/app");
+    location.replace(afterSignIn());
   } catch (error) {
     showError(error.message);
     setBusy(button, false);
@@ -187,7 +188,7 @@ async function redirectIfSignedIn() {
   if (!session.token) return;
   try {
     await api("GET", "/me");
-    location.replace("/app");
+    location.replace(afterSignIn());
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) session.clear();
   }
