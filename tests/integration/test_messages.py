@@ -71,6 +71,7 @@ async def test_text_message_reaches_the_recipient(server: LiveServer) -> None:
         "timestamp": sent["timestamp"],
         "edited_at": None,
         "deleted": False,
+        "forwarded": False,
         "reactions": [],
         "status": "sent",
         "business": None,

@@ -30,8 +30,10 @@ def render_message(
 ) -> Event:
     """The client API's message object (a plain dict: it goes on the wire and on the bus as is)."""
     text = media_out = business = None
+    forwarded = False
     if row.deleted_at is None and row.content is not None:
         content = load_content(row.content)
+        forwarded = bool(getattr(content, "forwarded", False))
         if isinstance(content, TextContent):
             text = {"body": content.body}
         elif isinstance(content, MediaContent):
@@ -57,6 +59,7 @@ def render_message(
         "timestamp": row.created_at,
         "edited_at": row.edited_at,
         "deleted": row.deleted_at is not None,
+        "forwarded": forwarded,
         "reactions": [{"user_id": str(u), "emoji": e} for u, e in (message_reactions or [])],
         "status": STATUS_NAMES.get(status, "sent"),
         # The kinds beyond text and media (a template, an interactive message, a location, contact cards, a
@@ -71,7 +74,7 @@ def _business_part(content: AnyContent) -> Event:
     if isinstance(content, InteractiveContent):
         return {"interactive": content.model_dump(exclude={"kind"})}
     if isinstance(content, LocationContent):
-        return {"location": content.model_dump(exclude={"kind"})}
+        return {"location": content.model_dump(exclude={"kind", "forwarded"})}
     if isinstance(content, ContactsContent):
         return {"contacts": content.contacts}
     if isinstance(content, ReplyContent):

@@ -88,6 +88,13 @@ class ReactionIn(_Strict):
     emoji: str = Field(max_length=32)
 
 
+class ForwardIn(_Strict):
+    """Forward a message into one chat of yours; `client_id` makes a retry return the first copy."""
+
+    chat_id: str = Field(pattern=r"^\d{1,20}$")
+    client_id: str = Field(min_length=1, max_length=64)
+
+
 class TextOut(BaseModel):
     body: str
 
@@ -125,6 +132,7 @@ class MessageOut(BaseModel):
     timestamp: int
     edited_at: int | None
     deleted: bool
+    forwarded: bool = False
     reactions: list[ReactionOut]
     status: Status
     # A business message's template or interactive content, a location, contact cards, or a tap on a button.
@@ -132,6 +140,13 @@ class MessageOut(BaseModel):
 
 
 class MessagesPage(BaseModel):
+    messages: list[MessageOut]
+    next: str | None
+
+
+class SearchPage(BaseModel):
+    """Messages of yours (in any of your chats) that contain the query, newest first."""
+
     messages: list[MessageOut]
     next: str | None
 

@@ -29,7 +29,9 @@ from parley.messaging.content import (
     ReplyContent,
     TextContent,
     dump_content,
+    forwarded_copy,
     load_content,
+    preview_of,
     reply_choices,
 )
 from parley.messaging.errors import (
@@ -48,7 +50,7 @@ from parley.messaging.errors import (
 from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD
 from parley.messaging.observers import MessageObserver
 from parley.messaging.render import STATUS_NAMES, Event, render_message
-from parley.messaging.schemas import MEDIA_TYPES, ReplyIn, SendMessageIn
+from parley.messaging.schemas import MEDIA_TYPES, ForwardIn, ReplyIn, SendMessageIn
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 
@@ -355,6 +357,54 @@ class MessagingService:
             media_id=item.id, mime_type=item.mime_type, size=item.size, filename=item.filename, caption=caption
         )
 
+    async def forward(self, user_id: int, raw_message_id: str, request: ForwardIn) -> SendResult:
+        """A copy of a message you can see, sent by you into another chat of yours and marked forwarded.
+
+        Media travel with it (the copy shares the same stored file), so a picture someone sent you can be
+        forwarded although you never uploaded it. A retry with the same `client_id` returns the first copy.
+        """
+        message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
+        chat_id = _parse_id(request.chat_id, ChatNotFoundError, "chat")
+        now = self._clock.now_ms()
+        fingerprint = request_fingerprint({"forward": message_id, "chat_id": chat_id})
+
+        def unit(conn: Connection) -> tuple[SendResult, _Fanout]:
+            first = self.first_send_in(conn, user_id, request.client_id, fingerprint, key_name="client_id")
+            if first is not None:
+                return first, _Fanout()
+            source = repo.get_message(conn, message_id)
+            if (
+                source is None
+                or repo.member_role(conn, source.chat_id, user_id) is None
+                or repo.own_statuses(conn, user_id, [message_id]).get(message_id) == WITHHELD
+            ):
+                raise MessageNotFoundError("no such message")
+            if repo.member_role(conn, chat_id, user_id) is None:
+                raise ChatNotFoundError("no such chat")
+            content = None
+            if source.deleted_at is None and source.content is not None:
+                content = forwarded_copy(load_content(source.content))
+            if content is None:
+                raise InvalidMessageError("only text, media and locations can be forwarded, and not once deleted")
+            if isinstance(content, MediaContent):
+                media.share_media(conn, content.media_id, chat_id, now)
+            return self._store(
+                conn,
+                chat_id,
+                user_id,
+                request.client_id,
+                source.type,
+                content,
+                None,
+                None,
+                now,
+                request_hash=fingerprint,
+            )
+
+        result, fanout = await self._db.write(unit)
+        await self._publish(fanout)
+        return result
+
     # --- changing messages ---------------------------------------------------------------------
 
     async def edit(self, user_id: int, raw_message_id: str, body: str) -> Event:
@@ -549,6 +599,34 @@ class MessagingService:
             )
             for r in rows
         ]
+
+    async def search(self, user_id: int, query: str, before: str | None, limit: int) -> tuple[list[Event], str | None]:
+        """The signed-in person's own messages (in their chats) whose text or caption contains `query`.
+
+        The server can search because it stores the content readable; once chats are end-to-end encrypted
+        this moves into the client, over the messages it has decrypted. One page scans at most `limit`
+        candidate rows, so `next` may come with fewer than `limit` matches: ask again with it.
+        """
+        needle = " ".join(query.split()).casefold()
+        if not 2 <= len(needle) <= 100:
+            raise InvalidInputError("search for 2 to 100 characters")
+        if not 1 <= limit <= 50:
+            raise InvalidInputError("limit must be between 1 and 50")
+        before_id = decode_cursor(before)
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        def unit(conn: Connection) -> tuple[list[Event], str | None]:
+            rows = repo.search_page(conn, user_id, f"%{escaped}%", before_id, limit)
+            # The SQL matched the stored JSON (keys too): keep the messages whose words contain it.
+            hits = [
+                r
+                for r in rows
+                if r.content is not None and needle in preview_of(load_content(r.content), 100_000).casefold()
+            ]
+            cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+            return self._view(conn, user_id, hits), cursor
+
+        return await self._db.read(unit)
 
     async def chats(self, user_id: int) -> list[Event]:
         def unit(conn: Connection) -> list[Event]:
