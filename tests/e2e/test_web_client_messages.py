@@ -266,8 +266,13 @@ async def test_offline_send_is_retried_once_and_a_picture_goes_from_the_keyboard
     server: LiveServer, browser: Browser
 ) -> None:
     errors: list[str] = []
-    _, bob_user, alice, bob = await two_people_chatting(browser, server, PHONE, errors)
+    alice_user, bob_user, alice, bob = await two_people_chatting(browser, server, PHONE, errors)
     try:
+        # A full chat, scrolled to its newest message.
+        for n in range(15):
+            await server.send_text(bob_user, f"line {n}", to=alice_user)
+        await expect(alice.locator(".message.incoming", has_text="line 14")).to_be_in_viewport()
+
         # The network drops: the send fails and says so, with the error bar below it, not over it.
         await alice.context.set_offline(True)
         await alice.fill("#composer-input", "Sent while offline")

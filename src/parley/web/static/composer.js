@@ -23,6 +23,13 @@ export function initComposer(hooks) {
   // A real button (Tab, Enter, Space) opens the hidden file input's chooser.
   const attach = $("attach-button");
   attach.addEventListener("click", () => $("attach").click());
+  // Enter activates a button on its keypress, which Chromium does not always count as a gesture that may open a
+  // file chooser; the keydown itself does.
+  attach.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.repeat) return;
+    event.preventDefault();
+    $("attach").click();
+  });
 
   const emoji = el("button", {
     class: "icon-button emoji-button",
