@@ -99,6 +99,23 @@ async def test_forwarding_what_you_cannot_see_or_into_a_strangers_chat_is_refuse
     assert len(await history(server, mallory, with_mallory["chat_id"])) == 1
 
 
+async def test_delete_for_everyone_only_within_the_window(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    recent = (await send(server, alice, "oops", to=bob)).json()
+    server.clock.advance(hours=59)
+    assert (await server.http.delete(f"{API}/messages/{recent['id']}", headers=alice.headers)).status_code == 204
+    old = (await send(server, alice, "said long ago", to=bob)).json()
+    server.clock.advance(hours=61)
+    refused = await server.http.delete(f"{API}/messages/{old['id']}", headers=alice.headers)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "delete_window_closed"
+    seen = {m["id"]: m for m in await history(server, bob, old["chat_id"])}
+    assert seen[old["id"]]["text"] == {"body": "said long ago"}
+    # Deleting again what is already deleted still answers 204, however late.
+    assert (await server.http.delete(f"{API}/messages/{recent['id']}", headers=alice.headers)).status_code == 204
+    assert seen[recent["id"]]["deleted"] is True
+
+
 async def test_search_finds_my_messages_in_my_chats_only(server: LiveServer) -> None:
     alice, bob, carol = await server.user("Alice"), await server.user("Bob"), await server.user("Carol")
     dinner = (await send(server, bob, "Dinner at the Harbour Café?", to=alice)).json()

@@ -36,6 +36,7 @@ from parley.messaging.content import (
 )
 from parley.messaging.errors import (
     ChatNotFoundError,
+    DeleteWindowClosedError,
     EditWindowClosedError,
     GroupAddNotAllowedError,
     GroupFullError,
@@ -431,6 +432,14 @@ class MessagingService:
         def change(conn: Connection, row: repo.MessageRow) -> dict[str, object]:
             if row.sender_id != user_id:
                 raise NotYourMessageError("only the sender can delete a message for everyone")
+            window_s = self._limits.delete_window_s
+            if row.deleted_at is None and now - row.created_at > window_s * 1000:
+                hours = window_s // 3600
+                raise DeleteWindowClosedError(
+                    f"messages can be deleted for everyone for {hours} hours after sending"
+                    if hours
+                    else "this message is too old to be deleted for everyone"
+                )
             return {"deleted_at": row.deleted_at or now, "content": None}
 
         await self._change_message(user_id, message_id, "deleted", change)

@@ -6,6 +6,8 @@ import { closePopup, openEmojiGrid, openMenu, QUICK_REACTIONS } from "./popup.js
 
 // The server's edit window (PARLEY_LIMITS__EDIT_WINDOW_S, 15 minutes by default): past it, no Edit in the menu.
 const EDIT_WINDOW_MS = 15 * 60 * 1000;
+// ... and its delete-for-everyone window (PARLEY_LIMITS__DELETE_WINDOW_S, 60 hours by default).
+const DELETE_WINDOW_MS = 60 * 3600 * 1000;
 const LONG_PRESS_MS = 500;
 
 let app = null;
@@ -132,7 +134,7 @@ function openMessageMenu(button, message) {
   if (copyText(current)) entries.push({ label: "Copy", action: () => copy(current) });
   if (canForward(current)) entries.push({ label: "Forward", movesFocus: true, action: () => forwardDialog(current) });
   if (canEdit(current)) entries.push({ label: "Edit", movesFocus: true, action: () => app.edit(current) });
-  if (isMine(current) && !current.deleted) {
+  if (isMine(current) && !current.deleted && Date.now() - current.timestamp < DELETE_WINDOW_MS) {
     entries.push({ label: "Delete for everyone", className: "danger", movesFocus: true, action: () => confirmDelete(current) });
   }
   if (entries.length === 0) return;
