@@ -8,6 +8,7 @@ a picture is attached from the keyboard and sent with a caption from its preview
 
 from __future__ import annotations
 
+import asyncio
 import re
 import struct
 import zlib
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, FileChooser, Locator, Page, ViewportSize, async_playwright, expect
 
 from tests.conftest import LiveServer, User
 from tests.e2e.page_checks import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, assert_accessible
@@ -65,9 +66,14 @@ async def signed_in(browser: Browser, server: LiveServer, person: User, viewport
     return page
 
 
-async def open_chat(page: Page, title: str) -> None:
+async def back_to_chats(page: Page) -> None:
+    """On a phone one pane shows at a time: the open chat's back arrow leads to the chat list."""
     if await page.locator("#back").is_visible():
         await page.click("#back")
+
+
+async def open_chat(page: Page, title: str) -> None:
+    await back_to_chats(page)
     await page.locator(".chat-item", has_text=title).click()
     await expect(page.locator("#chat-title")).to_have_text(title)
 
@@ -231,6 +237,7 @@ async def test_edit_delete_forward_and_search(server: LiveServer, browser: Brows
         await menu_item(alice, news, "Forward")
         dialog = alice.get_by_role("dialog", name="Forward message")
         await dialog.get_by_role("checkbox", name="Bob").check()
+        await alice.screenshot(path="/tmp/webclient-messages-forward-1280.png")
         await dialog.get_by_role("button", name="Forward").click()
         await expect(dialog).to_be_hidden()
         forwarded = bob.locator(".message.incoming", has_text="hike moved")
@@ -242,6 +249,7 @@ async def test_edit_delete_forward_and_search(server: LiveServer, browser: Brows
             await server.send_text(alice_user, f"chatter {n}", to=bob_user)
         await server.send_text(carol, "Are you coming?", to=bob_user)
         await open_chat(bob, "Carol")
+        await back_to_chats(bob)
         search = bob.get_by_role("searchbox", name="Search chats and messages")
         await search.fill("caro")
         await expect(bob.locator(".chat-item")).to_have_text([re.compile("Carol")])
@@ -267,6 +275,9 @@ async def test_offline_send_is_retried_once_and_a_picture_goes_from_the_keyboard
 ) -> None:
     errors: list[str] = []
     alice_user, bob_user, alice, bob = await two_people_chatting(browser, server, PHONE, errors)
+    # Listening from the start: Playwright then intercepts every file chooser the page opens.
+    choosers: asyncio.Queue[FileChooser] = asyncio.Queue()
+    alice.on("filechooser", choosers.put_nowait)
     try:
         # A full chat, scrolled to its newest message.
         for n in range(15):
@@ -317,11 +328,9 @@ async def test_offline_send_is_retried_once_and_a_picture_goes_from_the_keyboard
         await alice.keyboard.press("Shift+Tab")
         await alice.keyboard.press("Shift+Tab")
         await expect(alice.get_by_role("button", name="Attach a file")).to_be_focused()
-        async with alice.expect_file_chooser() as chooser:
-            await alice.keyboard.press("Enter")
-        await (await chooser.value).set_files(
-            files=[{"name": "sunset.png", "mimeType": "image/png", "buffer": small_png()}]
-        )
+        await alice.keyboard.press("Enter")
+        chooser = await asyncio.wait_for(choosers.get(), 15)
+        await chooser.set_files(files=[{"name": "sunset.png", "mimeType": "image/png", "buffer": small_png()}])
         preview = alice.get_by_role("dialog", name="Send a photo")
         await expect(preview.locator("img")).to_have_attribute("src", re.compile(r"^blob:"))
         await expect(preview.get_by_role("textbox", name="Caption")).to_be_focused()
