@@ -264,6 +264,15 @@ async def test_edit_delete_forward_and_search(server: LiveServer, browser: Brows
         await expect(found).to_have_class(re.compile("highlight"))
         await expect(bob.locator("#chat-title")).to_have_text("Alice")
         await bob.screenshot(path="/tmp/webclient-messages-search-1280.png")
+
+        # A reply to that old message: Alice's page has only the newest messages loaded, yet shows the quote.
+        await menu_item(bob, found, "Reply")
+        await send(bob, "Got it, thanks")
+        await open_chat(alice, "Bob")
+        answer = alice.locator(".message.incoming", has_text="Got it, thanks")
+        await expect(answer.locator(".quote-sender")).to_have_text("You")
+        await expect(answer.locator(".quote-text")).to_have_text("The cabin code is 4711")
+        await expect(bubble(alice, older["id"])).to_have_count(0)  # not loaded: the server described it
     finally:
         await alice.context.close()
         await bob.context.close()

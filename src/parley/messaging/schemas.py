@@ -111,6 +111,16 @@ class ContextOut(BaseModel):
     message_id: str
 
 
+class QuotedOut(BaseModel):
+    """The message a reply quotes: who wrote it and one line of it (null once deleted)."""
+
+    sender_id: str
+    sender_name: str
+    type: str
+    preview: str | None
+    deleted: bool
+
+
 class ReactionOut(BaseModel):
     user_id: str
     emoji: str
@@ -128,6 +138,7 @@ class MessageOut(BaseModel):
     text: TextOut | None
     media: MediaOut | None
     context: ContextOut | None
+    quoted: QuotedOut | None = None
     client_id: str
     timestamp: int
     edited_at: int | None

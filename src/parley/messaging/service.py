@@ -80,6 +80,7 @@ class _Fanout:
     statuses: dict[int, int] = field(default_factory=dict)
     reactions: list[tuple[int, str]] = field(default_factory=list)
     others: list[tuple[int, Event]] = field(default_factory=list)
+    quoted: repo.MessageRow | None = None  # the message a reply quotes
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,8 @@ class MessagingService:
         seqs = accounts.next_inbox_seqs(conn, [sender_id, *readers] if sender_inbox else readers)
         repo.append_inbox(conn, seqs, row.id, "new", now)
         result = SendResult(row.id, chat_id, created_at, withheld=[u for u in recipients if statuses[u] == WITHHELD])
-        return result, _Fanout(message=row, seqs=seqs)
+        quoted = None if context_id is None else repo.get_message(conn, context_id)
+        return result, _Fanout(message=row, seqs=seqs, quoted=quoted)
 
     def send_direct_in(
         self,
@@ -483,8 +485,10 @@ class MessagingService:
             statuses = {reader: status for reader, status, _, _ in repo.receipts_of(conn, message_id)}
             statuses[row.sender_id] = repo.aggregate_statuses(conn, [message_id]).get(message_id, SENT)
             reacts = repo.reactions_of(conn, [message_id]).get(message_id, [])
-            view = render_message(row, statuses.get(user_id, SENT), reacts)
-            return view, _Fanout(message=row, event=event, seqs=seqs, statuses=statuses, reactions=reacts)
+            quoted = None if row.context_id is None else repo.get_message(conn, row.context_id)
+            view = render_message(row, statuses.get(user_id, SENT), reacts, quoted)
+            fanout = _Fanout(message=row, event=event, seqs=seqs, statuses=statuses, reactions=reacts, quoted=quoted)
+            return view, fanout
 
         view, fanout = await self._db.write(unit)
         await self._publish(fanout)
@@ -600,11 +604,13 @@ class MessagingService:
         overall = repo.aggregate_statuses(conn, mine)
         own = repo.own_statuses(conn, user_id, [r.id for r in rows if r.sender_id != user_id])
         reacts = repo.reactions_of(conn, ids)
+        quoted = repo.get_messages(conn, {r.context_id for r in rows if r.context_id is not None})
         return [
             render_message(
                 r,
                 overall.get(r.id, SENT) if r.sender_id == user_id else own.get(r.id, SENT),
                 reacts.get(r.id),
+                None if r.context_id is None else quoted.get(r.context_id),
             )
             for r in rows
         ]
@@ -977,7 +983,7 @@ class MessagingService:
             for user_id, seq in fanout.seqs.items():
                 status = fanout.statuses.get(user_id, SENT)
                 if status not in views:
-                    views[status] = render_message(fanout.message, status, fanout.reactions)
+                    views[status] = render_message(fanout.message, status, fanout.reactions, fanout.quoted)
                 event = {"type": "message", "id": seq, "event": fanout.event, "message": views[status]}
                 items.append((user_topic(user_id), event))
         if items:

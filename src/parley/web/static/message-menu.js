@@ -36,7 +36,7 @@ export function decorateMessage(node, message) {
     top.push(el("div", { class: "forwarded-mark", text: "Forwarded" }));
   }
   if (message.context?.message_id && !message.business?.reply && !message.deleted) {
-    top.push(quoteBlock(message.context.message_id));
+    top.push(quoteBlock(message.context.message_id, message.quoted));
   }
   const after = node.querySelector(":scope > .sender");
   if (after) after.after(...top);
@@ -80,10 +80,15 @@ function longPress(node, open) {
   for (const type of ["pointerup", "pointercancel", "pointermove", "pointerleave"]) node.addEventListener(type, cancel);
 }
 
-function quoteBlock(quotedId) {
+/** The quote a reply shows: from the quoted message if it is loaded (it may have changed), else the server's line. */
+function quoteBlock(quotedId, described) {
   const quoted = app.message(quotedId);
-  const who = !quoted ? "" : isMine(quoted) ? "You" : quoted.sender_name || "Someone";
-  const text = quoted ? previewText(quoted) : "Original message";
+  const author = quoted || described;
+  const who = !author ? "" : author.sender_id === app.me().user_id ? "You" : author.sender_name || "Someone";
+  let text = "Original message";
+  if (quoted) text = previewText(quoted);
+  else if (described?.deleted) text = "This message was deleted";
+  else if (described?.preview) text = described.preview;
   return el("button", {
     class: "quote",
     dataset: { quotedId },
