@@ -30,7 +30,8 @@ const copyText = (message) => (message.media ? message.media.caption : message.t
 
 /** Adds the menu button, the quote (a reply) and the "Forwarded" mark to a rendered bubble. */
 export function decorateMessage(node, message) {
-  if (!message.id) return node; // still sending: nothing to act on yet
+  // Still sending: nothing to act on yet. A group invitation is an offer to join, not words to pass on.
+  if (!message.id || message.business?.group_invite) return node;
   const top = [];
   if (message.forwarded && !message.deleted) {
     top.push(el("div", { class: "forwarded-mark", text: "Forwarded" }));
