@@ -30,8 +30,8 @@ const copyText = (message) => (message.media ? message.media.caption : message.t
 
 /** Adds the menu button, the quote (a reply) and the "Forwarded" mark to a rendered bubble. */
 export function decorateMessage(node, message) {
-  // Still sending: nothing to act on yet. A group invitation is an offer to join, not words to pass on.
-  if (!message.id || message.business?.group_invite) return node;
+  // Still sending or deleted: nothing to act on. A group invitation is an offer to join, not words to pass on.
+  if (!message.id || message.deleted || message.business?.group_invite) return node;
   const top = [];
   if (message.forwarded && !message.deleted) {
     top.push(el("div", { class: "forwarded-mark", text: "Forwarded" }));
@@ -138,10 +138,10 @@ function openMessageMenu(button, message) {
     entries.push({ label: "Reply", movesFocus: true, action: () => app.reply(current) });
   }
   if (copyText(current)) entries.push({ label: "Copy", action: () => copy(current) });
-  if (canForward(current)) entries.push({ label: "Forward", movesFocus: true, action: () => forwardDialog(current) });
+  if (canForward(current)) entries.push({ label: "Forward", action: () => forwardDialog(current) });
   if (canEdit(current)) entries.push({ label: "Edit", movesFocus: true, action: () => app.edit(current) });
   if (isMine(current) && !current.deleted && Date.now() - current.timestamp < DELETE_WINDOW_MS) {
-    entries.push({ label: "Delete for everyone", className: "danger", movesFocus: true, action: () => confirmDelete(current) });
+    entries.push({ label: "Delete for everyone", className: "danger", action: () => confirmDelete(current) });
   }
   if (entries.length === 0) return;
   openMenu(button, entries, { label: "Message options" });
@@ -181,7 +181,8 @@ export function modal(title, ...content) {
   const opener = document.activeElement;
   dialog.addEventListener("close", () => {
     dialog.remove();
-    if (opener?.isConnected) opener.focus();
+    // Back where the person was; a redraw may have replaced that button, then the composer.
+    (opener?.isConnected ? opener : document.getElementById("composer-input"))?.focus();
   });
   document.body.append(dialog);
   closePopup({ restoreFocus: false });
