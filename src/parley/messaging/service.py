@@ -625,6 +625,8 @@ class MessagingService:
         needle = " ".join(query.split()).casefold()
         if not 2 <= len(needle) <= 100:
             raise InvalidInputError("search for 2 to 100 characters")
+        if not needle.isprintable():
+            raise InvalidInputError("search for words, without control characters")
         if not 1 <= limit <= 50:
             raise InvalidInputError("limit must be between 1 and 50")
         before_id = decode_cursor(before)
