@@ -146,7 +146,15 @@ async def test_search_pages_newest_first(server: LiveServer) -> None:
 
 async def test_search_refuses_bad_queries(server: LiveServer) -> None:
     alice = await server.user("Alice")
-    for params in ({"q": "a"}, {"q": "x" * 101}, {"q": "ab\x00"}, {"q": "ok", "limit": 0}, {"q": "ok", "before": "nope"}, {}):
+    bad: list[dict[str, Any]] = [
+        {"q": "a"},
+        {"q": "x" * 101},
+        {"q": "ab\x00"},
+        {"q": "ok", "limit": 0},
+        {"q": "ok", "before": "nope"},
+        {},
+    ]
+    for params in bad:
         answer = await search(server, alice, **params)
         assert answer.status_code == 400, (params, answer.text)
         assert set(answer.json()["error"]) == {"code", "message"}
