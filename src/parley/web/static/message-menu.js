@@ -72,13 +72,19 @@ function chevron() {
 
 function longPress(node, open) {
   let timer = null;
+  let start = null;
   const cancel = () => clearTimeout(timer);
   node.addEventListener("pointerdown", (event) => {
     if (event.pointerType !== "touch") return;
     cancel();
+    start = [event.clientX, event.clientY];
     timer = setTimeout(open, LONG_PRESS_MS);
   });
-  for (const type of ["pointerup", "pointercancel", "pointermove", "pointerleave"]) node.addEventListener(type, cancel);
+  // A finger never holds perfectly still: only a real move (a scroll) cancels the press.
+  node.addEventListener("pointermove", (event) => {
+    if (start && Math.hypot(event.clientX - start[0], event.clientY - start[1]) > 10) cancel();
+  });
+  for (const type of ["pointerup", "pointercancel", "pointerleave"]) node.addEventListener(type, cancel);
 }
 
 /** The quote a reply shows: from the quoted message if it is loaded (it may have changed), else the server's line. */
