@@ -19,7 +19,15 @@ import pytest
 from playwright.async_api import Browser, FileChooser, Locator, Page, ViewportSize, async_playwright, expect
 
 from tests.conftest import LiveServer, User
-from tests.e2e.page_checks import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, assert_accessible
+from tests.e2e.page_checks import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    assert_fits_width,
+    assert_no_overlap,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -169,6 +177,8 @@ async def test_reply_and_react_from_the_message_menu(
         await expect(quote_bar).to_contain_text("Replying to Alice")
         await expect(quote_bar).to_contain_text("Hello Bob")
         await expect(bob.locator("#composer-input")).to_be_focused()
+        await assert_fits_width(bob, f"the composer with a reply's quote at {width}px")
+        await assert_no_overlap(bob, "#composer-bar, #composer-bar *, #composer > *", "the reply bar and composer")
         await bob.keyboard.type("Hi Alice, good to hear from you")
         await bob.keyboard.press("Enter")
         await expect(quote_bar).to_be_hidden()
@@ -238,6 +248,7 @@ async def test_edit_delete_forward_and_search(server: LiveServer, browser: Brows
         dialog = alice.get_by_role("dialog", name="Forward message")
         await dialog.get_by_role("checkbox", name="Bob").check()
         await alice.screenshot(path="/tmp/webclient-messages-forward-1280.png")
+        await assert_accessible(alice, "/app with the forward dialog open")
         await dialog.get_by_role("button", name="Forward").click()
         await expect(dialog).to_be_hidden()
         forwarded = bob.locator(".message.incoming", has_text="hike moved")
