@@ -452,11 +452,12 @@ async function deliver(request, shape, open = state.open) {
 }
 
 // A retry reuses the client_id, so the server answers with the first message if it had stored it.
-function retrySend(message) {
+async function retrySend(message) {
   if (!message.request) return;
   message.status = "pending";
   renderMessages("auto");
-  deliver(message.request, {}, message.open);
+  await deliver(message.request, {}, message.open);
+  if (message.status !== "failed") showError("chat-error", null); // the error it showed is over
 }
 
 /** Sends again every own message that failed for want of a connection (the socket or the network is back). */
