@@ -17,6 +17,8 @@ class LimitSettings(BaseModel):
     # A personal group invitation (sent when privacy settings refuse a direct add) lapses after this (WhatsApp: 3 days).
     group_invite_ttl_s: int = Field(default=3 * 24 * 3600, ge=60)
     edit_window_s: int = 15 * 60
+    # Delete for everyone works this long after sending (WhatsApp: about two and a half days).
+    delete_window_s: int = Field(default=60 * 3600, ge=60)
     # Realtime streams one account may hold open in one server process (one per device; WhatsApp links 4 + phone).
     max_streams_per_account: int = Field(default=8, ge=1)
 

@@ -67,10 +67,12 @@ async def test_text_message_reaches_the_recipient(server: LiveServer) -> None:
         "text": {"body": "hello Bob"},
         "media": None,
         "context": None,
+        "quoted": None,
         "client_id": "c-1",
         "timestamp": sent["timestamp"],
         "edited_at": None,
         "deleted": False,
+        "forwarded": False,
         "reactions": [],
         "status": "sent",
         "business": None,
@@ -167,6 +169,14 @@ async def test_reply_carries_the_quoted_message(server: LiveServer) -> None:
     assert answer.status_code == 200
     seen_by_alice = await message(server, alice, question["chat_id"], answer.json()["id"])
     assert seen_by_alice["context"] == {"message_id": question["id"]}
+    # The quote's words come along, so a client shows them without loading the quoted message.
+    assert seen_by_alice["quoted"] == {
+        "sender_id": alice.user_id,
+        "sender_name": "Alice",
+        "type": "text",
+        "preview": "lunch?",
+        "deleted": False,
+    }
 
 
 async def test_reply_to_a_message_from_another_chat_is_not_found(server: LiveServer) -> None:

@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field, TypeAdapter
 class TextContent(BaseModel):
     kind: Literal["text"] = "text"
     body: str
+    # Forwarded from another chat (the sender forwarded it, not wrote it): part of the content, as in WhatsApp.
+    forwarded: bool = False
 
 
 class MediaContent(BaseModel):
@@ -27,6 +29,7 @@ class MediaContent(BaseModel):
     size: int
     filename: str | None = None
     caption: str | None = None
+    forwarded: bool = False
 
 
 class LocationContent(BaseModel):
@@ -35,6 +38,7 @@ class LocationContent(BaseModel):
     longitude: float
     name: str | None = None
     address: str | None = None
+    forwarded: bool = False
 
 
 class ContactsContent(BaseModel):
@@ -110,7 +114,16 @@ _adapter: TypeAdapter[AnyContent] = TypeAdapter(MessageContent)
 
 
 def dump_content(content: AnyContent) -> str:
-    return content.model_dump_json()
+    # `forwarded` only when set: every other stored payload stays byte for byte what it was.
+    return content.model_dump_json(exclude=None if getattr(content, "forwarded", False) else {"forwarded"})
+
+
+def forwarded_copy(content: AnyContent) -> TextContent | MediaContent | LocationContent | None:
+    """The content a forward of this message carries (marked forwarded), or None: only what people send
+    themselves (text, media, a location) can be forwarded; a business's templates and buttons cannot."""
+    if isinstance(content, TextContent | MediaContent | LocationContent):
+        return content.model_copy(update={"forwarded": True})
+    return None
 
 
 def load_content(raw: str) -> AnyContent:

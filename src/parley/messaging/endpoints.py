@@ -15,6 +15,7 @@ from parley.messaging.schemas import (
     ChatsOut,
     CreateGroupIn,
     EditMessageIn,
+    ForwardIn,
     GroupOut,
     InviteOut,
     MessageOut,
@@ -23,6 +24,7 @@ from parley.messaging.schemas import (
     ReactionIn,
     ReceiptOut,
     ReceiptsOut,
+    SearchPage,
     SendMessageIn,
     SendMessageOut,
 )
@@ -51,6 +53,25 @@ async def delete_message(message_id: str, me: PrincipalDep, c: ContainerDep) -> 
 @router.post("/messages/{message_id}/reactions", response_model=MessageOut)
 async def react(message_id: str, body: ReactionIn, me: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     return await c.messaging.react(me.user_id, message_id, body.emoji)
+
+
+@router.post("/messages/{message_id}/forward", response_model=SendMessageOut)
+async def forward_message(message_id: str, body: ForwardIn, me: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    sent = await c.messaging.forward(me.user_id, message_id, body)
+    return {"id": str(sent.message_id), "chat_id": str(sent.chat_id), "timestamp": sent.timestamp}
+
+
+@router.get("/search", response_model=SearchPage)
+async def search(
+    me: PrincipalDep,
+    c: ContainerDep,
+    q: str = Query(max_length=200),
+    before: str | None = None,
+    limit: int = Query(default=20, ge=1, le=50),
+) -> dict[str, Any]:
+    # Server-side while content is stored readable; end-to-end encryption will move search into the client.
+    page, cursor = await c.messaging.search(me.user_id, q, before, limit)
+    return {"messages": page, "next": cursor}
 
 
 @router.post("/messages/{message_id}/read", status_code=204)

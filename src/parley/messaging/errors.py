@@ -27,6 +27,10 @@ class EditWindowClosedError(ForbiddenError):
     code = "edit_window_closed"
 
 
+class DeleteWindowClosedError(ForbiddenError):
+    code = "delete_window_closed"
+
+
 class NotYourMessageError(ForbiddenError):
     code = "not_your_message"
 

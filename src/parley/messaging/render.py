@@ -16,6 +16,7 @@ from parley.messaging.content import (
     TemplateContent,
     TextContent,
     load_content,
+    preview_of,
 )
 from parley.messaging.models import DELIVERED, READ, SENT
 
@@ -27,11 +28,17 @@ def render_message(
     row: repo.MessageRow,
     status: int = SENT,
     message_reactions: list[tuple[int, str]] | None = None,
+    quoted: repo.MessageRow | None = None,
 ) -> Event:
-    """The client API's message object (a plain dict: it goes on the wire and on the bus as is)."""
+    """The client API's message object (a plain dict: it goes on the wire and on the bus as is).
+
+    `quoted`: the message a reply quotes (its `context`), rendered as `quoted` (who wrote it, one line of it).
+    """
     text = media_out = business = None
+    forwarded = False
     if row.deleted_at is None and row.content is not None:
         content = load_content(row.content)
+        forwarded = bool(getattr(content, "forwarded", False))
         if isinstance(content, TextContent):
             text = {"body": content.body}
         elif isinstance(content, MediaContent):
@@ -53,15 +60,31 @@ def render_message(
         "text": text,
         "media": media_out,
         "context": None if row.context_id is None else {"message_id": str(row.context_id)},
+        # What the context's message is, so a client can show the quote without having that message loaded.
+        "quoted": None if row.context_id is None else _quoted(row.context_id, quoted),
         "client_id": row.client_id,
         "timestamp": row.created_at,
         "edited_at": row.edited_at,
         "deleted": row.deleted_at is not None,
+        "forwarded": forwarded,
         "reactions": [{"user_id": str(u), "emoji": e} for u, e in (message_reactions or [])],
         "status": STATUS_NAMES.get(status, "sent"),
         # The kinds beyond text and media (a template, an interactive message, a location, contact cards, a
         # tap on a business message's button): exactly one key, named after the kind.
         "business": business,
+    }
+
+
+def _quoted(context_id: int, quoted: repo.MessageRow | None) -> Event | None:
+    if quoted is None or quoted.id != context_id:
+        return None
+    gone = quoted.deleted_at is not None or quoted.content is None
+    return {
+        "sender_id": str(quoted.sender_id),
+        "sender_name": quoted.sender_name,
+        "type": quoted.type,
+        "preview": None if gone or quoted.content is None else preview_of(load_content(quoted.content)),
+        "deleted": gone,
     }
 
 
@@ -71,7 +94,7 @@ def _business_part(content: AnyContent) -> Event:
     if isinstance(content, InteractiveContent):
         return {"interactive": content.model_dump(exclude={"kind"})}
     if isinstance(content, LocationContent):
-        return {"location": content.model_dump(exclude={"kind"})}
+        return {"location": content.model_dump(exclude={"kind", "forwarded"})}
     if isinstance(content, ContactsContent):
         return {"contacts": content.contacts}
     if isinstance(content, ReplyContent):

@@ -281,6 +281,23 @@ def page(conn: Connection, chat_id: int, user_id: int, before: int | None, limit
     return [_message(r) for r in conn.execute(page_query(chat_id, user_id, before, limit))]
 
 
+def search_page(
+    conn: Connection, user_id: int, lowered_like_pattern: str, before: int | None, limit: int
+) -> list[MessageRow]:
+    """Newest first, `limit` live messages visible to this user, in their chats, whose stored content contains
+    the pattern (a scan of their chats' messages, each by the (chat_id, id) index; the caller keeps the page
+    small). The match is on the stored JSON, so callers check the text itself."""
+    my_chats = select(chat_members.c.chat_id).where(chat_members.c.user_id == user_id)
+    query = _visible(_select_messages(), user_id).where(
+        messages.c.chat_id.in_(my_chats.scalar_subquery()),
+        messages.c.deleted_at.is_(None),
+        func.lower(messages.c.content).like(lowered_like_pattern, escape="\\"),
+    )
+    if before is not None:
+        query = query.where(messages.c.id < before)
+    return [_message(r) for r in conn.execute(query.order_by(messages.c.id.desc()).limit(limit))]
+
+
 # --- receipts, reactions, inbox ------------------------------------------------------------------
 
 

@@ -88,6 +88,13 @@ class ReactionIn(_Strict):
     emoji: str = Field(max_length=32)
 
 
+class ForwardIn(_Strict):
+    """Forward a message into one chat of yours; `client_id` makes a retry return the first copy."""
+
+    chat_id: str = Field(pattern=r"^\d{1,20}$")
+    client_id: str = Field(min_length=1, max_length=64)
+
+
 class TextOut(BaseModel):
     body: str
 
@@ -102,6 +109,16 @@ class MediaOut(BaseModel):
 
 class ContextOut(BaseModel):
     message_id: str
+
+
+class QuotedOut(BaseModel):
+    """The message a reply quotes: who wrote it and one line of it (null once deleted)."""
+
+    sender_id: str
+    sender_name: str
+    type: str
+    preview: str | None
+    deleted: bool
 
 
 class ReactionOut(BaseModel):
@@ -121,10 +138,12 @@ class MessageOut(BaseModel):
     text: TextOut | None
     media: MediaOut | None
     context: ContextOut | None
+    quoted: QuotedOut | None = None
     client_id: str
     timestamp: int
     edited_at: int | None
     deleted: bool
+    forwarded: bool = False
     reactions: list[ReactionOut]
     status: Status
     # A business message's template or interactive content, a location, contact cards, or a tap on a button.
@@ -132,6 +151,13 @@ class MessageOut(BaseModel):
 
 
 class MessagesPage(BaseModel):
+    messages: list[MessageOut]
+    next: str | None
+
+
+class SearchPage(BaseModel):
+    """Messages of yours (in any of your chats) that contain the query, newest first."""
+
     messages: list[MessageOut]
     next: str | None
 

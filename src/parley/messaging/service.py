@@ -29,11 +29,14 @@ from parley.messaging.content import (
     ReplyContent,
     TextContent,
     dump_content,
+    forwarded_copy,
     load_content,
+    preview_of,
     reply_choices,
 )
 from parley.messaging.errors import (
     ChatNotFoundError,
+    DeleteWindowClosedError,
     EditWindowClosedError,
     GroupAddNotAllowedError,
     GroupFullError,
@@ -48,7 +51,7 @@ from parley.messaging.errors import (
 from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD
 from parley.messaging.observers import MessageObserver
 from parley.messaging.render import STATUS_NAMES, Event, render_message
-from parley.messaging.schemas import MEDIA_TYPES, ReplyIn, SendMessageIn
+from parley.messaging.schemas import MEDIA_TYPES, ForwardIn, ReplyIn, SendMessageIn
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 
@@ -77,6 +80,7 @@ class _Fanout:
     statuses: dict[int, int] = field(default_factory=dict)
     reactions: list[tuple[int, str]] = field(default_factory=list)
     others: list[tuple[int, Event]] = field(default_factory=list)
+    quoted: repo.MessageRow | None = None  # the message a reply quotes
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,8 @@ class MessagingService:
         seqs = accounts.next_inbox_seqs(conn, [sender_id, *readers] if sender_inbox else readers)
         repo.append_inbox(conn, seqs, row.id, "new", now)
         result = SendResult(row.id, chat_id, created_at, withheld=[u for u in recipients if statuses[u] == WITHHELD])
-        return result, _Fanout(message=row, seqs=seqs)
+        quoted = None if context_id is None else repo.get_message(conn, context_id)
+        return result, _Fanout(message=row, seqs=seqs, quoted=quoted)
 
     def send_direct_in(
         self,
@@ -360,6 +365,54 @@ class MessagingService:
             media_id=item.id, mime_type=item.mime_type, size=item.size, filename=item.filename, caption=caption
         )
 
+    async def forward(self, user_id: int, raw_message_id: str, request: ForwardIn) -> SendResult:
+        """A copy of a message you can see, sent by you into another chat of yours and marked forwarded.
+
+        Media travel with it (the copy shares the same stored file), so a picture someone sent you can be
+        forwarded although you never uploaded it. A retry with the same `client_id` returns the first copy.
+        """
+        message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
+        chat_id = _parse_id(request.chat_id, ChatNotFoundError, "chat")
+        now = self._clock.now_ms()
+        fingerprint = request_fingerprint({"forward": message_id, "chat_id": chat_id})
+
+        def unit(conn: Connection) -> tuple[SendResult, _Fanout]:
+            first = self.first_send_in(conn, user_id, request.client_id, fingerprint, key_name="client_id")
+            if first is not None:
+                return first, _Fanout()
+            source = repo.get_message(conn, message_id)
+            if (
+                source is None
+                or repo.member_role(conn, source.chat_id, user_id) is None
+                or repo.own_statuses(conn, user_id, [message_id]).get(message_id) == WITHHELD
+            ):
+                raise MessageNotFoundError("no such message")
+            if repo.member_role(conn, chat_id, user_id) is None:
+                raise ChatNotFoundError("no such chat")
+            content = None
+            if source.deleted_at is None and source.content is not None:
+                content = forwarded_copy(load_content(source.content))
+            if content is None:
+                raise InvalidMessageError("only text, media and locations can be forwarded, and not once deleted")
+            if isinstance(content, MediaContent):
+                media.share_media(conn, content.media_id, chat_id, now)
+            return self._store(
+                conn,
+                chat_id,
+                user_id,
+                request.client_id,
+                source.type,
+                content,
+                None,
+                None,
+                now,
+                request_hash=fingerprint,
+            )
+
+        result, fanout = await self._db.write(unit)
+        await self._publish(fanout)
+        return result
+
     # --- changing messages ---------------------------------------------------------------------
 
     async def edit(self, user_id: int, raw_message_id: str, body: str) -> Event:
@@ -386,6 +439,14 @@ class MessagingService:
         def change(conn: Connection, row: repo.MessageRow) -> dict[str, object]:
             if row.sender_id != user_id:
                 raise NotYourMessageError("only the sender can delete a message for everyone")
+            window_s = self._limits.delete_window_s
+            if row.deleted_at is None and now - row.created_at > window_s * 1000:
+                hours = window_s // 3600
+                raise DeleteWindowClosedError(
+                    f"messages can be deleted for everyone for {hours} hours after sending"
+                    if hours
+                    else "this message is too old to be deleted for everyone"
+                )
             return {"deleted_at": row.deleted_at or now, "content": None}
 
         await self._change_message(user_id, message_id, "deleted", change)
@@ -429,8 +490,10 @@ class MessagingService:
             statuses = {reader: status for reader, status, _, _ in repo.receipts_of(conn, message_id)}
             statuses[row.sender_id] = repo.aggregate_statuses(conn, [message_id]).get(message_id, SENT)
             reacts = repo.reactions_of(conn, [message_id]).get(message_id, [])
-            view = render_message(row, statuses.get(user_id, SENT), reacts)
-            return view, _Fanout(message=row, event=event, seqs=seqs, statuses=statuses, reactions=reacts)
+            quoted = None if row.context_id is None else repo.get_message(conn, row.context_id)
+            view = render_message(row, statuses.get(user_id, SENT), reacts, quoted)
+            fanout = _Fanout(message=row, event=event, seqs=seqs, statuses=statuses, reactions=reacts, quoted=quoted)
+            return view, fanout
 
         view, fanout = await self._db.write(unit)
         await self._publish(fanout)
@@ -546,14 +609,46 @@ class MessagingService:
         overall = repo.aggregate_statuses(conn, mine)
         own = repo.own_statuses(conn, user_id, [r.id for r in rows if r.sender_id != user_id])
         reacts = repo.reactions_of(conn, ids)
+        quoted = repo.get_messages(conn, {r.context_id for r in rows if r.context_id is not None})
         return [
             render_message(
                 r,
                 overall.get(r.id, SENT) if r.sender_id == user_id else own.get(r.id, SENT),
                 reacts.get(r.id),
+                None if r.context_id is None else quoted.get(r.context_id),
             )
             for r in rows
         ]
+
+    async def search(self, user_id: int, query: str, before: str | None, limit: int) -> tuple[list[Event], str | None]:
+        """The signed-in person's own messages (in their chats) whose text or caption contains `query`.
+
+        The server can search because it stores the content readable; once chats are end-to-end encrypted
+        this moves into the client, over the messages it has decrypted. One page scans at most `limit`
+        candidate rows, so `next` may come with fewer than `limit` matches: ask again with it.
+        """
+        needle = " ".join(query.split()).casefold()
+        if not 2 <= len(needle) <= 100:
+            raise InvalidInputError("search for 2 to 100 characters")
+        if not needle.isprintable():
+            raise InvalidInputError("search for words, without control characters")
+        if not 1 <= limit <= 50:
+            raise InvalidInputError("limit must be between 1 and 50")
+        before_id = decode_cursor(before)
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        def unit(conn: Connection) -> tuple[list[Event], str | None]:
+            rows = repo.search_page(conn, user_id, f"%{escaped}%", before_id, limit)
+            # The SQL matched the stored JSON (keys too): keep the messages whose words contain it.
+            hits = [
+                r
+                for r in rows
+                if r.content is not None and needle in preview_of(load_content(r.content), 100_000).casefold()
+            ]
+            cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
+            return self._view(conn, user_id, hits), cursor
+
+        return await self._db.read(unit)
 
     async def chats(self, user_id: int) -> list[Event]:
         def unit(conn: Connection) -> list[Event]:
@@ -949,7 +1044,7 @@ class MessagingService:
             for user_id, seq in fanout.seqs.items():
                 status = fanout.statuses.get(user_id, SENT)
                 if status not in views:
-                    views[status] = render_message(fanout.message, status, fanout.reactions)
+                    views[status] = render_message(fanout.message, status, fanout.reactions, fanout.quoted)
                 event = {"type": "message", "id": seq, "event": fanout.event, "message": views[status]}
                 items.append((user_topic(user_id), event))
         if items:

@@ -7,6 +7,9 @@ import { openChatLink, referralFields, rememberForSignIn } from "./click-to-chat
 import { GroupInfo } from "./group-info.js";
 import { PresenceWatcher } from "./presence.js";
 import { paintListPhotos, paintPhoto, SettingsPanel } from "./settings-panel.js";
+import { decorateMessage, initMessageMenu } from "./message-menu.js";
+import * as composer from "./composer.js";
+import { chatMatches, initSearch, searching } from "./search.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -126,7 +129,7 @@ function typingText(chatId) {
 }
 
 function renderChatList() {
-  const chats = [...state.chats.values()].sort((a, b) => chatTime(b) - chatTime(a));
+  const chats = [...state.chats.values()].filter(chatMatches).sort((a, b) => chatTime(b) - chatTime(a));
   const items = chats.map((chat) => ui.chatItem(chat, {
     meId: state.me.user_id,
     active: state.open?.id === chat.id,
@@ -135,7 +138,7 @@ function renderChatList() {
   }));
   $("chat-list").replaceChildren(...items);
   paintListPhotos($("chat-list"), state.chats, loadMedia);
-  $("chat-list-empty").hidden = items.length > 0;
+  $("chat-list-empty").hidden = items.length > 0 || searching();
   updateTitleBadge();
 }
 
@@ -181,12 +184,14 @@ function openChat(chatId) {
   const chat = state.chats.get(chatId);
   if (!chat) return;
   showChat({ id: chat.id, type: chat.type, title: chat.title, peer: chat.peer });
-  loadMessages(false);
+  const loading = loadMessages(false);
   if (chat.type === "group") loadGroup(chat.id);
+  return loading;
 }
 
 /** Switches the right pane to `open` (an existing chat, or a new direct chat with no id yet). */
 function showChat(open) {
+  if (state.open !== open) composer.cancel(); // a reply or edit belongs to the chat it was started in
   state.open = open;
   state.messages = new Map();
   state.next = null;
@@ -306,7 +311,7 @@ function renderMessages(anchor) {
     const showSender = state.open.type === "group";
     const onReply = (reply) => sendReply(message, reply);
     const options = { meId: state.me.user_id, firstOfRun, showSender, loadMedia, onRetry: retrySend, onReply, onJoin };
-    nodes.push(ui.messageElement(message, options));
+    nodes.push(decorateMessage(ui.messageElement(message, options), message));
     previousSender = message.sender_id;
   }
   if (nodes.length === 0) nodes.push(ui.el("li", { class: "no-messages", text: "No messages here yet. Say hello!" }));
@@ -360,9 +365,12 @@ async function submitComposer(event) {
   const input = $("composer-input");
   const body = input.value.trim();
   if (!body || !state.open) return;
+  if (await composer.finishEdit(body)) return;
   input.value = "";
+  const context = composer.takeReplyContext();
   const request = { ...sendTarget(state.open), ...referralFields(state.open), type: "text", text: { body }, client_id: newClientId() };
-  await deliver(request, { type: "text", text: { body }, media: null });
+  if (context) request.context = context;
+  await deliver(request, { type: "text", text: { body }, media: null, context });
 }
 
 async function attachFile(event) {
@@ -370,7 +378,11 @@ async function attachFile(event) {
   event.target.value = "";
   if (!file || !state.open) return;
   const open = state.open;
-  const caption = $("composer-input").value.trim();
+  let caption = $("composer-input").value.trim();
+  if (mediaType(file.type || "") === "image") {
+    caption = await composer.previewImage(file, caption); // null: the person cancelled
+    if (caption === null || state.open !== open) return;
+  }
   $("composer-input").value = "";
   const placeholder = addPending(open, { type: "document", text: null, media: null, uploading: file.name });
   try {
@@ -463,17 +475,27 @@ async function deliver(request, shape, open = state.open) {
     delivered(pending, answer);
   } catch (error) {
     pending.status = "failed";
+    // Offline or a server hiccup: sent again (same client_id) when the connection is back.
+    pending.retryable = error instanceof ApiError && (error.status === 0 || error.status >= 500);
     if (state.open === pending.open) renderMessages("auto");
     showError("chat-error", error.message);
   }
 }
 
 // A retry reuses the client_id, so the server answers with the first message if it had stored it.
-function retrySend(message) {
+async function retrySend(message) {
   if (!message.request) return;
   message.status = "pending";
   renderMessages("auto");
-  deliver(message.request, {}, message.open);
+  await deliver(message.request, {}, message.open);
+  if (message.status !== "failed") showError("chat-error", null); // the error it showed is over
+}
+
+/** Sends again every own message that failed for want of a connection (the socket or the network is back). */
+function retryFailed() {
+  for (const message of state.pending.values()) {
+    if (message.status === "failed" && message.retryable) retrySend(message);
+  }
 }
 
 function delivered(pending, answer) {
@@ -782,6 +804,7 @@ function onStreamState(status, info) {
   if (status === "open") {
     banner.hidden = true;
     if (info.reconnected) resync();
+    retryFailed();
   } else if (status === "replaced") {
     // As WhatsApp Web does: one window per device is live; the user picks which.
     const useHere = document.createElement("button");
@@ -829,7 +852,46 @@ function bindUi() {
   $("group-add").addEventListener("change", saveGroupAdd);
   $("back").addEventListener("click", closeChat);
   document.addEventListener("visibilitychange", markOpenChatRead);
-  window.addEventListener("online", () => stream.retryNow());
+  window.addEventListener("online", () => {
+    stream.retryNow();
+    retryFailed();
+  });
+  initMessageTools();
+}
+
+// The message menu, the composer's extras and search live in their own modules; these are their hooks.
+function initMessageTools() {
+  const update = (message) => {
+    if (state.open?.id !== message.chat_id) return;
+    mergeMessage(message);
+    renderMessages("auto");
+    patchChatList("edited", message);
+  };
+  const notify = (text) => showError("chat-status", text);
+  const hooks = { call, newClientId, showError, update, notify };
+  initMessageMenu({
+    ...hooks,
+    me: () => state.me,
+    chats: () => [...state.chats.values()].sort((a, b) => chatTime(b) - chatTime(a)),
+    message: (id) => state.messages.get(id) || null,
+    reply: composer.startReply,
+    edit: composer.startEdit,
+  });
+  composer.initComposer({ ...hooks, me: () => state.me });
+  initSearch({
+    ...hooks,
+    chats: () => [...state.chats.values()],
+    openChat,
+    message: (id) => state.messages.get(id) || null,
+    loadOlder: async () => {
+      if (!state.next) return false;
+      await loadMessages(true);
+      return true;
+    },
+    renderChatList,
+  });
+  // The messages pane shrinks when a bar (an error, a reply's quote) appears under it: keep the newest in view.
+  new ResizeObserver(followBottom).observe($("messages"));
 }
 
 async function boot() {

@@ -175,7 +175,8 @@ export function chatItem(chat, { meId, active, typingText, onOpen }) {
     ? el("span", { class: "unread-badge", text: chat.unread_count > 999 ? "999+" : String(chat.unread_count),
       attrs: { "aria-label": `${chat.unread_count} unread` } })
     : null;
-  const item = el("li", {
+  // A div, not an li: as a button it would no longer be a list item, and axe refuses such a list.
+  const item = el("div", {
     class: "chat-item" + (active ? " active" : "") + (unread ? " unread" : ""),
     dataset: { chatId: chat.id, chatType: chat.type },
     attrs: { tabindex: "0", role: "button", "aria-current": active ? "true" : null },
@@ -309,7 +310,7 @@ export function messageElement(message, { meId, firstOfRun, showSender, loadMedi
   meta,
   reactions);
   if (message.status === "failed" && message.request) {
-    node.append(el("button", { class: "retry", text: "Not sent. Tap to retry", attrs: { type: "button" },
+    node.append(el("button", { class: "retry", text: "Not sent · Tap to retry", attrs: { type: "button" },
       on: { click: () => onRetry(message) } }));
   } else if (message.status === "failed") {
     node.append(el("div", { class: "retry", text: "Not sent" }));
