@@ -115,7 +115,7 @@ async def test_business_account_and_phone_numbers_carry_the_spec_s_enum_values(s
         ("GET", f"{V}/123/messages", {"POST"}),
         # Graph's `/{object_id}` has one route per method: all of them are allowed, not the first one's.
         ("PUT", f"{V}/123", {"GET", "POST", "DELETE"}),
-        ("POST", "/inbox/api/conversations", {"GET"}),
+        ("DELETE", "/inbox/api/conversations", {"GET", "POST"}),
         ("POST", "/static/app.js", {"GET", "HEAD"}),
     ],
 )
