@@ -36,6 +36,11 @@ PARAM_SLOTS = {
     "number_id": "number",
     "code": "code",
     "media_id": "media",
+    # The business console's objects (under /inbox/api/console).
+    "template_id": "template",
+    "token_id": "token",
+    "payment_id": "payment",
+    "event_id": "event",
 }
 # An id of the same shape that names nothing, to compare A's ids against: the answers must not differ.
 NOBODY = {slot: "999999999999999999" for slot in PARAM_SLOTS.values()} | {"code": "zzzzzzzzzz"}
@@ -60,6 +65,21 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/contacts/{contact_id}/labels"): {"label_id": "{label}"},
     ("POST", "/links"): {"number_id": "{number}", "prefilled_message": "hello"},
     ("PATCH", "/profile"): {"about": "Taken over"},
+    ("POST", "/console/templates"): {
+        "name": "b_new_template",
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Your order is ready."}],
+    },
+    ("PATCH", "/console/templates/{template_id}"): {
+        "components": [{"type": "BODY", "text": "Taken over, your order is ready."}]
+    },
+    ("POST", "/console/developers/tokens"): {"name": "B's new token"},
+    ("PUT", "/console/developers/webhook"): {"callback_url": "https://b.example/hook", "verify_token": "b"},
+    ("POST", "/console/billing/payments"): {"amount": "25.00"},
+    ("POST", "/console/billing/payments/{payment_id}/confirm"): {
+        "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+    },
 }
 # Query strings a route without path parameters is also called with: A's ids as filters must find nothing.
 LIST_QUERIES: list[dict[str, str]] = [
@@ -160,6 +180,20 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
         headers={"X-CSRF-Token": owner.csrf},
     )
     assert profile.is_success, profile.text
+    # The console's objects: a template, an API token, a card payment and a webhook event (the person's message).
+    template = await owner.post(
+        "/console/templates",
+        {
+            "name": f"secret_template_{tag.lower()}",
+            "language": "en_US",
+            "category": "UTILITY",
+            "components": [{"type": "BODY", "text": f"Secret template body {tag}, your order is ready."}],
+        },
+    )
+    token = await owner.post("/console/developers/tokens", {"name": f"Secret token {tag}"})
+    payment = await owner.post("/console/billing/payments", {"amount": "25.00"})
+    assert template.status_code == token.status_code == 201 and payment.is_success, (template.text, payment.text)
+    [event, *_] = (await owner.get("/console/developers/deliveries")).json()["data"]
     ids = {
         "conversation": conversation["id"],
         "label": label_id,
@@ -169,11 +203,17 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
         "number": biz.phone_number_id,
         "code": link.json()["code"],
         "media": media_id,
+        "template": template.json()["id"],
+        "token": token.json()["token"]["id"],
+        "payment": payment.json()["id"],
+        "event": event["event_id"],
     }
     secrets = set(ids.values()) | {owner.id, conversation["chat_id"], conversation["contact"]["person_id"]}
     secrets |= {f"Customer {tag} Secretname", f"secret message of {tag}", f"Secret label {tag}", f"Secret reply {tag}"}
     secrets |= {f"Secret note {tag}", f"Secret contact note {tag}", f"Secret hello {tag}", f"Secret about {tag}"}
     secrets |= {person.phone, person.phone.lstrip("+"), biz.waba_id}
+    secrets |= {f"secret_template_{tag.lower()}", f"Secret template body {tag}", f"Secret token {tag}"}
+    secrets |= {token.json()["access_token"]}
     return Tenant(biz, owner, ids, secrets)
 
 

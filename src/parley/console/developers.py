@@ -87,7 +87,7 @@ def _in_console_terms() -> Iterator[None]:
 def _id(raw: str, what: str) -> int:
     parsed = parse_id(raw)
     if parsed is None:
-        raise NotFoundError(f"no {what} {raw!r}")
+        raise NotFoundError(f"this business has no such {what}")
     return parsed
 
 
@@ -234,7 +234,7 @@ async def redeliver(event_id: str, ctx: ConsoleDep, container: ContainerDep) -> 
     wanted = _id(event_id, "delivery")
     event = await container.webhooks.get_event(wanted)
     if event is None or event.waba_id != ctx.waba_id:
-        raise NotFoundError(f"no delivery {event_id!r}")
+        raise NotFoundError("this business has no such delivery")
     if not await container.webhooks.redeliver(ctx.waba_id, event_ids=[wanted]):
         raise ConflictError("this event is already on its way to the receiver; look again in a moment")
     return {"requeued": 1}
