@@ -3,10 +3,11 @@ in the page), nothing in a bar drawn over something else or past the screen's ed
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page
+from playwright.async_api import ConsoleMessage, Page, expect
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -79,3 +80,56 @@ async def assert_fits_width(page: Page, what: str = "") -> None:
     """The page does not scroll sideways: nothing is wider than the screen."""
     widths = await page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1] + 1, f"{what or page.url}: the page is {widths[0]}px wide on a {widths[1]}px screen"
+
+
+async def assert_looks_right(page: Page, bars_selector: str, what: str = "") -> None:
+    """The three checks at once: accessible, no sideways scrolling, nothing in the bars drawn over another."""
+    await assert_accessible(page, what)
+    await assert_fits_width(page, what)
+    await assert_no_overlap(page, bars_selector, what)
+
+
+def watch_errors(page: Page, errors: list[str], label: str = "") -> None:
+    """Script errors and CSP refusals on `page` go to `errors` (prefixed with `label`, else the page's address),
+    so the test can fail on them: the pages must work under their own policy."""
+
+    def where() -> str:
+        return label or page.url
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            errors.append(f"{where()}: {message.text}")
+
+    page.on("pageerror", lambda error: errors.append(f"{where()}: {error}"))
+    page.on("console", on_console)
+
+
+async def sign_in_agent(
+    page: Page, base_url: str, email: str, password: str, start: str | None = "/inbox/login"
+) -> None:
+    """An agent signs in through the /inbox/login form: opens `start` (the form, or a page that sends there; None
+    when the form is already open), fills it in and lands in the inbox."""
+    if start is not None:
+        await page.goto(base_url + start)
+        await page.wait_for_url(re.compile(r"/inbox/login"))
+    await page.fill("#email", email)
+    await page.fill("#password", password)
+    await page.click("#login-submit")
+    await page.wait_for_url(re.compile(r"/inbox$"))
+
+
+async def sign_in_person(page: Page, base_url: str, phone: str) -> None:
+    """A person signs in through the web client's sign-in page with the code the developer panel shows."""
+    await page.goto(base_url + "/")
+    await page.fill("#phone", phone)
+    await page.click("#request-code")
+    await expect(page.locator("#code")).to_be_visible()
+    panel = page.locator("#dev-panel")
+    await expect(panel).to_be_visible()
+    if await panel.get_attribute("open") is None:
+        await page.click("#dev-panel-toggle")
+    code = page.locator(f'.dev-code[data-phone="{phone}"] .dev-code-value').first
+    await expect(code).to_have_text(re.compile(r"\S+"))
+    await page.fill("#code", (await code.inner_text()).strip())
+    await page.click("#verify")
+    await page.wait_for_url(re.compile(r"/app"))

@@ -10,40 +10,18 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
-from tests.e2e.page_checks import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    VIEWPORTS,
-    assert_accessible,
-    assert_fits_width,
-    assert_no_overlap,
-)
+from tests.e2e.page_checks import VIEWPORTS, assert_fits_width, assert_looks_right, sign_in_agent, watch_errors
 from tests.integration.business_helpers import ack_all, approved_template, create_business, send, template_body
 from tests.integration.inbox_helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=15_000)
 BARS = ".topbar-brand > *, .topbar-nav a, .topbar-me button, .console-nav a"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-async def _checks(page: Page, what: str) -> None:
-    await assert_accessible(page, what)
-    await assert_fits_width(page, what)
-    await assert_no_overlap(page, BARS, what)
 
 
 async def _top_up(page: Page, amount: str, card: str) -> None:
@@ -69,21 +47,14 @@ async def test_an_owner_tops_up_sees_a_decline_and_watches_the_spend_move(server
 
         context = await browser.new_context(viewport=viewport)
         page = await context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security" in m.text else None
-        )
-        await page.goto(server.base_url + "/inbox/login")
-        await page.fill("#email", email)
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-submit")
-        await page.wait_for_url(re.compile(r"/inbox$"))
+        watch_errors(page, errors)
+        await sign_in_agent(page, server.base_url, email, PASSWORD)
         await page.goto(server.base_url + "/inbox/console")
         await page.click("#console-nav-billing")
         await page.wait_for_url(re.compile(r"/inbox/console/billing$"))
         await expect(page.locator("#balance-balance")).to_have_text("10.00")
         await page.screenshot(path=f"/tmp/console-billing-first-{name}.png", full_page=True)
-        await _checks(page, f"billing ({name})")
+        await assert_looks_right(page, BARS, f"billing ({name})")
 
         await _top_up(page, "25.00", "4242 4242 4242 4242")
         await expect(page.locator("#topup-result")).to_contain_text("Paid 25.00 USD with visa ending 4242")
@@ -111,7 +82,7 @@ async def test_an_owner_tops_up_sees_a_decline_and_watches_the_spend_move(server
         await expect(page.locator(f'#spend-table tr[data-day="{today}"] .day-total')).to_have_text("0.1365")
         await expect(page.locator("#spend-chart rect.bar-marketing")).to_have_count(1)
         await expect(page.locator("#balance-balance")).to_have_text("34.8635")
-        await _checks(page, f"billing after a send ({name})")
+        await assert_looks_right(page, BARS, f"billing after a send ({name})")
         await page.screenshot(path=f"/tmp/console-billing-{name}.png", full_page=True)
         await page.locator(".topbar").screenshot(path=f"/tmp/console-billing-topbar-{name}.png")
 

@@ -7,21 +7,13 @@ the top bar or the console's navigation drawn over something else."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
-from tests.e2e.page_checks import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    VIEWPORTS,
-    assert_accessible,
-    assert_fits_width,
-    assert_no_overlap,
-)
+from tests.e2e.page_checks import VIEWPORTS, assert_looks_right, sign_in_agent
 from tests.integration.business_helpers import V, create_business
 from tests.integration.inbox_helpers import PASSWORD
 from tests.integration.test_webhooks_support import receiver
@@ -31,19 +23,9 @@ expect.set_options(timeout=15_000)
 FRAME = ".topbar > *, .topbar-nav a, .console-nav a"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
 async def looked_at(page: Page, shot: str) -> None:
     await page.screenshot(path=f"/tmp/console-developers-{shot}.png", full_page=True)
-    await assert_accessible(page, shot)
-    await assert_fits_width(page, shot)
-    await assert_no_overlap(page, FRAME, shot)
+    await assert_looks_right(page, FRAME, shot)
 
 
 async def test_an_owner_rotates_a_token_and_follows_a_test_event(browser: Browser, server: LiveServer) -> None:
@@ -60,12 +42,7 @@ async def test_an_owner_rotates_a_token_and_follows_a_test_event(browser: Browse
         page.on("pageerror", lambda error: errors.append(str(error)))
         try:
             # Sign in, then Console -> Developers.
-            await page.goto(server.base_url + "/inbox/console/developers")
-            await page.wait_for_url(re.compile(r"/inbox/login"))
-            await page.fill("#email", email)
-            await page.fill("#password", PASSWORD)
-            await page.click("#login-submit")
-            await page.wait_for_url(re.compile(r"/inbox$"))
+            await sign_in_agent(page, server.base_url, email, PASSWORD, start="/inbox/console/developers")
             # The inbox's own top bar is not this area's to change: the console is one address away.
             await page.goto(server.base_url + "/inbox/console")
             await page.click("#console-nav-developers")

@@ -7,20 +7,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
-from tests.e2e.page_checks import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    VIEWPORTS,
-    assert_accessible,
-    assert_fits_width,
-    assert_no_overlap,
-)
+from tests.e2e.page_checks import VIEWPORTS, assert_looks_right, sign_in_agent, watch_errors
 from tests.integration.business_helpers import (
     Biz,
     ack_all,
@@ -36,14 +28,6 @@ expect.set_options(timeout=15_000)
 
 PASSWORD = "correct horse battery"
 BARS = ".topbar-brand > *, .topbar-nav a, .topbar-me, .console-nav a"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def person_writes(server: LiveServer, token: str, to_phone: str, text: str) -> None:
@@ -81,9 +65,7 @@ async def a_month_of_business(server: LiveServer) -> Biz:
 
 
 async def check_page(page: Page, name: str, viewport: str) -> None:
-    await assert_accessible(page, f"{name} at {viewport}")
-    await assert_fits_width(page, f"{name} at {viewport}")
-    await assert_no_overlap(page, BARS, f"{name} at {viewport}")
+    await assert_looks_right(page, BARS, f"{name} at {viewport}")
     await page.screenshot(path=f"/tmp/console-overview-{name}-{viewport}.png", full_page=True)
 
 
@@ -97,17 +79,8 @@ async def test_an_owner_reads_the_overview_numbers_and_analytics(server: LiveSer
     for viewport, size in VIEWPORTS.items():
         context = await browser.new_context(viewport=size)  # type: ignore[arg-type]
         page = await context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "console",
-            lambda m: errors.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None,
-        )
-        await page.goto(server.base_url + "/inbox/console")
-        await page.wait_for_url(re.compile(r"/inbox/login"))
-        await page.fill("#email", email)
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-submit")
-        await page.wait_for_url(re.compile(r"/inbox$"))
+        watch_errors(page, errors)
+        await sign_in_agent(page, server.base_url, email, PASSWORD, start="/inbox/console")
         await page.goto(server.base_url + "/inbox/console")
 
         # Overview: the balance (10.00 trial credit less what was charged) and this month's spend.

@@ -12,22 +12,14 @@ customer: the price shown, the example prefilled, the conversation open with the
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from parley.config import Settings, TemplateSettings
 from parley.templates import TemplateFilters
 from tests.conftest import LiveServer
-from tests.e2e.page_checks import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    VIEWPORTS,
-    assert_accessible,
-    assert_fits_width,
-    assert_no_overlap,
-)
+from tests.e2e.page_checks import VIEWPORTS, assert_looks_right, sign_in_agent, watch_errors
 
 pytestmark = pytest.mark.e2e
 
@@ -43,46 +35,15 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"templates": TemplateSettings(review_delay_s=REVIEW_DELAY_S)})
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-def watch(page: Page, errors: list[str]) -> None:
-    """Script errors and CSP refusals fail the test: the page must work under its own policy."""
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"{page.url}: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
-
-
-async def check_page(page: Page, what: str) -> None:
-    await assert_accessible(page, what)
-    await assert_fits_width(page, what)
-    await assert_no_overlap(page, BARS, what)
-
-
 async def owner_manages_a_template(server: LiveServer, page: Page, viewport: str, waba_id: int) -> None:
     name = f"table_ready_{viewport}"
-    await page.goto(server.base_url + "/inbox/login")
-    await page.fill("#email", "olive@bistro.example")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(re.compile(r"/inbox$"))
+    await sign_in_agent(page, server.base_url, "olive@bistro.example", PASSWORD)
     await page.goto(server.base_url + "/inbox/console")
     await page.click("#console-nav-templates")
     await page.wait_for_url(re.compile(r"/inbox/console/templates$"))
     await expect(page.locator("#console-nav-templates")).to_have_attribute("aria-current", "page")
     await expect(page.locator("#tpl-price-note")).to_contain_text("North America")
-    await check_page(page, f"templates list ({viewport})")
+    await assert_looks_right(page, BARS, f"templates list ({viewport})")
 
     # The form: a variable in the body gets an example field, and the preview fills the example in as typed.
     await page.click("#tpl-new")
@@ -107,7 +68,7 @@ async def owner_manages_a_template(server: LiveServer, page: Page, viewport: str
     await page.click("#tpl-submit")
     await expect(page.locator("#tpl-form-error")).to_contain_text("template name 'Table Ready' is invalid")
     await expect(page.locator("#tpl-rows .tpl-item")).to_have_count(0)
-    await check_page(page, f"template form ({viewport})")
+    await assert_looks_right(page, BARS, f"template form ({viewport})")
     await page.screenshot(path=f"/tmp/console-templates-form-{viewport}.png", full_page=True)
 
     await page.fill("#tpl-name", name)
@@ -144,7 +105,7 @@ async def owner_manages_a_template(server: LiveServer, page: Page, viewport: str
     await expect(page.locator("#tpl-detail-preview .tpl-bubble-body")).to_have_text(
         "Hi Ada, your table is ready. Please come to the front desk."
     )
-    await check_page(page, f"template detail ({viewport})")
+    await assert_looks_right(page, BARS, f"template detail ({viewport})")
     await page.screenshot(path=f"/tmp/console-templates-detail-{viewport}.png", full_page=True)
     await starts_a_conversation_with_it(server, page, viewport, name)
 
@@ -203,7 +164,7 @@ async def test_an_owner_creates_reviews_pauses_and_deletes_a_template(server: Li
     for viewport, size in VIEWPORTS.items():
         context = await browser.new_context(viewport=size)  # type: ignore[arg-type]
         page = await context.new_page()
-        watch(page, errors)
+        watch_errors(page, errors)
         try:
             await owner_manages_a_template(server, page, viewport, int(created.waba_id))
         finally:

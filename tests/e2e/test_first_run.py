@@ -4,26 +4,17 @@ as a restart does), the server it prints, the click-to-chat link it prints, and 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Route, async_playwright, expect
+from playwright.async_api import Browser, Route, expect
 
 from tests.e2e.conftest import ServerProcess
-from tests.e2e.page_checks import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from tests.e2e.page_checks import DESKTOP
 
 pytestmark = pytest.mark.e2e
 V = "/v23.0"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 def _printed(output: str, label: str) -> str:

@@ -10,21 +10,20 @@ violation (axe-core).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
 from tests.e2e.page_checks import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     VIEWPORTS,
     assert_accessible,
     assert_fits_width,
     assert_no_overlap,
+    sign_in_agent,
+    watch_errors,
 )
-from tests.e2e.test_inbox_web import PASSWORD, approved_template, person_writes, watch
+from tests.e2e.test_inbox_web import PASSWORD, approved_template, person_writes
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=15_000)
@@ -35,23 +34,11 @@ LONG_NAME = "Maximilian Alexander Wittgenstein-Hohenberg"
 READY = "Hi {name}, your order A-1 is ready for pickup."
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
 async def sign_in(browser: Browser, server: LiveServer, size: dict[str, int], email: str, errors: list[str]) -> Page:
     context = await browser.new_context(viewport=size)  # type: ignore[arg-type]
     page = await context.new_page()
-    watch(page, errors)
-    await page.goto(server.base_url + "/inbox/login")
-    await page.fill("#email", email)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(re.compile(r"/inbox$"))
+    watch_errors(page, errors)
+    await sign_in_agent(page, server.base_url, email, PASSWORD)
     await expect(page.locator("#inbox")).not_to_have_attribute("aria-busy", "true")
     return page
 

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.conftest import LiveServer, User
+from tests.e2e.page_checks import watch_errors
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 V = "/v23.0"
 PASSWORD = "correct horse battery"
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">'
@@ -32,32 +30,11 @@ AWAY = "Thanks for writing! We are closed right now and answer as soon as we ope
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-def watch(page: Page, errors: list[str]) -> None:
-    """Script errors and CSP refusals fail the test: the pages must work under their own policy."""
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"{page.url}: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
-
-
 async def agent_page(browser: Browser, server: LiveServer, email: str, name: str, errors: list[str]) -> Page:
     """An agent signs in through the form, in a browser profile of their own."""
     context = await browser.new_context(viewport={"width": 1440, "height": 900})
     page = await context.new_page()
-    watch(page, errors)
+    watch_errors(page, errors)
     await page.goto(server.base_url + "/inbox")
     await page.wait_for_url(re.compile(r"/inbox/login"))
     await page.fill("#email", email)
@@ -82,7 +59,7 @@ async def person_page(browser: Browser, server: LiveServer, person: User, errors
     context = await browser.new_context(viewport={"width": 1100, "height": 800})
     await context.add_init_script(f"localStorage.setItem('parley.token', {person.token!r});")
     page = await context.new_page()
-    watch(page, errors)
+    watch_errors(page, errors)
     await page.goto(server.base_url + "/app")
     await expect(page.locator("#me-phone")).to_have_text(person.phone)
     return page
@@ -300,7 +277,7 @@ async def test_a_team_answers_people_from_the_shared_inbox(server: LiveServer, b
         today = datetime.fromtimestamp(server.clock.now_ms() / 1000, zone).date()
         answered = datetime.fromtimestamp((server.clock.now_ms() - 25 * 3600 * 1000) / 1000, zone).date()
         reports = await grace.context.new_page()
-        watch(reports, errors)
+        watch_errors(reports, errors)
         await reports.goto(f"{server.base_url}/inbox/reports?from={answered.isoformat()}&to={today.isoformat()}")
         await expect(reports.locator("body")).to_contain_text(report_duration(first_response_ms))
         await reports.screenshot(path="/tmp/parley-inbox-reports.png", full_page=True)
@@ -351,7 +328,7 @@ async def test_an_admin_runs_the_team_from_the_settings(server: LiveServer, brow
         invited = grace.locator(".agent-row", has_text="Linus")
         await expect(invited.locator(".pill.invited")).to_have_text("Invited")
         linus = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
-        watch(linus, errors)
+        watch_errors(linus, errors)
         await linus.goto(str(await link.get_attribute("href")))
         await expect(linus.locator("#invite-heading")).to_have_text("Welcome, Linus")
         await linus.fill("#password", PASSWORD)

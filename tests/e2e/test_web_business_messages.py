@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
 
 from parley.accounts.models import users
@@ -27,8 +26,6 @@ from tests.conftest import LiveServer, User
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 API = "/client/v1"
 expect.set_options(timeout=15_000)
 
@@ -79,14 +76,6 @@ SHOP = LocationContent(latitude=52.5163, longitude=13.3777, name="Parley Shop Mi
 CARD = ContactsContent(
     contacts=[{"name": {"formatted_name": "Grace Support"}, "phones": [{"phone": "+49 30 1234567", "type": "WORK"}]}]
 )
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def business_says(server: LiveServer, business: User, person: User, type_: str, content: AnyContent) -> str:

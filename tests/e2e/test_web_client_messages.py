@@ -10,66 +10,36 @@ from __future__ import annotations
 
 import asyncio
 import re
-import struct
-import zlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, FileChooser, Locator, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, FileChooser, Locator, Page, ViewportSize, expect
 
 from tests.conftest import LiveServer, User
 from tests.e2e.page_checks import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
+    VIEWPORTS,
     assert_accessible,
     assert_fits_width,
     assert_no_overlap,
+    sign_in_person,
+    watch_errors,
 )
+from tests.e2e.test_web_client import small_png
 
 pytestmark = pytest.mark.e2e
 
 API = "/client/v1"
 expect.set_options(timeout=15_000)
-VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def signed_in(browser: Browser, server: LiveServer, person: User, viewport: Any, errors: list[str]) -> Page:
     """A browser profile of its own, signed in through the sign-in page with the developer panel's code."""
     context = await browser.new_context(viewport=viewport)
     page = await context.new_page()
-    page.on("pageerror", lambda error: errors.append(f"{person.name}: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"{person.name}: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    await page.goto(server.base_url + "/")
-    await page.fill("#phone", person.phone)
-    await page.click("#request-code")
-    await expect(page.locator("#code")).to_be_visible()
-    panel = page.locator("#dev-panel")
-    await expect(panel).to_be_visible()
-    if await panel.get_attribute("open") is None:
-        await page.click("#dev-panel-toggle")
-    code = page.locator(f'.dev-code[data-phone="{person.phone}"] .dev-code-value').first
-    await expect(code).to_have_text(re.compile(r"\S+"))
-    await page.fill("#code", (await code.inner_text()).strip())
-    await page.click("#verify")
-    await page.wait_for_url(re.compile(r"/app"))
+    watch_errors(page, errors, label=person.name)
+    await sign_in_person(page, server.base_url, person.phone)
     await expect(page.locator("#me-phone")).to_have_text(person.phone)
     return page
 
@@ -108,20 +78,6 @@ async def menu_item(page: Page, bubble_: Locator, name: str) -> None:
 async def history(server: LiveServer, user: User, chat_id: str) -> list[dict[str, Any]]:
     answer = await server.http.get(f"{API}/chats/{chat_id}/messages", headers=user.headers, params={"limit": 100})
     return list(answer.json()["messages"])
-
-
-def small_png(width: int = 120, height: int = 80) -> bytes:
-    """A real PNG (a colour gradient), made here so the test ships no binary file."""
-    rows = b"".join(
-        b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 160)) for x in range(width))
-        for y in range(height)
-    )
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 async def two_people_chatting(
@@ -352,7 +308,7 @@ async def test_offline_send_is_retried_once_and_a_picture_goes_from_the_keyboard
         await expect(alice.get_by_role("button", name="Attach a file")).to_be_focused()
         await alice.keyboard.press("Enter")
         chooser = await asyncio.wait_for(choosers.get(), 15)
-        await chooser.set_files(files=[{"name": "sunset.png", "mimeType": "image/png", "buffer": small_png()}])
+        await chooser.set_files(files=[{"name": "sunset.png", "mimeType": "image/png", "buffer": small_png(120, 80)}])
         preview = alice.get_by_role("dialog", name="Send a photo")
         await expect(preview.locator("img")).to_have_attribute("src", re.compile(r"^blob:"))
         await expect(preview.get_by_role("textbox", name="Caption")).to_be_focused()

@@ -9,22 +9,13 @@ would make by looking: no accessibility violation, nothing past the screen's edg
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer, User
-from tests.e2e.page_checks import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    DESKTOP,
-    PHONE,
-    assert_accessible,
-    assert_fits_width,
-    assert_no_overlap,
-)
+from tests.e2e.page_checks import DESKTOP, PHONE, assert_accessible, assert_fits_width, assert_no_overlap, watch_errors
 from tests.integration.business_helpers import V, create_business, inbound
 from tests.integration.test_media import png
 
@@ -37,27 +28,6 @@ CHAT_HEADER = "#back, #chat-avatar, #chat-heading, #chat-info"
 CHAT_ROWS = ".chat-item-row > *"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-def watch(page: Page, errors: list[str]) -> None:
-    """Script errors and CSP refusals fail the test: the pages must work under their own policy."""
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"{page.url}: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
-
-
 async def new_page(
     browser: Browser, errors: list[str], viewport: Any, person: User | None = None, **options: Any
 ) -> Page:
@@ -66,7 +36,7 @@ async def new_page(
     if person is not None:
         await context.add_init_script(f"localStorage.setItem('parley.token', {person.token!r});")
     page = await context.new_page()
-    watch(page, errors)
+    watch_errors(page, errors)
     return page
 
 

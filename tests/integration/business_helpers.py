@@ -81,6 +81,21 @@ async def inbound(server: LiveServer, biz: Biz) -> list[dict[str, Any]]:
     return [v for v in await events(server, biz) if "messages" in v]
 
 
+async def subscribe_app(server: LiveServer, biz: Biz, callback_url: str, verify_token: str, fields: list[str]) -> None:
+    """The business's app subscribed to `fields` through the Graph API, with `callback_url` as its webhook."""
+    subscribed = await server.http.post(
+        f"{V}/{biz.app_id}/subscriptions",
+        headers=biz.headers,
+        json={
+            "object": "whatsapp_business_account",
+            "callback_url": callback_url,
+            "verify_token": verify_token,
+            "fields": fields,
+        },
+    )
+    assert subscribed.status_code == 200, subscribed.text
+
+
 async def ack_all(server: LiveServer, person: User) -> None:
     """The person's device received everything (as its WebSocket would acknowledge)."""
     principal = await server.container.accounts.authenticate(person.token)

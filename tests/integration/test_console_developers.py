@@ -19,7 +19,7 @@ from parley.console import developers as console_developers
 from parley.webhooks import repository as webhooks_repository
 from parley.webhooks.signing import signature_sha256
 from tests.conftest import LiveServer
-from tests.integration.business_helpers import Biz, V, create_business
+from tests.integration.business_helpers import Biz, V, create_business, subscribe_app
 from tests.integration.inbox_helpers import Agent, agent
 from tests.integration.test_webhooks_support import Receiver, receiver
 
@@ -210,17 +210,7 @@ async def test_a_test_event_is_signed_delivered_and_logged_with_attempts_and_lat
     try:
         async with receiver() as rx:
             # Subscribed through the Graph API to `messages` only: a test event goes out all the same.
-            subscribed = await server.http.post(
-                f"{V}/{biz.app_id}/subscriptions",
-                headers=biz.headers,
-                json={
-                    "object": "whatsapp_business_account",
-                    "callback_url": rx.url,
-                    "verify_token": rx.verify_token,
-                    "fields": ["messages"],
-                },
-            )
-            assert subscribed.status_code == 200, subscribed.text
+            await subscribe_app(server, biz, rx.url, rx.verify_token, ["messages"])
             sent = await owner.post(f"{API}/webhook/test")
             assert sent.status_code == 202, sent.text
             event_id = sent.json()["event_id"]
@@ -302,17 +292,7 @@ async def test_the_delivery_log_pages_newest_first_and_filters_by_status(
     owner = await agent(server, biz, "Olive Owner", role="owner")
     try:
         async with receiver() as rx:
-            subscribed = await server.http.post(
-                f"{V}/{biz.app_id}/subscriptions",
-                headers=biz.headers,
-                json={
-                    "object": "whatsapp_business_account",
-                    "callback_url": rx.url,
-                    "verify_token": rx.verify_token,
-                    "fields": ["messages"],
-                },
-            )
-            assert subscribed.status_code == 200, subscribed.text
+            await subscribe_app(server, biz, rx.url, rx.verify_token, ["messages"])
             oldest = (await owner.post(f"{API}/webhook/test")).json()["event_id"]
             await delivered(owner, oldest)
             # 30 updates of a field the app did not subscribe to: dropped, with the reason.

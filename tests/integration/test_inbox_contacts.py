@@ -12,7 +12,7 @@ import pytest
 
 from parley.inbox import contacts_endpoints
 from tests.conftest import LiveServer
-from tests.integration.business_helpers import Biz, V, create_business, events, person_writes
+from tests.integration.business_helpers import Biz, V, create_business, events, person_writes, subscribe_app
 from tests.integration.inbox_helpers import agent
 from tests.integration.test_webhooks_support import receiver
 
@@ -146,17 +146,7 @@ async def test_another_business_s_contacts_are_not_found_and_bad_input_is_error_
 async def test_contacts_webhook_on_create_and_update_reaches_a_subscribed_callback(server: LiveServer) -> None:
     biz = await create_business(server)
     async with receiver() as rx:
-        subscribed = await server.http.post(
-            f"{V}/{biz.app_id}/subscriptions",
-            headers=biz.headers,
-            json={
-                "object": "whatsapp_business_account",
-                "callback_url": rx.url,
-                "verify_token": rx.verify_token,
-                "fields": ["parley_contacts"],
-            },
-        )
-        assert subscribed.status_code == 200, subscribed.text
+        await subscribe_app(server, biz, rx.url, rx.verify_token, ["parley_contacts"])
         listed = await server.http.get(f"{V}/{biz.app_id}/subscriptions", headers=biz.headers)
         assert [f["name"] for f in listed.json()["data"][0]["fields"]] == ["parley_contacts"]
 
