@@ -1,5 +1,5 @@
 """Bar charts drawn on the server as SVG (no script, no library in the page): the geometry here, the markup in
-`templates/console/_chart.html`. Each bar carries a title, read on hover and by screen readers."""
+`templates/_chart.html`. Each bar carries a title, read on hover and by screen readers."""
 
 from __future__ import annotations
 
@@ -70,37 +70,61 @@ def nice_top(value: float) -> float:
     return float(10 * power)
 
 
+def whole_number_top(value: float) -> float:
+    """An axis top for counts, at least 2: its half, the middle tick, is a whole number too (4, not 5 and 2.5)."""
+    if value <= 2:
+        return 2.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 4, 6, 8, 10):  # 1 only for an exact power of ten, at least 10 here
+        if value <= step * power:
+            return float(step * power)
+    return float(10 * power)
+
+
 def bar_chart(
-    slots: Sequence[str], series: Sequence[Series], format_value: Callable[[float], str], *, stacked: bool = True
+    slots: Sequence[str],
+    series: Sequence[Series],
+    format_value: Callable[[float], str],
+    *,
+    stacked: bool = True,
+    overlay: bool = False,
+    axis_top: Callable[[float], float] = nice_top,
 ) -> Chart:
-    """One slot per label (a day, a market …); the series stacked in each slot, or side by side."""
+    """One slot per label (a day, a market …); the series stacked in each slot, side by side (`stacked=False`),
+    or overlaid (`overlay=True`: each series on the axis, narrower and in front of the one before, e.g. a median
+    in front of its p90). `axis_top` rounds the peak up to the axis's top (e.g. `whole_number_top` for counts)."""
+    if stacked and overlay:
+        raise ValueError("a chart is stacked or overlaid, not both")
     for s in series:
         if len(s.values) != len(slots):
             raise ValueError(f"series {s.name!r} has {len(s.values)} values for {len(slots)} slots")
     totals = [sum(s.values[i] for s in series) for i in range(len(slots))]
     peak = max(totals if stacked else [v for s in series for v in s.values] or [0.0], default=0.0)
-    top = nice_top(peak)
+    top = axis_top(peak)
     plot_height = HEIGHT - _TOP - _BOTTOM
     baseline = HEIGHT - _BOTTOM
     slot = (WIDTH - _LEFT - _RIGHT) / max(len(slots), 1)
-    scale = plot_height / top
+    scale = plot_height / top if top > 0 else 0.0
     bars: list[Bar] = []
     for i, label in enumerate(slots):
         start = _LEFT + i * slot + slot * 0.15
-        width = slot * 0.7 if stacked else slot * 0.7 / max(len(series), 1)
+        width = slot * 0.7 if stacked or overlay else slot * 0.7 / max(len(series), 1)
         floor: float = baseline
         for j, s in enumerate(series):
             value = s.values[i]
             if value <= 0:
                 continue
             height = value * scale
-            x = start if stacked else start + j * width
+            x, bar_width = start if stacked else start + j * width, width
+            if overlay:  # each series half as wide as the one behind it, centred on it
+                bar_width = width / 2**j
+                x = start + (width - bar_width) / 2
             y = floor - height if stacked else baseline - height
             bars.append(
                 Bar(
                     round(x, 2),
                     round(y, 2),
-                    round(width, 2),
+                    round(bar_width, 2),
                     round(height, 2),
                     s.css_class,
                     f"{label}: {s.name} {format_value(value)}",

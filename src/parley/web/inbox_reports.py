@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,114 +14,39 @@ from parley.inbox import SESSION_COOKIE, AgentContext
 from parley.inbox.reports import DayReport, Report, format_duration, report_for
 from parley.inbox.reports_endpoints import csv_response
 from parley.kit.errors import AppError, UnauthenticatedError
+from parley.web.charts import Chart, Series, bar_chart, whole_number_top
 
 _PAGE_HEADERS_EXTRA = {"Cache-Control": "no-store"}
 _QUERY_KEYS = ("from", "to", "agent", "label")
 
-# Chart geometry, in the SVG's own units (the CSS scales the picture to the page's width).
-CHART_WIDTH = 720
-CHART_HEIGHT = 220
-_LEFT, _RIGHT, _TOP, _BOTTOM = 84, 8, 12, 28
-_MAX_X_LABELS = 10
 
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    kind: str  # the CSS class that colours it
-    title: str  # shown on hover, read by screen readers
-
-
-@dataclass(frozen=True)
-class Tick:
-    y: float
-    label: str
-
-
-@dataclass(frozen=True)
-class XLabel:
-    x: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    left: int
-    right: float
-    baseline: float
-    bars: list[Bar]
-    ticks: list[Tick]
-    x_labels: list[XLabel]
-
-
-def _frame(days: list[DayReport], top_value: float, tick_label: Any) -> tuple[float, float, list[Tick], list[XLabel]]:
-    """Slot width and vertical scale shared by the charts, with the y ticks and the day labels."""
-    plot_height = CHART_HEIGHT - _TOP - _BOTTOM
-    slot = (CHART_WIDTH - _LEFT - _RIGHT) / max(len(days), 1)
-    scale = plot_height / top_value if top_value > 0 else 0.0
-    ticks = [Tick(CHART_HEIGHT - _BOTTOM - f * plot_height, tick_label(f * top_value)) for f in (0, 0.5, 1)]
-    every = max(math.ceil(len(days) / _MAX_X_LABELS), 1)
-    x_labels = [
-        XLabel(_LEFT + (i + 0.5) * slot, day.day.strftime("%d %b")) for i, day in enumerate(days) if i % every == 0
-    ]
-    return slot, scale, ticks, x_labels
-
-
-def _bar(x: float, value: float, scale: float, width: float, kind: str, title: str) -> Bar:
-    height = value * scale
-    return Bar(round(x, 2), round(CHART_HEIGHT - _BOTTOM - height, 2), round(width, 2), round(height, 2), kind, title)
+def _day_labels(days: list[DayReport]) -> list[str]:
+    return [d.day.strftime("%d %b") for d in days]
 
 
 def volume_chart(days: list[DayReport]) -> Chart:
-    """Conversations opened and resolved, side by side for each day."""
-    top = max([d.tally.opened for d in days] + [d.tally.resolved for d in days] + [1])
-    top = _nice_count(top)
-    slot, scale, ticks, x_labels = _frame(days, top, lambda v: str(round(v)))
-    width = slot * 0.36
-    bars = []
-    for i, day in enumerate(days):
-        start = _LEFT + i * slot + slot * 0.14
-        when = day.day.isoformat()
-        bars.append(_bar(start, day.tally.opened, scale, width, "bar-opened", f"{when}: {day.tally.opened} opened"))
-        bars.append(
-            _bar(
-                start + width,
-                day.tally.resolved,
-                scale,
-                width,
-                "bar-resolved",
-                f"{when}: {day.tally.resolved} resolved",
-            )
-        )
-    return Chart(CHART_WIDTH, CHART_HEIGHT, _LEFT, CHART_WIDTH - _RIGHT, CHART_HEIGHT - _BOTTOM, bars, ticks, x_labels)
+    """Conversations opened and resolved, side by side for each day, on a whole-number axis."""
+    series = [
+        Series("Opened", "bar-opened", [d.tally.opened for d in days]),
+        Series("Resolved", "bar-resolved", [d.tally.resolved for d in days]),
+    ]
+    return bar_chart(_day_labels(days), series, lambda v: f"{v:g}", stacked=False, axis_top=whole_number_top)
 
 
 def frt_chart(days: list[DayReport]) -> Chart:
-    """First response time per day: the median, and the p90 behind it."""
-    values = [d.tally.frt for d in days]
-    top = max([v.p90_ms or 0 for v in values] + [1000])
-    slot, scale, ticks, x_labels = _frame(days, top, lambda v: format_duration(int(v)))
-    bars = []
-    for i, (day, stats) in enumerate(zip(days, values, strict=True)):
-        if stats.median_ms is None or stats.p90_ms is None:
-            continue
-        start = _LEFT + i * slot + slot * 0.2
-        when = day.day.isoformat()
-        p90_title = f"{when}: p90 {format_duration(stats.p90_ms)}"
-        median_title = f"{when}: median {format_duration(stats.median_ms)}"
-        bars.append(_bar(start, stats.p90_ms, scale, slot * 0.6, "bar-p90", p90_title))
-        bars.append(_bar(start + slot * 0.15, stats.median_ms, scale, slot * 0.3, "bar-median", median_title))
-    return Chart(CHART_WIDTH, CHART_HEIGHT, _LEFT, CHART_WIDTH - _RIGHT, CHART_HEIGHT - _BOTTOM, bars, ticks, x_labels)
-
-
-def _nice_count(value: int) -> int:
-    """The axis top: an even number at least `value`, so the middle tick is a whole number."""
-    return value + value % 2
+    """First response time per day: the median in front of the p90; the axis tops at the longest p90."""
+    series = [
+        Series("p90", "bar-p90", [d.tally.frt.p90_ms or 0 for d in days]),
+        Series("Median", "bar-median", [d.tally.frt.median_ms or 0 for d in days]),
+    ]
+    return bar_chart(
+        _day_labels(days),
+        series,
+        lambda v: format_duration(int(v)),
+        stacked=False,
+        overlay=True,
+        axis_top=lambda peak: max(peak, 1000.0),
+    )
 
 
 def build_reports_router(templates: Jinja2Templates, asset_version: str, headers: dict[str, str]) -> APIRouter:
