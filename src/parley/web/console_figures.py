@@ -8,7 +8,7 @@ import zoneinfo
 from typing import Any
 
 from parley.console.figures import Breakdown, category_class, category_name, money
-from parley.web.charts import Chart, Series, bar_chart
+from parley.web.charts import Chart, Series, bar_chart, nice_top, whole_number_top
 
 QUALITY = {
     "GREEN": ("High", "quality-green"),
@@ -57,10 +57,10 @@ def breakdown_chart(breakdown: Breakdown, currency: str | None = None) -> Chart:
     def shown(value: float) -> str:
         if currency is not None:
             return money(round(value), currency)
-        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"  # an axis tick may be half
+        return f"{value:,.0f}"  # counts: whole_number_top keeps every tick whole
 
     series = [Series(category_name(c), category_class(c), breakdown.column(c)) for c in breakdown.categories]
-    return bar_chart(breakdown.labels, series, shown)
+    return bar_chart(breakdown.labels, series, shown, axis_top=nice_top if currency else whole_number_top)
 
 
 def page_helpers(currency: str, timezone: str) -> dict[str, Any]:
