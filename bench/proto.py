@@ -37,6 +37,11 @@ class HttpConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
+    @property
+    def usable(self) -> bool:
+        """Still open: a server may close an idle keep-alive connection before `connection_lost` has run."""
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
     def send(self, raw: bytes) -> None:
         assert self.transport is not None
         self.busy = True

@@ -74,6 +74,8 @@ async def http_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
     openers: set[asyncio.Task[None]] = set()
 
     def give(conn: HttpConnection) -> None:
+        if not conn.usable:
+            return
         if waiting:
             due, raw = waiting.popleft()
             conn.started_ns = due
@@ -128,6 +130,8 @@ async def http_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
                 body,
             )
+            while idle and not idle[-1].usable:
+                idle.pop()  # closed by the server while idle (keep-alive timeout)
             if idle:
                 conn = idle.pop()
                 conn.started_ns = due
@@ -375,6 +379,8 @@ async def cloud_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
     ]
 
     def give(conn: HttpConnection) -> None:
+        if not conn.usable:
+            return
         if waiting:
             due, raw = waiting.popleft()
             conn.started_ns = due
@@ -427,6 +433,8 @@ async def cloud_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
             due = t0 + int(i * interval_ns)
             path, headers, to, kind = prepared[(offset + i) % len(prepared)]
             raw = http_request("POST", path, host_header, headers, cloud_body(kind, to, i, template))
+            while idle and not idle[-1].usable:
+                idle.pop()  # closed by the server while idle (keep-alive timeout)
             if idle:
                 conn = idle.pop()
                 conn.started_ns = due
@@ -505,6 +513,8 @@ async def ws_person(cfg: dict[str, Any]) -> dict[str, Any]:
         give(conn)
 
     def give(conn: HttpConnection) -> None:
+        if not conn.usable:
+            return
         if waiting:
             message_id, raw = waiting.popleft()
             conn.tag = message_id
@@ -533,6 +543,8 @@ async def ws_person(cfg: dict[str, Any]) -> dict[str, Any]:
         raw = http_request(
             "POST", f"/client/v1/messages/{message_id}/read", host_header, {"Authorization": f"Bearer {token}"}
         )
+        while idle and not idle[-1].usable:
+            idle.pop()  # closed by the server while idle (keep-alive timeout)
         if idle:
             conn = idle.pop()
             conn.tag = message_id
