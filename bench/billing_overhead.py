@@ -82,7 +82,7 @@ VARIANT_ENV = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = cloud_api.build_parser(__doc__)
-    p.set_defaults(template_category="MARKETING", backlog=0)
+    p.set_defaults(template_category="MARKETING", backlog=0, overload=0)
     p.add_argument(
         "--order",
         default="off,on,off,on,off,on",
@@ -100,7 +100,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="what Parley runs: a copy of src/ at HEAD (default), a copy of the work tree's, or the live tree",
     )
     p.add_argument("--report", type=Path, metavar="JSON", help="print the tables of an earlier run's JSON and stop")
-    args = cloud_api.finish_args(p.parse_args(argv))
+    args = cloud_api.parse_args(argv, p)
     args.order = [v.strip() for v in args.order.split(",") if v.strip()]
     if not args.order or set(args.order) - set(VARIANT_ENV) or len(set(args.order)) < 2:
         p.error("--order: off and on, each at least once, e.g. off,on,off,on")

@@ -65,6 +65,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from options import parse_with_quick
 from run import Meter, Worker, git_state, machine_info, versions, workspace
 from servers import BENCH_DIR, NOFILE, REPO_DIR, Server, parley_cli
 from stats import free_port, latency_summary, loadavg, raise_nofile
@@ -74,6 +75,7 @@ GOAL_SENDS = 2_000
 GOAL_SEND_P99_MS = 15.0
 GOAL_WEBHOOK_P99_MS = 250.0
 GOAL_WEBHOOKS_PER_S = 6_000
+GOAL_OVERLOAD_P99_MS = 50.0  # accepted sends under 10x overload (issue 10's admission control)
 TEMPLATE = {"name": "bench_order_update", "language": "en_US"}
 # One body per category, both with two parameters (the load sends "A<n>" and "Monday"). Plain wording: the
 # review approves a UTILITY template with promotional words as MARKETING, and the bench checks the category.
@@ -513,9 +515,13 @@ def open_loop(
         progress.remove_task(task)
     usage = meter.read() if meter is not None else {}
     statuses: Counter[str] = Counter()
+    retry_after: Counter[str] = Counter()
+    graph_codes: Counter[str] = Counter()
     errors: dict[str, str] = {}
     for r in results:
         statuses.update(r["statuses"])
+        retry_after.update(r.get("retry_after", {}))
+        graph_codes.update(r.get("graph_codes", {}))
         errors |= r["error_samples"]
     scheduled = sum(r["scheduled"] for r in results)
     ok = statuses.get("200", 0)
@@ -529,6 +535,8 @@ def open_loop(
         "scheduled": scheduled,
         "ok": ok,
         "statuses": dict(statuses),
+        "retry_after": dict(retry_after),
+        "graph_codes": dict(graph_codes),
         "error_samples": errors,
         "incomplete": sum(r["incomplete"] for r in results),
         "achieved_rate": ok / max(r["elapsed_seconds"] for r in results),
@@ -581,8 +589,18 @@ def parley_phase(
     entries_file.write_text("".join(" ".join(e) + "\n" for e in entries))
     server = Server.parley(data_dir, logs, args.parley_src)
     server.env |= BENCH_ENV | dict(kv.split("=", 1) for kv in args.server_env)
-    out: dict[str, Any] = {"entries": len(entries), "online_people": len(online)}
+    hooks_on = args.webhooks == "on"
+    if not hooks_on:
+        server.env["PARLEY_WEBHOOKS__DELIVER"] = "false"
+    out: dict[str, Any] = {"entries": len(entries), "online_people": len(online), "webhooks": args.webhooks}
     outbox = Outbox(data_dir / "parley.db", receiver)
+
+    def wait_drained(label: str) -> dict[str, Any]:
+        """The outbox emptied (or --drain-timeout); with --webhooks off nothing drains: not waited for."""
+        if not hooks_on:
+            return {"seconds": 0.0, "pending_before": outbox.latest()[1], "pending_after": None, "posts": 0}
+        return outbox.wait_drained(args.drain_timeout, progress, label)
+
     start_ns = time.monotonic_ns()
     server.start()
     out["server_start_seconds"] = (time.monotonic_ns() - start_ns) / 1e9
@@ -592,7 +610,7 @@ def parley_phase(
         # 1. The outbox filled before the start (the people's first messages + --backlog): pure delivery.
         meter = Meter(server)
         spy = Spy(server, args.profile_drain, f"{prefix}drain", workdir) if args.profile_drain else None
-        drain = outbox.wait_drained(args.drain_timeout, progress, "server start: draining the pre-filled outbox")
+        drain = wait_drained("server start: draining the pre-filled outbox")
         drain["usage"] = meter.read()
         if spy is not None:
             drain["profile"] = spy.result()
@@ -617,7 +635,7 @@ def parley_phase(
         # 3. Max accepted sends/s (wrk, closed loop).
         url = f"http://127.0.0.1:{server.port}"
         run_wrk(url, entries_file, args.connections, args.warmup, progress, f"{label}: warm-up")
-        outbox.wait_drained(args.drain_timeout, progress, f"{label}: warm-up's webhooks")
+        wait_drained(f"{label}: warm-up's webhooks")
         server.quiesce()
         meter = Meter(server)
         wrk = run_wrk(
@@ -632,7 +650,7 @@ def parley_phase(
         wrk["server_cpu_us_per_ok"] = wrk["usage"]["server_cpu_seconds"] / max(1, wrk["ok"]) * 1e6
         _, pending, _ = outbox.latest()
         meter = Meter(server)
-        drain = outbox.wait_drained(args.drain_timeout, progress, f"{label}: webhooks of the wrk run")
+        drain = wait_drained(f"{label}: webhooks of the wrk run")
         drain["usage"] = meter.read()
         wrk["pending_at_end"] = pending
         wrk["drain_after"] = drain
@@ -651,27 +669,31 @@ def parley_phase(
             )
             load_end = time.monotonic_ns()
             meter = Meter(server)
-            run["drain_after"] = outbox.wait_drained(
-                args.drain_timeout, progress, f"{label}: webhooks of {rate:,.0f}/s"
-            )
+            run["drain_after"] = wait_drained(f"{label}: webhooks of {rate:,.0f}/s")
             run["drain_after"]["usage"] = meter.read()
             time.sleep(1.0)  # the last reads' statuses
             run["outbox"] = backlog_summary(outbox.window(run["start_ns"] - 10**9, time.monotonic_ns()), run, load_end)
             out["fixed_rate"].append(run)
             server.quiesce()
-        # 5. Optional profiles, in extra runs (py-spy costs CPU: not part of any figure).
+        # 5. Overload: 10x what the server just sustained, open loop, from several cheap client processes.
+        if args.overload > 0:
+            out["overload"] = overload_phase(
+                args, server, entries, wrk["ok_per_second"], outbox, wait_drained, workdir, progress, label
+            )
+            server.quiesce(timeout=args.drain_timeout)
+        # 6. Optional profiles, in extra runs (py-spy costs CPU: not part of any figure).
         if args.profile:
             spy = Spy(server, args.profile, f"{prefix}wrk", workdir)
             run_wrk(url, entries_file, args.connections, args.profile, progress, f"{label}: profiled wrk run")
             out["profile_wrk"] = spy.result()
-            outbox.wait_drained(args.drain_timeout, progress, f"{label}: webhooks of the profiled wrk run")
+            wait_drained(f"{label}: webhooks of the profiled wrk run")
             server.quiesce()
             if out["fixed_rate"]:
                 rate = min(r["target_rate"] for r in out["fixed_rate"])
                 spy = Spy(server, args.profile, f"{prefix}open-loop", workdir)
                 open_loop(server, entries, rate, args.profile, workdir, progress, f"{label}: profiled {rate:,.0f}/s")
                 out["profile_open_loop"] = {"rate": rate, **spy.result()}
-                outbox.wait_drained(args.drain_timeout, progress, f"{label}: webhooks of the profiled open loop")
+                wait_drained(f"{label}: webhooks of the profiled open loop")
         out["rss_bytes"] = server.rss()
     finally:
         people_result: dict[str, Any] = {}
@@ -684,6 +706,69 @@ def parley_phase(
         server.stop()
     out["_people"] = people_result
     return out
+
+
+def overload_phase(
+    args: argparse.Namespace,
+    server: Server,
+    entries: list[list[str]],
+    max_rate: float,
+    outbox: Outbox,
+    wait_drained: Callable[[str], dict[str, Any]],
+    workdir: Path,
+    progress: Progress,
+    label: str,
+) -> dict[str, Any]:
+    """Open-loop sends at --overload-factor x the server's max for --overload s: answers by status, p99 of the
+    accepted ones, Retry-After on refusals, and whether the webhook outbox kept draining meanwhile."""
+    rate = max(1.0, round(args.overload_factor * max_rate))
+    run = open_loop(
+        server,
+        entries,
+        rate,
+        args.overload,
+        workdir,
+        progress,
+        f"{label}: overload {rate:,.0f}/s ({args.overload_factor:g}x max)",
+        procs=args.overload_procs,
+        max_conns=512,
+    )
+    load_end = time.monotonic_ns()
+    during = outbox.window(run["start_ns"], run["end_ns"] + 10**9)
+    # POSTs the receiver got while the overload ran: the delivery engine kept working (or starved).
+    posts = (during[-1][2] - during[0][2]) if len(during) >= 2 else None
+    span = (during[-1][0] - during[0][0]) / 1e9 if len(during) >= 2 else 0.0
+    meter = Meter(server)
+    run["drain_after"] = wait_drained(f"{label}: webhooks of the overload")
+    run["drain_after"]["usage"] = meter.read()
+    run["outbox"] = backlog_summary(outbox.window(run["start_ns"] - 10**9, time.monotonic_ns()), run, load_end)
+    run["webhook_posts_during"] = posts
+    run["webhook_posts_per_s_during"] = posts / span if posts is not None and span > 0 else None
+    run["max_rate"] = max_rate
+    run["factor"] = args.overload_factor
+    run["processes"] = args.overload_procs
+    run.update(summarize_answers(run["statuses"], run.get("retry_after", {})))
+    sends = run.pop("_sends")  # the wamids are not joined with the webhooks: an overload is not a latency run
+    run["ok_latency"] = latency_summary(
+        (a - d) / 1e6 for d, a in zip(sends["due_ns"], sends["answered_ns"], strict=True)
+    )
+    return run
+
+
+def summarize_answers(statuses: dict[str, int], retry_after: dict[str, int]) -> dict[str, Any]:
+    """Answers grouped as an overloaded server's client sees them, and how many refusals said when to retry."""
+    groups: Counter[str] = Counter()
+    for status, n in statuses.items():
+        code = int(status)
+        groups["2xx" if 200 <= code < 300 else "503" if code == 503 else "429" if code == 429 else "other"] += n
+    refused = sum(n for s, n in statuses.items() if s in ("429", "503"))
+    with_retry = sum(n for s, n in retry_after.items() if s in ("429", "503"))
+    return {
+        "answers": dict(groups),
+        "refused": refused,
+        "refused_with_retry_after": with_retry,
+        "retry_after_present": None if not refused else with_retry == refused,
+    }
 
 
 def build_entries(businesses: list[Business], people: list[Person], contacts: int) -> list[list[str]]:
@@ -980,6 +1065,8 @@ def join_records(parley: dict[str, Any], hooks: dict[str, Any]) -> None:
                     missing["read"] += 1
                 else:
                     read.append((got - read_sent[wamid]) / 1e6)
+        if parley.get("webhooks") == "off":  # no status webhook was meant to arrive
+            missing = Counter({k: v for k, v in missing.items() if k == "push"})
         window = (run["start_ns"], run["end_ns"])
         from bisect import bisect_left
 
@@ -1024,7 +1111,8 @@ def report(results: dict[str, Any]) -> Table:
     meta = results["meta"]
     table = Table(
         title=f"Cloud API load — {meta['date']} — {meta['machine']['summary']} — "
-        f"{meta['args']['businesses']} businesses, {meta['args']['online']} of {meta['args']['people']} people online",
+        f"{meta['args']['businesses']} businesses, {meta['args']['online']} of {meta['args']['people']} people online"
+        + (", webhooks off" if meta["args"].get("webhooks") == "off" else ""),
         show_lines=False,
     )
     for col, justify in (("figure", "left"), ("Parley", "right"), ("raw ASGI", "right"), ("bare FastAPI", "right")):
@@ -1152,7 +1240,54 @@ def report(results: dict[str, Any]) -> Table:
             "no growing backlog",
             verdict(flat) if rate == GOAL_SENDS / 2 else "",
         )
+    o = p.get("overload")
+    if o:
+        table.add_row(*overload_row(o), "–", "–", "", "")
+        table.add_row(
+            "  accepted sends p50 / p99 (from when due)",
+            _lat(o.get("ok_latency")),
+            "",
+            "",
+            f"p99 ≤ {GOAL_OVERLOAD_P99_MS:.0f} ms",
+            verdict(None if not o["ok"] else (o["ok_latency"]["p99_ms"] or 1e9) <= GOAL_OVERLOAD_P99_MS),
+        )
+        table.add_row("  refusals with Retry-After", retry_after_cell(o), "", "", "", "")
+        during = o.get("webhook_posts_per_s_during")
+        table.add_row(
+            "  webhook deliveries/s during the overload; outbox after",
+            ("–" if during is None else f"{during:,.0f}/s")
+            + f"; {o['drain_after']['pending_after'] if o['drain_after']['pending_after'] is not None else '–'}"
+            + f" pending after {o['drain_after']['seconds']:,.1f} s",
+            "",
+            "",
+            "keeps draining",
+            verdict(None if during is None else during > 0),
+        )
     return table
+
+
+def overload_row(o: dict[str, Any]) -> tuple[str, str]:
+    """The overload's answers as `label, cell`: 2xx / 503 / 429 / other / unanswered of what was offered."""
+    a = o["answers"]
+    cell = (
+        f"2xx {a.get('2xx', 0):,} · 503 {a.get('503', 0):,} · 429 {a.get('429', 0):,}"
+        + (f" · other {a['other']:,}" if a.get("other") else "")
+        + f" · unanswered {o['incomplete']:,}"
+    )
+    codes = o.get("graph_codes") or {}
+    if codes:
+        cell += " (codes " + ", ".join(f"{k or '?'}: {v:,}" for k, v in sorted(codes.items())) + ")"
+    label = (
+        f"overload: {o['target_rate']:,.0f}/s for {o['seconds']:g} s ({o['factor']:g}x max, "
+        f"{o['processes']} client processes), of {o['scheduled']:,}"
+    )
+    return label, cell
+
+
+def retry_after_cell(o: dict[str, Any]) -> str:
+    if not o.get("refused"):
+        return "no refusals (the server queued everything)"
+    return f"{o['refused_with_retry_after']:,} of {o['refused']:,}"
 
 
 def webhook_report(results: dict[str, Any]) -> Table:
@@ -1185,12 +1320,14 @@ def webhook_report(results: dict[str, Any]) -> Table:
     for run in p.get("fixed_rate", []):
         w = run.get("webhooks") or {}
         if w:
+            p99 = (w.get("all") or {}).get("p99_ms")
             table.add_row(
-                f"Parley: during the open loop at {run['target_rate']:,.0f} sends/s (offered load)",
+                f"Parley: during the open loop at {run['target_rate']:,.0f} sends/s (offered load); "
+                f"webhook p99 {_ms(p99)}",
                 f"{w['deliveries_per_s_in_window']:,.0f}/s",
                 "",
-                "",
-                "",
+                f"p99 ≤ {GOAL_WEBHOOK_P99_MS:.0f} ms",
+                verdict(None if p99 is None else p99 <= GOAL_WEBHOOK_P99_MS),
             )
     rb = results.get("receiver_baseline", {})
     if rb.get("httpx"):
@@ -1266,6 +1403,23 @@ def build_parser(description: str | None = __doc__) -> argparse.ArgumentParser:
     )
     p.add_argument("--drain-timeout", type=float, default=60, help="max seconds to wait for the webhook outbox")
     p.add_argument(
+        "--webhooks",
+        choices=("on", "off"),
+        default="on",
+        help="off: the server delivers no webhook (PARLEY_WEBHOOKS__DELIVER=false), the outbox only fills; with "
+        "--online 0 this is the send path alone (issue 10's 'webhooks off, nobody online' row)",
+    )
+    p.add_argument(
+        "--overload",
+        type=float,
+        default=5,
+        help="seconds of open-loop sends at --overload-factor x this server's max, last (0: no overload phase)",
+    )
+    p.add_argument("--overload-factor", type=float, default=10, help="the overload's rate over the server's max")
+    p.add_argument(
+        "--overload-procs", type=int, default=3, help="client processes of the overload (cheaper than the server)"
+    )
+    p.add_argument(
         "--profile",
         type=float,
         default=0,
@@ -1292,17 +1446,31 @@ def build_parser(description: str | None = __doc__) -> argparse.ArgumentParser:
     return p
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    return finish_args(build_parser().parse_args(argv))
+def quick_defaults(p: argparse.ArgumentParser) -> dict[str, Any]:
+    """--quick's sizes: defaults only, an option given on the command line wins (options.parse_with_quick)."""
+    return {
+        "duration": 5,
+        "warmup": 1,
+        "latency_duration": 4,
+        "businesses": 5,
+        "people": 200,
+        "online": 50,
+        "contacts": 2,
+        "backlog": min(p.get_default("backlog"), 1000),
+        "drain_timeout": min(p.get_default("drain_timeout"), 20),
+        "overload": min(p.get_default("overload"), 3),
+    }
+
+
+def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """Parse a Cloud API run's options (`parser`: build_parser()'s, possibly with a script's own options added)."""
+    p = parser or build_parser()
+    return finish_args(parse_with_quick(p, argv, quick_defaults))
 
 
 def finish_args(args: argparse.Namespace) -> argparse.Namespace:
-    """--quick's sizes and the bounds that depend on other options."""
-    if args.quick:
-        args.duration, args.warmup, args.latency_duration = 5, 1, 4
-        args.businesses, args.people, args.online, args.contacts = 5, 200, 50, 2
-        args.backlog, args.drain_timeout = min(args.backlog, 1000), min(args.drain_timeout, 20)
-    args.online = min(args.online, args.people)
+    """The bounds that depend on other options."""
+    args.online = max(0, min(args.online, args.people))
     return args
 
 
@@ -1364,7 +1532,9 @@ def main(argv: list[str] | None = None) -> int:
                 join_records(results["parley"], hooks)
                 results["receiver"] = {k: v for k, v in hooks.items() if not k.startswith("status_")}
                 if not args.no_baselines:
-                    online = [Person(p.index, p.user_id, p.phone.lstrip("+"), p.phone) for p in people[: args.online]]
+                    # --online 0: the sends go to every person, as in parley_phase.
+                    reached = people[: args.online] or people
+                    online = [Person(p.index, p.user_id, p.phone.lstrip("+"), p.phone) for p in reached]
                     # Baselines take any bearer token; their WebSocket token is the phone's digits.
                     fake = [Business(b.index, 0, b.phone_number_id, 0, f"biz{b.index}", b.phone) for b in businesses]
                     entries = build_entries(fake, online, args.contacts)
@@ -1573,7 +1743,11 @@ def verify_in_process(db_path: Path) -> dict[str, Any]:
 def consistency(db_path: Path, results: dict[str, Any], hooks: dict[str, Any]) -> dict[str, Any]:
     """Every accepted send is an outbound business message once the server is gone; what the outbox holds."""
     p = results.get("parley", {})
-    accepted = (p.get("max") or {}).get("ok", 0) + sum(r["ok"] for r in p.get("fixed_rate", []))
+    accepted = (
+        (p.get("max") or {}).get("ok", 0)
+        + sum(r["ok"] for r in p.get("fixed_rate", []))
+        + (p.get("overload") or {}).get("ok", 0)
+    )
     rows, states = 0, {}
     if db_path.exists():
         with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:

@@ -18,7 +18,7 @@ _CRLF2 = b"\r\n\r\n"
 class HttpConnection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection; one request in flight at a time."""
 
-    __slots__ = ("_buf", "busy", "closed", "on_lost", "on_response", "started_ns", "tag", "transport")
+    __slots__ = ("_buf", "busy", "closed", "on_lost", "on_response", "retry_after", "started_ns", "tag", "transport")
 
     def __init__(
         self,
@@ -33,6 +33,7 @@ class HttpConnection(asyncio.Protocol):
         self.closed = False
         self.started_ns = 0  # set by the caller: when the request was due
         self.tag: object = None  # set by the caller: whatever it needs back with the response
+        self.retry_after = False  # the last response carried a Retry-After header (admission control's answers)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -65,6 +66,7 @@ class HttpConnection(asyncio.Protocol):
             if len(buf) < total:
                 return
             status = int(head[9:12])
+            self.retry_after = b"\r\nretry-after:" in head
             body = bytes(buf[end + 4 : total])
             del buf[:total]
             self.busy = False

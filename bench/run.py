@@ -47,6 +47,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from options import parse_with_quick
 from servers import BENCH_DIR, NOFILE, REPO_DIR, Server, parley_cli
 from stats import latency_summary, loadavg, machine_cpu_busy, raise_nofile
 
@@ -54,6 +55,8 @@ RESULTS_DIR = BENCH_DIR / "results"
 GOAL_SENDS = 5_000
 GOAL_SENDS_STRETCH = 10_000
 GOAL_SEND_P99_MS = 15.0
+GOAL_SHARE_OF_RAW = 0.12  # Parley's max person sends/s over raw ASGI's, same run (issue 10)
+GOAL_OVERLOAD_P99_MS = 50.0  # accepted sends under 10x overload (issue 10's admission control)
 GOAL_DELIVERY_P99_MS = 25.0
 GOAL_SOCKETS = 100_000
 GOAL_BYTES_PER_SOCKET = 16 * 1024
@@ -270,9 +273,12 @@ def open_loop(
     usage = meter.read() if meter is not None else {}
     latencies = [us / 1000 for r in results for us in r["latencies_us"]]
     statuses: dict[str, int] = {}
+    retry_after: dict[str, int] = {}
     for r in results:
         for k, v in r["statuses"].items():
             statuses[k] = statuses.get(k, 0) + v
+        for k, v in r.get("retry_after", {}).items():
+            retry_after[k] = retry_after.get(k, 0) + v
     scheduled = sum(r["scheduled"] for r in results)
     ok = statuses.get("200", 0)
     summary = latency_summary(latencies)
@@ -282,6 +288,8 @@ def open_loop(
         "scheduled": scheduled,
         "ok": ok,
         "statuses": statuses,
+        "retry_after": retry_after,
+        "ok_latency": latency_summary(us / 1000 for r in results for us in r.get("ok_latencies_us", [])),
         "incomplete": sum(r["incomplete"] for r in results),
         "connections": sum(r["connections"] for r in results),
         "achieved_rate": ok / max(r["elapsed_seconds"] for r in results),
@@ -347,9 +355,53 @@ def phase_send(
                 )
                 server.quiesce()
             out[name] = {"max": wrk, "fixed_rate": fixed, "rss_bytes": server.rss()}
+            if name == "parley" and args.overload > 0:
+                out[name]["overload"] = overload(server, pairs, wrk["ok_per_second"], args, workdir, progress)
+                server.quiesce(timeout=60)
         finally:
             server.stop()
     return out
+
+
+def overload(
+    server: Server,
+    pairs: list[list[str]],
+    max_rate: float,
+    args: argparse.Namespace,
+    workdir: Path,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Open-loop sends at --overload-factor x the server's max for --overload s from several client processes:
+    answers by status (admission control answers 503 with Retry-After; without it the server queues), and the
+    p99 of the accepted sends. Every acknowledged send is counted in the durability check."""
+    rate = max(1.0, round(args.overload_factor * max_rate))
+    run = open_loop(
+        server,
+        pairs,
+        rate,
+        args.overload,
+        workdir,
+        progress,
+        f"parley: overload {rate:,.0f}/s ({args.overload_factor:g}x max)",
+        procs=args.overload_procs,
+        max_conns=512,
+    )
+    groups: dict[str, int] = {}
+    for status, n in run["statuses"].items():
+        code = int(status)
+        key = "2xx" if 200 <= code < 300 else "503" if code == 503 else "429" if code == 429 else "other"
+        groups[key] = groups.get(key, 0) + n
+    refused = groups.get("503", 0) + groups.get("429", 0)
+    with_retry = sum(n for s, n in run["retry_after"].items() if s in ("429", "503"))
+    return run | {
+        "max_rate": max_rate,
+        "factor": args.overload_factor,
+        "processes": args.overload_procs,
+        "answers": groups,
+        "refused": refused,
+        "refused_with_retry_after": with_retry,
+        "retry_after_present": None if not refused else with_retry == refused,
+    }
 
 
 def delivery_rates(args: argparse.Namespace, results: dict[str, Any]) -> list[float]:
@@ -587,6 +639,16 @@ def report(results: dict[str, Any]) -> Table:
             "",
             "",
         )
+        raw_max = send.get("raw", {}).get("max", {}).get("ok_per_second")
+        share = sends / raw_max if sends is not None and raw_max else None
+        table.add_row(
+            "  Parley's max as a share of raw ASGI's",
+            "–" if share is None else f"{share:.1%}",
+            "100 %" if raw_max else "–",
+            cell("fastapi", lambda r: f"{r['max']['ok_per_second'] / raw_max:.1%}") if raw_max else "–",
+            f"≥ {GOAL_SHARE_OF_RAW:.0%}",
+            verdict(None if share is None else share >= GOAL_SHARE_OF_RAW),
+        )
         for i, label in enumerate(("half the goal", "half its own max")):
 
             def fixed(r: dict[str, Any], i: int = i, part: str = "rate") -> str:
@@ -595,6 +657,9 @@ def report(results: dict[str, Any]) -> Table:
                 f = r["fixed_rate"][i]
                 if part == "rate":
                     return f"{f['achieved_rate']:,.0f} of {f['target_rate']:,.0f}/s"
+                if part == "cpu":
+                    cpu = (f.get("usage") or {}).get("server_cpu_seconds")
+                    return "–" if cpu is None or not f["ok"] else f"{cpu / f['ok'] * 1e6:,.0f} µs"
                 late = f" +{f['incomplete']:,} unanswered" if f["incomplete"] else ""
                 return _lat(f["latency"]) + late
 
@@ -613,6 +678,45 @@ def report(results: dict[str, Any]) -> Table:
                 *(cell(n, lambda r, i=i: fixed(r, i, "lat")) for n in names),
                 f"p99 < {GOAL_SEND_P99_MS:.0f} ms at {GOAL_SENDS // 2:,}/s" if i == 0 else "",
                 verdict(ok) if i == 0 else "",
+            )
+            table.add_row(
+                "  server CPU per answered send (open loop)",
+                *(cell(n, lambda r, i=i: fixed(r, i, "cpu")) for n in names),
+                "",
+                "",
+            )
+        o = send.get("parley", {}).get("overload")
+        if o:
+            a = o["answers"]
+            table.add_row(
+                f"overload: {o['target_rate']:,.0f}/s for {o['seconds']:g} s ({o['factor']:g}x max, "
+                f"{o['processes']} client processes), of {o['scheduled']:,}",
+                f"2xx {a.get('2xx', 0):,} · 503 {a.get('503', 0):,} · 429 {a.get('429', 0):,}"
+                + (f" · other {a['other']:,}" if a.get("other") else "")
+                + f" · unanswered {o['incomplete']:,}",
+                "",
+                "",
+                "",
+                "",
+            )
+            p99 = (o.get("ok_latency") or {}).get("p99_ms")
+            table.add_row(
+                "  accepted sends p50 / p99 (from when due)",
+                _lat(o["ok_latency"]),
+                "",
+                "",
+                f"p99 ≤ {GOAL_OVERLOAD_P99_MS:.0f} ms",
+                verdict(None if p99 is None else p99 <= GOAL_OVERLOAD_P99_MS),
+            )
+            table.add_row(
+                "  refusals with Retry-After",
+                f"{o['refused_with_retry_after']:,} of {o['refused']:,}"
+                if o["refused"]
+                else "no refusals (the server queued everything)",
+                "",
+                "",
+                "all",
+                verdict(o["retry_after_present"]),
             )
     delivery = results["phases"].get("delivery")
     if delivery:
@@ -759,6 +863,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="open-loop sends/s after the max-throughput run: numbers, 'goal-half' (2,500/s) and "
         "'half' (half of what this server just reached)",
     )
+    p.add_argument(
+        "--overload",
+        type=float,
+        default=5,
+        help="send phase, last: seconds of open-loop sends at --overload-factor x this server's max (0: none)",
+    )
+    p.add_argument("--overload-factor", type=float, default=10, help="the overload's rate over the server's max")
+    p.add_argument(
+        "--overload-procs", type=int, default=3, help="client processes of the overload (cheaper than the server)"
+    )
     p.add_argument("--recipients", type=int, default=200, help="connected recipients in the delivery phase")
     p.add_argument(
         "--delivery-rates",
@@ -778,12 +892,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small, short smoke run")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir and logs")
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="where to write the JSON results")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.duration, args.warmup, args.latency_duration = 5, 1, 4
-        args.sockets, args.pairs, args.recipients = min(args.sockets, 5000), 200, 50
-        args.delivery_rates = ["25"]
-    return args
+    return parse_with_quick(p, argv, quick_defaults)
+
+
+def quick_defaults(p: argparse.ArgumentParser) -> dict[str, Any]:
+    """--quick's sizes: defaults only, an option given on the command line wins (options.parse_with_quick)."""
+    return {
+        "duration": 5,
+        "warmup": 1,
+        "latency_duration": 4,
+        "sockets": min(p.get_default("sockets"), 5000),
+        "pairs": 200,
+        "recipients": 50,
+        "delivery_rates": ["25"],
+        "overload": min(p.get_default("overload"), 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -929,6 +1052,7 @@ def durability_check(data_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
     send = results["phases"].get("send", {}).get("parley")
     if send:
         acknowledged += send["max"]["ok"] + sum(f["ok"] for f in send["fixed_rate"])
+        acknowledged += (send.get("overload") or {}).get("ok", 0)
     for run in results["phases"].get("delivery", {}).get("parley", {}).get("runs", []):
         acknowledged += run["sends"]["ok"]
     rows = 0

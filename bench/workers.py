@@ -66,7 +66,9 @@ async def http_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
     max_conns = int(cfg.get("max_conns", 256))
     host_header = f"{host}:{port}"
     latencies_us = array("q")
+    ok_latencies_us = array("q")  # the accepted (2xx) ones: under overload the refusals are fast
     statuses: Counter[int] = Counter()
+    retry_after: Counter[int] = Counter()  # answers carrying Retry-After, by status
     idle: deque[HttpConnection] = deque()
     waiting: deque[tuple[int, bytes]] = deque()
     conns: list[HttpConnection] = []
@@ -84,8 +86,13 @@ async def http_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
             idle.append(conn)
 
     def on_response(conn: HttpConnection, status: int, _body: bytes) -> None:
-        latencies_us.append((time.monotonic_ns() - conn.started_ns) // 1000)
+        latency = (time.monotonic_ns() - conn.started_ns) // 1000
+        latencies_us.append(latency)
         statuses[status] += 1
+        if 200 <= status < 300:
+            ok_latencies_us.append(latency)
+        if conn.retry_after:
+            retry_after[status] += 1
         give(conn)
 
     def on_lost(conn: HttpConnection) -> None:
@@ -162,11 +169,13 @@ async def http_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
         "completed": len(latencies_us),
         "incomplete": total - len(latencies_us),
         "statuses": {str(k): v for k, v in statuses.items()},
+        "retry_after": {str(k): v for k, v in retry_after.items()},
         "issue_seconds": issued_s,
         "elapsed_seconds": elapsed_s,
         "connections": len(conns),
         **counters,
         "latencies_us": latencies_us.tolist(),
+        "ok_latencies_us": ok_latencies_us.tolist(),
     }
 
 
@@ -348,6 +357,19 @@ def _wamid_of(body: bytes) -> str:
     return body[at + 6 : end].decode()
 
 
+def _graph_code(body: bytes) -> str:
+    """The `error.code` of a Graph error body ("" when there is none): cheap, no JSON parse on the hot loop."""
+    at = body.find(b'"code":')
+    if at < 0:
+        return ""
+    digits = bytearray()
+    for ch in body[at + 7 : at + 20].lstrip():
+        if not 48 <= ch <= 57:
+            break
+        digits.append(ch)
+    return digits.decode()
+
+
 async def cloud_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
     """Like http_open_loop, for `POST /v23.0/{phone_number_id}/messages` over many (business, person) entries.
 
@@ -364,6 +386,8 @@ async def cloud_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
     host_header = f"{host}:{port}"
     latencies_us = array("q")
     statuses: Counter[int] = Counter()
+    retry_after: Counter[int] = Counter()  # answers carrying Retry-After, by status
+    graph_codes: Counter[str] = Counter()  # Graph error codes of refused sends (130429: Meta's throughput error)
     error_samples: dict[str, str] = {}
     sent_wamids: list[str] = []
     sent_due = array("q")
@@ -396,8 +420,12 @@ async def cloud_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
             sent_wamids.append(_wamid_of(body))
             sent_due.append(conn.started_ns)
             sent_answered.append(now)
-        elif str(status) not in error_samples:
-            error_samples[str(status)] = body[:600].decode(errors="replace")
+        else:
+            graph_codes[_graph_code(body)] += 1
+            if str(status) not in error_samples:
+                error_samples[str(status)] = body[:600].decode(errors="replace")
+        if conn.retry_after:
+            retry_after[status] += 1
         give(conn)
 
     def on_lost(conn: HttpConnection) -> None:
@@ -463,6 +491,8 @@ async def cloud_open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
         "incomplete": total - len(latencies_us),
         "statuses": {str(k): v for k, v in statuses.items()},
         "error_samples": error_samples,
+        "retry_after": {str(k): v for k, v in retry_after.items()},
+        "graph_codes": dict(graph_codes),
         "issue_seconds": issued_s,
         "elapsed_seconds": elapsed_s,
         "start_ns": t0,
