@@ -1097,6 +1097,10 @@ def _ms(v: float | None) -> str:
     return f"{v:,.1f} ms" if abs(v) < 100 else f"{v:,.0f} ms"
 
 
+def _s(seconds: float) -> str:
+    return f"{seconds:,.1f} s"
+
+
 def _lat(s: dict[str, Any] | None) -> str:
     if not s or not s.get("count"):
         return "–"
@@ -1122,6 +1126,7 @@ def report(results: dict[str, Any]) -> Table:
     p = results.get("parley", {})
     base = results.get("baselines", {})
     names = ["parley", "raw", "fastapi"]
+    hooks_off = p.get("webhooks") == "off"
 
     def get(name: str) -> dict[str, Any]:
         return p if name == "parley" else base.get(name, {})
@@ -1163,7 +1168,9 @@ def report(results: dict[str, Any]) -> Table:
         )
         table.add_row(
             "  webhook backlog at the end → drained in",
-            cell("parley", lambda d: f"{d['max']['pending_at_end']:,} → {d['max']['drain_after']['seconds']:,.1f} s"),
+            "webhooks off"
+            if hooks_off
+            else cell("parley", lambda d: f"{d['max']['pending_at_end']:,} → {_s(d['max']['drain_after']['seconds'])}"),
             "",
             "",
             "",
@@ -1207,6 +1214,8 @@ def report(results: dict[str, Any]) -> Table:
         )
         w = run.get("webhooks", {})
         table.add_row("  send → WebSocket push p50 / p99", _lat(run.get("push_latency")), "", "", "", "")
+        if hooks_off:
+            continue
         table.add_row(
             "  webhook sent / delivered / read p99",
             " / ".join(
@@ -1251,11 +1260,14 @@ def report(results: dict[str, Any]) -> Table:
             f"p99 ≤ {GOAL_OVERLOAD_P99_MS:.0f} ms",
             verdict(None if not o["ok"] else (o["ok_latency"]["p99_ms"] or 1e9) <= GOAL_OVERLOAD_P99_MS),
         )
-        table.add_row("  refusals with Retry-After", retry_after_cell(o), "", "", "", "")
-        during = o.get("webhook_posts_per_s_during")
+        retry_ok = verdict(o["retry_after_present"])
+        table.add_row("  refusals with Retry-After", retry_after_cell(o), "", "", "all", retry_ok)
+        during = None if hooks_off else o.get("webhook_posts_per_s_during")
         table.add_row(
             "  webhook deliveries/s during the overload; outbox after",
-            ("–" if during is None else f"{during:,.0f}/s")
+            "webhooks off"
+            if hooks_off
+            else ("–" if during is None else f"{during:,.0f}/s")
             + f"; {o['drain_after']['pending_after'] if o['drain_after']['pending_after'] is not None else '–'}"
             + f" pending after {o['drain_after']['seconds']:,.1f} s",
             "",

@@ -122,8 +122,9 @@ def seed_users(
     service_users: int = 2000,
     conversations: list[tuple[int, int]] | None = None,
     progress: Callable[[int], None] = lambda n: None,
+    database_url: str = "",
 ) -> list[BenchUser]:
-    """Create `count` users with one device token each in the database under data_dir (already migrated),
-    then one message for each (sender index, recipient index) in `conversations`."""
-    settings = Settings(data_dir=data_dir, secret_key="bench-secret")
+    """Create `count` users with one device token each in the database under data_dir, or at database_url
+    (already migrated), then one message for each (sender index, recipient index) in `conversations`."""
+    settings = Settings(data_dir=data_dir, secret_key="bench-secret", database_url=database_url)
     return asyncio.run(_seed(settings, count, service_users, conversations or [], progress))

@@ -22,7 +22,9 @@ def _raise_limits() -> None:  # runs in the child between fork and exec
     raise_nofile(NOFILE)
 
 
-def parley_env(data_dir: Path, port: int, parley_src: Path | None = None) -> dict[str, str]:
+def parley_env(
+    data_dir: Path, port: int, parley_src: Path | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     env |= {
         "PARLEY_DATA_DIR": str(data_dir),
@@ -31,15 +33,22 @@ def parley_env(data_dir: Path, port: int, parley_src: Path | None = None) -> dic
         # The benchmark's webhook receiver listens on loopback, which callbacks may not reach by default.
         "PARLEY_WEBHOOKS__ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
     }
+    env |= extra or {}  # e.g. PARLEY_DATABASE_URL and PARLEY_REDIS_URL (scale_out.py)
     if parley_src is not None:  # A/B runs: serve another checkout's src/ (it wins over the editable install)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(parley_src), env.get("PYTHONPATH", "")]))
     return env
 
 
-def parley_cli(data_dir: Path, *args: str, parley_src: Path | None = None, timeout: float = 120) -> str:
+def parley_cli(
+    data_dir: Path,
+    *args: str,
+    parley_src: Path | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "parley", *args],
-        env=parley_env(data_dir, 0, parley_src),
+        env=parley_env(data_dir, 0, parley_src, env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -57,11 +66,13 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def parley(cls, data_dir: Path, log_dir: Path, parley_src: Path | None = None) -> Server:
+    def parley(
+        cls, data_dir: Path, log_dir: Path, parley_src: Path | None = None, env: dict[str, str] | None = None
+    ) -> Server:
         port = free_port()
         # `python -m parley serve` is what the `parley` console script runs; -m also lets PYTHONPATH win.
         argv = [sys.executable, "-m", "parley", "serve", "--port", str(port)]
-        return cls("parley", argv, parley_env(data_dir, port, parley_src), port, log_dir / f"parley-{port}.log")
+        return cls("parley", argv, parley_env(data_dir, port, parley_src, env), port, log_dir / f"parley-{port}.log")
 
     @classmethod
     def baseline(cls, kind: str, log_dir: Path) -> Server:
