@@ -1,6 +1,6 @@
 """Scale-out: server CPU per person send with 1 and then 2 `parley serve` processes on one PostgreSQL + Redis.
 
-    PYTHONPATH=$PWD/src .venv/bin/python bench/scale_out.py            # ~2 minutes
+    PYTHONPATH=$PWD/src .venv/bin/python bench/scale_out.py            # ~3 minutes
     PYTHONPATH=$PWD/src .venv/bin/python bench/scale_out.py --quick    # smoke run (~1 minute)
     PYTHONPATH=$PWD/src .venv/bin/python bench/scale_out.py --rate 200 --processes 1 2 3
 
@@ -11,8 +11,9 @@ recipient pair seeded in-process through Parley's Container (seed.py), before an
 
 For each process count N: N `parley serve` processes (their own data dirs, the same PARLEY_DATABASE_URL and
 PARLEY_REDIS_URL, one port each), then open-loop `POST /client/v1/messages` at a fixed --rate, below
-saturation, from 2 client processes (workers.py http) whose load is split evenly over the N ports. Each run
-has a warm-up at the same rate first. Figures: answered sends/s, p50 / p99 from when each send was due, and
+saturation (default: half of what one process reaches under wrk on this database, probed first), from 2
+client processes (workers.py http) whose load is split evenly over the N ports. Each run has a warm-up at the
+same rate first. Figures: answered sends/s, p50 / p99 from when each send was due, and
 **server CPU per acknowledged send** = the sum of the N server processes' utime + stime (/proc, all threads)
 over the measured run / 2xx answers. The goal is that this stays flat as processes are added: 2 processes
 within 1.15x of 1. The same runs against baseline_app.py's raw ASGI app (1 and N processes) give the floor
@@ -48,7 +49,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from options import parse_with_quick
-from run import Worker, git_state, machine_info, versions, wait_workers, workspace
+from run import Worker, git_state, machine_info, run_wrk, versions, wait_workers, workspace
 from servers import BENCH_DIR, NOFILE, REPO_DIR, Server, parley_cli
 from stats import latency_summary, loadavg, machine_cpu_busy, raise_nofile
 
@@ -280,7 +281,15 @@ def verdict_line(results: dict[str, Any]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rate", type=float, default=300, help="open-loop sends/s of every run (below saturation)")
+    p.add_argument(
+        "--rate",
+        type=rate_arg,
+        default="auto",
+        help="open-loop sends/s of every run, below saturation; 'auto': --rate-fraction of what one Parley process "
+        "reaches under wrk (-c64, --probe s) on this database, measured first",
+    )
+    p.add_argument("--rate-fraction", type=float, default=0.5, help="share of the probed max that 'auto' runs at")
+    p.add_argument("--probe", type=float, default=6, help="seconds of wrk on one process for --rate auto")
     p.add_argument("--duration", type=float, default=15, help="seconds of each measured run")
     p.add_argument("--warmup", type=float, default=3, help="seconds of warm-up at the same rate before each run")
     p.add_argument("--users", type=int, default=400, help="senders (as many recipients; one pair each)")
@@ -300,9 +309,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def rate_arg(raw: str) -> float | str:
+    if raw == "auto":
+        return raw
+    try:
+        return float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of sends/s or 'auto', not {raw!r}") from None
+
+
 def quick_defaults(_p: argparse.ArgumentParser) -> dict[str, Any]:
     """--quick's sizes: defaults only, an option given on the command line wins (options.parse_with_quick)."""
-    return {"rate": 150, "duration": 5, "warmup": 1, "users": 100}
+    return {"duration": 5, "warmup": 1, "users": 100, "probe": 3}
+
+
+def probe_max(
+    make: Callable[[int], Server], pairs: list[list[str]], args: argparse.Namespace, workdir: Path, progress: Progress
+) -> dict[str, Any]:
+    """Max acknowledged sends/s of one process (wrk -c64, closed loop), after a short warm-up: --rate auto."""
+    pairs_file = workdir / "pairs-probe.txt"
+    pairs_file.write_text("".join(f"{t} {p}\n" for t, p in pairs))
+    server = make(0)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server.port}"
+        run_wrk(url, pairs_file, uuid.uuid4().hex[:8], 64, 2, progress, "parley x1: probe warm-up")
+        server.quiesce()
+        wrk = run_wrk(url, pairs_file, uuid.uuid4().hex[:8], 64, args.probe, progress, "parley x1: probe max (wrk)")
+        server.quiesce()
+        return {"ok_per_second": wrk["ok_per_second"], "ok": wrk["ok"], "seconds": args.probe}
+    finally:
+        server.stop()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -379,6 +416,15 @@ def main(argv: list[str] | None = None) -> int:
                 console=console,
                 transient=True,
             ) as progress:
+                if args.rate == "auto":
+                    probe = probe_max(parley_server, parley_pairs, args, workdir, progress)
+                    results["probe"] = probe
+                    args.rate = max(1.0, round(args.rate_fraction * probe["ok_per_second"]))
+                    results["meta"]["args"]["rate"] = args.rate
+                    console.print(
+                        f"one process reached {probe['ok_per_second']:,.0f} sends/s under wrk: every run at "
+                        f"{args.rate:,.0f}/s ({args.rate_fraction:.0%})"
+                    )
                 results["parley"] = [
                     measure("parley", parley_server, n, parley_pairs, args, workdir, progress) for n in args.processes
                 ]
