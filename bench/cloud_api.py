@@ -1251,7 +1251,8 @@ def report(results: dict[str, Any]) -> Table:
         )
     o = p.get("overload")
     if o:
-        table.add_row(*overload_row(o), "–", "–", "", "")
+        clients = f"clients {o['generator_cpu_us_per_request']:,.0f} µs CPU per request"
+        table.add_row(*overload_row(o), "–", "–", clients, "")
         table.add_row(
             "  accepted sends p50 / p99 (from when due)",
             _lat(o.get("ok_latency")),

@@ -644,7 +644,7 @@ def report(results: dict[str, Any]) -> Table:
         table.add_row(
             "  Parley's max as a share of raw ASGI's",
             "–" if share is None else f"{share:.1%}",
-            "100 %" if raw_max else "–",
+            "100.0%" if raw_max else "–",
             cell("fastapi", lambda r: f"{r['max']['ok_per_second'] / raw_max:.1%}") if raw_max else "–",
             f"≥ {GOAL_SHARE_OF_RAW:.0%}",
             verdict(None if share is None else share >= GOAL_SHARE_OF_RAW),
@@ -696,7 +696,7 @@ def report(results: dict[str, Any]) -> Table:
                 + f" · unanswered {o['incomplete']:,}",
                 "",
                 "",
-                "",
+                f"clients {o['generator_cpu_us_per_request']:,.0f} µs CPU per request",
                 "",
             )
             p99 = (o.get("ok_latency") or {}).get("p99_ms")
