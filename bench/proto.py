@@ -69,6 +69,10 @@ class HttpConnection(asyncio.Protocol):
             self.retry_after = b"\r\nretry-after:" in head
             body = bytes(buf[end + 4 : total])
             del buf[:total]
+            if not self.busy:
+                # Nothing was asked: the server's own answer on an idle keep-alive connection (a 408 when its
+                # header deadline passes, before it closes). Not an answer to any send: not counted.
+                continue
             self.busy = False
             self.on_response(self, status, body)
 

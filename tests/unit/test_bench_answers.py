@@ -19,10 +19,13 @@ THROTTLED = (
 )
 
 
-def answers(raw: bytes) -> list[tuple[int, bool, bytes]]:
+def answers(*responses: bytes, asked: bool = True) -> list[tuple[int, bool, bytes]]:
+    """What the client reports for these responses, each arriving after a request (or unasked)."""
     got: list[tuple[int, bool, bytes]] = []
     conn = HttpConnection(lambda c, status, body: got.append((status, c.retry_after, body)))
-    conn.data_received(raw)
+    for raw in responses:
+        conn.busy = asked  # HttpConnection.send marks the connection busy
+        conn.data_received(raw)
     return got
 
 
@@ -32,7 +35,12 @@ def test_retry_after_is_seen_on_a_refusal_and_not_on_the_next_answer() -> None:
         b"content-length: " + str(len(THROTTLED)).encode() + b"\r\n\r\n" + THROTTLED
     )
     ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
-    assert answers(refusal + ok) == [(429, True, THROTTLED), (200, False, b"{}")]
+    assert answers(refusal, ok) == [(429, True, THROTTLED), (200, False, b"{}")]
+
+
+def test_the_servers_408_on_an_idle_connection_is_not_an_answer() -> None:
+    """uvicorn's header deadline answers 408 on an idle keep-alive connection: no send is answered by it."""
+    assert answers(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n", asked=False) == []
 
 
 def test_graph_code_of_a_throttled_send() -> None:
