@@ -34,6 +34,10 @@ process on the machine, so records from different processes are joined on wamid 
 After the server stops, the ledger is checked from the SQLite file (billing_consistency: one posting per
 delivered charged template, nothing else posted) and `parley ledger verify --json` runs when it exists.
 
+Last, an overload (--overload s, 0: none): open-loop sends at 10x the server's max from several client processes,
+answers by status and Graph error code (130429), Retry-After, p99 of the accepted sends, and the webhook POSTs
+the receiver got meanwhile (the outbox must keep draining). `--webhooks off --online 0`: the send path alone.
+
 Baselines in the same run: raw ASGI and bare FastAPI (baseline_app.py, same uvicorn settings) for the sends;
 the receiver driven directly by one httpx client (and by wrk) for webhook throughput.
 """

@@ -10,7 +10,9 @@ same uvicorn settings):
 1. send: acknowledged sends/s at max throughput (wrk, closed loop, unique client_id per request,
    many sender -> recipient pairs), then p50/p99 from an open-loop fixed-rate generator (several
    processes; latency counts from when each request was due) at half the 5,000/s goal and at half of
-   the throughput this very server reached.
+   the throughput this very server reached. Last, for Parley only, an overload: open-loop sends at 10x its
+   max for a few seconds (--overload) from several client processes: answers by status (2xx / 503 / 429),
+   Retry-After on the refusals, p99 of the accepted sends; its acknowledged sends join the durability check.
 2. delivery: recipients hold `WS /client/v1/stream`, senders POST at a fixed rate, each recipient
    acks every event; latency is from when the send was due to when the event arrived.
 3. memory: server RSS before and after opening many idle authenticated streams from several client
