@@ -72,7 +72,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from options import parse_with_quick
 from run import Meter, Worker, git_state, machine_info, versions, workspace
 from servers import BENCH_DIR, NOFILE, REPO_DIR, Server, parley_cli
-from stats import free_port, latency_summary, loadavg, raise_nofile
+from stats import free_port, latency_summary, loadavg, raise_nofile, summarize_answers
 
 RESULTS_DIR = BENCH_DIR / "results"
 GOAL_SENDS = 2_000
@@ -757,22 +757,6 @@ def overload_phase(
         (a - d) / 1e6 for d, a in zip(sends["due_ns"], sends["answered_ns"], strict=True)
     )
     return run
-
-
-def summarize_answers(statuses: dict[str, int], retry_after: dict[str, int]) -> dict[str, Any]:
-    """Answers grouped as an overloaded server's client sees them, and how many refusals said when to retry."""
-    groups: Counter[str] = Counter()
-    for status, n in statuses.items():
-        code = int(status)
-        groups["2xx" if 200 <= code < 300 else "503" if code == 503 else "429" if code == 429 else "other"] += n
-    refused = sum(n for s, n in statuses.items() if s in ("429", "503"))
-    with_retry = sum(n for s, n in retry_after.items() if s in ("429", "503"))
-    return {
-        "answers": dict(groups),
-        "refused": refused,
-        "refused_with_retry_after": with_retry,
-        "retry_after_present": None if not refused else with_retry == refused,
-    }
 
 
 def build_entries(businesses: list[Business], people: list[Person], contacts: int) -> list[list[str]]:

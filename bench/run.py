@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from options import parse_with_quick
 from servers import BENCH_DIR, NOFILE, REPO_DIR, Server, parley_cli
-from stats import latency_summary, loadavg, machine_cpu_busy, raise_nofile
+from stats import latency_summary, loadavg, machine_cpu_busy, raise_nofile, summarize_answers
 
 RESULTS_DIR = BENCH_DIR / "results"
 GOAL_SENDS = 5_000
@@ -388,21 +388,11 @@ def overload(
         procs=args.overload_procs,
         max_conns=512,
     )
-    groups: dict[str, int] = {}
-    for status, n in run["statuses"].items():
-        code = int(status)
-        key = "2xx" if 200 <= code < 300 else "503" if code == 503 else "429" if code == 429 else "other"
-        groups[key] = groups.get(key, 0) + n
-    refused = groups.get("503", 0) + groups.get("429", 0)
-    with_retry = sum(n for s, n in run["retry_after"].items() if s in ("429", "503"))
     return run | {
         "max_rate": max_rate,
         "factor": args.overload_factor,
         "processes": args.overload_procs,
-        "answers": groups,
-        "refused": refused,
-        "refused_with_retry_after": with_retry,
-        "retry_after_present": None if not refused else with_retry == refused,
+        **summarize_answers(run["statuses"], run["retry_after"]),
     }
 
 

@@ -36,6 +36,23 @@ def latency_summary(values_ms: Iterable[float]) -> dict[str, float | int | None]
     }
 
 
+def summarize_answers(statuses: dict[str, int], retry_after: dict[str, int]) -> dict[str, Any]:
+    """Answers grouped as an overloaded server's client sees them, and how many refusals said when to retry."""
+    groups: dict[str, int] = {}
+    for status, n in statuses.items():
+        code = int(status)
+        key = "2xx" if 200 <= code < 300 else "503" if code == 503 else "429" if code == 429 else "other"
+        groups[key] = groups.get(key, 0) + n
+    refused = sum(n for s, n in statuses.items() if s in ("429", "503"))
+    with_retry = sum(n for s, n in retry_after.items() if s in ("429", "503"))
+    return {
+        "answers": groups,
+        "refused": refused,
+        "refused_with_retry_after": with_retry,
+        "retry_after_present": None if not refused else with_retry == refused,
+    }
+
+
 def raise_nofile(wanted: int) -> int:
     """Raise RLIMIT_NOFILE as far as allowed (root may also raise the hard limit); returns the soft limit."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]

@@ -9,8 +9,8 @@ BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
-from cloud_api import summarize_answers  # noqa: E402
 from proto import HttpConnection  # noqa: E402
+from stats import summarize_answers  # noqa: E402
 from workers import _graph_code  # noqa: E402
 
 THROTTLED = (
