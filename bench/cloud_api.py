@@ -378,12 +378,14 @@ async def _seed(
 
 
 def seed(
-    data_dir: Path, args: argparse.Namespace, hook_base: str
+    data_dir: Path, args: argparse.Namespace, hook_base: str, database_url: str = ""
 ) -> tuple[list[Business], list[Person], dict[str, Any]]:
+    """Seed under data_dir's SQLite file, or at database_url (scale_out.py's PostgreSQL)."""
     from parley.config import BillingSettings, BusinessSettings, Settings, TemplateSettings, WebhookSettings
 
     settings = Settings(
         data_dir=data_dir,
+        database_url=database_url,
         secret_key=SECRET_KEY,
         # Numbers store their throughput at creation: the raised value must be there from the start.
         business=BusinessSettings(

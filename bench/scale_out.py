@@ -2,6 +2,7 @@
 
     PYTHONPATH=$PWD/src .venv/bin/python bench/scale_out.py            # ~3 minutes
     PYTHONPATH=$PWD/src .venv/bin/python bench/scale_out.py --quick    # smoke run (~1 minute)
+    PYTHONPATH=$PWD/src .venv/bin/python bench/scale_out.py --cloud    # plus Cloud API sends (webhooks off)
     PYTHONPATH=$PWD/src .venv/bin/python bench/scale_out.py --rate 200 --processes 1 2 3
 
 Setup: a fresh PostgreSQL database (created from --pg-url's server, dropped at the end), migrated with
@@ -23,7 +24,13 @@ This machine has few cores (2 here) shared by the clients, the servers, PostgreS
 throughput scaling, only whether the work per send stays the same when processes are added (no cross-process
 overhead per send: Redis fan-out, cache invalidation, connection pools, lock waits).
 
-After the last run every acknowledged send must be a row in `messages`. JSON: bench/results/scale-out-*.json.
+`--cloud` adds the same runs for Cloud API sends (`POST /v23.0/{phone_number_id}/messages`, workers.py
+cloud-http, text and template sends to people in their service windows, seeded by cloud_api.seed on the same
+database) with webhook delivery off (PARLEY_WEBHOOKS__DELIVER=false: the send path alone; the status events
+still enter the outbox), probed and rated on their own (--cloud-rate).
+
+After the last run every acknowledged send must be a row in `messages` (person sends) or an outbound
+`business_messages` row (Cloud API sends). JSON: bench/results/scale-out-*.json.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +56,13 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cloud_api import BENCH_ENV, TEMPLATE, Business, Proc, build_entries
+from cloud_api import run_wrk as cloud_wrk
+from cloud_api import seed as cloud_seed
 from options import parse_with_quick
 from run import Worker, git_state, machine_info, run_wrk, versions, wait_workers, workspace
 from servers import BENCH_DIR, NOFILE, REPO_DIR, Server, parley_cli
-from stats import latency_summary, loadavg, machine_cpu_busy, raise_nofile
+from stats import free_port, latency_summary, loadavg, machine_cpu_busy, raise_nofile
 
 RESULTS_DIR = BENCH_DIR / "results"
 GOAL_RATIO = 1.15  # server CPU per send with 2 processes over 1 process
@@ -131,12 +142,63 @@ def flush_redis_db(base_url: str, n: int) -> None:
         client.close()
 
 
+# --- what the clients send ------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """One kind of send: person sends (workers.py http, send.lua) or Cloud API sends (cloud-http, cloud_send.lua)."""
+
+    kind: str  # "person" | "cloud"
+    parley_items: list[list[str]]  # person: [token, to]; cloud: [token, phone_number_id, to, text|template]
+    raw_items: list[list[str]]  # the same for the raw ASGI baseline (any token is accepted there)
+    server_env: dict[str, str]  # on top of the database and Redis URLs
+
+    @property
+    def label(self) -> str:
+        return "person sends" if self.kind == "person" else "Cloud API sends (webhooks off)"
+
+    def worker(
+        self,
+        items: list[list[str]],
+        k: int,
+        port: int,
+        rate: float,
+        seconds: float,
+        start_at: float,
+        nonce: str,
+        workdir: Path,
+    ) -> Worker:
+        cfg: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": port,
+            "rate": rate / CLIENT_PROCS,
+            "duration": seconds,
+            "max_conns": 128,
+            "initial_conns": 8,
+            "start_at": start_at,
+            "drain_s": 10,
+        }
+        if self.kind == "person":
+            return Worker("http", cfg | {"pairs": items[k::CLIENT_PROCS], "nonce": f"{nonce}{k}"}, workdir)
+        entries = items[k::CLIENT_PROCS]
+        return Worker("cloud-http", cfg | {"entries": entries, "offset": k * 7, "template": TEMPLATE}, workdir)
+
+    def wrk(self, url: str, workdir: Path, seconds: float, progress: Progress, label: str) -> dict[str, Any]:
+        path = workdir / f"wrk-{self.kind}.txt"
+        path.write_text("".join(" ".join(e) + "\n" for e in self.parley_items))
+        if self.kind == "person":
+            return run_wrk(url, path, uuid.uuid4().hex[:8], 64, seconds, progress, label)
+        return cloud_wrk(url, path, 64, seconds, progress, label)
+
+
 # --- one run: N processes at a fixed rate ------------------------------------------------------------
 
 
 def open_loop_split(
+    load: Load,
+    items: list[list[str]],
     servers: list[Server],
-    pairs: list[list[str]],
     rate: float,
     seconds: float,
     workdir: Path,
@@ -148,22 +210,7 @@ def open_loop_split(
     start_at = time.time() + 1.0
     nonce = uuid.uuid4().hex[:10]
     workers = [
-        Worker(
-            "http",
-            {
-                "host": "127.0.0.1",
-                "port": servers[k % len(servers)].port,
-                "rate": rate / CLIENT_PROCS,
-                "duration": seconds,
-                "pairs": pairs[k::CLIENT_PROCS],
-                "nonce": f"{nonce}{k}",
-                "max_conns": 128,
-                "initial_conns": 8,
-                "start_at": start_at,
-                "drain_s": 10,
-            },
-            workdir,
-        )
+        load.worker(items, k, servers[k % len(servers)].port, rate, seconds, start_at, nonce, workdir)
         for k in range(CLIENT_PROCS)
     ]
     task = progress.add_task(label, total=seconds)
@@ -208,20 +255,22 @@ def open_loop_split(
 
 
 def measure(
+    load: Load,
     name: str,
     make: Callable[[int], Server],
     n: int,
-    pairs: list[list[str]],
+    rate: float,
     args: argparse.Namespace,
     workdir: Path,
     progress: Progress,
 ) -> dict[str, Any]:
-    """Start n servers, warm them up at the run's rate, measure, stop them."""
+    """Start n servers, warm them up at the run's rate, read their idle CPU, measure, stop them."""
+    items = load.parley_items if name == "parley" else load.raw_items
     servers = [make(i) for i in range(n)]
     try:
         for s in servers:
             s.start()
-        open_loop_split(servers, pairs, args.rate, args.warmup, workdir, progress, f"{name} x{n}: warm-up")
+        open_loop_split(load, items, servers, rate, args.warmup, workdir, progress, f"{name} x{n}: warm-up")
         for s in servers:
             s.quiesce()
         # Each process's CPU with no load (timers, sweeps, Redis subscriptions): at a low rate N processes pay
@@ -229,9 +278,8 @@ def measure(
         cpu0, t0 = [s.cpu() for s in servers], time.monotonic()
         time.sleep(args.idle)
         idle_cores = sum(s.cpu() - c for s, c in zip(servers, cpu0, strict=True)) / (time.monotonic() - t0)
-        run = open_loop_split(
-            servers, pairs, args.rate, args.duration, workdir, progress, f"{name} x{n}: {args.rate:,.0f} sends/s"
-        )
+        label = f"{name} x{n}: {rate:,.0f} {load.label}/s"
+        run = open_loop_split(load, items, servers, rate, args.duration, workdir, progress, label)
         net = sum(run["server_cpu_seconds"]) - idle_cores * run["wall_seconds"]
         return run | {"idle_cores": idle_cores, "server_cpu_us_per_ok_net": max(0.0, net) / max(1, run["ok"]) * 1e6}
     finally:
@@ -239,17 +287,64 @@ def measure(
             s.stop()
 
 
+def probe_max(
+    load: Load, make: Callable[[int], Server], args: argparse.Namespace, workdir: Path, progress: Progress
+) -> dict[str, Any]:
+    """Max acknowledged sends/s of one process (wrk -c64, closed loop), after a short warm-up: --rate auto."""
+    server = make(0)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server.port}"
+        load.wrk(url, workdir, 2, progress, f"parley x1: {load.label}, probe warm-up")
+        server.quiesce()
+        wrk = load.wrk(url, workdir, args.probe, progress, f"parley x1: {load.label}, probe max (wrk)")
+        server.quiesce()
+        return {"ok_per_second": wrk["ok_per_second"], "ok": wrk["ok"], "seconds": args.probe}
+    finally:
+        server.stop()
+
+
+def run_load(
+    load: Load,
+    rate_option: float | str,
+    parley_server: Callable[[Load, int], Server],
+    raw_server: Callable[[int], Server],
+    args: argparse.Namespace,
+    workdir: Path,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Probe (for 'auto'), then Parley and raw ASGI at 1, 2, ... processes: one load's results."""
+    out: dict[str, Any] = {"label": load.label}
+    if rate_option == "auto":
+        out["probe"] = probe_max(load, lambda i: parley_server(load, i), args, workdir, progress)
+        rate = float(max(1, round(args.rate_fraction * out["probe"]["ok_per_second"])))
+        console.print(
+            f"{load.label}: one process reached {out['probe']['ok_per_second']:,.0f}/s under wrk: every run at "
+            f"{rate:,.0f}/s ({args.rate_fraction:.0%})"
+        )
+    else:
+        rate = float(rate_option)
+    out["rate"] = rate
+    out["parley"] = [
+        measure(load, "parley", lambda i: parley_server(load, i), n, rate, args, workdir, progress)
+        for n in args.processes
+    ]
+    if not args.no_baselines:
+        out["raw"] = [measure(load, "raw", raw_server, n, rate, args, workdir, progress) for n in args.processes]
+    return out
+
+
 # --- report -----------------------------------------------------------------------------------------
 
 
 def report(results: dict[str, Any]) -> Table:
     meta = results["meta"]
-    args = meta["args"]
     table = Table(
-        title=f"Scale-out on PostgreSQL + Redis — {meta['date']} — {meta['machine']['summary']} — person sends, "
-        f"open loop at {args['rate']:,.0f}/s split over the processes"
+        title=f"Scale-out on PostgreSQL + Redis — {meta['date']} — {meta['machine']['summary']} — open loop at a "
+        "fixed rate split over the processes"
     )
     columns = (
+        "load",
         "server",
         "processes",
         "answered",
@@ -261,46 +356,51 @@ def report(results: dict[str, Any]) -> Table:
         "vs 1 process ",
     )
     for col in columns:
-        table.add_column(col, justify="left" if col == "server" else "right")
-    for name in ("parley", "raw"):
-        runs = results.get(name) or []
-        first = runs[0]["server_cpu_us_per_ok"] if runs else None
-        first_net = runs[0].get("server_cpu_us_per_ok_net") if runs else None
-        for r in runs:
-            net = r.get("server_cpu_us_per_ok_net")
-            late = f" (+{r['incomplete']:,} unanswered)" if r["incomplete"] else ""
-            bad = {k: v for k, v in r["statuses"].items() if not k.startswith("2")}
-            table.add_row(
-                "Parley (parley serve)" if name == "parley" else "raw ASGI (baseline_app.py)",
-                str(r["processes"]),
-                f"{r['achieved_rate']:,.0f}/s{late}" + (f" errors {bad}" if bad else ""),
-                f"{r['latency']['p50_ms'] or 0:,.1f} / {r['latency']['p99_ms'] or 0:,.1f} ms",
-                f"{r['server_cpu_us_per_ok']:,.0f} µs",
-                "" if r is runs[0] or not first else f"{r['server_cpu_us_per_ok'] / first:.2f}x",
-                "–" if r.get("idle_cores") is None else f"{r['idle_cores']:,.3f} cores",
-                "–" if net is None else f"{net:,.0f} µs",
-                "" if r is runs[0] or not first_net or net is None else f"{net / first_net:.2f}x",
-            )
+        table.add_column(col, justify="left" if col in ("load", "server") else "right")
+    for load in results.get("loads", {}).values():
+        for name in ("parley", "raw"):
+            runs = load.get(name) or []
+            first = runs[0]["server_cpu_us_per_ok"] if runs else None
+            first_net = runs[0].get("server_cpu_us_per_ok_net") if runs else None
+            for r in runs:
+                net = r.get("server_cpu_us_per_ok_net")
+                late = f" (+{r['incomplete']:,} unanswered)" if r["incomplete"] else ""
+                bad = {k: v for k, v in r["statuses"].items() if not k.startswith("2")}
+                table.add_row(
+                    f"{load['label']} at {load['rate']:,.0f}/s",
+                    "Parley (parley serve)" if name == "parley" else "raw ASGI (baseline_app.py)",
+                    str(r["processes"]),
+                    f"{r['achieved_rate']:,.0f}/s{late}" + (f" errors {bad}" if bad else ""),
+                    f"{r['latency']['p50_ms'] or 0:,.1f} / {r['latency']['p99_ms'] or 0:,.1f} ms",
+                    f"{r['server_cpu_us_per_ok']:,.0f} µs",
+                    "" if r is runs[0] or not first else f"{r['server_cpu_us_per_ok'] / first:.2f}x",
+                    "–" if r.get("idle_cores") is None else f"{r['idle_cores']:,.3f} cores",
+                    "–" if net is None else f"{net:,.0f} µs",
+                    "" if r is runs[0] or not first_net or net is None else f"{net / first_net:.2f}x",
+                )
     return table
 
 
-def verdict_line(results: dict[str, Any]) -> str:
-    runs = results.get("parley") or []
-    by_n = {r["processes"]: r for r in runs}
-    if 1 not in by_n or 2 not in by_n:
-        return "no 1-process and 2-process pair of runs: no ratio"
+def verdict_lines(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for load in results.get("loads", {}).values():
+        by_n = {r["processes"]: r for r in load.get("parley") or []}
+        if 1 not in by_n or 2 not in by_n:
+            lines.append(f"{load['label']}: no 1-process and 2-process pair of runs, no ratio")
+            continue
 
-    def judged(ratio: float) -> str:
-        return f"{ratio:.2f}x " + ("[green]met[/green]" if ratio <= GOAL_RATIO else "[red]missed[/red]")
+        def judged(ratio: float) -> str:
+            return f"{ratio:.2f}x " + ("[green]met[/green]" if ratio <= GOAL_RATIO else "[red]missed[/red]")
 
-    line = (
-        f"Parley's server CPU per send, 2 processes / 1 process (goal ≤ {GOAL_RATIO:.2f}x): "
-        f"{judged(by_n[2]['server_cpu_us_per_ok'] / by_n[1]['server_cpu_us_per_ok'])}"
-    )
-    net1, net2 = by_n[1].get("server_cpu_us_per_ok_net"), by_n[2].get("server_cpu_us_per_ok_net")
-    if net1 and net2 is not None:
-        line += f"; net of each process's idle floor: {judged(net2 / net1)}"
-    return line
+        line = (
+            f"{load['label']}: Parley's server CPU per send, 2 processes / 1 process (goal ≤ {GOAL_RATIO:.2f}x): "
+            f"{judged(by_n[2]['server_cpu_us_per_ok'] / by_n[1]['server_cpu_us_per_ok'])}"
+        )
+        net1, net2 = by_n[1].get("server_cpu_us_per_ok_net"), by_n[2].get("server_cpu_us_per_ok_net")
+        if net1 and net2 is not None:
+            line += f"; net of each process's idle floor: {judged(net2 / net1)}"
+        lines.append(line)
+    return lines
 
 
 # --- main ---------------------------------------------------------------------------------------------
@@ -321,6 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, default=3, help="seconds of warm-up at the same rate before each run")
     p.add_argument("--idle", type=float, default=3, help="seconds of each run's idle-CPU reading (no load)")
     p.add_argument("--users", type=int, default=400, help="senders (as many recipients; one pair each)")
+    p.add_argument(
+        "--cloud",
+        action="store_true",
+        help="also Cloud API sends (webhooks off: the send path alone), after the person sends",
+    )
+    p.add_argument("--cloud-rate", type=rate_arg, default="auto", help="as --rate, for the Cloud API sends")
+    p.add_argument("--businesses", type=int, default=5, help="--cloud: businesses (one number, one template each)")
+    p.add_argument("--people", type=int, default=200, help="--cloud: people the businesses write to")
     p.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="server process counts, in order")
     p.add_argument(
         "--pg-url",
@@ -348,30 +456,27 @@ def rate_arg(raw: str) -> float | str:
 
 def quick_defaults(_p: argparse.ArgumentParser) -> dict[str, Any]:
     """--quick's sizes: defaults only, an option given on the command line wins (options.parse_with_quick)."""
-    return {"duration": 5, "warmup": 1, "users": 100, "probe": 3, "idle": 2}
-
-
-def probe_max(
-    make: Callable[[int], Server], pairs: list[list[str]], args: argparse.Namespace, workdir: Path, progress: Progress
-) -> dict[str, Any]:
-    """Max acknowledged sends/s of one process (wrk -c64, closed loop), after a short warm-up: --rate auto."""
-    pairs_file = workdir / "pairs-probe.txt"
-    pairs_file.write_text("".join(f"{t} {p}\n" for t, p in pairs))
-    server = make(0)
-    server.start()
-    try:
-        url = f"http://127.0.0.1:{server.port}"
-        run_wrk(url, pairs_file, uuid.uuid4().hex[:8], 64, 2, progress, "parley x1: probe warm-up")
-        server.quiesce()
-        wrk = run_wrk(url, pairs_file, uuid.uuid4().hex[:8], 64, args.probe, progress, "parley x1: probe max (wrk)")
-        server.quiesce()
-        return {"ok_per_second": wrk["ok_per_second"], "ok": wrk["ok"], "seconds": args.probe}
-    finally:
-        server.stop()
+    return {"duration": 5, "warmup": 1, "users": 100, "probe": 3, "idle": 2, "people": 50}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parse_with_quick(build_parser(), argv, quick_defaults)
+
+
+def seed_cloud(
+    args: argparse.Namespace, workdir: Path, database: FreshDatabase, hook_base: str, contacts: int
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Businesses with an approved template and people in their service windows (cloud_api.seed, on PostgreSQL):
+    the Cloud API load's entries for Parley and for the raw baseline."""
+    sizes = argparse.Namespace(
+        businesses=args.businesses, people=args.people, contacts=contacts, template_category="UTILITY", backlog=0
+    )
+    businesses, people, _facts = cloud_seed(workdir / "seed", sizes, hook_base, database_url=database.url)
+    approved = database.count("SELECT count(*) FROM message_templates WHERE status = 'APPROVED'")
+    if approved != len(businesses):
+        raise RuntimeError(f"{approved} of {len(businesses)} templates approved after the review")
+    fake = [Business(b.index, 0, b.phone_number_id, 0, f"biz{b.index}", b.phone) for b in businesses]
+    return build_entries(businesses, people, contacts), build_entries(fake, people, contacts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,8 +501,10 @@ def main(argv: list[str] | None = None) -> int:
             "redis": redis_url,
             "cores": os.cpu_count(),
         },
+        "loads": {},
     }
     path = None
+    receiver: Proc | None = None
     with workspace(args.keep) as workdir:
         logs = workdir / "logs"
         logs.mkdir()
@@ -408,6 +515,16 @@ def main(argv: list[str] | None = None) -> int:
         database.create()
         try:
             parley_cli(workdir / "seed", "db", "upgrade", parley_src=args.parley_src, env=env)
+            loads: list[Load] = []
+            if args.cloud:
+                # The businesses' webhook URL must answer its verification; deliveries stay off in the runs.
+                hook_port = free_port()
+                receiver = Proc("webhook_receiver.py", "serve", {"port": hook_port, "hold_max_s": 3600}, workdir)
+                receiver.wait_ready(30, "the webhook receiver")
+                hook_base = f"http://127.0.0.1:{hook_port}"
+                parley_entries, raw_entries = seed_cloud(args, workdir, database, hook_base, contacts=2)
+                cloud_env = BENCH_ENV | {"PARLEY_WEBHOOKS__DELIVER": "false"}
+                loads.append(Load("cloud", parley_entries, raw_entries, cloud_env))
             pairs_idx = [(i, args.users + i) for i in range(args.users)]
             from seed import seed_users
 
@@ -428,13 +545,22 @@ def main(argv: list[str] | None = None) -> int:
                     conversations=pairs_idx,
                     progress=lambda n: progress.advance(task, n),
                     database_url=database.url,
+                    phone_offset=1_000_000,  # above cloud_api's people (the same +1415 2xx xxxx numbers)
                 )
                 results["meta"]["seed_seconds"] = time.monotonic() - t0
-            parley_pairs = [[users[a].token, users[b].phone] for a, b in pairs_idx]
-            raw_pairs = [[users[a].phone.lstrip("+"), users[b].phone] for a, b in pairs_idx]
+            person = Load(
+                "person",
+                [[users[a].token, users[b].phone] for a, b in pairs_idx],
+                [[users[a].phone.lstrip("+"), users[b].phone] for a, b in pairs_idx],
+                {},
+            )
+            loads.insert(0, person)
 
-            def parley_server(i: int) -> Server:
-                return Server.parley(workdir / f"var-{i}", logs, args.parley_src, env)
+            def parley_server(load: Load, i: int) -> Server:
+                return Server.parley(workdir / f"var-{i}", logs, args.parley_src, env | load.server_env)
+
+            def raw_server(_i: int) -> Server:
+                return Server.baseline("raw", logs)
 
             with Progress(
                 TextColumn("{task.description}"),
@@ -444,28 +570,15 @@ def main(argv: list[str] | None = None) -> int:
                 console=console,
                 transient=True,
             ) as progress:
-                if args.rate == "auto":
-                    probe = probe_max(parley_server, parley_pairs, args, workdir, progress)
-                    results["probe"] = probe
-                    args.rate = max(1.0, round(args.rate_fraction * probe["ok_per_second"]))
-                    results["meta"]["args"]["rate"] = args.rate
-                    console.print(
-                        f"one process reached {probe['ok_per_second']:,.0f} sends/s under wrk: every run at "
-                        f"{args.rate:,.0f}/s ({args.rate_fraction:.0%})"
+                for load in loads:
+                    rate = args.rate if load.kind == "person" else args.cloud_rate
+                    results["loads"][load.kind] = run_load(
+                        load, rate, parley_server, raw_server, args, workdir, progress
                     )
-                results["parley"] = [
-                    measure("parley", parley_server, n, parley_pairs, args, workdir, progress) for n in args.processes
-                ]
-                if not args.no_baselines:
-                    results["raw"] = [
-                        measure("raw", lambda _i: Server.baseline("raw", logs), n, raw_pairs, args, workdir, progress)
-                        for n in args.processes
-                    ]
-            acknowledged = sum(r["ok"] for r in results["parley"])
-            rows = database.count("SELECT count(*) FROM messages WHERE client_id NOT LIKE 'seed-%'")
-            # The warm-ups' sends are acknowledged too but not counted: rows may exceed, never fall short.
-            results["durability"] = {"acknowledged": acknowledged, "rows": rows, "ok": rows >= acknowledged}
+            results["durability"] = durability(results, database)
         finally:
+            if receiver is not None:
+                receiver.kill()
             database.drop()
             results["meta"]["redis_keys_left"] = redis_keys(args.redis_url, redis_db)
             if redis_was_empty:
@@ -478,18 +591,38 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(json.dumps(results, indent=1, default=str))
             shutil.copyfile(path, args.out / "scale-out-latest.json")
     console.print(report(results))
-    console.print(verdict_line(results))
+    for line in verdict_lines(results):
+        console.print(line)
     console.print(
         f"This machine has {os.cpu_count()} cores shared by the clients, the servers, PostgreSQL and Redis: it cannot "
         "show throughput scaling, only whether the CPU per send stays flat as processes are added."
     )
-    d = results["durability"]
-    console.print(
-        f"durability: {d['acknowledged']:,} sends acknowledged by Parley in the measured runs, {d['rows']:,} message "
-        f"rows in PostgreSQL after the servers stopped ({'ok' if d['ok'] else 'MISSING ROWS'})"
-    )
+    ok = True
+    for kind, d in results["durability"].items():
+        ok = ok and d["ok"]
+        console.print(
+            f"durability ({kind}): {d['acknowledged']:,} sends acknowledged by Parley in the measured runs, "
+            f"{d['rows']:,} {d['table']} rows in PostgreSQL after the servers stopped "
+            f"({'ok' if d['ok'] else 'MISSING ROWS'})"
+        )
     console.print(f"total {results['meta']['total_seconds']:.0f} s; JSON: {path}")
-    return 0 if d["ok"] else 1
+    return 0 if ok else 1
+
+
+def durability(results: dict[str, Any], database: FreshDatabase) -> dict[str, dict[str, Any]]:
+    """Every acknowledged send is a row once the servers are gone (the warm-ups' and probes' sends are
+    acknowledged too but not counted: rows may exceed, never fall short)."""
+    queries = {
+        "person": ("messages", "SELECT count(*) FROM messages WHERE client_id NOT LIKE 'seed-%'"),
+        "cloud": ("outbound business_messages", "SELECT count(*) FROM business_messages WHERE direction = 'out'"),
+    }
+    out = {}
+    for kind, load in results["loads"].items():
+        table, sql = queries[kind]
+        acknowledged = sum(r["ok"] for r in load["parley"])
+        rows = database.count(sql)
+        out[kind] = {"table": table, "acknowledged": acknowledged, "rows": rows, "ok": rows >= acknowledged}
+    return out
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ async def _seed(
     service_users: int,
     conversations: list[tuple[int, int]],
     progress: Callable[[int], None],
+    phone_offset: int = 0,
 ) -> list[BenchUser]:
     container = build_container(settings)
     await container.start()
@@ -51,17 +52,19 @@ async def _seed(
         for start in range(0, first, 500):
             sessions = await asyncio.gather(
                 *(
-                    container.accounts.create_user_with_token(phone_number(i), f"Bench {i}", device_name="bench")
+                    container.accounts.create_user_with_token(
+                        phone_number(phone_offset + i), f"Bench {i}", device_name="bench"
+                    )
                     for i in range(start, min(first, start + 500))
                 )
             )
-            out += [BenchUser(phone_number(start + k), s.token) for k, s in enumerate(sessions)]
+            out += [BenchUser(phone_number(phone_offset + start + k), s.token) for k, s in enumerate(sessions)]
             progress(len(sessions))
         chunk = 10_000
         for start in range(first, count, chunk):
             stop = min(count, start + chunk)
             now = int(time.time() * 1000)
-            batch = [BenchUser(phone_number(i), secrets.token_urlsafe(32)) for i in range(start, stop)]
+            batch = [BenchUser(phone_number(phone_offset + i), secrets.token_urlsafe(32)) for i in range(start, stop)]
             user_rows = [
                 {"id": container.ids.next_id(), "phone": u.phone, "name": f"Bench {start + k}", "created_at": now}
                 for k, u in enumerate(batch)
@@ -123,8 +126,10 @@ def seed_users(
     conversations: list[tuple[int, int]] | None = None,
     progress: Callable[[int], None] = lambda n: None,
     database_url: str = "",
+    phone_offset: int = 0,
 ) -> list[BenchUser]:
     """Create `count` users with one device token each in the database under data_dir, or at database_url
-    (already migrated), then one message for each (sender index, recipient index) in `conversations`."""
+    (already migrated), then one message for each (sender index, recipient index) in `conversations`.
+    `phone_offset`: the index of the first user's phone number (another seed already used the lower ones)."""
     settings = Settings(data_dir=data_dir, secret_key="bench-secret", database_url=database_url)
-    return asyncio.run(_seed(settings, count, service_users, conversations or [], progress))
+    return asyncio.run(_seed(settings, count, service_users, conversations or [], progress, phone_offset))
