@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from starlette.requests import HTTPConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidState
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import OPEN, Side
 from websockets.protocol import Protocol as FrameProtocol
@@ -144,6 +144,8 @@ class StreamWebSocket(asyncio.Protocol):
             return  # frames before the handshake's answer: a client may not send them
         ws.receive_data(data)
         for frame in ws.events_received():
+            if not isinstance(frame, Frame):
+                continue  # only handshakes are other events, and this one is done
             opcode = frame.opcode
             if opcode is Opcode.TEXT or opcode is Opcode.BINARY or opcode is Opcode.CONT:
                 self._on_data_frame(opcode, bytes(frame.data), frame.fin)
@@ -256,4 +258,3 @@ class StreamWebSocket(asyncio.Protocol):
             self._reading_paused = False
             if not self._transport.is_closing():
                 self._transport.resume_reading()
-
