@@ -152,5 +152,7 @@ async def test_the_asgi_route_serves_the_same_stream(asgi_server: LiveServer) ->
         async with connect(f"{server.ws_url}?token={bob.token}") as second:
             assert await _closed_with(first) == 4409
             await _sync(second)  # the acked message is not sent again: the next event is the sync's error
+            await second.send(b"binary")
+            assert await _closed_with(second) == 1003
         response = await server.http.get(f"{API}/messages/{sent['id']}/receipts", headers=alice.headers)
         assert response.json()["receipts"][0]["status"] == "delivered"

@@ -401,8 +401,10 @@ class _AsgiSocket:
                 message = await self._ws.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                if message.get("text") is not None:
-                    stream.on_text(message["text"])
+                if message.get("text") is None:
+                    self.close(1003, "the stream takes text messages only")  # as parley serve's protocol does
+                    break
+                stream.on_text(message["text"])
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:

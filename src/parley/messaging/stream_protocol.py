@@ -101,7 +101,8 @@ class StreamWebSocket(asyncio.Protocol):
         del response.headers["Date"]
         response.headers.update((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in default_headers)
         path, _, query = url.partition(b"?")
-        connection = HTTPConnection({"type": "websocket", "path": path, "headers": headers, "query_string": query})
+        scope = {"type": "websocket", "path": path.decode("latin-1"), "headers": headers, "query_string": query}
+        connection = HTTPConnection(scope)
         self._pending = asyncio.get_running_loop().create_task(
             self._accept(opener, connection, handshake, response.serialize(), max_size)
         )
@@ -193,10 +194,9 @@ class StreamWebSocket(asyncio.Protocol):
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
-        if self._pending is not None:
-            self._pending.cancel()
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)  # the sender wakes up and finds the socket gone
+        self._writable = None
         if self._stream is not None:
             finished = self._stream.disconnected()
             # The server waits for these before its lifespan closes the database: presence gets written.
@@ -226,7 +226,7 @@ class StreamWebSocket(asyncio.Protocol):
     # --- StreamSocket ------------------------------------------------------------------------------
 
     async def send(self, text: str) -> None:
-        while self._writable is not None:
+        while self._writable is not None and not self._transport.is_closing():
             await self._writable
         ws = self._ws
         if ws is None or ws.state is not OPEN or self._transport.is_closing():
