@@ -73,8 +73,14 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
             return
         # The stream is served without an ASGI task per socket (see stream_protocol.py).
         self.connections.discard(self)
+        ping = self.config.ws_ping_interval
         StreamWebSocket(self.transport, self.connections, self.tasks).upgrade(
-            self.url, self.headers, opener, self.config.ws_max_size, self.server_state.default_headers
+            self.url,
+            self.headers,
+            opener,
+            self.config.ws_max_size,
+            self.server_state.default_headers,
+            (ping, self.config.ws_ping_timeout) if ping else None,
         )
 
     def on_body(self, body: bytes) -> None:

@@ -14,6 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from parley.config import Settings
 from parley.kit.clock import OffsetClock
+from parley.serving import protocol_for
 from tests.conftest import LiveServer
 
 API = "/client/v1"
@@ -113,6 +114,54 @@ async def test_a_server_stopping_closes_its_streams_with_1012(settings: Settings
     finally:
         if not stopped:
             await live.stop()
+
+
+class _PingingServer(LiveServer):
+    """`parley serve`'s protocols with uvicorn's keep-alive on: a ping every 0.1 s, its pong due within 0.1 s."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, OffsetClock())
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            ws_ping_interval=0.1,
+            ws_ping_timeout=0.1,
+            http=protocol_for(settings.server),
+        )
+        self._server = uvicorn.Server(config)
+
+
+async def test_keepalive_pings_and_closes_a_peer_that_never_answers(settings: Settings) -> None:
+    live = _PingingServer(settings)
+    await live.start()
+    try:
+        bob = await live.user("Bob")
+        async with connect(f"{live.ws_url}?token={bob.token}") as answering:  # websockets answers pings itself
+            await _sync(answering)
+            await asyncio.sleep(0.5)
+            await _sync(answering)
+        reader, writer = await asyncio.open_connection("127.0.0.1", live.port)
+        writer.write(
+            f"GET /client/v1/stream?token={bob.token} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode()
+        )
+        received = await asyncio.wait_for(reader.read(), 10)  # up to the server's close: this client never pongs
+        writer.close()
+        head, _, frames = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101")
+        opcodes = []
+        while frames:
+            length = frames[1] & 0x7F  # server frames are unmasked; these are all short
+            opcodes.append(frames[0] & 0x0F)
+            if frames[0] & 0x0F == 0x8:
+                assert int.from_bytes(frames[2:4], "big") == 1011
+            frames = frames[2 + length :]
+        assert 0x9 in opcodes and opcodes[-1] == 0x8  # pinged, then closed for the missing pong
+    finally:
+        await live.stop()
 
 
 class _AsgiStreamServer(LiveServer):

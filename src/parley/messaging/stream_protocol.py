@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import http
 import logging
+import secrets
 from collections.abc import MutableSet
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from parley.messaging.stream import DeviceStream, StreamGone, StreamSocket
 log = logging.getLogger(__name__)
 STREAM_PATH = b"/client/v1/stream"
 STREAM_OPENER = "parley.stream_opener"  # its key in the ASGI lifespan state (see app.py)
+Keepalive = tuple[float, float | None]  # seconds between pings, and how long a pong may take (None: for ever)
 _CLOSE_TIMEOUT_S = 10.0  # how long a closing socket waits for the peer's close frame (uvicorn's figure)
 
 
@@ -52,7 +54,9 @@ class StreamWebSocket(asyncio.Protocol):
         "_close_timer",
         "_connections",
         "_frames",
+        "_keepalive",
         "_pending",
+        "_ping",
         "_reading_paused",
         "_stream",
         "_tasks",
@@ -76,6 +80,8 @@ class StreamWebSocket(asyncio.Protocol):
         self._writable: asyncio.Future[None] | None = None  # exists only while the peer reads too slowly
         self._close_timer: asyncio.TimerHandle | None = None
         self._reading_paused = False
+        self._keepalive: Keepalive | None = None
+        self._ping: tuple[bytes, asyncio.TimerHandle] | None = None  # the next ping, or the pong awaited
 
     # --- the handshake -------------------------------------------------------------------------------
 
@@ -86,9 +92,13 @@ class StreamWebSocket(asyncio.Protocol):
         opener: StreamOpener,
         max_size: int,
         default_headers: list[tuple[bytes, bytes]],
+        keepalive: Keepalive | None = None,
     ) -> None:
-        """Take over the transport for this upgrade request (headers as the HTTP parser read them)."""
+        """Take over the transport for this upgrade request (headers as the HTTP parser read them); with
+        `keepalive`, ping every interval and close a socket whose pong is later than the timeout (uvicorn's
+        `ws_ping_interval` and `ws_ping_timeout`, off under `parley serve`)."""
         self._connections.add(self)
+        self._keepalive = keepalive
         self._transport.set_protocol(self)
         handshake = ServerProtocol(max_size=max_size, logger=log)
         request = Request(url.decode("latin-1"), Headers((k.decode(), v.decode("latin-1")) for k, v in headers))
@@ -136,6 +146,7 @@ class StreamWebSocket(asyncio.Protocol):
         self._ws = FrameProtocol(Side.SERVER, state=OPEN, max_size=max_size, logger=log)
         self._stream = opener.stream(self, user_id, device_id)
         self._stream.start()
+        self._schedule_ping()
 
     # --- asyncio.Protocol ------------------------------------------------------------------------------
 
@@ -150,6 +161,9 @@ class StreamWebSocket(asyncio.Protocol):
             opcode = frame.opcode
             if opcode is Opcode.TEXT or opcode is Opcode.BINARY or opcode is Opcode.CONT:
                 self._on_data_frame(opcode, bytes(frame.data), frame.fin)
+            elif opcode is Opcode.PONG and self._ping is not None and self._ping[0] == frame.data:
+                self._ping[1].cancel()
+                self._schedule_ping()
         self._flush()  # pongs, the close handshake, protocol errors
         if ws.close_expected() and self._close_timer is None and not self._transport.is_closing():
             self._close_timer = asyncio.get_running_loop().call_later(_CLOSE_TIMEOUT_S, self._transport.close)
@@ -189,8 +203,37 @@ class StreamWebSocket(asyncio.Protocol):
             else:  # websockets' end of the stream: the server closes the TCP connection
                 self._transport.close()
 
+    # --- keep-alive --------------------------------------------------------------------------------
+
+    def _schedule_ping(self) -> None:
+        if self._keepalive is not None:
+            timer = asyncio.get_running_loop().call_later(self._keepalive[0], self._send_ping)
+            self._ping = (b"", timer)
+
+    def _send_ping(self) -> None:
+        ws = self._ws
+        if ws is None or ws.state is not OPEN or self._keepalive is None:
+            return
+        payload = secrets.token_bytes(4)  # tells this ping's pong from stale or unsolicited ones
+        ws.send_ping(payload)
+        self._flush()
+        timeout = self._keepalive[1]
+        if timeout is None:
+            self._schedule_ping()
+        else:
+            self._ping = (payload, asyncio.get_running_loop().call_later(timeout, self._pong_missed))
+
+    def _pong_missed(self) -> None:
+        self._ping = None
+        self._fail(1011, "keepalive ping timeout")
+
+    # --- asyncio.Protocol, continued ---------------------------------------------------------------
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._connections.discard(self)
+        if self._ping is not None:
+            self._ping[1].cancel()
+            self._ping = None
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
