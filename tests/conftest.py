@@ -19,6 +19,7 @@ from parley.app import create_app
 from parley.config import Settings, WebhookSettings
 from parley.container import Container
 from parley.kit.clock import OffsetClock
+from parley.serving import protocol_for
 from tests.backends import PG_URL, REDIS_URL, PostgresTemplate, SqliteTemplate, require_service
 
 
@@ -117,6 +118,7 @@ class LiveServer:
                 lifespan="on",
                 ws_ping_interval=None,
                 timeout_graceful_shutdown=1,
+                http=protocol_for(settings.server),  # as `parley serve` runs it
             )
         )
         self._task: asyncio.Task[None] | None = None

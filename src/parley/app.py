@@ -166,9 +166,17 @@ class _BodyTooLarge(Exception):
 
 
 class _StreamFastPathApp(FastAPI):
-    """The long-lived stream skips the middleware and routing stack: its suspended frames cost per socket."""
+    """The long-lived stream skips the middleware and routing stack: its suspended frames cost per socket.
+
+    Under `parley serve` it skips the ASGI app altogether: the lifespan state, which uvicorn hands to its
+    protocols, carries the stream's opener, and serving.py's protocol serves the socket itself."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and "state" in scope:
+            from parley.messaging.endpoints import StreamOpener
+            from parley.messaging.stream_protocol import STREAM_OPENER
+
+            scope["state"][STREAM_OPENER] = StreamOpener(self)
         if scope["type"] == "websocket" and scope["path"] == "/client/v1/stream":
             from starlette.websockets import WebSocket
 

@@ -1,13 +1,16 @@
-"""How `parley serve` runs uvicorn: its options, and an HTTP protocol with deadlines for reading a request."""
+"""How `parley serve` runs uvicorn: its options, and an HTTP protocol with deadlines for reading a request that
+hands `/client/v1/stream` upgrades to the stream's own WebSocket protocol."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Literal
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from parley.config import ServerSettings
+from parley.messaging.stream_protocol import STREAM_OPENER, STREAM_PATH, StreamWebSocket
 
 _Phase = Literal["headers", "body"] | None
 _REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -58,7 +61,27 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         upgrade = self.parser.should_upgrade() and self._should_upgrade()
         # A WebSocket is no longer an HTTP request: the stream's own rules apply from here.
         self._expect(None if upgrade else "body", self.body_timeout_s)
+        if upgrade and self._timer is not None:
+            self._timer.cancel()  # it would keep this protocol (and its parser) alive for the socket's first seconds
+            self._timer = None
         super().on_headers_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        opener = self.app_state.get(STREAM_OPENER)
+        if opener is None or self.scope["method"] != "GET" or httptools.parse_url(self.url).path != STREAM_PATH:
+            super().handle_websocket_upgrade()
+            return
+        # The stream is served without an ASGI task per socket (see stream_protocol.py).
+        self.connections.discard(self)
+        ping = self.config.ws_ping_interval
+        StreamWebSocket(self.transport, self.connections, self.tasks).upgrade(
+            self.url,
+            self.headers,
+            opener,
+            self.config.ws_max_size,
+            self.server_state.default_headers,
+            (ping, self.config.ws_ping_timeout) if ping else None,
+        )
 
     def on_body(self, body: bytes) -> None:
         super().on_body(body)

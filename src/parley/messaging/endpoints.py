@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response, WebSocket
 from fastapi.responses import FileResponse
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection
 
 from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, get_container, stream_token
 from parley.kit.errors import AppError
@@ -28,7 +30,7 @@ from parley.messaging.schemas import (
     SendMessageIn,
     SendMessageOut,
 )
-from parley.messaging.stream import DeviceStream
+from parley.messaging.stream import DeviceStream, StreamSocket, serve_asgi
 
 router = APIRouter(prefix="/client/v1", tags=["messaging"], responses=ERROR_RESPONSES)
 
@@ -200,4 +202,22 @@ async def stream(ws: WebSocket) -> None:
         await ws.close(code=1008, reason=error.message)
         return
     await ws.accept()
-    await DeviceStream(ws, container.bus, container.messaging, container.streams, me.user_id, me.device_id).run()
+    await serve_asgi(ws, container.bus, container.messaging, container.streams, me.user_id, me.device_id)
+
+
+class StreamOpener:
+    """The stream route for `parley serve`'s own WebSocket protocol (messaging/stream_protocol.py): the same
+    authentication and the same stream, without the ASGI app between them and the socket."""
+
+    __slots__ = ("_app",)
+
+    def __init__(self, app: Starlette) -> None:
+        self._app = app  # its container exists once the lifespan has started
+
+    async def authenticate(self, connection: HTTPConnection) -> tuple[int, int]:
+        me = await self._app.state.container.accounts.authenticate(stream_token(connection))
+        return me.user_id, me.device_id
+
+    def stream(self, socket: StreamSocket, user_id: int, device_id: int) -> DeviceStream:
+        c = self._app.state.container
+        return DeviceStream(socket, c.bus, c.messaging, c.streams, user_id, device_id)
