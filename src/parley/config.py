@@ -159,7 +159,6 @@ class WebhookSettings(BaseModel):
     # Callbacks may only reach public addresses (checked on the address dialled, at connect time), except in
     # these networks: development and tests run receivers on loopback, e.g. ["127.0.0.0/8", "::1/128"].
     allowed_networks: list[IPvAnyNetwork] = []
-    http_client_shards: int = Field(default=32, ge=1)  # small connection pools stay fast under concurrency
     stream_queue: int = Field(default=1000, ge=1)
     # Claimed events are leased (renewed while held): after a crash another process or a restart takes
     # them over once the lease ran out.
