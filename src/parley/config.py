@@ -226,6 +226,13 @@ class ServerSettings(BaseModel):
     body_min_bytes_per_s: int = Field(default=4096, ge=1)  # ... plus one second per this many bytes received
 
 
+class WorkerSettings(BaseModel):
+    """Where webhook delivery and the periodic sweeps run. On PostgreSQL `in_server=false` leaves them to `parley
+    worker` processes (serving processes then only take requests); SQLite always runs them in the server."""
+
+    in_server: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLEY_", env_nested_delimiter="__", extra="forbid")
 
@@ -257,6 +264,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = BillingSettings()
     payments: PaymentSettings = PaymentSettings()
     server: ServerSettings = ServerSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @property
     def resolved_database_url(self) -> str:
