@@ -31,7 +31,7 @@ from parley import webhooks
 from parley.config import Settings
 from parley.container import Container, build_container
 from parley.migrations import upgrade
-from parley.webhooks.models import DELIVERED, PENDING, webhook_events
+from parley.webhooks.models import DELIVERED, PENDING, webhook_attempts, webhook_events
 from stats import free_port, latency_summary
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -85,6 +85,12 @@ def pending(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(t).where(t.c.state == PENDING)).scalar_one())
 
 
+def failures(conn: Connection) -> dict[str, int]:
+    a = webhook_attempts
+    rows = conn.execute(select(a.c.error, func.count()).where(a.c.error.is_not(None)).group_by(a.c.error)).all()
+    return {str(error)[:80]: int(count) for error, count in rows}
+
+
 def latencies(conn: Connection, ids: list[int]) -> list[float]:
     t = webhook_events
     found: list[float] = []
@@ -126,7 +132,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         await seed.start()
         for b in range(args.businesses):
             await seed.webhooks.register_app(
-                waba_id=1_000 + b, app_id=9_000 + b, app_secret=f"s{b}", callback_url=f"http://127.0.0.1:{port}/hook/{b}"
+                waba_id=1_000 + b,
+                app_id=9_000 + b,
+                app_secret=f"s{b}",
+                callback_url=f"http://127.0.0.1:{port}/hook/{b}",
             )
         messages = args.events // 3
         for first in range(0, messages, 1000):
@@ -147,6 +156,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "per_s": round(drained / seconds),
                 "cpu_us_per_delivery": round(cpu / drained * 1e6, 1),
                 "left": await c.db.read(pending),
+                "failed_attempts": await c.db.read(failures),
             },
         }
 

@@ -77,6 +77,7 @@ class DeliveryClient:
         self._max_connections = max_connections
         self._max_per_host = max_per_host
         self._session: aiohttp.ClientSession | None = None
+        self._targets: dict[str, URL] = {}  # parsed and checked callback URLs (a few per business)
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -100,8 +101,13 @@ class DeliveryClient:
         Redirects are not followed (a 3xx is the answer). A kept-alive connection the receiver closed before
         answering is tried once more on a new connection: the receiver never saw that request.
         """
-        target = URL(url)
-        check_literal_host(self._policy, target.host)
+        target = self._targets.get(url)
+        if target is None:
+            target = URL(url)
+            check_literal_host(self._policy, target.host)  # the policy is fixed: a URL that passed stays passed
+            if len(self._targets) >= 10_000:
+                self._targets.clear()
+            self._targets[url] = target
         session = self._session
         if session is None or session.closed:
             session = self._session = self._open()

@@ -267,7 +267,9 @@ class DeliveryEngine:
     async def _pull(self, stream: _Stream) -> bool:
         """Before letting a stream go, take what queued up behind it meanwhile (another process may have put
         it off because this one held the stream)."""
-        if self._closing or not await self._db.read(partial(repository.has_after, key=stream.key, tail=stream.tail)):
+        if self._closing or stream.key[0] == repository.SINGLE:
+            return False  # a stream of one event: nothing can queue behind it (and no read is spent finding that)
+        if not await self._db.read(partial(repository.has_after, key=stream.key, tail=stream.tail)):
             return False
         now = self._clock.now_ms()
         accepted, progressed = await self._db.write(
