@@ -159,7 +159,6 @@ class WebhookSettings(BaseModel):
     # Callbacks may only reach public addresses (checked on the address dialled, at connect time), except in
     # these networks: development and tests run receivers on loopback, e.g. ["127.0.0.0/8", "::1/128"].
     allowed_networks: list[IPvAnyNetwork] = []
-    http_client_shards: int = Field(default=32, ge=1)  # small connection pools stay fast under concurrency
     stream_queue: int = Field(default=1000, ge=1)
     # Claimed events are leased (renewed while held): after a crash another process or a restart takes
     # them over once the lease ran out.
@@ -227,6 +226,13 @@ class ServerSettings(BaseModel):
     body_min_bytes_per_s: int = Field(default=4096, ge=1)  # ... plus one second per this many bytes received
 
 
+class WorkerSettings(BaseModel):
+    """Where webhook delivery and the periodic sweeps run. On PostgreSQL `in_server=false` leaves them to `parley
+    worker` processes (serving processes then only take requests); SQLite always runs them in the server."""
+
+    in_server: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLEY_", env_nested_delimiter="__", extra="forbid")
 
@@ -258,6 +264,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = BillingSettings()
     payments: PaymentSettings = PaymentSettings()
     server: ServerSettings = ServerSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @property
     def resolved_database_url(self) -> str:

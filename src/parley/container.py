@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from parley.accounts import (
@@ -34,6 +35,8 @@ from parley.privacy import PrivacyService
 from parley.templates import TemplateService
 from parley.webhooks import WebhookService
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Container:
@@ -59,6 +62,7 @@ class Container:
     referral_links: ReferralLinks
     payments: PaymentService
     revocation_counter: SqliteCounter | None = None
+    background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
     async def start(self) -> None:
         await self.bus.start()
@@ -66,7 +70,8 @@ class Container:
         await self.billing.start()
         await self.business.start()
         await self.webhooks.start()
-        await self.templates.start()
+        if self.background:
+            await self.templates.start()  # the review loop
         await self.inbox.start()
         await self.media.start()
 
@@ -86,7 +91,9 @@ class Container:
         await self.db.close()
 
 
-def build_container(settings: Settings, clock: Clock | None = None) -> Container:
+def build_container(settings: Settings, clock: Clock | None = None, *, background: bool | None = None) -> Container:
+    """`background`: run webhook delivery and the periodic sweeps here (None: as `settings.worker` says; SQLite
+    always does, `parley worker` passes True)."""
     clock = clock or SystemClock()
     ids = IdGenerator(clock)
     db = create_database(
@@ -94,6 +101,12 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         sqlite_synchronous=settings.sqlite.synchronous,
         max_batch=settings.sqlite.max_batch,
     )
+    if background is None:
+        background = settings.worker.in_server or db.dialect == "sqlite"
+        if not settings.worker.in_server and db.dialect == "sqlite":
+            log.warning("PARLEY_WORKER__IN_SERVER=false is ignored on SQLite: this process delivers webhooks")
+    if not background:
+        settings = without_background(settings)
     bus: Bus
     rate_limiter: RateLimiter
     if settings.redis_url:
@@ -164,6 +177,19 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         referral_links=ReferralLinks(db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors")),
         payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),
         revocation_counter=revocations,
+        background=background,
+    )
+
+
+def without_background(settings: Settings) -> Settings:
+    """The settings of a process that leaves webhook delivery and the periodic sweeps to `parley worker`."""
+    return settings.model_copy(
+        update={
+            "webhooks": settings.webhooks.model_copy(update={"deliver": False}),
+            "business": settings.business.model_copy(update={"sweep_interval_s": 0.0}),
+            "media": settings.media.model_copy(update={"sweep_interval_s": 0.0}),
+            "inbox": settings.inbox.model_copy(update={"automation_poll_s": 0.0}),
+        }
     )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from parley.cli.agents import agent_app
 from parley.cli.billing import billing_app
@@ -25,6 +27,7 @@ from parley.cli.demo_business import (
 )
 from parley.cli.ledger import ledger_app
 from parley.cli.webhooks import webhooks_app
+from parley.cli.worker import worker
 from parley.config import Settings
 from parley.container import Container
 from parley.kit.errors import AppError
@@ -40,6 +43,7 @@ app.add_typer(billing_app, name="billing")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(agent_app, name="agent")
+app.command()(worker)
 console = Console()
 T = TypeVar("T")
 
@@ -57,16 +61,34 @@ _with_container = with_container
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.", envvar="PARLEY_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", envvar="PARLEY_PORT")] = 8080,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Leave webhook delivery and the periodic sweeps to `parley worker` (PostgreSQL; the same as "
+            "PARLEY_WORKER__IN_SERVER=false).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API, the realtime stream and the web client."""
     import uvicorn
 
+    if no_worker:
+        os.environ["PARLEY_WORKER__IN_SERVER"] = "false"  # read by the app factory's Settings() too
     settings = Settings()
     refusal = dev_codes_refusal(settings, host)
     if refusal is not None:
         console.print(f"[bold red]Refusing to start:[/bold red] {refusal}")
         raise typer.Exit(2)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.worker.in_server:
+        if make_url(settings.resolved_database_url).get_backend_name() == "sqlite":
+            console.print(
+                "[yellow]--no-worker / PARLEY_WORKER__IN_SERVER=false is ignored on SQLite[/yellow]: "
+                "this process delivers webhooks and runs the sweeps."
+            )
+        else:
+            console.print("Webhook delivery and the periodic sweeps are left to `parley worker`.")
     if settings.dev_show_codes:
         where = "to anyone who can reach this server" if settings.dev_allow_remote_codes else "on this machine only"
         console.print(

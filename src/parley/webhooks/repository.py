@@ -376,21 +376,29 @@ def claim_due(
     an event that waits for its retry, until that retry; behind an event another process holds, briefly.
     """
     t = webhook_events
-    query = (
-        select(*_CLAIM_COLUMNS)
+    # One statement leases the batch (UPDATE ... RETURNING, on SQLite >= 3.35 and PostgreSQL); on PostgreSQL the
+    # rows another worker is claiming are skipped, not waited for, so several workers never take the same event.
+    due = (
+        select(t.c.id)
         .where(t.c.state == PENDING, t.c.next_attempt_at <= now)
         .order_by(t.c.next_attempt_at, t.c.id)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    candidates = conn.execute(query).all()
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        update(t)
+        .where(t.c.id.in_(due))
+        .values(next_attempt_at=lease_until, lease_owner=owner)
+        .returning(*_CLAIM_COLUMNS)
+    )
+    candidates = sorted(conn.execute(claim).all(), key=lambda row: row.id)
     taken: list[Any] = []
     by_stream: dict[StreamKey, list[Any]] = {}
     for row in candidates:
         key = stream_of(row.id, row.order_key)
         if row.id <= tails.get(key, 0):
-            continue  # already held here (its lease ran out under a clock that jumped): leave it be
+            continue  # already held here (its lease ran out under a clock that jumped): the claim renewed it
         if key[0] == SINGLE:
             taken.append(row)
         else:
@@ -398,6 +406,7 @@ def claim_due(
 
     pending = _pending_in_order(conn, [key[1] for key in by_stream])
     deferred: dict[int, list[int]] = {}
+    given_back: list[int] = []
     for key, rows in by_stream.items():
         rows.sort(key=lambda r: r.id)
         tail = tails.get(key, 0)
@@ -413,18 +422,19 @@ def claim_due(
         if accept < len(expected) and expected[accept].id < rest[0].id:
             blocker = expected[accept]
             if blocker.next_attempt_at <= now:
-                continue  # due but beyond this claim's limit: the next claim takes them in order
+                given_back.extend(r.id for r in rest)  # due, beyond this claim's limit: the next claim takes them
+                continue
             held_elsewhere = blocker.lease_owner is not None and blocker.lease_owner != owner
             until = min(blocker.next_attempt_at, contention_until) if held_elsewhere else blocker.next_attempt_at
         else:
             until = contention_until  # this stream's queue here is full
         deferred.setdefault(until, []).extend(r.id for r in rest)
 
-    for until, ids in deferred.items():
+    for until, ids in [*deferred.items(), (now, given_back)]:
         for chunk in _chunks(ids):
             conn.execute(update(t).where(t.c.id.in_(chunk)).values(next_attempt_at=until, lease_owner=None))
 
-    accepted, dropped = _resolve_targets(conn, taken, now=now, owner=owner, lease_until=lease_until)
+    accepted, dropped = _resolve_targets(conn, taken, now=now, owner=owner, lease_until=lease_until, leased=True)
     # "Full" asks for another pass at once; only worth it when this one moved something.
     progress = bool(taken) or bool(deferred)
     return ClaimOutcome(accepted=accepted, dropped=dropped, full=len(candidates) >= limit and progress)
@@ -467,9 +477,10 @@ def claim_after(
 
 
 def _resolve_targets(
-    conn: Connection, rows: list[Any], *, now: int, owner: int, lease_until: int
+    conn: Connection, rows: list[Any], *, now: int, owner: int, lease_until: int, leased: bool = False
 ) -> tuple[list[ClaimedEvent], int]:
-    """Where each event goes now: phone override, else WABA override, else the app's callback URL."""
+    """Where each event goes now: phone override, else WABA override, else the app's callback URL. Leases the
+    events that go somewhere (unless `leased`: the claim did) and drops the others."""
     if not rows:
         return [], 0
     t = webhook_events
@@ -529,7 +540,7 @@ def _resolve_targets(
                 .where(t.c.id.in_(chunk))
                 .values(state=DROPPED, last_error=reason, lease_owner=None, next_attempt_at=now)
             )
-    taken_ids = [event.id for event in accepted]
+    taken_ids = [] if leased else [event.id for event in accepted]
     for chunk in _chunks(taken_ids):
         conn.execute(update(t).where(t.c.id.in_(chunk)).values(next_attempt_at=lease_until, lease_owner=owner))
     return accepted, sum(len(ids) for ids in drops.values())

@@ -29,7 +29,8 @@ from parley.platform.egress import AddressPolicy, Resolver, checked_client
 from parley.webhooks import repository
 from parley.webhooks.models import TEST_FIELD
 from parley.webhooks.repository import DeliveryLogEntry, WebhookApp, WebhookEventRow, WebhookOverride
-from parley.webhooks.worker import DeliveryEngine, DeliveryPolicy, HttpClients, read_answer
+from parley.webhooks.transport import DeliveryClient
+from parley.webhooks.worker import DeliveryEngine, DeliveryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,12 @@ class AppSubscription:
     fields: list[str] | None  # None: every field
 
 
-def delivery_client(settings: WebhookSettings, policy: AddressPolicy) -> httpx.AsyncClient:
-    return checked_client(
+def delivery_client(settings: WebhookSettings, policy: AddressPolicy) -> DeliveryClient:
+    return DeliveryClient(
         policy,
-        timeout=httpx.Timeout(settings.timeout_s),
-        limits=httpx.Limits(max_connections=settings.max_concurrency, max_keepalive_connections=32),
+        timeout_s=settings.timeout_s,
+        max_connections=settings.max_concurrency,
+        max_per_host=settings.max_per_target,
     )
 
 
@@ -181,8 +183,8 @@ class WebhookService:
         self._ids = ids
         self._settings = settings
         policy = address_policy(settings, resolver)
-        self._clients = HttpClients(partial(delivery_client, settings, policy), settings.http_client_shards)
-        self._engine = DeliveryEngine(db, clock, ids, policy_of(settings), self._clients, rng)
+        self._client = delivery_client(settings, policy)
+        self._engine = DeliveryEngine(db, clock, ids, policy_of(settings), self._client, rng)
         # Verifications have their own pool and slots: registrations never wait behind deliveries.
         self._verify_client = checked_client(
             policy,
@@ -202,7 +204,7 @@ class WebhookService:
 
     async def close(self) -> None:
         await self._engine.close()
-        await self._clients.aclose()
+        await self._client.aclose()
         await self._verify_client.aclose()
 
     def notify(self) -> None:
@@ -498,6 +500,16 @@ class WebhookService:
         if count:
             self.notify()
         return count
+
+
+async def read_answer(response: httpx.Response, limit: int) -> bytes:
+    """Read an answer up to `limit` bytes (a huge or endless one is cut off)."""
+    data = b""
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) > limit:
+            break
+    return data[:limit]
 
 
 def _verification_failed() -> GraphError:

@@ -9,8 +9,8 @@
 - Isolation: a slow or failing endpoint only ever occupies its own streams, at most `max_per_account` slots
   per business account and `max_per_target` per URL of the global `max_concurrency`, each POST for at most
   `deadline_s` (answer included). The claim loop never waits on HTTP.
-- Throughput: one claim unit leases up to `claim_batch` events; outcomes are written in batches; a few
-  small httpx connection pools keep connections alive. An idle loop only reads (one indexed probe per poll).
+- Throughput: one claim unit leases up to `claim_batch` events; outcomes are written in batches; one
+  aiohttp session keeps connections alive (transport.py). An idle loop only reads (one indexed probe per poll).
 - At least once: an event is leased (its `next_attempt_at` becomes the lease expiry) before it is sent and
   marked only after the receiver answered; a crashed process's events come back when their leases expire.
 """
@@ -24,12 +24,10 @@ import random
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import httpx
 from sqlalchemy import Connection
 
 from parley.kit.clock import Clock
@@ -39,10 +37,9 @@ from parley.webhooks import repository
 from parley.webhooks.models import DEAD, DELIVERED, PENDING
 from parley.webhooks.repository import AttemptResult, ClaimedEvent, StreamKey
 from parley.webhooks.signing import envelope_body, signed_headers
+from parley.webhooks.transport import DeliveryClient
 
 log = logging.getLogger(__name__)
-HttpClientFactory = Callable[[], httpx.AsyncClient]
-MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer we read (the status is what counts)
 
 
 @dataclass(frozen=True)
@@ -60,36 +57,6 @@ class DeliveryPolicy:
     lease_s: float = 300.0
     contention_delay_s: float = 0.25
     max_result_batch: int = 1000
-
-
-class HttpClients:
-    """A few pooled httpx clients, each stream always on the same one.
-
-    One client shared by hundreds of concurrent POSTs spends most of its time scanning its own pool (every
-    request checks every connection); small pools keep that cheap and still reuse each stream's connection.
-    """
-
-    def __init__(self, factory: HttpClientFactory, shards: int) -> None:
-        self._factory = factory
-        self._clients: list[httpx.AsyncClient | None] = [None] * max(1, shards)
-
-    def client(self, shard: int = 0) -> httpx.AsyncClient:
-        index = shard % len(self._clients)
-        client = self._clients[index]
-        if client is None:
-            client = self._clients[index] = self._factory()
-        return client
-
-    def for_stream(self, key: StreamKey) -> httpx.AsyncClient:
-        # By stream, not by URL: one receiver's POSTs spread over the small pools too (one pool per URL
-        # quadrupled the CPU per delivery in bench/cloud_api.py).
-        return self.client(hash(key))
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            if client is not None:
-                await client.aclose()
-        self._clients = [None] * len(self._clients)
 
 
 @dataclass
@@ -151,14 +118,14 @@ class DeliveryEngine:
         clock: Clock,
         ids: IdGenerator,
         policy: DeliveryPolicy,
-        clients: HttpClients,
+        client: DeliveryClient,
         rng: random.Random | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._ids = ids
         self._policy = policy
-        self._clients = clients
+        self._client = client
         self._rng = rng or random.Random()
         self.owner = secrets.randbits(62)
         self._streams: dict[StreamKey, _Stream] = {}
@@ -300,7 +267,9 @@ class DeliveryEngine:
     async def _pull(self, stream: _Stream) -> bool:
         """Before letting a stream go, take what queued up behind it meanwhile (another process may have put
         it off because this one held the stream)."""
-        if self._closing or not await self._db.read(partial(repository.has_after, key=stream.key, tail=stream.tail)):
+        if self._closing or stream.key[0] == repository.SINGLE:
+            return False  # a stream of one event: nothing can queue behind it (and no read is spent finding that)
+        if not await self._db.read(partial(repository.has_after, key=stream.key, tail=stream.tail)):
             return False
         now = self._clock.now_ms()
         accepted, progressed = await self._db.write(
@@ -377,17 +346,15 @@ class DeliveryEngine:
                 return None
             started = time.perf_counter()
             try:
-                client = self._clients.for_stream(stream.key)
                 async with asyncio.timeout(self._policy.deadline_s):  # a dripping answer cannot hold the slot
-                    async with client.stream("POST", event.url, content=body, headers=headers) as response:
-                        status = response.status_code
-                        await read_answer(response)
+                    status = await self._client.post(event.url, body, headers)
                 if not 200 <= status < 300:
                     error = f"HTTP {status}"
-            except TimeoutError:
-                status, error = None, f"no complete answer within {self._policy.deadline_s:g} s"
-            except Exception as exc:  # network errors, a refused address, a URL httpx refuses: all failed attempts
-                error = f"{type(exc).__name__}: {exc}"[:1000] if str(exc) else type(exc).__name__
+            except Exception as exc:  # network errors, a refused address, a URL aiohttp refuses: all failed attempts
+                if type(exc) is TimeoutError:  # the deadline (aiohttp's own timeouts are subclasses, named below)
+                    error = f"no complete answer within {self._policy.deadline_s:g} s"
+                else:
+                    error = f"{type(exc).__name__}: {exc}"[:1000] if str(exc) else type(exc).__name__
             latency_ms = int((time.perf_counter() - started) * 1000)
         now = self._clock.now_ms()
         state, next_attempt_at = DELIVERED, now
@@ -428,16 +395,6 @@ def _slot(slots: dict[Any, asyncio.Semaphore], key: Any, size: int) -> asyncio.S
                 del slots[idle]
         slot = slots[key] = asyncio.Semaphore(size)
     return slot
-
-
-async def read_answer(response: httpx.Response, limit: int = MAX_ANSWER_BYTES) -> bytes:
-    """Read an answer up to `limit` bytes: small answers keep the connection reusable, huge ones are cut off."""
-    data = b""
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) > limit:
-            break
-    return data[:limit]
 
 
 def backoff_bound_s(policy: DeliveryPolicy, attempt: int) -> float:

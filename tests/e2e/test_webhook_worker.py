@@ -1,0 +1,121 @@
+"""`parley worker` on PostgreSQL: a `parley serve` with delivery off takes Cloud API sends, and only the worker
+process delivers their status webhooks (signed, each once); the worker stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from parley.cli.main import app
+from tests.e2e.conftest import ServerProcess, shared_services_env
+from tests.e2e.test_business_crash import SECRET, _Receiver
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def server_without_delivery(tmp_path: Path) -> Iterator[ServerProcess]:
+    with shared_services_env() as env:
+        server = ServerProcess(tmp_path / "var", {**env, "PARLEY_WORKER__IN_SERVER": "false"})
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def send(server: ServerProcess, business: dict[str, str], to: str, n: int) -> str:
+    response = httpx.post(
+        f"{server.base_url}/v23.0/{business['phone_number_id']}/messages",
+        headers={"Authorization": f"Bearer {business['access_token']}"},
+        json={"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": f"order {n} is ready"}},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["messages"][0]["id"])
+
+
+def wait_for(predicate: object, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(predicate) and predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.services
+def test_the_worker_process_delivers_what_the_server_takes(server_without_delivery: ServerProcess) -> None:
+    server = server_without_delivery
+    receiver = _Receiver()
+    business = json.loads(
+        server.cli(
+            "business",
+            "create",
+            "--name",
+            "Worker Co",
+            "--phone",
+            "+14155550170",
+            "--webhook-url",
+            f"http://127.0.0.1:{receiver.port}/hook",
+            "--verify-token",
+            "v",
+            "--app-secret",
+            SECRET,
+            "--json",
+        )
+    )
+    person = server.create_user("+14155550171", "Pat")
+    opened = httpx.post(
+        f"{server.base_url}/client/v1/messages",
+        headers={"Authorization": f"Bearer {person['token']}"},
+        json={"to": "+14155550170", "type": "text", "text": {"body": "hello"}, "client_id": "open-window"},
+    )
+    assert opened.status_code == 200
+    before = {send(server, business, person["phone"], n) for n in range(10)}
+    time.sleep(1.5)  # many poll intervals: a server that delivered would have by now
+    assert receiver.updates == []
+
+    log = (server.data_dir / "worker.log").open("ab")
+    worker = subprocess.Popen([sys.executable, "-m", "parley", "worker"], env=server.env, stdout=log, stderr=log)
+    try:
+        assert wait_for(lambda: before <= receiver.sent_wamids()), (server.data_dir / "worker.log").read_text()
+        during = {send(server, business, person["phone"], n) for n in range(10, 20)}
+        assert wait_for(lambda: during <= receiver.sent_wamids())
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert receiver.bad_signatures == 0
+    sent = [
+        status["id"]
+        for update in receiver.updates
+        for status in update["entry"][0]["changes"][0]["value"].get("statuses", [])
+        if status["status"] == "sent"
+    ]
+    assert sorted(sent) == sorted(before | during)  # each once
+
+
+def test_the_worker_refuses_sqlite(tmp_path: Path) -> None:
+    env = {**os.environ, "PARLEY_DATA_DIR": str(tmp_path), "PARLEY_DATABASE_URL": ""}
+    result = CliRunner().invoke(app, ["worker"], env=env)
+    assert result.exit_code == 2
+    assert "needs PostgreSQL" in result.output
+
+
+def test_the_worker_is_explained_in_its_help() -> None:
+    result = CliRunner().invoke(app, ["worker", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "PARLEY_WORKER__IN_SERVER=false" in result.output and "SQLite" in result.output
