@@ -36,7 +36,10 @@ def _count(conn: Connection) -> int:
 async def test_a_failing_unit_leaves_nothing_and_spoils_no_neighbour(db: Database) -> None:
     # Many concurrent units land in the same SQLite batch; the failing ones must roll back alone.
     units = [_add_user(i, f"+1415555{i:04d}", fail_after_insert=i % 3 == 0) for i in range(1, 61)]
-    results = await asyncio.gather(*(db.write(u) for u in units), return_exceptions=True)
+    results = await asyncio.gather(
+        *(db.write("tests.test_a_failing_unit_leaves_nothing_and_spoils_no_neighbour", u) for u in units),
+        return_exceptions=True,
+    )
     failures = [r for r in results if isinstance(r, Exception)]
     assert len(failures) == 20 and all(isinstance(f, ValueError) for f in failures)
     assert await db.read(_count) == 40
@@ -45,10 +48,12 @@ async def test_a_failing_unit_leaves_nothing_and_spoils_no_neighbour(db: Databas
 
 
 async def test_a_constraint_violation_is_reported_to_its_caller_only(db: Database) -> None:
-    await db.write(_add_user(1, "+14155550001"))
+    await db.write("tests.test_a_constraint_violation_is_reported_to_its_caller_only", _add_user(1, "+14155550001"))
     results = await asyncio.gather(
-        db.write(_add_user(2, "+14155550001")),  # same phone: unique
-        db.write(_add_user(3, "+14155550003")),
+        db.write(
+            "tests.test_a_constraint_violation_is_reported_to_its_caller_only", _add_user(2, "+14155550001")
+        ),  # same phone: unique
+        db.write("tests.test_a_constraint_violation_is_reported_to_its_caller_only", _add_user(3, "+14155550003")),
         return_exceptions=True,
     )
     assert isinstance(results[0], Exception)
@@ -58,5 +63,7 @@ async def test_a_constraint_violation_is_reported_to_its_caller_only(db: Databas
 
 async def test_written_data_is_visible_to_reads_after_write_returns(db: Database) -> None:
     for i in range(1, 11):
-        await db.write(_add_user(i, f"+1415556{i:04d}"))
+        await db.write(
+            "tests.test_written_data_is_visible_to_reads_after_write_returns", _add_user(i, f"+1415556{i:04d}")
+        )
         assert await db.read(_count) == i

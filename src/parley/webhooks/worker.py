@@ -128,7 +128,9 @@ class _ResultWriter:
                 done, self._pending_done = self._pending_done, None
                 self._inflight_done = done
             try:
-                await self._db.write(partial(repository.record_attempts, results=batch, owner=self._owner))
+                await self._db.write(
+                    "webhooks.flush_all", partial(repository.record_attempts, results=batch, owner=self._owner)
+                )
             except Exception:  # the events stay leased and come back when the leases expire
                 log.exception("could not record %d webhook attempts", len(batch))
             finally:
@@ -196,7 +198,8 @@ class DeliveryEngine:
             # Hand them back at once rather than when the lease runs out: another process takes over.
             with contextlib.suppress(Exception):
                 await self._db.write(
-                    partial(repository.release, event_ids=held, owner=self.owner, until=self._clock.now_ms())
+                    "webhooks.close",
+                    partial(repository.release, event_ids=held, owner=self.owner, until=self._clock.now_ms()),
                 )
 
     async def _run(self) -> None:
@@ -237,6 +240,7 @@ class DeliveryEngine:
             tails = {key: stream.tail for key, stream in self._streams.items()}
             room = {key: max(0, policy.stream_queue - len(stream.queue)) for key, stream in self._streams.items()}
             outcome = await self._db.write(
+                "webhooks.claim_pass",
                 partial(
                     repository.claim_due,
                     now=now,
@@ -247,7 +251,7 @@ class DeliveryEngine:
                     tails=tails,
                     room=room,
                     stream_queue=policy.stream_queue,
-                )
+                ),
             )
             for event in outcome.accepted:
                 stream = self._streams.get(event.stream)
@@ -275,7 +279,9 @@ class DeliveryEngine:
                     del self._streams[stream.key]
             until = self._clock.now_ms() + int(self._policy.contention_delay_s * 1000)
             with contextlib.suppress(Exception):
-                await self._db.write(partial(repository.release, event_ids=held, owner=self.owner, until=until))
+                await self._db.write(
+                    "webhooks.run_stream", partial(repository.release, event_ids=held, owner=self.owner, until=until)
+                )
 
     async def _drain(self, stream: _Stream) -> None:
         while True:
@@ -304,6 +310,7 @@ class DeliveryEngine:
             return False
         now = self._clock.now_ms()
         accepted, progressed = await self._db.write(
+            "webhooks.pull",
             partial(
                 repository.claim_after,
                 key=stream.key,
@@ -312,7 +319,7 @@ class DeliveryEngine:
                 limit=self._policy.stream_queue,
                 owner=self.owner,
                 lease_until=now + int(self._policy.lease_s * 1000),
-            )
+            ),
         )
         for event in accepted:
             stream.queue.append(event)
@@ -331,7 +338,7 @@ class DeliveryEngine:
                 repository.release(conn, rest, owner=self.owner, until=failed.next_attempt_at)
 
             try:
-                await self._db.write(unit)
+                await self._db.write("webhooks.hand_back", unit)
             except Exception:  # the leases run out and the events come back
                 log.exception("could not record a failed webhook attempt")
             del self._streams[stream.key]
@@ -347,11 +354,14 @@ class DeliveryEngine:
         lease_until = now + lease_ms
         ids = [event.id for event in stream.queue]
         kept = await self._db.write(
-            partial(repository.renew_leases, event_ids=ids, owner=self.owner, lease_until=lease_until)
+            "webhooks.renew_if_needed",
+            partial(repository.renew_leases, event_ids=ids, owner=self.owner, lease_until=lease_until),
         )
         if len(kept) < len(ids):
             stream.queue.clear()
-            await self._db.write(partial(repository.release, event_ids=kept, owner=self.owner, until=now))
+            await self._db.write(
+                "webhooks.renew_if_needed", partial(repository.release, event_ids=kept, owner=self.owner, until=now)
+            )
             return False
         for event in stream.queue:
             event.lease_until = lease_until

@@ -34,7 +34,7 @@ class Database(Protocol):
 
     async def read(self, fn: UnitOfWork[T]) -> T: ...
 
-    async def write(self, fn: UnitOfWork[T]) -> T: ...
+    async def write(self, name: str, fn: UnitOfWork[T], *, urgent: bool = False) -> T: ...
 
     async def close(self) -> None: ...
 
@@ -125,7 +125,7 @@ class SqliteDatabase:
         with self._reader.connect() as conn:
             return fn(conn)
 
-    async def write(self, fn: UnitOfWork[T]) -> T:
+    async def write(self, name: str, fn: UnitOfWork[T], *, urgent: bool = False) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put(_Pending(fn, future))
         return await future
@@ -226,7 +226,7 @@ class PostgresDatabase:
         async with self._engine.connect() as conn:
             return await conn.run_sync(fn)
 
-    async def write(self, fn: UnitOfWork[T]) -> T:
+    async def write(self, name: str, fn: UnitOfWork[T], *, urgent: bool = False) -> T:
         for attempt in range(3):
             try:
                 async with self._engine.begin() as conn:
