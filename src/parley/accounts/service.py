@@ -197,7 +197,7 @@ class AccountService:
         self._token_cache.put(token_hash, principal, generation)
         now = self._clock.now_ms()
         if now - device.last_seen_at > 60_000:
-            await self._db.write("accounts.authenticate", lambda c: repo.touch_device(c, device.id, now))
+            await self._db.write("accounts.touch_device", lambda c: repo.touch_device(c, device.id, now), urgent=True)
         return principal
 
     async def list_devices(self, user_id: int) -> list[repo.DeviceRow]:

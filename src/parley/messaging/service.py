@@ -515,7 +515,7 @@ class MessagingService:
                 observer.on_receipts(conn, user_id, changed, DELIVERED, now)
             return _Fanout(others=self._receipt_events(conn, user_id, changed, DELIVERED, now))
 
-        await self._publish(await self._db.write("messaging.acknowledge", unit))
+        await self._publish(await self._db.write("messaging.acknowledge", unit, urgent=True))
 
     async def mark_read(self, user_id: int, raw_message_id: str) -> None:
         message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
@@ -530,7 +530,7 @@ class MessagingService:
                 observer.on_receipts(conn, user_id, changed, READ, now)
             return _Fanout(others=self._receipt_events(conn, user_id, changed, READ, now))
 
-        await self._publish(await self._db.write("messaging.mark_read", unit))
+        await self._publish(await self._db.write("messaging.mark_read", unit, urgent=True))
 
     def _receipt_events(
         self, conn: Connection, reader_id: int, message_ids: list[int], status: int, now: int
@@ -729,12 +729,12 @@ class MessagingService:
     async def stream_opened(self, user_id: int) -> None:
         """A device of the person opened its stream: they are online."""
         now = self._clock.now_ms()
-        await self._db.write("messaging.stream_opened", lambda c: repo.stream_opened(c, user_id, now))
+        await self._db.write("messaging.stream_opened", lambda c: repo.stream_opened(c, user_id, now), urgent=True)
 
     async def stream_closed(self, user_id: int) -> None:
         """A stream closed: the person was last seen now (online still, if another device streams)."""
         now = self._clock.now_ms()
-        await self._db.write("messaging.stream_closed", lambda c: repo.stream_closed(c, user_id, now))
+        await self._db.write("messaging.stream_closed", lambda c: repo.stream_closed(c, user_id, now), urgent=True)
 
     async def forget_open_streams(self) -> None:
         """Count no stream as open (on the start of the only process that holds them): nobody is online yet."""
