@@ -369,7 +369,7 @@ async def _seed(
                         event_id=container.ids.next_id(),
                     )
 
-            await container.db.write(unit)
+            await container.db.write("bench.seed", unit)
             progress("pre-filled outbox", count)
         facts["backlog_events"] = args.backlog
     finally:

@@ -64,11 +64,12 @@ async def seed_business(data_dir: Path, agents: int, people: int) -> dict[str, A
         await container.accounts.create_user_with_token("+14157770000", "Peer")
         # Everyone online with room to spare: routing always has all agents to choose from.
         await container.db.write(
+            "bench.seed_business",
             lambda c: c.execute(
                 update(inbox_agents)
                 .where(inbox_agents.c.waba_id == created.waba_id)
                 .values(availability="online", capacity=1_000_000)
-            )
+            ),
         )
         labels = await container.db.read(lambda c: [r.id for r in labels_of_waba(c, created.waba_id)])
         return {

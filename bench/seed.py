@@ -90,7 +90,7 @@ async def _seed(
                 conn.execute(insert(users), user_rows)
                 conn.execute(insert(devices), device_rows)
 
-            await container.db.write(unit)
+            await container.db.write("bench.seed", unit)
             out += batch
             progress(len(batch))
         # One first message per (sender, recipient) pair, through MessagingService.send: the direct

@@ -76,7 +76,7 @@ async def enqueue(c: Container, businesses: int, first_message: int, messages: i
                     event_id=event_id, order_key=10_000_000 + m,
                 )  # fmt: skip
 
-    await c.db.write(unit)
+    await c.db.write("bench.enqueue", unit)
     return ids
 
 

@@ -81,9 +81,10 @@ async def measure(c: Container, fast_url: str, fast: FastReceiver, rounds: int) 
         fast.arrived.clear()
         started = time.perf_counter()
         await c.db.write(
+            "bench.measure",
             lambda conn, n=n: webhooks.enqueue(
                 conn, waba_id=WABA_B, field="messages", value={"n": n}, phone_number_id=1, event_id=c.ids.next_id()
-            )
+            ),
         )
         c.webhooks.notify()
         await asyncio.wait_for(fast.arrived.wait(), 60)
@@ -136,7 +137,7 @@ async def run(data_dir: Path, rounds: int, flood_size: int, deadline_s: float) -
                     event_id=c.ids.next_id(),
                 )
 
-        await c.db.write(flood_events)
+        await c.db.write("bench.run", flood_events)
         c.webhooks.notify()
         stop, outcome = asyncio.Event(), {}
         flooding = asyncio.create_task(flood(c, slow_url, flood_size, stop, outcome))

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley import __version__
 from parley.accounts import endpoints as account_endpoints
+from parley.admission import RequestAdmission, overloaded_graph_error
 from parley.api_docs import add_offline_docs
 from parley.billing import endpoints as billing_endpoints
 from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
@@ -85,6 +86,8 @@ def _as_graph_error(status: int, message: str) -> GraphError:
         return GraphError(131053, message, http_status=status)
     if status == 429:
         return GraphError(4, message, http_status=429)
+    if status == 503:  # overloaded (OverloadedError): Meta's throughput error, which clients retry later
+        return overloaded_graph_error(message, 1)
     return GraphError(100, message, http_status=status if 400 <= status < 500 else 400)
 
 
@@ -169,9 +172,25 @@ class _StreamFastPathApp(FastAPI):
     """The long-lived stream skips the middleware and routing stack: its suspended frames cost per socket.
 
     Under `parley serve` it skips the ASGI app altogether: the lifespan state, which uvicorn hands to its
-    protocols, carries the stream's opener, and serving.py's protocol serves the socket itself."""
+    protocols, carries the stream's opener, and serving.py's protocol serves the socket itself.
+    Every HTTP request is counted first: beyond the cap a send is refused before anything else runs."""
+
+    def __init__(self, *, admission: RequestAdmission, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            admission = self.admission
+            if admission.in_flight >= admission.cap and admission.refusable(scope):
+                await admission.refuse(scope, send)
+                return
+            admission.in_flight += 1
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                admission.in_flight -= 1
+            return
         if scope["type"] == "lifespan" and "state" in scope:
             from parley.messaging.endpoints import StreamOpener
             from parley.messaging.stream_protocol import STREAM_OPENER
@@ -205,6 +224,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await container.close()
 
     app = _StreamFastPathApp(
+        admission=RequestAdmission(settings.admission),
         title="Parley",
         version=__version__,
         description="Parley's client API (see docs/client-api.md) and realtime stream.",

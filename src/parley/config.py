@@ -218,6 +218,20 @@ class SqliteSettings(BaseModel):
     max_batch: int = 256
 
 
+class AdmissionSettings(BaseModel):
+    """Overload is refused early (503 / Meta's 130429 with Retry-After), never queued without bound."""
+
+    # HTTP requests one process serves at once; beyond it a send is refused before its body is read. Sized so
+    # normal load never reaches it (a request in flight for ~10 ms at 10,000/s is ~100 at a time).
+    max_requests_in_flight: int = Field(default=1024, ge=1)
+    # Write units waiting for the SQLite writer (or for a PostgreSQL connection); beyond it `write` refuses.
+    # Urgent units (acks, reads, webhook claims and results) have their own lane and are never refused.
+    max_waiting_writes: int = Field(default=2048, ge=1)
+    retry_after_s: int = Field(default=1, ge=1)
+    # A write unit slower than this is logged with its name.
+    slow_write_ms: float = Field(default=100.0, gt=0)
+
+
 class ServerSettings(BaseModel):
     """Read deadlines of `parley serve` (uvicorn itself only times out connections idle between requests)."""
 
@@ -265,6 +279,7 @@ class Settings(BaseSettings):
     payments: PaymentSettings = PaymentSettings()
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
+    admission: AdmissionSettings = AdmissionSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -100,6 +100,9 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         settings.resolved_database_url,
         sqlite_synchronous=settings.sqlite.synchronous,
         max_batch=settings.sqlite.max_batch,
+        max_waiting=settings.admission.max_waiting_writes,
+        slow_unit_ms=settings.admission.slow_write_ms,
+        retry_after_s=settings.admission.retry_after_s,
     )
     if background is None:
         background = settings.worker.in_server or db.dialect == "sqlite"

@@ -87,7 +87,7 @@ async def business_says(server: LiveServer, business: User, person: User, type_:
             conn, int(business.user_id), int(person.user_id), uuid.uuid4().hex, type_, content, None, now
         )
 
-    result, committed = await server.container.db.write(unit)
+    result, committed = await server.container.db.write("tests.business_says", unit)
     await messaging.publish_committed(committed)
     return str(result.message_id)
 
@@ -116,7 +116,8 @@ async def stored_reply(server: LiveServer, person: User, message_id: str) -> dic
 async def test_a_person_sees_and_taps_business_messages(server: LiveServer, browser: Browser) -> None:
     shop, ada = await server.user("Parley Shop"), await server.user("Ada")
     await server.container.db.write(
-        lambda conn: conn.execute(update(users).where(users.c.id == int(shop.user_id)).values(kind="business"))
+        "tests.test_a_person_sees_and_taps_business_messages",
+        lambda conn: conn.execute(update(users).where(users.c.id == int(shop.user_id)).values(kind="business")),
     )
     shipped = await business_says(server, shop, ada, "template", SHIPPED)
     asked = await business_says(server, shop, ada, "interactive", DELIVERY)

@@ -305,7 +305,9 @@ async def test_the_delivery_log_pages_newest_first_and_filters_by_status(
                         conn, waba_id=int(biz.waba_id), field="account_update", value={"n": n}, event_id=ids[-1]
                     )
 
-            await server.container.db.write(unit)
+            await server.container.db.write(
+                "tests.test_the_delivery_log_pages_newest_first_and_filters_by_status", unit
+            )
             server.container.webhooks.notify()
 
             async def all_dropped() -> bool:

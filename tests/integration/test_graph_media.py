@@ -261,7 +261,7 @@ async def add_number(server: LiveServer, biz: Biz) -> tuple[str, int]:
             )
         )
 
-    await container.db.write(unit)
+    await container.db.write("tests.add_number", unit)
     return str(number_id), user.user_id
 
 

@@ -360,7 +360,7 @@ async def test_a_group_holds_1024_members_and_no_more(server: LiveServer) -> Non
         for phone in phones:
             account_rows.insert_user(conn, server.container.ids.next_id(), phone, "", now)
 
-    await server.container.db.write(insert_people)
+    await server.container.db.write("tests.test_a_group_holds_1024_members_and_no_more", insert_people)
     created = await server.http.post(
         f"{API}/groups", headers=admin.headers, json={"name": "all", "members": phones[:1023]}
     )

@@ -143,7 +143,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return f"{what}:{next(self.seq)}"
 
     def write(self, unit: Callable[[Connection], Any]) -> Any:
-        return self.runner.run(self.db.write(unit))
+        return self.runner.run(self.db.write("tests.write", unit))
 
     def attempt(self, unit: Unit) -> Outcome:
         try:
@@ -156,7 +156,7 @@ class LedgerMachine(RuleBasedStateMachine):
         """Run units concurrently (each its own transaction; on PostgreSQL each on its own connection)."""
 
         async def together() -> list[Any]:
-            writes = [self.db.write(u) for u in units]
+            writes = [self.db.write("tests.together", u) for u in units]
             return await asyncio.gather(*writes, *(self.db.read(r) for r in reads), return_exceptions=True)
 
         results = self.runner.run(together())
@@ -763,7 +763,7 @@ async def _journal_with_a_charge(url: str) -> tuple[Database, Ledger, TransferRo
         journal.post(conn, "msg:1:charge", held, amount=30_000)
         return journal.transfer(conn, "charge:2", debit=wallet, credit=revenue, amount=25_000, code="message_charge")
 
-    return db, journal, await db.write(unit)
+    return db, journal, await db.write("tests.journal_with_a_charge", unit)
 
 
 def _failed(report: Any) -> dict[str, list[str]]:
@@ -782,7 +782,7 @@ async def test_the_database_refuses_to_update_or_delete_a_transfer(database_url:
         ]
         for attempt in attempts:
             with pytest.raises(exc.DBAPIError, match="append-only"):
-                await db.write(attempt)
+                await db.write("tests.test_the_database_refuses_to_update_or_delete_a_transfer", attempt)
         rows = await db.read(lambda conn: [TransferRow(**r._mapping) for r in conn.execute(select(ledger_transfers))])
         assert len(rows) == 4 and charge in rows
         assert (await db.read(verify_journal)).ok
@@ -804,7 +804,7 @@ async def behind_the_ledgers_back(db: Database, statement: str) -> None:
             conn.execute(text("DROP TRIGGER ledger_transfers_no_delete"))
             conn.execute(text(statement))
 
-    await db.write(unit)
+    await db.write("tests.behind_the_ledgers_back", unit)
 
 
 async def test_verify_detects_an_edited_transfer(database_url: str) -> None:

@@ -148,7 +148,9 @@ async def test_a_restarted_server_counts_no_stream_left_open_by_a_crash(settings
         await until_offline(server, alice, bob)
         # What a process that died holding Bob's stream leaves behind:
         crashed = update(presence).where(presence.c.user_id == int(bob.user_id)).values(streams=1)
-        await server.container.db.write(lambda c: c.execute(crashed))
+        await server.container.db.write(
+            "tests.test_a_restarted_server_counts_no_stream_left_open_by_a_crash", lambda c: c.execute(crashed)
+        )
         assert (await presence_seen_by(server, alice, bob))["online"] is True
     async with running_server(settings) as restarted:
         seen = await presence_seen_by(restarted, alice, bob)

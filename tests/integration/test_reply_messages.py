@@ -58,7 +58,7 @@ async def business_says(server: LiveServer, business: User, person: User, type_:
             conn, int(business.user_id), int(person.user_id), uuid.uuid4().hex, type_, content, None, now
         )
 
-    result, committed = await server.container.db.write(unit)
+    result, committed = await server.container.db.write("tests.business_says", unit)
     await messaging.publish_committed(committed)
     return str(result.message_id)
 

@@ -489,7 +489,7 @@ async def _record(server: LiveServer, template_id: str, *, sends: int = 0, negat
         for _ in range(negatives):
             templates.record_negative_feedback(conn, int(template_id), now, server.container.ids)
 
-    await server.container.db.write(unit)
+    await server.container.db.write("tests.record", unit)
 
 
 async def _resolve(server: LiveServer, biz: Biz, components: list[dict[str, Any]], name: str = "order_update") -> Any:

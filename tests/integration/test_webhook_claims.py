@@ -25,6 +25,7 @@ async def test_each_claim_leases_a_disjoint_batch(make_container: MakeContainer)
 
     async def claim(owner: int) -> repository.ClaimOutcome:
         return await c.db.write(
+            "tests.claim",
             partial(
                 repository.claim_due,
                 now=now,
@@ -35,7 +36,7 @@ async def test_each_claim_leases_a_disjoint_batch(make_container: MakeContainer)
                 tails={},
                 room={},
                 stream_queue=1000,
-            )
+            ),
         )
 
     first, second, third = await claim(1), await claim(2), await claim(1)

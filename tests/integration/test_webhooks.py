@@ -79,7 +79,7 @@ async def put(
             **({} if order is None else {"order_key": order}),
         )
 
-    await c.db.write(unit)
+    await c.db.write("tests.put", unit)
     return event_id
 
 
@@ -146,9 +146,10 @@ async def test_enqueueing_the_same_event_id_twice_sends_it_once(make_container: 
         event_id = c.ids.next_id()
         for _ in range(2):
             await c.db.write(
+                "tests.test_enqueueing_the_same_event_id_twice_sends_it_once",
                 lambda conn: webhooks.enqueue(
                     conn, waba_id=WABA, field="messages", value={"n": 5}, phone_number_id=PHONE_A, event_id=event_id
-                )
+                ),
             )
         await c.webhooks.deliver_due_now()
         await c.webhooks.deliver_due_now()
@@ -427,7 +428,7 @@ async def test_many_events_many_streams_all_arrive_once_in_order(make_container:
                     order_key=phone,  # one chain of 30 statuses per key
                 )
 
-        await c.db.write(unit)
+        await c.db.write("tests.test_many_events_many_streams_all_arrive_once_in_order", unit)
         await c.webhooks.deliver_due_now()
         got: dict[int, list[int]] = {p: [] for p in phones}
         for post in rx.posts:

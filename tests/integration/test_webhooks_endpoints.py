@@ -46,7 +46,7 @@ async def put(server: LiveServer, biz: Biz, n: int, *, field: str = "messages", 
             event_id=event_id,
         )
 
-    await c.db.write(unit)
+    await c.db.write("tests.put", unit)
     c.webhooks.notify()
     return event_id
 

@@ -124,7 +124,7 @@ class AccountService:
         now = self._clock.now_ms()
         expires_at = now + self._otp.ttl_s * 1000
         code_hash = self._hash_code(phone, code)
-        await self._db.write(lambda c: repo.put_otp(c, phone, code_hash, expires_at, now))
+        await self._db.write("accounts.request_code", lambda c: repo.put_otp(c, phone, code_hash, expires_at, now))
         await self._code_sender.send(phone, code, now)
         return CodeRequest(phone, self._otp.ttl_s, interval)
 
@@ -148,7 +148,7 @@ class AccountService:
             repo.delete_otp(conn, phone)
             return _VerifyOutcome.OK, self._open_session(conn, phone, name or "", device_name, token, now)
 
-        outcome, session = await self._db.write(unit)
+        outcome, session = await self._db.write("accounts.verify", unit)
         if outcome is _VerifyOutcome.EXPIRED:
             raise CodeExpiredError("no valid code for this number: request a new one")
         if outcome is _VerifyOutcome.LOCKED:
@@ -163,7 +163,9 @@ class AccountService:
         phone = normalize_phone(raw_phone)
         now = self._clock.now_ms()
         token = secrets.token_urlsafe(32)
-        return await self._db.write(lambda c: self._open_session(c, phone, name, device_name, token, now))
+        return await self._db.write(
+            "accounts.create_user_with_token", lambda c: self._open_session(c, phone, name, device_name, token, now)
+        )
 
     def _open_session(self, conn: Connection, phone: str, name: str, device_name: str, token: str, now: int) -> Session:
         user = repo.get_user_by_phone(conn, phone)
@@ -195,7 +197,7 @@ class AccountService:
         self._token_cache.put(token_hash, principal, generation)
         now = self._clock.now_ms()
         if now - device.last_seen_at > 60_000:
-            await self._db.write(lambda c: repo.touch_device(c, device.id, now))
+            await self._db.write("accounts.touch_device", lambda c: repo.touch_device(c, device.id, now), urgent=True)
         return principal
 
     async def list_devices(self, user_id: int) -> list[repo.DeviceRow]:
@@ -210,7 +212,7 @@ class AccountService:
                 return None
             return repo.revoke_device(conn, device_id, now)
 
-        token_hash = await self._db.write(unit)
+        token_hash = await self._db.write("accounts.revoke_device", unit)
         if token_hash is None:
             raise DeviceNotFoundError("no such device")
         self._evict(token_hash)
@@ -230,7 +232,7 @@ class AccountService:
         return user
 
     async def rename(self, user_id: int, name: str) -> repo.UserRow:
-        await self._db.write(lambda c: repo.set_user_name(c, user_id, name))
+        await self._db.write("accounts.rename", lambda c: repo.set_user_name(c, user_id, name))
         return await self.get_user(user_id)
 
     async def discover(self, user_id: int, client_address: str, raw_phone: str) -> repo.UserRow:

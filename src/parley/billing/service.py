@@ -292,7 +292,7 @@ class BillingService:
         existing = self._lists.get(price_list)
         if existing is not None and existing.currency != cards[0].currency:
             raise InvalidInputError(f"price list {price_list} is in {existing.currency}, not {cards[0].currency}")
-        await self._db.write(lambda conn: repo.insert_card(conn, row))
+        await self._db.write("billing.load_card", lambda conn: repo.insert_card(conn, row))
         self._reload_cards(await self._db.read(repo.stored_cards))
         await self._bus.publish(_CARDS_TOPIC, {"price_list": price_list})
         return cards
@@ -353,7 +353,9 @@ class BillingService:
     ) -> Balance:
         """Money received from the business (bank transfer, card): cash in, wallet credited."""
         chosen = reference or uuid.uuid4().hex
-        return await self._db.write(lambda conn: self.topup_in(conn, waba_id, micros, chosen, refs=refs))
+        return await self._db.write(
+            "billing.topup", lambda conn: self.topup_in(conn, waba_id, micros, chosen, refs=refs)
+        )
 
     def topup_in(
         self, conn: Connection, waba_id: int, micros: int, reference: str, *, refs: dict[str, Any] | None = None
@@ -399,13 +401,13 @@ class BillingService:
             self.journal.set_floor_limit(conn, self._wallet(conn, waba_id, profile.currency), micros)
             return self._balance(conn, waba_id, profile.currency)
 
-        return await self._db.write(unit)
+        return await self._db.write("billing.set_credit_line", unit)
 
     async def balance(self, waba_id: int) -> Balance:
         def unit(conn: Connection) -> Balance:
             return self._balance(conn, waba_id, self._profile(conn, waba_id).currency)
 
-        return await self._db.write(unit)
+        return await self._db.write("billing.balance", unit)
 
     async def billing_profile(self, waba_id: int) -> repo.ProfileRow:
         """The business's currency and the time zone its months, days and analytics follow (or those it would
@@ -465,7 +467,7 @@ class BillingService:
             assert updated is not None
             return updated
 
-        updated = await self._db.write(unit)
+        updated = await self._db.write("billing.set_billing_profile", unit)
         self._profiles.pop(waba_id, None)
         await self._bus.publish(_PROFILES_TOPIC, {"waba_id": waba_id})
         return updated
@@ -485,6 +487,7 @@ class BillingService:
         return RateSheet(
             prices.name, prices.currency, card.pricing_model, card.effective, home, markets, self.settings.enabled
         )
+
     # --- reading what was spent, and what a message would cost ---------------------------------------
 
     async def today(self, waba_id: int) -> datetime.date:

@@ -127,7 +127,9 @@ class StatementBook:
         now = self._clock.now_ms()
         found = await self._db.read(lambda conn: self._walk(conn, waba_id, business_name, upto, now, persist=False))
         if found is None:  # a month is due for finalisation: write it (and re-read what was stored)
-            found = await self._db.write(lambda conn: self._walk(conn, waba_id, business_name, upto, now, persist=True))
+            found = await self._db.write(
+                "billing.statements", lambda conn: self._walk(conn, waba_id, business_name, upto, now, persist=True)
+            )
         assert found is not None
         return found
 

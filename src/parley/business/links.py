@@ -51,7 +51,7 @@ async def create_link(container: Container, number_id: int, body: Any) -> dict[s
         prefilled_text=values["prefilled_text"],
         created_at=now,
     )
-    await container.db.write(lambda c: repo.insert_referral_link(c, row))
+    await container.db.write("business.create_link", lambda c: repo.insert_referral_link(c, row))
     return {"code": code, "url": f"{public}/c/{code}", "source_id": row.source_id}
 
 
@@ -98,7 +98,7 @@ class ReferralLinks:
                 repo.insert_click(conn, clid, code, ref, now, visitor)
             return link, number.display_phone_number, clid
 
-        found = await self._db.write(unit)
+        found = await self._db.write("business.follow", unit)
         if found is None:
             raise NotFoundError("this link does not exist")
         link, phone, clid = found

@@ -169,7 +169,7 @@ async def delete_media_object(
             return True, None
         return True, media.delete_unshared_media(conn, media_id)
 
-    outcome = await container.db.write(unit)
+    outcome = await container.db.write("business.delete_media_object", unit)
     if outcome is None:
         return None
     reachable, deleted = outcome

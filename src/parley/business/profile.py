@@ -229,7 +229,7 @@ async def update_business_profile(
             statement = update(business_profiles).where(business_profiles.c.phone_number_id == number.id)
             conn.execute(statement.values(updated_at=now, **changes))
 
-    await container.db.write(unit)
+    await container.db.write("business.update_business_profile", unit)
     return {"success": True}
 
 

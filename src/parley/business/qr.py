@@ -135,7 +135,9 @@ async def create_or_update(
         if not isinstance(raw_code, str):
             raise GraphError(100, "code must be the string a previous call returned")
         link = await _code_of_number(container, number.id, raw_code)
-        await container.db.write(lambda c: repo.set_link_prefilled_text(c, link.code, text))
+        await container.db.write(
+            "business.create_or_update", lambda c: repo.set_link_prefilled_text(c, link.code, text)
+        )
         link = repo.ReferralLinkRow(**{**link.__dict__, "prefilled_text": text})
     else:
         link = await _insert(container, number.id, text)
@@ -156,7 +158,7 @@ async def _insert(container: Container, number_id: int, text: str) -> repo.Refer
         prefilled_text=text,
         created_at=container.clock.now_ms(),
     )
-    await container.db.write(lambda c: repo.insert_referral_link(c, link))
+    await container.db.write("business.insert", lambda c: repo.insert_referral_link(c, link))
     return link
 
 
@@ -222,7 +224,7 @@ async def get_code(
 async def delete_code(container: Container, scope: GraphScope, raw_number_id: str, code: str) -> dict[str, bool]:
     number = await container.business.number_in_scope(scope, raw_number_id)
     link = await _code_of_number(container, number.id, code)
-    await container.db.write(lambda c: repo.delete_referral_link(c, link.code))
+    await container.db.write("business.delete_code", lambda c: repo.delete_referral_link(c, link.code))
     return {"success": True}
 
 
@@ -314,7 +316,7 @@ async def _inbox_code(container: Container, waba_id: int, code: str) -> repo.Ref
 
 async def inbox_delete(container: Container, waba_id: int, code: str) -> None:
     link = await _inbox_code(container, waba_id, code)
-    await container.db.write(lambda c: repo.delete_referral_link(c, link.code))
+    await container.db.write("business.inbox_delete", lambda c: repo.delete_referral_link(c, link.code))
 
 
 async def inbox_image(container: Container, waba_id: int, code: str, kind: str) -> bytes:

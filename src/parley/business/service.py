@@ -178,7 +178,7 @@ class BusinessService:
         if not taken:
             return
         try:
-            await self._db.write(lambda conn: repo.note_tokens_used(conn, taken))
+            await self._db.write("business.flush_token_uses", lambda conn: repo.note_tokens_used(conn, taken))
         except Exception:
             self._token_uses.give_back(taken)
             raise
@@ -196,9 +196,9 @@ class BusinessService:
                 quality.evaluate_tier(conn, waba_id, now, self._enqueue, self._ids.next_id, self._tiers)
                 quality.evaluate_throughput(conn, waba_id, now, self._enqueue, self._ids.next_id)
 
-            await self._db.write(unit)
+            await self._db.write("business.sweep_now", unit)
         if self._billing.enabled:
-            await self._db.write(self._expire_undelivered)
+            await self._db.write("business.sweep_now", self._expire_undelivered)
 
     def _expire_undelivered(self, conn: Connection) -> None:
         """Messages still undelivered when their reservation runs out fail, uncharged (WhatsApp drops them)."""
@@ -311,7 +311,7 @@ class BusinessService:
                 now=now,
             )
 
-        await self._db.write(unit)
+        await self._db.write("business.create_business", unit)
         return CreatedBusiness(waba_id, number_id, token, app_id, secret, user_id)
 
     async def require_waba(self, waba_id: int) -> None:
@@ -329,7 +329,7 @@ class BusinessService:
                 raise GraphError(100, f"no business account {waba_id}")
             repo.insert_token(conn, token_id, waba_id, name, hash_token(token), now)
 
-        await self._db.write(unit)
+        await self._db.write("business.create_token", unit)
         return token_id, token
 
     async def revoke_token(self, token_or_id: str, *, waba_id: int | None = None) -> int:
@@ -354,7 +354,7 @@ class BusinessService:
                 accounts.note_token_revoked(conn)  # processes the bus does not reach see the counter move
             return None if token_hash is None else (token_id, token_hash)
 
-        revoked = await self._db.write(unit)
+        revoked = await self._db.write("business.revoke_token", unit)
         if revoked is None:
             raise GraphError(100, "no live token with that id")
         self._token_cache.evict(revoked[1])
@@ -441,7 +441,7 @@ class BusinessService:
     async def set_timezone(self, waba_id: int, timezone: object) -> None:
         if not isinstance(timezone, str) or not _valid_timezone(timezone):
             raise InvalidInputError(f"{timezone!r} is not an IANA time zone such as Europe/Paris")
-        await self._db.write(lambda c: repo.set_waba_timezone(c, waba_id, timezone))
+        await self._db.write("business.set_timezone", lambda c: repo.set_waba_timezone(c, waba_id, timezone))
 
     def enqueue_contact_change(self, conn: Connection, waba_id: int, change: str, contact: dict[str, Any]) -> None:
         """A `parley_contacts` webhook (a Parley extension): a CRM hears contacts created and edited."""
@@ -748,7 +748,7 @@ class BusinessService:
             )
             return result.message_id, committed
 
-        message_id, committed = await self._db.write(unit)
+        message_id, committed = await self._db.write("business.send", unit)
         self._notify_outbox()
         if committed is not None:
             await self._messaging.publish_committed(committed)

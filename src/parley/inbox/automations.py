@@ -117,7 +117,9 @@ class Automations:
         sent = 0
         for automation in await self._db.read(lambda c: repo.due_automations(c, 100)):
             outcome = await self.send(automation)
-            await self._db.write(functools.partial(_finish, automation.id, self._clock.now_ms(), outcome))
+            await self._db.write(
+                "inbox.run_now", functools.partial(_finish, automation.id, self._clock.now_ms(), outcome)
+            )
             sent += outcome == "sent"
         return sent
 

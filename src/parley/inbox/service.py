@@ -211,7 +211,7 @@ class InboxService:
             repo.insert_agent(conn, row)
             self._ensure_defaults(conn, waba_id, now)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.create_agent", unit)
         await self._publish(waba_id, {"type": "agents"})
         return agent_view(row), invite
 
@@ -259,7 +259,7 @@ class InboxService:
                 repo.update_agent(conn, agent.id, availability="online")
                 self._drain_queue_in(conn, agent.waba_id, now)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.open_session", unit)
         await self._publish(agent.waba_id, {"type": "agents"})
         return SignedIn(token, csrf, agent.id)
 
@@ -275,7 +275,7 @@ class InboxService:
             repo.update_agent(conn, agent.id, password_hash=password_hash, invite_hash=None)
             return agent
 
-        agent = await self._db.write(unit)
+        agent = await self._db.write("inbox.accept_invite", unit)
         return await self._open_session(agent)
 
     async def invitation(self, token: str) -> dict[str, Any]:
@@ -306,7 +306,7 @@ class InboxService:
         ctx, half_spent = found
         # An agent who keeps working stays signed in: the session slides (the page re-sets the cookie).
         if half_spent and slide:
-            await self._db.write(lambda c: repo.extend_session(c, token_hash, now + SESSION_TTL_MS))
+            await self._db.write("inbox.session", lambda c: repo.extend_session(c, token_hash, now + SESSION_TTL_MS))
         return ctx
 
     async def sign_out(self, ctx: AgentContext) -> None:
@@ -316,7 +316,7 @@ class InboxService:
             repo.revoke_session(conn, ctx.session_hash, now)
             repo.update_agent(conn, ctx.agent_id, availability="offline")
 
-        await self._db.write(unit)
+        await self._db.write("inbox.sign_out", unit)
         await self._sessions_ended(ctx.waba_id, ctx.agent_id)
         await self._publish(ctx.waba_id, {"type": "agents"})
 
@@ -340,7 +340,7 @@ class InboxService:
             assert found is not None
             return found
 
-        agent = await self._db.write(unit)
+        agent = await self._db.write("inbox.reset_password", unit)
         await self._sessions_ended(agent.waba_id, agent.id)
         return agent_view(agent)
 
@@ -426,7 +426,7 @@ class InboxService:
             assert updated is not None
             return updated
 
-        updated = await self._db.write(unit)
+        updated = await self._db.write("inbox.update_agent", unit)
         await self._publish(ctx.waba_id, {"type": "agents"})
         return agent_view(updated)
 
@@ -462,7 +462,7 @@ class InboxService:
             repo.update_agent(conn, agent_id, disabled_at=now, availability="offline")
             repo.revoke_sessions_of(conn, agent_id, now)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.disable_agent", unit)
         await self._sessions_ended(ctx.waba_id, agent_id)
         await self._publish(ctx.waba_id, {"type": "agents"})
 
@@ -567,7 +567,7 @@ class InboxService:
             thread = self._thread_in(conn, ctx, raw_id)
             repo.update_thread(conn, thread.conversation_id, unread=0)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.mark_read", unit)
         await self._publish(ctx.waba_id, {"type": "conversation", "id": str(raw_id)})
 
     # --- acting on a conversation ---------------------------------------------------------------
@@ -585,7 +585,7 @@ class InboxService:
             agents = {a.id: a for a in repo.agents_of(conn, ctx.waba_id)}
             return note_view(note, agents)
 
-        note = await self._db.write(unit)
+        note = await self._db.write("inbox.add_note", unit)
         await self._publish(ctx.waba_id, {"type": "conversation", "id": str(raw_id)})
         return note
 
@@ -609,7 +609,7 @@ class InboxService:
             assert found is not None
             return found
 
-        await self._db.write(unit)
+        await self._db.write("inbox.assign", unit)
         await self._publish(ctx.waba_id, {"type": "conversation", "id": str(raw_id)})
         return await self.conversation(ctx, raw_id)
 
@@ -630,7 +630,7 @@ class InboxService:
             else:
                 repo.update_thread(conn, thread.conversation_id, status=status)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.set_status", unit)
         await self._publish(ctx.waba_id, {"type": "conversation", "id": str(raw_id)})
         return await self.conversation(ctx, raw_id)
 
@@ -644,7 +644,7 @@ class InboxService:
                 raise NotFoundError("no such label")
             repo.add_thread_label(conn, thread.conversation_id, label_id, now)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.add_label", unit)
         await self._publish(ctx.waba_id, {"type": "conversation", "id": str(raw_id)})
         return await self.conversation(ctx, raw_id)
 
@@ -657,7 +657,7 @@ class InboxService:
                 raise NotFoundError("no such label")
             repo.remove_thread_label(conn, thread.conversation_id, label_id)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.remove_label", unit)
         await self._publish(ctx.waba_id, {"type": "conversation", "id": str(raw_id)})
         return await self.conversation(ctx, raw_id)
 
@@ -833,7 +833,7 @@ class InboxService:
                 raise ConflictError(f"a label named {name!r} exists")
             repo.insert_label(conn, row)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.create_label", unit)
         return label_view(row)
 
     async def update_label(self, ctx: AgentContext, raw_id: str, body: object) -> dict[str, Any]:
@@ -864,7 +864,7 @@ class InboxService:
             assert found is not None
             return found
 
-        return label_view(await self._db.write(unit))
+        return label_view(await self._db.write("inbox.update_label", unit))
 
     async def delete_label(self, ctx: AgentContext, raw_id: str) -> None:
         require_admin(ctx)
@@ -875,7 +875,7 @@ class InboxService:
                 raise NotFoundError("no such label")
             repo.delete_label(conn, label_id)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.delete_label", unit)
 
     async def quick_replies(self, ctx: AgentContext) -> list[dict[str, Any]]:
         rows = await self._db.read(lambda c: repo.quick_replies_of(c, ctx.waba_id))
@@ -892,7 +892,7 @@ class InboxService:
                 raise ConflictError(f"/{shortcut} exists")
             repo.insert_quick_reply(conn, row)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.create_quick_reply", unit)
         return quick_reply_view(row)
 
     async def update_quick_reply(self, ctx: AgentContext, raw_id: str, body: object) -> dict[str, Any]:
@@ -912,14 +912,14 @@ class InboxService:
             assert found is not None
             return found
 
-        return quick_reply_view(await self._db.write(unit))
+        return quick_reply_view(await self._db.write("inbox.update_quick_reply", unit))
 
     async def seed_quick_reply(self, waba_id: int, shortcut: str, body: str) -> None:
         """Operator path (the demo): a quick reply without an agent's session."""
         shortcut, text = quick_reply_fields({"shortcut": shortcut, "body": body})
         now = self._clock.now_ms()
         row = repo.QuickReplyRow(self._ids.next_id(), waba_id, shortcut, text, now, now)
-        await self._db.write(lambda c: repo.insert_quick_reply(c, row))
+        await self._db.write("inbox.seed_quick_reply", lambda c: repo.insert_quick_reply(c, row))
 
     async def delete_quick_reply(self, ctx: AgentContext, raw_id: str) -> None:
         require_admin(ctx)
@@ -930,7 +930,7 @@ class InboxService:
                 raise NotFoundError("no such quick reply")
             repo.delete_quick_reply(conn, reply_id)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.delete_quick_reply", unit)
 
     # --- hours, away and greeting; routing -------------------------------------------------------
 
@@ -960,7 +960,7 @@ class InboxService:
             greeting[1],
             now,
         )
-        await self._db.write(lambda c: repo.upsert_settings(c, row))
+        await self._db.write("inbox.set_hours", lambda c: repo.upsert_settings(c, row))
         return _settings_view(row, info.timezone, now)
 
     async def routing(self, ctx: AgentContext, raw_number_id: str) -> dict[str, Any]:
@@ -980,7 +980,7 @@ class InboxService:
             repo.set_routing(conn, number_id, now, policy=str(policy))
             self._drain_queue_in(conn, ctx.waba_id, now)
 
-        await self._db.write(unit)
+        await self._db.write("inbox.set_routing", unit)
         return {"number_id": str(number_id), "policy": policy}
 
     async def _number_of(self, ctx: AgentContext, raw_number_id: str) -> int:
@@ -1076,7 +1076,7 @@ class InboxService:
             self._business.enqueue_contact_change(conn, waba_id, "updated", view)
             return view
 
-        view = await self._db.write(unit)
+        view = await self._db.write("inbox.update_contact", unit)
         self._business.wake_webhooks()
         return view
 

@@ -69,3 +69,16 @@ class RateLimitedError(AppError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message, retry_after=retry_after_s)
         self.retry_after_s = retry_after_s
+
+
+class OverloadedError(AppError):
+    """The process has more work waiting than it can finish promptly: refused at once, to be retried later.
+
+    Client routes render it as 503 + Retry-After; Graph routes as Meta's throughput error 130429 + Retry-After."""
+
+    status = 503
+    code = "overloaded"
+
+    def __init__(self, message: str = "the server is busy: retry shortly", retry_after_s: int = 1) -> None:
+        super().__init__(message, retry_after=retry_after_s)
+        self.retry_after_s = retry_after_s

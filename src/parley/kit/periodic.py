@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from parley.kit.errors import OverloadedError
+
 log = logging.getLogger(__name__)
 
 
@@ -35,5 +37,7 @@ class PeriodicTask:
             await asyncio.sleep(self._interval_s)
             try:
                 await self._fn()
+            except OverloadedError:  # the process is refusing work it cannot finish promptly: no fault here
+                log.warning("%s put off by overload; retried in %s s", self._name, self._interval_s)
             except Exception:
                 log.exception("%s failed; retried in %s s", self._name, self._interval_s)

@@ -236,7 +236,7 @@ class MediaService:
             repo.insert_media(conn, row, now)
 
         try:
-            await self._db.write(unit)
+            await self._db.write("media.upload", unit)
         except BaseException:
             final_path.unlink(missing_ok=True)  # a file without its row would never be reached nor deleted
             raise
@@ -253,7 +253,7 @@ class MediaService:
         cutoff = self._clock.now_ms() - self._settings.unsent_ttl_days * 24 * 3600 * 1000
         expired = 0
         while True:
-            batch = await self._db.write(lambda c: repo.delete_unsent_before(c, cutoff, 500))
+            batch = await self._db.write("media.expire_unsent_now", lambda c: repo.delete_unsent_before(c, cutoff, 500))
             for row in batch:  # after the commit: a file goes only once nothing can refer to it
                 self.remove_file(row)
             expired += len(batch)
@@ -277,7 +277,7 @@ class MediaService:
                     raise InvalidInputError("a profile photo is an image (jpeg, png or webp)")
             repo.set_profile_photo(conn, user_id, media_id, now)
 
-        await self._db.write(unit)
+        await self._db.write("media.set_profile_photo", unit)
         return media_id
 
     async def profile_photo(self, user_id: int) -> int | None:

@@ -207,7 +207,7 @@ class MessagingService:
                 request_hash=fingerprint,
             )
 
-        result, fanout = await self._db.write(unit)
+        result, fanout = await self._db.write("messaging.send", unit)
         if pair is not None:
             # Only after the commit: a chat created by a unit that rolled back must not be remembered.
             if len(self._direct_chats) > 500_000:
@@ -409,7 +409,7 @@ class MessagingService:
                 request_hash=fingerprint,
             )
 
-        result, fanout = await self._db.write(unit)
+        result, fanout = await self._db.write("messaging.forward", unit)
         await self._publish(fanout)
         return result
 
@@ -495,7 +495,7 @@ class MessagingService:
             fanout = _Fanout(message=row, event=event, seqs=seqs, statuses=statuses, reactions=reacts, quoted=quoted)
             return view, fanout
 
-        view, fanout = await self._db.write(unit)
+        view, fanout = await self._db.write("messaging.change_message", unit)
         await self._publish(fanout)
         return view
 
@@ -515,7 +515,7 @@ class MessagingService:
                 observer.on_receipts(conn, user_id, changed, DELIVERED, now)
             return _Fanout(others=self._receipt_events(conn, user_id, changed, DELIVERED, now))
 
-        await self._publish(await self._db.write(unit))
+        await self._publish(await self._db.write("messaging.acknowledge", unit, urgent=True))
 
     async def mark_read(self, user_id: int, raw_message_id: str) -> None:
         message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
@@ -530,7 +530,7 @@ class MessagingService:
                 observer.on_receipts(conn, user_id, changed, READ, now)
             return _Fanout(others=self._receipt_events(conn, user_id, changed, READ, now))
 
-        await self._publish(await self._db.write(unit))
+        await self._publish(await self._db.write("messaging.mark_read", unit, urgent=True))
 
     def _receipt_events(
         self, conn: Connection, reader_id: int, message_ids: list[int], status: int, now: int
@@ -729,17 +729,17 @@ class MessagingService:
     async def stream_opened(self, user_id: int) -> None:
         """A device of the person opened its stream: they are online."""
         now = self._clock.now_ms()
-        await self._db.write(lambda c: repo.stream_opened(c, user_id, now))
+        await self._db.write("messaging.stream_opened", lambda c: repo.stream_opened(c, user_id, now), urgent=True)
 
     async def stream_closed(self, user_id: int) -> None:
         """A stream closed: the person was last seen now (online still, if another device streams)."""
         now = self._clock.now_ms()
-        await self._db.write(lambda c: repo.stream_closed(c, user_id, now))
+        await self._db.write("messaging.stream_closed", lambda c: repo.stream_closed(c, user_id, now), urgent=True)
 
     async def forget_open_streams(self) -> None:
         """Count no stream as open (on the start of the only process that holds them): nobody is online yet."""
         now = self._clock.now_ms()
-        await self._db.write(lambda c: repo.forget_open_streams(c, now))
+        await self._db.write("messaging.forget_open_streams", lambda c: repo.forget_open_streams(c, now))
 
     async def presence(self, viewer_id: int, raw_user_id: str) -> tuple[bool, int | None]:
         """Whether someone the viewer has a 1:1 chat with is online, or when they were last seen, as their
@@ -786,7 +786,7 @@ class MessagingService:
             repo.add_members(conn, chat_id, {creator_id: "admin"} | dict.fromkeys(admitted, "member"), now)
             return self._group(conn, chat_id) | {"invited": invited}, fanouts
 
-        group, fanouts = await self._db.write(unit)
+        group, fanouts = await self._db.write("messaging.create_group", unit)
         for fanout in fanouts:
             await self._publish(fanout)
         await self._notify_chat_changed(chat_id, [int(m["user_id"]) for m in group["members"]])
@@ -823,7 +823,7 @@ class MessagingService:
             repo.add_members(conn, chat_id, dict.fromkeys(admitted, "member"), now)
             return self._group(conn, chat_id) | {"invited": invited}, fanouts, bool(invited) and not admitted
 
-        group, fanouts, refused = await self._db.write(unit)
+        group, fanouts, refused = await self._db.write("messaging.add_members", unit)
         for fanout in fanouts:
             await self._publish(fanout)
         if refused:
@@ -904,7 +904,7 @@ class MessagingService:
             repo.accept_group_add_invite(conn, invite_id, now)
             return chat_id, self._group(conn, chat_id)
 
-        chat_id, group = await self._db.write(unit)
+        chat_id, group = await self._db.write("messaging.accept_group_invite", unit)
         return await self._changed_group(chat_id, group)
 
     async def remove_member(self, admin_id: int, raw_group_id: str, raw_user_id: str) -> Event:
@@ -921,7 +921,7 @@ class MessagingService:
                 repo.set_role(conn, chat_id, remaining[0].user_id, "admin")
             return self._group(conn, chat_id)
 
-        group = await self._db.write(unit)
+        group = await self._db.write("messaging.remove_member", unit)
         await self._notify_chat_changed(chat_id, [target])
         return await self._changed_group(chat_id, group)
 
@@ -938,7 +938,7 @@ class MessagingService:
                 raise ChatNotFoundError("no such member in this group")
             return self._group(conn, chat_id)
 
-        return await self._changed_group(chat_id, await self._db.write(unit))
+        return await self._changed_group(chat_id, await self._db.write("messaging.set_admin", unit))
 
     async def leave(self, user_id: int, raw_group_id: str) -> None:
         chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")
@@ -952,7 +952,7 @@ class MessagingService:
                 repo.set_role(conn, chat_id, remaining[0].user_id, "admin")
             return [m.user_id for m in remaining]
 
-        remaining = await self._db.write(unit)
+        remaining = await self._db.write("messaging.leave", unit)
         await self._notify_chat_changed(chat_id, [*remaining, user_id])
 
     async def create_invite(self, admin_id: int, raw_group_id: str) -> tuple[str, str]:
@@ -964,7 +964,7 @@ class MessagingService:
             self._require_admin(conn, chat_id, admin_id)
             repo.insert_invite(conn, code, chat_id, admin_id, now)
 
-        await self._db.write(unit)
+        await self._db.write("messaging.create_invite", unit)
         return code, f"{self._public_url}/client/v1/invites/{code}/join"
 
     async def revoke_invite(self, admin_id: int, raw_group_id: str, code: str) -> None:
@@ -975,7 +975,7 @@ class MessagingService:
             self._require_admin(conn, chat_id, admin_id)
             return repo.revoke_invite(conn, chat_id, code, now)
 
-        if not await self._db.write(unit):
+        if not await self._db.write("messaging.revoke_invite", unit):
             raise InviteNotFoundError("no such invite link")
 
     async def join(self, user_id: int, code: str) -> Event:
@@ -992,7 +992,7 @@ class MessagingService:
                 repo.add_members(conn, chat_id, {user_id: "member"}, now)
             return chat_id, self._group(conn, chat_id)
 
-        chat_id, group = await self._db.write(unit)
+        chat_id, group = await self._db.write("messaging.join", unit)
         return await self._changed_group(chat_id, group)
 
     def _require_member(self, conn: Connection, chat_id: int, user_id: int) -> str:

@@ -115,7 +115,7 @@ class PaymentService:
             assert stored is not None
             return stored
 
-        return same_request(await self._db.write(unit))
+        return same_request(await self._db.write("payments.create", unit))
 
     async def get(self, payment_id: int, *, payer_kind: str, payer_id: int) -> PaymentRow:
         found = await self._db.read(lambda conn: repo.get(conn, payment_id))
@@ -164,7 +164,7 @@ class PaymentService:
                     on_succeeded(conn, done)
                 return done
 
-            payment = await self._db.write(unit)
+            payment = await self._db.write("payments.confirm", unit)
         if payment.status == DECLINED:
             raise CardDeclinedError(payment.decline_reason or "Your card was declined.")
         return payment

@@ -55,11 +55,11 @@ class PrivacyService:
                 for observer in self._observers:
                     observer.on_block(conn, user_id, target.id, now)
 
-        await self._db.write(unit)
+        await self._db.write("privacy.block", unit)
         return target
 
     async def unblock(self, user_id: int, blocked_id: int) -> None:
-        if not await self._db.write(lambda c: repo.remove_block(c, user_id, blocked_id)):
+        if not await self._db.write("privacy.unblock", lambda c: repo.remove_block(c, user_id, blocked_id)):
             raise NotFoundError("that user is not blocked")
 
     async def blocked(self, user_id: int) -> list[tuple[UserRow, int]]:
@@ -94,7 +94,7 @@ class PrivacyService:
                 repo.set_policy(conn, user_id, setting, choice, now)
 
         if changes:
-            await self._db.write(unit)
+            await self._db.write("privacy.set_policies", unit)
 
     async def report(
         self, reporter_id: int, reported_id: int, chat_id: int | None, message_ids: list[int], reason: str
@@ -111,5 +111,5 @@ class PrivacyService:
             for observer in self._observers:
                 observer.on_report(conn, reporter_id, reported_id, now)
 
-        await self._db.write(unit)
+        await self._db.write("privacy.report", unit)
         return report_id

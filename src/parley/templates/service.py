@@ -282,11 +282,14 @@ class TemplateService:
         )
         changed = 0
         for template_id in due:
-            if await self._db.write(functools.partial(self._decide, template_id=template_id, now=now)):
+            if await self._db.write(
+                "templates.review_due_now", functools.partial(self._decide, template_id=template_id, now=now)
+            ):
                 changed += 1
         for template_id in expired:
             if await self._db.write(
-                functools.partial(self._end_pause, template_id=template_id, now=now, why="expired")
+                "templates.review_due_now",
+                functools.partial(self._end_pause, template_id=template_id, now=now, why="expired"),
             ):
                 changed += 1
         return changed
@@ -411,7 +414,7 @@ class TemplateService:
             except IntegrityError as error:  # the same name + language created concurrently
                 raise self._duplicate(submission) from error
 
-        await self._db.write(unit)
+        await self._db.write("templates.create", unit)
         return {"id": str(template_id), "status": rules.PENDING, "category": submission.category}
 
     @staticmethod
@@ -545,7 +548,7 @@ class TemplateService:
                 self._enqueue(conn, row.waba_id, COMPONENTS_FIELD, _components_value(row, components))
             result.update(success=True, id=str(row.id), name=row.name, category=values.get("category", row.category))
 
-        await self._db.write(unit)
+        await self._db.write("templates.edit", unit)
         return result
 
     async def delete(self, scope: GraphScope, name: str | None, hsm_id: int | None = None) -> dict[str, Any]:
@@ -566,7 +569,7 @@ class TemplateService:
                 raise GraphError(100, f"no message template named {name!r} in this account")
             repo.delete_templates(conn, [r.id for r in rows])
 
-        await self._db.write(unit)
+        await self._db.write("templates.delete", unit)
         return {"success": True}
 
     async def unpause(self, scope: GraphScope, template_id: int) -> dict[str, Any]:
@@ -587,7 +590,7 @@ class TemplateService:
                 return {"success": False, "reason": "the template is not paused"}
             return {"success": True}
 
-        return await self._db.write(unit)
+        return await self._db.write("templates.unpause", unit)
 
     async def pause(self, scope: GraphScope, template_id: int) -> dict[str, Any]:
         """The business pauses its own approved template (the console's button; Meta's Graph API has none).
@@ -615,7 +618,7 @@ class TemplateService:
             self._enqueue(conn, row.waba_id, STATUS_FIELD, value)
             return {"success": True}
 
-        return await self._db.write(unit)
+        return await self._db.write("templates.pause", unit)
 
     async def rows(
         self, scope: GraphScope, filters: repo.TemplateFilters, limit: int, after: int | None = None

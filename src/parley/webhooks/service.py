@@ -252,6 +252,7 @@ class WebhookService:
     ) -> None:
         now = self._clock.now_ms()
         await self._db.write(
+            "webhooks.register_app",
             partial(
                 repository.register_app,
                 waba_id=waba_id,
@@ -260,7 +261,7 @@ class WebhookService:
                 callback_url=callback_url,
                 verify_token=verify_token,
                 now=now,
-            )
+            ),
         )
 
     async def get_app(self, app_id: int) -> WebhookApp | None:
@@ -309,15 +310,16 @@ class WebhookService:
             )
             repository.release_backlog(conn, app.waba_id, now=now)  # the new URL gets the backlog at once
 
-        await self._db.write(unit)
+        await self._db.write("webhooks.subscribe_app", unit)
         self.notify()
 
     async def unsubscribe_app(self, app_id: int) -> None:
         now = self._clock.now_ms()
         await self._db.write(
+            "webhooks.unsubscribe_app",
             partial(
                 repository.set_app_subscription, app_id=app_id, callback_url=None, verify_token="", fields=None, now=now
-            )
+            ),
         )
 
     async def app_subscriptions(self, app_id: int) -> list[AppSubscription]:
@@ -354,7 +356,7 @@ class WebhookService:
                 )
             return True
 
-        if not await self._db.write(unit):
+        if not await self._db.write("webhooks.subscribe_waba", unit):
             raise object_not_found(waba_id, "post")
         self.notify()
 
@@ -366,7 +368,7 @@ class WebhookService:
             repository.delete_override(conn, waba_id)
             return repository.set_waba_subscribed(conn, waba_id, False, now)
 
-        if not await self._db.write(unit):
+        if not await self._db.write("webhooks.unsubscribe_waba", unit):
             raise object_not_found(waba_id, "delete")
 
     async def subscribed_apps(self, waba_id: int) -> tuple[WebhookApp | None, WebhookOverride | None]:
@@ -402,7 +404,7 @@ class WebhookService:
                 )
             repository.release_backlog(conn, waba_id, now=now)  # the number's events go to the new target now
 
-        await self._db.write(unit)
+        await self._db.write("webhooks.set_phone_override", unit)
         self.notify()
 
     async def phone_override(self, phone_number_id: int) -> WebhookOverride | None:
@@ -454,7 +456,8 @@ class WebhookService:
             "timestamp": str(self._clock.now_ms() // 1000),
         }
         await self._db.write(
-            partial(repository.enqueue, waba_id=waba_id, field=TEST_FIELD, value=value, event_id=event_id)
+            "webhooks.send_test_event",
+            partial(repository.enqueue, waba_id=waba_id, field=TEST_FIELD, value=value, event_id=event_id),
         )
         self.notify()
         return event_id
@@ -469,7 +472,8 @@ class WebhookService:
         now = self._clock.now_ms()
         ids = list(event_ids) if event_ids is not None else None
         count = await self._db.write(
-            partial(repository.release_backlog, waba_id=waba_id, now=now, event_ids=ids, since=since_ms)
+            "webhooks.release_backlog",
+            partial(repository.release_backlog, waba_id=waba_id, now=now, event_ids=ids, since=since_ms),
         )
         if count:
             self.notify()
@@ -488,6 +492,7 @@ class WebhookService:
         backlog need not wait for its back-off); returns how many are due now."""
         now = self._clock.now_ms()
         count = await self._db.write(
+            "webhooks.redeliver",
             partial(
                 repository.redeliver,
                 waba_id=waba_id,
@@ -495,7 +500,7 @@ class WebhookService:
                 event_ids=list(event_ids) if event_ids is not None else None,
                 dead_only=dead_only,
                 since=since_ms,
-            )
+            ),
         )
         if count:
             self.notify()

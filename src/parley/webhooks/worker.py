@@ -95,7 +95,11 @@ class _ResultWriter:
                 done, self._pending_done = self._pending_done, None
                 self._inflight_done = done
             try:
-                await self._db.write(partial(repository.record_attempts, results=batch, owner=self._owner))
+                await self._db.write(
+                    "webhooks.record_attempts",
+                    partial(repository.record_attempts, results=batch, owner=self._owner),
+                    urgent=True,
+                )
             except Exception:  # the events stay leased and come back when the leases expire
                 log.exception("could not record %d webhook attempts", len(batch))
             finally:
@@ -163,7 +167,9 @@ class DeliveryEngine:
             # Hand them back at once rather than when the lease runs out: another process takes over.
             with contextlib.suppress(Exception):
                 await self._db.write(
-                    partial(repository.release, event_ids=held, owner=self.owner, until=self._clock.now_ms())
+                    "webhooks.release",
+                    partial(repository.release, event_ids=held, owner=self.owner, until=self._clock.now_ms()),
+                    urgent=True,
                 )
 
     async def _run(self) -> None:
@@ -204,6 +210,7 @@ class DeliveryEngine:
             tails = {key: stream.tail for key, stream in self._streams.items()}
             room = {key: max(0, policy.stream_queue - len(stream.queue)) for key, stream in self._streams.items()}
             outcome = await self._db.write(
+                "webhooks.claim_due",
                 partial(
                     repository.claim_due,
                     now=now,
@@ -214,7 +221,8 @@ class DeliveryEngine:
                     tails=tails,
                     room=room,
                     stream_queue=policy.stream_queue,
-                )
+                ),
+                urgent=True,
             )
             for event in outcome.accepted:
                 stream = self._streams.get(event.stream)
@@ -242,7 +250,11 @@ class DeliveryEngine:
                     del self._streams[stream.key]
             until = self._clock.now_ms() + int(self._policy.contention_delay_s * 1000)
             with contextlib.suppress(Exception):
-                await self._db.write(partial(repository.release, event_ids=held, owner=self.owner, until=until))
+                await self._db.write(
+                    "webhooks.release",
+                    partial(repository.release, event_ids=held, owner=self.owner, until=until),
+                    urgent=True,
+                )
 
     async def _drain(self, stream: _Stream) -> None:
         while True:
@@ -273,6 +285,7 @@ class DeliveryEngine:
             return False
         now = self._clock.now_ms()
         accepted, progressed = await self._db.write(
+            "webhooks.claim_after",
             partial(
                 repository.claim_after,
                 key=stream.key,
@@ -281,7 +294,8 @@ class DeliveryEngine:
                 limit=self._policy.stream_queue,
                 owner=self.owner,
                 lease_until=now + int(self._policy.lease_s * 1000),
-            )
+            ),
+            urgent=True,
         )
         for event in accepted:
             stream.queue.append(event)
@@ -300,7 +314,7 @@ class DeliveryEngine:
                 repository.release(conn, rest, owner=self.owner, until=failed.next_attempt_at)
 
             try:
-                await self._db.write(unit)
+                await self._db.write("webhooks.hand_back", unit, urgent=True)
             except Exception:  # the leases run out and the events come back
                 log.exception("could not record a failed webhook attempt")
             del self._streams[stream.key]
@@ -316,11 +330,17 @@ class DeliveryEngine:
         lease_until = now + lease_ms
         ids = [event.id for event in stream.queue]
         kept = await self._db.write(
-            partial(repository.renew_leases, event_ids=ids, owner=self.owner, lease_until=lease_until)
+            "webhooks.renew_leases",
+            partial(repository.renew_leases, event_ids=ids, owner=self.owner, lease_until=lease_until),
+            urgent=True,
         )
         if len(kept) < len(ids):
             stream.queue.clear()
-            await self._db.write(partial(repository.release, event_ids=kept, owner=self.owner, until=now))
+            await self._db.write(
+                "webhooks.release",
+                partial(repository.release, event_ids=kept, owner=self.owner, until=now),
+                urgent=True,
+            )
             return False
         for event in stream.queue:
             event.lease_until = lease_until
