@@ -81,11 +81,17 @@ class CloudApiSender:
         self._tiers = tuple(settings.messaging_limit_tiers)
 
     async def _prepare(
-        self, scope: GraphScope, raw_number_id: str, body: object, *, dry_run: bool
+        self,
+        scope: GraphScope,
+        raw_number_id: str,
+        body: object,
+        *,
+        dry_run: bool,
+        parsed: outbound.OutboundRequest | outbound.MarkReadRequest | None = None,
     ) -> tuple[repo.NumberRow, outbound.MarkReadRequest] | _Prepared:
         """The step send and dry run share: the number in scope, the request parsed, the recipient found."""
         number = await self._business.number_in_scope(scope, raw_number_id)
-        request = outbound.parse_send_request(body)
+        request = outbound.parse_send_request(body) if parsed is None else parsed
         if dry_run and (isinstance(request, outbound.MarkReadRequest) or request.type == "reaction"):
             raise GraphError(100, "dry_run prices messages; read receipts and reactions are never charged")
         if isinstance(request, outbound.MarkReadRequest):
@@ -101,9 +107,14 @@ class CloudApiSender:
         idempotency_key: str | None = None,
         *,
         sent_by: SentBy = API,
+        parsed: outbound.OutboundRequest | outbound.MarkReadRequest | None = None,
     ) -> dict[str, Any]:
-        """`POST /{phone_number_id}/messages`; the team inbox sends through here too (`sent_by` says who)."""
-        prepared = await self._prepare(scope, raw_number_id, body, dry_run=False)
+        """`POST /{phone_number_id}/messages`; the team inbox sends through here too (`sent_by` says who).
+
+        `parsed`: the body already checked (the lean route decodes the common shapes itself); `body` then only
+        binds an idempotency key to the request.
+        """
+        prepared = await self._prepare(scope, raw_number_id, body, dry_run=False, parsed=parsed)
         if not isinstance(prepared, _Prepared):
             await self._mark_read(*prepared)
             return {"success": True}
