@@ -1087,15 +1087,19 @@ class _FastContext(msgspec.Struct, forbid_unknown_fields=True):
     message_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
+_NO_RAW = msgspec.Raw(b"")
+
+
 class _FastSend(msgspec.Struct):
     """The envelope of a text or template send to a phone number (unknown envelope keys ignored, as Meta does)."""
 
     messaging_product: Literal["whatsapp"]
     type: Literal["text", "template"]
     to: str | int
+    recipient: msgspec.Raw = _NO_RAW  # a business-scoped user id: the full parser's case
     recipient_type: Literal["individual"] = "individual"
     text: _FastText | None = None
-    template: msgspec.Raw | None = None
+    template: msgspec.Raw = _NO_RAW  # kept as bytes: the full model checks it (msgspec takes no `Raw | None`)
     context: _FastContext | None = None
     biz_opaque_callback_data: Annotated[str, msgspec.Meta(max_length=CALLBACK_DATA_MAX)] | None = None
 
@@ -1127,6 +1131,8 @@ def decode_common(raw: bytes) -> OutboundRequest | MarkReadRequest | None:
         envelope = _send_decoder.decode(raw)
     except msgspec.MsgspecError:
         return None
+    if len(envelope.recipient) and bytes(envelope.recipient) != b"null":
+        return None
     if isinstance(envelope.to, int) and not 0 <= envelope.to < 2**63:
         return None  # orjson (the FastAPI route's decoder) reads wider integers as floats: let it judge them
     to = str(envelope.to)
@@ -1140,7 +1146,7 @@ def decode_common(raw: bytes) -> OutboundRequest | MarkReadRequest | None:
             return None
         text = TextObject.model_construct(body=envelope.text.body, preview_url=envelope.text.preview_url)
         return OutboundRequest("text", to, None, context, envelope.biz_opaque_callback_data, text=text)
-    if envelope.template is None:
+    if not len(envelope.template):
         return None
     try:
         # The very values the FastAPI route would check (orjson's, not msgspec's, reading of big numbers).
