@@ -1194,15 +1194,16 @@ class InboxService:
         self.automations.plan_in(conn, waba_id, current, message, greet)
 
     def _on_outbound(self, conn: Connection, message: business.ConversationMessage) -> None:
+        # Every business send passes here inside its unit: a known contact and thread cost one statement each.
         now = message.at
         sent_by = message.sent_by or business.API
-        self._contact_in(conn, message, inbound=False)
-        thread, created = self._thread_for(conn, message, inbound=False)
-        changes: dict[str, object] = {
-            "last_message_at": now,
-            "last_message_text": message.preview,
-            "last_direction": "out",
-        }
+        if not repo.touch_contact(conn, message.number.waba_id, message.person_id, now):
+            self._contact_in(conn, message, inbound=False)
+        noted = repo.note_outbound(conn, message.conversation.id, now, message.preview)
+        thread, created = (noted, False) if noted is not None else self._thread_for(conn, message, inbound=False)
+        changes: dict[str, object] = {}
+        if noted is None:
+            changes.update(last_message_at=now, last_message_text=message.preview, last_direction="out")
         agent_id = sent_by.agent_id if sent_by.kind == "agent" else None
         if agent_id is not None:
             changes["unread"] = 0
@@ -1215,7 +1216,8 @@ class InboxService:
             assert thread.opened_at is not None
             changes["first_response_at"] = now
             self._event(conn, thread, "first_response", now, agent_id=agent_id, duration_ms=now - thread.opened_at)
-        repo.update_thread(conn, thread.conversation_id, **changes)
+        if changes:
+            repo.update_thread(conn, thread.conversation_id, **changes)
         self._event(conn, thread, "message_out", now, agent_id=agent_id, automated=sent_by.kind == "automation")
 
     def _event(
