@@ -249,7 +249,9 @@ class CloudApiSender:
                 if not pricing.in_service_window:
                     repo.mark_reached(conn, waba_id, person.id, now, existed=reached is not None)
                 if rendered is not None:
-                    templates.record_sent(conn, rendered.template_id, now, ids=self._ids)
+                    templates.record_sent(
+                        conn, rendered.template_id, now, ids=self._ids, quality_score=rendered.quality_score
+                    )
                 self._business.observe_in(
                     conn,
                     conversation_message(
