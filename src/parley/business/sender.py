@@ -20,6 +20,7 @@ from parley import accounts, billing, ledger, media, messaging, templates, webho
 from parley.business import media as graph_media
 from parley.business import outbound
 from parley.business import repository as repo
+from parley.business import statements as hot
 from parley.business.events import echo_value, pricing_object, status_value
 from parley.business.identity import bsuid, market_of, wa_id
 from parley.business.models import DELIVERED, FAILED, READ, SENT
@@ -36,6 +37,7 @@ from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import format_amount
 from parley.kit.phone import InvalidPhoneNumberError
 from parley.platform.db import Database
+from parley.platform.db.driver import DriverCursor
 from parley.platform.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -158,7 +160,10 @@ class CloudApiSender:
         waba_id = scope.waba_id
 
         def unit(conn: Connection) -> tuple[int, messaging.Committed | None]:
-            conversation = self._conversation(conn, number, person, now)
+            cursor = DriverCursor(conn)  # the unit's hot statements skip SQLAlchemy (statements.py)
+            conversation = hot.get_conversation(cursor, number.id, person.id) or self._conversation(
+                conn, number, person, now
+            )
             shared: list[int] = []
             rendered = None
             if template is not None:
@@ -238,14 +243,9 @@ class CloudApiSender:
                 created_at=now,
                 status_at=now,
             )
-            repo.insert_business_message(conn, row)
+            hot.insert_business_message(cursor, row)
             if error is None:
-                repo.update_conversation(
-                    conn,
-                    conversation.id,
-                    last_outbound_at=now,
-                    fep_expires_at=pricing.fep_expires_at or conversation.fep_expires_at,
-                )
+                hot.note_outbound(cursor, conversation.id, now, pricing.fep_expires_at or conversation.fep_expires_at)
                 if not pricing.in_service_window:
                     repo.mark_reached(conn, waba_id, person.id, now, existed=reached is not None)
                 if rendered is not None:

@@ -256,17 +256,6 @@ def update_thread(conn: Connection, conversation_id: int, **values: object) -> N
     conn.execute(update(inbox_threads).where(inbox_threads.c.conversation_id == conversation_id).values(**values))
 
 
-def note_outbound(conn: Connection, conversation_id: int, at: int, text: str) -> ThreadRow | None:
-    """A message out on an existing thread: its last message set and the thread as it now is, in one statement."""
-    query = (
-        update(inbox_threads)
-        .where(inbox_threads.c.conversation_id == conversation_id)
-        .values(last_message_at=at, last_message_text=text, last_direction="out")
-        .returning(*inbox_threads.c)
-    )
-    return _one(conn, query, ThreadRow)
-
-
 def bump_unread(conn: Connection, conversation_id: int) -> None:
     conn.execute(
         update(inbox_threads)
@@ -481,16 +470,6 @@ def contacts_of_people(conn: Connection, waba_id: int, person_ids: list[int]) ->
 
 def insert_contact(conn: Connection, row: ContactRow) -> None:
     conn.execute(insert(inbox_contacts).values(**row.__dict__))
-
-
-def touch_contact(conn: Connection, waba_id: int, person_id: int, at: int) -> bool:
-    """Note contact with a known person (one statement); False when the person is not a contact yet."""
-    query = (
-        update(inbox_contacts)
-        .where(inbox_contacts.c.waba_id == waba_id, inbox_contacts.c.person_id == person_id)
-        .values(last_contact_at=at)
-    )
-    return bool(conn.execute(query).rowcount)
 
 
 def update_contact(conn: Connection, contact_id: int, **values: object) -> None:

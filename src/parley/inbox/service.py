@@ -22,6 +22,7 @@ from parley import business, messaging
 from parley.graph import GraphError
 from parley.inbox import hours as weekly
 from parley.inbox import repository as repo
+from parley.inbox import statements as hot
 from parley.inbox.automations import Automations
 from parley.inbox.cookies import SESSION_MAX_AGE_S
 from parley.inbox.inputs import (
@@ -63,6 +64,7 @@ from parley.kit.errors import (
 from parley.kit.ids import IdGenerator, parse_id
 from parley.platform.bus import Bus
 from parley.platform.db import Database
+from parley.platform.db.driver import DriverCursor
 from parley.platform.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -1197,9 +1199,10 @@ class InboxService:
         # Every business send passes here inside its unit: a known contact and thread cost one statement each.
         now = message.at
         sent_by = message.sent_by or business.API
-        if not repo.touch_contact(conn, message.number.waba_id, message.person_id, now):
+        cursor = DriverCursor(conn)  # statements.py: the common case on the driver's cursor
+        if not hot.touch_contact(cursor, message.number.waba_id, message.person_id, now):
             self._contact_in(conn, message, inbound=False)
-        noted = repo.note_outbound(conn, message.conversation.id, now, message.preview)
+        noted = hot.note_outbound(cursor, message.conversation.id, now, message.preview)
         thread, created = (noted, False) if noted is not None else self._thread_for(conn, message, inbound=False)
         changes: dict[str, object] = {}
         if noted is None:
@@ -1218,7 +1221,17 @@ class InboxService:
             self._event(conn, thread, "first_response", now, agent_id=agent_id, duration_ms=now - thread.opened_at)
         if changes:
             repo.update_thread(conn, thread.conversation_id, **changes)
-        self._event(conn, thread, "message_out", now, agent_id=agent_id, automated=sent_by.kind == "automation")
+        event = repo.EventRow(
+            id=self._ids.next_id(),
+            waba_id=thread.waba_id,
+            conversation_id=thread.conversation_id,
+            kind="message_out",
+            agent_id=agent_id,
+            duration_ms=None,
+            automated=int(sent_by.kind == "automation"),
+            at=now,
+        )
+        hot.insert_event(cursor, event)
 
     def _event(
         self,
