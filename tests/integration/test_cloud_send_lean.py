@@ -204,3 +204,20 @@ async def test_bodies_over_the_limit_are_refused_before_they_are_read(server: Li
 async def test_the_route_stays_in_the_api_description(server: LiveServer) -> None:
     spec = (await server.http.get("/openapi.json")).json()
     assert "post" in spec["paths"]["/v{version}/{phone_number_id}/messages"]
+
+
+async def test_a_revoked_token_and_a_paused_template_are_refused_at_once(server: LiveServer) -> None:
+    biz = await create_business(server)
+    alice = await server.user("Alice")
+    template = await approved_template(server, biz)
+    raw = json.dumps({"messaging_product": "whatsapp", **template_body(alice)}).encode()
+    assert (await post(server, biz, raw)).status_code == 200  # the token and the template are cached now
+    scope = await server.container.business.authenticate(biz.token)
+    await server.container.templates.pause(scope, int(template["id"]))
+    paused = await post(server, biz, raw)
+    assert paused.status_code == 400 and paused.json()["error"]["code"] == 132015, paused.text
+    await server.container.templates.unpause(scope, int(template["id"]))
+    assert (await post(server, biz, raw)).status_code == 200
+    await server.container.business.revoke_token(biz.token)
+    revoked = await post(server, biz, raw)
+    assert revoked.status_code == 401 and revoked.json()["error"]["code"] == 190
