@@ -485,7 +485,6 @@ class BillingService:
         return RateSheet(
             prices.name, prices.currency, card.pricing_model, card.effective, home, markets, self.settings.enabled
         )
-
     # --- reading what was spent, and what a message would cost ---------------------------------------
 
     async def today(self, waba_id: int) -> datetime.date:
