@@ -25,6 +25,7 @@ from parley.billing import endpoints as billing_endpoints
 from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
 from parley.business import endpoints as business_endpoints
 from parley.business import media_endpoints as graph_media_endpoints
+from parley.business.lean import LeanCloudSend, send_route_number
 from parley.config import Settings
 from parley.console import routers as console_routers
 from parley.container import Container, build_container
@@ -70,6 +71,18 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def _graph_error(exc: GraphError) -> JSONResponse:
     headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
     return JSONResponse(graph_error_body(exc), status_code=exc.http_status, headers=headers)
+
+
+def _graph_failure(exc: Exception) -> JSONResponse:
+    """A Graph route's answer to an exception, as the handlers below give it (the lean routes use it too)."""
+    if isinstance(exc, GraphError):
+        return _graph_error(exc)
+    if isinstance(exc, AppError):
+        error = _as_graph_error(exc.status, exc.message)
+        error.retry_after_s = exc.details.get("retry_after")
+        return _graph_error(error)
+    log.error("unexpected error", exc_info=exc)
+    return _graph_error(GraphError(131000, "something went wrong on our side"))
 
 
 def _as_graph_error(status: int, message: str) -> GraphError:
@@ -179,6 +192,16 @@ class _StreamFastPathApp(FastAPI):
         super().__init__(**kwargs)
         self.admission = admission
 
+    lean_cloud_send: LeanCloudSend | None = None
+
+    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The hot routes ahead of FastAPI's routing; everything else through it."""
+        if self.lean_cloud_send is not None and (number_id := send_route_number(scope)) is not None:
+            scope["app"] = self
+            await self.lean_cloud_send(self.state.container, number_id, scope, receive, send, super().__call__)
+            return
+        await super().__call__(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             admission = self.admission
@@ -187,7 +210,7 @@ class _StreamFastPathApp(FastAPI):
                 return
             admission.in_flight += 1
             try:
-                await super().__call__(scope, receive, send)
+                await self._serve_http(scope, receive, send)
             finally:
                 admission.in_flight -= 1
             return
@@ -233,6 +256,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         redoc_url=None,
     )
     add_offline_docs(app)
+    app.lean_cloud_send = LeanCloudSend(settings.limits.max_json_bytes, _graph_failure)
     app.add_middleware(
         BodyLimitMiddleware, max_json=settings.limits.max_json_bytes, max_upload=settings.limits.max_media_bytes
     )

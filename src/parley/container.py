@@ -18,6 +18,7 @@ from parley.accounts import (
 from parley.billing import BillingService
 from parley.business.links import ReferralLinks
 from parley.business.media import MediaUrls, fetch_media_link_with
+from parley.business.sender import CloudApiSender
 from parley.business.service import BusinessService
 from parley.config import Settings
 from parley.inbox import InboxService
@@ -52,6 +53,7 @@ class Container:
     media: MediaService
     privacy: PrivacyService
     business: BusinessService
+    sender: CloudApiSender
     billing: BillingService
     ledger: LedgerService
     media_urls: MediaUrls
@@ -155,6 +157,19 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         functools.partial(fetch_media_link_with, media, settings.media_fetch),
         revocation_counter=revocations,
     )
+    sender = CloudApiSender(
+        db,
+        clock,
+        ids,
+        business,
+        accounts,
+        messaging,
+        billing,
+        rate_limiter,
+        settings.business,
+        _derived(code_secret, "business"),
+        functools.partial(fetch_media_link_with, media, settings.media_fetch),
+    )
     webhooks = WebhookService(db, clock, ids, settings.webhooks)
     business.after_outbox_write(webhooks.notify)  # deliver at once rather than at the next poll
     return Container(
@@ -170,12 +185,13 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         media=media,
         privacy=privacy,
         business=business,
+        sender=sender,
         billing=billing,
         ledger=LedgerService(db, journal),
         media_urls=MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url),
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
-        inbox=InboxService(db, bus, clock, ids, business, rate_limiter, settings.inbox),
+        inbox=InboxService(db, bus, clock, ids, business, sender, rate_limiter, settings.inbox),
         streams=LiveStreams(settings.limits.max_streams_per_account),
         referral_links=ReferralLinks(db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors")),
         payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),

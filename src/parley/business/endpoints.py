@@ -33,8 +33,8 @@ async def send_message(
 ) -> dict[str, Any]:
     body = await graph_json_body(request)
     if dry_run:
-        return await container.business.preview(scope, phone_number_id, body)
-    return await container.business.send(scope, phone_number_id, body, idempotency_key)
+        return await container.sender.preview(scope, phone_number_id, body)
+    return await container.sender.send(scope, phone_number_id, body, idempotency_key)
 
 
 @router.get("/{waba_id}/phone_numbers", summary="Phone numbers of a business account")

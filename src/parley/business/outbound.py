@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal, Protocol, get_args
 
+import msgspec
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -1067,3 +1069,88 @@ def _interactive_content(interactive: InteractiveObject, media: ResolvedMedia | 
         footer=None if interactive.footer is None else interactive.footer.text,
         action=interactive.action.model_dump(exclude_none=True),
     )
+
+
+# --- the common shapes, decoded fast -------------------------------------------------------------------
+# Most sends are a text or a template, and many calls mark a message read: msgspec checks those shapes in a few
+# microseconds. Anything it does not take (another type, a null where a default applies, a number `to` too long,
+# any refusal) goes through `parse_send_request`, whose errors are Meta's; so these structs may only ever be
+# stricter than the models above, never looser.
+
+
+class _FastText(msgspec.Struct, forbid_unknown_fields=True):
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=TEXT_MAX)]
+    preview_url: bool = False
+
+
+class _FastContext(msgspec.Struct, forbid_unknown_fields=True):
+    message_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+_NO_RAW = msgspec.Raw(b"")
+
+
+class _FastSend(msgspec.Struct):
+    """The envelope of a text or template send to a phone number (unknown envelope keys ignored, as Meta does)."""
+
+    messaging_product: Literal["whatsapp"]
+    type: Literal["text", "template"]
+    to: str | int
+    recipient: msgspec.Raw = _NO_RAW  # a business-scoped user id: the full parser's case
+    recipient_type: Literal["individual"] = "individual"
+    text: _FastText | None = None
+    template: msgspec.Raw = _NO_RAW  # kept as bytes: the full model checks it (msgspec takes no `Raw | None`)
+    context: _FastContext | None = None
+    biz_opaque_callback_data: Annotated[str, msgspec.Meta(max_length=CALLBACK_DATA_MAX)] | None = None
+
+
+class _FastTyping(msgspec.Struct, forbid_unknown_fields=True):
+    type: Literal["text"]
+
+
+class _FastRead(msgspec.Struct):
+    messaging_product: Literal["whatsapp"]
+    status: Literal["read"]
+    message_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    typing_indicator: _FastTyping | None = None
+
+
+_send_decoder = msgspec.json.Decoder(_FastSend)
+_read_decoder = msgspec.json.Decoder(_FastRead)
+
+
+def decode_common(raw: bytes) -> OutboundRequest | MarkReadRequest | None:
+    """The request, if `raw` is a valid text send, template send or mark-read; None for anything else."""
+    if b'"status"' in raw:  # a mark-read (or a body parse_send_request must judge)
+        try:
+            read = _read_decoder.decode(raw)
+        except msgspec.MsgspecError:
+            return None
+        return MarkReadRequest(read.message_id, None if read.typing_indicator is None else {"type": "text"})
+    try:
+        envelope = _send_decoder.decode(raw)
+    except msgspec.MsgspecError:
+        return None
+    if len(envelope.recipient) and bytes(envelope.recipient) != b"null":
+        return None
+    if isinstance(envelope.to, int) and not 0 <= envelope.to < 2**63:
+        return None  # orjson (the FastAPI route's decoder) reads wider integers as floats: let it judge them
+    to = str(envelope.to)
+    if not 0 < len(to) <= 64:
+        return None
+    context = (
+        None if envelope.context is None else MessageContext.model_construct(message_id=envelope.context.message_id)
+    )
+    if envelope.type == "text":
+        if envelope.text is None:
+            return None
+        text = TextObject.model_construct(body=envelope.text.body, preview_url=envelope.text.preview_url)
+        return OutboundRequest("text", to, None, context, envelope.biz_opaque_callback_data, text=text)
+    if not len(envelope.template):
+        return None
+    try:
+        # The very values the FastAPI route would check (orjson's, not msgspec's, reading of big numbers).
+        template = TemplateObject.model_validate(orjson.loads(bytes(envelope.template)))
+    except (orjson.JSONDecodeError, ValidationError):
+        return None
+    return OutboundRequest("template", to, None, context, envelope.biz_opaque_callback_data, template=template)

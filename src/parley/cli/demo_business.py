@@ -95,7 +95,7 @@ async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
     )
     reply = {"messaging_product": "whatsapp", "to": "+14155550101", "type": "text", "text": {"body": "Yes, 8 to 14!"}}
     with contextlib.suppress(GraphError):  # e.g. a limit: the demo works without this reply
-        await c.business.send(scope, str(created.phone_number_id), reply)
+        await c.sender.send(scope, str(created.phone_number_id), reply)
     return DemoBusiness(
         str(created.waba_id),
         str(created.phone_number_id),

@@ -22,6 +22,7 @@ from parley import business, messaging
 from parley.graph import GraphError
 from parley.inbox import hours as weekly
 from parley.inbox import repository as repo
+from parley.inbox import statements as hot
 from parley.inbox.automations import Automations
 from parley.inbox.cookies import SESSION_MAX_AGE_S
 from parley.inbox.inputs import (
@@ -63,9 +64,11 @@ from parley.kit.errors import (
 from parley.kit.ids import IdGenerator, parse_id
 from parley.platform.bus import Bus
 from parley.platform.db import Database
+from parley.platform.db.driver import DriverCursor
 from parley.platform.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
+    from parley.business.sender import CloudApiSender
     from parley.business.service import BusinessService
     from parley.config import InboxSettings
 
@@ -143,15 +146,19 @@ class InboxService:
         clock: Clock,
         ids: IdGenerator,
         business_service: BusinessService,
+        sender: CloudApiSender,
         rate_limiter: RateLimiter,
         settings: InboxSettings,
     ) -> None:
         self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
         self._business = business_service
+        self._sender = sender
         self._limiter = rate_limiter
         self._settings = settings
         self._passwords = PasswordPool(settings.password_hash_threads, settings.password_hash_queue)
-        self.automations = Automations(db, clock, ids, business_service, self._publish, settings.automation_poll_s)
+        self.automations = Automations(
+            db, clock, ids, business_service, sender, self._publish, settings.automation_poll_s
+        )
         business_service.add_conversation_observer(self)
 
     async def start(self) -> None:
@@ -705,7 +712,7 @@ class InboxService:
         scope = await self._business.scope_of(ctx.waba_id)
         key = None if idempotency_key is None else f"inbox:{ctx.agent_id}:{idempotency_key}"
         try:
-            answer = await self._business.send(
+            answer = await self._sender.send(
                 scope, str(number_id), cloud, key, sent_by=business.SentBy("agent", ctx.agent_id)
             )
         except GraphError as exc:
@@ -716,7 +723,7 @@ class InboxService:
         thread, cloud = await self._cloud_body(ctx, raw_id, body)
         scope = await self._business.scope_of(ctx.waba_id)
         try:
-            answer = await self._business.preview(scope, str(thread.phone_number_id), cloud)
+            answer = await self._sender.preview(scope, str(thread.phone_number_id), cloud)
         except GraphError as exc:
             raise _as_inbox_error(exc) from exc
         return {k: answer[k] for k in ("window", "pricing", "cost") if k in answer}
@@ -741,7 +748,7 @@ class InboxService:
                     },
                 }
                 with contextlib.suppress(GraphError):
-                    answer = await self._business.preview(scope, str(thread.phone_number_id), cloud, check_funds=False)
+                    answer = await self._sender.preview(scope, str(thread.phone_number_id), cloud, check_funds=False)
                     cost = answer.get("cost")
                     if cost is not None:
                         price = {"amount": cost["amount"], "currency": cost["currency"]}
@@ -794,7 +801,7 @@ class InboxService:
         number_id, cloud = await self._start_request(ctx, body)
         scope = await self._business.scope_of(ctx.waba_id)
         try:
-            answer = await self._business.preview(scope, str(number_id), cloud, check_funds=False)
+            answer = await self._sender.preview(scope, str(number_id), cloud, check_funds=False)
         except GraphError as exc:
             raise _as_inbox_error(exc) from exc
         return {"to": cloud["to"], **{k: answer[k] for k in ("window", "pricing", "cost") if k in answer}}
@@ -1189,15 +1196,17 @@ class InboxService:
         self.automations.plan_in(conn, waba_id, current, message, greet)
 
     def _on_outbound(self, conn: Connection, message: business.ConversationMessage) -> None:
+        # Every business send passes here inside its unit: a known contact and thread cost one statement each.
         now = message.at
         sent_by = message.sent_by or business.API
-        self._contact_in(conn, message, inbound=False)
-        thread, created = self._thread_for(conn, message, inbound=False)
-        changes: dict[str, object] = {
-            "last_message_at": now,
-            "last_message_text": message.preview,
-            "last_direction": "out",
-        }
+        cursor = DriverCursor(conn)  # statements.py: the common case on the driver's cursor
+        if not hot.touch_contact(cursor, message.number.waba_id, message.person_id, now):
+            self._contact_in(conn, message, inbound=False)
+        noted = hot.note_outbound(cursor, message.conversation.id, now, message.preview)
+        thread, created = (noted, False) if noted is not None else self._thread_for(conn, message, inbound=False)
+        changes: dict[str, object] = {}
+        if noted is None:
+            changes.update(last_message_at=now, last_message_text=message.preview, last_direction="out")
         agent_id = sent_by.agent_id if sent_by.kind == "agent" else None
         if agent_id is not None:
             changes["unread"] = 0
@@ -1210,8 +1219,19 @@ class InboxService:
             assert thread.opened_at is not None
             changes["first_response_at"] = now
             self._event(conn, thread, "first_response", now, agent_id=agent_id, duration_ms=now - thread.opened_at)
-        repo.update_thread(conn, thread.conversation_id, **changes)
-        self._event(conn, thread, "message_out", now, agent_id=agent_id, automated=sent_by.kind == "automation")
+        if changes:
+            repo.update_thread(conn, thread.conversation_id, **changes)
+        event = repo.EventRow(
+            id=self._ids.next_id(),
+            waba_id=thread.waba_id,
+            conversation_id=thread.conversation_id,
+            kind="message_out",
+            agent_id=agent_id,
+            duration_ms=None,
+            automated=int(sent_by.kind == "automation"),
+            at=now,
+        )
+        hot.insert_event(cursor, event)
 
     def _event(
         self,

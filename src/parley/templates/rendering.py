@@ -68,6 +68,8 @@ class RenderedTemplate:
     body: str
     footer: str | None
     buttons: list[dict[str, Any]] = field(default_factory=list)
+    # The template's quality when it was read for this send: a GREEN one needs no re-rating once sent.
+    quality_score: str | None = None
 
 
 @dataclass

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import functools
 import logging
@@ -98,7 +99,7 @@ def resolve_for_send(
         raise GraphError(
             132001, f"template {name} ({language_code}) is not approved (status {row.status}): it cannot be sent"
         )
-    return render(_stored(row), components)
+    return dataclasses.replace(render(_stored(row), components), quality_score=row.quality_score)
 
 
 def paused_by_business(row: repo.TemplateRow) -> bool:
@@ -179,12 +180,25 @@ def _id_source(ids: IdGenerator | None, now: int) -> Callable[[], int]:
     return lambda: _event_ids.next_id(now)
 
 
-def record_sent(conn: Connection, template_id: int, now: int, ids: IdGenerator | None = None) -> None:
-    """Count one sent template message; inside the send path's write unit (one upsert, two indexed reads)."""
+def record_sent(
+    conn: Connection,
+    template_id: int,
+    now: int,
+    ids: IdGenerator | None = None,
+    *,
+    quality_score: str | None = None,
+) -> None:
+    """Count one sent template message; inside the send path's write unit (one upsert).
+
+    `quality_score`: the template's rating as the unit already read it (`RenderedTemplate.quality_score`);
+    without it the row is read again.
+    """
     repo.bump_stats(conn, template_id, now, sends=1)
-    row = repo.get_template(conn, template_id)
+    if quality_score is None:
+        row = repo.get_template(conn, template_id)
+        quality_score = None if row is None else row.quality_score
     # More sends can only make a rating better: a GREEN template has nothing to re-evaluate (the hot path).
-    if row is not None and row.quality_score != "GREEN":
+    if quality_score is not None and quality_score != "GREEN":
         _evaluate_quality(conn, template_id, now, negative=False, next_id=_id_source(ids, now))
 
 
