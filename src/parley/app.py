@@ -36,6 +36,7 @@ from parley.kit.clock import Clock
 from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
 from parley.messaging import endpoints as messaging_endpoints
+from parley.messaging import lean
 from parley.privacy import endpoints as privacy_endpoints
 from parley.templates import endpoints as template_endpoints
 from parley.webhooks import endpoints as webhook_endpoints
@@ -166,7 +167,8 @@ class _BodyTooLarge(Exception):
 
 
 class _StreamFastPathApp(FastAPI):
-    """The long-lived stream skips the middleware and routing stack: its suspended frames cost per socket."""
+    """The long-lived stream skips the middleware and routing stack: its suspended frames cost per socket. So does
+    the person send, the route that carries volume (`parley.messaging.lean`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == "/client/v1/stream":
@@ -176,6 +178,10 @@ class _StreamFastPathApp(FastAPI):
 
             scope["app"] = self
             await stream(WebSocket(scope, receive, send))
+            return
+        if scope["type"] == "http" and scope["path"] == lean.SEND_PATH and scope["method"] == "POST":
+            scope["app"] = self
+            await lean.send_message(self, scope, receive, send, super().__call__)  # FastAPI answers what it does not
             return
         await super().__call__(scope, receive, send)
 
