@@ -12,6 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from parley.messaging import lean
 from tests.conftest import LiveServer
+from tests.integration.test_receipts_and_stream import open_stream
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
@@ -208,3 +209,14 @@ async def test_a_retried_lean_send_stores_one_message(server: LiveServer) -> Non
 async def test_the_send_route_is_still_documented(server: LiveServer) -> None:
     spec = (await server.http.get("/openapi.json")).json()
     assert "post" in spec["paths"][lean.SEND_PATH]
+
+
+async def test_a_renamed_sender_is_named_anew_on_the_next_message(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    async with open_stream(server, bob) as stream:
+        await server.send_text(alice, "one", to=bob)
+        assert (await stream.next("message"))["message"]["sender_name"] == "Alice"
+        renamed = await server.http.patch("/client/v1/me", headers=alice.headers, json={"name": "Alicia"})
+        assert renamed.status_code == 200
+        await server.send_text(alice, "two", to=bob)
+        assert (await stream.next("message"))["message"]["sender_name"] == "Alicia"
