@@ -38,6 +38,7 @@ from parley.kit.clock import Clock
 from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
 from parley.messaging import endpoints as messaging_endpoints
+from parley.messaging import lean as person_send
 from parley.privacy import endpoints as privacy_endpoints
 from parley.templates import endpoints as template_endpoints
 from parley.webhooks import endpoints as webhook_endpoints
@@ -182,7 +183,9 @@ class _BodyTooLarge(Exception):
 
 
 class _StreamFastPathApp(FastAPI):
-    """The long-lived stream skips the middleware and routing stack: its suspended frames cost per socket.
+    """The long-lived stream skips the middleware and routing stack: its suspended frames cost per socket. So do
+    the routes that carry volume: the person send (`parley.messaging.lean`) and the Cloud API send
+    (`parley.business.lean`).
 
     Under `parley serve` it skips the ASGI app altogether: the lifespan state, which uvicorn hands to its
     protocols, carries the stream's opener, and serving.py's protocol serves the socket itself.
@@ -196,6 +199,10 @@ class _StreamFastPathApp(FastAPI):
 
     async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The hot routes ahead of FastAPI's routing; everything else through it."""
+        if scope["path"] == person_send.SEND_PATH and scope["method"] == "POST":
+            scope["app"] = self
+            await person_send.send_message(self, scope, receive, send, super().__call__)  # FastAPI answers the rest
+            return
         if self.lean_cloud_send is not None and (number_id := send_route_number(scope)) is not None:
             scope["app"] = self
             await self.lean_cloud_send(self.state.container, number_id, scope, receive, send, super().__call__)

@@ -32,6 +32,11 @@ from parley.platform.ratelimit import RateLimiter
 
 _TOKEN_CACHE_TTL_S = 60.0
 _REVOCATIONS_TOPIC = "accounts:revocations"
+_RENAMES_TOPIC = "accounts:renames"
+# Names cached for sends (the sender's name rides on every message event). A rename evicts at once in every process
+# the bus reaches; one it does not reach (the CLI beside a SQLite server) is seen within this time.
+_NAME_TTL_MS = 60_000
+_NAMES_MAX = 200_000
 
 
 def device_topic(device_id: int) -> str:
@@ -97,10 +102,13 @@ class AccountService:
         self._code_secret = code_secret
         self._token_cache: TokenCache[Principal] = TokenCache(revocation_counter, _TOKEN_CACHE_TTL_S, 200_000)
         self._phone_cache: dict[str, repo.UserRow] = {}
+        self._names: dict[int, tuple[str, int]] = {}  # user id -> (name, expires at, ms)
+        self._names_generation = 0  # moves on every rename, so a name read before it is not cached after it
 
     async def start(self) -> None:
         # Every process forgets a revoked token at once, wherever the revocation happened.
         self._bus.subscribe(_REVOCATIONS_TOPIC, lambda event: self._evict(str(event["token_hash"])))
+        self._bus.subscribe(_RENAMES_TOPIC, lambda event: self._forget_name(int(event["user_id"])))
 
     # --- sign-in -------------------------------------------------------------------------------
 
@@ -156,6 +164,8 @@ class AccountService:
         if outcome is _VerifyOutcome.WRONG:
             raise WrongCodeError("the code is not right")
         assert session is not None
+        if name:
+            await self._renamed(session.user_id)
         return session
 
     async def create_user_with_token(self, raw_phone: str, name: str, device_name: str = "CLI") -> Session:
@@ -163,9 +173,12 @@ class AccountService:
         phone = normalize_phone(raw_phone)
         now = self._clock.now_ms()
         token = secrets.token_urlsafe(32)
-        return await self._db.write(
+        session = await self._db.write(
             "accounts.create_user_with_token", lambda c: self._open_session(c, phone, name, device_name, token, now)
         )
+        if name:
+            await self._renamed(session.user_id)
+        return session
 
     def _open_session(self, conn: Connection, phone: str, name: str, device_name: str, token: str, now: int) -> Session:
         user = repo.get_user_by_phone(conn, phone)
@@ -233,7 +246,33 @@ class AccountService:
 
     async def rename(self, user_id: int, name: str) -> repo.UserRow:
         await self._db.write("accounts.rename", lambda c: repo.set_user_name(c, user_id, name))
+        await self._renamed(user_id)
         return await self.get_user(user_id)
+
+    # --- names for sends (cached) ---------------------------------------------------------------
+
+    def cached_name(self, user_id: int) -> tuple[str | None, int]:
+        """(the user's name if cached and fresh, else None; the generation to hand `remember_name`)."""
+        entry = self._names.get(user_id)
+        if entry is None or entry[1] <= self._clock.now_ms():
+            return None, self._names_generation
+        return entry[0], self._names_generation
+
+    def remember_name(self, user_id: int, name: str, generation: int) -> None:
+        """Cache a name read from the database, unless a rename landed since (`generation` from `cached_name`)."""
+        if generation != self._names_generation:
+            return
+        if len(self._names) >= _NAMES_MAX:
+            self._names.clear()
+        self._names[user_id] = (name, self._clock.now_ms() + _NAME_TTL_MS)
+
+    async def _renamed(self, user_id: int) -> None:
+        self._forget_name(user_id)
+        await self._bus.publish_many([(_RENAMES_TOPIC, {"user_id": str(user_id)})])
+
+    def _forget_name(self, user_id: int) -> None:
+        self._names_generation += 1
+        self._names.pop(user_id, None)
 
     async def discover(self, user_id: int, client_address: str, raw_phone: str) -> repo.UserRow:
         """Look someone up by number, limited per account and per address so numbers cannot be enumerated."""

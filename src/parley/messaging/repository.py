@@ -11,7 +11,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.accounts import users_table as users
 from parley.messaging.models import (
-    READ,
     SENT,
     chat_members,
     chats,
@@ -207,59 +206,13 @@ def unread_count(conn: Connection, chat_id: int, user_id: int) -> int:
 # --- messages ------------------------------------------------------------------------------------
 
 
-_FIND_BY_CLIENT_ID = _select_messages().where(
-    messages.c.sender_id == bindparam("sender_id"), messages.c.client_id == bindparam("client_id")
-)
-
-
-def find_by_client_id(conn: Connection, sender_id: int, client_id: str) -> MessageRow | None:
-    r = conn.execute(_FIND_BY_CLIENT_ID, {"sender_id": sender_id, "client_id": client_id}).first()
-    return None if r is None else _message(r)
-
-
-_REQUEST_HASH = select(messages.c.request_hash).where(messages.c.id == bindparam("message_id"))
-
-
-def request_hash_of(conn: Connection, message_id: int) -> str | None:
-    """The digest of the request that created a message (None for rows stored before digests were kept)."""
-    value = conn.execute(_REQUEST_HASH, {"message_id": message_id}).scalar_one_or_none()
-    return None if value is None else str(value)
-
-
 def get_message(conn: Connection, message_id: int) -> MessageRow | None:
     r = conn.execute(_select_messages().where(messages.c.id == message_id)).first()
     return None if r is None else _message(r)
 
 
-_INSERT_MESSAGE = insert(messages)
-
-
-def insert_message(conn: Connection, row: MessageRow, request_hash: str | None = None) -> None:
-    conn.execute(
-        _INSERT_MESSAGE,
-        {
-            "id": row.id,
-            "chat_id": row.chat_id,
-            "sender_id": row.sender_id,
-            "client_id": row.client_id,
-            "type": row.type,
-            "content": row.content,
-            "context_id": row.context_id,
-            "created_at": row.created_at,
-            "request_hash": request_hash,
-        },
-    )
-
-
 def update_message(conn: Connection, message_id: int, **values: object) -> None:
     conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
-
-
-_USER_NAME = select(users.c.name).where(users.c.id == bindparam("user_id"))
-
-
-def user_name(conn: Connection, user_id: int) -> str:
-    return str(conn.execute(_USER_NAME, {"user_id": user_id}).scalar_one())
 
 
 def _visible(query: Select[Any], user_id: int) -> Select[Any]:
@@ -301,16 +254,6 @@ def search_page(
 # --- receipts, reactions, inbox ------------------------------------------------------------------
 
 
-_INSERT_RECEIPT = insert(receipts)
-
-
-def insert_receipts(conn: Connection, message_id: int, statuses: dict[int, int]) -> None:
-    if statuses:
-        conn.execute(
-            _INSERT_RECEIPT, [{"message_id": message_id, "user_id": u, "status": s} for u, s in statuses.items()]
-        )
-
-
 def own_statuses(conn: Connection, user_id: int, message_ids: Sequence[int]) -> dict[int, int]:
     if not message_ids:
         return {}
@@ -343,44 +286,6 @@ def receipts_of(conn: Connection, message_id: int) -> list[tuple[int, int, int |
         .order_by(receipts.c.user_id)
     )
     return [(r.user_id, r.status, r.delivered_at, r.read_at) for r in rows]
-
-
-def mark_delivered(conn: Connection, user_id: int, message_ids: Sequence[int], now: int) -> list[int]:
-    if not message_ids:
-        return []
-    rows = conn.execute(
-        update(receipts)
-        .where(receipts.c.user_id == user_id, receipts.c.status == SENT, receipts.c.message_id.in_(message_ids))
-        .values(status=SENT + 1, delivered_at=now)
-        .returning(receipts.c.message_id)
-    )
-    return [r.message_id for r in rows]
-
-
-def mark_read_through(conn: Connection, user_id: int, chat_id: int, through_id: int, now: int) -> list[int]:
-    """Mark read every unread receipt of this user in this chat up to `through_id`."""
-    in_chat = select(messages.c.id).where(messages.c.chat_id == chat_id, messages.c.id <= through_id)
-    rows = conn.execute(
-        update(receipts)
-        .where(
-            receipts.c.user_id == user_id,
-            receipts.c.status.in_((SENT, SENT + 1)),
-            receipts.c.message_id.in_(in_chat.scalar_subquery()),
-        )
-        .values(status=READ, read_at=now, delivered_at=func.coalesce(receipts.c.delivered_at, now))
-        .returning(receipts.c.message_id)
-    )
-    return [r.message_id for r in rows]
-
-
-def senders_of(conn: Connection, message_ids: Sequence[int]) -> list[tuple[int, int, int]]:
-    """(message_id, chat_id, sender_id) for each id."""
-    if not message_ids:
-        return []
-    rows = conn.execute(
-        select(messages.c.id, messages.c.chat_id, messages.c.sender_id).where(messages.c.id.in_(message_ids))
-    )
-    return [(r.id, r.chat_id, r.sender_id) for r in rows]
 
 
 def set_reaction(conn: Connection, message_id: int, user_id: int, emoji: str, now: int) -> None:
@@ -425,15 +330,6 @@ def inbox_after(conn: Connection, user_id: int, after_seq: int, limit: int) -> l
         .limit(limit)
     )
     return [(r.seq, r.message_id, r.event) for r in rows]
-
-
-def new_messages_in_range(conn: Connection, user_id: int, after_seq: int, through_seq: int) -> list[int]:
-    rows = conn.execute(
-        select(inbox.c.message_id).where(
-            inbox.c.user_id == user_id, inbox.c.seq > after_seq, inbox.c.seq <= through_seq, inbox.c.event == "new"
-        )
-    )
-    return [r.message_id for r in rows]
 
 
 def get_messages(conn: Connection, message_ids: Iterable[int]) -> dict[int, MessageRow]:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from parley import accounts, media, privacy
 from parley.config import LimitSettings
 from parley.kit.clock import Clock
-from parley.kit.errors import IdempotencyKeyReusedError, InvalidInputError
+from parley.kit.errors import AppError, IdempotencyKeyReusedError, InvalidInputError
 from parley.kit.idempotency import request_fingerprint
 from parley.kit.ids import IdGenerator, parse_id, timestamp_ms_of
 from parley.kit.pagination import decode_cursor, encode_cursor
@@ -52,6 +52,7 @@ from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD
 from parley.messaging.observers import MessageObserver
 from parley.messaging.render import STATUS_NAMES, Event, render_message
 from parley.messaging.schemas import MEDIA_TYPES, ForwardIn, ReplyIn, SendMessageIn
+from parley.messaging.statements import Driver
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 
@@ -81,6 +82,8 @@ class _Fanout:
     reactions: list[tuple[int, str]] = field(default_factory=list)
     others: list[tuple[int, Event]] = field(default_factory=list)
     quoted: repo.MessageRow | None = None  # the message a reply quotes
+    # A sender's name read from the database by the unit, to cache after the commit: (user id, name, generation).
+    name_read: tuple[int, str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,9 +104,8 @@ def _tapped_reply(conn: Connection, sender_id: int, message_id: int, reply: Repl
     raise InvalidMessageError(f"that message has no {reply.reply_type} with id {reply.id!r}")
 
 
-def _require_same_request(conn: Connection, first: repo.MessageRow, fingerprint: str, key_name: str) -> None:
+def _require_same_request(stored: str | None, fingerprint: str, key_name: str) -> None:
     """A retry must repeat the first request: the same key with another one would silently send nothing."""
-    stored = repo.request_hash_of(conn, first.id)
     if stored is not None and stored != fingerprint:
         raise IdempotencyKeyReusedError(
             f"this {key_name} was already used for a different message: a retry must repeat the same request, "
@@ -166,34 +168,47 @@ class MessagingService:
         )
 
         def unit(conn: Connection) -> tuple[SendResult, _Fanout]:
-            first = self.first_send_in(conn, sender_id, request.client_id, fingerprint, key_name="client_id")
-            if first is not None:  # a retry: the first answer, nothing new
+            def retry() -> SendResult | None:
+                return self.first_send_in(conn, sender_id, request.client_id, fingerprint, key_name="client_id")
+
+            if media_in is not None and (first := retry()) is not None:
+                # Sharing the media with the chat is a write: a retry must find its first message before it.
                 return first, _Fanout()
-            if recipient_id is not None:
-                chat_id = known_direct_chat or self._direct_chat(conn, sender_id, recipient_id, now)
-            else:
-                assert group_id is not None
-                chat_id = group_id
-                if repo.member_role(conn, chat_id, sender_id) is None:
-                    raise ChatNotFoundError("no such chat")
-            if context_id is not None:
-                quoted = repo.get_message(conn, context_id)
-                if quoted is None or quoted.chat_id != chat_id:
-                    raise MessageNotFoundError("the quoted message is not in this chat")
-            content: MessageContent
-            if request.reply is not None and context_id is not None:
-                content = _tapped_reply(conn, sender_id, context_id, request.reply)
-            elif request.location is not None:
-                content = LocationContent(**request.location.model_dump())
-            elif media_in is None:
-                assert request.text is not None
-                content = TextContent(body=request.text.body)
-            else:
-                content = self._media_content(
-                    conn, sender_id, chat_id, request.type, media_in.id, media_in.caption, now
-                )
-            recipients = None if recipient_id is None else [recipient_id]
-            return self._store(
+            # Otherwise the insert itself tells a retry (its client id is taken), one statement fewer per send; a
+            # check that refuses it first asks whether it is a retry, which gets the first answer whatever changed.
+            members: list[int] | None = None
+            try:
+                if recipient_id is not None:
+                    chat_id = known_direct_chat or self._direct_chat(conn, sender_id, recipient_id, now)
+                else:
+                    assert group_id is not None
+                    chat_id = group_id
+                    db = Driver(conn)
+                    members = [u for (u,) in db.rows(db.sql.member_ids, (chat_id,))]
+                    if sender_id not in members:
+                        raise ChatNotFoundError("no such chat")
+                if context_id is not None:
+                    quoted = repo.get_message(conn, context_id)
+                    if quoted is None or quoted.chat_id != chat_id:
+                        raise MessageNotFoundError("the quoted message is not in this chat")
+                content: MessageContent
+                if request.reply is not None and context_id is not None:
+                    content = _tapped_reply(conn, sender_id, context_id, request.reply)
+                elif request.location is not None:
+                    content = LocationContent(**request.location.model_dump())
+                elif media_in is None:
+                    assert request.text is not None
+                    content = TextContent(body=request.text.body)
+                else:
+                    content = self._media_content(
+                        conn, sender_id, chat_id, request.type, media_in.id, media_in.caption, now
+                    )
+            except AppError:
+                if media_in is None and (first := retry()) is not None:
+                    return first, _Fanout()
+                raise
+            recipients = [recipient_id] if recipient_id is not None else [u for u in members or () if u != sender_id]
+            stored = self._store(
                 conn,
                 chat_id,
                 sender_id,
@@ -206,6 +221,11 @@ class MessagingService:
                 referral_clid=request.referral_clid,
                 request_hash=fingerprint,
             )
+            if stored is None:  # a retry
+                first = retry()
+                assert first is not None
+                return first, _Fanout()
+            return stored
 
         result, fanout = await self._db.write("messaging.send", unit)
         if pair is not None:
@@ -233,38 +253,64 @@ class MessagingService:
         sender_inbox: bool = True,
         observe: bool = True,
         request_hash: str | None = None,
-    ) -> tuple[SendResult, _Fanout]:
+    ) -> tuple[SendResult, _Fanout] | None:
+        """Store a message (None, storing nothing, when this sender used `client_id` before: the caller finds that
+        first message), with its receipts and inbox rows, on the driver's cursor."""
+        db = Driver(conn)
+        sql = db.sql
         message_id = self._ids.next_id()
         # The id's own time, not the request's: concurrent sends get ids and timestamps in one order.
         created_at = timestamp_ms_of(message_id)
+        stored_content = dump_content(content)
+        inserted = db.first(
+            sql.insert_message,
+            (message_id, chat_id, sender_id, client_id, type_, stored_content, context_id, created_at, request_hash),
+        )
+        if inserted is None:
+            return None
+        sender_name, generation = self._accounts.cached_name(sender_id)
+        name_read = None
+        if sender_name is None:
+            sender_name = str(db.first(sql.user_name, (sender_id,))[0])
+            name_read = (sender_id, sender_name, generation)
         row = repo.MessageRow(
             id=message_id,
             chat_id=chat_id,
             sender_id=sender_id,
-            sender_name=repo.user_name(conn, sender_id),
+            sender_name=sender_name,
             client_id=client_id,
             type=type_,
-            content=dump_content(content),
+            content=stored_content,
             context_id=context_id,
             created_at=created_at,
             edited_at=None,
             deleted_at=None,
         )
-        repo.insert_message(conn, row, request_hash)
         if recipients is None:  # a group: everyone else in it
-            recipients = [u for u in repo.member_ids(conn, chat_id) if u != sender_id]
-        blockers = set(recipients) if withhold else privacy.blockers_among(conn, sender_id, recipients)
+            recipients = [u for (u,) in db.rows(sql.member_ids, (chat_id,)) if u != sender_id]
+        if withhold:
+            blockers = set(recipients)
+        elif len(recipients) == 1:
+            blockers = set(recipients) if db.first(sql.blocked_by, (recipients[0], sender_id)) else set()
+        else:
+            blockers = privacy.blockers_among(conn, sender_id, recipients)
         statuses = {u: WITHHELD if u in blockers else SENT for u in recipients}
         for observer in self._observers if observe else ():
             statuses.update(observer.on_message(conn, row, content, statuses, referral_clid))
-        repo.insert_receipts(conn, row.id, statuses)
+        if statuses:
+            db.run_many(sql.insert_receipt, [(message_id, u, status) for u, status in statuses.items()])
         # The sender's own inbox gets it too, so their other devices show what they sent.
         readers = [u for u in recipients if statuses[u] != WITHHELD]
-        seqs = accounts.next_inbox_seqs(conn, [sender_id, *readers] if sender_inbox else readers)
-        repo.append_inbox(conn, seqs, row.id, "new", now)
-        result = SendResult(row.id, chat_id, created_at, withheld=[u for u in recipients if statuses[u] == WITHHELD])
+        seqs: dict[int, int] = {}
+        for user_id in sorted({sender_id, *readers} if sender_inbox else set(readers)):  # one lock order: no deadlock
+            seqs[user_id] = int(db.first(sql.next_inbox_seq, (user_id,))[0])
+        if seqs:
+            db.run_many(sql.insert_inbox, [(u, seq, message_id, "new", now) for u, seq in seqs.items()])
+        result = SendResult(
+            message_id, chat_id, created_at, withheld=[u for u in recipients if statuses[u] == WITHHELD]
+        )
         quoted = None if context_id is None else repo.get_message(conn, context_id)
-        return result, _Fanout(message=row, seqs=seqs, quoted=quoted)
+        return result, _Fanout(message=row, seqs=seqs, quoted=quoted, name_read=name_read)
 
     def send_direct_in(
         self,
@@ -297,7 +343,7 @@ class MessagingService:
             quoted = repo.get_message(conn, context_id)
             if quoted is None or quoted.chat_id != chat_id:
                 raise MessageNotFoundError("the quoted message is not in this chat")
-        result, fanout = self._store(
+        stored = self._store(
             conn,
             chat_id,
             sender_id,
@@ -312,6 +358,11 @@ class MessagingService:
             observe=False,  # the calling domain records its own send
             request_hash=request_hash,
         )
+        if stored is None:  # lost a race with the same client id (PostgreSQL): that first send is the answer
+            first = self.first_send_in(conn, sender_id, client_id, request_hash)
+            assert first is not None
+            return first, Committed(_Fanout())
+        result, fanout = stored
         return result, Committed(fanout)
 
     def first_send_in(
@@ -325,12 +376,14 @@ class MessagingService:
     ) -> SendResult | None:
         """The message an earlier send with this client id made (this one is a retry), if any; with
         `request_hash`, the retry must be of the same request (else `IdempotencyKeyReusedError`)."""
-        existing = repo.find_by_client_id(conn, sender_id, client_id)
+        db = Driver(conn)
+        existing = db.first(db.sql.find_sent, (sender_id, client_id))
         if existing is None:
             return None
+        message_id, chat_id, created_at, stored_hash = existing
         if request_hash is not None:
-            _require_same_request(conn, existing, request_hash, key_name)
-        return SendResult(existing.id, existing.chat_id, existing.created_at, retried=True)
+            _require_same_request(stored_hash, request_hash, key_name)
+        return SendResult(message_id, chat_id, created_at, retried=True)
 
     def direct_chat_in(self, conn: Connection, user_a: int, user_b: int, now: int) -> int:
         """The direct chat of two accounts, created if they never talked (inside the caller's unit)."""
@@ -396,7 +449,7 @@ class MessagingService:
                 raise InvalidMessageError("only text, media and locations can be forwarded, and not once deleted")
             if isinstance(content, MediaContent):
                 media.share_media(conn, content.media_id, chat_id, now)
-            return self._store(
+            stored = self._store(
                 conn,
                 chat_id,
                 user_id,
@@ -408,6 +461,11 @@ class MessagingService:
                 now,
                 request_hash=fingerprint,
             )
+            if stored is None:  # lost a race with the same client id (PostgreSQL): that first send is the answer
+                first = self.first_send_in(conn, user_id, request.client_id, fingerprint, key_name="client_id")
+                assert first is not None
+                return first, _Fanout()
+            return stored
 
         result, fanout = await self._db.write("messaging.forward", unit)
         await self._publish(fanout)
@@ -506,14 +564,20 @@ class MessagingService:
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> _Fanout:
-            moved = accounts.advance_device_ack(conn, device_id, user_id, seq)
-            if moved is None:
+            db = Driver(conn)
+            sql = db.sql
+            marks = db.first(sql.ack_marks, (user_id, device_id))
+            if marks is None:
                 return _Fanout()
-            fresh = repo.new_messages_in_range(conn, user_id, moved[0], moved[1])
-            changed = repo.mark_delivered(conn, user_id, fresh, now)
+            head, previous = marks
+            new = min(seq, head)  # never past the inbox head, never back
+            if new <= previous:
+                return _Fanout()
+            db.rows(sql.set_ack, (new, device_id))
+            changed = [m for (m,) in db.rows(sql.mark_delivered_in_range, (now, user_id, user_id, previous, new))]
             for observer in self._observers:
                 observer.on_receipts(conn, user_id, changed, DELIVERED, now)
-            return _Fanout(others=self._receipt_events(conn, user_id, changed, DELIVERED, now))
+            return _Fanout(others=self._receipt_events(db, user_id, changed, DELIVERED, now))
 
         await self._publish(await self._db.write("messaging.acknowledge", unit, urgent=True))
 
@@ -522,21 +586,25 @@ class MessagingService:
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> _Fanout:
-            row = repo.get_message(conn, message_id)
-            if row is None or repo.member_role(conn, row.chat_id, user_id) is None:
+            db = Driver(conn)
+            sql = db.sql
+            found = db.first(sql.chat_of_member_message, (user_id, message_id))
+            if found is None:
                 raise MessageNotFoundError("no such message")
-            changed = repo.mark_read_through(conn, user_id, row.chat_id, message_id, now)
+            read = db.rows(sql.mark_read_through, (now, now, user_id, found[0], message_id))
+            changed = [m for (m,) in read]
             for observer in self._observers:
                 observer.on_receipts(conn, user_id, changed, READ, now)
-            return _Fanout(others=self._receipt_events(conn, user_id, changed, READ, now))
+            return _Fanout(others=self._receipt_events(db, user_id, changed, READ, now))
 
         await self._publish(await self._db.write("messaging.mark_read", unit, urgent=True))
 
     def _receipt_events(
-        self, conn: Connection, reader_id: int, message_ids: list[int], status: int, now: int
+        self, db: Driver, reader_id: int, message_ids: list[int], status: int, now: int
     ) -> list[tuple[int, Event]]:
-        senders = repo.senders_of(conn, message_ids)
-        overall = repo.aggregate_statuses(conn, message_ids)
+        if not message_ids:
+            return []
+        facts = db.rows(db.sql.receipt_facts, (db.sql.id_list(message_ids),))
         return [
             (
                 sender_id,
@@ -546,11 +614,11 @@ class MessagingService:
                     "chat_id": str(chat_id),
                     "user_id": str(reader_id),
                     "status": STATUS_NAMES[status],
-                    "message_status": STATUS_NAMES.get(overall.get(message_id, SENT), "sent"),
+                    "message_status": STATUS_NAMES.get(SENT if overall is None else overall, "sent"),
                     "timestamp": now,
                 },
             )
-            for message_id, chat_id, sender_id in senders
+            for message_id, chat_id, sender_id, overall in facts
         ]
 
     async def receipts(self, user_id: int, raw_message_id: str) -> list[tuple[int, int, int | None, int | None]]:
@@ -862,10 +930,11 @@ class MessagingService:
                 )
                 direct = self.direct_chat_in(conn, adder_id, user_id, now)
                 client_id = f"group-invite:{invite_id}"
-                _, fanout = self._store(
+                stored = self._store(
                     conn, direct, adder_id, client_id, "group_invite", content, None, [user_id], now, observe=False
                 )
-                fanouts.append(fanout)
+                assert stored is not None  # the client id names a new invitation
+                fanouts.append(stored[1])
             phone = people[user_id].phone if user_id in people else ""
             message = (
                 f"{phone}'s privacy settings do not let you add them to groups: "
@@ -1038,6 +1107,8 @@ class MessagingService:
     # --- publishing ----------------------------------------------------------------------------
 
     async def _publish(self, fanout: _Fanout) -> None:
+        if fanout.name_read is not None:
+            self._accounts.remember_name(*fanout.name_read)
         items: list[tuple[str, Event]] = [(user_topic(u), e) for u, e in fanout.others]
         if fanout.message is not None:
             views: dict[int, Event] = {}  # one rendering per distinct status

@@ -47,3 +47,6 @@ class DriverCursor:
     def first(self, statement: str, params: Sequence[Any]) -> Any:
         rows = self.rows(statement, params)
         return rows[0] if rows else None
+
+    def run_many(self, statement: str, params: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(statement, params)
