@@ -29,7 +29,7 @@ from parley.kit.ids import IdGenerator
 from parley.platform.db import Database
 
 if TYPE_CHECKING:
-    from parley.business.service import BusinessService
+    from parley.inbox.ports import BusinessPort
 
 log = logging.getLogger("parley.inbox")
 
@@ -40,7 +40,7 @@ class Automations:
         db: Database,
         clock: Clock,
         ids: IdGenerator,
-        business_service: BusinessService,
+        business_service: BusinessPort,
         publish: Callable[[int, dict[str, Any]], Awaitable[None]],
         poll_s: float,
     ) -> None:

@@ -66,8 +66,8 @@ from parley.platform.db import Database
 from parley.platform.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
-    from parley.business.service import BusinessService
     from parley.config import InboxSettings
+    from parley.inbox.ports import BusinessPort
 
 
 ROLES = ("owner", "admin", "agent")
@@ -142,7 +142,7 @@ class InboxService:
         bus: Bus,
         clock: Clock,
         ids: IdGenerator,
-        business_service: BusinessService,
+        business_service: BusinessPort,
         rate_limiter: RateLimiter,
         settings: InboxSettings,
     ) -> None:
