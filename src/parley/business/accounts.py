@@ -273,7 +273,7 @@ class BusinessAccounts:
         self._token_uses.note(scope.token_id, self._clock.now_ms())
         return scope
 
-    # --- what the team inbox needs of a business -------------------------------------------------
+    # --- the business as its team and console see it ----------------------------------------------
 
     async def inbox_business(self, waba_id: int) -> InboxBusiness:
         def unit(conn: Connection) -> InboxBusiness:

@@ -1,7 +1,7 @@
 """Cloud API media routes: `POST /{phone-number-id}/media` and the download behind a media object's `url`.
 
 `GET`/`DELETE /{media-id}` go through the object dispatcher in `business.endpoints` (Graph addresses every
-object by bare id); it calls `business.media.media_object` / `delete_media_object`.
+object by bare id); it calls `GraphMedia.media_object` / `delete_media_object`.
 """
 
 from __future__ import annotations

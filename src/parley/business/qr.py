@@ -2,7 +2,7 @@
 
 A QR code opens `/c/{code}` like a click-to-chat ad link: the click is counted and the person's first message
 carries its click id, so conversations are counted too. Unlike an ad it brings no `referral` object and no
-free-entry-point window (business/service.py checks `source_type`).
+free-entry-point window (business/bridge.py checks `source_type`).
 """
 
 from __future__ import annotations
