@@ -16,10 +16,23 @@ from parley.accounts import (
     revocation_counter_sql,
 )
 from parley.billing import BillingService
-from parley.business.links import ReferralLinks
-from parley.business.media import MediaUrls, fetch_media_link_with
+from parley.business import (
+    BusinessAccounts,
+    BusinessForInbox,
+    BusinessNumbers,
+    BusinessOutbox,
+    BusinessProfiles,
+    BusinessSweeps,
+    ConversationObservers,
+    GraphMedia,
+    InboundBridge,
+    MediaUrls,
+    QrCodes,
+    QualityObserver,
+    ReferralLinks,
+)
+from parley.business.media import fetch_media_link_with
 from parley.business.sender import CloudApiSender
-from parley.business.service import BusinessService
 from parley.config import Settings
 from parley.inbox import InboxService
 from parley.kit.clock import Clock, SystemClock
@@ -52,8 +65,14 @@ class Container:
     messaging: MessagingService
     media: MediaService
     privacy: PrivacyService
-    business: BusinessService
+    business: BusinessAccounts
+    business_numbers: BusinessNumbers
     sender: CloudApiSender
+    business_sweeps: BusinessSweeps
+    qr_codes: QrCodes
+    profiles: BusinessProfiles
+    graph_media: GraphMedia
+    business_for_inbox: BusinessForInbox
     billing: BillingService
     ledger: LedgerService
     media_urls: MediaUrls
@@ -70,7 +89,9 @@ class Container:
         await self.bus.start()
         await self.accounts.start()
         await self.billing.start()
+        await self.business_numbers.start()
         await self.business.start()
+        await self.business_sweeps.start()
         await self.webhooks.start()
         if self.background:
             await self.templates.start()  # the review loop
@@ -82,6 +103,7 @@ class Container:
         await self.inbox.close()
         await self.webhooks.close()
         await self.templates.close()
+        await self.business_sweeps.close()
         await self.business.close()
         await self.bus.close()
         await self.code_sender.close()
@@ -142,36 +164,39 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
     journal = Ledger(ids, clock)
     billing = BillingService(db, bus, clock, ids, journal, settings.billing)
-    business = BusinessService(
-        db,
-        bus,
-        clock,
-        ids,
-        accounts,
-        messaging,
-        privacy,
-        billing,
-        rate_limiter,
-        settings.business,
-        _derived(code_secret, "business"),
-        functools.partial(fetch_media_link_with, media, settings.media_fetch),
-        revocation_counter=revocations,
+    business_secret = _derived(code_secret, "business")
+    numbers = BusinessNumbers(db, bus, clock)
+    outbox = BusinessOutbox(ids)
+    conversation_observers = ConversationObservers()
+    business = BusinessAccounts(
+        db, bus, clock, ids, numbers, billing, settings.business, revocation_counter=revocations
     )
     sender = CloudApiSender(
         db,
         clock,
         ids,
-        business,
         accounts,
         messaging,
         billing,
         rate_limiter,
         settings.business,
-        _derived(code_secret, "business"),
+        business_secret,
         functools.partial(fetch_media_link_with, media, settings.media_fetch),
+        numbers,
+        outbox,
+        conversation_observers,
     )
+    messaging.add_observer(
+        InboundBridge(ids, numbers, sender, outbox, conversation_observers, billing, business_secret)
+    )
+    privacy.add_observer(QualityObserver(ids, numbers, outbox, settings.business))
+    sweeps = BusinessSweeps(db, clock, ids, sender, outbox, billing, settings.business, business_secret)
     webhooks = WebhookService(db, clock, ids, settings.webhooks)
-    business.after_outbox_write(webhooks.notify)  # deliver at once rather than at the next poll
+    outbox.after_write(webhooks.notify)  # deliver at once rather than at the next poll
+    media_urls = MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url)
+    qr_codes = QrCodes(db, clock, numbers, settings.public_url)
+    profiles = BusinessProfiles(db, clock, numbers, settings.public_url)
+    for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     return Container(
         settings=settings,
         clock=clock,
@@ -185,15 +210,23 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         media=media,
         privacy=privacy,
         business=business,
+        business_numbers=numbers,
         sender=sender,
+        business_sweeps=sweeps,
+        qr_codes=qr_codes,
+        profiles=profiles,
+        graph_media=GraphMedia(db, clock, numbers, media, media_urls),
+        business_for_inbox=for_inbox,
         billing=billing,
         ledger=LedgerService(db, journal),
-        media_urls=MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url),
+        media_urls=media_urls,
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
-        inbox=InboxService(db, bus, clock, ids, business, sender, rate_limiter, settings.inbox),
+        inbox=InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox),
         streams=LiveStreams(settings.limits.max_streams_per_account),
-        referral_links=ReferralLinks(db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors")),
+        referral_links=ReferralLinks(
+            db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
+        ),
         payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),
         revocation_counter=revocations,
         background=background,

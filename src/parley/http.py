@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.requests import HTTPConnection
 
 from parley.accounts import Principal
-from parley.business import GraphScope
 from parley.container import Container
-from parley.graph import GraphError, parse_version
+from parley.graph import GraphError, GraphScope, parse_version
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {

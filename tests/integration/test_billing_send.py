@@ -220,7 +220,7 @@ async def test_an_undelivered_message_is_released_when_its_reservation_expires(s
     wamid = (await send(server, biz, _marketing_to(person))).json()["messages"][0]["id"]
     assert _usd((await _balance(server, biz)).held) == GERMANY_MARKETING
     server.clock.advance(hours=24 * 31)
-    await server.container.business.sweep_now()
+    await server.container.business_sweeps.sweep_now()
     balance = await _balance(server, biz)
     assert (_usd(balance.balance), balance.held) == (TRIAL, 0)
     failed = [s for s in await statuses(server, biz, wamid) if s["status"] == "failed"]

@@ -293,7 +293,7 @@ async def test_blocks_and_reports_lower_the_quality_rating_and_flag_the_number(s
     assert [u["event"] for u in updates] == ["DOWNGRADE", "FLAGGED"]
     # Signals age out of the 7-day window: the sweep restores the number.
     server.clock.advance(hours=7 * 24 + 1)
-    await server.container.business.sweep_now()
+    await server.container.business_sweeps.sweep_now()
     number = (await server.http.get(f"{V}/{biz.phone_number_id}", headers=biz.headers)).json()
     assert (number["quality_rating"], number["status"]) == ("GREEN", "CONNECTED")
     updates = [e["value"] for e in await events(server, biz, None) if e["field"] == "phone_number_quality_update"]

@@ -84,7 +84,7 @@ async def test_the_messaging_limit_counts_unique_people_and_is_raised_automatica
 
         number = await server.http.get(f"{V}/{biz.phone_number_id}", headers=biz.headers)
         assert number.json()["whatsapp_business_manager_messaging_limit"] == "TIER_250"
-        await server.container.business.sweep_now()  # used >= half of the limit in 7 days: next tier
+        await server.container.business_sweeps.sweep_now()  # used >= half of the limit in 7 days: next tier
         number = await server.http.get(f"{V}/{biz.phone_number_id}", headers=biz.headers)
         assert number.json()["whatsapp_business_manager_messaging_limit"] == "TIER_2K"
         capability = [e["value"] for e in await events(server, biz, None) if e["field"] == "business_capability_update"]

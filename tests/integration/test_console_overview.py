@@ -238,7 +238,7 @@ async def test_quality_and_tier_changes_are_in_the_numbers_history(small_tiers: 
             # One person reached outside the service window is half the limit of 2: the sweep raises the tier.
             stranger = await server.user("Stranger")
             assert (await send(server, biz, template_body(stranger))).status_code == 200
-            await server.container.business.sweep_now()
+            await server.container.business_sweeps.sweep_now()
             # Three of six people block the number: its rating drops to YELLOW.
             people = [await server.user(f"P{i}") for i in range(6)]
             for person in people:

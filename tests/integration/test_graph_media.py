@@ -20,7 +20,7 @@ import pytest
 import yaml
 from sqlalchemy import insert
 
-from parley.business.media import fetch_media_link, fetch_media_link_with, resolve_media_id
+from parley.business.media import fetch_media_link_with, resolve_media_id
 from parley.business.models import phone_numbers
 from parley.config import MediaFetchSettings, Settings
 from parley.graph import GraphError
@@ -556,7 +556,8 @@ def sized(mime: str, body: bytes) -> dict[str, str]:
 
 
 async def fetch(server: LiveServer, biz: Biz, kind: str, url: str) -> Any:
-    return await fetch_media_link(server.container, biz.user_id, kind, url)
+    c = server.container
+    return await fetch_media_link_with(c.media, c.settings.media_fetch, biz.user_id, kind, url)
 
 
 async def fetch_error(server: LiveServer, biz: Biz, kind: str, url: str, code: int = 131052) -> str:

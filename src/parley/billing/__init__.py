@@ -1,5 +1,6 @@
 """Billing: rate cards, volume tiers and the pricing of Business API messages, posted to the ledger."""
 
+from parley.billing.books import cash_key, local_day, promotions_key, revenue_key, wallet_key
 from parley.billing.pricing import Quote
 from parley.billing.service import (
     PREVIEW_CATEGORIES,
@@ -13,13 +14,8 @@ from parley.billing.service import (
     SendFacts,
     Settlement,
     SpendReport,
-    cash_key,
     cost_view,
-    local_day,
-    promotions_key,
-    revenue_key,
     tier_label,
-    wallet_key,
 )
 
 __all__ = [

@@ -17,7 +17,6 @@ from parley.billing.statements import (
     render_html,
     summary,
 )
-from parley.container import Container
 from parley.graph import GraphError, object_not_found
 from parley.http import ContainerDep, GraphScopeDep, graph_router
 from parley.kit.errors import InvalidInputError
@@ -27,7 +26,7 @@ router = graph_router("billing")
 FORMATS = ("json", "csv", "html")
 
 
-async def _business(container: Container, scope: GraphScopeDep, raw_waba_id: str) -> tuple[int, str]:
+async def _business(container: ContainerDep, scope: GraphScopeDep, raw_waba_id: str) -> tuple[int, str]:
     """The WABA (id, name) when the token may read it; Graph's not-found error otherwise."""
     waba_id = parse_id(raw_waba_id)
     if waba_id is None or waba_id != scope.waba_id:
@@ -38,7 +37,7 @@ async def _business(container: Container, scope: GraphScopeDep, raw_waba_id: str
     return waba_id, str(found["name"])
 
 
-def _book(container: Container) -> StatementBook:
+def _book(container: ContainerDep) -> StatementBook:
     return StatementBook(container.db, container.billing.journal, container.clock)
 
 

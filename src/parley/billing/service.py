@@ -13,13 +13,14 @@ import uuid
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection
 
 from parley import ledger
+from parley.billing import analytics
 from parley.billing import repository as repo
+from parley.billing.books import cash_key, day_start_ms, local_day, promotions_key, revenue_key, wallet_key, zone
 from parley.billing.models import CHARGED, EXPIRED, FREE, HELD, VOIDED
 from parley.billing.pricing import MessageFacts, Quote, cbp_quote, pmp_quote
 from parley.billing.ratecard import PriceList, RateCard, RateCardError, default_rate_cards, parse_rate_card_csv
@@ -166,40 +167,11 @@ def cost_view(estimate: Estimate) -> dict[str, Any]:
     }
 
 
-def day_start_ms(day: datetime.date, timezone: str) -> int:
-    return int(datetime.datetime(day.year, day.month, day.day, tzinfo=_zone(timezone)).timestamp() * 1000)
-
-
-def wallet_key(waba_id: int) -> str:
-    return f"waba:{waba_id}:wallet"
-
-
-def revenue_key(lever: str, currency: str) -> str:
-    return f"platform:revenue:{lever}:{currency}"
-
-
-def cash_key(currency: str) -> str:
-    return f"platform:cash:{currency}"
-
-
-def promotions_key(currency: str) -> str:
-    return f"platform:promotions:{currency}"
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(name)
-
-
 def tier_label(quote: Quote) -> str | None:
     """Meta's `tier` of a regular per-message charge: its volume band, "0:MAX" where there are no tiers."""
     if quote.pricing_model != "PMP" or quote.pricing_type != "regular":
         return None
     return "0:MAX" if quote.band is None else quote.band.label
-
-
-def local_day(ms: int, timezone: str) -> datetime.date:
-    return datetime.datetime.fromtimestamp(ms / 1000, _zone(timezone)).date()
 
 
 class BillingService:
@@ -419,8 +391,6 @@ class BillingService:
     ) -> dict[str, Any]:
         """`pricing_analytics` / `conversation_analytics` in Meta's shapes: what the Graph API answers and the
         console shows (one computation for both)."""
-        from parley.billing import analytics  # it reads statements, which import this module
-
         return await analytics.waba_analytics(self._db, self._clock, waba_id, specs, phone_numbers)
 
     async def set_billing_profile(
@@ -437,7 +407,7 @@ class BillingService:
             self.price_list(price_list)  # must exist
         if timezone is not None:
             try:
-                _zone(timezone)
+                zone(timezone)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
                 raise InvalidInputError(
                     f"unknown time zone {timezone!r} (an IANA name such as Europe/Paris)"

@@ -29,8 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from parley import ledger
 from parley.billing import repository as repo
+from parley.billing.books import local_day, wallet_key
 from parley.billing.models import FREE, billing_charges, billing_invoices, billing_profiles, billing_statements
-from parley.billing.service import local_day, wallet_key
 from parley.kit.clock import Clock
 from parley.kit.errors import AppError, InvalidInputError
 from parley.kit.ids import timestamp_ms_of

@@ -12,8 +12,6 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import RedirectResponse
 
 from parley.billing import analytics as billing_analytics
-from parley.business import media as graph_media
-from parley.business.links import create_link
 from parley.graph import GraphError, object_not_found, parse_fields, parse_version
 from parley.http import ContainerDep, GraphScopeDep, client_address, graph_json_body, graph_router
 from parley.kit.ids import parse_id
@@ -48,7 +46,7 @@ async def new_referral_link(
 ) -> dict[str, Any]:
     number = await container.business.number_in_scope(scope, phone_number_id)
     body = await graph_json_body(request)
-    return await create_link(container, number.id, body)
+    return await container.referral_links.create_link(number.id, body)
 
 
 @router.get("/{object_id}", summary="Read any object by id (phone number, business account, template, media)")
@@ -71,8 +69,8 @@ async def get_object(
     if found is None:
         found = await container.templates.get_object(scope, oid, specs)
     if found is None:
-        found = await graph_media.media_object(
-            container, scope, oid, _optional_id(phone_number_id), version=parse_version(version)
+        found = await container.graph_media.media_object(
+            scope, oid, _optional_id(phone_number_id), version=parse_version(version)
         )
     if found is None:
         raise object_not_found(object_id)
@@ -118,8 +116,8 @@ async def delete_object(
     scope: GraphScopeDep,
     phone_number_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
-    deleted = await graph_media.delete_media_object(
-        container, scope, _object_id(object_id), _optional_id(phone_number_id)
+    deleted = await container.graph_media.delete_media_object(
+        scope, _object_id(object_id), _optional_id(phone_number_id)
     )
     if deleted is None:
         raise object_not_found(object_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 from starlette.responses import JSONResponse, Response
@@ -22,7 +22,18 @@ from parley.business import outbound
 from parley.graph import GraphError, parse_version
 
 if TYPE_CHECKING:
-    from parley.container import Container
+    from parley.business.accounts import BusinessAccounts
+    from parley.business.sender import CloudApiSender
+
+
+class SendServices(Protocol):
+    """What a lean Cloud API send needs of the app's services (the container has them)."""
+
+    @property
+    def business(self) -> BusinessAccounts: ...
+    @property
+    def sender(self) -> CloudApiSender: ...
+
 
 log = logging.getLogger("parley.business")
 _IDEMPOTENCY_KEY_MAX = 128  # the FastAPI route's `Header(max_length=128)`
@@ -57,7 +68,7 @@ class LeanCloudSend:
         self._render_error = render_error
 
     async def __call__(
-        self, container: Container, number_id: str, scope: Scope, receive: Receive, send: Send, fallback: ASGICall
+        self, container: SendServices, number_id: str, scope: Scope, receive: Receive, send: Send, fallback: ASGICall
     ) -> None:
         token, idempotency_key, declared, plain = _headers(scope)
         if not plain or (declared is not None and declared > self._max_json):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection
@@ -19,40 +19,7 @@ from parley.kit.errors import NotFoundError, RateLimitedError
 from parley.platform.db import Database
 from parley.platform.ratelimit import RateLimiter
 
-if TYPE_CHECKING:
-    from parley.container import Container
-
 _LIMITS = {"source_url": 512, "source_id": 64, "headline": 256, "body": 1024, "prefilled_text": 1024}
-
-
-async def create_link(container: Container, number_id: int, body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise GraphError(100, "the request body must be a JSON object")
-    values: dict[str, str] = {}
-    for name, limit in _LIMITS.items():
-        value = body.get(name, "")
-        if not isinstance(value, str) or len(value) > limit:
-            raise GraphError(100, f"{name} must be a string of at most {limit} characters")
-        values[name] = value
-    source_type = body.get("source_type", "ad")
-    if source_type not in ("ad", "post"):
-        raise GraphError(100, "source_type must be 'ad' or 'post'")
-    code = secrets.token_urlsafe(6)
-    now = container.clock.now_ms()
-    public = container.settings.public_url.rstrip("/")
-    row = repo.ReferralLinkRow(
-        code=code,
-        phone_number_id=number_id,
-        source_type=source_type,
-        source_id=values["source_id"] or code,
-        source_url=values["source_url"] or f"{public}/c/{code}",
-        headline=values["headline"],
-        body=values["body"],
-        prefilled_text=values["prefilled_text"],
-        created_at=now,
-    )
-    await container.db.write("business.create_link", lambda c: repo.insert_referral_link(c, row))
-    return {"code": code, "url": f"{public}/c/{code}", "source_id": row.source_id}
 
 
 class ReferralLinks:
@@ -64,11 +31,18 @@ class ReferralLinks:
     """
 
     def __init__(
-        self, db: Database, clock: Clock, rate_limiter: RateLimiter, settings: LinkSettings, secret: bytes
+        self,
+        db: Database,
+        clock: Clock,
+        rate_limiter: RateLimiter,
+        settings: LinkSettings,
+        secret: bytes,
+        public_url: str,
     ) -> None:
         self._db, self._clock, self._limiter = db, clock, rate_limiter
         self._settings = settings
         self._secret = secret
+        self._public_url = public_url.rstrip("/")
 
     def _visitor(self, code: str, address: str, user_agent: str) -> str:
         key = f"{code}\n{address}\n{user_agent[:512]}".encode()
@@ -106,3 +80,33 @@ class ReferralLinks:
         if link.prefilled_text:
             target += f"&text={quote(link.prefilled_text)}"
         return target
+
+    async def create_link(self, number_id: int, body: Any) -> dict[str, Any]:
+        """A click-to-chat link of an ad or post (`ref` and the texts a referral carries)."""
+        if not isinstance(body, dict):
+            raise GraphError(100, "the request body must be a JSON object")
+        values: dict[str, str] = {}
+        for name, limit in _LIMITS.items():
+            value = body.get(name, "")
+            if not isinstance(value, str) or len(value) > limit:
+                raise GraphError(100, f"{name} must be a string of at most {limit} characters")
+            values[name] = value
+        source_type = body.get("source_type", "ad")
+        if source_type not in ("ad", "post"):
+            raise GraphError(100, "source_type must be 'ad' or 'post'")
+        code = secrets.token_urlsafe(6)
+        now = self._clock.now_ms()
+        public = self._public_url
+        row = repo.ReferralLinkRow(
+            code=code,
+            phone_number_id=number_id,
+            source_type=source_type,
+            source_id=values["source_id"] or code,
+            source_url=values["source_url"] or f"{public}/c/{code}",
+            headline=values["headline"],
+            body=values["body"],
+            prefilled_text=values["prefilled_text"],
+            created_at=now,
+        )
+        await self._db.write("business.create_link", lambda c: repo.insert_referral_link(c, row))
+        return {"code": code, "url": f"{public}/c/{code}", "source_id": row.source_id}

@@ -15,7 +15,7 @@ import mimetypes
 import os
 from collections.abc import AsyncIterator, Collection
 from email.message import Message
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
@@ -23,15 +23,14 @@ from sqlalchemy import Connection, select
 
 from parley import media, messaging
 from parley.business.models import business_profiles, phone_numbers
+from parley.business.numbers import BusinessNumbers
 from parley.business.outbound import ResolvedMedia
-from parley.business.scope import GraphScope
 from parley.config import MediaFetchSettings
-from parley.graph import GraphError, object_not_found
+from parley.graph import GraphError, GraphScope, object_not_found
+from parley.kit.clock import Clock
 from parley.kit.errors import AppError, PayloadTooLargeError, UnsupportedMediaTypeError
+from parley.platform.db import Database
 from parley.platform.egress import AddressPolicy, ForbiddenAddressError, Resolver, checked_client, system_resolver
-
-if TYPE_CHECKING:
-    from parley.container import Container
 
 URL_TTL_S = 5 * 60  # Meta: a media URL is valid for 5 minutes
 MAX_REDIRECTS = 3
@@ -39,16 +38,12 @@ DEFAULT_URL_VERSION = 23
 _DOWNLOAD_PATH = "media_download"
 
 __all__ = [
+    "GraphMedia",
     "MediaUrls",
     "ResolvedMedia",
-    "delete_media_object",
-    "download_target",
-    "fetch_media_link",
     "fetch_media_link_with",
-    "media_object",
     "reachable_media",
     "resolve_media_id",
-    "upload_number_media",
 ]
 
 
@@ -104,143 +99,13 @@ def _users_for(numbers: dict[int, int], phone_number_id: int | None) -> dict[int
     return {user_id: number_id for user_id, number_id in numbers.items() if number_id == phone_number_id}
 
 
-async def _check_number(container: Container, scope: GraphScope, phone_number_id: int | None) -> None:
-    if phone_number_id is not None:
-        await container.business.number_in_scope(scope, phone_number_id)
-
-
-# --- GET / DELETE /{media-id} and the download --------------------------------------------------------------
-
-
-async def media_object(
-    container: Container,
-    scope: GraphScope,
-    media_id: int,
-    phone_number_id: int | None,
-    *,
-    version: int = DEFAULT_URL_VERSION,
-) -> dict[str, Any] | None:
-    """Meta's media object with a download URL valid 5 minutes; None if no media has this id at all."""
-    await _check_number(container, scope, phone_number_id)
-
-    def unit(conn: Connection) -> tuple[media.MediaRow, bool] | None:
-        item = media.get_media(conn, media_id)
-        if item is None:
-            return None
-        users = _users_for(_numbers_of_waba(conn, scope.waba_id), phone_number_id)
-        return item, _reaches(conn, item, users)
-
-    found = await container.db.read(unit)
-    if found is None:
-        return None
-    item, reachable = found
-    if not reachable:
-        raise object_not_found(media_id)
-    expires_s = container.clock.now_ms() // 1000 + URL_TTL_S
-    return {
-        "messaging_product": "whatsapp",
-        "url": container.media_urls.url(item.id, expires_s, version),
-        "mime_type": item.mime_type,
-        "sha256": item.sha256,
-        "file_size": str(item.size),
-        "id": str(item.id),
-    }
-
-
-async def delete_media_object(
-    container: Container, scope: GraphScope, media_id: int, phone_number_id: int | None
-) -> dict[str, Any] | None:
-    """`{"success": true}`; None if no media has this id.
-
-    Media the business uploaded and never sent is deleted with its file. Media already in a chat (sent to a
-    person, or sent by one) stays for the people in that chat: they fetch it from Parley, not from a device
-    copy, and pywa's `with wa.upload_media(...)` deletes right after sending.
-    """
-    await _check_number(container, scope, phone_number_id)
-
-    def unit(conn: Connection) -> tuple[bool, media.MediaRow | None] | None:
-        item = media.get_media(conn, media_id)
-        if item is None:
-            return None
-        numbers = _numbers_of_waba(conn, scope.waba_id)
-        if not _reaches(conn, item, _users_for(numbers, phone_number_id)):
-            return False, None
-        if item.owner_id not in numbers or _is_profile_picture(conn, media_id):
-            return True, None
-        return True, media.delete_unshared_media(conn, media_id)
-
-    outcome = await container.db.write("business.delete_media_object", unit)
-    if outcome is None:
-        return None
-    reachable, deleted = outcome
-    if not reachable:
-        raise object_not_found(media_id)
-    if deleted is not None:
-        container.media.remove_file(deleted)
-    return {"success": True}
-
-
 def _is_profile_picture(conn: Connection, media_id: int) -> bool:
     query = select(business_profiles.c.phone_number_id).where(business_profiles.c.profile_picture_media_id == media_id)
     return conn.execute(query.limit(1)).first() is not None
 
 
-async def download_target(
-    container: Container, scope: GraphScope, raw_media_id: str, expires: str, signature: str
-) -> media.MediaRow:
-    """The stored media behind a download URL, for a token whose WABA reaches it (expired -> 404)."""
-    media_id = _parse_int(raw_media_id)
-    expires_s = _parse_int(expires)
-    now_s = container.clock.now_ms() // 1000
-    if media_id is None or expires_s is None or not container.media_urls.valid(media_id, expires_s, signature, now_s):
-        raise GraphError(
-            100, "This media URL is invalid or has expired: get a fresh one from GET /{media-id}.", http_status=404
-        )
-
-    def unit(conn: Connection) -> tuple[media.MediaRow, bool] | None:
-        item = media.get_media(conn, media_id)
-        if item is None:
-            return None
-        return item, _reaches(conn, item, _numbers_of_waba(conn, scope.waba_id))
-
-    found = await container.db.read(unit)
-    if found is None or not os.path.exists(found[0].path):
-        raise GraphError(100, "This media was deleted.", http_status=404)
-    item, reachable = found
-    if not reachable:
-        raise object_not_found(media_id)
-    return item
-
-
 def _parse_int(raw: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else None
-
-
-# --- POST /{phone-number-id}/media --------------------------------------------------------------------------
-
-
-async def upload_number_media(
-    container: Container,
-    scope: GraphScope,
-    raw_phone_number_id: str,
-    filename: str | None,
-    mime_type: str,
-    chunks: AsyncIterator[bytes],
-) -> dict[str, str]:
-    """Store an upload for one of the WABA's numbers, held to Meta's types and limits: `{"id": ...}`."""
-    number = await container.business.number_in_scope(scope, raw_phone_number_id)
-    mime = mime_type.split(";")[0].strip().lower()
-    if mime not in media.META_TYPES:
-        raise GraphError(
-            100,
-            f"Param file must be a file with one of the following types: {', '.join(media.META_TYPES)}. "
-            f"Received file of type '{mime or 'unknown'}'.",
-        )
-    try:
-        row = await container.media.upload(number.user_id, filename, mime, chunks, types=media.META_TYPES)
-    except AppError as exc:
-        raise GraphError(131053, f"Media upload error: {exc.message}") from exc
-    return {"id": str(row.id)}
 
 
 # --- media by id and by link, for sends ---------------------------------------------------------------------
@@ -267,12 +132,6 @@ def resolve_media_id(conn: Connection, owner_user_ids: set[int], media_id: int, 
     return ResolvedMedia(media_id=item.id, mime_type=item.mime_type, size=item.size, filename=item.filename)
 
 
-async def fetch_media_link(container: Container, owner_user_id: int, kind: str, url: str) -> ResolvedMedia:
-    """Download a `link` (http/https, ≤3 redirects, size capped per kind), sniff it and store it as media of
-    the business account `owner_user_id`. Failures are Meta's 131052 (131053 when the file is not a `kind`)."""
-    return await fetch_media_link_with(container.media, container.settings.media_fetch, owner_user_id, kind, url)
-
-
 async def fetch_media_link_with(
     media_service: media.MediaService,
     settings: MediaFetchSettings,
@@ -282,7 +141,8 @@ async def fetch_media_link_with(
     *,
     resolver: Resolver | None = None,
 ) -> ResolvedMedia:
-    """`fetch_media_link` for callers holding the media service and settings rather than the container;
+    """Download a `link` (http/https, ≤3 redirects, size capped per kind), sniff it and store it as media of
+    the business account `owner_user_id`. Failures are Meta's 131052 (131053 when the file is not a `kind`);
     `resolver` answers host names (the system's by default)."""
     types = {mime: entry for mime, entry in media.META_TYPES.items() if entry[0] == kind}
     if not types:
@@ -410,3 +270,138 @@ def _filename(response: httpx.Response) -> str | None:
         if name:
             return name
     return os.path.basename(unquote(response.url.path)) or None
+
+
+class GraphMedia:
+    """A business's media through the Cloud API: uploads, media objects, deletes and signed downloads."""
+
+    def __init__(
+        self, db: Database, clock: Clock, numbers: BusinessNumbers, media_service: media.MediaService, urls: MediaUrls
+    ) -> None:
+        self._db, self._clock = db, clock
+        self._numbers = numbers
+        self._media = media_service
+        self._urls = urls
+
+    async def _check_number(self, scope: GraphScope, phone_number_id: int | None) -> None:
+        if phone_number_id is not None:
+            await self._numbers.in_scope(scope, phone_number_id)
+
+    # --- GET / DELETE /{media-id} and the download --------------------------------------------------------------
+
+    async def media_object(
+        self,
+        scope: GraphScope,
+        media_id: int,
+        phone_number_id: int | None,
+        *,
+        version: int = DEFAULT_URL_VERSION,
+    ) -> dict[str, Any] | None:
+        """Meta's media object with a download URL valid 5 minutes; None if no media has this id at all."""
+        await self._check_number(scope, phone_number_id)
+
+        def unit(conn: Connection) -> tuple[media.MediaRow, bool] | None:
+            item = media.get_media(conn, media_id)
+            if item is None:
+                return None
+            users = _users_for(_numbers_of_waba(conn, scope.waba_id), phone_number_id)
+            return item, _reaches(conn, item, users)
+
+        found = await self._db.read(unit)
+        if found is None:
+            return None
+        item, reachable = found
+        if not reachable:
+            raise object_not_found(media_id)
+        expires_s = self._clock.now_ms() // 1000 + URL_TTL_S
+        return {
+            "messaging_product": "whatsapp",
+            "url": self._urls.url(item.id, expires_s, version),
+            "mime_type": item.mime_type,
+            "sha256": item.sha256,
+            "file_size": str(item.size),
+            "id": str(item.id),
+        }
+
+    async def delete_media_object(
+        self, scope: GraphScope, media_id: int, phone_number_id: int | None
+    ) -> dict[str, Any] | None:
+        """`{"success": true}`; None if no media has this id.
+
+        Media the business uploaded and never sent is deleted with its file. Media already in a chat (sent to a
+        person, or sent by one) stays for the people in that chat: they fetch it from Parley, not from a device
+        copy, and pywa's `with wa.upload_media(...)` deletes right after sending.
+        """
+        await self._check_number(scope, phone_number_id)
+
+        def unit(conn: Connection) -> tuple[bool, media.MediaRow | None] | None:
+            item = media.get_media(conn, media_id)
+            if item is None:
+                return None
+            numbers = _numbers_of_waba(conn, scope.waba_id)
+            if not _reaches(conn, item, _users_for(numbers, phone_number_id)):
+                return False, None
+            if item.owner_id not in numbers or _is_profile_picture(conn, media_id):
+                return True, None
+            return True, media.delete_unshared_media(conn, media_id)
+
+        outcome = await self._db.write("business.delete_media_object", unit)
+        if outcome is None:
+            return None
+        reachable, deleted = outcome
+        if not reachable:
+            raise object_not_found(media_id)
+        if deleted is not None:
+            self._media.remove_file(deleted)
+        return {"success": True}
+
+    async def download_target(
+        self, scope: GraphScope, raw_media_id: str, expires: str, signature: str
+    ) -> media.MediaRow:
+        """The stored media behind a download URL, for a token whose WABA reaches it (expired -> 404)."""
+        media_id = _parse_int(raw_media_id)
+        expires_s = _parse_int(expires)
+        now_s = self._clock.now_ms() // 1000
+        if media_id is None or expires_s is None or not self._urls.valid(media_id, expires_s, signature, now_s):
+            raise GraphError(
+                100, "This media URL is invalid or has expired: get a fresh one from GET /{media-id}.", http_status=404
+            )
+
+        def unit(conn: Connection) -> tuple[media.MediaRow, bool] | None:
+            item = media.get_media(conn, media_id)
+            if item is None:
+                return None
+            return item, _reaches(conn, item, _numbers_of_waba(conn, scope.waba_id))
+
+        found = await self._db.read(unit)
+        if found is None or not os.path.exists(found[0].path):
+            raise GraphError(100, "This media was deleted.", http_status=404)
+        item, reachable = found
+        if not reachable:
+            raise object_not_found(media_id)
+        return item
+
+    # --- POST /{phone-number-id}/media --------------------------------------------------------------------------
+
+    async def upload_number_media(
+        self,
+        scope: GraphScope,
+        raw_phone_number_id: str,
+        filename: str | None,
+        mime_type: str,
+        chunks: AsyncIterator[bytes],
+    ) -> dict[str, str]:
+        """Store an upload for one of the WABA's numbers, held to Meta's types and limits: `{"id": ...}`."""
+        number = await self._numbers.in_scope(scope, raw_phone_number_id)
+        mime = mime_type.split(";")[0].strip().lower()
+        if mime not in media.META_TYPES:
+            raise GraphError(
+                100,
+                f"Param file must be a file with one of the following types: {', '.join(media.META_TYPES)}. "
+                f"Received file of type '{mime or 'unknown'}'.",
+            )
+        try:
+            row = await self._media.upload(number.user_id, filename, mime, chunks, types=media.META_TYPES)
+        except AppError as exc:
+            raise GraphError(131053, f"Media upload error: {exc.message}") from exc
+        return {"id": str(row.id)}

@@ -1,7 +1,7 @@
 """Cloud API media routes: `POST /{phone-number-id}/media` and the download behind a media object's `url`.
 
 `GET`/`DELETE /{media-id}` go through the object dispatcher in `business.endpoints` (Graph addresses every
-object by bare id); it calls `business.media.media_object` / `delete_media_object`.
+object by bare id); it calls `GraphMedia.media_object` / `delete_media_object`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from fastapi import Query, Request
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
-from parley.business import media as graph_media
 from parley.graph import GraphError
 from parley.http import ContainerDep, GraphScopeDep, client_address, graph_router
 
@@ -66,8 +65,8 @@ async def upload_media(
         mime = declared if isinstance(declared, str) and declared else upload.content_type
         if not mime:
             raise GraphError(100, "The parameter type is required: the file's MIME type, e.g. image/jpeg.")
-        return await graph_media.upload_number_media(
-            container, scope, phone_number_id, upload.filename, mime, _chunks(upload)
+        return await container.graph_media.upload_number_media(
+            scope, phone_number_id, upload.filename, mime, _chunks(upload)
         )
     finally:
         await form.close()
@@ -85,7 +84,7 @@ async def download_media(
     expires: Annotated[str, Query()] = "",
     signature: Annotated[str, Query()] = "",
 ) -> FileResponse:
-    item = await graph_media.download_target(container, scope, media_id, expires, signature)
+    item = await container.graph_media.download_target(scope, media_id, expires, signature)
     return FileResponse(
         item.path,
         media_type=item.mime_type,

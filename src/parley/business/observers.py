@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection
 
-from parley.business.repository import ConversationRow, NumberRow
+from parley.accounts import UserRow
+from parley.business.repository import BusinessMessageRow, ConversationRow, NumberRow
+from parley.graph import GraphError
 
 
 @dataclass(frozen=True)
@@ -49,3 +51,40 @@ class ConversationMessage:
 
 class ConversationObserver(Protocol):
     def on_conversation_message(self, conn: Connection, message: ConversationMessage) -> None: ...
+
+
+class ConversationObservers:
+    """The observers of business conversations, told by the sender and the inbound bridge alike."""
+
+    def __init__(self) -> None:
+        self._observers: list[ConversationObserver] = []
+
+    def add(self, observer: ConversationObserver) -> None:
+        self._observers.append(observer)
+
+    def notify_in(self, conn: Connection, message: ConversationMessage) -> None:
+        for observer in self._observers:
+            observer.on_conversation_message(conn, message)
+
+
+class ConversationWrites(Protocol):
+    """What the inbound bridge and the sweeps write the way a send does: the conversation row and status webhooks.
+
+    The Cloud API sender implements it (one place decides a conversation's windows and a status's pricing).
+    """
+
+    def conversation_in(self, conn: Connection, number: NumberRow, person: UserRow, now: int) -> ConversationRow: ...
+
+    def enqueue_status_in(
+        self,
+        conn: Connection,
+        number: NumberRow,
+        row: BusinessMessageRow,
+        person_phone: str,
+        person_bsuid: str,
+        error: GraphError | None,
+        now: int,
+        *,
+        pricing_on_read: bool = False,
+        priced: dict[str, Any] | None = None,
+    ) -> None: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, insert, select, update
@@ -17,12 +17,12 @@ from sqlalchemy import Connection, insert, select, update
 from parley import media
 from parley.business.media import reachable_media
 from parley.business.models import business_profiles, phone_numbers
-from parley.business.scope import GraphScope
-from parley.graph import GraphError, parse_fields
+from parley.business.numbers import BusinessNumbers
+from parley.graph import GraphError, GraphScope, parse_fields
+from parley.kit.clock import Clock
+from parley.kit.errors import InvalidInputError
 from parley.kit.ids import parse_id
-
-if TYPE_CHECKING:
-    from parley.container import Container
+from parley.platform.db import Database
 
 # Meta's business verticals (WhatsAppBusinessVertical).
 VERTICALS = frozenset(
@@ -106,27 +106,6 @@ def _values(profile: Profile, public_url: str) -> dict[str, Any]:
     }
 
 
-# --- the Cloud API -------------------------------------------------------------------------------------------
-
-
-async def get_business_profile(
-    container: Container, scope: GraphScope, raw_phone_number_id: str, fields: str | None
-) -> dict[str, Any]:
-    """`{"data": [{...profile, "messaging_product": "whatsapp"}]}`; unset fields are left out, as Meta does."""
-    number = await container.business.number_in_scope(scope, raw_phone_number_id)
-    wanted = [spec.name for spec in parse_fields(fields)] or list(READABLE_FIELDS)
-    for name in wanted:
-        if name not in READABLE_FIELDS and name != "messaging_product":
-            raise GraphError(100, f"Tried accessing nonexisting field ({name}) on node type (WhatsAppBusinessProfile)")
-    profile = await container.db.read(lambda c: _load(c, number_id=number.id))
-    if profile is None:  # the number was checked above; a profile always has one
-        raise GraphError(100, "no business profile for this number", subcode=33)
-    values = _values(profile, container.settings.public_url)
-    item: dict[str, Any] = {name: values[name] for name in wanted if values.get(name)}
-    item["messaging_product"] = "whatsapp"
-    return {"data": [item]}
-
-
 def parse_profile_update(body: object) -> dict[str, Any]:
     """The changes a `POST .../whatsapp_business_profile` asks for, checked: {column: value}.
 
@@ -201,61 +180,115 @@ def _websites(value: object) -> list[str]:
     return list(value)
 
 
-async def update_business_profile(
-    container: Container, scope: GraphScope, raw_phone_number_id: str, body: object
-) -> dict[str, bool]:
-    number = await container.business.number_in_scope(scope, raw_phone_number_id)
-    changes = parse_profile_update(body)
-    now = container.clock.now_ms()
-    picture_id = changes.get("profile_picture_media_id")
+class BusinessProfiles:
+    """The profiles of business numbers: through the Cloud API, the team inbox, and as people see them."""
 
-    def unit(conn: Connection) -> None:
-        if picture_id is not None:
-            numbers = select(phone_numbers.c.user_id).where(phone_numbers.c.waba_id == scope.waba_id)
-            item = reachable_media(conn, {r.user_id for r in conn.execute(numbers)}, picture_id)
-            if item is None:
-                raise GraphError(100, f"Param profile_picture_handle: no media {picture_id} this business can use")
-            if item.mime_type not in _PICTURE_TYPES:
+    def __init__(self, db: Database, clock: Clock, numbers: BusinessNumbers, public_url: str) -> None:
+        self._db, self._clock = db, clock
+        self._numbers = numbers
+        self._public_url = public_url
+
+    # --- the Cloud API ------------------------------------------------------------
+
+    async def get_business_profile(
+        self, scope: GraphScope, raw_phone_number_id: str, fields: str | None
+    ) -> dict[str, Any]:
+        """`{"data": [{...profile, "messaging_product": "whatsapp"}]}`; unset fields are left out, as Meta does."""
+        number = await self._numbers.in_scope(scope, raw_phone_number_id)
+        wanted = [spec.name for spec in parse_fields(fields)] or list(READABLE_FIELDS)
+        for name in wanted:
+            if name not in READABLE_FIELDS and name != "messaging_product":
                 raise GraphError(
-                    100, f"Param profile_picture_handle: media {picture_id} is {item.mime_type}, not JPEG or PNG"
+                    100, f"Tried accessing nonexisting field ({name}) on node type (WhatsAppBusinessProfile)"
                 )
-            media.mark_media_used(conn, picture_id, now)  # on the profile: kept, like media sent in a chat
-        exists = conn.execute(
-            select(business_profiles.c.phone_number_id).where(business_profiles.c.phone_number_id == number.id)
-        ).first()
-        if exists is None:
-            conn.execute(insert(business_profiles).values(phone_number_id=number.id, updated_at=now, **changes))
-        else:
-            statement = update(business_profiles).where(business_profiles.c.phone_number_id == number.id)
-            conn.execute(statement.values(updated_at=now, **changes))
+        profile = await self._db.read(lambda c: _load(c, number_id=number.id))
+        if profile is None:  # the number was checked above; a profile always has one
+            raise GraphError(100, "no business profile for this number", subcode=33)
+        values = _values(profile, self._public_url)
+        item: dict[str, Any] = {name: values[name] for name in wanted if values.get(name)}
+        item["messaging_product"] = "whatsapp"
+        return {"data": [item]}
 
-    await container.db.write("business.update_business_profile", unit)
-    return {"success": True}
+    async def update_business_profile(
+        self, scope: GraphScope, raw_phone_number_id: str, body: object
+    ) -> dict[str, bool]:
+        number = await self._numbers.in_scope(scope, raw_phone_number_id)
+        await self._update(scope.waba_id, number.id, body)
+        return {"success": True}
 
+    async def _update(self, waba_id: int, number_id: int, body: object) -> None:
+        changes = parse_profile_update(body)
+        now = self._clock.now_ms()
+        picture_id = changes.get("profile_picture_media_id")
 
-# --- what people see -----------------------------------------------------------------------------------------
+        def unit(conn: Connection) -> None:
+            if picture_id is not None:
+                numbers = select(phone_numbers.c.user_id).where(phone_numbers.c.waba_id == waba_id)
+                item = reachable_media(conn, {r.user_id for r in conn.execute(numbers)}, picture_id)
+                if item is None:
+                    raise GraphError(100, f"Param profile_picture_handle: no media {picture_id} this business can use")
+                if item.mime_type not in _PICTURE_TYPES:
+                    raise GraphError(
+                        100, f"Param profile_picture_handle: media {picture_id} is {item.mime_type}, not JPEG or PNG"
+                    )
+                media.mark_media_used(conn, picture_id, now)  # on the profile: kept, like media sent in a chat
+            exists = conn.execute(
+                select(business_profiles.c.phone_number_id).where(business_profiles.c.phone_number_id == number_id)
+            ).first()
+            if exists is None:
+                conn.execute(insert(business_profiles).values(phone_number_id=number_id, updated_at=now, **changes))
+            else:
+                statement = update(business_profiles).where(business_profiles.c.phone_number_id == number_id)
+                conn.execute(statement.values(updated_at=now, **changes))
 
+        await self._db.write("business.update", unit)
 
-async def public_profile(container: Container, user_id: int) -> dict[str, Any] | None:
-    """A business account's name, number and profile, for people; None if `user_id` is not a business."""
-    profile = await container.db.read(lambda c: _load(c, user_id=user_id))
-    if profile is None:
-        return None
-    return {
-        "user_id": str(profile.user_id),
-        "name": profile.verified_name,
-        "phone": profile.display_phone_number,
-        **_values(profile, container.settings.public_url),
-    }
+    # --- the team inbox (errors in the inbox's terms) ----------------------------------------------------------
 
+    async def inbox_profile(self, waba_id: int, raw_number_id: object) -> dict[str, Any]:
+        """Every profile field of one of the business's numbers (unset ones empty), and the number's id."""
+        number_id = await self._numbers.inbox_number(waba_id, raw_number_id)
+        profile = await self._db.read(lambda c: _load(c, number_id=number_id))
+        values = {} if profile is None else _values(profile, self._public_url)
+        item = {name: value for name, value in values.items() if value}
+        empty = {name: "" for name in TEXT_LIMITS}
+        return {"number_id": str(number_id), **empty, "websites": [], "profile_picture_url": None, **item}
 
-async def profile_picture(container: Container, user_id: int) -> media.MediaRow | None:
-    """The business's current profile picture (public, like Meta's profile picture URLs)."""
+    async def update_inbox_profile(self, waba_id: int, raw_number_id: object, body: object) -> dict[str, Any]:
+        """A partial update with the Cloud API's rules; a bad value is a 400 in the inbox's terms."""
+        number_id = await self._numbers.inbox_number(waba_id, raw_number_id)
+        if not isinstance(body, dict):
+            raise InvalidInputError("the request body must be a JSON object")
+        unknown = sorted(set(body) - {*TEXT_LIMITS, "websites", "vertical"})
+        if unknown:
+            raise InvalidInputError(f"{unknown[0]} is not a profile field you can change here")
+        try:
+            await self._update(waba_id, number_id, {**body, "messaging_product": "whatsapp"})
+        except GraphError as exc:
+            raise InvalidInputError(exc.details) from exc
+        return await self.inbox_profile(waba_id, str(number_id))
 
-    def unit(conn: Connection) -> media.MediaRow | None:
-        profile = _load(conn, user_id=user_id)
-        if profile is None or profile.profile_picture_media_id is None:
+    # --- what people see -----------------------------------------------------------------------------------------
+
+    async def public_profile(self, user_id: int) -> dict[str, Any] | None:
+        """A business account's name, number and profile, for people; None if `user_id` is not a business."""
+        profile = await self._db.read(lambda c: _load(c, user_id=user_id))
+        if profile is None:
             return None
-        return media.get_media(conn, profile.profile_picture_media_id)
+        return {
+            "user_id": str(profile.user_id),
+            "name": profile.verified_name,
+            "phone": profile.display_phone_number,
+            **_values(profile, self._public_url),
+        }
 
-    return await container.db.read(unit)
+    async def profile_picture(self, user_id: int) -> media.MediaRow | None:
+        """The business's current profile picture (public, like Meta's profile picture URLs)."""
+
+        def unit(conn: Connection) -> media.MediaRow | None:
+            profile = _load(conn, user_id=user_id)
+            if profile is None or profile.profile_picture_media_id is None:
+                return None
+            return media.get_media(conn, profile.profile_picture_media_id)
+
+        return await self._db.read(unit)

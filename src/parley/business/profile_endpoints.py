@@ -50,7 +50,7 @@ async def get_profile(
     scope: GraphScopeDep,
     fields: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
-    return await profiles.get_business_profile(container, scope, phone_number_id, fields)
+    return await container.profiles.get_business_profile(scope, phone_number_id, fields)
 
 
 @router.post(
@@ -66,7 +66,7 @@ async def update_profile(
         body = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError as exc:
         raise GraphError(100, f"the request body is not valid JSON: {exc}") from exc
-    return await profiles.update_business_profile(container, scope, phone_number_id, body)
+    return await container.profiles.update_business_profile(scope, phone_number_id, body)
 
 
 def _business_id(raw: str) -> int:
@@ -78,7 +78,7 @@ def _business_id(raw: str) -> int:
 
 @client_router.get("/businesses/{user_id}/profile", summary="A business's name and profile")
 async def business_profile(user_id: str, _me: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
-    found = await profiles.public_profile(c, _business_id(user_id))
+    found = await c.profiles.public_profile(_business_id(user_id))
     if found is None:
         raise NotFoundError("no such business")
     return found
@@ -90,7 +90,7 @@ async def business_profile(user_id: str, _me: PrincipalDep, c: ContainerDep) -> 
     response_class=FileResponse,
 )
 async def business_profile_picture(user_id: str, c: ContainerDep) -> FileResponse:
-    item = await profiles.profile_picture(c, _business_id(user_id))
+    item = await c.profiles.profile_picture(_business_id(user_id))
     if item is None:
         raise NotFoundError("this business has no profile picture")
     return FileResponse(item.path, media_type=item.mime_type, headers={"Cache-Control": "public, max-age=300"})

@@ -36,7 +36,7 @@ _CREATE_BODY = {
 
 @router.get("/message_qrdls/{code}.{kind}", summary="A QR code's image (public, like Meta's image URLs)")
 async def qr_image(code: str, kind: str, container: ContainerDep) -> Response:
-    image = await qr.public_image(container, code, kind)
+    image = await container.qr_codes.public_image(code, kind)
     return Response(image, media_type=qr.MIME_TYPES[kind], headers={"Cache-Control": "public, max-age=300"})
 
 
@@ -47,7 +47,7 @@ async def create_or_update_qr_code(
     version: str, phone_number_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep
 ) -> dict[str, Any]:
     body = await graph_json_body(request)
-    return await qr.create_or_update(container, scope, phone_number_id, body, parse_version(version))
+    return await container.qr_codes.create_or_update(scope, phone_number_id, body, parse_version(version))
 
 
 @router.get("/{phone_number_id}/message_qrdls", summary="A number's QR codes, newest first")
@@ -61,7 +61,9 @@ async def list_qr_codes(
     limit: Annotated[int, Query()] = qr.MAX_PAGE,
     after: Annotated[str | None, Query(max_length=128)] = None,
 ) -> dict[str, Any]:
-    return await qr.list_codes(container, scope, phone_number_id, parse_version(version), fields, code, limit, after)
+    return await container.qr_codes.list_codes(
+        scope, phone_number_id, parse_version(version), fields, code, limit, after
+    )
 
 
 @router.get("/{phone_number_id}/message_qrdls/{code}", summary="One QR code")
@@ -73,11 +75,11 @@ async def get_qr_code(
     scope: GraphScopeDep,
     fields: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
-    return await qr.get_code(container, scope, phone_number_id, code, parse_version(version), fields)
+    return await container.qr_codes.get_code(scope, phone_number_id, code, parse_version(version), fields)
 
 
 @router.delete("/{phone_number_id}/message_qrdls/{code}", summary="Delete a QR code (its link stops working)")
 async def delete_qr_code(
     phone_number_id: str, code: str, container: ContainerDep, scope: GraphScopeDep
 ) -> dict[str, bool]:
-    return await qr.delete_code(container, scope, phone_number_id, code)
+    return await container.qr_codes.delete_code(scope, phone_number_id, code)

@@ -137,6 +137,11 @@ def numbers_of_users(conn: Connection, user_ids: Iterable[int]) -> dict[int, Num
     return {r.user_id: NumberRow(**r._mapping) for r in rows}
 
 
+def business_user_ids(conn: Connection) -> set[int]:
+    """The Parley accounts that are business numbers (one per number; numbers are never removed)."""
+    return {r.user_id for r in conn.execute(select(phone_numbers.c.user_id))}
+
+
 def numbers_of_waba(conn: Connection, waba_id: int) -> list[NumberRow]:
     rows = conn.execute(select(phone_numbers).where(phone_numbers.c.waba_id == waba_id).order_by(phone_numbers.c.id))
     return [NumberRow(**r._mapping) for r in rows]

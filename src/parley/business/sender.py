@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection
 
@@ -24,12 +24,13 @@ from parley.business import statements as hot
 from parley.business.events import echo_value, pricing_object, status_value
 from parley.business.identity import bsuid, market_of, wa_id
 from parley.business.models import DELIVERED, FAILED, READ, SENT
-from parley.business.observers import API, ConversationMessage, SentBy
+from parley.business.numbers import BusinessNumbers
+from parley.business.observers import API, ConversationMessage, ConversationObservers, SentBy
+from parley.business.outbox import BusinessOutbox
 from parley.business.policy import CSW_MS, price_send, tier_limit
-from parley.business.scope import GraphScope
 from parley.business.wamid import parse_wamid, to_wamid
 from parley.config import BusinessSettings
-from parley.graph import GraphError, object_not_found
+from parley.graph import GraphError, GraphScope, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.errors import InvalidInputError, NotFoundError
 from parley.kit.idempotency import request_fingerprint
@@ -39,9 +40,6 @@ from parley.kit.phone import InvalidPhoneNumberError
 from parley.platform.db import Database
 from parley.platform.db.driver import DriverCursor
 from parley.platform.ratelimit import RateLimiter
-
-if TYPE_CHECKING:
-    from parley.business.service import BusinessService
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,6 @@ class CloudApiSender:
         db: Database,
         clock: Clock,
         ids: IdGenerator,
-        business_service: BusinessService,
         account_service: accounts.AccountService,
         messaging_service: messaging.MessagingService,
         billing_service: billing.BillingService,
@@ -70,9 +67,11 @@ class CloudApiSender:
         settings: BusinessSettings,
         secret: bytes,
         fetch_link: Callable[[int, str, str], Awaitable[outbound.ResolvedMedia]],
+        numbers: BusinessNumbers,
+        outbox: BusinessOutbox,
+        observers: ConversationObservers,
     ) -> None:
         self._db, self._clock, self._ids = db, clock, ids
-        self._business = business_service
         self._accounts = account_service
         self._messaging = messaging_service
         self._billing = billing_service
@@ -80,7 +79,46 @@ class CloudApiSender:
         self._settings = settings
         self._secret = secret
         self._fetch_link = fetch_link
+        self._numbers = numbers
+        self._outbox = outbox
+        self._observers = observers
         self._tiers = tuple(settings.messaging_limit_tiers)
+
+    async def number_in_scope(self, scope: GraphScope, raw_id: str | int) -> repo.NumberRow:
+        return await self._numbers.in_scope(scope, raw_id)
+
+    # The inbound bridge and the sweeps write conversations and status webhooks the way a send does
+    # (observers.ConversationWrites).
+    def conversation_in(
+        self, conn: Connection, number: repo.NumberRow, person: accounts.UserRow, now: int
+    ) -> repo.ConversationRow:
+        return _open_conversation_in(conn, self._ids, self._messaging, self._secret, number, person, now)
+
+    def enqueue_status_in(
+        self,
+        conn: Connection,
+        number: repo.NumberRow,
+        row: repo.BusinessMessageRow,
+        person_phone: str,
+        person_bsuid: str,
+        error: GraphError | None,
+        now: int,
+        *,
+        pricing_on_read: bool = False,
+        priced: dict[str, Any] | None = None,
+    ) -> None:
+        _enqueue_status_in(
+            conn,
+            self._ids,
+            number,
+            row,
+            person_phone,
+            person_bsuid,
+            error,
+            now,
+            pricing_on_read=pricing_on_read,
+            priced=priced,
+        )
 
     async def _prepare(
         self,
@@ -92,7 +130,7 @@ class CloudApiSender:
         parsed: outbound.OutboundRequest | outbound.MarkReadRequest | None = None,
     ) -> tuple[repo.NumberRow, outbound.MarkReadRequest] | _Prepared:
         """The step send and dry run share: the number in scope, the request parsed, the recipient found."""
-        number = await self._business.number_in_scope(scope, raw_number_id)
+        number = await self._numbers.in_scope(scope, raw_number_id)
         request = outbound.parse_send_request(body) if parsed is None else parsed
         if dry_run and (isinstance(request, outbound.MarkReadRequest) or request.type == "reaction"):
             raise GraphError(100, "dry_run prices messages; read receipts and reactions are never charged")
@@ -252,7 +290,7 @@ class CloudApiSender:
                     templates.record_sent(
                         conn, rendered.template_id, now, ids=self._ids, quality_score=rendered.quality_score
                     )
-                self._business.observe_in(
+                self._observers.notify_in(
                     conn,
                     conversation_message(
                         number, conversation, person, result.message_id, request.type, content, now
@@ -263,7 +301,7 @@ class CloudApiSender:
                     # sent from the WhatsApp Business app, so that software sees the whole conversation.
                     echo = echo_value(number, person.phone, to_wamid(result.message_id), now, request.type, content)
                     _enqueue(conn, self._ids, waba_id, "smb_message_echoes", echo, number.id)
-            enqueue_status_in(
+            _enqueue_status_in(
                 conn,
                 self._ids,
                 number,
@@ -277,7 +315,7 @@ class CloudApiSender:
             return result.message_id, committed
 
         message_id, committed = await self._db.write("business.send", unit)
-        self._business.wake_webhooks()
+        self._outbox.wake()
         if committed is not None:
             await self._messaging.publish_committed(committed)
         return _send_answer(request, person, recipient_input, message_id)
@@ -392,7 +430,7 @@ class CloudApiSender:
     def _conversation(
         self, conn: Connection, number: repo.NumberRow, person: accounts.UserRow, now: int
     ) -> repo.ConversationRow:
-        return conversation_in(conn, self._ids, self._messaging, self._secret, number, person, now)
+        return _open_conversation_in(conn, self._ids, self._messaging, self._secret, number, person, now)
 
     async def _mark_read(self, number: repo.NumberRow, request: outbound.MarkReadRequest) -> None:
         message_id = parse_wamid(request.message_id)
@@ -570,7 +608,7 @@ def _chat_of_message(conn: Connection, message_id: int) -> int | None:
     return None if row is None else row.chat_id
 
 
-def conversation_in(
+def _open_conversation_in(
     conn: Connection,
     ids: IdGenerator,
     messaging_service: messaging.MessagingService,
@@ -598,7 +636,7 @@ def conversation_in(
     return conversation
 
 
-def enqueue_status_in(
+def _enqueue_status_in(
     conn: Connection,
     ids: IdGenerator,
     number: repo.NumberRow,

@@ -14,9 +14,9 @@ from rich.table import Table
 
 from parley.billing.report import RevenueReport, revenue_report
 from parley.billing.statements import FINAL, Statement, StatementBook, render_csv, render_html
-from parley.business import GraphScope
 from parley.cli.common import with_container
 from parley.container import Container
+from parley.graph import GraphScope
 from parley.kit.money import format_amount
 
 console = Console()

@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-from parley.business import GraphScope
 from parley.container import Container
-from parley.graph import GraphError
+from parley.graph import GraphError, GraphScope
 from parley.messaging.schemas import SendMessageIn, TextIn
 
 DEMO_BUSINESS_PHONE = "+14155550190"
@@ -42,7 +41,7 @@ async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
             if old.name == DEMO_TOKEN_NAME and old.revoked_at is None:
                 await c.business.revoke_token(str(old.id))
         _, token = await c.business.create_token(number.waba_id, DEMO_TOKEN_NAME)
-        links = await c.business.inbox_links(c, number.waba_id)
+        links = await c.qr_codes.inbox_links(number.waba_id)
         url = links[0].url if links else ""
         return DemoBusiness(str(number.waba_id), str(number.id), DEMO_BUSINESS_PHONE, token, "(unchanged)", url)
     created = await c.business.create_business(
@@ -73,8 +72,8 @@ async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
     await asyncio.sleep(c.settings.templates.review_delay_s + 0.1)  # the review is asynchronous
     await c.templates.review_due_now()
     # A message link, as the inbox's links settings make them: listed there with its QR code and clicks.
-    message_link = await c.business.create_inbox_link(
-        c, created.waba_id, {"number_id": str(created.phone_number_id), "prefilled_message": DEMO_LINK_TEXT}
+    message_link = await c.qr_codes.inbox_create(
+        created.waba_id, {"number_id": str(created.phone_number_id), "prefilled_message": DEMO_LINK_TEXT}
     )
     # The team inbox: an owner and an agent (both sign in at /inbox/login), a quick reply.
     await c.inbox.create_agent(

@@ -14,9 +14,8 @@ from sqlalchemy import Connection
 
 from parley import billing, payments
 from parley.billing.statements import Statement, StatementBook, has_activity, summary
-from parley.business import GraphScope
 from parley.console.access import ConsoleDep
-from parley.container import Container
+from parley.graph import GraphScope
 from parley.http import ContainerDep
 from parley.inbox import AgentContext
 from parley.kit.errors import InvalidInputError, NotFoundError
@@ -128,7 +127,7 @@ def statement_view(statement: Statement) -> dict[str, Any]:
     return {**summary(statement), "links": statement_links(statement.period)}
 
 
-async def business_statements(container: Container, waba_id: int) -> list[Statement]:
+async def business_statements(container: ContainerDep, waba_id: int) -> list[Statement]:
     """The business's months with activity, newest first (finalising and numbering what is due)."""
     waba = await container.business.waba_object(GraphScope(waba_id, 0, 0), waba_id)
     name = "" if waba is None else str(waba["name"])
@@ -136,7 +135,7 @@ async def business_statements(container: Container, waba_id: int) -> list[Statem
     return [s for s in reversed(found) if has_activity(s.document)]
 
 
-async def business_statement(container: Container, waba_id: int, period: str) -> Statement | None:
+async def business_statement(container: ContainerDep, waba_id: int, period: str) -> Statement | None:
     waba = await container.business.waba_object(GraphScope(waba_id, 0, 0), waba_id)
     name = "" if waba is None else str(waba["name"])
     return await StatementBook(container.db, container.billing.journal, container.clock).statement(
@@ -217,7 +216,7 @@ async def confirm_payment(
     return {"payment": payment_view(paid), "balance": balance_view(await container.billing.balance(ctx.waba_id))}
 
 
-def _credit_wallet(container: Container, ctx: AgentContext, conn: Connection, payment: payments.PaymentRow) -> None:
+def _credit_wallet(container: ContainerDep, ctx: AgentContext, conn: Connection, payment: payments.PaymentRow) -> None:
     """In the unit that records the success: the payment's id is the top-up's reference, so it credits once."""
     card = f"{payment.card_brand} ending {payment.card_last4}"
     container.billing.topup_in(

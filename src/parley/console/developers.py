@@ -1,6 +1,6 @@
 """The console's Developers area: the business's Cloud API tokens, its webhook callback, and the delivery log.
 
-Everything goes through the services the Cloud API and the CLI use: `BusinessService` mints and revokes tokens
+Everything goes through the services the Cloud API and the CLI use: `BusinessAccounts` mints and revokes tokens
 (a revocation reaches every process's token cache at once), `WebhookService` verifies a callback with Meta's
 handshake under the egress policy, and a test event or a redelivery goes out through the real delivery loop.
 Refusals are the API's own words, in the inbox API's `{"error": {"code", "message"}}` shape.

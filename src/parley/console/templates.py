@@ -15,10 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from parley.billing import RateSheet
-from parley.business import GraphScope
 from parley.console.access import ConsoleDep
-from parley.container import Container
-from parley.graph import GraphError
+from parley.graph import GraphError, GraphScope
 from parley.http import ContainerDep
 from parley.inbox.endpoints import BodyDep
 from parley.kit.errors import AppError, ConflictError, InvalidInputError, NotFoundError
@@ -76,11 +74,11 @@ def _template_id(raw: str) -> int:
     return parsed
 
 
-async def _scope(container: Container, waba_id: int) -> GraphScope:
+async def _scope(container: ContainerDep, waba_id: int) -> GraphScope:
     return await container.business.scope_of(waba_id)
 
 
-async def _rate_sheet(container: Container, waba_id: int) -> RateSheet:
+async def _rate_sheet(container: ContainerDep, waba_id: int) -> RateSheet:
     info = await container.business.inbox_business(waba_id)
     own_number = info.numbers[0]["display_phone_number"] if info.numbers else None
     return await container.billing.rate_sheet(waba_id, own_number)
@@ -148,7 +146,7 @@ def template_view(row: TemplateRow) -> dict[str, Any]:
 
 
 async def template_list(
-    container: Container,
+    container: ContainerDep,
     waba_id: int,
     *,
     status: str | None = None,

@@ -29,8 +29,7 @@ from parley.kit.ids import IdGenerator
 from parley.platform.db import Database
 
 if TYPE_CHECKING:
-    from parley.business.sender import CloudApiSender
-    from parley.business.service import BusinessService
+    from parley.inbox.ports import BusinessPort
 
 log = logging.getLogger("parley.inbox")
 
@@ -41,14 +40,12 @@ class Automations:
         db: Database,
         clock: Clock,
         ids: IdGenerator,
-        business_service: BusinessService,
-        sender: CloudApiSender,
+        business_service: BusinessPort,
         publish: Callable[[int, dict[str, Any]], Awaitable[None]],
         poll_s: float,
     ) -> None:
         self._db, self._clock, self._ids = db, clock, ids
         self._business = business_service
-        self._sender = sender
         self._publish = publish
         self._poll_s = poll_s
         self._wake = asyncio.Event()
@@ -153,7 +150,7 @@ class Automations:
         }
         scope = await self._business.scope_of(thread.waba_id)
         try:
-            await self._sender.send(
+            await self._business.send(
                 scope,
                 str(thread.phone_number_id),
                 cloud,

@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from parley.container import Container
 from parley.http import ContainerDep
 from parley.inbox.endpoints import AgentDep
 from parley.kit.spreadsheet import safe_cell
@@ -40,7 +39,7 @@ def csv_row(contact: dict[str, Any]) -> list[str]:
     return [safe_cell(str(cell)) for cell in cells]
 
 
-async def csv_lines(container: Container, waba_id: int) -> AsyncIterator[str]:
+async def csv_lines(container: ContainerDep, waba_id: int) -> AsyncIterator[str]:
     """One chunk per page of contacts, so memory stays flat however many contacts there are."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -9,10 +9,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, Response
-from starlette.requests import HTTPConnection
 
-from parley.container import Container
-from parley.http import ContainerDep, container_dependency
+from parley.http import ContainerDep, get_container
 from parley.inbox.cookies import SESSION_COOKIE, CsrfError, same_token
 from parley.inbox.inputs import optional_id
 from parley.inbox.service import SESSIONS_ENDED, AgentContext, ConversationQuery
@@ -24,9 +22,7 @@ _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 router = APIRouter(prefix="/inbox/api", tags=["team inbox"])
 
 
-async def agent_context(
-    request: Request, container: Annotated[Container, Depends(container_dependency)]
-) -> AgentContext:
+async def agent_context(request: Request, container: ContainerDep) -> AgentContext:
     """The signed-in agent; a write must also carry the session's CSRF token in `X-CSRF-Token`."""
     ctx = await container.inbox.session(request.cookies.get(SESSION_COOKIE))
     if request.method not in _SAFE_METHODS and not same_token(request.headers.get("x-csrf-token", ""), ctx.csrf_token):
@@ -214,7 +210,7 @@ async def mark_read(conversation_id: str, ctx: AgentDep, container: ContainerDep
 @router.get("/media/{media_id}", response_class=FileResponse)
 async def media(media_id: str, ctx: AgentDep, container: ContainerDep) -> FileResponse:
     """A photo or document of a conversation, for the agent's page (which sends the session cookie)."""
-    item = await container.business.media_of_business(ctx.waba_id, media_id)
+    item = await container.business_for_inbox.media_of_business(ctx.waba_id, media_id)
     return FileResponse(item.path, media_type=item.mime_type, filename=item.filename)
 
 
@@ -329,7 +325,7 @@ async def unlabel_contact(contact_id: str, label_id: str, ctx: AgentDep, contain
 @router.websocket("/stream")
 async def stream(ws: WebSocket) -> None:
     """Hints that a conversation changed; the page refetches what it shows (the database stays the truth)."""
-    container = _container_of(ws)
+    container = get_container(ws)
     token = ws.cookies.get(SESSION_COOKIE)
     try:
         ctx = await container.inbox.session(token)
@@ -390,7 +386,7 @@ async def stream(ws: WebSocket) -> None:
             subscription.cancel()
 
 
-async def _signed_in(container: Container, token: str | None) -> bool:
+async def _signed_in(container: ContainerDep, token: str | None) -> bool:
     try:
         await container.inbox.session(token, slide=False)  # an open tab alone does not keep a session alive
     except UnauthenticatedError:
@@ -406,7 +402,7 @@ async def _drain(ws: WebSocket) -> None:
 
 
 async def _inbox_event(
-    container: Container, ctx: AgentContext, event: dict[str, Any], chats: dict[int, str | None]
+    container: ContainerDep, ctx: AgentContext, event: dict[str, Any], chats: dict[int, str | None]
 ) -> dict[str, Any] | None:
     if event.get("type") in ("conversation", "agents"):
         return event
@@ -422,8 +418,3 @@ async def _inbox_event(
         chats[chat_id] = await container.inbox.conversation_of_chat(ctx, chat_id)
     conversation_id = chats[chat_id]
     return None if conversation_id is None else {"type": "conversation", "id": conversation_id}
-
-
-def _container_of(connection: HTTPConnection) -> Container:
-    container: Container = connection.app.state.container
-    return container

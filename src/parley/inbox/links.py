@@ -9,7 +9,7 @@ from parley.inbox.inputs import require_admin
 from parley.inbox.service import AgentContext
 
 if TYPE_CHECKING:
-    from parley.container import Container
+    from parley.inbox.ports import BusinessPort
 
 
 def link_view(link: Any) -> dict[str, Any]:
@@ -28,28 +28,28 @@ def link_view(link: Any) -> dict[str, Any]:
     }
 
 
-async def list_links(container: Container, ctx: AgentContext) -> list[dict[str, Any]]:
-    return [link_view(link) for link in await container.business.inbox_links(container, ctx.waba_id)]
+async def list_links(business: BusinessPort, ctx: AgentContext) -> list[dict[str, Any]]:
+    return [link_view(link) for link in await business.inbox_links(ctx.waba_id)]
 
 
-async def create_link(container: Container, ctx: AgentContext, body: object) -> dict[str, Any]:
+async def create_link(business: BusinessPort, ctx: AgentContext, body: object) -> dict[str, Any]:
     require_admin(ctx)
-    return link_view(await container.business.create_inbox_link(container, ctx.waba_id, body))
+    return link_view(await business.create_inbox_link(ctx.waba_id, body))
 
 
-async def delete_link(container: Container, ctx: AgentContext, code: str) -> None:
+async def delete_link(business: BusinessPort, ctx: AgentContext, code: str) -> None:
     require_admin(ctx)
-    await container.business.delete_inbox_link(container, ctx.waba_id, code)
+    await business.delete_inbox_link(ctx.waba_id, code)
 
 
-async def link_image(container: Container, ctx: AgentContext, code: str, kind: str) -> bytes:
-    return await container.business.inbox_link_image(container, ctx.waba_id, code, kind)
+async def link_image(business: BusinessPort, ctx: AgentContext, code: str, kind: str) -> bytes:
+    return await business.inbox_link_image(ctx.waba_id, code, kind)
 
 
-async def profile(container: Container, ctx: AgentContext, number: str | None) -> dict[str, Any]:
-    return await container.business.inbox_profile(container, ctx.waba_id, number)
+async def profile(business: BusinessPort, ctx: AgentContext, number: str | None) -> dict[str, Any]:
+    return await business.inbox_profile(ctx.waba_id, number)
 
 
-async def update_profile(container: Container, ctx: AgentContext, number: str | None, body: object) -> dict[str, Any]:
+async def update_profile(business: BusinessPort, ctx: AgentContext, number: str | None, body: object) -> dict[str, Any]:
     require_admin(ctx)
-    return await container.business.update_inbox_profile(container, ctx.waba_id, number, body)
+    return await business.update_inbox_profile(ctx.waba_id, number, body)

@@ -17,17 +17,17 @@ _MIME_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 @router.get("/links")
 async def list_links(ctx: AgentDep, container: ContainerDep) -> dict[str, Any]:
-    return {"data": await links.list_links(container, ctx)}
+    return {"data": await links.list_links(container.business_for_inbox, ctx)}
 
 
 @router.post("/links", status_code=201)
 async def create_link(ctx: AgentDep, container: ContainerDep, body: BodyDep) -> dict[str, Any]:
-    return await links.create_link(container, ctx, body)
+    return await links.create_link(container.business_for_inbox, ctx, body)
 
 
 @router.delete("/links/{code}", status_code=204)
 async def delete_link(code: str, ctx: AgentDep, container: ContainerDep) -> Response:
-    await links.delete_link(container, ctx, code)
+    await links.delete_link(container.business_for_inbox, ctx, code)
     return Response(status_code=204)
 
 
@@ -42,7 +42,7 @@ async def link_svg(code: str, ctx: AgentDep, container: ContainerDep) -> Respons
 
 
 async def _image(container: ContainerDep, ctx: AgentDep, code: str, kind: str) -> Response:
-    image = await links.link_image(container, ctx, code, kind)
+    image = await links.link_image(container.business_for_inbox, ctx, code, kind)
     # Private: the session may end, and another agent of another business must not get it from a shared cache.
     return Response(image, media_type=_MIME_TYPES[kind], headers={"Cache-Control": "private, max-age=300"})
 
@@ -51,11 +51,11 @@ async def _image(container: ContainerDep, ctx: AgentDep, code: str, kind: str) -
 async def profile(
     ctx: AgentDep, container: ContainerDep, number: Annotated[str | None, Query()] = None
 ) -> dict[str, Any]:
-    return await links.profile(container, ctx, number)
+    return await links.profile(container.business_for_inbox, ctx, number)
 
 
 @router.patch("/profile")
 async def update_profile(
     ctx: AgentDep, container: ContainerDep, body: BodyDep, number: Annotated[str | None, Query()] = None
 ) -> dict[str, Any]:
-    return await links.update_profile(container, ctx, number, body)
+    return await links.update_profile(container.business_for_inbox, ctx, number, body)

@@ -40,7 +40,7 @@ from parley.kit.spreadsheet import safe_cell
 from parley.platform.db import Database
 
 if TYPE_CHECKING:
-    from parley.business.service import BusinessService
+    from parley.inbox.ports import BusinessPort
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_RANGE_DAYS = 366
@@ -257,7 +257,7 @@ def _midnight_ms(day: date, zone: ZoneInfo) -> int:
 
 async def report_for(
     db: Database,
-    business: BusinessService,
+    business: BusinessPort,
     waba_id: int,
     now_ms: int,
     raw_from: str | None = None,
@@ -275,7 +275,7 @@ async def report_for(
 
 async def build_report(
     db: Database,
-    business: BusinessService,
+    business: BusinessPort,
     waba_id: int,
     since_day: date,
     until_day: date,

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from parley.container import Container
 from parley.http import ContainerDep
 from parley.inbox.endpoints import AgentDep
 from parley.inbox.reports import Report, report_csv, report_for
@@ -22,10 +21,15 @@ LabelQuery = Annotated[str | None, Query(alias="label", description="only this l
 
 
 async def _report(
-    ctx: AgentContext, container: Container, since: str | None, until: str | None, agent: str | None, label: str | None
+    ctx: AgentContext,
+    container: ContainerDep,
+    since: str | None,
+    until: str | None,
+    agent: str | None,
+    label: str | None,
 ) -> Report:
     return await report_for(
-        container.db, container.business, ctx.waba_id, container.clock.now_ms(), since, until, agent, label
+        container.db, container.business_for_inbox, ctx.waba_id, container.clock.now_ms(), since, until, agent, label
     )
 
 

@@ -68,9 +68,8 @@ from parley.platform.db.driver import DriverCursor
 from parley.platform.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
-    from parley.business.sender import CloudApiSender
-    from parley.business.service import BusinessService
     from parley.config import InboxSettings
+    from parley.inbox.ports import BusinessPort
 
 
 ROLES = ("owner", "admin", "agent")
@@ -145,20 +144,16 @@ class InboxService:
         bus: Bus,
         clock: Clock,
         ids: IdGenerator,
-        business_service: BusinessService,
-        sender: CloudApiSender,
+        business_service: BusinessPort,
         rate_limiter: RateLimiter,
         settings: InboxSettings,
     ) -> None:
         self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
         self._business = business_service
-        self._sender = sender
         self._limiter = rate_limiter
         self._settings = settings
         self._passwords = PasswordPool(settings.password_hash_threads, settings.password_hash_queue)
-        self.automations = Automations(
-            db, clock, ids, business_service, sender, self._publish, settings.automation_poll_s
-        )
+        self.automations = Automations(db, clock, ids, business_service, self._publish, settings.automation_poll_s)
         business_service.add_conversation_observer(self)
 
     async def start(self) -> None:
@@ -712,7 +707,7 @@ class InboxService:
         scope = await self._business.scope_of(ctx.waba_id)
         key = None if idempotency_key is None else f"inbox:{ctx.agent_id}:{idempotency_key}"
         try:
-            answer = await self._sender.send(
+            answer = await self._business.send(
                 scope, str(number_id), cloud, key, sent_by=business.SentBy("agent", ctx.agent_id)
             )
         except GraphError as exc:
@@ -723,7 +718,7 @@ class InboxService:
         thread, cloud = await self._cloud_body(ctx, raw_id, body)
         scope = await self._business.scope_of(ctx.waba_id)
         try:
-            answer = await self._sender.preview(scope, str(thread.phone_number_id), cloud)
+            answer = await self._business.preview(scope, str(thread.phone_number_id), cloud)
         except GraphError as exc:
             raise _as_inbox_error(exc) from exc
         return {k: answer[k] for k in ("window", "pricing", "cost") if k in answer}
@@ -748,7 +743,7 @@ class InboxService:
                     },
                 }
                 with contextlib.suppress(GraphError):
-                    answer = await self._sender.preview(scope, str(thread.phone_number_id), cloud, check_funds=False)
+                    answer = await self._business.preview(scope, str(thread.phone_number_id), cloud, check_funds=False)
                     cost = answer.get("cost")
                     if cost is not None:
                         price = {"amount": cost["amount"], "currency": cost["currency"]}
@@ -801,7 +796,7 @@ class InboxService:
         number_id, cloud = await self._start_request(ctx, body)
         scope = await self._business.scope_of(ctx.waba_id)
         try:
-            answer = await self._sender.preview(scope, str(number_id), cloud, check_funds=False)
+            answer = await self._business.preview(scope, str(number_id), cloud, check_funds=False)
         except GraphError as exc:
             raise _as_inbox_error(exc) from exc
         return {"to": cloud["to"], **{k: answer[k] for k in ("window", "pricing", "cost") if k in answer}}

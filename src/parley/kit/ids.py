@@ -50,6 +50,11 @@ def parse_id(raw: str) -> int | None:
     return value if value <= MAX_ID else None
 
 
+def first_id_at(timestamp_ms: int) -> int:
+    """The smallest id any generator can give at `timestamp_ms` (ids given later are never below it)."""
+    return max(timestamp_ms - EPOCH_MS, 0) << (_NODE_BITS + _SEQ_BITS)
+
+
 def timestamp_ms_of(id_: int) -> int:
     """The creation time encoded in an id."""
     return (id_ >> (_NODE_BITS + _SEQ_BITS)) + EPOCH_MS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 from starlette.requests import Request
@@ -16,7 +16,21 @@ from parley.messaging.schemas import ContextIn, SendMessageIn, TextIn
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from parley.container import Container
+    from parley.accounts import AccountService
+    from parley.config import Settings
+    from parley.messaging.service import MessagingService
+
+
+class SendServices(Protocol):
+    """What a lean send needs of the app's services (the container, in `app.state.container`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def accounts(self) -> AccountService: ...
+    @property
+    def messaging(self) -> MessagingService: ...
+
 
 SEND_PATH = "/client/v1/messages"
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -124,7 +138,7 @@ def _json_headers(length: int) -> list[tuple[bytes, bytes]]:
 
 async def send_message(app: Starlette, scope: Scope, receive: Receive, send: Send, fallback: ASGIApp) -> None:
     """Serve a person's send, or hand the request to `fallback` (FastAPI) untouched but for the body it read."""
-    container: Container = app.state.container
+    container: SendServices = app.state.container
     limit = container.settings.limits.max_json_bytes
     token = _bearer_token(scope)
     if token is None or not _is_json_within(scope, limit):

@@ -35,9 +35,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from parley.business import GraphScope
 from parley.config import TemplateSettings
-from parley.graph import FieldSpec, GraphError, object_not_found
+from parley.graph import FieldSpec, GraphError, GraphScope, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.ids import EPOCH_MS, IdGenerator
 from parley.platform.db import Database

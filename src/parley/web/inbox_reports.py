@@ -67,7 +67,7 @@ def build_reports_router(templates: Jinja2Templates, asset_version: str, headers
         query = asked(request)
         return await report_for(
             container.db,
-            container.business,
+            container.business_for_inbox,
             ctx.waba_id,
             container.clock.now_ms(),
             query["from"],
@@ -97,7 +97,7 @@ def build_reports_router(templates: Jinja2Templates, asset_version: str, headers
         except AppError as exc:
             status, context["error"] = exc.status, exc.message
             # The form still offers this business's agents and labels, over the default range.
-            report = await report_for(container.db, container.business, ctx.waba_id, container.clock.now_ms())
+            report = await report_for(container.db, container.business_for_inbox, ctx.waba_id, container.clock.now_ms())
             context["options"] = report
         else:
             context.update(_page_context(report))
