@@ -4,7 +4,6 @@ from parley.accounts.models import users as users_table
 from parley.accounts.repository import (
     DeviceRow,
     UserRow,
-    advance_device_ack,
     get_device,
     get_user_by_phone,
     get_users,
@@ -26,7 +25,6 @@ __all__ = [
     "Principal",
     "Session",
     "UserRow",
-    "advance_device_ack",
     "device_topic",
     "get_device",
     "get_user_by_phone",

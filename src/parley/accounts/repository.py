@@ -138,20 +138,6 @@ def next_inbox_seqs(conn: Connection, user_ids: Iterable[int]) -> dict[int, int]
     return seqs
 
 
-def advance_device_ack(conn: Connection, device_id: int, user_id: int, seq: int) -> tuple[int, int] | None:
-    """Move the device's ack mark forward to `seq` (never past the inbox head, never back).
-
-    Returns (previous, new) when it moved, None when there was nothing new to acknowledge.
-    """
-    head = conn.execute(select(users.c.inbox_seq).where(users.c.id == user_id)).scalar_one()
-    previous = conn.execute(select(devices.c.acked_seq).where(devices.c.id == device_id)).scalar_one()
-    new = min(seq, head)
-    if new <= previous:
-        return None
-    conn.execute(update(devices).where(devices.c.id == device_id).values(acked_seq=new))
-    return previous, new
-
-
 def get_otp(conn: Connection, phone: str) -> OtpRow | None:
     # Row-locked until commit: concurrent guesses are counted one after another, never past the limit.
     row = conn.execute(select(otp_codes).where(otp_codes.c.phone == phone).with_for_update()).first()
