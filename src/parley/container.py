@@ -191,7 +191,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     )
     privacy.add_observer(QualityObserver(ids, numbers, outbox, settings.business))
     sweeps = BusinessSweeps(db, clock, ids, sender, outbox, billing, settings.business, business_secret)
-    webhooks = WebhookService(db, clock, ids, settings.webhooks)
+    webhooks = WebhookService(db, clock, ids, settings.webhooks, bus=bus)
     outbox.after_write(webhooks.notify)  # deliver at once rather than at the next poll
     media_urls = MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url)
     qr_codes = QrCodes(db, clock, numbers, settings.public_url)

@@ -14,19 +14,24 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from parley.cli.main import app
 from tests.e2e.conftest import ServerProcess, shared_services_env
+from parley.webhooks.service import WAKE_TOPIC
 from tests.e2e.test_business_crash import SECRET, _Receiver
+
+WAKE_CHANNEL = "parley:bus:" + WAKE_TOPIC
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def server_without_delivery(tmp_path: Path) -> Iterator[ServerProcess]:
+def server_without_delivery(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    extra = getattr(request, "param", {})
     with shared_services_env() as env:
-        server = ServerProcess(tmp_path / "var", {**env, "PARLEY_WORKER__IN_SERVER": "false"})
+        server = ServerProcess(tmp_path / "var", {**env, "PARLEY_WORKER__IN_SERVER": "false", **extra})
         server.start()
         try:
             yield server
@@ -106,6 +111,67 @@ def test_the_worker_process_delivers_what_the_server_takes(server_without_delive
         if status["status"] == "sent"
     ]
     assert sorted(sent) == sorted(before | during)  # each once
+
+
+def wake_subscribers(redis_url: str) -> int:
+    """How many processes listen for the server's webhook wake-ups (PUBSUB NUMSUB)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(dict(client.pubsub_numsub(WAKE_CHANNEL))[WAKE_CHANNEL.encode()])
+    finally:
+        client.close()
+
+
+# A poll so slow that only the server's wake-up over Redis can explain a delivery within seconds.
+SLOW_POLL = {"PARLEY_WEBHOOKS__POLL_INTERVAL_MS": "30000"}
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("server_without_delivery", [SLOW_POLL], indirect=True)
+def test_the_server_wakes_the_worker_over_redis(server_without_delivery: ServerProcess) -> None:
+    server = server_without_delivery
+    receiver = _Receiver()
+    business = json.loads(
+        server.cli(
+            "business",
+            "create",
+            "--name",
+            "Wake Co",
+            "--phone",
+            "+14155550172",
+            "--webhook-url",
+            f"http://127.0.0.1:{receiver.port}/hook",
+            "--verify-token",
+            "v",
+            "--app-secret",
+            SECRET,
+            "--json",
+        )
+    )
+    person = server.create_user("+14155550173", "Sam")
+    opened = httpx.post(
+        f"{server.base_url}/client/v1/messages",
+        headers={"Authorization": f"Bearer {person['token']}"},
+        json={"to": "+14155550172", "type": "text", "text": {"body": "hello"}, "client_id": "open-window"},
+    )
+    assert opened.status_code == 200
+    redis_url = server.env["PARLEY_REDIS_URL"]
+    listening = wake_subscribers(redis_url)
+    log = (server.data_dir / "worker.log").open("ab")
+    worker = subprocess.Popen([sys.executable, "-m", "parley", "worker"], env=server.env, stdout=log, stderr=log)
+    try:
+        # Once the worker listens, its first poll is 30 s away: what it delivers sooner it was woken for.
+        assert wait_for(lambda: wake_subscribers(redis_url) > listening), (server.data_dir / "worker.log").read_text()
+        for n in range(3):
+            wamid = send(server, business, person["phone"], n)
+            assert wait_for(lambda: wamid in receiver.sent_wamids(), timeout=10), f"message {n} was not delivered"
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert receiver.bad_signatures == 0
 
 
 def test_the_worker_refuses_sqlite(tmp_path: Path) -> None:

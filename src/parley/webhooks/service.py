@@ -24,6 +24,7 @@ from parley.config import WebhookSettings
 from parley.graph import GraphError, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.ids import IdGenerator, parse_id
+from parley.platform.bus import Bus, Subscription
 from parley.platform.db import Database
 from parley.platform.egress import AddressPolicy, Resolver, checked_client
 from parley.webhooks import repository
@@ -33,6 +34,9 @@ from parley.webhooks.transport import DeliveryClient
 from parley.webhooks.worker import DeliveryEngine, DeliveryPolicy
 
 log = logging.getLogger(__name__)
+
+# Published (empty) by a process that committed webhook events but does not deliver; delivering processes wake.
+WAKE_TOPIC = "webhooks.due"
 
 # What GET /{app_id}/subscriptions lists for an app subscribed to every field (cloud-api.md §3.5).
 KNOWN_FIELDS = (
@@ -177,8 +181,13 @@ class WebhookService:
         settings: WebhookSettings,
         resolver: Resolver | None = None,
         rng: random.Random | None = None,
+        bus: Bus | None = None,
     ) -> None:
         self._db = db
+        self._bus = bus
+        self._wake_subscription: Subscription | None = None
+        self._publishing: asyncio.Task[None] | None = None
+        self._publish_again = False
         self._clock = clock
         self._ids = ids
         self._settings = settings
@@ -199,17 +208,49 @@ class WebhookService:
     async def start(self) -> None:
         """Spawn the delivery loop (unless settings say this process does not deliver)."""
         if self._settings.deliver and not self._started:
+            if self._bus is not None:
+                # Another process (a `parley serve --no-worker`) committed events: look now, not at the next poll.
+                self._wake_subscription = self._bus.subscribe(WAKE_TOPIC, lambda _event: self._engine.notify())
             self._engine.start()
         self._started = True
 
     async def close(self) -> None:
+        if self._wake_subscription is not None:
+            self._wake_subscription.cancel()
+            self._wake_subscription = None
+        if self._publishing is not None:
+            with contextlib.suppress(Exception):
+                await self._publishing
         await self._engine.close()
         await self._client.aclose()
         await self._verify_client.aclose()
 
     def notify(self) -> None:
-        """New events were committed: look for them now rather than at the next poll."""
-        self._engine.notify()
+        """New events were committed: look for them now rather than at the next poll (here when this process
+        delivers, else in the processes that do, over the bus; the poll stays the fallback if a wake-up is lost)."""
+        if self._settings.deliver:
+            self._engine.notify()
+        elif self._bus is not None:
+            self._publish_wake()
+
+    def _publish_wake(self) -> None:
+        # At most one publish in flight: wake-ups that come meanwhile fold into one more after it, so a busy
+        # server sends one message per Redis round trip, not one per unit.
+        if self._publishing is not None and not self._publishing.done():
+            self._publish_again = True
+            return
+        self._publishing = asyncio.get_running_loop().create_task(self._publish_wakes())
+
+    async def _publish_wakes(self) -> None:
+        assert self._bus is not None
+        while True:
+            self._publish_again = False
+            try:
+                await self._bus.publish(WAKE_TOPIC, {})
+            except Exception:  # the worker's poll finds the events anyway
+                log.warning("could not publish a webhook wake-up", exc_info=True)
+            if not self._publish_again:
+                return
 
     async def deliver_due_now(self) -> None:
         """One full delivery pass, awaited: what tests use to drive delivery deterministically."""
