@@ -18,8 +18,8 @@ import redis
 from typer.testing import CliRunner
 
 from parley.cli.main import app
-from tests.e2e.conftest import ServerProcess, shared_services_env
 from parley.webhooks.service import WAKE_TOPIC
+from tests.e2e.conftest import ServerProcess, shared_services_env
 from tests.e2e.test_business_crash import SECRET, _Receiver
 
 WAKE_CHANNEL = "parley:bus:" + WAKE_TOPIC
@@ -164,7 +164,7 @@ def test_the_server_wakes_the_worker_over_redis(server_without_delivery: ServerP
         assert wait_for(lambda: wake_subscribers(redis_url) > listening), (server.data_dir / "worker.log").read_text()
         for n in range(3):
             wamid = send(server, business, person["phone"], n)
-            assert wait_for(lambda: wamid in receiver.sent_wamids(), timeout=10), f"message {n} was not delivered"
+            assert wait_for(lambda w=wamid: w in receiver.sent_wamids(), timeout=10), f"message {n} was not delivered"
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(15) == 0
     finally:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.kit.ids import timestamp_ms_of
+from parley.platform.db.driver import DriverCursor, insert_sql
 from parley.webhooks.models import (
     DEAD,
     DELIVERED,
@@ -317,6 +318,7 @@ class AttemptResult:
 
 
 _CHUNK = 500
+_ATTEMPT_COLUMNS = ("id", "event_id", "waba_id", "url", "status_code", "error", "latency_ms", "attempted_at")
 _CLAIM_COLUMNS = (
     webhook_events.c.id,
     webhook_events.c.waba_id,
@@ -440,12 +442,19 @@ def claim_due(
     return ClaimOutcome(accepted=accepted, dropped=dropped, full=len(candidates) >= limit and progress)
 
 
-def has_after(conn: Connection, key: StreamKey, tail: int) -> bool:
-    if key[0] == SINGLE:
-        return False  # a stream of one event
+def order_keys_with_more(conn: Connection, tails: dict[int, int]) -> set[int]:
+    """The order keys that have a pending event past their tail (the last id this process sent): one indexed
+    read for every stream that ends at about the same time, instead of one each."""
     t = webhook_events
-    query = select(t.c.id).where(t.c.order_key == key[1], t.c.state == PENDING, t.c.id > tail).limit(1)
-    return conn.execute(query).first() is not None
+    found: set[int] = set()
+    for chunk in _chunks(list(tails)):
+        query = (
+            select(t.c.order_key, func.max(t.c.id))
+            .where(t.c.order_key.in_(chunk), t.c.state == PENDING)
+            .group_by(t.c.order_key)
+        )
+        found.update(key for key, last in conn.execute(query) if last > tails[key])
+    return found
 
 
 def claim_after(
@@ -546,56 +555,57 @@ def _resolve_targets(
     return accepted, sum(len(ids) for ids in drops.values())
 
 
-_RECORD_EVENT = (
-    update(webhook_events)
-    .where(webhook_events.c.id == bindparam("b_id"), webhook_events.c.lease_owner == bindparam("b_owner"))
-    .values(
-        state=bindparam("b_state"),
-        attempts=webhook_events.c.attempts + 1,
-        next_attempt_at=bindparam("b_next"),
-        delivered_at=bindparam("b_delivered_at"),
-        last_status=bindparam("b_status"),
-        last_error=bindparam("b_error"),
-        lease_owner=None,
-    )
-)
+# A batch of outcomes in two statements per dialect, on the unit's driver cursor: on PostgreSQL one set-based
+# UPDATE and one INSERT over `unnest` of arrays (a row at a time cost more than the POSTs); on SQLite two
+# executemany calls of a prepared statement.
+_RECORD_SQL = {
+    "sqlite": (
+        "UPDATE webhook_events SET state = ?, attempts = attempts + 1, next_attempt_at = ?, delivered_at = ?,"
+        " last_status = ?, last_error = ?, lease_owner = NULL WHERE id = ? AND lease_owner = ?",
+        insert_sql("webhook_attempts", _ATTEMPT_COLUMNS),
+    ),
+    "postgresql": (
+        "UPDATE webhook_events AS e SET state = r.state, attempts = e.attempts + 1, next_attempt_at = r.next,"
+        " delivered_at = r.delivered_at, last_status = r.status, last_error = r.error, lease_owner = NULL"
+        " FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[])"
+        " AS r(id, state, next, delivered_at, status, error) WHERE e.id = r.id AND e.lease_owner = $7",
+        "INSERT INTO webhook_attempts (" + ", ".join(_ATTEMPT_COLUMNS) + ") SELECT * FROM unnest("
+        "$1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::int[], $6::text[], $7::int[], $8::bigint[])",
+    ),
+}
 
 
 def record_attempts(conn: Connection, results: Sequence[AttemptResult], *, owner: int) -> None:
-    """Write a batch of POST outcomes: each event's new state and its delivery-log row."""
+    """Write a batch of POST outcomes: each event's new state (if this process still holds it) and its
+    delivery-log row."""
     if not results:
         return
-    conn.execute(
-        _RECORD_EVENT,
-        [
-            {
-                "b_id": r.event_id,
-                "b_owner": owner,
-                "b_state": r.state,
-                "b_next": r.next_attempt_at,
-                "b_delivered_at": r.attempted_at if r.state == DELIVERED else None,
-                "b_status": r.status_code,
-                "b_error": r.error,
-            }
-            for r in results
-        ],
-    )
-    conn.execute(
-        insert(webhook_attempts),
-        [
-            {
-                "id": r.attempt_id,
-                "event_id": r.event_id,
-                "waba_id": r.waba_id,
-                "url": r.url[:2048],
-                "status_code": r.status_code,
-                "error": r.error,
-                "latency_ms": r.latency_ms,
-                "attempted_at": r.attempted_at,
-            }
-            for r in results
-        ],
-    )
+    cursor = DriverCursor(conn)
+    update_events, insert_attempts = _RECORD_SQL[cursor.dialect]
+    events = [
+        (
+            r.event_id,
+            r.state,
+            r.next_attempt_at,
+            r.attempted_at if r.state == DELIVERED else None,
+            r.status_code,
+            r.error,
+        )
+        for r in results
+    ]
+    attempts = [
+        (r.attempt_id, r.event_id, r.waba_id, r.url[:2048], r.status_code, r.error, r.latency_ms, r.attempted_at)
+        for r in results
+    ]
+    if cursor.dialect == "postgresql":
+        cursor.run(update_events, [*(list(column) for column in zip(*events, strict=True)), owner])
+        cursor.run(insert_attempts, [list(column) for column in zip(*attempts, strict=True)])
+    else:
+        cursor.run_many(
+            update_events,
+            [(state, nxt, at, status, error, id_, owner) for id_, state, nxt, at, status, error in events],
+        )
+        cursor.run_many(insert_attempts, attempts)
 
 
 def release(conn: Connection, event_ids: Sequence[int], *, owner: int, until: int) -> None:

@@ -115,6 +115,50 @@ class _ResultWriter:
             await asyncio.shield(waiting)
 
 
+class _AfterProbe:
+    """Answers "has this ordered stream more pending past its tail?" for every stream that ends meanwhile in one
+    read: streams finish in bursts (a result batch lands), and a read each cost more than their POSTs."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._asked: dict[int, tuple[int, list[asyncio.Future[bool]]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def has_more(self, order_key: int, tail: int) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        asked = self._asked.get(order_key)
+        if asked is None:
+            self._asked[order_key] = (tail, [future])
+        else:  # one stream per key, but keep the lower tail should two ever ask: it can only find more
+            self._asked[order_key] = (min(asked[0], tail), [*asked[1], future])
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._answer_all())
+        return await future
+
+    async def _answer_all(self) -> None:
+        while self._asked:
+            asked, self._asked = self._asked, {}
+            try:
+                found = await self._db.read(
+                    partial(repository.order_keys_with_more, tails={key: tail for key, (tail, _) in asked.items()})
+                )
+            except Exception as exc:
+                for _tail, futures in asked.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            for key, (_tail, futures) in asked.items():
+                for future in futures:
+                    if not future.done():
+                        future.set_result(key in found)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
 class DeliveryEngine:
     def __init__(
         self,
@@ -139,6 +183,7 @@ class DeliveryEngine:
         self._per_target: dict[str, asyncio.Semaphore] = {}
         self._per_account: dict[int, asyncio.Semaphore] = {}
         self._results = _ResultWriter(db, self.owner, policy.max_result_batch)
+        self._after = _AfterProbe(db)
         self._loop_task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -160,6 +205,7 @@ class DeliveryEngine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._after.close()
         await self._results.barrier()
         held = [event.id for stream in self._streams.values() for event in stream.queue]
         self._streams.clear()
@@ -270,18 +316,24 @@ class DeliveryEngine:
                 stream.queue.popleft()
                 self._results.add(result)
             await self._results.barrier()
+            # Asked outside the lock, so the streams that end together share one read. A claim pass that adds to
+            # this stream meanwhile leaves its queue non-empty (looked at below); an event that queues up after
+            # the read is claimed by the next pass like any other.
+            more = (
+                stream.key[0] == repository.ORDERED
+                and not self._closing
+                and await self._after.has_more(stream.key[1], stream.tail)
+            )
             async with self._lock:
-                if stream.queue or await self._pull(stream):
+                if stream.queue or (more and await self._pull(stream)):
                     continue
                 del self._streams[stream.key]
                 return
 
     async def _pull(self, stream: _Stream) -> bool:
         """Before letting a stream go, take what queued up behind it meanwhile (another process may have put
-        it off because this one held the stream)."""
-        if self._closing or stream.key[0] == repository.SINGLE:
-            return False  # a stream of one event: nothing can queue behind it (and no read is spent finding that)
-        if not await self._db.read(partial(repository.has_after, key=stream.key, tail=stream.tail)):
+        it off because this one held the stream): called when the probe found some."""
+        if self._closing:
             return False
         now = self._clock.now_ms()
         accepted, progressed = await self._db.write(
