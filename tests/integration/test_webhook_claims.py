@@ -70,3 +70,14 @@ async def test_two_processes_deliver_every_event_once_and_statuses_in_order(make
                 statuses[(n - 1000) // 10].append(n % 10)
         assert all(order == [0, 1, 2] for order in statuses.values())
         assert {(await event(first, e)).state for e in singles} == {"delivered"}
+
+
+async def test_one_read_finds_which_streams_have_more_behind_what_was_sent(make_container: MakeContainer) -> None:
+    clock = FrozenClock(int(time.time() * 1000))
+    c = await make_container(clock)
+    await add_app(c, WABA, "http://127.0.0.1:9/hook")
+    first = [await put(c, WABA, {"n": n}, order=8_000_001) for n in range(2)]
+    only = await put(c, WABA, {"n": 9}, order=8_000_002)
+    tails = {8_000_001: first[0], 8_000_002: only, 8_000_003: 0}  # the third key has no events at all
+    found = await c.db.read(partial(repository.order_keys_with_more, tails=tails))
+    assert found == {8_000_001}  # its second status waits behind the first; nothing is behind the others
