@@ -30,7 +30,8 @@ def worker() -> None:
     Workers share the outbox safely: each claims due events with FOR UPDATE SKIP LOCKED and leases them, and a
     worker that dies leaves its events to the others once their leases run out (delivered at least once).
     The sweeps: business quality and limits, unsent media expiry, template review, the inbox's away and greeting
-    messages. New events are found by polling (PARLEY_WEBHOOKS__POLL_INTERVAL_MS, 50 ms by default).
+    messages. With Redis (PARLEY_REDIS_URL) a server wakes the workers over the bus as soon as it commits new
+    events; polling (PARLEY_WEBHOOKS__POLL_INTERVAL_MS, 50 ms by default) stays the fallback.
 
     On SQLite this command refuses to start: the server delivers.
     """
