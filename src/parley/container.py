@@ -190,7 +190,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         InboundBridge(ids, numbers, sender, outbox, conversation_observers, billing, business_secret)
     )
     privacy.add_observer(QualityObserver(ids, numbers, outbox, settings.business))
-    sweeps = BusinessSweeps(db, clock, ids, sender, outbox, billing, settings.business, business_secret)
+    sweeps = BusinessSweeps(db, clock, ids, sender, outbox, billing, settings.business, business_secret, numbers)
     webhooks = WebhookService(db, clock, ids, settings.webhooks)
     outbox.after_write(webhooks.notify)  # deliver at once rather than at the next poll
     media_urls = MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url)

@@ -235,4 +235,6 @@ class QualityObserver:
         quality.record_signal(conn, self._ids.next_id(), number, person_id, kind, template_id, now)
         if template_id is not None:
             templates.record_negative_feedback(conn, template_id, now, ids=self._ids)
-        quality.evaluate_number(conn, number.id, window_ms, now, self._outbox.enqueue_in, self._ids.next_id)
+        quality.evaluate_number(
+            conn, number.id, window_ms, now, self._outbox.enqueue_in, self._ids.next_id, self._numbers.changed_in
+        )
