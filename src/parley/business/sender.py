@@ -70,6 +70,7 @@ class CloudApiSender:
         numbers: BusinessNumbers,
         outbox: BusinessOutbox,
         observers: ConversationObservers,
+        template_cache: templates.TemplateCache,
     ) -> None:
         self._db, self._clock, self._ids = db, clock, ids
         self._accounts = account_service
@@ -82,6 +83,7 @@ class CloudApiSender:
         self._numbers = numbers
         self._outbox = outbox
         self._observers = observers
+        self._templates = template_cache
         self._tiers = tuple(settings.messaging_limit_tiers)
 
     async def number_in_scope(self, scope: GraphScope, raw_id: str | int) -> repo.NumberRow:
@@ -206,7 +208,12 @@ class CloudApiSender:
             rendered = None
             if template is not None:
                 rendered = templates.resolve_for_send(
-                    conn, waba_id, template.name, template.language.code, template.components_as_dicts()
+                    conn,
+                    waba_id,
+                    template.name,
+                    template.language.code,
+                    template.components_as_dicts(),
+                    self._templates,
                 )
                 if header_media is not None and rendered.header is not None and "media" in rendered.header:
                     # The header's file is stored on our side, like a media message's: the person downloads it

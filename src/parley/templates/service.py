@@ -42,6 +42,7 @@ from parley.kit.ids import EPOCH_MS, IdGenerator
 from parley.platform.db import Database
 from parley.templates import repository as repo
 from parley.templates import rules
+from parley.templates.cache import TemplateCache
 from parley.templates.objects import check_fields, template_object
 from parley.templates.rendering import RenderedTemplate, StoredTemplate, render
 from parley.webhooks import enqueue
@@ -79,14 +80,22 @@ def _stored(row: repo.TemplateRow) -> StoredTemplate:
 
 
 def resolve_for_send(
-    conn: Connection, waba_id: int, name: str, language_code: str, components: list[dict[str, Any]]
+    conn: Connection,
+    waba_id: int,
+    name: str,
+    language_code: str,
+    components: list[dict[str, Any]],
+    cache: TemplateCache | None = None,
 ) -> RenderedTemplate:
     """The approved template `name` in `language_code`, rendered with the send request's components.
 
     One indexed lookup; runs inside the caller's write unit. Refusals are GraphErrors with Meta's codes:
     132001 unknown or not approved, 132015 paused, 132016 disabled, and rendering's 132000 / 132012 / 132005.
     """
-    row = repo.find_template(conn, waba_id, name, language_code)
+    if cache is None:
+        row = repo.find_template(conn, waba_id, name, language_code)
+    else:
+        row = cache.find_in(conn, waba_id, name, language_code)
     if row is None:
         raise GraphError(132001, f"template name ({name}) does not exist in {language_code}")
     if row.status == rules.PAUSED:
