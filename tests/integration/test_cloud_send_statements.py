@@ -9,6 +9,8 @@ from parley.business import statements as business_hot
 from parley.inbox import repository as inbox_repo
 from parley.inbox import statements as inbox_hot
 from parley.platform.db.driver import DriverCursor
+from parley.templates import repository as template_repo
+from parley.templates import statements as template_hot
 from tests.conftest import LiveServer
 from tests.integration.business_helpers import create_business, person_writes
 
@@ -67,3 +69,20 @@ async def test_the_send_units_statements_read_and_write_what_sqlalchemy_does(ser
         assert event in inbox_repo.events_between(conn, waba_id, 2_000, 2_001)
 
     await server.container.db.write("tests.test_the_send_units_statements_read_and_write_what_sqlalchemy_does", unit)
+
+
+async def test_a_template_sends_count_adds_up_in_todays_bucket(server: LiveServer) -> None:
+    template_id = server.container.ids.next_id()  # the stats table keys on the id alone
+    day = 20_000 * template_repo.DAY_MS
+
+    def unit(conn: Connection) -> None:
+        cursor = DriverCursor(conn)
+        template_hot.bump_sends(cursor, template_id, day + 5)
+        template_hot.bump_sends(cursor, template_id, day + 6)
+        template_repo.bump_stats(conn, template_id, day + 7, negatives=1)
+        assert template_repo.window_totals(conn, template_id, day, 1) == (2, 1)
+        template_hot.bump_sends(cursor, template_id, day + template_repo.DAY_MS)  # the next day's bucket
+        assert template_repo.window_totals(conn, template_id, day + template_repo.DAY_MS, 1) == (1, 0)
+        assert template_repo.window_totals(conn, template_id, day + template_repo.DAY_MS, 2) == (3, 1)
+
+    await server.container.db.write("tests.test_a_template_sends_count_adds_up_in_todays_bucket", unit)

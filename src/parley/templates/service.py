@@ -40,8 +40,10 @@ from parley.graph import FieldSpec, GraphError, GraphScope, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.ids import EPOCH_MS, IdGenerator
 from parley.platform.db import Database
+from parley.platform.db.driver import DriverCursor
 from parley.templates import repository as repo
 from parley.templates import rules
+from parley.templates import statements as hot
 from parley.templates.cache import TemplateCache
 from parley.templates.objects import check_fields, template_object
 from parley.templates.rendering import RenderedTemplate, StoredTemplate, render
@@ -201,7 +203,8 @@ def record_sent(
     `quality_score`: the template's rating as the unit already read it (`RenderedTemplate.quality_score`);
     without it the row is read again.
     """
-    repo.bump_stats(conn, template_id, now, sends=1)
+    # On the driver's cursor: this runs in every template send's unit (statements.py).
+    hot.bump_sends(DriverCursor(conn), template_id, now)
     if quality_score is None:
         row = repo.get_template(conn, template_id)
         quality_score = None if row is None else row.quality_score
