@@ -55,6 +55,13 @@ async def test_the_send_units_statements_read_and_write_what_sqlalchemy_does(ser
         )
         business_hot.insert_business_message(cursor, row)
         assert business_repo.get_business_message(conn, message_id) == row
+        # The ack and read path: which of the acked messages are this business's sends to the person.
+        assert business_hot.outbound_to(cursor, person_id, [message_id, message_id + 1]) == [row]
+        assert business_repo.outbound_to(conn, person_id, [message_id]) == [row]
+        assert business_hot.outbound_to(cursor, person_id + 1, [message_id]) == []
+        business_hot.set_status(cursor, message_id, 2, 3_000)
+        delivered = business_repo.get_business_message(conn, message_id)
+        assert delivered is not None and (delivered.status, delivered.status_at) == (2, 3_000)
 
         assert inbox_hot.touch_contact(cursor, waba_id, person_id, 2_000)
         assert not inbox_hot.touch_contact(cursor, waba_id, person_id + 1, 2_000)

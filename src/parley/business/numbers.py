@@ -93,17 +93,34 @@ class BusinessNumbers:
     async def get(self, number_id: int) -> repo.NumberRow | None:
         """A number by id, from memory for 30 s at most; a change (quality, status, throughput) evicts it at once
         here and, over the bus, in every other process."""
-        now = self._clock.now_ms()
-        cached = self._by_id.get(number_id)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        cached = self._cached(number_id)
+        if cached is not None:
+            return cached
         generation = self._generation
         number = await self._db.read(lambda c: repo.get_number(c, number_id))
+        self._remember(number_id, number, generation)
+        return number
+
+    def get_in(self, conn: Connection, number_id: int) -> repo.NumberRow | None:
+        """`get` inside the caller's unit (the ack and read path)."""
+        cached = self._cached(number_id)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        number = repo.get_number(conn, number_id)
+        self._remember(number_id, number, generation)
+        return number
+
+    def _cached(self, number_id: int) -> repo.NumberRow | None:
+        cached = self._by_id.get(number_id)
+        return cached[0] if cached is not None and cached[1] > self._clock.now_ms() else None
+
+    def _remember(self, number_id: int, number: repo.NumberRow | None, generation: int) -> None:
+        now = self._clock.now_ms()
         if number is not None and generation == self._generation and self._settled(number_id, now):
             if len(self._by_id) >= _MAX_CACHED_NUMBERS:
                 self._by_id.clear()
             self._by_id[number_id] = (number, now + _NUMBER_CACHE_TTL_MS)
-        return number
 
     def changed_in(self, number_id: int) -> None:
         """A unit is changing this number's row: forget it here now, and in the other processes over the bus.
