@@ -11,6 +11,7 @@ from parley.inbox import statements as inbox_hot
 from parley.platform.db.driver import DriverCursor
 from parley.templates import repository as template_repo
 from parley.templates import statements as template_hot
+from parley.webhooks import repository as webhook_repo
 from tests.conftest import LiveServer
 from tests.integration.business_helpers import create_business, person_writes
 
@@ -93,3 +94,22 @@ async def test_a_template_sends_count_adds_up_in_todays_bucket(server: LiveServe
         assert template_repo.window_totals(conn, template_id, day + template_repo.DAY_MS, 2) == (3, 1)
 
     await server.container.db.write("tests.test_a_template_sends_count_adds_up_in_todays_bucket", unit)
+
+
+async def test_a_status_update_is_enqueued_once_however_often_its_unit_runs(server: LiveServer) -> None:
+    biz = await create_business(server)
+    event_id = server.container.ids.next_id()
+    value = {"statuses": [{"id": "wamid.x", "status": "sent"}], "name": "Zoë"}
+
+    def unit(conn: Connection) -> None:
+        for _ in range(2):
+            webhook_repo.enqueue(
+                conn, waba_id=int(biz.waba_id), field="messages", value=value, phone_number_id=7, event_id=event_id
+            )
+        row = webhook_repo.get_event(conn, event_id)
+        assert row is not None
+        assert (row.waba_id, row.phone_number_id, row.field, row.value) == (int(biz.waba_id), 7, "messages", value)
+        assert (row.state, row.attempts, row.next_attempt_at) == ("pending", 0, row.created_at)
+        assert [e.id for e in webhook_repo.list_events(conn, int(biz.waba_id))].count(event_id) == 1
+
+    await server.container.db.write("tests.test_a_status_update_is_enqueued_once", unit)
