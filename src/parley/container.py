@@ -46,7 +46,7 @@ from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
 from parley.privacy import PrivacyService
-from parley.templates import TemplateService
+from parley.templates import TemplateCache, TemplateService
 from parley.webhooks import WebhookService
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class Container:
     privacy: PrivacyService
     business: BusinessAccounts
     business_numbers: BusinessNumbers
+    template_cache: TemplateCache
     sender: CloudApiSender
     business_sweeps: BusinessSweeps
     qr_codes: QrCodes
@@ -90,6 +91,7 @@ class Container:
         await self.accounts.start()
         await self.billing.start()
         await self.business_numbers.start()
+        await self.template_cache.start()
         await self.business.start()
         await self.business_sweeps.start()
         await self.webhooks.start()
@@ -103,6 +105,7 @@ class Container:
         await self.inbox.close()
         await self.webhooks.close()
         await self.templates.close()
+        await self.template_cache.close()
         await self.business_sweeps.close()
         await self.business.close()
         await self.bus.close()
@@ -166,6 +169,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     billing = BillingService(db, bus, clock, ids, journal, settings.billing)
     business_secret = _derived(code_secret, "business")
     numbers = BusinessNumbers(db, bus, clock)
+    template_cache = TemplateCache(bus, clock)
     outbox = BusinessOutbox(ids)
     conversation_observers = ConversationObservers()
     business = BusinessAccounts(
@@ -185,12 +189,13 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         numbers,
         outbox,
         conversation_observers,
+        template_cache,
     )
     messaging.add_observer(
         InboundBridge(ids, numbers, sender, outbox, conversation_observers, billing, business_secret)
     )
     privacy.add_observer(QualityObserver(ids, numbers, outbox, settings.business))
-    sweeps = BusinessSweeps(db, clock, ids, sender, outbox, billing, settings.business, business_secret)
+    sweeps = BusinessSweeps(db, clock, ids, sender, outbox, billing, settings.business, business_secret, numbers)
     webhooks = WebhookService(db, clock, ids, settings.webhooks, bus=bus)
     outbox.after_write(webhooks.notify)  # deliver at once rather than at the next poll
     media_urls = MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url)
@@ -211,6 +216,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         privacy=privacy,
         business=business,
         business_numbers=numbers,
+        template_cache=template_cache,
         sender=sender,
         business_sweeps=sweeps,
         qr_codes=qr_codes,

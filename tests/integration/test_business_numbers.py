@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from parley import webhooks
-from parley.business.numbers import NUMBERS_TOPIC
+from parley import accounts, webhooks
+from parley.business.numbers import NUMBER_CHANGES_TOPIC, NUMBERS_TOPIC
 from parley.config import Settings
 from parley.container import Container, build_container
 from parley.kit.clock import Clock, FrozenClock
@@ -107,3 +107,45 @@ async def test_a_number_created_by_another_process_is_known_from_the_bus(make_co
     await _write(server, alice, "+14155550397", "Heard of you on the bus")
 
     assert await _inbound_texts(server, created.waba_id) == ["Heard of you on the bus"]
+
+
+async def _blocked_by_three_people(c: Container, business_user_id: int, phones: list[str]) -> None:
+    """Three blocks among no one messaged: the number's rating drops to YELLOW (quality.rating_for)."""
+    target = (await c.db.read(lambda conn: accounts.get_users(conn, [business_user_id])))[business_user_id]
+    for phone in phones:
+        await c.privacy.block(await _person(c, phone), target)
+
+
+async def test_a_quality_change_in_this_process_is_seen_by_the_next_lookup(make_container: MakeContainer) -> None:
+    c = await make_container()
+    created = await c.business.create_business("Cached Co", "+14155550331")
+    before = await c.business_numbers.get(created.phone_number_id)  # now cached
+    assert before is not None and before.quality_rating == "GREEN"
+
+    await _blocked_by_three_people(c, created.user_id, ["+14155550332", "+14155550333", "+14155550334"])
+
+    after = await c.business_numbers.get(created.phone_number_id)
+    assert after is not None and (after.quality_rating, after.status) == ("YELLOW", "CONNECTED")
+
+
+async def test_a_quality_change_in_another_process_is_heard_over_the_bus(make_container: MakeContainer) -> None:
+    require_service(REDIS_URL is not None, "Redis (PARLEY_TEST_REDIS_URL)")
+    server = await make_container()
+    heard: list[dict[str, Any]] = []
+    server.bus.subscribe(NUMBER_CHANGES_TOPIC, heard.append)
+    settled = getattr(server.bus, "subscriptions_settled", None)
+    if settled is not None:
+        await settled()
+    other = await make_container(node=2)
+    created = await other.business.create_business("Bus Cached Co", "+14155550341")
+    before = await server.business_numbers.get(created.phone_number_id)  # cached by the server
+    assert before is not None and before.quality_rating == "GREEN"
+
+    await _blocked_by_three_people(other, created.user_id, ["+14155550342", "+14155550343", "+14155550344"])
+    for _ in range(500):
+        if any(event.get("number_id") == created.phone_number_id for event in heard):
+            break
+        await asyncio.sleep(0.01)
+
+    after = await server.business_numbers.get(created.phone_number_id)
+    assert after is not None and after.quality_rating == "YELLOW"

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from parley import accounts, billing, media, messaging, templates
 from parley.business import inbound, quality
 from parley.business import repository as repo
+from parley.business import statements as hot
 from parley.business.events import inbound_value
 from parley.business.identity import bsuid, market_of, wa_id
 from parley.business.models import ACCEPTED, DELIVERED, FAILED, READ, SENT
@@ -26,6 +27,7 @@ from parley.business.sender import conversation_message, pricing_of_settlement, 
 from parley.business.wamid import to_wamid
 from parley.config import BusinessSettings
 from parley.kit.ids import IdGenerator
+from parley.platform.db.driver import DriverCursor
 
 _RECEIPT_TO_STATUS = {messaging.DELIVERED: DELIVERED, messaging.READ: READ}
 
@@ -149,16 +151,19 @@ class InboundBridge:
         new_status = _RECEIPT_TO_STATUS.get(status)
         if new_status is None:
             return
+        # Every ack and read of every person comes here: the lookups run on the driver's cursor (statements.py)
+        # and the numbers come from memory.
+        cursor = DriverCursor(conn)
         rows = [
-            r for r in repo.outbound_to(conn, reader_id, message_ids) if r.status < new_status and r.status != FAILED
+            r for r in hot.outbound_to(cursor, reader_id, message_ids) if r.status < new_status and r.status != FAILED
         ]
         if not rows:
             return
         person = accounts.get_users(conn, [reader_id])[reader_id]
         for row in rows:
-            number = repo.get_number(conn, row.phone_number_id)
+            number = self._numbers.get_in(conn, row.phone_number_id)
             assert number is not None
-            repo.set_business_message_status(conn, row.message_id, new_status, now)
+            hot.set_status(cursor, row.message_id, new_status, now)
             # Pricing rides on `sent` and on the first later status (Meta puts it on delivered or, if that
             # was skipped, on read).
             first_after_sent = row.status in (ACCEPTED, SENT)
@@ -235,4 +240,6 @@ class QualityObserver:
         quality.record_signal(conn, self._ids.next_id(), number, person_id, kind, template_id, now)
         if template_id is not None:
             templates.record_negative_feedback(conn, template_id, now, ids=self._ids)
-        quality.evaluate_number(conn, number.id, window_ms, now, self._outbox.enqueue_in, self._ids.next_id)
+        quality.evaluate_number(
+            conn, number.id, window_ms, now, self._outbox.enqueue_in, self._ids.next_id, self._numbers.changed_in
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from typing import Any
 
 from sqlalchemy import Connection
@@ -16,7 +16,11 @@ from parley.platform.bus import Bus
 from parley.platform.db import Database
 
 NUMBERS_TOPIC = "business:numbers"
-_NUMBER_CACHE_TTL_S = 30.0
+NUMBER_CHANGES_TOPIC = "business:number-changes"
+_NUMBER_CACHE_TTL_MS = 30_000
+# A number changed inside a unit is read from the database, never cached, for this long: the change is announced
+# before its unit commits, and a read in between would otherwise cache the old row.
+_CHANGE_SETTLE_MS = 1_000
 _MAX_CACHED_NUMBERS = 100_000
 # Accounts created this long before the set was loaded are checked once anyway: a number whose id was drawn
 # just before the load may commit just after it.
@@ -36,13 +40,19 @@ class BusinessNumbers:
 
     def __init__(self, db: Database, bus: Bus, clock: Clock) -> None:
         self._db, self._bus, self._clock = db, bus, clock
-        self._by_id: dict[int, tuple[repo.NumberRow, float]] = {}
+        self._by_id: dict[int, tuple[repo.NumberRow, int]] = {}
+        self._unsettled: dict[int, int] = {}  # number id -> until when (clock ms) it is not cached
+        self._generation = 0  # moves on every change, so a read racing a change is not cached
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
         self._business_users: set[int] = set()
         self._young_people: set[int] = set()
         self._settled_below = 0  # ids below it are known: before the load, none is
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._bus.subscribe(NUMBERS_TOPIC, self._on_created)
+        self._bus.subscribe(NUMBER_CHANGES_TOPIC, self._on_changed)
         settled_below = first_id_at(self._clock.now_ms() - _LOAD_MARGIN_MS)
         self._business_users |= await self._db.read(repo.business_user_ids)
         self._settled_below = settled_below
@@ -81,16 +91,71 @@ class BusinessNumbers:
             self._young_people.discard(user_id)
 
     async def get(self, number_id: int) -> repo.NumberRow | None:
-        """Numbers never move between businesses; their throughput is remembered for 30 s at most."""
-        cached = self._by_id.get(number_id)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+        """A number by id, from memory for 30 s at most; a change (quality, status, throughput) evicts it at once
+        here and, over the bus, in every other process."""
+        cached = self._cached(number_id)
+        if cached is not None:
+            return cached
+        generation = self._generation
         number = await self._db.read(lambda c: repo.get_number(c, number_id))
-        if number is not None:
-            if len(self._by_id) > _MAX_CACHED_NUMBERS:
-                self._by_id.clear()
-            self._by_id[number_id] = (number, time.monotonic() + _NUMBER_CACHE_TTL_S)
+        self._remember(number_id, number, generation)
         return number
+
+    def get_in(self, conn: Connection, number_id: int) -> repo.NumberRow | None:
+        """`get` inside the caller's unit (the ack and read path)."""
+        cached = self._cached(number_id)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        number = repo.get_number(conn, number_id)
+        self._remember(number_id, number, generation)
+        return number
+
+    def _cached(self, number_id: int) -> repo.NumberRow | None:
+        cached = self._by_id.get(number_id)
+        return cached[0] if cached is not None and cached[1] > self._clock.now_ms() else None
+
+    def _remember(self, number_id: int, number: repo.NumberRow | None, generation: int) -> None:
+        now = self._clock.now_ms()
+        if number is not None and generation == self._generation and self._settled(number_id, now):
+            if len(self._by_id) >= _MAX_CACHED_NUMBERS:
+                self._by_id.clear()
+            self._by_id[number_id] = (number, now + _NUMBER_CACHE_TTL_MS)
+
+    def changed_in(self, number_id: int) -> None:
+        """A unit is changing this number's row: forget it here now, and in the other processes over the bus.
+
+        Called from inside the unit (the writer thread on SQLite), so the publication is handed to the event loop.
+        """
+        self._forget(number_id)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._publish_change, number_id)
+
+    def _publish_change(self, number_id: int) -> None:
+        task = asyncio.ensure_future(self._bus.publish(NUMBER_CHANGES_TOPIC, {"number_id": number_id}))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    def _on_changed(self, event: dict[str, Any]) -> None:
+        number_id = parse_id(str(event.get("number_id")))
+        if number_id is not None:
+            self._forget(number_id)
+
+    def _forget(self, number_id: int) -> None:
+        self._generation += 1
+        self._by_id.pop(number_id, None)
+        if len(self._unsettled) >= _MAX_CACHED_NUMBERS:
+            self._unsettled.clear()
+        self._unsettled[number_id] = self._clock.now_ms() + _CHANGE_SETTLE_MS
+
+    def _settled(self, number_id: int, now: int) -> bool:
+        until = self._unsettled.get(number_id)
+        if until is None:
+            return True
+        if until > now:
+            return False
+        del self._unsettled[number_id]
+        return True
 
     async def in_scope(self, scope: GraphScope, raw_id: str | int) -> repo.NumberRow:
         """The business's number `raw_id` (Meta's "object not found" for any other)."""

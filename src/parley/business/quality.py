@@ -37,6 +37,8 @@ HIGH_THROUGHPUT_REACH = 100_000
 
 Enqueue = Callable[[Connection, int, str, dict[str, Any], int | None], None]
 NewId = Callable[[], int]
+# Told which number's row a unit changed, so cached copies of it are forgotten (BusinessNumbers.changed_in).
+NumberChanged = Callable[[int], None]
 
 
 def _note(
@@ -90,7 +92,13 @@ def record_signal(
 
 
 def evaluate_number(
-    conn: Connection, number_id: int, window_ms: int, now: int, enqueue: Enqueue, new_id: NewId
+    conn: Connection,
+    number_id: int,
+    window_ms: int,
+    now: int,
+    enqueue: Enqueue,
+    new_id: NewId,
+    changed: NumberChanged,
 ) -> str | None:
     """Recompute one number's rating; the new rating when it changed (and its webhook is enqueued)."""
     number = repo.get_number(conn, number_id)
@@ -118,6 +126,7 @@ def evaluate_number(
         return None
     status = "FLAGGED" if rating == "RED" else "CONNECTED"
     repo.set_number_quality(conn, number_id, rating, status)
+    changed(number_id)
     waba = repo.get_waba(conn, number.waba_id)
     tier = tier_name(0 if waba is None else waba.messaging_tier)
     event = "FLAGGED" if rating == "RED" else ("UNFLAGGED" if number.status == "FLAGGED" else "ONBOARDING")
@@ -174,7 +183,9 @@ def evaluate_tier(
     return tier
 
 
-def evaluate_throughput(conn: Connection, waba_id: int, now: int, enqueue: Enqueue, new_id: NewId) -> list[int]:
+def evaluate_throughput(
+    conn: Connection, waba_id: int, now: int, enqueue: Enqueue, new_id: NewId, changed: NumberChanged
+) -> list[int]:
     """Numbers raised to 1,000 messages/s (Meta's automatic throughput upgrade)."""
     waba = repo.get_waba(conn, waba_id)
     if waba is None or waba.messaging_tier < UNLIMITED_TIER:
@@ -187,6 +198,7 @@ def evaluate_throughput(conn: Connection, waba_id: int, now: int, enqueue: Enque
         if number.throughput_mps >= HIGH_THROUGHPUT_MPS or number.quality_rating == "RED":
             continue
         repo.set_number_throughput(conn, number.id, HIGH_THROUGHPUT_MPS)
+        changed(number.id)
         value = {
             "display_phone_number": wa_id(number.display_phone_number),
             "event": "THROUGHPUT_UPGRADE",

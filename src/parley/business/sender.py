@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection
 
-from parley import accounts, billing, ledger, media, messaging, templates, webhooks
+from parley import accounts, billing, ledger, media, messaging, templates
 from parley.business import media as graph_media
 from parley.business import outbound
 from parley.business import repository as repo
@@ -70,6 +70,7 @@ class CloudApiSender:
         numbers: BusinessNumbers,
         outbox: BusinessOutbox,
         observers: ConversationObservers,
+        template_cache: templates.TemplateCache,
     ) -> None:
         self._db, self._clock, self._ids = db, clock, ids
         self._accounts = account_service
@@ -82,6 +83,7 @@ class CloudApiSender:
         self._numbers = numbers
         self._outbox = outbox
         self._observers = observers
+        self._templates = template_cache
         self._tiers = tuple(settings.messaging_limit_tiers)
 
     async def number_in_scope(self, scope: GraphScope, raw_id: str | int) -> repo.NumberRow:
@@ -107,18 +109,34 @@ class CloudApiSender:
         pricing_on_read: bool = False,
         priced: dict[str, Any] | None = None,
     ) -> None:
-        _enqueue_status_in(
-            conn,
-            self._ids,
+        """Queue a status webhook; `priced`: the pricing object billing decided (else the send-time facts)."""
+        status = FAILED if error else row.status
+        category = row.category or "service"
+        pricing_type = row.pricing_type or "free_customer_service"
+        webhook_category = "referral_conversion" if pricing_type == "free_entry_point" else category
+        pricing_out = None
+        if status in (SENT, DELIVERED) or (status == READ and pricing_on_read):
+            pricing_out = priced or pricing_object(webhook_category, pricing_type, bool(row.billable))
+        conversation = None
+        if pricing_type == "free_entry_point" and status in (SENT, DELIVERED):
+            conversation = {
+                "id": f"{row.phone_number_id:x}{row.person_id:x}",
+                "origin": {"type": "referral_conversion"},
+            }
+        value = status_value(
             number,
-            row,
-            person_phone,
-            person_bsuid,
-            error,
-            now,
-            pricing_on_read=pricing_on_read,
-            priced=priced,
+            wamid=to_wamid(row.message_id),
+            status=status,
+            timestamp_ms=now,
+            person_phone=person_phone,
+            person_bsuid=person_bsuid,
+            pricing=pricing_out,
+            conversation=conversation,
+            biz_opaque_callback_data=row.biz_opaque_callback_data,
+            errors=None if error is None else [error.as_webhook_error()],
         )
+        # The message's id orders its statuses: a refused `sent` holds back its `delivered`, nothing else.
+        self._outbox.enqueue_in(conn, row.waba_id, "messages", value, number.id, order_key=row.message_id)
 
     async def _prepare(
         self,
@@ -206,7 +224,12 @@ class CloudApiSender:
             rendered = None
             if template is not None:
                 rendered = templates.resolve_for_send(
-                    conn, waba_id, template.name, template.language.code, template.components_as_dicts()
+                    conn,
+                    waba_id,
+                    template.name,
+                    template.language.code,
+                    template.components_as_dicts(),
+                    self._templates,
                 )
                 if header_media is not None and rendered.header is not None and "media" in rendered.header:
                     # The header's file is stored on our side, like a media message's: the person downloads it
@@ -300,10 +323,9 @@ class CloudApiSender:
                     # Sent by the team inbox, not by the business's software: echo it, as Meta echoes messages
                     # sent from the WhatsApp Business app, so that software sees the whole conversation.
                     echo = echo_value(number, person.phone, to_wamid(result.message_id), now, request.type, content)
-                    _enqueue(conn, self._ids, waba_id, "smb_message_echoes", echo, number.id)
-            _enqueue_status_in(
+                    self._outbox.enqueue_in(conn, waba_id, "smb_message_echoes", echo, number.id)
+            self.enqueue_status_in(
                 conn,
-                self._ids,
                 number,
                 row,
                 person.phone,
@@ -634,67 +656,3 @@ def _open_conversation_in(
         )
         repo.insert_conversation(conn, conversation)
     return conversation
-
-
-def _enqueue_status_in(
-    conn: Connection,
-    ids: IdGenerator,
-    number: repo.NumberRow,
-    row: repo.BusinessMessageRow,
-    person_phone: str,
-    person_bsuid: str,
-    error: GraphError | None,
-    now: int,
-    *,
-    pricing_on_read: bool = False,
-    priced: dict[str, Any] | None = None,
-) -> None:
-    """Queue a status webhook; `priced`: the pricing object billing decided (else the send-time facts)."""
-    status = FAILED if error else row.status
-    category = row.category or "service"
-    pricing_type = row.pricing_type or "free_customer_service"
-    webhook_category = "referral_conversion" if pricing_type == "free_entry_point" else category
-    pricing_out = None
-    if status in (SENT, DELIVERED) or (status == READ and pricing_on_read):
-        pricing_out = priced or pricing_object(webhook_category, pricing_type, bool(row.billable))
-    conversation = None
-    if pricing_type == "free_entry_point" and status in (SENT, DELIVERED):
-        conversation = {
-            "id": f"{row.phone_number_id:x}{row.person_id:x}",
-            "origin": {"type": "referral_conversion"},
-        }
-    value = status_value(
-        number,
-        wamid=to_wamid(row.message_id),
-        status=status,
-        timestamp_ms=now,
-        person_phone=person_phone,
-        person_bsuid=person_bsuid,
-        pricing=pricing_out,
-        conversation=conversation,
-        biz_opaque_callback_data=row.biz_opaque_callback_data,
-        errors=None if error is None else [error.as_webhook_error()],
-    )
-    # The message's id orders its statuses: a refused `sent` holds back its `delivered`, nothing else.
-    _enqueue(conn, ids, row.waba_id, "messages", value, number.id, order_key=row.message_id)
-
-
-def _enqueue(
-    conn: Connection,
-    ids: IdGenerator,
-    waba_id: int,
-    field: str,
-    value: dict[str, Any],
-    phone_number_id: int | None,
-    *,
-    order_key: int | None = None,
-) -> None:
-    webhooks.enqueue(
-        conn,
-        waba_id=waba_id,
-        field=field,
-        value=value,
-        phone_number_id=phone_number_id,
-        event_id=ids.next_id(),
-        order_key=order_key,
-    )

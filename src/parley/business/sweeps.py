@@ -10,6 +10,7 @@ from parley.business import quality
 from parley.business import repository as repo
 from parley.business.identity import bsuid
 from parley.business.models import ACCEPTED, FAILED, SENT
+from parley.business.numbers import BusinessNumbers
 from parley.business.observers import ConversationWrites
 from parley.business.outbox import BusinessOutbox
 from parley.config import BusinessSettings
@@ -33,8 +34,10 @@ class BusinessSweeps:
         billing_service: billing.BillingService,
         settings: BusinessSettings,
         secret: bytes,
+        numbers: BusinessNumbers,
     ) -> None:
         self._db, self._clock, self._ids = db, clock, ids
+        self._numbers = numbers
         self._writes = writes
         self._outbox = outbox
         self._billing = billing_service
@@ -52,6 +55,7 @@ class BusinessSweeps:
     async def sweep_now(self) -> None:
         """Ratings that recover as signals age, tier raises, throughput upgrades: one pass over businesses."""
         window_ms = self._settings.quality_window_days * quality.DAY_MS
+        changed = self._numbers.changed_in
         for waba in await self._db.read(repo.all_wabas):
             now = self._clock.now_ms()
 
@@ -59,10 +63,10 @@ class BusinessSweeps:
                 for number in repo.numbers_of_waba(conn, waba_id):
                     if number.quality_rating != "GREEN":
                         quality.evaluate_number(
-                            conn, number.id, window_ms, now, self._outbox.enqueue_in, self._ids.next_id
+                            conn, number.id, window_ms, now, self._outbox.enqueue_in, self._ids.next_id, changed
                         )
                 quality.evaluate_tier(conn, waba_id, now, self._outbox.enqueue_in, self._ids.next_id, self._tiers)
-                quality.evaluate_throughput(conn, waba_id, now, self._outbox.enqueue_in, self._ids.next_id)
+                quality.evaluate_throughput(conn, waba_id, now, self._outbox.enqueue_in, self._ids.next_id, changed)
 
             await self._db.write("business.sweep_now", unit)
         if self._billing.enabled:

@@ -1,5 +1,6 @@
 """Message templates: submission and asynchronous review, quality and pauses, send-time rendering."""
 
+from parley.templates.cache import TemplateCache
 from parley.templates.rendering import RenderedTemplate
 from parley.templates.repository import TemplateFilters, TemplateRow
 from parley.templates.rules import LANGUAGES
@@ -16,6 +17,7 @@ from parley.templates.service import (
 __all__ = [
     "LANGUAGES",
     "RenderedTemplate",
+    "TemplateCache",
     "TemplateFilters",
     "TemplatePage",
     "TemplateRow",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +13,20 @@ from parley.templates.models import message_templates, template_creations, templ
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
+
+
+class ChangeListener(Protocol):
+    def changed_in(self) -> None: ...
+
+
+# The started template caches of this process (cache.TemplateCache): every write below tells them, so no caller
+# can change a template and forget to invalidate.
+CHANGE_LISTENERS: set[ChangeListener] = set()
+
+
+def _changed() -> None:
+    for listener in list(CHANGE_LISTENERS):
+        listener.changed_in()
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,7 @@ def count_templates(conn: Connection, waba_id: int) -> int:
 
 def insert_template(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(message_templates).values(**values))
+    _changed()
 
 
 def update_template(conn: Connection, template_id: int, values: dict[str, Any], **expected: Any) -> bool:
@@ -128,7 +143,10 @@ def update_template(conn: Connection, template_id: int, values: dict[str, Any], 
     conditions = [message_templates.c.id == template_id]
     conditions += [message_templates.c[column] == value for column, value in expected.items()]
     result = conn.execute(update(message_templates).where(*conditions).values(**values))
-    return result.rowcount == 1
+    if result.rowcount == 1:
+        _changed()
+        return True
+    return False
 
 
 def delete_templates(conn: Connection, template_ids: list[int]) -> None:
@@ -136,6 +154,7 @@ def delete_templates(conn: Connection, template_ids: list[int]) -> None:
         return
     conn.execute(delete(template_daily_stats).where(template_daily_stats.c.template_id.in_(template_ids)))
     conn.execute(delete(message_templates).where(message_templates.c.id.in_(template_ids)))
+    _changed()
 
 
 def templates_named(conn: Connection, waba_id: int, name: str) -> list[TemplateRow]:

@@ -40,8 +40,11 @@ from parley.graph import FieldSpec, GraphError, GraphScope, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.ids import EPOCH_MS, IdGenerator
 from parley.platform.db import Database
+from parley.platform.db.driver import DriverCursor
 from parley.templates import repository as repo
 from parley.templates import rules
+from parley.templates import statements as hot
+from parley.templates.cache import TemplateCache
 from parley.templates.objects import check_fields, template_object
 from parley.templates.rendering import RenderedTemplate, StoredTemplate, render
 from parley.webhooks import enqueue
@@ -79,14 +82,22 @@ def _stored(row: repo.TemplateRow) -> StoredTemplate:
 
 
 def resolve_for_send(
-    conn: Connection, waba_id: int, name: str, language_code: str, components: list[dict[str, Any]]
+    conn: Connection,
+    waba_id: int,
+    name: str,
+    language_code: str,
+    components: list[dict[str, Any]],
+    cache: TemplateCache | None = None,
 ) -> RenderedTemplate:
     """The approved template `name` in `language_code`, rendered with the send request's components.
 
     One indexed lookup; runs inside the caller's write unit. Refusals are GraphErrors with Meta's codes:
     132001 unknown or not approved, 132015 paused, 132016 disabled, and rendering's 132000 / 132012 / 132005.
     """
-    row = repo.find_template(conn, waba_id, name, language_code)
+    if cache is None:
+        row = repo.find_template(conn, waba_id, name, language_code)
+    else:
+        row = cache.find_in(conn, waba_id, name, language_code)
     if row is None:
         raise GraphError(132001, f"template name ({name}) does not exist in {language_code}")
     if row.status == rules.PAUSED:
@@ -192,7 +203,8 @@ def record_sent(
     `quality_score`: the template's rating as the unit already read it (`RenderedTemplate.quality_score`);
     without it the row is read again.
     """
-    repo.bump_stats(conn, template_id, now, sends=1)
+    # On the driver's cursor: this runs in every template send's unit (statements.py).
+    hot.bump_sends(DriverCursor(conn), template_id, now)
     if quality_score is None:
         row = repo.get_template(conn, template_id)
         quality_score = None if row is None else row.quality_score

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from parley.kit.ids import timestamp_ms_of
 from parley.platform.db.driver import DriverCursor, insert_sql
+from parley.webhooks import statements as hot
 from parley.webhooks.models import (
     DEAD,
     DELIVERED,
@@ -69,26 +69,6 @@ def _compact(value: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------------------------- producers
 
-_EVENT_COLUMNS = (
-    "id",
-    "waba_id",
-    "phone_number_id",
-    "field",
-    "order_key",
-    "value",
-    "created_at",
-    "next_attempt_at",
-    "retry_from",
-)
-_ENQUEUE = {
-    "sqlite": sqlite.insert(webhook_events)
-    .values({name: bindparam(name) for name in _EVENT_COLUMNS} | {"state": PENDING, "attempts": 0})
-    .on_conflict_do_nothing(index_elements=["id"]),
-    "postgresql": postgresql.insert(webhook_events)
-    .values({name: bindparam(name) for name in _EVENT_COLUMNS} | {"state": PENDING, "attempts": 0})
-    .on_conflict_do_nothing(index_elements=["id"]),
-}
-
 
 def enqueue(
     conn: Connection,
@@ -107,19 +87,17 @@ def enqueue(
     its own, except that those with the same `order_key` (a message's statuses: its id) go out in id order.
     """
     created_at = timestamp_ms_of(event_id)
-    conn.execute(
-        _ENQUEUE[conn.dialect.name],
-        {
-            "id": event_id,
-            "waba_id": waba_id,
-            "phone_number_id": phone_number_id,
-            "field": field,
-            "order_key": order_key,
-            "value": _compact(value),
-            "created_at": created_at,
-            "next_attempt_at": created_at,
-            "retry_from": created_at,
-        },
+    # On the driver's cursor (statements.py): every Cloud API send, ack and read enqueues a status update.
+    hot.enqueue(
+        DriverCursor(conn),
+        event_id,
+        waba_id,
+        phone_number_id,
+        field,
+        order_key,
+        _compact(value),
+        created_at,
+        PENDING,
     )
 
 
