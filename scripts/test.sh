@@ -37,8 +37,9 @@ PARLEY_TEST_DATABASE_URL= PARLEY_TEST_REDIS_URL= .venv/bin/pytest -q -p no:cache
 
 if [ -n "${PARLEY_TEST_DATABASE_URL:-}${PARLEY_TEST_REDIS_URL:-}${CI:-}" ]; then
   # Everything that touches the database or the bus, again on PostgreSQL + Redis, plus the test with two
-  # server processes sharing them. (Browser and crash tests drive the embedded default above.)
+  # server processes sharing them and `parley worker` beside `parley serve --no-worker`. (Browser and crash tests
+  # drive the embedded default above.)
   echo "== database, bus and scale-out tests on PostgreSQL + Redis"
   .venv/bin/pytest -q -p no:cacheprovider tests/contract tests/integration tests/e2e/test_scale_out.py \
-    tests/e2e/test_token_revocation.py "$@"
+    tests/e2e/test_token_revocation.py tests/e2e/test_webhook_worker.py "$@"
 fi

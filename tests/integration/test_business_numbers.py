@@ -85,6 +85,7 @@ async def test_a_number_created_by_a_process_the_bus_does_not_reach_is_found(mak
     assert await _inbound_texts(server, created.waba_id) == ["Hello from a person"]
 
 
+@pytest.mark.services  # Redis: runs in the PostgreSQL + Redis pass of scripts/test.sh
 async def test_a_number_created_by_another_process_is_known_from_the_bus(make_container: MakeContainer) -> None:
     require_service(REDIS_URL is not None, "Redis (PARLEY_TEST_REDIS_URL)")
     now = int(time.time() * 1000)
@@ -128,6 +129,7 @@ async def test_a_quality_change_in_this_process_is_seen_by_the_next_lookup(make_
     assert after is not None and (after.quality_rating, after.status) == ("YELLOW", "CONNECTED")
 
 
+@pytest.mark.services  # Redis: runs in the PostgreSQL + Redis pass of scripts/test.sh
 async def test_a_quality_change_in_another_process_is_heard_over_the_bus(make_container: MakeContainer) -> None:
     require_service(REDIS_URL is not None, "Redis (PARLEY_TEST_REDIS_URL)")
     server = await make_container()

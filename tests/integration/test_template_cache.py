@@ -68,6 +68,7 @@ async def _find(c: Container, waba_id: int) -> template_repo.TemplateRow | None:
     return await c.db.read(lambda conn: c.template_cache.find_in(conn, waba_id, "order_update", "en_US"))
 
 
+@pytest.mark.services  # Redis: runs in the PostgreSQL + Redis pass of scripts/test.sh
 async def test_a_template_deleted_by_another_process_is_forgotten_over_the_bus(make_container: MakeContainer) -> None:
     require_service(REDIS_URL is not None, "Redis (PARLEY_TEST_REDIS_URL)")
     clock = FrozenClock(int(time.time() * 1000))
