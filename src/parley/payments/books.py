@@ -1,0 +1,35 @@
+"""Parley Pay's ledger account keys: every payment lever posts between these accounts on the one journal.
+
+Money in flight sits in clearing; what the platform owes people and merchants sits in their wallets and payables
+(credit-normal); what it keeps is revenue of the `payments` lever (`platform:revenue:payments:{CUR}`, the key the
+revenue report reads).
+"""
+
+from __future__ import annotations
+
+LEVER = "payments"
+
+
+def person_wallet_key(user_id: int, currency: str) -> str:
+    """What the platform owes a person in `currency` (credit-normal, never below zero)."""
+    return f"person:{user_id}:wallet:{currency}"
+
+
+def provider_clearing_key(provider: str, currency: str) -> str:
+    """Money held at the payment provider for the platform (debit-normal): card/UPI/Pix in, bank payouts out."""
+    return f"platform:provider:{provider}:{currency}"
+
+
+def payments_clearing_key(currency: str) -> str:
+    """A payment between capture and its split into the merchant's payable and the platform's fee."""
+    return f"platform:clearing:payments:{currency}"
+
+
+def merchant_payable_key(waba_id: int, currency: str) -> str:
+    """What the platform owes a merchant (credit-normal) until a payout moves it to the merchant's bank."""
+    return f"waba:{waba_id}:payable:{currency}"
+
+
+def payments_revenue_key(currency: str) -> str:
+    """The platform's commission on merchant payments (same shape as billing's `revenue_key`)."""
+    return f"platform:revenue:{LEVER}:{currency}"
