@@ -468,6 +468,8 @@ def pywa_class(base_url: str) -> Any:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self.registered = threading.Event()
             self.registration_error: BaseException | None = None
+            # pywa's own client gives up after 5 s; on a busy machine an integrator sets longer, as pywa advises.
+            kwargs.setdefault("session", httpx.Client(timeout=20))
             super().__init__(*args, **kwargs)
 
         def _register_callback_url(self) -> None:

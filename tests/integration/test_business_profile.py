@@ -202,7 +202,9 @@ async def test_pywa_reads_and_updates_the_profile(server: LiveServer) -> None:
     biz = await create_business(server, "Bakery")
 
     def run() -> tuple[Any, Any, Any]:
-        wa = pywa.WhatsApp(phone_id=biz.phone_number_id, token=biz.token, api_version="23.0")
+        wa = pywa.WhatsApp(
+            phone_id=biz.phone_number_id, token=biz.token, api_version="23.0", session=httpx.Client(timeout=20)
+        )
         wa.api._session.base_url = f"{server.base_url}{V}"
         before = wa.get_business_profile()
         updated = wa.update_business_profile(

@@ -692,7 +692,9 @@ async def test_pywa_uploads_reads_downloads_and_deletes(server: LiveServer, tmp_
     biz = await create_business(server)
 
     def run() -> tuple[str, Any, bytes, Path, Any]:
-        wa = pywa.WhatsApp(phone_id=biz.phone_number_id, token=biz.token, api_version="23.0")
+        wa = pywa.WhatsApp(
+            phone_id=biz.phone_number_id, token=biz.token, api_version="23.0", session=httpx.Client(timeout=20)
+        )
         wa.api._session.base_url = f"{server.base_url}{V}"
         media = wa.upload_media(media=png(4, 4), mime_type="image/png", filename="photo.png")
         url = wa.get_media_url(media.id)

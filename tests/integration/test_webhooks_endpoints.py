@@ -53,6 +53,8 @@ async def put(server: LiveServer, biz: Biz, n: int, *, field: str = "messages", 
 
 def pywa_client(parley: LiveServer, biz: Biz, **options: Any) -> Any:
     pywa_async = pytest.importorskip("pywa_async")
+    # pywa's own client gives up after 5 s; an integrator on a busy machine sets a longer one, as pywa advises.
+    options.setdefault("session", httpx.AsyncClient(timeout=20))
     wa = pywa_async.WhatsApp(
         phone_id=biz.phone_number_id, token=biz.token, waba_id=biz.waba_id, api_version="23.0", **options
     )
