@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.e2e.conftest import ServerProcess
+from tests.e2e.graph_clients import Business, create_business
 
 pytestmark = pytest.mark.e2e
 
@@ -74,11 +75,11 @@ class _Receiver:
 
 
 async def _burst(
-    server: ServerProcess, business: dict[str, str], to: str, stop: threading.Event, acked: dict[str, str]
+    server: ServerProcess, business: Business, to: str, stop: threading.Event, acked: dict[str, str]
 ) -> None:
 
     async def sender() -> None:
-        headers = {"Authorization": f"Bearer {business['access_token']}"}
+        headers = {"Authorization": f"Bearer {business.access_token}"}
         # verify=False: no TLS here, and building a certificate store per client costs ~0.1 s.
         async with httpx.AsyncClient(base_url=server.base_url, timeout=5, verify=False) as client:
             while not stop.is_set():
@@ -86,7 +87,7 @@ async def _burst(
                 body = {"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": f"burst {key}"}}
                 try:
                     response = await client.post(
-                        f"/v23.0/{business['phone_number_id']}/messages",
+                        f"/v23.0/{business.phone_number_id}/messages",
                         headers={**headers, "Idempotency-Key": key},
                         json=body,
                     )
@@ -104,22 +105,13 @@ def test_sigkill_mid_burst_of_cloud_api_sends(tmp_path: Path) -> None:
         tmp_path / "var", env={"PARLEY_BUSINESS__PAIR_BURST": "1000000", "PARLEY_WEBHOOKS__LEASE_S": "3"}
     )
     server.start()
-    business = json.loads(
-        server.cli(
-            "business",
-            "create",
-            "--name",
-            "Crash Test Co",
-            "--phone",
-            "+14155550150",
-            "--webhook-url",
-            f"http://127.0.0.1:{receiver.port}/hook",
-            "--verify-token",
-            "v",
-            "--app-secret",
-            SECRET,
-            "--json",
-        )
+    business = create_business(
+        server,
+        "Crash Test Co",
+        "+14155550150",
+        webhook_url=f"http://127.0.0.1:{receiver.port}/hook",
+        verify_token="v",
+        app_secret=SECRET,
     )
     person = server.create_user("+14155550151", "Pat")
     response = httpx.post(
@@ -129,8 +121,8 @@ def test_sigkill_mid_burst_of_cloud_api_sends(tmp_path: Path) -> None:
     )
     assert response.status_code == 200
     warm_up = httpx.post(
-        f"{server.base_url}/v23.0/{business['phone_number_id']}/messages",
-        headers={"Authorization": f"Bearer {business['access_token']}"},
+        f"{server.base_url}/v23.0/{business.phone_number_id}/messages",
+        headers={"Authorization": f"Bearer {business.access_token}"},
         json={"messaging_product": "whatsapp", "to": person["phone"], "type": "text", "text": {"body": "first"}},
     )
     assert warm_up.status_code == 200, warm_up.text
@@ -181,11 +173,11 @@ def test_sigkill_mid_burst_of_cloud_api_sends(tmp_path: Path) -> None:
         assert receiver.bad_signatures == 0
 
         # Retries with the same keys return the first wamid and store nothing.
-        headers = {"Authorization": f"Bearer {business['access_token']}"}
+        headers = {"Authorization": f"Bearer {business.access_token}"}
         with httpx.Client(base_url=server.base_url, timeout=10) as client:
             for key, wamid in list(acked.items())[:50]:
                 again = client.post(
-                    f"/v23.0/{business['phone_number_id']}/messages",
+                    f"/v23.0/{business.phone_number_id}/messages",
                     headers={**headers, "Idempotency-Key": key},
                     json={
                         "messaging_product": "whatsapp",

@@ -9,7 +9,6 @@ delivers a `sent` status for every accepted Cloud API send.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 import uuid
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ServerProcess
+from tests.e2e.graph_clients import Business, create_business
 from tests.e2e.test_business_crash import SECRET, _Receiver
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,7 @@ class _Tally:
         self.unanswered = 0
 
 
-async def _flood(server: ServerProcess, business: dict[str, str], pat: dict[str, Any], quinn_phone: str) -> _Tally:
+async def _flood(server: ServerProcess, business: Business, pat: dict[str, Any], quinn_phone: str) -> _Tally:
     tally = _Tally()
     limits = httpx.Limits(max_connections=SENDERS, max_keepalive_connections=SENDERS)
 
@@ -63,8 +63,8 @@ async def _flood(server: ServerProcess, business: dict[str, str], pat: dict[str,
     async def graph_send(client: httpx.AsyncClient) -> None:
         key = uuid.uuid4().hex
         response = await client.post(
-            f"/v23.0/{business['phone_number_id']}/messages",
-            headers={"Authorization": f"Bearer {business['access_token']}", "Idempotency-Key": key},
+            f"/v23.0/{business.phone_number_id}/messages",
+            headers={"Authorization": f"Bearer {business.access_token}", "Idempotency-Key": key},
             json={"messaging_product": "whatsapp", "to": pat["phone"], "type": "text", "text": {"body": key}},
         )
         if response.status_code == 200:
@@ -102,22 +102,13 @@ def test_a_flood_of_sends_is_refused_early_and_no_accepted_send_is_lost(tmp_path
     )
     server.start()
     try:
-        business = json.loads(
-            server.cli(
-                "business",
-                "create",
-                "--name",
-                "Flood Co",
-                "--phone",
-                "+14155550160",
-                "--webhook-url",
-                f"http://127.0.0.1:{receiver.port}/hook",
-                "--verify-token",
-                "v",
-                "--app-secret",
-                SECRET,
-                "--json",
-            )
+        business = create_business(
+            server,
+            "Flood Co",
+            "+14155550160",
+            webhook_url=f"http://127.0.0.1:{receiver.port}/hook",
+            verify_token="v",
+            app_secret=SECRET,
         )
         pat = server.create_user("+14155550161", "Pat")
         quinn = server.create_user("+14155550162", "Quinn")

@@ -3,7 +3,6 @@ process delivers their status webhooks (signed, each once); the worker stops cle
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from typer.testing import CliRunner
 from parley.cli.main import app
 from parley.webhooks.service import WAKE_TOPIC
 from tests.e2e.conftest import ServerProcess, shared_services_env
+from tests.e2e.graph_clients import Business, create_business
 from tests.e2e.test_business_crash import SECRET, _Receiver
 
 WAKE_CHANNEL = "parley:bus:" + WAKE_TOPIC
@@ -39,10 +39,10 @@ def server_without_delivery(tmp_path: Path, request: pytest.FixtureRequest) -> I
             server.stop()
 
 
-def send(server: ServerProcess, business: dict[str, str], to: str, n: int) -> str:
+def send(server: ServerProcess, business: Business, to: str, n: int) -> str:
     response = httpx.post(
-        f"{server.base_url}/v23.0/{business['phone_number_id']}/messages",
-        headers={"Authorization": f"Bearer {business['access_token']}"},
+        f"{server.base_url}/v23.0/{business.phone_number_id}/messages",
+        headers={"Authorization": f"Bearer {business.access_token}"},
         json={"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": f"order {n} is ready"}},
         timeout=10,
     )
@@ -63,22 +63,13 @@ def wait_for(predicate: object, timeout: float = 30.0) -> bool:
 def test_the_worker_process_delivers_what_the_server_takes(server_without_delivery: ServerProcess) -> None:
     server = server_without_delivery
     receiver = _Receiver()
-    business = json.loads(
-        server.cli(
-            "business",
-            "create",
-            "--name",
-            "Worker Co",
-            "--phone",
-            "+14155550170",
-            "--webhook-url",
-            f"http://127.0.0.1:{receiver.port}/hook",
-            "--verify-token",
-            "v",
-            "--app-secret",
-            SECRET,
-            "--json",
-        )
+    business = create_business(
+        server,
+        "Worker Co",
+        "+14155550170",
+        webhook_url=f"http://127.0.0.1:{receiver.port}/hook",
+        verify_token="v",
+        app_secret=SECRET,
     )
     person = server.create_user("+14155550171", "Pat")
     opened = httpx.post(
@@ -131,22 +122,13 @@ SLOW_POLL = {"PARLEY_WEBHOOKS__POLL_INTERVAL_MS": "30000"}
 def test_the_server_wakes_the_worker_over_redis(server_without_delivery: ServerProcess) -> None:
     server = server_without_delivery
     receiver = _Receiver()
-    business = json.loads(
-        server.cli(
-            "business",
-            "create",
-            "--name",
-            "Wake Co",
-            "--phone",
-            "+14155550172",
-            "--webhook-url",
-            f"http://127.0.0.1:{receiver.port}/hook",
-            "--verify-token",
-            "v",
-            "--app-secret",
-            SECRET,
-            "--json",
-        )
+    business = create_business(
+        server,
+        "Wake Co",
+        "+14155550172",
+        webhook_url=f"http://127.0.0.1:{receiver.port}/hook",
+        verify_token="v",
+        app_secret=SECRET,
     )
     person = server.create_user("+14155550173", "Sam")
     opened = httpx.post(
