@@ -41,9 +41,16 @@ class InboxCatalog:
         self._db, self._clock, self._ids = db, clock, ids
 
     async def catalog_of(self, waba_id: int) -> dict[str, Any] | None:
-        """The business account's catalog (`id`, `name`), or None when it has none yet."""
-        row = await self._db.read(lambda c: repo.catalog_of_waba(c, waba_id))
-        return None if row is None else {"id": str(row.id), "name": row.name}
+        """The business account's catalog (`id`, `name`, `currency`: its first product's), or None without one."""
+
+        def unit(conn: Connection) -> dict[str, Any] | None:
+            row = repo.catalog_of_waba(conn, waba_id)
+            if row is None:
+                return None
+            first = repo.products_page(conn, row.id, after_id=None, limit=1)
+            return {"id": str(row.id), "name": row.name, "currency": first[0].currency if first else None}
+
+        return await self._db.read(unit)
 
     async def browse(
         self, waba_id: int, text: str | None, cursor: str | None, limit: int

@@ -127,7 +127,8 @@ class InboxCommerce:
             raise InvalidInputError("items must be a list of at most 100 order lines")
         wanted = [str(i.get("retailer_id", "")) for i in raw_items if isinstance(i, dict)]
         products = await self._catalog.by_retailer_ids(ctx.waba_id, [w for w in wanted if w]) if wanted else {}
-        currency = str(body.get("currency") or next((p["currency"] for p in products.values()), "")).upper()
+        fallback = next((p["currency"] for p in products.values()), None) or (catalog or {}).get("currency") or ""
+        currency = str(body.get("currency") or fallback).upper()
         if currency not in PAYMENT_CURRENCIES:
             raise InvalidInputError("payments in the chat run in INR (India) or BRL (Brazil): choose one")
         items, subtotal = _order_items(raw_items, products, currency)
@@ -150,16 +151,16 @@ class InboxCommerce:
         parameters["currency"] = currency
         parameters["total_amount"] = _amount(total)
         description = _text(body, "description", 60) or "Payment"
+        minutes = _minutes(body.get("expires_in_minutes"))
+        if minutes is not None and not items and currency == "BRL":
+            raise InvalidInputError("a free amount in BRL goes out in Meta's simplified form, which cannot expire")
         if not items and currency == "INR":
             items = [{"name": description, "amount": _amount(subtotal), "quantity": 1}]
         if items or currency == "INR":
             order: dict[str, Any] = {"status": "pending"}
             if catalog is not None and any("retailer_id" in i for i in items):
                 order["catalog_id"] = catalog["id"]
-            minutes = body.get("expires_in_minutes")
-            if minutes not in (None, ""):
-                if not isinstance(minutes, int) or isinstance(minutes, bool) or not 5 <= minutes <= 60 * 24 * 30:
-                    raise InvalidInputError("expires_in_minutes must be a whole number from 5 to 43200")
+            if minutes is not None:
                 at = self._clock.now_ms() // 1000 + minutes * 60
                 order["expiration"] = {"timestamp": str(at), "description": f"Pay within {_duration(minutes)}"}
             order["items"] = items
@@ -311,6 +312,14 @@ def _payment_settings(raw: object, currency: str) -> dict[str, Any]:
             "pix_dynamic_code": {"code": code, "merchant_name": merchant, "key": key, "key_type": key_type},
         }
     raise InvalidInputError("payment type must be payment_link or pix_dynamic_code")
+
+
+def _minutes(raw: object) -> int | None:
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 5 <= raw <= 60 * 24 * 30:
+        raise InvalidInputError("expires_in_minutes must be a whole number from 5 to 43200")
+    return raw
 
 
 def _duration(minutes: int) -> str:
