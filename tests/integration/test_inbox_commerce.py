@@ -113,7 +113,7 @@ async def test_unusable_files_are_refused_whole_with_a_reason_never_a_500(server
     owner = await agent(server, biz, "Olga", role="owner")
     cases = [
         (b"", "choose a CSV file"),
-        ("title,price\nMug,1.00 BRL\n".encode(), "missing: id"),
+        (b"title,price\nMug,1.00 BRL\n", "missing: id"),
         (b"id,title,price\nx,\xff\xfe,1.00 BRL\n", "not UTF-8"),
         (b"id,title,price,price\nx,y,1 BRL,2 BRL\n", "named twice"),
     ]
