@@ -150,7 +150,7 @@ class InboxCommerce:
         parameters["payment_settings"] = [settings]
         parameters["currency"] = currency
         parameters["total_amount"] = _amount(total)
-        description = _text(body, "description", 60) or "Payment"
+        description = _text(body, "description", 60) or ("Your order" if items else "Payment")
         minutes = _minutes(body.get("expires_in_minutes"))
         if minutes is not None and not items and currency == "BRL":
             raise InvalidInputError("a free amount in BRL goes out in Meta's simplified form, which cannot expire")
