@@ -183,11 +183,14 @@ async def test_an_agent_sends_a_product_and_a_product_list_and_the_person_receiv
 
 
 async def test_product_sends_keep_meta_s_limits_and_refuse_unknown_products(server: LiveServer) -> None:
-    biz, _, clerk = await _shop(server)
+    biz, owner, clerk = await _shop(server)
+    archived = "id,title,price,status\nold-1,Old mug,5.00 BRL,archived\n"
+    assert (await _upload(owner, archived, apply=True)).json()["counts"]["created"] == 1
     ada, conversation = await _person_thread(server, biz, clerk)
     path = f"/conversations/{conversation}/products"
     refusals = [
         ({"retailer_ids": ["mug-1", "nope"]}, "not in the catalog: nope"),
+        ({"retailer_ids": ["old-1"]}, "not in the catalog: old-1"),  # archived
         ({"retailer_ids": [f"x{i}" for i in range(31)]}, "at most 30"),
         ({"sections": [{"title": f"S{i}", "retailer_ids": ["mug-1"]} for i in range(11)]}, "at most 10 sections"),
         ({"sections": [{"retailer_ids": ["mug-1"]}, {"retailer_ids": ["tee-1"]}]}, "needs a title"),

@@ -194,6 +194,7 @@ def product_view(row: repo.ProductRow, now_ms: int) -> dict[str, Any]:
         "unit_price_micros": unit,
         "on_sale": unit != row.price,
         "availability": row.availability,
+        "status": row.status,
         "orderable": row.orderable,
         "image_url": row.image_url,
         "image_media_id": None if row.image_media_id is None else str(row.image_media_id),

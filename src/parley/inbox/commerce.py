@@ -67,7 +67,8 @@ class InboxCommerce:
             raise InvalidInputError("type must be product, product_list or catalog_message")
         thumbnail = _text(body, "thumbnail_retailer_id", 100)
         found = await self._catalog.by_retailer_ids(ctx.waba_id, wanted + ([thumbnail] if thumbnail else []))
-        unknown = [r for r in [*wanted, thumbnail] if r and r not in found]
+        # Archived products are out of the catalog as far as people can see.
+        unknown = [r for r in [*wanted, thumbnail] if r and (r not in found or found[r]["status"] != "active")]
         if unknown:
             raise InvalidInputError(f"not in the catalog: {', '.join(sorted(set(unknown)))}")
         text, footer = _text(body, "body", 1024), _text(body, "footer", 60)
