@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 
+from parley.commerce import MAX_FEED_BYTES
 from parley.http import ContainerDep
 from parley.inbox.endpoints import AgentDep, BodyDep
 from parley.kit.errors import PayloadTooLargeError
-
-MAX_FEED_BYTES = 5 * 1024 * 1024
 
 router = APIRouter(prefix="/inbox/api", tags=["team inbox"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]

@@ -357,7 +357,9 @@ export class InboxCommerce {
     this.expiryField.hidden = brl && !this.order;
     const { total, error } = this.paymentTotal();
     this.payTotal.textContent = error || `Total ${money(total, this.payCurrency.value)}`;
-    this.payTotal.classList.toggle("invalid", Boolean(error));
+    // A hint until something is typed; a problem (in red) once the agent has entered an amount.
+    const untouched = !this.order && !this.payAmount.value.trim();
+    this.payTotal.classList.toggle("invalid", Boolean(error) && !untouched);
   }
 
   async sendPayment() {
