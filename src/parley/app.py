@@ -30,6 +30,7 @@ from parley.config import Settings
 from parley.console import routers as console_routers
 from parley.container import Container, build_container
 from parley.graph import GraphError, graph_error_body, is_graph_path
+from parley.inbox import commerce_endpoints as inbox_commerce_endpoints
 from parley.inbox import contacts_endpoints as inbox_contacts_endpoints
 from parley.inbox import endpoints as inbox_endpoints
 from parley.inbox import links_endpoints as inbox_links_endpoints
@@ -328,6 +329,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         inbox_contacts_endpoints.router,  # before inbox_endpoints: /contacts.csv is not a contact id
         inbox_endpoints.router,
         inbox_links_endpoints.router,
+        inbox_commerce_endpoints.router,
         inbox_reports_endpoints.router,
         qr_endpoints.router,
         contacts_endpoints.router,

@@ -33,8 +33,9 @@ from parley.business import (
 )
 from parley.business.media import fetch_media_link_with
 from parley.business.sender import CloudApiSender
+from parley.commerce import InboxCatalog
 from parley.config import Settings
-from parley.inbox import InboxService
+from parley.inbox import InboxCommerce, InboxService
 from parley.kit.clock import Clock, SystemClock
 from parley.kit.files import create_private_file
 from parley.kit.ids import IdGenerator
@@ -83,6 +84,7 @@ class Container:
     streams: LiveStreams
     referral_links: ReferralLinks
     payments: PaymentService
+    inbox_commerce: InboxCommerce
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -202,6 +204,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     qr_codes = QrCodes(db, clock, numbers, settings.public_url)
     profiles = BusinessProfiles(db, clock, numbers, settings.public_url)
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
+    inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
     return Container(
         settings=settings,
         clock=clock,
@@ -228,12 +231,13 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         media_urls=media_urls,
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
-        inbox=InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox),
+        inbox=inbox,
         streams=LiveStreams(settings.limits.max_streams_per_account),
         referral_links=ReferralLinks(
             db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
         ),
         payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),
+        inbox_commerce=InboxCommerce(inbox, InboxCatalog(db, clock, ids), clock, ids),
         revocation_counter=revocations,
         background=background,
     )

@@ -4,6 +4,8 @@ Other domains read products through this package's surface; the product and prod
 sends, the carts people fill and the `order` messages they send all name products by catalog id and retailer id.
 """
 
+from parley.commerce.feed import MAX_FEED_BYTES
+from parley.commerce.inbox_catalog import InboxCatalog
 from parley.commerce.repository import IN_STOCK, CatalogRow, CommerceSettingsRow, ProductRow
 
-__all__ = ["IN_STOCK", "CatalogRow", "CommerceSettingsRow", "ProductRow"]
+__all__ = ["IN_STOCK", "MAX_FEED_BYTES", "CatalogRow", "CommerceSettingsRow", "InboxCatalog", "ProductRow"]

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.commerce.models import catalogs, commerce_settings, products
@@ -120,6 +120,26 @@ def products_page(conn: Connection, catalog_id: int, *, after_id: int | None, li
     """A keyset page of the catalog's products, oldest first (archived ones included: callers filter)."""
     p = products.c
     query = select(products).where(p.catalog_id == catalog_id)
+    if after_id is not None:
+        query = query.where(p.id > after_id)
+    return [_product(r) for r in conn.execute(query.order_by(p.id).limit(limit))]
+
+
+def search_products(
+    conn: Connection, catalog_id: int, text: str | None, *, after_id: int | None, limit: int
+) -> list[ProductRow]:
+    """A keyset page of the catalog's active products whose title, retailer id or brand contains `text`."""
+    p = products.c
+    query = select(products).where(p.catalog_id == catalog_id, p.status == ACTIVE)
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                p.title.ilike(pattern, escape="\\"),
+                p.retailer_id.ilike(pattern, escape="\\"),
+                p.brand.ilike(pattern, escape="\\"),
+            )
+        )
     if after_id is not None:
         query = query.where(p.id > after_id)
     return [_product(r) for r in conn.execute(query.order_by(p.id).limit(limit))]

@@ -1,5 +1,6 @@
 """The team inbox: agents, routing, labels, notes, quick replies, business hours, contacts, reports."""
 
+from parley.inbox.commerce import InboxCommerce
 from parley.inbox.cookies import (
     LOGIN_FORM_COOKIE,
     SESSION_COOKIE,
@@ -17,6 +18,7 @@ __all__ = [
     "SESSION_COOKIE",
     "AgentContext",
     "CsrfError",
+    "InboxCommerce",
     "InboxService",
     "SignedIn",
     "forget_login_form_cookie",

@@ -700,6 +700,28 @@ class InboxService:
         await self._publish(ctx.waba_id, {"type": "conversation", "id": str(thread.conversation_id)})
         return {"id": wamid}
 
+    async def send_interactive(
+        self, ctx: AgentContext, raw_id: str, interactive: dict[str, Any], idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """An interactive message another inbox part built (products, a payment request), sent to the
+        conversation's person through the same path as a reply."""
+
+        def unit(conn: Connection) -> tuple[repo.ThreadRow, repo.ContactRow | None]:
+            thread = self._thread_in(conn, ctx, raw_id)
+            return thread, repo.contact_of_person(conn, ctx.waba_id, thread.person_id)
+
+        thread, contact = await self._db.read(unit)
+        cloud: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": "" if contact is None else contact.phone,
+            "type": "interactive",
+            "interactive": interactive,
+        }
+        wamid = await self._send_as_agent(ctx, thread.phone_number_id, cloud, idempotency_key)
+        await self._publish(ctx.waba_id, {"type": "conversation", "id": str(thread.conversation_id)})
+        return {"id": wamid}
+
     async def _send_as_agent(
         self, ctx: AgentContext, number_id: int, cloud: dict[str, Any], idempotency_key: str | None
     ) -> str:

@@ -5,6 +5,7 @@
 import { dayKey, daySeparator, el, formatDay, formatTime, messageElement, paintAvatar } from "./render.js";
 import { Stream } from "./stream.js";
 import { TemplatePicker } from "./template-picker.js";
+import { InboxCommerce } from "./inbox-commerce.js";
 
 const $ = (id) => document.getElementById(id);
 const API = "/inbox/api";
@@ -50,6 +51,10 @@ const state = {
 // The composer's template picker (outside the 24-hour window, or on the Template tab).
 const composerTemplates = new TemplatePicker({ select: $("template-select"), price: $("template-price"),
   preview: $("template-preview"), vars: $("template-vars"), empty: $("template-empty") });
+
+// Selling from the inbox (catalog panel, payment requests, CSV import): inbox-commerce.js, through these hooks.
+const commerce = new InboxCommerce({ call: (...args) => call(...args), newKey: () => newKey(), csrf: () => state.csrf,
+  open: () => state.open, refresh: () => refreshOpen() });
 
 // ---- HTTP ------------------------------------------------------------------------------------
 
@@ -416,6 +421,7 @@ function renderComposer() {
   // Outside the window a template is the only way to write; inside it, the Template tab offers them.
   $("template-picker").hidden = note || (windowOpen && state.mode !== "template");
   if (!usable) closeQuickReplies();
+  commerce.render(state.open);
 }
 
 function setMode(mode) {
@@ -498,6 +504,7 @@ function renderHistory(anchor) {
     const node = messageElement(message, { meId: BUSINESS, firstOfRun: message.sender_id !== previous, showSender: false,
       loadMedia, onRetry: () => {}, onReply: null });
     node.dataset.direction = message.direction;
+    commerce.decorate(node, message);
     nodes.push(node);
     previous = message.sender_id;
   }
@@ -942,6 +949,7 @@ const SECTION_LOADERS = {
   routing: loadRouting,
   links: loadLinks,
   profile: loadProfile,
+  catalog: () => commerce.loadImport(),
 };
 
 function openSettings(section) {
