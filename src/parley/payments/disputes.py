@@ -87,11 +87,15 @@ def find_capture_in(conn: Connection, journal: ledger.Ledger, payment: str) -> l
     since = 0
     numeric = parse_numeric_id(payment)
     p = payments.c
+    names = {payment}
     known = conn.execute(
-        select(p.created_at).where((p.provider_payment_id == payment) | (p.id == (numeric if numeric else -1)))
+        select(p.created_at, p.provider_payment_id).where(
+            (p.provider_payment_id == payment) | (p.id == (numeric if numeric else -1))
+        )
     ).first()
     if known is not None:
         since = max(first_id_at(int(known[0])) - 1, 0)
+        names.add(str(known[1]))  # Parley's payment id: its capture names the provider's id
     matches: dict[int, ledger.TransferRow] = {}
     for account in journal.accounts(conn):
         if not account.key.startswith(PROVIDER_PREFIX):
@@ -103,7 +107,7 @@ def find_capture_in(conn: Connection, journal: ledger.Ledger, payment: str) -> l
                 if entry.code != CAPTURE_CODE or entry.debit_account_id != account.id or entry.reverses_id:
                     continue
                 refs = entry.references
-                if any(str(refs.get(name)) == payment for name in REFERENCE_REFS if name in refs):
+                if any(str(refs[name]) in names for name in REFERENCE_REFS if name in refs):
                     matches[entry.id] = entry
             if len(page) < _PAGE:
                 break
