@@ -127,6 +127,7 @@ async def card_payment(
     payer_id: int = 7,
     posted_amount: int | None = None,
     post: bool = True,
+    idempotency_key: str | None = None,
 ) -> Paid:
     """A person pays a merchant's order with the sandbox's test card; the capture is posted in the unit that
     records the provider's success (unless `post` is False: a capture the ledger never heard of)."""
@@ -136,7 +137,7 @@ async def card_payment(
         purpose="order",
         amount=amount,
         currency=currency,
-        idempotency_key=reference_id,
+        idempotency_key=idempotency_key or reference_id,
     )
 
     def on_succeeded(conn: Connection, row: PaymentRow) -> None:
