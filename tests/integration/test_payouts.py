@@ -129,7 +129,8 @@ async def test_the_schedule_pays_by_itself(settings: Settings) -> None:
         assert await _payouts(c, waba) == []  # the background runs find nothing matured
         clock.advance(hours=48, seconds=1)
         for _ in range(100):
-            if await _payouts(c, waba):
+            found = await _payouts(c, waba)
+            if found and found[0][2] != "pending":  # between its two units a payout is pending at the bank
                 break
             await asyncio.sleep(0.05)
         [(_period, amount, status)] = await _payouts(c, waba)
