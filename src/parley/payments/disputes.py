@@ -97,9 +97,7 @@ def find_capture_in(conn: Connection, journal: ledger.Ledger, payment: str) -> l
         since = max(first_id_at(int(known[0])) - 1, 0)
         names.add(str(known[1]))  # Parley's payment id: its capture names the provider's id
     matches: dict[int, ledger.TransferRow] = {}
-    for account in journal.accounts(conn):
-        if not account.key.startswith(PROVIDER_PREFIX):
-            continue
+    for account in journal.accounts_with_prefix(conn, PROVIDER_PREFIX):
         after = since
         while True:
             page = journal.transfers_of(conn, account, after_id=after, limit=_PAGE)

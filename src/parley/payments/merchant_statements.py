@@ -104,7 +104,8 @@ async def payable_currencies(db: Database, journal: ledger.Ledger, waba_id: int)
     prefix = merchant_payable_key(waba_id, "")
 
     def unit(conn: Connection) -> list[str]:
-        return sorted(a.currency for a in journal.accounts(conn) if a.key.startswith(prefix))
+        # Payables are the business's own accounts (owner_id), like its messaging wallet.
+        return sorted(a.currency for a in journal.accounts_of_owner(conn, waba_id) if a.key.startswith(prefix))
 
     return await db.read(unit)
 

@@ -228,7 +228,12 @@ class Payouts:
 
         def unit(conn: Connection) -> list[PayableView]:
             views = []
-            for account in self._journal.accounts(conn):
+            accounts = (
+                self._journal.accounts_with_prefix(conn, PAYABLE_PREFIX)
+                if waba_id is None
+                else self._journal.accounts_of_owner(conn, waba_id)  # payables belong to their business
+            )
+            for account in accounts:
                 parsed = parse_payable_key(account.key)
                 if parsed is None or (waba_id is not None and parsed[0] != waba_id):
                     continue
@@ -254,7 +259,7 @@ class Payouts:
             await self._finish(bank, pending, run)
         keys = [
             account.key
-            for account in await self._db.read(self._journal.accounts)
+            for account in await self._db.read(lambda conn: self._journal.accounts_with_prefix(conn, PAYABLE_PREFIX))
             if parse_payable_key(account.key) is not None
         ]
         run.accounts = len(keys)

@@ -287,9 +287,7 @@ def _provider_events(conn: Connection, low: int, high: int) -> dict[tuple[str, s
 
 def _ledger_entries(conn: Connection, journal: ledger.Ledger, low: int, high: int) -> list[_Entry]:
     entries = []
-    for account in journal.accounts(conn):
-        if not account.key.startswith(PROVIDER_PREFIX):
-            continue
+    for account in journal.accounts_with_prefix(conn, PROVIDER_PREFIX):
         provider = account.key.removeprefix(PROVIDER_PREFIX).rpartition(":")[0]
         after = max(low - 1, 0)
         while True:
