@@ -4,6 +4,8 @@ amount back by a reversal, lost moves nothing, and the ledger verifies throughou
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from parley.config import Settings
@@ -74,4 +76,18 @@ async def test_a_lost_dispute_moves_nothing_more_and_bad_requests_change_nothing
         assert [d.id for d in await c.disputes.list(waba)] == [dispute.id]
         with pytest.raises(NotFoundError):
             await c.disputes.resolve(12345, "won")
+        assert await verified(c)
+
+
+async def test_racing_opens_and_wins_move_the_money_once(settings: Settings) -> None:
+    async with pay_container(settings, FrozenClock(START_MS)) as c:
+        waba = (await c.business.create_business("Loja Corrida", "+5511987650013")).waba_id
+        payable = merchant_payable_key(waba, "BRL")
+        await card_payment(c, waba_id=waba, amount=40 * BRL, fee=0, reference_id="pedido-r")
+        opened = await asyncio.gather(*[c.disputes.open("pedido-r", 40 * BRL) for _ in range(4)])
+        assert len({d.id for d in opened}) == 1
+        assert await balance(c, payable) == 0
+        won = await asyncio.gather(*[c.disputes.resolve(opened[0].id, "won") for _ in range(4)])
+        assert len({d.reversal_id for d in won}) == 1
+        assert await balance(c, payable) == 40 * BRL
         assert await verified(c)

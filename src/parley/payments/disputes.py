@@ -164,6 +164,34 @@ class Disputes:
             dispute_id = self._ids.next_id()
             reference = refs.get("reference_id")
             provider_payment = refs.get("provider_payment_id", refs.get("transaction_id"))
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            # The row first: a racing open of the same payment (another operator) waits on its unique index here
+            # and then finds this dispute, instead of moving the money twice.
+            inserted = conn.execute(
+                dialect.insert(payment_disputes)
+                .values(
+                    id=dispute_id,
+                    waba_id=waba,
+                    currency=capture.currency,
+                    amount=amount,
+                    status=OPEN,
+                    capture_transfer_id=capture.id,
+                    reference_id=None if reference is None else str(reference)[:128],
+                    provider_payment_id=None if provider_payment is None else str(provider_payment)[:128],
+                    reason=reason,
+                    transfer_id=0,
+                    reversal_id=None,
+                    created_at=self._clock.now_ms(),
+                    resolved_at=None,
+                )
+                .on_conflict_do_nothing()
+            )
+            if inserted.rowcount != 1:
+                raced = conn.execute(select(payment_disputes).where(d.capture_transfer_id == capture.id)).first()
+                assert raced is not None
+                if _row(raced).amount != amount:
+                    raise ConflictError(f"payment {payment} already has a dispute for another amount")
+                return _row(raced)
             moved = self._journal.transfer(
                 conn,
                 f"dispute:{dispute_id}",
@@ -178,26 +206,9 @@ class Disputes:
                     **({"reference_id": reference} if reference is not None else {}),
                     **({"provider_payment_id": provider_payment} if provider_payment is not None else {}),
                 },
-                known_new=True,
+                known_new=True,  # the dispute id was made in this very unit
             )
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            conn.execute(
-                dialect.insert(payment_disputes).values(
-                    id=dispute_id,
-                    waba_id=waba,
-                    currency=capture.currency,
-                    amount=amount,
-                    status=OPEN,
-                    capture_transfer_id=capture.id,
-                    reference_id=None if reference is None else str(reference)[:128],
-                    provider_payment_id=None if provider_payment is None else str(provider_payment)[:128],
-                    reason=reason,
-                    transfer_id=moved.id,
-                    reversal_id=None,
-                    created_at=self._clock.now_ms(),
-                    resolved_at=None,
-                )
-            )
+            conn.execute(update(payment_disputes).where(d.id == dispute_id).values(transfer_id=moved.id))
             made = _dispute_in(conn, dispute_id)
             assert made is not None
             return made
@@ -218,7 +229,20 @@ class Disputes:
                 return dispute
             if dispute.status != OPEN:
                 raise ConflictError(f"dispute {dispute_id} was already {dispute.status}")
-            values: dict[str, object] = {"status": outcome, "resolved_at": self._clock.now_ms()}
+            d = payment_disputes.c
+            # The decision first, conditionally: of two racing decisions one moves the row (and waits for the
+            # other to commit on PostgreSQL), the other answers as the first left it.
+            moved = conn.execute(
+                update(payment_disputes)
+                .where(d.id == dispute_id, d.status == OPEN)
+                .values(status=outcome, resolved_at=self._clock.now_ms())
+            )
+            if moved.rowcount != 1:
+                current = _dispute_in(conn, dispute_id)
+                assert current is not None
+                if current.status != outcome:
+                    raise ConflictError(f"dispute {dispute_id} was already {current.status}")
+                return current
             if outcome == WON:
                 clawback = self._journal.transfer_by_id(conn, dispute.transfer_id)
                 assert clawback is not None
@@ -229,11 +253,7 @@ class Disputes:
                     code=DISPUTE_WON_CODE,
                     refs={"waba_id": dispute.waba_id, "dispute_id": dispute_id},
                 )
-                values["reversal_id"] = returned.id
-            d = payment_disputes.c
-            moved = conn.execute(update(payment_disputes).where(d.id == dispute_id, d.status == OPEN).values(**values))
-            if moved.rowcount != 1:
-                raise ConflictError(f"dispute {dispute_id} was resolved meanwhile")
+                conn.execute(update(payment_disputes).where(d.id == dispute_id).values(reversal_id=returned.id))
             done = _dispute_in(conn, dispute_id)
             assert done is not None
             return done

@@ -350,19 +350,21 @@ class Payouts:
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> PayoutRow:
-            current = payout_in(conn, payout.id)
-            assert current is not None
-            if current.status != PENDING:
-                return current  # another run finished it first
             p = payment_payouts.c
-            if reason is None:
-                conn.execute(
-                    update(payment_payouts)
-                    .where(p.id == payout.id)
-                    .values(status=PAID, bank_reference=reference, completed_at=now)
+            # The outcome first, conditionally: a second run finishing the same payout (another worker) waits
+            # here and then finds it finished, so a refusal is reversed once.
+            moved = conn.execute(
+                update(payment_payouts)
+                .where(p.id == payout.id, p.status == PENDING)
+                .values(
+                    status=PAID if reason is None else FAILED,
+                    bank_reference=reference,
+                    failure_reason=reason,
+                    completed_at=now,
                 )
-            else:
-                original = self._journal.transfer_by_id(conn, current.transfer_id)
+            )
+            if moved.rowcount == 1 and reason is not None:
+                original = self._journal.transfer_by_id(conn, payout.transfer_id)
                 assert original is not None
                 returned = self._journal.reverse(
                     conn,
@@ -371,11 +373,7 @@ class Payouts:
                     code=PAYOUT_RETURNED_CODE,
                     refs={"waba_id": payout.waba_id, "payout_id": payout.id, "reason": reason},
                 )
-                conn.execute(
-                    update(payment_payouts)
-                    .where(p.id == payout.id)
-                    .values(status=FAILED, failure_reason=reason, reversal_id=returned.id, completed_at=now)
-                )
+                conn.execute(update(payment_payouts).where(p.id == payout.id).values(reversal_id=returned.id))
             done = payout_in(conn, payout.id)
             assert done is not None
             return done
