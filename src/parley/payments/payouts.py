@@ -238,7 +238,7 @@ class Payouts:
                 if parsed is None or (waba_id is not None and parsed[0] != waba_id):
                     continue
                 matured = matured_in(conn, self._journal, account, cutoff)
-                available = max(_whole_minor(matured, parsed[1]), 0)
+                available = max(whole_minor_units(matured, parsed[1]), 0)
                 views.append(PayableView(parsed[0], parsed[1], account.balance, available, account.balance - matured))
             views.sort(key=lambda v: (v.waba_id, v.currency))
             return views
@@ -293,7 +293,7 @@ class Payouts:
         ).first()
         if exists is not None:
             return "paid"
-        amount = _whole_minor(matured_in(conn, self._journal, payable, now - self.delay_ms), currency)
+        amount = whole_minor_units(matured_in(conn, self._journal, payable, now - self.delay_ms), currency)
         if amount <= 0 or amount < minimum:
             return "below"
         payout_id = self._ids.next_id()
@@ -388,7 +388,7 @@ def _pending_in(conn: Connection) -> list[PayoutRow]:
     return [PayoutRow(**r._mapping) for r in rows]
 
 
-def _whole_minor(micros: int, currency: str) -> int:
+def whole_minor_units(micros: int, currency: str) -> int:
     """Rounded down (toward zero) to the currency's minor unit: the rest waits in the payable."""
     step = 10 ** (6 - minor_units(currency))
     return micros - micros % step if micros > 0 else micros
