@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parley.payments.payouts import whole_minor_units, parse_payable_key
+from parley.payments.payouts import parse_payable_key, whole_minor_units
 
 
 @pytest.mark.parametrize(
