@@ -261,10 +261,6 @@ class Ledger:
         """Accounts whose key starts with `prefix` (e.g. `platform:provider:`), in the order they were opened."""
         return repo.accounts_with_prefix(conn, prefix)
 
-    def accounts_of_owner(self, conn: Connection, owner_id: int) -> list[AccountRow]:
-        """The accounts of one business (their `owner_id`), through its index."""
-        return repo.accounts_of_owner(conn, owner_id)
-
     def expired_holds(self, conn: Connection, limit: int = 500) -> list[TransferRow]:
         return repo.expired_holds(conn, self._clock.now_ms(), limit)
 

@@ -104,8 +104,7 @@ async def payable_currencies(db: Database, journal: ledger.Ledger, waba_id: int)
     prefix = merchant_payable_key(waba_id, "")
 
     def unit(conn: Connection) -> list[str]:
-        # Payables are the business's own accounts (owner_id), like its messaging wallet.
-        return sorted(a.currency for a in journal.accounts_of_owner(conn, waba_id) if a.key.startswith(prefix))
+        return sorted(a.currency for a in journal.accounts_with_prefix(conn, prefix))
 
     return await db.read(unit)
 

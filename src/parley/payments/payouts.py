@@ -31,7 +31,7 @@ from parley.kit.errors import AppError
 from parley.kit.ids import IdGenerator, first_id_at
 from parley.kit.money import minor_units, parse_amount
 from parley.kit.periodic import PeriodicTask
-from parley.payments.books import provider_clearing_key
+from parley.payments.books import merchant_payable_key, provider_clearing_key
 from parley.payments.payout_models import payment_payouts
 from parley.platform.db import Database
 
@@ -228,12 +228,8 @@ class Payouts:
 
         def unit(conn: Connection) -> list[PayableView]:
             views = []
-            accounts = (
-                self._journal.accounts_with_prefix(conn, PAYABLE_PREFIX)
-                if waba_id is None
-                else self._journal.accounts_of_owner(conn, waba_id)  # payables belong to their business
-            )
-            for account in accounts:
+            prefix = PAYABLE_PREFIX if waba_id is None else merchant_payable_key(waba_id, "")
+            for account in self._journal.accounts_with_prefix(conn, prefix):
                 parsed = parse_payable_key(account.key)
                 if parsed is None or (waba_id is not None and parsed[0] != waba_id):
                     continue
