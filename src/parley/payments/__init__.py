@@ -3,6 +3,10 @@
 The provider is a seam (`PaymentProvider`) the container picks; `SandboxPaymentProvider` answers like Stripe's
 test mode. Parley keeps its own record of each payment (amount, status, card brand and last four digits, never
 the number) and completes it exactly once.
+
+Parley Pay's back office lives here too: payouts of merchants' payables to their banks (`Payouts`, a bank seam
+with a sandbox), card-network disputes (`Disputes`), the provider-to-ledger reconciliation report (`reconcile`)
+and merchants' monthly statements (`merchant_statement`); see docs/payouts.md.
 """
 
 from parley.payments.disputes import DisputeNotFoundError, DisputeRow, Disputes
