@@ -192,6 +192,18 @@ class PaymentSettings(BaseModel):
     provider: Literal["sandbox", "none"] | None = None
 
 
+class PayoutSettings(BaseModel):
+    """Parley Pay payouts to merchants' banks (see docs/payouts.md). Each capture is held `delay_days` before it
+    can be paid out (Brazil's card schedule is about 2 days); a payout below `minimum` (in units of its currency)
+    waits for the next day. The bank is the sandbox's where the payment provider is the sandbox, none otherwise."""
+
+    delay_days: int = Field(default=2, ge=0, le=90)
+    minimum: str = Field(default="1", pattern=r"^\d+(\.\d{1,6})?$")
+    # How often each background process looks for due payouts; each merchant is paid once per UTC day (0: never,
+    # tests and `parley payments payouts run` call it themselves).
+    interval_s: float = Field(default=3600.0, ge=0)
+
+
 class InboxSettings(BaseModel):
     """The team inbox: how often each process looks for away and greeting messages to send (0: only when asked),
     and how sign-in resists floods and guessing."""
@@ -277,6 +289,7 @@ class Settings(BaseSettings):
     links: LinkSettings = LinkSettings()
     billing: BillingSettings = BillingSettings()
     payments: PaymentSettings = PaymentSettings()
+    payouts: PayoutSettings = PayoutSettings()
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()

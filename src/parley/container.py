@@ -42,7 +42,7 @@ from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
 from parley.messaging import LiveStreams, MessagingService
-from parley.payments import PaymentProvider, PaymentService, SandboxPaymentProvider
+from parley.payments import Disputes, PaymentProvider, PaymentService, Payouts, SandboxBank, SandboxPaymentProvider
 from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
@@ -85,6 +85,8 @@ class Container:
     referral_links: ReferralLinks
     payments: PaymentService
     inbox_commerce: InboxCommerce
+    payouts: Payouts
+    disputes: Disputes
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -101,8 +103,10 @@ class Container:
             await self.templates.start()  # the review loop
         await self.inbox.start()
         await self.media.start()
+        await self.payouts.start()
 
     async def close(self) -> None:
+        await self.payouts.close()
         await self.media.close()
         await self.inbox.close()
         await self.webhooks.close()
@@ -203,6 +207,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     media_urls = MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url)
     qr_codes = QrCodes(db, clock, numbers, settings.public_url)
     profiles = BusinessProfiles(db, clock, numbers, settings.public_url)
+    provider = _payment_provider(settings, clock)
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
     return Container(
@@ -236,8 +241,17 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         referral_links=ReferralLinks(
             db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
         ),
-        payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),
+        payments=PaymentService(db, clock, ids, provider),
         inbox_commerce=InboxCommerce(inbox, InboxCatalog(db, clock, ids), clock, ids),
+        payouts=Payouts(
+            db,
+            clock,
+            ids,
+            journal,
+            SandboxBank() if isinstance(provider, SandboxPaymentProvider) else None,
+            settings.payouts,
+        ),
+        disputes=Disputes(db, clock, ids, journal),
         revocation_counter=revocations,
         background=background,
     )
@@ -251,6 +265,7 @@ def without_background(settings: Settings) -> Settings:
             "business": settings.business.model_copy(update={"sweep_interval_s": 0.0}),
             "media": settings.media.model_copy(update={"sweep_interval_s": 0.0}),
             "inbox": settings.inbox.model_copy(update={"automation_poll_s": 0.0}),
+            "payouts": settings.payouts.model_copy(update={"interval_s": 0.0}),
         }
     )
 

@@ -26,6 +26,7 @@ from parley.cli.demo_business import (
     seed_demo_business,
 )
 from parley.cli.ledger import ledger_app
+from parley.cli.payments import payments_app
 from parley.cli.webhooks import webhooks_app
 from parley.cli.worker import worker
 from parley.config import Settings
@@ -42,6 +43,7 @@ app.add_typer(business_app, name="business")
 app.add_typer(billing_app, name="billing")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(payments_app, name="payments")
 app.add_typer(agent_app, name="agent")
 app.command()(worker)
 console = Console()

@@ -285,5 +285,17 @@ def iter_transfers(conn: Connection, batch: int = 50_000) -> Iterator[TransferRo
         last = rows[-1].id
 
 
+def accounts_with_prefix(conn: Connection, prefix: str) -> list[AccountRow]:
+    """Accounts whose key starts with `prefix`. LIKE (escaped) rather than a key range: under PostgreSQL's
+    locale collations punctuation sorts loosely, so a range could miss keys; SQLite's LIKE ignores case, hence
+    the exact check after it."""
+    rows = conn.execute(
+        select(ledger_accounts)
+        .where(ledger_accounts.c.key.startswith(prefix, autoescape=True))
+        .order_by(ledger_accounts.c.id)
+    )
+    return [account for account in map(_account, rows) if account.key.startswith(prefix)]
+
+
 def all_accounts(conn: Connection) -> list[AccountRow]:
     return [_account(r) for r in conn.execute(select(ledger_accounts).order_by(ledger_accounts.c.id))]

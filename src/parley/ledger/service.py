@@ -257,6 +257,10 @@ class Ledger:
     def accounts(self, conn: Connection) -> list[AccountRow]:
         return repo.all_accounts(conn)
 
+    def accounts_with_prefix(self, conn: Connection, prefix: str) -> list[AccountRow]:
+        """Accounts whose key starts with `prefix` (e.g. `platform:provider:`), in the order they were opened."""
+        return repo.accounts_with_prefix(conn, prefix)
+
     def expired_holds(self, conn: Connection, limit: int = 500) -> list[TransferRow]:
         return repo.expired_holds(conn, self._clock.now_ms(), limit)
 

@@ -3,8 +3,25 @@
 The provider is a seam (`PaymentProvider`) the container picks; `SandboxPaymentProvider` answers like Stripe's
 test mode. Parley keeps its own record of each payment (amount, status, card brand and last four digits, never
 the number) and completes it exactly once.
+
+Parley Pay's back office lives here too: payouts of merchants' payables to their banks (`Payouts`, a bank seam
+with a sandbox), card-network disputes (`Disputes`), the provider-to-ledger reconciliation report (`reconcile`)
+and merchants' monthly statements (`merchant_statement`); see docs/payouts.md.
 """
 
+from parley.payments.disputes import DisputeNotFoundError, DisputeRow, Disputes
+from parley.payments.merchant_statements import MerchantStatement, merchant_statement, payable_currencies
+from parley.payments.payouts import (
+    BankRefusedError,
+    BankUnavailableError,
+    PayableView,
+    PayoutBank,
+    PayoutRow,
+    PayoutRun,
+    Payouts,
+    PayoutsUnavailableError,
+    SandboxBank,
+)
 from parley.payments.provider import (
     DECLINED,
     REQUIRES_CONFIRMATION,
@@ -21,6 +38,7 @@ from parley.payments.provider import (
     checked_card,
     luhn_valid,
 )
+from parley.payments.reconcile import Mismatch, ReconcileReport, reconcile
 from parley.payments.repository import PaymentRow
 from parley.payments.service import CardDeclinedError, PaymentService, ProviderError
 
@@ -30,17 +48,35 @@ __all__ = [
     "SANDBOX_DECLINES",
     "SANDBOX_SUCCESS_CARD",
     "SUCCEEDED",
+    "BankRefusedError",
+    "BankUnavailableError",
     "CardDeclinedError",
     "CardDetails",
+    "DisputeNotFoundError",
+    "DisputeRow",
+    "Disputes",
     "InvalidCardError",
+    "MerchantStatement",
+    "Mismatch",
+    "PayableView",
     "PaymentProvider",
     "PaymentRow",
     "PaymentService",
     "PaymentsUnavailableError",
+    "PayoutBank",
+    "PayoutRow",
+    "PayoutRun",
+    "Payouts",
+    "PayoutsUnavailableError",
     "ProviderError",
     "ProviderPayment",
+    "ReconcileReport",
+    "SandboxBank",
     "SandboxPaymentProvider",
     "card_brand",
     "checked_card",
     "luhn_valid",
+    "merchant_statement",
+    "payable_currencies",
+    "reconcile",
 ]

@@ -19,6 +19,7 @@ from parley.web import (
     console_billing,
     console_developers,
     console_numbers,
+    console_payments,
     console_templates,
 )
 from parley.web.console_overview import overview_data
@@ -31,6 +32,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("numbers", "/inbox/console/numbers", "Numbers"),
     ("templates", "/inbox/console/templates", "Templates"),
     ("billing", "/inbox/console/billing", "Billing"),
+    ("payments", "/inbox/console/payments", "Payments"),
     ("developers", "/inbox/console/developers", "Developers"),
     ("analytics", "/inbox/console/analytics", "Analytics"),
 ]
@@ -95,4 +97,5 @@ def build_console_router(templates: Jinja2Templates, asset_version: str, headers
     router.include_router(console_developers.build_router(pages))
     router.include_router(console_templates.build_router(pages))
     router.include_router(console_billing.build_router(pages))
+    router.include_router(console_payments.build_router(pages))
     return router
