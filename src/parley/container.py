@@ -33,6 +33,7 @@ from parley.business import (
 )
 from parley.business.media import fetch_media_link_with
 from parley.business.sender import CloudApiSender
+from parley.commerce import Catalogs
 from parley.config import Settings
 from parley.inbox import InboxService
 from parley.kit.clock import Clock, SystemClock
@@ -83,6 +84,7 @@ class Container:
     streams: LiveStreams
     referral_links: ReferralLinks
     payments: PaymentService
+    catalogs: Catalogs
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -201,6 +203,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     media_urls = MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url)
     qr_codes = QrCodes(db, clock, numbers, settings.public_url)
     profiles = BusinessProfiles(db, clock, numbers, settings.public_url)
+    catalogs = Catalogs(db, clock, ids, numbers, settings.public_url)
+    sender.check_products_with(catalogs)  # product messages name products of the business's catalog
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     return Container(
         settings=settings,
@@ -234,6 +238,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
             db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
         ),
         payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),
+        catalogs=catalogs,
         revocation_counter=revocations,
         background=background,
     )

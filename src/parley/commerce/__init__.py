@@ -4,6 +4,15 @@ Other domains read products through this package's surface; the product and prod
 sends, the carts people fill and the `order` messages they send all name products by catalog id and retailer id.
 """
 
-from parley.commerce.repository import IN_STOCK, CatalogRow, CommerceSettingsRow, ProductRow
+from parley.commerce.catalog import Catalogs, ProductObserver
+from parley.commerce.repository import IN_STOCK, CatalogRow, CommerceSettingsRow, ProductRow, ProductSetRow
 
-__all__ = ["IN_STOCK", "CatalogRow", "CommerceSettingsRow", "ProductRow"]
+__all__ = [
+    "IN_STOCK",
+    "CatalogRow",
+    "Catalogs",
+    "CommerceSettingsRow",
+    "ProductObserver",
+    "ProductRow",
+    "ProductSetRow",
+]
