@@ -334,6 +334,8 @@ async def test_commerce_settings_as_meta_takes_them(server: LiveServer) -> None:
     assert partly.status_code == 200
     after = await get(server, biz, f"{biz.phone_number_id}/whatsapp_commerce_settings", fields="is_cart_enabled")
     assert after == {"data": [{"id": catalog_id, "is_cart_enabled": True}]}
+    pywa_asks = await get(server, biz, f"{biz.phone_number_id}/whatsapp_commerce_settings", fields="catalog_id")
+    assert pywa_asks == {"data": [{"id": catalog_id}]}  # pywa's name for the id
     assert "true or false" in graph_error(
         await server.http.post(url, headers=biz.headers, params={"is_cart_enabled": "yes"}), 100
     )

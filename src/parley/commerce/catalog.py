@@ -635,7 +635,9 @@ class Catalogs:
         """`GET /{phone_number_id}/whatsapp_commerce_settings`; `id` is the connected catalog's (pywa reads it as
         `catalog_id`), the number's own id while no catalog is connected."""
         number = await self._numbers.in_scope(scope, raw_number_id)
-        wanted = _wanted(fields, ("id", "is_cart_enabled", "is_catalog_visible"), "WhatsAppCommerceSettings")
+        # pywa asks for `catalog_id` (its own name for `id`, which is always answered)
+        allowed = ("id", "is_cart_enabled", "is_catalog_visible", "catalog_id")
+        wanted = _wanted(fields, allowed, "WhatsAppCommerceSettings")
 
         def unit(conn: Connection) -> dict[str, Any]:
             settings = repo.settings_of(conn, number.id)
