@@ -178,7 +178,9 @@ class Catalogs:
         unknown = sorted(set(params) - {"name", "vertical", "access_token"})
         if unknown:
             raise GraphError(100, f"Param {unknown[0]} is not a catalog field")
-        name = schemas.text_field("name", params.get("name", ""), schemas.MAX_TITLE, required=True)
+        if "name" not in params:
+            raise GraphError(100, "The parameter name is required")
+        name = schemas.text_field("name", params["name"], schemas.MAX_TITLE, required=True)
         vertical = params.get("vertical", "commerce")
         if vertical != "commerce":
             raise GraphError(100, "Param vertical must be 'commerce': WhatsApp catalogs hold products")
@@ -373,18 +375,18 @@ class Catalogs:
         found = await self._product_in_scope(scope, object_id)
         if found is None:
             return None
-        product = found[0]
         raw = _without_token(params)
-        fields = self._with_parley_image(schemas.parse_product(raw, feed=False, current=_columns(product)))
-        owners = await self._owners(scope.waba_id) if fields.values.get("image_media_id") is not None else set()
+        names_image = "image_media_id" in raw or "image_url" in raw or "image_link" in raw
+        owners = await self._owners(scope.waba_id) if names_image else set()
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> None:
             current = repo.product(conn, object_id)
             if current is None:
                 raise object_not_found(object_id)
-            checked = schemas.parse_product(raw, feed=False, current=_columns(current))  # as of this unit
-            self._update_in(conn, current, replace(checked, values=fields.values), owners, now)
+            # checked against the product as this unit reads it (a sale price below the current price, ...)
+            fields = self._with_parley_image(schemas.parse_product(raw, feed=False, current=_columns(current)))
+            self._update_in(conn, current, fields, owners, now)
 
         await self._db.write("commerce.update_product", unit)
         return {"success": True}
