@@ -21,6 +21,67 @@ AfterQuery = Annotated[str | None, Query(max_length=128, description="paging.cur
 FieldsQuery = Annotated[str | None, Query(max_length=1000)]
 
 
+def _json_body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+
+_TEXT = {"type": "string"}
+_PRICE = {
+    "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "example": "14.99 USD"}],
+    "description": "minor units with `currency` (1499 = 14.99), or the feed form '14.99 USD'",
+}
+_PRODUCT = {
+    "retailer_id": {"type": "string", "maxLength": 100},
+    "name": {"type": "string", "maxLength": 200},
+    "description": {"type": "string", "maxLength": 9999},
+    "price": _PRICE,
+    "currency": {"type": "string", "example": "USD"},
+    "sale_price": _PRICE,
+    "sale_price_start_date": {"type": "string", "example": "2025-01-01T00:00+00:00"},
+    "sale_price_end_date": {"type": "string", "example": "2025-02-01T00:00+00:00"},
+    "availability": {"type": "string", "enum": ["in stock", "out of stock", "preorder", "available for order"]},
+    "condition": {"type": "string", "enum": ["new", "refurbished", "used"]},
+    "image_url": {"type": "string", "format": "uri"},
+    "image_media_id": {"type": "string", "description": "Parley: an image uploaded with POST /{phone_number_id}/media"},
+    "url": {"type": "string", "format": "uri"},
+    "brand": {"type": "string", "maxLength": 100},
+    "retailer_product_group_id": {"type": "string", "maxLength": 100},
+    "inventory": {"type": "integer", "minimum": 0},
+    "visibility": {"type": "string", "enum": ["published", "staging"]},
+}
+_CATALOG_BODY = _json_body({"name": {"type": "string", "maxLength": 200}}, ["name"])
+_PRODUCT_BODY = _json_body(_PRODUCT, ["retailer_id", "name", "price"])
+_BATCH_BODY = _json_body(
+    {
+        "item_type": {"type": "string", "enum": ["PRODUCT_ITEM"]},
+        "allow_upsert": {"type": "boolean"},
+        "requests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "method": {"type": "string", "enum": ["CREATE", "UPDATE", "DELETE"]},
+                    "data": {"type": "object", "description": "Meta's feed fields: id, title, price ('14 GBP'), ..."},
+                },
+                "required": ["method", "data"],
+            },
+        },
+    },
+    ["item_type", "requests"],
+)
+_SET_BODY = _json_body(
+    {
+        "name": {"type": "string", "maxLength": 200},
+        "filter": {"type": "object", "example": {"retailer_id": {"is_any": ["sku-1", "sku-2"]}}},
+        "retailer_id": _TEXT,
+    },
+    ["name", "filter"],
+)
+
+
 async def graph_params(request: Request) -> dict[str, Any]:
     """A Graph write's parameters as Meta takes them: the query string, plus a JSON object or form body."""
     params: dict[str, Any] = dict(request.query_params)
@@ -47,7 +108,11 @@ def _with_next(request: Request, page: dict[str, Any], after: str | None) -> dic
     return page
 
 
-@router.post("/{waba_id}/product_catalogs", summary="Create the business account's catalog (one per account)")
+@router.post(
+    "/{waba_id}/product_catalogs",
+    summary="Create the business account's catalog (one per account)",
+    openapi_extra=_CATALOG_BODY,
+)
 async def create_catalog(waba_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep) -> dict[str, str]:
     return await c.catalogs.create_catalog(scope, waba_id, await graph_params(request))
 
@@ -73,12 +138,16 @@ async def list_products(
     return _with_next(request, page, next_after)
 
 
-@router.post("/{catalog_id}/products", summary="Create a product item")
+@router.post("/{catalog_id}/products", summary="Create a product item", openapi_extra=_PRODUCT_BODY)
 async def create_product(catalog_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep) -> dict[str, str]:
     return await c.catalogs.create_product(scope, catalog_id, await graph_params(request))
 
 
-@router.post("/{catalog_id}/items_batch", summary="Create, update and delete product items in one call")
+@router.post(
+    "/{catalog_id}/items_batch",
+    summary="Create, update and delete product items in one call",
+    openapi_extra=_BATCH_BODY,
+)
 async def items_batch(catalog_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep) -> dict[str, Any]:
     return await c.catalogs.items_batch(scope, catalog_id, await graph_params(request))
 
@@ -93,7 +162,9 @@ async def check_batch(
     return await c.catalogs.batch_status(scope, catalog_id, handle)
 
 
-@router.post("/{catalog_id}/product_sets", summary="Create a product set (a filter over the catalog)")
+@router.post(
+    "/{catalog_id}/product_sets", summary="Create a product set (a filter over the catalog)", openapi_extra=_SET_BODY
+)
 async def create_product_set(
     catalog_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep
 ) -> dict[str, str]:
