@@ -415,3 +415,33 @@ async def test_a_product_image_must_be_an_image_this_business_uploaded(server: L
     media_url = (await get(server, acme, mine))["url"]
     pid = await product_id(server, acme, catalog_id, image_url=media_url)  # Parley's own media URL: the upload
     assert (await get(server, acme, pid))["image_url"].endswith(f"/client/v1/products/{pid}/image?v={mine}")
+
+
+async def test_writes_take_form_bodies_and_query_strings_as_graph_does(server: LiveServer) -> None:
+    biz = await create_business(server)
+    created = await server.http.post(
+        f"{V}/{biz.waba_id}/product_catalogs", headers=biz.headers, params={"name": "Bakery"}
+    )
+    assert created.status_code == 200, created.text
+    catalog_id = created.json()["id"]
+    form = await server.http.post(
+        f"{V}/{catalog_id}/products",
+        headers=biz.headers,
+        data={"retailer_id": "roll", "name": "Roll", "price": "120", "currency": "EUR", "inventory": "30"},
+    )
+    assert form.status_code == 200, form.text
+    multipart = await server.http.post(
+        f"{V}/{catalog_id}/products",
+        headers=biz.headers,
+        files={"retailer_id": (None, "bun"), "name": (None, "Bun"), "price": (None, "0.90 EUR")},
+    )
+    assert multipart.status_code == 200, multipart.text
+    listed = await get(server, biz, f"{catalog_id}/products", fields="retailer_id,price,inventory")
+    assert [(p["retailer_id"], p["price"], p.get("inventory")) for p in listed["data"]] == [
+        ("roll", "1.20 EUR", 30),
+        ("bun", "0.90 EUR", None),
+    ]
+    not_json = await server.http.post(
+        f"{V}/{catalog_id}/products", headers={**biz.headers, "Content-Type": "application/json"}, content=b"{"
+    )
+    graph_error(not_json, 100)
