@@ -310,7 +310,8 @@ class Catalogs:
             created_at=now,
             updated_at=now,
         )
-        repo.insert_product(conn, row)
+        if not repo.insert_new_product(conn, row):
+            raise GraphError(100, f"A product with retailer_id '{row.retailer_id}' already exists in this catalog")
         return row.id
 
     def _update_in(

@@ -225,3 +225,11 @@ def insert_batch(conn: Connection, row: BatchRow) -> None:
 def batch(conn: Connection, batch_id: int) -> BatchRow | None:
     row = conn.execute(select(catalog_batches).where(catalog_batches.c.id == batch_id)).first()
     return None if row is None else BatchRow(**row._mapping)
+
+
+def insert_new_product(conn: Connection, row: ProductRow) -> bool:
+    """Insert unless the catalog already has the retailer id (a racing unit's insert included): whether it did."""
+    statement = _insert(conn)(products).values(**row.__dict__)
+    index = [products.c.catalog_id, products.c.retailer_id]
+    result = conn.execute(statement.on_conflict_do_nothing(index_elements=index))
+    return bool(result.rowcount)
