@@ -26,6 +26,7 @@ from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
 from parley.business import endpoints as business_endpoints
 from parley.business import media_endpoints as graph_media_endpoints
 from parley.business.lean import LeanCloudSend, send_route_number
+from parley.commerce import endpoints as commerce_endpoints
 from parley.config import Settings
 from parley.console import routers as console_routers
 from parley.container import Container, build_container
@@ -333,6 +334,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         inbox_reports_endpoints.router,
         qr_endpoints.router,
         contacts_endpoints.router,
+        commerce_endpoints.router,
+        commerce_endpoints.client_router,
     ):
         app.include_router(router)
 

@@ -33,7 +33,7 @@ from parley.business import (
 )
 from parley.business.media import fetch_media_link_with
 from parley.business.sender import CloudApiSender
-from parley.commerce import InboxCatalog
+from parley.commerce import Catalogs, InboxCatalog
 from parley.config import Settings
 from parley.inbox import InboxCommerce, InboxService
 from parley.kit.clock import Clock, SystemClock
@@ -87,6 +87,7 @@ class Container:
     inbox_commerce: InboxCommerce
     payouts: Payouts
     disputes: Disputes
+    catalogs: Catalogs
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -208,6 +209,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     qr_codes = QrCodes(db, clock, numbers, settings.public_url)
     profiles = BusinessProfiles(db, clock, numbers, settings.public_url)
     provider = _payment_provider(settings, clock)
+    catalogs = Catalogs(db, clock, ids, numbers, settings.public_url)
+    sender.check_products_with(catalogs)  # product messages name products of the business's catalog
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
     return Container(
@@ -252,6 +255,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
             settings.payouts,
         ),
         disputes=Disputes(db, clock, ids, journal),
+        catalogs=catalogs,
         revocation_counter=revocations,
         background=background,
     )

@@ -5,7 +5,15 @@ from parley.business.bridge import InboundBridge, QualityObserver
 from parley.business.links import ReferralLinks
 from parley.business.media import GraphMedia, MediaUrls
 from parley.business.numbers import BusinessNumbers
-from parley.business.observers import API, ConversationMessage, ConversationObserver, ConversationObservers, SentBy
+from parley.business.observers import (
+    API,
+    PRODUCT_MESSAGE_TYPES,
+    ConversationMessage,
+    ConversationObserver,
+    ConversationObservers,
+    ProductMessageCheck,
+    SentBy,
+)
 from parley.business.outbox import BusinessOutbox
 from parley.business.policy import CSW_MS
 from parley.business.profile import BusinessProfiles
@@ -20,6 +28,7 @@ from parley.graph import GraphScope
 __all__ = [
     "API",
     "CSW_MS",
+    "PRODUCT_MESSAGE_TYPES",
     "BusinessAccounts",
     "BusinessForInbox",
     "BusinessNumbers",
@@ -41,6 +50,7 @@ __all__ = [
     "NumberChangeRow",
     "NumberRow",
     "NumberStanding",
+    "ProductMessageCheck",
     "QrCodes",
     "QualityObserver",
     "ReferralLinks",

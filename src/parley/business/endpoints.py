@@ -68,6 +68,9 @@ async def get_object(
             found.update(await container.billing.analytics(oid, specs, numbers))
     if found is None:
         found = await container.templates.get_object(scope, oid, specs)
+    if found is None:  # a product item, catalog or product set (their own field lists)
+        found = await container.catalogs.graph_object(scope, oid, fields)
+        specs = [] if found is not None else specs
     if found is None:
         found = await container.graph_media.media_object(
             scope, oid, _optional_id(phone_number_id), version=parse_version(version)
@@ -103,6 +106,9 @@ async def post_object(
     body = await graph_json_body(request)
     if not isinstance(body, dict):
         raise GraphError(100, "the request body must be a JSON object")
+    edited = await container.catalogs.update_graph_object(scope, oid, body)  # a product item
+    if edited is not None:
+        return edited
     edited = await container.templates.edit_object(scope, oid, body)
     if edited is None:
         raise object_not_found(object_id)
@@ -116,6 +122,9 @@ async def delete_object(
     scope: GraphScopeDep,
     phone_number_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
+    deleted = await container.catalogs.delete_graph_object(scope, _object_id(object_id))  # a product item
+    if deleted is not None:
+        return deleted
     deleted = await container.graph_media.delete_media_object(
         scope, _object_id(object_id), _optional_id(phone_number_id)
     )

@@ -88,3 +88,19 @@ class ConversationWrites(Protocol):
         pricing_on_read: bool = False,
         priced: dict[str, Any] | None = None,
     ) -> None: ...
+
+
+PRODUCT_MESSAGE_TYPES = frozenset({"product", "product_list", "catalog_message", "carousel"})
+
+
+class ProductMessageCheck(Protocol):
+    """Checks a product message (interactive `product`, `product_list`, `catalog_message`, `carousel`) against the
+    business's catalog inside the send's unit; the commerce domain implements it (business never imports it).
+
+    Returns the action to store (a product list keeps only the products that exist) or None to store it as given;
+    refuses with a `GraphError`.
+    """
+
+    def check_product_message_in(
+        self, conn: Connection, waba_id: int, kind: str, action: dict[str, Any]
+    ) -> dict[str, Any] | None: ...

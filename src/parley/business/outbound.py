@@ -81,6 +81,7 @@ INTERACTIVE_TYPES = (
     "order_details",
     "order_status",
     "voice_call",
+    "carousel",
 )
 _HTTP_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _BSUID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9.]{1,64}$")
@@ -388,6 +389,31 @@ class ProductListAction(_Strict):
         return self
 
 
+class CarouselProductAction(_Strict):
+    product_retailer_id: str = Field(min_length=1, max_length=100)
+    catalog_id: str = Field(min_length=1, max_length=64)
+
+
+class CarouselCard(_Strict):
+    card_index: int = Field(ge=0, le=9)
+    type: Literal["product"]
+    action: CarouselProductAction
+
+
+class CarouselAction(_Strict):
+    """A product carousel's cards: 2 to 10 products of one catalog, each card index used once."""
+
+    cards: list[CarouselCard] = Field(min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _cards(self) -> CarouselAction:
+        if len({c.card_index for c in self.cards}) != len(self.cards):
+            raise _invalid("card_index values must be unique")
+        if len({c.action.catalog_id for c in self.cards}) != 1:
+            raise _invalid("every card of a carousel must come from the same catalog")
+        return self
+
+
 class FlowActionPayload(_Strict):
     screen: str = Field(default="FIRST_ENTRY_SCREEN", min_length=1, max_length=256)
     data: dict[str, Any] | None = None
@@ -490,6 +516,17 @@ class ProductListInteractive(_InteractiveBase):
         return self
 
 
+class CarouselInteractive(_InteractiveBase):
+    type: Literal["carousel"]
+    action: CarouselAction
+
+    @model_validator(mode="after")
+    def _body_only(self) -> CarouselInteractive:
+        if self.header is not None or self.footer is not None:
+            raise _invalid("a product carousel has a body and cards only: no header, no footer")
+        return self
+
+
 class FlowInteractive(_InteractiveBase):
     type: Literal["flow"]
     action: FlowAction
@@ -514,6 +551,7 @@ InteractiveObject = (
     | CtaUrlInteractive
     | ProductInteractive
     | ProductListInteractive
+    | CarouselInteractive
     | FlowInteractive
     | OtherInteractive
 )
@@ -523,6 +561,7 @@ _INTERACTIVE_MODELS: dict[str, type[_InteractiveBase]] = {
     "cta_url": CtaUrlInteractive,
     "product": ProductInteractive,
     "product_list": ProductListInteractive,
+    "carousel": CarouselInteractive,
     "flow": FlowInteractive,
     **dict.fromkeys(get_args(OtherInteractive.model_fields["type"].annotation), OtherInteractive),
 }

@@ -25,7 +25,14 @@ from parley.business.events import echo_value, pricing_object, status_value
 from parley.business.identity import bsuid, market_of, wa_id
 from parley.business.models import DELIVERED, FAILED, READ, SENT
 from parley.business.numbers import BusinessNumbers
-from parley.business.observers import API, ConversationMessage, ConversationObservers, SentBy
+from parley.business.observers import (
+    API,
+    PRODUCT_MESSAGE_TYPES,
+    ConversationMessage,
+    ConversationObservers,
+    ProductMessageCheck,
+    SentBy,
+)
 from parley.business.outbox import BusinessOutbox
 from parley.business.policy import CSW_MS, price_send, tier_limit
 from parley.business.wamid import parse_wamid, to_wamid
@@ -85,6 +92,20 @@ class CloudApiSender:
         self._observers = observers
         self._templates = template_cache
         self._tiers = tuple(settings.messaging_limit_tiers)
+        self._product_check: ProductMessageCheck | None = None
+
+    def check_products_with(self, check: ProductMessageCheck) -> None:
+        """Product messages are checked against the catalog by `check` (the commerce domain), in the send's unit."""
+        self._product_check = check
+
+    def _checked_action_in(
+        self, conn: Connection, waba_id: int, request: outbound.OutboundRequest
+    ) -> dict[str, Any] | None:
+        interactive = request.interactive
+        if self._product_check is None or interactive is None or interactive.type not in PRODUCT_MESSAGE_TYPES:
+            return None
+        action = interactive.action.model_dump(exclude_none=True)
+        return self._product_check.check_product_message_in(conn, waba_id, interactive.type, action)
 
     async def number_in_scope(self, scope: GraphScope, raw_id: str | int) -> repo.NumberRow:
         return await self._numbers.in_scope(scope, raw_id)
@@ -245,7 +266,10 @@ class CloudApiSender:
             media_facts = fetched
             if media_ref is not None and media_ref.id is not None and media_kind is not None:
                 media_facts = self._media_by_id(conn, waba_id, media_kind, media_ref.id)
+            checked_action = self._checked_action_in(conn, waba_id, request)
             content = outbound.content_for(request, media_facts, rendered)
+            if checked_action is not None:  # e.g. a product list without the products the catalog does not have
+                content = content.model_copy(update={"action": checked_action})
             reached = None if pricing.in_service_window else repo.reached_at(conn, waba_id, person.id)
             over_limit = not pricing.in_service_window and self._over_limit(conn, waba_id, reached, now)
             result, committed = self._messaging.send_direct_in(
@@ -357,6 +381,7 @@ class CloudApiSender:
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> dict[str, Any]:
+            self._checked_action_in(conn, scope.waba_id, prepared.request)  # refused as the send would be
             conversation = repo.get_conversation(conn, number.id, person.id)
             rendered = None
             if template is not None:

@@ -4,8 +4,19 @@ Other domains read products through this package's surface; the product and prod
 sends, the carts people fill and the `order` messages they send all name products by catalog id and retailer id.
 """
 
+from parley.commerce.catalog import Catalogs, ProductObserver
 from parley.commerce.feed import MAX_FEED_BYTES
 from parley.commerce.inbox_catalog import InboxCatalog
-from parley.commerce.repository import IN_STOCK, CatalogRow, CommerceSettingsRow, ProductRow
+from parley.commerce.repository import IN_STOCK, CatalogRow, CommerceSettingsRow, ProductRow, ProductSetRow
 
-__all__ = ["IN_STOCK", "MAX_FEED_BYTES", "CatalogRow", "CommerceSettingsRow", "InboxCatalog", "ProductRow"]
+__all__ = [
+    "IN_STOCK",
+    "MAX_FEED_BYTES",
+    "CatalogRow",
+    "Catalogs",
+    "CommerceSettingsRow",
+    "InboxCatalog",
+    "ProductObserver",
+    "ProductRow",
+    "ProductSetRow",
+]

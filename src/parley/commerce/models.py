@@ -62,3 +62,14 @@ commerce_settings = Table(
     Column("is_catalog_visible", Boolean, nullable=False, server_default="0"),  # Meta's default: hidden
     Column("updated_at", BigInteger, nullable=False),
 )
+
+catalog_batches = Table(
+    "catalog_batches",
+    metadata,
+    Column("id", Id, primary_key=True),  # the batch's `handle`
+    Column("catalog_id", Id, ForeignKey("catalogs.id"), nullable=False),
+    Column("status", String(16), nullable=False),  # Meta's: finished (applied synchronously here)
+    Column("results", Text, nullable=False),  # JSON: Meta's per-item `errors` / `warnings` of the batch
+    Column("created_at", BigInteger, nullable=False),
+)
+Index("ix_catalog_batches_catalog", catalog_batches.c.catalog_id)

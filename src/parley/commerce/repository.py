@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from parley.commerce.models import catalogs, commerce_settings, products
+from parley.commerce.models import catalog_batches, catalogs, commerce_settings, product_sets, products
 
 IN_STOCK = "in stock"
 ACTIVE = "active"
@@ -62,6 +62,25 @@ class ProductRow:
     def orderable(self) -> bool:
         """Whether a person can put it in a cart: active, in stock, and not sold out."""
         return self.status == ACTIVE and self.availability == IN_STOCK and (self.stock is None or self.stock > 0)
+
+
+@dataclass(frozen=True)
+class ProductSetRow:
+    id: int
+    catalog_id: int
+    name: str
+    filter: str  # Meta's JSON rule
+    retailer_id: str | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: int  # the handle
+    catalog_id: int
+    status: str
+    results: str  # JSON
+    created_at: int
 
 
 @dataclass(frozen=True)
@@ -182,3 +201,55 @@ def save_settings(conn: Connection, row: CommerceSettingsRow, *, now_ms: int) ->
             set_={k: statement.excluded[k] for k in ("is_cart_enabled", "is_catalog_visible", "updated_at")},
         )
     )
+
+
+# --- added for the catalog API (catalog.py) -------------------------------------------------------------------
+
+
+def active_products_page(conn: Connection, catalog_id: int, *, after_id: int | None, limit: int) -> list[ProductRow]:
+    """A keyset page of the catalog's active products (what people browse), oldest first."""
+    p = products.c
+    query = select(products).where(p.catalog_id == catalog_id, p.status == ACTIVE)
+    if after_id is not None:
+        query = query.where(p.id > after_id)
+    return [_product(r) for r in conn.execute(query.order_by(p.id).limit(limit))]
+
+
+def has_active_product(conn: Connection, catalog_id: int) -> bool:
+    p = products.c
+    query = select(p.id).where(p.catalog_id == catalog_id, p.status == ACTIVE).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def insert_product_set(conn: Connection, row: ProductSetRow) -> None:
+    conn.execute(product_sets.insert().values(**row.__dict__))
+
+
+def product_set(conn: Connection, set_id: int) -> ProductSetRow | None:
+    row = conn.execute(select(product_sets).where(product_sets.c.id == set_id)).first()
+    return None if row is None else ProductSetRow(**row._mapping)
+
+
+def product_sets_page(conn: Connection, catalog_id: int, *, after_id: int | None, limit: int) -> list[ProductSetRow]:
+    s = product_sets.c
+    query = select(product_sets).where(s.catalog_id == catalog_id)
+    if after_id is not None:
+        query = query.where(s.id > after_id)
+    return [ProductSetRow(**r._mapping) for r in conn.execute(query.order_by(s.id).limit(limit))]
+
+
+def insert_batch(conn: Connection, row: BatchRow) -> None:
+    conn.execute(catalog_batches.insert().values(**row.__dict__))
+
+
+def batch(conn: Connection, batch_id: int) -> BatchRow | None:
+    row = conn.execute(select(catalog_batches).where(catalog_batches.c.id == batch_id)).first()
+    return None if row is None else BatchRow(**row._mapping)
+
+
+def insert_new_product(conn: Connection, row: ProductRow) -> bool:
+    """Insert unless the catalog already has the retailer id (a racing unit's insert included): whether it did."""
+    statement = _insert(conn)(products).values(**row.__dict__)
+    index = [products.c.catalog_id, products.c.retailer_id]
+    result = conn.execute(statement.on_conflict_do_nothing(index_elements=index))
+    return bool(result.rowcount)
