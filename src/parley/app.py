@@ -39,6 +39,7 @@ from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
 from parley.messaging import endpoints as messaging_endpoints
 from parley.messaging import lean as person_send
+from parley.payments import merchant_endpoints
 from parley.privacy import endpoints as privacy_endpoints
 from parley.templates import endpoints as template_endpoints
 from parley.webhooks import endpoints as webhook_endpoints
@@ -331,6 +332,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         inbox_reports_endpoints.router,
         qr_endpoints.router,
         contacts_endpoints.router,
+        merchant_endpoints.graph,
+        merchant_endpoints.client,
     ):
         app.include_router(router)
 

@@ -41,7 +41,7 @@ from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
 from parley.messaging import LiveStreams, MessagingService
-from parley.payments import PaymentProvider, PaymentService, SandboxPaymentProvider
+from parley.payments import FeeSchedule, MerchantPayments, PaymentProvider, PaymentService, SandboxPaymentProvider
 from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
@@ -83,6 +83,7 @@ class Container:
     streams: LiveStreams
     referral_links: ReferralLinks
     payments: PaymentService
+    merchant_payments: MerchantPayments
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -201,6 +202,11 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     media_urls = MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url)
     qr_codes = QrCodes(db, clock, numbers, settings.public_url)
     profiles = BusinessProfiles(db, clock, numbers, settings.public_url)
+    payment_service = PaymentService(db, clock, ids, _payment_provider(settings, clock))
+    merchant_payments = MerchantPayments(
+        db, clock, ids, journal, payment_service, outbox, numbers, FeeSchedule.from_settings(settings.payments.fees)
+    )
+    sender.add_interactive_hook(merchant_payments)  # order_details and order_status are checked and stored
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     return Container(
         settings=settings,
@@ -233,7 +239,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         referral_links=ReferralLinks(
             db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
         ),
-        payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),
+        payments=payment_service,
+        merchant_payments=merchant_payments,
         revocation_counter=revocations,
         background=background,
     )

@@ -5,6 +5,8 @@ test mode. Parley keeps its own record of each payment (amount, status, card bra
 the number) and completes it exactly once.
 """
 
+from parley.payments.fees import FeeSchedule
+from parley.payments.merchant import MerchantPayments, OrderRow
 from parley.payments.provider import (
     DECLINED,
     REQUIRES_CONFIRMATION,
@@ -32,7 +34,10 @@ __all__ = [
     "SUCCEEDED",
     "CardDeclinedError",
     "CardDetails",
+    "FeeSchedule",
     "InvalidCardError",
+    "MerchantPayments",
+    "OrderRow",
     "PaymentProvider",
     "PaymentRow",
     "PaymentService",
