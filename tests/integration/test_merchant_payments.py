@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-
 from typing import Any
 
 from parley.business import parse_wamid
 from parley.kit.errors import NotFoundError
 from tests.conftest import LiveServer, User
-from tests.integration.business_helpers import V, Biz, create_business, events, person_writes, send
+from tests.integration.business_helpers import Biz, V, create_business, events, person_writes, send
 
 GOOD_CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
 DECLINED_CARD = {"number": "4000000000000002", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
