@@ -142,12 +142,17 @@ async def test_order_paid_by_card_captures_splits_the_fee_and_refunds_in_proport
     assert shown["items"][0]["name"] == "Camiseta" and shown["payable"] is True
     assert shown["payment_status"] == "unpaid"
 
+    before = server.clock.now_ms() // 1000
     paid = await _pay(server, person, order_id, "pay-1")
+    after = server.clock.now_ms() // 1000
     assert paid.status_code == 200, paid.text
     assert paid.json()["payment_status"] == "paid" and paid.json()["payable"] is False
 
     [captured] = await _payment_statuses(server, biz)
     transaction = captured["payment"]["transaction"]
+    # The clock is real (only offset by tests): each timestamp is a second within the payment.
+    stamps = [transaction["created_timestamp"], transaction["updated_timestamp"], int(captured["timestamp"])]
+    assert all(before <= stamp <= after for stamp in stamps)
     assert captured == {
         "id": wamid,
         "recipient_id": person.phone.lstrip("+"),
@@ -162,12 +167,12 @@ async def test_order_paid_by_card_captures_splits_the_fee_and_refunds_in_proport
                 "pg_transaction_id": transaction["pg_transaction_id"],
                 "type": "sandbox",
                 "status": "success",
-                "created_timestamp": server.clock.now_ms() // 1000,
-                "updated_timestamp": server.clock.now_ms() // 1000,
+                "created_timestamp": stamps[0],
+                "updated_timestamp": stamps[1],
                 "method": {"type": "card"},
             },
         },
-        "timestamp": str(server.clock.now_ms() // 1000),
+        "timestamp": captured["timestamp"],
     }
     assert transaction["pg_transaction_id"].startswith("pi_sandbox_")
 
