@@ -348,3 +348,31 @@ async def test_a_bad_order_details_is_refused_and_nothing_is_sent(server: LiveSe
     assert "subtotal" in refused.json()["error"]["error_data"]["details"]
     # Nothing half-applied: the reference id is still free for the corrected order.
     assert (await send(server, biz, brazil_order(person, "BAD-1", _in_an_hour(server)))).status_code == 200
+
+
+async def test_pywa_unmodified_takes_the_payment_status_webhook(server: LiveServer) -> None:
+    """pywa has no type for payment statuses: it must still hand the webhook to a status handler, not choke."""
+    import json
+    import warnings
+
+    from pywa import WhatsApp
+
+    biz, person = await _setup(server)
+    wamid, order_id = await _send_order(server, biz, person)
+    assert (await _pay(server, person, order_id, "pywa")).status_code == 200
+    value = next(v for v in await events(server, biz) if v.get("statuses", [{}])[0].get("type") == "payment")
+    update = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": biz.waba_id, "changes": [{"field": "messages", "value": value}]}],
+    }
+    client = WhatsApp(phone_id=biz.phone_number_id, token=biz.token, server=None, verify_token="v")
+    heard = []
+    client.on_message_status()(lambda _client, status: heard.append(status))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pywa warns that "captured" is a status it does not know
+        assert client.webhook_update_handler(json.dumps(update).encode()) == ("ok", 200)
+    [status] = heard
+    assert status.id == wamid
+    assert status.from_user.wa_id == person.phone.lstrip("+")
+    raw_status = status.raw["entry"][0]["changes"][0]["value"]["statuses"][0]
+    assert raw_status["payment"]["reference_id"] == "BR-1"

@@ -694,6 +694,8 @@ class MerchantPayments:
         value = {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": order.business_phone, "phone_number_id": str(order.phone_number_id)},
+            # As on every other status: clients (pywa) read the recipient from `contacts`.
+            "contacts": [{"wa_id": order.person_phone}],
             "statuses": [
                 {
                     "id": order.wamid,
