@@ -148,7 +148,9 @@ async def test_order_paid_by_card_captures_splits_the_fee_and_refunds_in_proport
     assert paid.status_code == 200, paid.text
     assert paid.json()["payment_status"] == "paid" and paid.json()["payable"] is False
 
-    [captured] = await _payment_statuses(server, biz)
+    pending, captured = await _payment_statuses(server, biz)
+    assert (pending["status"], pending["payment"]["transaction"]["status"]) == ("pending", "pending")
+    assert pending["payment"]["transaction"]["id"] == captured["payment"]["transaction"]["id"]
     transaction = captured["payment"]["transaction"]
     # The clock is real (only offset by tests): each timestamp is a second within the payment.
     stamps = [transaction["created_timestamp"], transaction["updated_timestamp"], int(captured["timestamp"])]
@@ -221,7 +223,7 @@ async def test_a_retry_with_the_same_key_answers_the_same_and_moves_nothing_agai
     again = await _pay(server, person, order_id, "same-key")
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
-    assert len(await _payment_statuses(server, biz)) == 1
+    assert [s["status"] for s in await _payment_statuses(server, biz)] == ["pending", "captured"]
     assert await _balance(server, "platform:provider:sandbox:BRL") == 110_000_000
 
     refund_key = {"Idempotency-Key": "refund-1"}
@@ -239,7 +241,7 @@ async def test_two_racing_payments_of_one_order_capture_once(server: LiveServer)
     assert codes == [200, 409], [r.text for r in results]
     refused = next(r for r in results if r.status_code == 409)
     assert refused.json()["error"]["code"] == "order_already_paid"
-    assert len(await _payment_statuses(server, biz)) == 1
+    assert [s["status"] for s in await _payment_statuses(server, biz)] == ["pending", "captured"]
     assert await _balance(server, "platform:provider:sandbox:BRL") == 110_000_000
     assert await _balance(server, f"waba:{biz.waba_id}:payable:BRL") == 105_610_000
 
@@ -261,18 +263,19 @@ async def test_a_declined_card_tells_the_business_failed_and_a_good_card_then_pa
     _, order_id = await _send_order(server, biz, person)
     declined = await _pay(server, person, order_id, "try-1", DECLINED_CARD)
     assert declined.status_code == 402 and declined.json()["error"]["code"] == "card_declined"
-    [failed] = await _payment_statuses(server, biz)
+    pending, failed = await _payment_statuses(server, biz)
+    assert pending["status"] == "pending"
     assert failed["status"] == "failed"
     assert failed["payment"]["transaction"]["status"] == "failed"
     assert failed["payment"]["transaction"]["error"] == {"code": "BAD_REQUEST_ERROR", "reason": "card_declined"}
     assert await _balance(server, "platform:provider:sandbox:BRL") == 0
 
     again = await _pay(server, person, order_id, "try-1", DECLINED_CARD)  # a retry answers the same, once
-    assert again.status_code == 402 and len(await _payment_statuses(server, biz)) == 1
+    assert again.status_code == 402 and len(await _payment_statuses(server, biz)) == 2
 
     paid = await _pay(server, person, order_id, "try-2")
     assert paid.status_code == 200, paid.text
-    assert [s["status"] for s in await _payment_statuses(server, biz)] == ["failed", "captured"]
+    assert [s["status"] for s in await _payment_statuses(server, biz)] == ["pending", "failed", "pending", "captured"]
     looked_up = await server.http.get(f"{V}/{biz.phone_number_id}/payments/any/BR-1", headers=biz.headers)
     assert [t["status"] for t in looked_up.json()["payments"][0]["transactions"]] == ["failed", "success"]
 

@@ -478,6 +478,8 @@ class MerchantPayments:
         _insert_ignoring_conflict(
             conn, merchant_order_attempts, {"order_id": order_id, "payment_id": payment.id, "created_at": now}
         )
+        # Meta's `pending`: the person is paying, no success yet (the card is charged after this unit).
+        self._enqueue_in(conn, order, "pending", transaction_view(payment), [], now)
 
     def _capture_in(self, conn: Connection, order_id: int, payment: PaymentRow) -> None:
         """In the unit that records the card's success: the order is captured and the money moves."""
