@@ -379,3 +379,81 @@ async def test_pywa_unmodified_takes_the_payment_status_webhook(server: LiveServ
     assert status.from_user.wa_id == person.phone.lstrip("+")
     raw_status = status.raw["entry"][0]["changes"][0]["value"]["statuses"][0]
     assert raw_status["payment"]["reference_id"] == "BR-1"
+
+
+def india_order(person: User, reference_id: str) -> dict[str, Any]:
+    return {
+        "to": person.phone,
+        "type": "interactive",
+        "interactive": {
+            "type": "order_details",
+            "body": {"text": "Your order"},
+            "action": {
+                "name": "review_and_pay",
+                "parameters": {
+                    "reference_id": reference_id,
+                    "type": "digital-goods",
+                    "payment_settings": [
+                        {
+                            "type": "payment_gateway",
+                            "payment_gateway": {
+                                "type": "razorpay",
+                                "configuration_name": "razorpay-prod",
+                                "razorpay": {"receipt": "rcpt-1", "notes": {"key1": "value1"}},
+                            },
+                        }
+                    ],
+                    "currency": "INR",
+                    "total_amount": {"value": 21000, "offset": 100},
+                    "order": {
+                        "status": "pending",
+                        "items": [
+                            {
+                                "retailer_id": "1234567",
+                                "name": "Bread",
+                                "amount": {"value": 10000, "offset": 100},
+                                "sale_amount": {"value": 9000, "offset": 100},
+                                "quantity": 2,
+                            }
+                        ],
+                        "subtotal": {"value": 18000, "offset": 100},
+                        "tax": {"value": 1000, "offset": 100, "description": "GST"},
+                        "shipping": {"value": 2000, "offset": 100, "description": "Delivery"},
+                    },
+                },
+            },
+        },
+    }
+
+
+async def test_an_india_gateway_order_echoes_the_gateway_s_extras_and_is_looked_up_by_its_configuration(
+    server: LiveServer,
+) -> None:
+    biz, person = await _setup(server)
+    sent = await send(server, biz, india_order(person, "BM345A-12"))
+    assert sent.status_code == 200, sent.text
+    wamid = sent.json()["messages"][0]["id"]
+    order = await server.http.get(f"/client/v1/messages/{parse_wamid(wamid)}/order", headers=person.headers)
+    assert order.json()["items"][0]["sale_amount"] == {"value": 9000, "offset": 100}
+    assert (await _pay(server, person, order.json()["id"], "in-1")).status_code == 200
+
+    captured = (await _payment_statuses(server, biz))[-1]
+    assert captured["status"] == "captured"
+    assert captured["payment"]["receipt"] == "rcpt-1" and captured["payment"]["notes"] == {"key1": "value1"}
+    # No fee is configured for India by default: the merchant gets all of it.
+    assert await _balance(server, f"waba:{biz.waba_id}:payable:INR") == 210_000_000
+    assert await _balance(server, "platform:revenue:payments:INR") == 0
+
+    found = await server.http.get(f"{V}/{biz.phone_number_id}/payments/razorpay-prod/BM345A-12", headers=biz.headers)
+    assert found.status_code == 200 and found.json()["payments"][0]["status"] == "captured"
+    other = await server.http.get(f"{V}/{biz.phone_number_id}/payments/payu-prod/BM345A-12", headers=biz.headers)
+    assert other.status_code == 404
+
+
+async def test_order_messages_need_meta_s_action_names(server: LiveServer) -> None:
+    biz, person = await _setup(server)
+    body = india_order(person, "NAME-1")
+    body["interactive"]["action"]["name"] = "pay"
+    refused = await send(server, biz, body)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 131009
+    assert "review_and_pay" in refused.json()["error"]["error_data"]["details"]

@@ -13,7 +13,7 @@ total = subtotal + tax + shipping − discount; subtotal = Σ (sale_amount or am
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from parley.graph import GraphError
@@ -72,7 +72,6 @@ class ParsedOrder:
     discount: int | None = None
     expires_at: int | None = None  # ms
     expiration_description: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
