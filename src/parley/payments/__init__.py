@@ -6,7 +6,8 @@ the number) and completes it exactly once.
 """
 
 from parley.payments.fees import FeeSchedule
-from parley.payments.merchant import MerchantPayments, OrderRow
+from parley.payments.merchant import MerchantPayments
+from parley.payments.merchant_repository import OrderRow
 from parley.payments.provider import (
     DECLINED,
     REQUIRES_CONFIRMATION,

@@ -9,12 +9,10 @@ in the business outbox, written in the same unit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 
 from parley.accounts import UserRow
 from parley.business import BusinessNumbers, BusinessOutbox, GraphScope, NumberRow
@@ -24,6 +22,7 @@ from parley.kit.errors import ConflictError, IdempotencyKeyReusedError, NotFound
 from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import MICROS
 from parley.ledger import CREDIT, DEBIT, AccountRow, InsufficientFundsError, Ledger
+from parley.payments import merchant_repository as repo
 from parley.payments.books import (
     merchant_payable_key,
     payments_clearing_key,
@@ -31,13 +30,7 @@ from parley.payments.books import (
     provider_clearing_key,
 )
 from parley.payments.fees import FeeSchedule, fee_refund
-from parley.payments.merchant_models import (
-    merchant_order_attempts,
-    merchant_order_messages,
-    merchant_orders,
-    merchant_refunds,
-)
-from parley.payments.models import payments
+from parley.payments.merchant_repository import OrderRow, RefundRow
 from parley.payments.orders import (
     TERMINAL,
     ParsedOrder,
@@ -67,116 +60,6 @@ class OrderAlreadyPaidError(ConflictError):
 
 class OrderClosedError(ConflictError):
     code = "order_closed"
-
-
-@dataclass(frozen=True)
-class OrderRow:
-    id: int
-    waba_id: int
-    phone_number_id: int
-    reference_id: str
-    person_id: int
-    message_id: int
-    wamid: str
-    business_phone: str
-    person_phone: str
-    market: str
-    merchant_category: str | None
-    currency: str
-    total: int
-    subtotal: int | None
-    tax: int | None
-    shipping: int | None
-    discount: int | None
-    items: str
-    settings_kind: str
-    payment_configuration: str
-    gateway: str | None
-    echo: str
-    body_hash: str
-    status: str
-    status_description: str | None
-    expires_at: int | None
-    expiration_description: str | None
-    payment_state: str
-    payment_id: int | None
-    fee: int
-    refunded: int
-    fee_refunded: int
-    created_at: int
-    updated_at: int
-    captured_at: int | None
-
-
-@dataclass(frozen=True)
-class RefundRow:
-    id: int
-    order_id: int
-    amount: int
-    fee_refund: int
-    currency: str
-    speed: str
-    status: str
-    idempotency_key: str
-    created_at: int
-
-
-# --- SQL -----------------------------------------------------------------------------------------------------
-
-
-def _order(conn: Connection, order_id: int) -> OrderRow | None:
-    row = conn.execute(select(merchant_orders).where(merchant_orders.c.id == order_id)).first()
-    return None if row is None else OrderRow(**row._mapping)
-
-
-def _order_by_reference(conn: Connection, waba_id: int, reference_id: str) -> OrderRow | None:
-    o = merchant_orders.c
-    row = conn.execute(select(merchant_orders).where(o.waba_id == waba_id, o.reference_id == reference_id)).first()
-    return None if row is None else OrderRow(**row._mapping)
-
-
-def _order_of_message(conn: Connection, message_id: int) -> OrderRow | None:
-    m = merchant_order_messages.c
-    row = conn.execute(
-        select(merchant_orders)
-        .join(merchant_order_messages, m.order_id == merchant_orders.c.id)
-        .where(m.message_id == message_id)
-    ).first()
-    return None if row is None else OrderRow(**row._mapping)
-
-
-def _insert_ignoring_conflict(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing()).rowcount == 1
-
-
-def _set_order(conn: Connection, order_id: int, where: dict[str, Any], **values: Any) -> bool:
-    """Change an order only if it still is as the caller saw it (`where`); False when another unit changed it."""
-    condition = [merchant_orders.c.id == order_id, *(merchant_orders.c[k] == v for k, v in where.items())]
-    return conn.execute(update(merchant_orders).where(*condition).values(**values)).rowcount == 1
-
-
-def _refunds(conn: Connection, order_id: int) -> list[RefundRow]:
-    rows = conn.execute(
-        select(merchant_refunds).where(merchant_refunds.c.order_id == order_id).order_by(merchant_refunds.c.id)
-    )
-    return [RefundRow(**r._mapping) for r in rows]
-
-
-def _attempts(conn: Connection, order_id: int) -> list[PaymentRow]:
-    a = merchant_order_attempts.c
-    rows = conn.execute(
-        select(payments)
-        .join(merchant_order_attempts, a.payment_id == payments.c.id)
-        .where(a.order_id == order_id)
-        .order_by(payments.c.id)
-    )
-    return [PaymentRow(**r._mapping) for r in rows]
-
-
-def _payment(conn: Connection, payment_id: int) -> PaymentRow | None:
-    row = conn.execute(select(payments).where(payments.c.id == payment_id)).first()
-    return None if row is None else PaymentRow(**row._mapping)
 
 
 # --- views ---------------------------------------------------------------------------------------------------
@@ -309,7 +192,7 @@ class MerchantPayments:
         else:
             assert isinstance(checked, ParsedStatus)
             order_id = self._change_status_in(conn, checked, number, person, now)
-        _insert_ignoring_conflict(conn, merchant_order_messages, {"message_id": message_id, "order_id": order_id})
+        repo.link_message(conn, message_id, order_id)
 
     def _store_order_in(
         self,
@@ -359,9 +242,9 @@ class MerchantPayments:
             "updated_at": now,
             "captured_at": None,
         }
-        if _insert_ignoring_conflict(conn, merchant_orders, values):
+        if repo.insert_order(conn, values):
             return order_id
-        existing = _order_by_reference(conn, number.waba_id, order.reference_id)
+        existing = repo.order_by_reference(conn, number.waba_id, order.reference_id)
         assert existing is not None
         if (existing.body_hash, existing.person_id) != (order.body_hash, person.id):
             raise GraphError(
@@ -375,7 +258,7 @@ class MerchantPayments:
     def _change_status_in(
         self, conn: Connection, change: ParsedStatus, number: NumberRow, person: UserRow, now: int
     ) -> int:
-        order = _order_by_reference(conn, number.waba_id, change.reference_id)
+        order = repo.order_by_reference(conn, number.waba_id, change.reference_id)
         if order is None or order.person_id != person.id:
             raise GraphError(
                 131009,
@@ -393,7 +276,7 @@ class MerchantPayments:
             values["payment_state"] = {"failed": "failed"}.get(
                 change.payment_status, f"offsite_{change.payment_status}"
             )
-        if not _set_order(conn, order.id, {"status": order.status, "payment_state": order.payment_state}, **values):
+        if not repo.set_order(conn, order.id, {"status": order.status, "payment_state": order.payment_state}, **values):
             raise GraphError(131000, "the order changed meanwhile; send the order_status again")
         return order.id
 
@@ -401,7 +284,7 @@ class MerchantPayments:
 
     async def order_of_message(self, person_id: int, raw_message_id: str) -> dict[str, Any]:
         message_id = parse_id(raw_message_id)
-        order = None if message_id is None else await self._db.read(lambda c: _order_of_message(c, message_id))
+        order = None if message_id is None else await self._db.read(lambda c: repo.order_of_message(c, message_id))
         if order is None or order.person_id != person_id:
             raise NotFoundError("no order in this message")
         return order_view(order, self._clock.now_ms())
@@ -411,7 +294,7 @@ class MerchantPayments:
 
     async def _own_order(self, person_id: int, raw_order_id: str) -> OrderRow:
         order_id = parse_id(raw_order_id)
-        order = None if order_id is None else await self._db.read(lambda c: _order(c, order_id))
+        order = None if order_id is None else await self._db.read(lambda c: repo.order(c, order_id))
         if order is None or order.person_id != person_id:
             raise NotFoundError("no such order")
         return order
@@ -452,7 +335,7 @@ class MerchantPayments:
     def _claim_in(self, conn: Connection, order_id: int, payment: PaymentRow) -> None:
         """Mark the order as being paid by `payment`: a second payment for it is refused before its card is
         charged."""
-        order = _order(conn, order_id)
+        order = repo.order(conn, order_id)
         assert order is not None
         now = self._clock.now_ms()
         if order.payment_id == payment.id and order.payment_state == "processing":
@@ -465,7 +348,7 @@ class MerchantPayments:
             raise OrderClosedError(f"this order is {order.status}: it cannot be paid")
         if order.expires_at is not None and now >= order.expires_at:
             raise OrderExpiredError("this order has expired: ask the business for a new one")
-        claimed = _set_order(
+        claimed = repo.set_order(
             conn,
             order_id,
             {"payment_state": order.payment_state},
@@ -475,15 +358,13 @@ class MerchantPayments:
         )
         if not claimed:
             raise OrderAlreadyPaidError("this order is being paid right now")
-        _insert_ignoring_conflict(
-            conn, merchant_order_attempts, {"order_id": order_id, "payment_id": payment.id, "created_at": now}
-        )
+        repo.add_attempt(conn, order_id, payment.id, now)
         # Meta's `pending`: the person is paying, no success yet (the card is charged after this unit).
         self._enqueue_in(conn, order, "pending", transaction_view(payment), [], now)
 
     def _capture_in(self, conn: Connection, order_id: int, payment: PaymentRow) -> None:
         """In the unit that records the card's success: the order is captured and the money moves."""
-        order = _order(conn, order_id)
+        order = repo.order(conn, order_id)
         assert order is not None
         source = self._account(conn, provider_clearing_key(payment.provider, order.currency), DEBIT, "provider")
         self.capture_from_in(conn, order, payment.id, source, transaction_view(payment))
@@ -495,7 +376,7 @@ class MerchantPayments:
         when wallets pay orders), in the caller's unit: the ledger's three transfers and the `captured` webhook."""
         now = self._clock.now_ms()
         fee = self._fees.merchant_fee(order.total, order.currency, order.market, order.merchant_category)
-        moved = _set_order(
+        moved = repo.set_order(
             conn,
             order.id,
             {"payment_state": "processing", "payment_id": payment_id},
@@ -531,11 +412,11 @@ class MerchantPayments:
         self._enqueue_in(conn, order, "captured", transaction, [], now)
 
     def _failed_in(self, conn: Connection, order_id: int, payment_id: int) -> None:
-        order = _order(conn, order_id)
-        payment = _payment(conn, payment_id)
+        order = repo.order(conn, order_id)
+        payment = repo.payment(conn, payment_id)
         assert order is not None and payment is not None
         now = self._clock.now_ms()
-        if _set_order(
+        if repo.set_order(
             conn,
             order_id,
             {"payment_state": "processing", "payment_id": payment_id},
@@ -551,11 +432,11 @@ class MerchantPayments:
         number = await self._numbers.in_scope(scope, raw_number_id)
 
         def read(conn: Connection) -> dict[str, Any]:
-            order = _order_by_reference(conn, number.waba_id, reference_id)
+            order = repo.order_by_reference(conn, number.waba_id, reference_id)
             if order is None or (order.payment_configuration and order.payment_configuration != configuration):
                 raise _no_payment(reference_id)
-            attempts = _attempts(conn, order.id)
-            refunds = _refunds(conn, order.id)
+            attempts = repo.attempts_of(conn, order.id)
+            refunds = repo.refunds_of(conn, order.id)
             captured = order.payment_state == "captured"
             found: dict[str, Any] = {
                 "reference_id": order.reference_id,
@@ -581,10 +462,10 @@ class MerchantPayments:
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> RefundRow:
-            order = _order_by_reference(conn, number.waba_id, reference_id)
+            order = repo.order_by_reference(conn, number.waba_id, reference_id)
             if order is None:
                 raise _no_payment(reference_id)
-            for earlier in _refunds(conn, order.id):
+            for earlier in repo.refunds_of(conn, order.id):
                 if earlier.idempotency_key == key:
                     if (earlier.amount, earlier.speed) != (amount, speed):
                         raise IdempotencyKeyReusedError("this Idempotency-Key was used for another refund")
@@ -601,7 +482,7 @@ class MerchantPayments:
                 )
             fee_back = fee_refund(order.fee, order.total, order.refunded, order.fee_refunded, amount, order.currency)
             refund = RefundRow(self._ids.next_id(), order.id, amount, fee_back, currency, speed, "completed", key, now)
-            if not _set_order(
+            if not repo.set_order(
                 conn,
                 order.id,
                 {"refunded": order.refunded, "fee_refunded": order.fee_refunded},
@@ -610,11 +491,11 @@ class MerchantPayments:
                 updated_at=now,
             ):
                 raise GraphError(131000, "the payment changed meanwhile; send the refund again")
-            conn.execute(insert(merchant_refunds).values(**refund.__dict__))
+            repo.insert_refund(conn, refund)
             self._post_refund_in(conn, order, refund)
-            payment = None if order.payment_id is None else _payment(conn, order.payment_id)
+            payment = None if order.payment_id is None else repo.payment(conn, order.payment_id)
             transaction = None if payment is None else transaction_view(payment)
-            self._enqueue_in(conn, order, "captured", transaction, _refunds(conn, order.id), now)
+            self._enqueue_in(conn, order, "captured", transaction, repo.refunds_of(conn, order.id), now)
             return refund
 
         refund = await self._db.write("payments.refund", unit)
@@ -624,7 +505,7 @@ class MerchantPayments:
     def _post_refund_in(self, conn: Connection, order: OrderRow, refund: RefundRow) -> None:
         """The capture's transfers mirrored for the refunded part, keyed by the refund's id."""
         cur = order.currency
-        payment = None if order.payment_id is None else _payment(conn, order.payment_id)
+        payment = None if order.payment_id is None else repo.payment(conn, order.payment_id)
         provider = "sandbox" if payment is None else payment.provider
         source = self._account(conn, provider_clearing_key(provider, cur), DEBIT, "provider")
         clearing = self._account(conn, payments_clearing_key(cur), DEBIT, "clearing")
