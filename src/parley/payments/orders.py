@@ -25,6 +25,13 @@ MIN_EXPIRY_S = 300
 _REFERENCE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _HTTP = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _GATEWAYS = ("razorpay", "payu", "billdesk", "zaakpay")
+# The gateway's own fields Meta echoes back in payment webhooks; others are not kept.
+_ECHOED = {
+    "razorpay": ("receipt", "notes"),
+    "payu": ("udf1", "udf2", "udf3", "udf4"),
+    "zaakpay": ("extra1", "extra2"),
+    "billdesk": tuple(f"additional_info{i}" for i in range(1, 8)),
+}
 _IN_SETTINGS = ("payment_gateway", "upi_intent_link", "payment_link")
 _BR_SETTINGS = ("pix_dynamic_code", "payment_link", "boleto")
 _PIX_KEY_TYPES = ("CPF", "CNPJ", "EMAIL", "PHONE", "EVP")
@@ -332,7 +339,7 @@ def _setting(kind: str, body: dict[str, Any], at: tuple[str | int, ...]) -> tupl
         extras = body.get(gateway) or {}
         if not isinstance(extras, dict):
             raise _type("an object", *at, gateway)
-        return kind, configuration, gateway, dict(extras)
+        return kind, configuration, gateway, {k: v for k, v in extras.items() if k in _ECHOED[gateway]}
     if kind == "upi_intent_link":
         link = _str(body, "link", *at, max_len=2048)
         if link is None or not link.startswith("upi://pay?"):
