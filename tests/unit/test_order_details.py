@@ -271,3 +271,18 @@ def test_order_status_transitions(current: str, new: str, paid: bool, code: int 
     with pytest.raises(GraphError) as refused:
         check_transition(current, new, paid)
     assert refused.value.code == code
+
+
+def test_upi_payments_stop_at_five_lakh_rupees() -> None:
+    body = india()
+    body["payment_settings"] = [{"type": "upi_intent_link", "upi_intent_link": {"link": "upi://pay?pa=a@b&tr=1"}}]
+    body["total_amount"]["value"] = 50_000_001
+    body["order"]["items"][0]["sale_amount"]["value"] = 25_000_000
+    body["order"]["subtotal"]["value"] = 50_000_000
+    body["order"]["tax"]["value"] = 1
+    body["order"]["shipping"]["value"] = 0
+    with pytest.raises(GraphError) as refused:
+        parse_order_details(body, NOW_MS)
+    assert refused.value.code == 131009 and "UPI" in refused.value.details
+    body["payment_settings"] = india()["payment_settings"]  # a gateway takes cards and netbanking too
+    assert parse_order_details(body, NOW_MS).total == 500_000_010_000

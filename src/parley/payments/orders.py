@@ -22,6 +22,7 @@ from parley.kit.money import MICROS
 
 PARAMS = "interactive['action']['parameters']"
 MIN_EXPIRY_S = 300
+UPI_CEILING = 500_000 * MICROS  # INR: UPI takes no more in one payment
 _REFERENCE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _HTTP = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _GATEWAYS = ("razorpay", "payu", "billdesk", "zaakpay")
@@ -195,6 +196,10 @@ def parse_order_details(parameters: object, now_ms: int) -> ParsedOrder:
     if total == 0:
         raise _invalid("must be more than zero", "total_amount", "value")
     kind, configuration, gateway, echo = _payment_settings(p, market)
+    if kind in ("upi", "upi_intent_link") and total > UPI_CEILING:
+        raise _invalid(
+            f"must be at most {to_meta(UPI_CEILING)['value']} for UPI (₹5,00,000): send a payment link", "total_amount"
+        )
     order = _obj(p, "order", required=market == "IN")
     parsed = ParsedOrder(
         market=market,
