@@ -457,3 +457,68 @@ async def test_order_messages_need_meta_s_action_names(server: LiveServer) -> No
     refused = await send(server, biz, body)
     assert refused.status_code == 400 and refused.json()["error"]["code"] == 131009
     assert "review_and_pay" in refused.json()["error"]["error_data"]["details"]
+
+
+async def _fund_wallet(server: LiveServer, person: User, micros: int) -> None:
+    """Money in the person's Parley Pay wallet, as a card top-up would put it there."""
+    from parley.ledger import CREDIT, DEBIT, Ledger
+
+    journal = Ledger(server.container.ids, server.container.clock)
+
+    def unit(conn: Any) -> None:
+        card = journal.open_account(
+            conn, "platform:provider:sandbox:BRL", currency="BRL", normal_side=DEBIT, kind="provider"
+        )
+        wallet = journal.open_account(
+            conn,
+            f"person:{person.user_id}:wallet:BRL",
+            currency="BRL",
+            normal_side=CREDIT,
+            kind="wallet",
+            floor_limit=0,
+        )
+        journal.transfer(
+            conn, f"test-topup:{person.user_id}:{micros}", debit=card, credit=wallet, amount=micros, code="t"
+        )
+
+    await server.container.db.write("tests.fund_wallet", unit)
+
+
+async def test_an_order_paid_from_the_wallet_moves_the_wallet_s_money_and_a_short_wallet_moves_nothing(
+    server: LiveServer,
+) -> None:
+    biz, person = await _setup(server)
+    _, order_id = await _send_order(server, biz, person)
+    wallet = f"person:{person.user_id}:wallet:BRL"
+    await _fund_wallet(server, person, 100_000_000)  # R$ 100.00: short of R$ 110.00
+
+    async def pay(key: str) -> Any:
+        return await server.http.post(
+            f"/client/v1/orders/{order_id}/pay",
+            headers={**person.headers, "Idempotency-Key": key},
+            json={"method": "wallet"},
+        )
+
+    short = await pay("w-1")
+    assert short.status_code == 402 and short.json()["error"]["code"] == "insufficient_funds"
+    assert await _balance(server, wallet) == 100_000_000
+    assert await _payment_statuses(server, biz) == []
+    shown = (await server.http.get(f"/client/v1/orders/{order_id}", headers=person.headers)).json()
+    assert shown["payment_status"] == "unpaid" and shown["payable"] is True
+
+    await _fund_wallet(server, person, 10_000_000)
+    paid = await pay("w-1")  # the same key again: the first try kept nothing, so this one pays
+    assert paid.status_code == 200 and paid.json()["payment_status"] == "paid"
+    assert (await pay("w-1")).json() == paid.json()
+    assert await _balance(server, wallet) == 0
+    assert await _balance(server, f"waba:{biz.waba_id}:payable:BRL") == 105_610_000
+    assert await _balance(server, "platform:revenue:payments:BRL") == 4_390_000
+    [captured] = await _payment_statuses(server, biz)
+    assert captured["status"] == "captured"
+    assert captured["payment"]["transaction"]["method"] == {"type": "wallet"}
+
+    refunded = await _refund(server, biz, "BR-1", 3300)  # a refund goes back to the wallet it came from
+    assert refunded.status_code == 200, refunded.text
+    assert await _balance(server, wallet) == 33_000_000
+    assert await _balance(server, "platform:provider:sandbox:BRL") == 110_000_000  # the top-ups, untouched
+    assert (await server.container.ledger.verify()).ok

@@ -23,10 +23,12 @@ from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import MICROS
 from parley.ledger import CREDIT, DEBIT, AccountRow, InsufficientFundsError, Ledger
 from parley.payments import merchant_repository as repo
+from parley.payments import repository as payments_repo
 from parley.payments.books import (
     merchant_payable_key,
     payments_clearing_key,
     payments_revenue_key,
+    person_wallet_key,
     provider_clearing_key,
 )
 from parley.payments.fees import FeeSchedule, fee_refund
@@ -42,10 +44,11 @@ from parley.payments.orders import (
 )
 from parley.payments.provider import DECLINED, SUCCEEDED, CardDetails
 from parley.payments.repository import PaymentRow
-from parley.payments.service import CardDeclinedError, PaymentService
+from parley.payments.service import CardDeclinedError, PaymentService, check_idempotency_key
 from parley.platform.db import Database
 
 PAYER = "person"
+WALLET = "wallet"  # the `provider` of a payment taken from the person's Parley Pay wallet
 # The order holds money while paid: a cancel is refused (Meta's 2047).
 _PAID_STATES = frozenset({"processing", "captured", "offsite_pending", "offsite_captured"})
 
@@ -84,7 +87,7 @@ def transaction_view(payment: PaymentRow, *, lookup: bool = False) -> dict[str, 
         view["amount"] = to_meta(payment.amount)
         view["order_amount"] = to_meta(payment.amount)
         view["currency"] = payment.currency
-    view["method"] = {"type": "card"}
+    view["method"] = {"type": "wallet" if payment.provider == WALLET else "card"}
     if status == "failed":
         view["error"] = {"code": "BAD_REQUEST_ERROR", "reason": payment.decline_code or "card_declined"}
     return view
@@ -332,7 +335,54 @@ class MerchantPayments:
             raise
         return await self.order(person_id, raw_order_id)
 
-    def _claim_in(self, conn: Connection, order_id: int, payment: PaymentRow) -> None:
+    async def pay_from_wallet(self, person_id: int, raw_order_id: str, idempotency_key: str) -> dict[str, Any]:
+        """Pay the order from the person's Parley Pay wallet (`person_wallet_key`, credit-normal, never below
+        zero) in one unit: the payment's record, the claim, the capture's transfers and the `captured` webhook
+        commit together; a wallet that cannot cover the order is refused (402) and nothing is kept. The same key
+        answers the first result."""
+        order = await self._own_order(person_id, raw_order_id)
+        check_idempotency_key(idempotency_key)
+        now = self._clock.now_ms()
+        purpose = f"order:{order.id}"
+
+        def unit(conn: Connection) -> None:
+            existing = payments_repo.by_key(conn, PAYER, person_id, idempotency_key)
+            if existing is not None:
+                if (existing.purpose, existing.provider) != (purpose, WALLET):
+                    raise IdempotencyKeyReusedError("this Idempotency-Key was used for another payment")
+                return
+            payment_id = self._ids.next_id()
+            payment = PaymentRow(
+                id=payment_id,
+                payer_kind=PAYER,
+                payer_id=person_id,
+                purpose=purpose,
+                amount=order.total,
+                currency=order.currency,
+                status=SUCCEEDED,
+                provider=WALLET,
+                provider_payment_id=f"wallet_{payment_id}",
+                idempotency_key=idempotency_key,
+                card_brand=None,
+                card_last4=None,
+                decline_code=None,
+                decline_reason=None,
+                created_by=person_id,
+                created_at=now,
+                completed_at=now,
+            )
+            payments_repo.insert_once(conn, payment)
+            self._claim_in(conn, order.id, payment, announce=False)
+            claimed = repo.order(conn, order.id)
+            assert claimed is not None
+            wallet = self._wallet(conn, person_id, order.currency)
+            self.capture_from_in(conn, claimed, payment.id, wallet, transaction_view(payment))
+
+        await self._db.write("payments.order_wallet", unit)
+        self._outbox.wake()
+        return await self.order(person_id, raw_order_id)
+
+    def _claim_in(self, conn: Connection, order_id: int, payment: PaymentRow, *, announce: bool = True) -> None:
         """Mark the order as being paid by `payment`: a second payment for it is refused before its card is
         charged."""
         order = repo.order(conn, order_id)
@@ -359,8 +409,8 @@ class MerchantPayments:
         if not claimed:
             raise OrderAlreadyPaidError("this order is being paid right now")
         repo.add_attempt(conn, order_id, payment.id, now)
-        # Meta's `pending`: the person is paying, no success yet (the card is charged after this unit).
-        self._enqueue_in(conn, order, "pending", transaction_view(payment), [], now)
+        if announce:  # Meta's `pending`: the person is paying, no success yet (the card is charged after this unit)
+            self._enqueue_in(conn, order, "pending", transaction_view(payment), [], now)
 
     def _capture_in(self, conn: Connection, order_id: int, payment: PaymentRow) -> None:
         """In the unit that records the card's success: the order is captured and the money moves."""
@@ -506,8 +556,11 @@ class MerchantPayments:
         """The capture's transfers mirrored for the refunded part, keyed by the refund's id."""
         cur = order.currency
         payment = None if order.payment_id is None else repo.payment(conn, order.payment_id)
-        provider = "sandbox" if payment is None else payment.provider
-        source = self._account(conn, provider_clearing_key(provider, cur), DEBIT, "provider")
+        if payment is not None and payment.provider == WALLET:  # back to the wallet it came from
+            source = self._wallet(conn, order.person_id, cur)
+        else:
+            provider = "sandbox" if payment is None else payment.provider
+            source = self._account(conn, provider_clearing_key(provider, cur), DEBIT, "provider")
         clearing = self._account(conn, payments_clearing_key(cur), DEBIT, "clearing")
         payable = self._account(conn, merchant_payable_key(order.waba_id, cur), CREDIT, "payable", order.waba_id)
         revenue = self._account(conn, payments_revenue_key(cur), CREDIT, "revenue")
@@ -562,6 +615,17 @@ class MerchantPayments:
             kind=kind,
             owner_id=owner_id,
             floor_limit=0 if kind == "payable" else None,
+        )
+
+    def _wallet(self, conn: Connection, person_id: int, currency: str) -> AccountRow:
+        return self._journal.open_account(
+            conn,
+            person_wallet_key(person_id, currency),
+            currency=currency,
+            normal_side=CREDIT,
+            kind="wallet",
+            owner_id=person_id,
+            floor_limit=0,
         )
 
     def _enqueue_in(

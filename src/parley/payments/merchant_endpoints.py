@@ -24,11 +24,12 @@ class CardIn(BaseModel):
 
 
 class OrderPayIn(BaseModel):
-    """Pay an order: `{"method": "card", "card": {number, exp_month, exp_year, cvc}}` (the sandbox's test cards)."""
+    """Pay an order: `{"method": "card", "card": {number, exp_month, exp_year, cvc}}` (the sandbox's test cards),
+    or `{"method": "wallet"}` (the person's Parley Pay balance)."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-    method: Literal["card"]
-    card: CardIn
+    method: Literal["card", "wallet"]
+    card: CardIn | None = None
 
 
 @graph.get(
@@ -69,9 +70,9 @@ async def get_order(order_id: str, me: PrincipalDep, container: ContainerDep) ->
 
 @client.post(
     "/orders/{order_id}/pay",
-    summary="Pay an order with a card; the same Idempotency-Key answers the first result and charges nothing again",
+    summary="Pay an order by card or from the wallet; a retry with the same Idempotency-Key charges nothing again",
     responses={
-        402: {"description": "The card was declined (the reason is the message)"},
+        402: {"description": "The card was declined (the reason is the message), or the wallet cannot cover it"},
         409: {"description": "The order is paid, being paid, expired or closed"},
     },
 )
@@ -84,5 +85,11 @@ async def pay_order(
 ) -> dict[str, Any]:
     if not idempotency_key:
         raise InvalidInputError("paying needs an Idempotency-Key header (any unique string per payment)")
+    if body.method == "wallet":
+        if body.card is not None:
+            raise InvalidInputError("a wallet payment takes no card")
+        return await container.merchant_payments.pay_from_wallet(me.user_id, order_id, idempotency_key)
+    if body.card is None:
+        raise InvalidInputError("a card payment needs the card: {number, exp_month, exp_year, cvc}")
     card = checked_card(body.card.number, body.card.exp_month, body.card.exp_year, body.card.cvc)
     return await container.merchant_payments.pay_with_card(me.user_id, order_id, card, idempotency_key)
