@@ -41,6 +41,7 @@ from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
 from parley.messaging import endpoints as messaging_endpoints
 from parley.messaging import lean as person_send
+from parley.payments import merchant_endpoints
 from parley.privacy import endpoints as privacy_endpoints
 from parley.templates import endpoints as template_endpoints
 from parley.webhooks import endpoints as webhook_endpoints
@@ -336,6 +337,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         contacts_endpoints.router,
         commerce_endpoints.router,
         commerce_endpoints.client_router,
+        merchant_endpoints.graph,
+        merchant_endpoints.client,
     ):
         app.include_router(router)
 

@@ -185,11 +185,23 @@ class BillingSettings(BaseModel):
     topup_max: str = Field(default="10000", pattern=r"^\d+(\.\d{1,6})?$")
 
 
+class PaymentFeeSettings(BaseModel):
+    """Parley Pay's commission on merchant payments, in basis points (399 = 3.99 %); person-to-person is free.
+
+    The most specific key wins: "BR/physical-goods" (market/merchant category), then "BR", then `default_bps`.
+    E.g. PARLEY_PAYMENTS__FEES__MERCHANT_BPS='{"BR": 399, "IN/digital-goods": 150}'.
+    """
+
+    merchant_bps: dict[str, int] = Field(default_factory=lambda: {"BR": 399})
+    default_bps: int = Field(default=0, ge=0, le=10_000)
+
+
 class PaymentSettings(BaseModel):
     """The payment provider that takes card top-ups: "sandbox" (test cards only, no money moves) or "none".
     Unset: the sandbox when development codes are on, none otherwise (test cards must not fund real wallets)."""
 
     provider: Literal["sandbox", "none"] | None = None
+    fees: PaymentFeeSettings = PaymentFeeSettings()
 
 
 class PayoutSettings(BaseModel):

@@ -42,7 +42,16 @@ from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
 from parley.messaging import LiveStreams, MessagingService
-from parley.payments import Disputes, PaymentProvider, PaymentService, Payouts, SandboxBank, SandboxPaymentProvider
+from parley.payments import (
+    Disputes,
+    FeeSchedule,
+    MerchantPayments,
+    PaymentProvider,
+    PaymentService,
+    Payouts,
+    SandboxBank,
+    SandboxPaymentProvider,
+)
 from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
@@ -88,6 +97,7 @@ class Container:
     payouts: Payouts
     disputes: Disputes
     catalogs: Catalogs
+    merchant_payments: MerchantPayments
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -211,6 +221,11 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     provider = _payment_provider(settings, clock)
     catalogs = Catalogs(db, clock, ids, numbers, settings.public_url)
     sender.check_products_with(catalogs)  # product messages name products of the business's catalog
+    payment_service = PaymentService(db, clock, ids, provider)
+    merchant_payments = MerchantPayments(
+        db, clock, ids, journal, payment_service, outbox, numbers, FeeSchedule.from_settings(settings.payments.fees)
+    )
+    sender.add_interactive_hook(merchant_payments)  # order_details and order_status are checked and stored
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
     return Container(
@@ -244,7 +259,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         referral_links=ReferralLinks(
             db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
         ),
-        payments=PaymentService(db, clock, ids, provider),
+        payments=payment_service,
         inbox_commerce=InboxCommerce(inbox, InboxCatalog(db, clock, ids), clock, ids),
         payouts=Payouts(
             db,
@@ -256,6 +271,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         ),
         disputes=Disputes(db, clock, ids, journal),
         catalogs=catalogs,
+        merchant_payments=merchant_payments,
         revocation_counter=revocations,
         background=background,
     )

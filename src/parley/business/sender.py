@@ -49,6 +49,29 @@ from parley.platform.db.driver import DriverCursor
 from parley.platform.ratelimit import RateLimiter
 
 
+class InteractiveSendHook(Protocol):
+    """Another domain's rules for some interactive types (payments: order_details, order_status).
+
+    `check` runs before the send's unit (pure: raises GraphError on a bad body); `store_in` runs inside it, after
+    the message is stored, so what it writes (an order) commits with the message or not at all.
+    """
+
+    types: frozenset[str]
+
+    def check(self, interactive_type: str, action: dict[str, Any], now: int) -> object: ...
+
+    def store_in(
+        self,
+        conn: Connection,
+        checked: object,
+        number: repo.NumberRow,
+        person: accounts.UserRow,
+        message_id: int,
+        wamid: str,
+        now: int,
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """What send and dry run both know before their unit: the number, the parsed request, the recipient."""
@@ -93,6 +116,7 @@ class CloudApiSender:
         self._templates = template_cache
         self._tiers = tuple(settings.messaging_limit_tiers)
         self._product_check: ProductMessageCheck | None = None
+        self._interactive_hooks: dict[str, InteractiveSendHook] = {}
 
     def check_products_with(self, check: ProductMessageCheck) -> None:
         """Product messages are checked against the catalog by `check` (the commerce domain), in the send's unit."""
@@ -106,6 +130,10 @@ class CloudApiSender:
             return None
         action = interactive.action.model_dump(exclude_none=True)
         return self._product_check.check_product_message_in(conn, waba_id, interactive.type, action)
+
+    def add_interactive_hook(self, hook: InteractiveSendHook) -> None:
+        for interactive_type in hook.types:
+            self._interactive_hooks[interactive_type] = hook
 
     async def number_in_scope(self, scope: GraphScope, raw_id: str | int) -> repo.NumberRow:
         return await self._numbers.in_scope(scope, raw_id)
@@ -235,6 +263,12 @@ class CloudApiSender:
             fetched_header = await self._fetch_link(number.user_id, header_media[0], str(header_link))
         now = self._clock.now_ms()
         waba_id = scope.waba_id
+        hook, checked = None, None
+        if request.interactive is not None:
+            hook = self._interactive_hooks.get(request.interactive.type)
+            if hook is not None:
+                action = request.interactive.action.model_dump(exclude_none=True)
+                checked = hook.check(request.interactive.type, action, now)
 
         def unit(conn: Connection) -> tuple[int, messaging.Committed | None]:
             cursor = DriverCursor(conn)  # the unit's hot statements skip SQLAlchemy (statements.py)
@@ -286,6 +320,8 @@ class CloudApiSender:
             )
             if result.retried:
                 return result.message_id, None
+            if hook is not None:
+                hook.store_in(conn, checked, number, person, result.message_id, to_wamid(result.message_id), now)
             if media_facts is not None:
                 shared.append(media_facts.media_id)
             for media_id in shared:

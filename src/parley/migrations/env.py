@@ -16,6 +16,7 @@ import parley.inbox.models
 import parley.ledger.models
 import parley.media.models
 import parley.messaging.models
+import parley.payments.merchant_models
 import parley.payments.models
 import parley.payments.payout_models
 import parley.privacy.models

@@ -10,6 +10,9 @@ and merchants' monthly statements (`merchant_statement`); see docs/payouts.md.
 """
 
 from parley.payments.disputes import DisputeNotFoundError, DisputeRow, Disputes
+from parley.payments.fees import FeeSchedule
+from parley.payments.merchant import MerchantPayments
+from parley.payments.merchant_repository import OrderRow
 from parley.payments.merchant_statements import MerchantStatement, merchant_statement, payable_currencies
 from parley.payments.payouts import (
     BankRefusedError,
@@ -55,9 +58,12 @@ __all__ = [
     "DisputeNotFoundError",
     "DisputeRow",
     "Disputes",
+    "FeeSchedule",
     "InvalidCardError",
+    "MerchantPayments",
     "MerchantStatement",
     "Mismatch",
+    "OrderRow",
     "PayableView",
     "PaymentProvider",
     "PaymentRow",

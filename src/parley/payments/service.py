@@ -41,6 +41,11 @@ class ProviderError(AppError):
     code = "payment_provider_error"
 
 
+def check_idempotency_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInputError(f"Idempotency-Key: 1 to {MAX_KEY_LENGTH} printable characters")
+
+
 class PaymentService:
     def __init__(self, db: Database, clock: Clock, ids: IdGenerator, provider: PaymentProvider | None) -> None:
         self._db, self._clock, self._ids, self._provider = db, clock, ids, provider
@@ -74,8 +79,7 @@ class PaymentService:
     ) -> PaymentRow:
         """A payment waiting for its card; the same key answers the same payment (a double click, a retry)."""
         provider = self._needs_provider()
-        if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH or not idempotency_key.isprintable():
-            raise InvalidInputError(f"Idempotency-Key: 1 to {MAX_KEY_LENGTH} printable characters")
+        check_idempotency_key(idempotency_key)
         if amount <= 0:
             raise InvalidInputError("a payment must be a positive amount")
 

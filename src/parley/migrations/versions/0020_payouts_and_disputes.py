@@ -1,7 +1,7 @@
 """payouts and disputes: a payout per merchant, currency and day; a dispute per captured card payment
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-06 23:10:13.212900
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0016"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

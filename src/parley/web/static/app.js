@@ -10,6 +10,7 @@ import { paintListPhotos, paintPhoto, SettingsPanel } from "./settings-panel.js"
 import { decorateMessage, initMessageMenu } from "./message-menu.js";
 import * as composer from "./composer.js";
 import { chatMatches, initSearch, searching } from "./search.js";
+import "./order-pay.js"; // draws order_details bubbles and their order sheet
 
 const $ = (id) => document.getElementById(id);
 

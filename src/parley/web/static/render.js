@@ -443,6 +443,9 @@ function templateBody(message, template, loadMedia, onReply) {
   ].filter(Boolean);
 }
 
+/** Cards other modules draw for some interactive types (order-pay.js: order_details, order_status). */
+export const interactiveCards = {};
+
 function interactiveBody(message, interactive, loadMedia, onReply) {
   const action = interactive.action || {};
   const parts = [headerBlock(message, interactive.header, loadMedia), ...textBlocks(interactive.body, interactive.footer)];
@@ -455,6 +458,8 @@ function interactiveBody(message, interactive, loadMedia, onReply) {
   } else if (interactive.type === "cta_url") {
     const parameters = action.parameters || {};
     parts.push(el("div", { class: "biz-buttons" }, linkButton(parameters.display_text || "Open", parameters.url)));
+  } else if (interactiveCards[interactive.type]) {
+    parts.push(interactiveCards[interactive.type](message, interactive));
   } else {
     parts.push(productOrOtherCard(interactive));
   }
