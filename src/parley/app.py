@@ -26,6 +26,7 @@ from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
 from parley.business import endpoints as business_endpoints
 from parley.business import media_endpoints as graph_media_endpoints
 from parley.business.lean import LeanCloudSend, send_route_number
+from parley.commerce import cart_endpoints  # cart
 from parley.config import Settings
 from parley.console import routers as console_routers
 from parley.container import Container, build_container
@@ -331,6 +332,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         inbox_reports_endpoints.router,
         qr_endpoints.router,
         contacts_endpoints.router,
+        cart_endpoints.router,  # cart
     ):
         app.include_router(router)
 

@@ -33,6 +33,7 @@ from parley.business import (
 )
 from parley.business.media import fetch_media_link_with
 from parley.business.sender import CloudApiSender
+from parley.commerce import CartOrders, Carts  # cart: the person's carts and their orders
 from parley.config import Settings
 from parley.inbox import InboxService
 from parley.kit.clock import Clock, SystemClock
@@ -83,6 +84,8 @@ class Container:
     streams: LiveStreams
     referral_links: ReferralLinks
     payments: PaymentService
+    carts: Carts  # cart
+    cart_orders: CartOrders  # cart
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -234,6 +237,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
             db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
         ),
         payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),
+        carts=Carts(db, clock, messaging, numbers, ids),  # cart
+        cart_orders=CartOrders(db),  # cart
         revocation_counter=revocations,
         background=background,
     )
