@@ -68,7 +68,7 @@ def quantities(cart: dict[str, Any]) -> dict[str, int]:
 
 
 async def test_the_cart_holds_orderable_products_of_the_business_one_to_99_units(server: LiveServer) -> None:
-    biz, catalog_id, person, chat_id = await shop_setup(server)
+    _biz, catalog_id, person, chat_id = await shop_setup(server)
     assert (await cart_of(server, person, chat_id))["items"] == []
 
     assert (await put_item(server, person, chat_id, "BREAD", catalog_id, 2)).status_code == 200
@@ -107,7 +107,7 @@ async def test_the_cart_holds_orderable_products_of_the_business_one_to_99_units
 
 
 async def test_only_your_chat_with_a_business_has_a_cart(server: LiveServer) -> None:
-    biz, catalog_id, person, chat_id = await shop_setup(server)
+    _biz, catalog_id, person, chat_id = await shop_setup(server)
     stranger = await server.user("Eve")
     # Someone else's chat, a chat between two people, nonsense ids: not found.
     assert error_code(await put_item(server, stranger, chat_id, "BREAD", catalog_id, 1), 404) == "not_found"
