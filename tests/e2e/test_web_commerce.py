@@ -20,7 +20,7 @@ from parley.messaging import InteractiveContent
 from tests.conftest import LiveServer, User
 from tests.e2e.page_checks import VIEWPORTS, assert_accessible, assert_fits_width, sign_in_agent, watch_errors
 from tests.integration.business_helpers import Biz, create_business, subscribe_app
-from tests.integration.commerce_helpers import add_product, catalog_of, set_commerce
+from tests.integration.commerce_helpers import add_product, catalog_of, change_product, set_commerce
 from tests.integration.test_webhooks_support import Receiver, receiver
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +57,9 @@ async def business_shows_product(server: LiveServer, biz: Biz, person: User, cat
     return str(result.message_id)
 
 
-async def person_page(browser: Browser, server: LiveServer, person: User, viewport: dict[str, int], errors: list[str]) -> Page:
+async def person_page(
+    browser: Browser, server: LiveServer, person: User, viewport: dict[str, int], errors: list[str]
+) -> Page:
     context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
     await context.add_init_script(f"localStorage.setItem('parley.token', {person.token!r});")
     page = await context.new_page()
@@ -191,3 +193,48 @@ async def team_inbox_shows_the_order(
         await assert_accessible(page, "team inbox order")
     finally:
         await context.close()
+
+
+async def test_the_page_says_when_items_went_away_and_offers_no_cart_when_the_business_has_none(
+    server: LiveServer, browser: Browser
+) -> None:
+    errors: list[str] = []
+    biz, catalog_id = await bakery(server, "Corner Bakery")
+    person = await server.user("Ada")
+    await business_shows_product(server, biz, person, catalog_id)
+    chat_id = (await server.http.get("/client/v1/chats", headers=person.headers)).json()["chats"][0]["id"]
+    for retailer_id in ("BREAD", "CAKE"):
+        put = await server.http.put(
+            f"/client/v1/chats/{chat_id}/cart/items/{retailer_id}",
+            headers=person.headers,
+            json={"catalog_id": catalog_id, "quantity": 1},
+        )
+        assert put.status_code == 200, put.text
+    await change_product(server, catalog_id, "BREAD", availability="out of stock")
+    page = await person_page(browser, server, person, VIEWPORTS["phone"], errors)
+    try:
+        # The bread sold out since it went in the cart: the page says the cart changed, and it holds the cake.
+        await page.locator(".chat-item", has_text="Corner Bakery").click()
+        await expect(page.locator("#chat-status")).to_have_text("One or more items in your cart have been updated")
+        await page.get_by_role("button", name="Cart, 1 item").click()
+        cart = page.get_by_role("dialog", name="Your cart")
+        await expect(cart.locator(".cart-item")).to_have_count(1)
+        await expect(cart.locator(".cart-item .product-title")).to_have_text("Carrot cake")
+        await cart.get_by_role("button", name="Remove Carrot cake").click()
+        await expect(cart.locator(".cart-empty")).to_have_text("Your cart is empty.")
+        await expect(cart.get_by_role("button", name="Send to business")).to_be_disabled()
+        await cart.get_by_role("button", name="Close").click()
+
+        # The business turns its cart off: the product shows, with nothing to add it to.
+        await set_commerce(server, biz, cart=False, visible=True)
+        await page.reload()  # the chat opens again (its address names it)
+        await expect(page.locator("#chat-title")).to_have_text("Corner Bakery")
+        tile = page.locator(".message .product-tile[data-retailer-id=CAKE]")
+        await expect(tile.locator(".product-title")).to_have_text("Carrot cake")
+        await expect(tile.get_by_role("button", name="View")).to_be_visible()
+        await expect(tile.get_by_role("button", name="Add to cart")).to_have_count(0)
+        await expect(page.locator("#cart-button")).to_be_hidden()
+        await assert_accessible(page, "cart disabled")
+    finally:
+        await page.context.close()
+    assert not errors, errors
