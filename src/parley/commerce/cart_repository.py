@@ -69,6 +69,12 @@ def ensure_cart(conn: Connection, row: CartRow) -> CartRow:
     return stored
 
 
+def retarget(conn: Connection, cart_id: int, catalog_id: int, now_ms: int) -> None:
+    """The business connected another catalog: the cart starts over on it (the old items mean nothing there)."""
+    conn.execute(cart_items.delete().where(cart_items.c.cart_id == cart_id))
+    conn.execute(update(carts).where(carts.c.id == cart_id).values(catalog_id=catalog_id, updated_at=now_ms))
+
+
 def touch_cart(conn: Connection, cart_id: int, now_ms: int) -> None:
     conn.execute(update(carts).where(carts.c.id == cart_id).values(updated_at=now_ms))
 

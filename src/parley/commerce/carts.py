@@ -7,6 +7,7 @@ orderable is dropped when the cart is next read or sent, and the answer says so.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -252,12 +253,13 @@ class Carts:
                 raise ProductUnavailableError(f"{product.title} is not available")
             if product.stock is not None and quantity > product.stock:
                 raise ProductUnavailableError(f"only {product.stock} of {product.title} left")
-            if cart is None or cart.catalog_id != catalog.id:
-                if cart is not None:  # the business connected another catalog: the old cart's items mean nothing
-                    carts_repo.clear(conn, cart.id)
+            if cart is None:
                 cart = carts_repo.ensure_cart(
                     conn, CartRow(self._ids.next_id(), user_id, chat_id, shop.number.id, catalog.id, now, now)
                 )
+            if cart.catalog_id != catalog.id:
+                carts_repo.retarget(conn, cart.id, catalog.id, now)
+                cart = dataclasses.replace(cart, catalog_id=catalog.id)
             keep, _ = self._priced_in(conn, cart, now)
             others = [p.currency for item, p in keep if item.retailer_id != retailer_id]
             if others and others[0] != product.currency:

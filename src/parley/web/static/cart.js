@@ -7,9 +7,12 @@ import { formatMoney } from "./order-card.js";
 import { modal } from "./message-menu.js";
 
 let app = null; // {call, newClientId, showError, notify, open, rerender, refresh}
-const shops = new Map(); // chat id -> the shop (GET /chats/{id}/shop), "loading", or null (none there)
+const shops = new Map(); // chat id -> the shop (GET /chats/{id}/shop), or null (none there)
+const loadingShops = new Set(); // chat ids whose shop is being fetched
 const carts = new Map(); // chat id -> the cart as the server last answered it
 let cartView = null; // {chatId, dialog, body, clientId} while the cart sheet is open
+const lookedAgain = new Set(); // "chat id:retailer id" of products missing from a loaded catalog
+let headerChat = null; // the chat the header was last drawn for
 
 export function initCart(hooks) {
   app = hooks;
@@ -22,24 +25,23 @@ const openChatId = () => app?.open()?.id || null;
 
 function shopOf(chatId) {
   if (!chatId) return null;
-  const known = shops.get(chatId);
-  if (known === undefined) {
-    loadShop(chatId);
-    return null;
-  }
-  return known === "loading" ? null : known;
+  if (!shops.has(chatId)) loadShop(chatId);
+  return shops.get(chatId) || null;
 }
 
+/** Loads (or loads again, showing the last one meanwhile) the business's shop behind a chat, then its cart. */
 async function loadShop(chatId) {
-  shops.set(chatId, "loading");
+  if (loadingShops.has(chatId)) return;
+  loadingShops.add(chatId);
   let shop = null;
   try {
     shop = await app.call("GET", `/chats/${chatId}/shop`);
   } catch {
     shop = null; // no business or no catalog behind this chat: the plain cards stay
   }
-  shops.set(chatId, shop);
   if (shop?.catalog_id && shop.is_cart_enabled) await loadCart(chatId);
+  shops.set(chatId, shop);
+  loadingShops.delete(chatId);
   if (openChatId() === chatId) {
     app.rerender();
     paintHeader();
@@ -111,7 +113,14 @@ function productMessage(message, interactive) {
   const action = interactive.action || {};
   const tile = (retailerId) => {
     const product = productOf(shop, retailerId);
-    return product ? productTile(message.chat_id, shop, product) : missingTile(retailerId);
+    if (product) return productTile(message.chat_id, shop, product);
+    // A product added since the catalog was loaded: load it again, once per product.
+    const key = `${message.chat_id}:${retailerId}`;
+    if (!lookedAgain.has(key)) {
+      lookedAgain.add(key);
+      loadShop(message.chat_id);
+    }
+    return missingTile(retailerId);
   };
   if (interactive.type === "product") {
     if (String(action.catalog_id) !== shop.catalog_id) return null;
@@ -311,6 +320,10 @@ const CART = "M7 18a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm10 0a2 2 0 1 0 0 4 2 2 0 0 0 0-
 function paintHeader() {
   const open = app?.open();
   const business = open?.id && open.peer?.kind === "business";
+  if (business && open.id !== headerChat && shops.has(open.id)) {
+    loadShop(open.id); // back in a chat: its catalog and cart as they are now (another device may have changed it)
+  }
+  headerChat = business ? open.id : null;
   const shop = business ? shopOf(open.id) : null;
   const info = headerButton("business-info-button", "Business info", STORE, () => infoPanel(openChatId()));
   const cartButton = headerButton("cart-button", "Cart", CART, () => cartSheet(openChatId()));
