@@ -26,6 +26,7 @@ from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
 from parley.business import endpoints as business_endpoints
 from parley.business import media_endpoints as graph_media_endpoints
 from parley.business.lean import LeanCloudSend, send_route_number
+from parley.commerce import cart_endpoints  # cart
 from parley.commerce import endpoints as commerce_endpoints
 from parley.config import Settings
 from parley.console import routers as console_routers
@@ -339,6 +340,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         commerce_endpoints.client_router,
         merchant_endpoints.graph,
         merchant_endpoints.client,
+        cart_endpoints.router,  # cart
     ):
         app.include_router(router)
 

@@ -33,7 +33,7 @@ from parley.business import (
 )
 from parley.business.media import fetch_media_link_with
 from parley.business.sender import CloudApiSender
-from parley.commerce import Catalogs, InboxCatalog
+from parley.commerce import CartOrders, Carts, Catalogs, InboxCatalog
 from parley.config import Settings
 from parley.inbox import InboxCommerce, InboxService
 from parley.kit.clock import Clock, SystemClock
@@ -98,6 +98,8 @@ class Container:
     disputes: Disputes
     catalogs: Catalogs
     merchant_payments: MerchantPayments
+    carts: Carts  # cart
+    cart_orders: CartOrders  # cart
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -272,6 +274,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         disputes=Disputes(db, clock, ids, journal),
         catalogs=catalogs,
         merchant_payments=merchant_payments,
+        carts=Carts(db, clock, messaging, numbers, ids),  # cart
+        cart_orders=CartOrders(db),  # cart
         revocation_counter=revocations,
         background=background,
     )

@@ -16,6 +16,7 @@ from parley.messaging import (
     ContactsContent,
     LocationContent,
     MediaContent,
+    OrderContent,
     ReplyContent,
     TextContent,
 )
@@ -65,6 +66,9 @@ def webhook_message(
         item["contacts"] = content.contacts
     elif isinstance(content, ReplyContent):
         item.update(_reply(content))
+    elif isinstance(content, OrderContent):
+        item["type"] = "order"
+        item["order"] = webhook_order(content)
     else:
         item["type"] = "unsupported"
         item["errors"] = [
@@ -94,6 +98,28 @@ def webhook_reaction(
         "type": "reaction",
         "reaction": reaction,
     }
+
+
+def webhook_order(content: OrderContent) -> dict[str, Any]:
+    """Meta's `order` object: unit prices in major units (a float, or an integer when whole), no total."""
+    return {
+        "catalog_id": content.catalog_id,
+        "text": content.text,
+        "product_items": [
+            {
+                "product_retailer_id": line.product_retailer_id,
+                "quantity": line.quantity,
+                "item_price": _major_units(line.item_price),
+                "currency": line.currency,
+            }
+            for line in content.product_items
+        ],
+    }
+
+
+def _major_units(micros: int) -> int | float:
+    whole, rest = divmod(micros, 1_000_000)
+    return whole if rest == 0 else micros / 1_000_000
 
 
 def _media(kind: str, content: MediaContent, sha256: str | None, voice: bool, animated: bool) -> dict[str, Any]:

@@ -4,6 +4,8 @@ Other domains read products through this package's surface; the product and prod
 sends, the carts people fill and the `order` messages they send all name products by catalog id and retailer id.
 """
 
+from parley.commerce.cart_repository import OrderLineRow, OrderRow
+from parley.commerce.carts import CartDisabledError, CartEmptyError, CartOrders, Carts, ProductUnavailableError
 from parley.commerce.catalog import Catalogs, ProductObserver
 from parley.commerce.feed import MAX_FEED_BYTES
 from parley.commerce.inbox_catalog import InboxCatalog
@@ -12,11 +14,18 @@ from parley.commerce.repository import IN_STOCK, CatalogRow, CommerceSettingsRow
 __all__ = [
     "IN_STOCK",
     "MAX_FEED_BYTES",
+    "CartDisabledError",
+    "CartEmptyError",
+    "CartOrders",
+    "Carts",
     "CatalogRow",
     "Catalogs",
     "CommerceSettingsRow",
     "InboxCatalog",
+    "OrderLineRow",
+    "OrderRow",
     "ProductObserver",
     "ProductRow",
     "ProductSetRow",
+    "ProductUnavailableError",
 ]

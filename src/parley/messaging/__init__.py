@@ -12,13 +12,15 @@ from parley.messaging.content import (
     LocationContent,
     MediaContent,
     MessageContent,
+    OrderContent,
+    OrderItem,
     ReplyContent,
     TemplateContent,
     TextContent,
     preview_of,
     reply_choices,
 )
-from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD, chat_members, messages
+from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD, chat_members, chats, messages
 from parley.messaging.observers import MessageObserver
 from parley.messaging.render import render_message
 from parley.messaging.repository import MessageRow, get_message
@@ -39,6 +41,19 @@ def chat_members_among(conn: Connection, chat_ids: Sequence[int], user_ids: Coll
         )
         found.update((r.chat_id, r.user_id) for r in conn.execute(query))
     return found
+
+
+def direct_peer_in(conn: Connection, chat_id: int, user_id: int) -> int | None:
+    """The other person of `user_id`'s direct chat `chat_id`; None when it is not their direct chat."""
+    m = chat_members.c
+    rows = conn.execute(
+        select(m.user_id).join(chats, chats.c.id == m.chat_id).where(m.chat_id == chat_id, chats.c.kind == "direct")
+    ).all()
+    members = {r.user_id for r in rows}
+    if user_id not in members or len(members) != 2:
+        return None
+    (peer,) = members - {user_id}
+    return int(peer)
 
 
 def message_text_matches(chat_id_column: Any, lowered_like_pattern: str) -> Any:
@@ -66,11 +81,14 @@ __all__ = [
     "MessageObserver",
     "MessageRow",
     "MessagingService",
+    "OrderContent",
+    "OrderItem",
     "ReplyContent",
     "SendResult",
     "TemplateContent",
     "TextContent",
     "chat_members_among",
+    "direct_peer_in",
     "get_message",
     "message_text_matches",
     "preview_of",

@@ -99,6 +99,27 @@ class GroupInviteContent(BaseModel):
     expires_at: int
 
 
+class OrderItem(BaseModel):
+    """One line of a person's order: a catalog product, how many, and its unit price when the order was sent."""
+
+    product_retailer_id: str
+    title: str
+    quantity: int
+    item_price: int  # micros of `currency` (Meta's webhook gives major units; converted on the way out)
+    currency: str
+
+
+class OrderContent(BaseModel):
+    """A person's cart sent to a business (Meta's inbound `order` message); Parley priced it from the catalog."""
+
+    kind: Literal["order"] = "order"
+    catalog_id: str
+    text: str = ""
+    product_items: list[OrderItem]
+    currency: str
+    total: int  # micros: Σ quantity × item_price
+
+
 AnyContent = (
     TextContent
     | MediaContent
@@ -108,6 +129,7 @@ AnyContent = (
     | TemplateContent
     | ReplyContent
     | GroupInviteContent
+    | OrderContent
 )
 MessageContent = Annotated[AnyContent, Field(discriminator="kind")]
 _adapter: TypeAdapter[AnyContent] = TypeAdapter(MessageContent)
@@ -177,6 +199,9 @@ def preview_of(content: AnyContent, limit: int = 160) -> str:
         text = content.body
     elif isinstance(content, GroupInviteContent):
         text = f"Group invitation: {content.group_name}"
+    elif isinstance(content, OrderContent):
+        count = sum(item.quantity for item in content.product_items)
+        text = f"Order: {count} item{'' if count == 1 else 's'}" + (f" · {content.text}" if content.text else "")
     else:
         text = content.title
     text = " ".join(text.split())

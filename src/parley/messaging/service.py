@@ -365,6 +365,37 @@ class MessagingService:
         result, fanout = stored
         return result, Committed(fanout)
 
+    def send_own_in(
+        self,
+        conn: Connection,
+        sender_id: int,
+        chat_id: int,
+        recipient_id: int,
+        client_id: str,
+        type_: str,
+        content: MessageContent,
+        now: int,
+        *,
+        request_hash: str,
+    ) -> tuple[SendResult, Committed]:
+        """Another domain's write unit sends a person's own message in their direct chat (a cart as an `order`).
+
+        Observed like `send` (a business number's bridge tells its webhooks) and retried by `client_id` like it.
+        The caller publishes the returned `Committed` with `publish_committed` after its unit commits.
+        """
+        first = self.first_send_in(conn, sender_id, client_id, request_hash, key_name="client_id")
+        if first is not None:
+            return first, Committed(_Fanout())
+        stored = self._store(
+            conn, chat_id, sender_id, client_id, type_, content, None, [recipient_id], now, request_hash=request_hash
+        )
+        if stored is None:  # lost a race with the same client id (PostgreSQL): that first send is the answer
+            first = self.first_send_in(conn, sender_id, client_id, request_hash, key_name="client_id")
+            assert first is not None
+            return first, Committed(_Fanout())
+        result, fanout = stored
+        return result, Committed(fanout)
+
     def first_send_in(
         self,
         conn: Connection,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import parley.accounts.models
 import parley.billing.models
 import parley.business.models
+import parley.commerce.cart_models
 import parley.commerce.models
 import parley.inbox.models
 import parley.ledger.models

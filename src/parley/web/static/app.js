@@ -11,6 +11,7 @@ import { decorateMessage, initMessageMenu } from "./message-menu.js";
 import * as composer from "./composer.js";
 import { chatMatches, initSearch, searching } from "./search.js";
 import "./order-pay.js"; // draws order_details bubbles and their order sheet
+import { cartHeader, initCart } from "./cart.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -238,6 +239,7 @@ function renderChatHeader() {
   ui.paintAvatar($("chat-avatar"), open.title, open.type === "group");
   paintPhoto($("chat-avatar"), open.peer?.photo_id, loadMedia);
   $("chat-info").hidden = open.type !== "group";
+  cartHeader(); // a chat with a business: its info (catalog) and cart buttons
   presence.watch(open);
   const typing = open.id ? typingText(open.id) : null;
   const subtitle = $("chat-subtitle");
@@ -891,6 +893,8 @@ function initMessageTools() {
     },
     renderChatList,
   });
+  // Shopping in a chat with a business (cart.js): product bubbles, the business's catalog, the cart.
+  initCart({ ...hooks, open: () => state.open, rerender: () => renderMessages("auto"), refresh: () => loadMessages(false) });
   // The messages pane shrinks when a bar (an error, a reply's quote) appears under it: keep the newest in view.
   new ResizeObserver(followBottom).observe($("messages"));
 }

@@ -1,6 +1,12 @@
 // Builds the DOM for chats and messages. Everything a user typed goes in through textContent, never HTML.
 
+import { orderBody, orderPreview } from "./order-card.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
+
+// Product, product list, catalog and carousel bubbles: the person's client (cart.js) draws them from the
+// business's catalog; without it (the team inbox), or until the catalog is loaded, the plain card shows.
+export const productCards = { render: null };
 
 /** el("div", {class: "x", dataset: {id: 1}, attrs: {title: "t"}, text: "hi", on: {click: f}}, child...) */
 export function el(tag, props = {}, ...children) {
@@ -333,6 +339,7 @@ function businessPreview(business) {
   if (business.contacts) return business.contacts.map((c) => c.name?.formatted_name || "Contact").join(", ");
   if (business.reply) return business.reply.title;
   if (business.group_invite) return `Group invitation: ${business.group_invite.group_name}`;
+  if (business.order) return orderPreview(business.order);
   return "Message";
 }
 
@@ -352,6 +359,7 @@ function businessBody(message, loadMedia, onReply, onJoin) {
   if (business.contacts) return business.contacts.map(contactCard);
   if (business.reply) return [replyChip(business.reply)];
   if (business.group_invite) return groupInviteBody(business.group_invite, onJoin);
+  if (business.order) return orderBody(business.order);
   return [el("div", { class: "text", text: "This message can't be shown here." })];
 }
 
@@ -461,7 +469,7 @@ function interactiveBody(message, interactive, loadMedia, onReply) {
   } else if (interactiveCards[interactive.type]) {
     parts.push(interactiveCards[interactive.type](message, interactive));
   } else {
-    parts.push(productOrOtherCard(interactive));
+    parts.push(productCards.render?.(message, interactive) || productOrOtherCard(interactive));
   }
   return parts.filter(Boolean);
 }
