@@ -41,7 +41,14 @@ from parley.kit.ids import IdGenerator
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
 from parley.messaging import LiveStreams, MessagingService
-from parley.payments import PaymentProvider, PaymentService, SandboxPaymentProvider
+from parley.payments import (
+    MarketLimits,
+    PaymentService,
+    PersonPayments,
+    SandboxWalletProvider,
+    WalletProvider,
+    Wallets,
+)
 from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
@@ -83,6 +90,8 @@ class Container:
     streams: LiveStreams
     referral_links: ReferralLinks
     payments: PaymentService
+    wallets: Wallets
+    person_payments: PersonPayments
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -201,6 +210,10 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     media_urls = MediaUrls(_derived(code_secret, "graph-media-urls"), settings.public_url)
     qr_codes = QrCodes(db, clock, numbers, settings.public_url)
     profiles = BusinessProfiles(db, clock, numbers, settings.public_url)
+    provider = _payment_provider(settings, clock)
+    pay_limits = MarketLimits(settings.person_pay)
+    wallets = Wallets(db, clock, ids, journal, provider, pay_limits, settings.person_pay)
+    person_payments = PersonPayments(db, clock, ids, journal, wallets, messaging, pay_limits, settings.person_pay)
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     return Container(
         settings=settings,
@@ -233,7 +246,9 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         referral_links=ReferralLinks(
             db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
         ),
-        payments=PaymentService(db, clock, ids, _payment_provider(settings, clock)),
+        payments=PaymentService(db, clock, ids, provider),
+        wallets=wallets,
+        person_payments=person_payments,
         revocation_counter=revocations,
         background=background,
     )
@@ -251,10 +266,11 @@ def without_background(settings: Settings) -> Settings:
     )
 
 
-def _payment_provider(settings: Settings, clock: Clock) -> PaymentProvider | None:
-    """The sandbox takes test cards only: by default it is on where development codes are (never in production)."""
+def _payment_provider(settings: Settings, clock: Clock) -> WalletProvider | None:
+    """The sandbox takes test cards only: by default it is on where development codes are (never in production).
+    One provider serves card top-ups of businesses and Parley Pay's cards, UPI and Pix."""
     choice = settings.payments.provider or ("sandbox" if settings.dev_show_codes else "none")
-    return SandboxPaymentProvider(clock) if choice == "sandbox" else None
+    return SandboxWalletProvider(clock) if choice == "sandbox" else None
 
 
 def _code_sender(settings: Settings) -> CodeSender:

@@ -99,6 +99,17 @@ class GroupInviteContent(BaseModel):
     expires_at: int
 
 
+class PaymentContent(BaseModel):
+    """A Parley Pay payment between two people, as the bubble shows it (amount is a decimal string)."""
+
+    kind: Literal["payment"] = "payment"
+    payment_id: str
+    amount: str
+    currency: str
+    note: str | None = None
+    status: str  # completed
+
+
 AnyContent = (
     TextContent
     | MediaContent
@@ -108,6 +119,7 @@ AnyContent = (
     | TemplateContent
     | ReplyContent
     | GroupInviteContent
+    | PaymentContent
 )
 MessageContent = Annotated[AnyContent, Field(discriminator="kind")]
 _adapter: TypeAdapter[AnyContent] = TypeAdapter(MessageContent)
@@ -177,6 +189,8 @@ def preview_of(content: AnyContent, limit: int = 160) -> str:
         text = content.body
     elif isinstance(content, GroupInviteContent):
         text = f"Group invitation: {content.group_name}"
+    elif isinstance(content, PaymentContent):
+        text = f"Payment: {content.amount} {content.currency}" + (f" ({content.note})" if content.note else "")
     else:
         text = content.title
     text = " ".join(text.split())

@@ -12,6 +12,7 @@ from parley.messaging.content import (
     InteractiveContent,
     LocationContent,
     MediaContent,
+    PaymentContent,
     ReplyContent,
     TemplateContent,
     TextContent,
@@ -101,4 +102,6 @@ def _business_part(content: AnyContent) -> Event:
         return {"reply": content.model_dump(exclude={"kind"})}
     if isinstance(content, GroupInviteContent):
         return {"group_invite": content.model_dump(exclude={"kind"})}
+    if isinstance(content, PaymentContent):
+        return {"payment": content.model_dump(exclude={"kind"})}
     return {}

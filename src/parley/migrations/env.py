@@ -17,6 +17,7 @@ import parley.ledger.models
 import parley.media.models
 import parley.messaging.models
 import parley.payments.models
+import parley.payments.wallet_models
 import parley.privacy.models
 import parley.templates.models
 import parley.webhooks.models  # noqa: F401  (registers every table on the metadata)

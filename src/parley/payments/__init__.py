@@ -5,6 +5,7 @@ test mode. Parley keeps its own record of each payment (amount, status, card bra
 the number) and completes it exactly once.
 """
 
+from parley.payments.limits import MarketLimits, PaymentCapError
 from parley.payments.provider import (
     DECLINED,
     REQUIRES_CONFIRMATION,
@@ -17,12 +18,16 @@ from parley.payments.provider import (
     PaymentsUnavailableError,
     ProviderPayment,
     SandboxPaymentProvider,
+    SandboxWalletProvider,
+    WalletProvider,
     card_brand,
     checked_card,
     luhn_valid,
 )
 from parley.payments.repository import PaymentRow
 from parley.payments.service import CardDeclinedError, PaymentService, ProviderError
+from parley.payments.transfers import PersonPayments
+from parley.payments.wallets import PaymentFailedError, Wallets
 
 __all__ = [
     "DECLINED",
@@ -33,13 +38,20 @@ __all__ = [
     "CardDeclinedError",
     "CardDetails",
     "InvalidCardError",
+    "MarketLimits",
+    "PaymentCapError",
+    "PaymentFailedError",
     "PaymentProvider",
     "PaymentRow",
     "PaymentService",
     "PaymentsUnavailableError",
+    "PersonPayments",
     "ProviderError",
     "ProviderPayment",
     "SandboxPaymentProvider",
+    "SandboxWalletProvider",
+    "WalletProvider",
+    "Wallets",
     "card_brand",
     "checked_card",
     "luhn_valid",
