@@ -9,7 +9,7 @@ payment out of `pending` is the only one that posts.
 from __future__ import annotations
 
 import asyncio
-import uuid
+import hashlib
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -181,7 +181,8 @@ class PersonPayments:
         note = (note or "").strip() or None
         if note is not None and len(note) > MAX_NOTE:
             raise InvalidInputError(f"a note is at most {MAX_NOTE} characters")
-        client_id = client_id or uuid.uuid4().hex
+        # The bubble's client id: the caller's, or one derived from the key so a retry names the same message.
+        client_id = client_id or "pay-" + hashlib.sha256(key.encode()).hexdigest()[:40]
         if not 1 <= len(client_id) <= 64 or not client_id.isprintable():
             raise InvalidInputError("client_id: 1 to 64 printable characters")
         fingerprint = request_fingerprint(
