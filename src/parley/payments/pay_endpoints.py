@@ -190,7 +190,10 @@ def _method(body: TopUpIn | WithdrawalIn) -> PaymentMethod:
 @router.get("/wallet", summary="Parley Pay: the wallet's balance in each currency")
 async def wallet(me: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     balances = await c.wallets.balances(me.user_id)
+    market, currency = await c.wallets.home(me.user_id)
     return {
+        "market": market,
+        "currency": currency,
         "wallets": [{"currency": b.currency, "balance": _amount(b.balance, b.currency)} for b in balances],
         "pin_set": await c.person_payments.has_pin(me.user_id),
         "recent": [funding_view(r) for r in await c.wallets.recent(me.user_id, 10)],

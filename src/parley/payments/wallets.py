@@ -140,6 +140,16 @@ class Wallets:
 
         return await self._db.read(unit)
 
+    async def home(self, user_id: int) -> tuple[str, str]:
+        """The person's market and the currency their payments default to (their market's, else USD or the first)."""
+        users = await self._db.read(lambda conn: accounts.get_users(conn, [user_id]))
+        user = users.get(user_id)
+        market = "ZZ" if user is None else self._limits.market_of(user.phone)
+        currency = self._limits.caps_for(market).currency
+        if currency not in self._limits.currencies:
+            currency = "USD" if "USD" in self._limits.currencies else self._limits.currencies[0]
+        return market, currency
+
     async def balance(self, user_id: int, currency: str) -> int:
         return next(b.balance for b in await self.balances(user_id) if b.currency == currency)
 

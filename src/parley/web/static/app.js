@@ -10,6 +10,7 @@ import { paintListPhotos, paintPhoto, SettingsPanel } from "./settings-panel.js"
 import { decorateMessage, initMessageMenu } from "./message-menu.js";
 import * as composer from "./composer.js";
 import { chatMatches, initSearch, searching } from "./search.js";
+import { initWallet } from "./wallet.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -57,6 +58,9 @@ const groupInfo = new GroupInfo({
   setGroup: (group) => { state.groups.set(group.id, group); renderChatHeader(); },
   left: (groupId) => { state.chats.delete(groupId); closeChat(); scheduleChatsReload(); },
 });
+
+// Parley Pay: the wallet (from Settings), "Send money" in a 1:1 chat, receipts (wallet.js).
+const wallet = initWallet({ open: () => state.open, me: () => state.me });
 
 // ---- small helpers -----------------------------------------------------------------------------
 
@@ -237,6 +241,7 @@ function renderChatHeader() {
   ui.paintAvatar($("chat-avatar"), open.title, open.type === "group");
   paintPhoto($("chat-avatar"), open.peer?.photo_id, loadMedia);
   $("chat-info").hidden = open.type !== "group";
+  wallet.update();
   presence.watch(open);
   const typing = open.id ? typingText(open.id) : null;
   const subtitle = $("chat-subtitle");

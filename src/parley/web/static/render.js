@@ -1,5 +1,7 @@
 // Builds the DOM for chats and messages. Everything a user typed goes in through textContent, never HTML.
 
+import { paymentBody, paymentPreview } from "./payment-bubble.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** el("div", {class: "x", dataset: {id: 1}, attrs: {title: "t"}, text: "hi", on: {click: f}}, child...) */
@@ -333,6 +335,7 @@ function businessPreview(business) {
   if (business.contacts) return business.contacts.map((c) => c.name?.formatted_name || "Contact").join(", ");
   if (business.reply) return business.reply.title;
   if (business.group_invite) return `Group invitation: ${business.group_invite.group_name}`;
+  if (business.payment) return paymentPreview(business.payment); // Parley Pay (payment-bubble.js)
   return "Message";
 }
 
@@ -352,6 +355,7 @@ function businessBody(message, loadMedia, onReply, onJoin) {
   if (business.contacts) return business.contacts.map(contactCard);
   if (business.reply) return [replyChip(business.reply)];
   if (business.group_invite) return groupInviteBody(business.group_invite, onJoin);
+  if (business.payment) return paymentBody(business.payment); // Parley Pay (payment-bubble.js)
   return [el("div", { class: "text", text: "This message can't be shown here." })];
 }
 
