@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
-from tests.e2e.page_checks import DESKTOP, PHONE, assert_accessible, assert_fits_width
+from tests.e2e.page_checks import DESKTOP, PHONE, assert_accessible, assert_fits_width, assert_no_overlap
 from tests.e2e.test_web_client_people import back_to_chats, open_chat, person_page
 
 pytestmark = pytest.mark.e2e
@@ -97,6 +97,7 @@ async def test_top_up_send_money_in_a_chat_and_the_cap(server: LiveServer, brows
     incoming = other.locator(".message.incoming.business-payment")
     await expect(incoming.locator(".payment-amount")).to_have_text("12.50 BRL")
     await assert_fits_width(other, "phone: chat with a payment")
+    await assert_no_overlap(other, "#back, #chat-avatar, #chat-heading, #pay-button", "phone: chat header")
     await incoming.locator(".payment-receipt").click()
     receipt = other.locator("#receipt-body")
     await expect(receipt).to_contain_text("12.50 BRL")

@@ -276,8 +276,8 @@ export class Wallet {
       + 'width="19" height="12" rx="2" fill="none" stroke="currentColor" stroke-width="2"/><circle cx="12" cy="12" '
       + 'r="2.6" fill="currentColor"/></svg>';
     button.addEventListener("click", () => this.openPay());
-    const attach = $("attach-button");
-    if (attach) attach.after(button);
+    const info = $("chat-info"); // in the chat's header, beside group info (hidden in 1:1 chats)
+    if (info) info.before(button);
 
     const box = dialog("pay-dialog", "Send money");
     const form = make("form", { id: "pay-form", class: "pay-form", novalidate: "" },
