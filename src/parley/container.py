@@ -108,8 +108,11 @@ class Container:
             await self.templates.start()  # the review loop
         await self.inbox.start()
         await self.media.start()
+        if self.background:
+            self.wallets.start()  # settles top-ups and withdrawals the payment provider left unanswered
 
     async def close(self) -> None:
+        await self.wallets.close()
         await self.media.close()
         await self.inbox.close()
         await self.webhooks.close()
@@ -262,6 +265,7 @@ def without_background(settings: Settings) -> Settings:
             "business": settings.business.model_copy(update={"sweep_interval_s": 0.0}),
             "media": settings.media.model_copy(update={"sweep_interval_s": 0.0}),
             "inbox": settings.inbox.model_copy(update={"automation_poll_s": 0.0}),
+            "person_pay": settings.person_pay.model_copy(update={"sweep_interval_s": 0.0}),
         }
     )
 

@@ -13,12 +13,19 @@ from typing import Any
 import httpx
 import pytest
 
+from parley.config import PersonPaySettings, Settings
 from tests.conftest import LiveServer, User
 
 API = "/client/v1"
 CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
 BR_PHONES = iter(f"+55119876{n:05d}" for n in range(10_000, 99_999))
 IN_PHONES = iter(f"+9198765{n:05d}" for n in range(10_000, 99_999))
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The sweep stays off: the tests run it themselves, at the moment they check what it does."""
+    return settings.model_copy(update={"person_pay": PersonPaySettings(sweep_interval_s=0)})
 
 
 def key() -> dict[str, str]:

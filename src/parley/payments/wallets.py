@@ -22,6 +22,7 @@ from parley.kit.idempotency import request_fingerprint
 from parley.kit.ids import IdGenerator, first_id_at, parse_id
 from parley.kit.money import parse_amount
 from parley.kit.pagination import decode_cursor, encode_cursor
+from parley.kit.periodic import PeriodicTask
 from parley.payments import wallet_repository as repo
 from parley.payments.books import person_wallet_key, provider_clearing_key
 from parley.payments.limits import MarketLimits, money, month_bounds, pay_amount
@@ -105,6 +106,14 @@ class Wallets:
         self._db, self._clock, self._ids, self._journal = db, clock, ids, journal
         self._provider, self._limits, self._settings = provider, limits, settings
         self._topup_max = parse_amount(settings.topup_max)
+        self._sweep = PeriodicTask("wallet-settle", settings.sweep_interval_s, self.settle_pending)
+
+    def start(self) -> None:
+        """Start the sweep that settles top-ups and withdrawals the provider left unanswered."""
+        self._sweep.start()
+
+    async def close(self) -> None:
+        await self._sweep.close()
 
     # --- accounts (inside the caller's unit) -----------------------------------------------------------------
 
