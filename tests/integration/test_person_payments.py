@@ -202,10 +202,19 @@ async def test_withdrawal_debits_and_a_failed_payout_comes_back(server: LiveServ
     refused = await server.http.post(f"{API}/wallet/withdrawals", headers={**ana.headers, **key()}, json=failing)
     assert refused.status_code == 402
     assert await balance(server, ana) == "70.00"
-    too_much = {**body, "amount": "70.01"}
+    slow = {**body, "amount": "20.00", "pix_key": "timeout@pix.parley"}
+    pending = await server.http.post(f"{API}/wallet/withdrawals", headers={**ana.headers, **key()}, json=slow)
+    assert pending.status_code == 200 and pending.json()["status"] == "processing"
+    assert await balance(server, ana) == "50.00"  # taken at once: it cannot be spent twice
+    looked = await server.http.get(f"{API}/wallet/withdrawals/{pending.json()['id']}", headers=ana.headers)
+    assert looked.json()["status"] == "succeeded"
+    server.clock.advance(minutes=5)
+    assert await server.container.wallets.settle_pending() == 0
+    assert await balance(server, ana) == "50.00"
+    too_much = {**body, "amount": "50.01"}
     broke = await server.http.post(f"{API}/wallet/withdrawals", headers={**ana.headers, **key()}, json=too_much)
     assert broke.status_code == 402 and broke.json()["error"]["code"] == "insufficient_funds"
-    assert await balance(server, ana) == "70.00"
+    assert await balance(server, ana) == "50.00"
     await verify_ledger(server)
 
 

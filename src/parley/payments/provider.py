@@ -385,7 +385,9 @@ class SandboxWalletProvider(SandboxPaymentProvider):
         payout_id = "po_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         async with self._lock:
             existing = self._payouts.get(payout_id)
-            if existing is not None and existing.status != PROCESSING:
+            if existing is not None:
+                if existing.status == PROCESSING:  # asked again after a timeout: the bank answered meanwhile
+                    existing = self._payouts[payout_id] = replace(existing, status=SUCCEEDED)
                 return existing
             handle = handle_of(destination)
             outcome = _sandbox_outcome(destination)
