@@ -412,3 +412,23 @@ async def test_monthly_statement_is_exact(server: LiveServer) -> None:
     bad = await server.http.get(f"{API}/wallet/statements/2026-13?currency=USD", headers=ann.headers)
     assert bad.status_code == 400
     await verify_ledger(server)
+
+
+async def test_history_pages_newest_first_with_a_cursor(server: LiveServer) -> None:
+    ana = await brazilian(server, "Ana")
+    for amount in ("1.00", "2.00", "3.00", "4.00", "5.00"):
+        assert (await top_up(server, ana, amount, method="upi", vpa="success@parley")).status_code == 200
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = await server.http.get(f"{API}/wallet/history?currency=BRL&limit=2&cursor={cursor}", headers=ana.headers)
+        assert page.status_code == 200, page.text
+        seen += [m["amount"] for m in page.json()["data"]]
+        cursor = page.json()["next"]
+        if cursor is None:
+            break
+    assert seen == ["5.00", "4.00", "3.00", "2.00", "1.00"]
+    bad = await server.http.get(f"{API}/wallet/history?currency=BRL&cursor=abc", headers=ana.headers)
+    assert bad.status_code == 400
+    other = await server.http.get(f"{API}/wallet/history?currency=XXX", headers=ana.headers)
+    assert other.status_code == 400
