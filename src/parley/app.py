@@ -42,7 +42,7 @@ from parley.kit.errors import AppError
 from parley.media import endpoints as media_endpoints
 from parley.messaging import endpoints as messaging_endpoints
 from parley.messaging import lean as person_send
-from parley.payments import merchant_endpoints
+from parley.payments import merchant_endpoints, pay_endpoints
 from parley.privacy import endpoints as privacy_endpoints
 from parley.templates import endpoints as template_endpoints
 from parley.webhooks import endpoints as webhook_endpoints
@@ -329,6 +329,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         template_endpoints.router,
         webhook_endpoints.router,
         billing_endpoints.router,
+        pay_endpoints.router,
         inbox_contacts_endpoints.router,  # before inbox_endpoints: /contacts.csv is not a contact id
         inbox_endpoints.router,
         inbox_links_endpoints.router,

@@ -216,6 +216,48 @@ class PayoutSettings(BaseModel):
     interval_s: float = Field(default=3600.0, ge=0)
 
 
+class MarketCaps(BaseModel):
+    """Parley Pay's limits on one market's person-to-person payments: amounts are decimal strings in `currency`,
+    days and months run in `timezone`; None is no cap. `currency` None: payments in any wallet currency."""
+
+    currency: str | None = None
+    timezone: str = "UTC"
+    min_per_payment: str | None = None
+    max_per_payment: str | None = None
+    max_payments_per_day: int | None = Field(default=None, ge=0)
+    max_per_month: str | None = None
+
+
+def _person_pay_markets() -> dict[str, MarketCaps]:
+    # Brazil's launch limits (R$1,000 a payment, 20 a day, R$5,000 a month, at least R$1) and UPI's ₹1,00,000.
+    return {
+        "BR": MarketCaps(
+            currency="BRL",
+            timezone="America/Sao_Paulo",
+            min_per_payment="1",
+            max_per_payment="1000",
+            max_payments_per_day=20,
+            max_per_month="5000",
+        ),
+        "IN": MarketCaps(currency="INR", timezone="Asia/Kolkata", max_per_payment="100000"),
+    }
+
+
+class PersonPaySettings(BaseModel):
+    """Parley Pay for people: wallet currencies, caps per market (the ISO region of a person's phone number; a
+    market not listed gets `other_markets`), the payment PIN's guess limit, and top-up / withdrawal bounds."""
+
+    currencies: list[str] = Field(default_factory=lambda: ["BRL", "INR", "USD", "EUR"])
+    markets: dict[str, MarketCaps] = Field(default_factory=_person_pay_markets)
+    other_markets: MarketCaps = MarketCaps()
+    pin_attempts: int = Field(default=5, ge=1)
+    pin_lock_minutes: int = Field(default=30, ge=1)
+    topup_max: str = "10000"
+    # A top-up or withdrawal the provider left unanswered this long is looked up by the sweep.
+    settle_after_s: float = Field(default=30, ge=0)
+    sweep_interval_s: float = Field(default=60, ge=0)
+
+
 class InboxSettings(BaseModel):
     """The team inbox: how often each process looks for away and greeting messages to send (0: only when asked),
     and how sign-in resists floods and guessing."""
@@ -302,6 +344,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = BillingSettings()
     payments: PaymentSettings = PaymentSettings()
     payouts: PayoutSettings = PayoutSettings()
+    person_pay: PersonPaySettings = PersonPaySettings()
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()

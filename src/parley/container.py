@@ -45,12 +45,16 @@ from parley.messaging import LiveStreams, MessagingService
 from parley.payments import (
     Disputes,
     FeeSchedule,
+    MarketLimits,
     MerchantPayments,
-    PaymentProvider,
     PaymentService,
     Payouts,
+    PersonPayments,
     SandboxBank,
     SandboxPaymentProvider,
+    SandboxWalletProvider,
+    WalletProvider,
+    Wallets,
 )
 from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
@@ -100,6 +104,8 @@ class Container:
     merchant_payments: MerchantPayments
     carts: Carts  # cart
     cart_orders: CartOrders  # cart
+    wallets: Wallets
+    person_payments: PersonPayments
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -117,8 +123,11 @@ class Container:
         await self.inbox.start()
         await self.media.start()
         await self.payouts.start()
+        if self.background:
+            self.wallets.start()  # settles top-ups and withdrawals the payment provider left unanswered
 
     async def close(self) -> None:
+        await self.wallets.close()
         await self.payouts.close()
         await self.media.close()
         await self.inbox.close()
@@ -228,6 +237,9 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         db, clock, ids, journal, payment_service, outbox, numbers, FeeSchedule.from_settings(settings.payments.fees)
     )
     sender.add_interactive_hook(merchant_payments)  # order_details and order_status are checked and stored
+    pay_limits = MarketLimits(settings.person_pay)
+    wallets = Wallets(db, clock, ids, journal, provider, pay_limits, settings.person_pay)
+    person_payments = PersonPayments(db, clock, ids, journal, wallets, messaging, pay_limits, settings.person_pay)
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
     return Container(
@@ -276,6 +288,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         merchant_payments=merchant_payments,
         carts=Carts(db, clock, messaging, numbers, ids),  # cart
         cart_orders=CartOrders(db),  # cart
+        wallets=wallets,
+        person_payments=person_payments,
         revocation_counter=revocations,
         background=background,
     )
@@ -290,14 +304,16 @@ def without_background(settings: Settings) -> Settings:
             "media": settings.media.model_copy(update={"sweep_interval_s": 0.0}),
             "inbox": settings.inbox.model_copy(update={"automation_poll_s": 0.0}),
             "payouts": settings.payouts.model_copy(update={"interval_s": 0.0}),
+            "person_pay": settings.person_pay.model_copy(update={"sweep_interval_s": 0.0}),
         }
     )
 
 
-def _payment_provider(settings: Settings, clock: Clock) -> PaymentProvider | None:
-    """The sandbox takes test cards only: by default it is on where development codes are (never in production)."""
+def _payment_provider(settings: Settings, clock: Clock) -> WalletProvider | None:
+    """The sandbox takes test cards only: by default it is on where development codes are (never in production).
+    One provider serves card top-ups of businesses and Parley Pay's cards, UPI and Pix."""
     choice = settings.payments.provider or ("sandbox" if settings.dev_show_codes else "none")
-    return SandboxPaymentProvider(clock) if choice == "sandbox" else None
+    return SandboxWalletProvider(clock) if choice == "sandbox" else None
 
 
 def _code_sender(settings: Settings) -> CodeSender:

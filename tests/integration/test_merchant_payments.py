@@ -474,7 +474,7 @@ async def _fund_wallet(server: LiveServer, person: User, micros: int) -> None:
             f"person:{person.user_id}:wallet:BRL",
             currency="BRL",
             normal_side=CREDIT,
-            kind="wallet",
+            kind="person_wallet",
             floor_limit=0,
         )
         journal.transfer(

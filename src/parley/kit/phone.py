@@ -38,3 +38,13 @@ def country_name(region: str) -> str:
     if example is None:
         return region
     return phonenumbers.geocoder.country_name_for_number(example, "en") or region
+
+
+@functools.lru_cache(maxsize=65536)
+def region_of(e164: str) -> str:
+    """The ISO region (market) of a normalised number ("+5511…" -> "BR"); "ZZ" when it has none."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "ZZ"
+    return phonenumbers.region_code_for_number(parsed) or "ZZ"

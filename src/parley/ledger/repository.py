@@ -258,13 +258,20 @@ def expired_holds(conn: Connection, now: int, limit: int) -> list[TransferRow]:
 
 
 def transfers_of_account(
-    conn: Connection, account_id: int, *, after_id: int = 0, until_id: int | None = None, limit: int = 1000
+    conn: Connection,
+    account_id: int,
+    *,
+    after_id: int = 0,
+    until_id: int | None = None,
+    limit: int = 1000,
+    newest_first: bool = False,
 ) -> list[TransferRow]:
     t = ledger_transfers.c
     condition = and_(or_(t.debit_account_id == account_id, t.credit_account_id == account_id), t.id > after_id)
     if until_id is not None:
         condition = and_(condition, t.id <= until_id)
-    rows = conn.execute(select(ledger_transfers).where(condition).order_by(t.id).limit(limit))
+    order = t.id.desc() if newest_first else t.id
+    rows = conn.execute(select(ledger_transfers).where(condition).order_by(order).limit(limit))
     return [_transfer(r) for r in rows]
 
 

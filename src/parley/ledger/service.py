@@ -247,9 +247,13 @@ class Ledger:
         after_id: int = 0,
         until_id: int | None = None,
         limit: int = 1000,
+        newest_first: bool = False,
     ) -> list[TransferRow]:
-        """An account's journal in order, one page at a time (ids are time-ordered: the journal's sequence)."""
-        return repo.transfers_of_account(conn, account.id, after_id=after_id, until_id=until_id, limit=limit)
+        """An account's journal in order, one page at a time (ids are time-ordered: the journal's sequence);
+        `newest_first` pages backwards from `until_id` (a wallet's history)."""
+        return repo.transfers_of_account(
+            conn, account.id, after_id=after_id, until_id=until_id, limit=limit, newest_first=newest_first
+        )
 
     def account_by_id(self, conn: Connection, account_id: int) -> AccountRow | None:
         return repo.account_by_id(conn, account_id)

@@ -120,6 +120,17 @@ class OrderContent(BaseModel):
     total: int  # micros: Σ quantity × item_price
 
 
+class PaymentContent(BaseModel):
+    """A Parley Pay payment between two people, as the bubble shows it (amount is a decimal string)."""
+
+    kind: Literal["payment"] = "payment"
+    payment_id: str
+    amount: str
+    currency: str
+    note: str | None = None
+    status: str  # completed
+
+
 AnyContent = (
     TextContent
     | MediaContent
@@ -130,6 +141,7 @@ AnyContent = (
     | ReplyContent
     | GroupInviteContent
     | OrderContent
+    | PaymentContent
 )
 MessageContent = Annotated[AnyContent, Field(discriminator="kind")]
 _adapter: TypeAdapter[AnyContent] = TypeAdapter(MessageContent)
@@ -202,6 +214,8 @@ def preview_of(content: AnyContent, limit: int = 160) -> str:
     elif isinstance(content, OrderContent):
         count = sum(item.quantity for item in content.product_items)
         text = f"Order: {count} item{'' if count == 1 else 's'}" + (f" · {content.text}" if content.text else "")
+    elif isinstance(content, PaymentContent):
+        text = f"Payment: {content.amount} {content.currency}" + (f" ({content.note})" if content.note else "")
     else:
         text = content.title
     text = " ".join(text.split())

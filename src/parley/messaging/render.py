@@ -13,6 +13,7 @@ from parley.messaging.content import (
     LocationContent,
     MediaContent,
     OrderContent,
+    PaymentContent,
     ReplyContent,
     TemplateContent,
     TextContent,
@@ -104,4 +105,6 @@ def _business_part(content: AnyContent) -> Event:
         return {"group_invite": content.model_dump(exclude={"kind"})}
     if isinstance(content, OrderContent):
         return {"order": content.model_dump(exclude={"kind"})}
+    if isinstance(content, PaymentContent):
+        return {"payment": content.model_dump(exclude={"kind"})}
     return {}

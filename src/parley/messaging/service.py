@@ -325,8 +325,11 @@ class MessagingService:
         *,
         withhold: bool = False,
         request_hash: str | None = None,
+        sender_inbox: bool = False,
     ) -> tuple[SendResult, Committed]:
         """Another domain's write unit sends a direct message (a business number to a person).
+
+        `sender_inbox`: the sender's own devices get it too (a person's payment; a business has no devices).
 
         The caller publishes the returned `Committed` with `publish_committed` after its unit commits.
         `withhold`: stored for the record but never delivered (a send the business was not allowed to make).
@@ -354,7 +357,7 @@ class MessagingService:
             [recipient_id],
             now,
             withhold=withhold,
-            sender_inbox=False,
+            sender_inbox=sender_inbox,
             observe=False,  # the calling domain records its own send
             request_hash=request_hash,
         )
@@ -419,6 +422,16 @@ class MessagingService:
     def direct_chat_in(self, conn: Connection, user_a: int, user_b: int, now: int) -> int:
         """The direct chat of two accounts, created if they never talked (inside the caller's unit)."""
         return self._direct_chats.get(repo.direct_key(user_a, user_b)) or self._direct_chat(conn, user_a, user_b, now)
+
+    def direct_peer_in(self, conn: Connection, chat_id: int, user_id: int) -> int | None:
+        """The other person of the 1:1 chat `chat_id` that `user_id` is in; None for a group or another's chat."""
+        chat = repo.get_chat(conn, chat_id)
+        if chat is None or chat.kind != "direct":
+            return None
+        members = repo.member_ids(conn, chat_id)
+        if user_id not in members or len(members) != 2:
+            return None
+        return next(u for u in members if u != user_id)
 
     async def publish_committed(self, committed: Committed) -> None:
         await self._publish(committed.fanout)

@@ -20,6 +20,7 @@ import parley.messaging.models
 import parley.payments.merchant_models
 import parley.payments.models
 import parley.payments.payout_models
+import parley.payments.wallet_models
 import parley.privacy.models
 import parley.templates.models
 import parley.webhooks.models  # noqa: F401  (registers every table on the metadata)

@@ -11,6 +11,7 @@ and merchants' monthly statements (`merchant_statement`); see docs/payouts.md.
 
 from parley.payments.disputes import DisputeNotFoundError, DisputeRow, Disputes
 from parley.payments.fees import FeeSchedule
+from parley.payments.limits import MarketLimits, PaymentCapError
 from parley.payments.merchant import MerchantPayments
 from parley.payments.merchant_repository import OrderRow
 from parley.payments.merchant_statements import MerchantStatement, merchant_statement, payable_currencies
@@ -37,6 +38,8 @@ from parley.payments.provider import (
     PaymentsUnavailableError,
     ProviderPayment,
     SandboxPaymentProvider,
+    SandboxWalletProvider,
+    WalletProvider,
     card_brand,
     checked_card,
     luhn_valid,
@@ -44,6 +47,8 @@ from parley.payments.provider import (
 from parley.payments.reconcile import Mismatch, ReconcileReport, reconcile
 from parley.payments.repository import PaymentRow
 from parley.payments.service import CardDeclinedError, PaymentService, ProviderError
+from parley.payments.transfers import PersonPayments
+from parley.payments.wallets import PaymentFailedError, Wallets
 
 __all__ = [
     "DECLINED",
@@ -60,11 +65,14 @@ __all__ = [
     "Disputes",
     "FeeSchedule",
     "InvalidCardError",
+    "MarketLimits",
     "MerchantPayments",
     "MerchantStatement",
     "Mismatch",
     "OrderRow",
     "PayableView",
+    "PaymentCapError",
+    "PaymentFailedError",
     "PaymentProvider",
     "PaymentRow",
     "PaymentService",
@@ -74,11 +82,15 @@ __all__ = [
     "PayoutRun",
     "Payouts",
     "PayoutsUnavailableError",
+    "PersonPayments",
     "ProviderError",
     "ProviderPayment",
     "ReconcileReport",
     "SandboxBank",
     "SandboxPaymentProvider",
+    "SandboxWalletProvider",
+    "WalletProvider",
+    "Wallets",
     "card_brand",
     "checked_card",
     "luhn_valid",

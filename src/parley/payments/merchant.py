@@ -643,7 +643,7 @@ class MerchantPayments:
             person_wallet_key(person_id, currency),
             currency=currency,
             normal_side=CREDIT,
-            kind="wallet",
+            kind="person_wallet",
             owner_id=person_id,
             floor_limit=0,
         )

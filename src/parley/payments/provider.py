@@ -11,16 +11,21 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from parley.kit.clock import Clock
 from parley.kit.errors import AppError, InvalidInputError, NotFoundError
 
-PaymentStatus = Literal["requires_confirmation", "succeeded", "declined"]
+PaymentStatus = Literal["requires_confirmation", "succeeded", "declined", "requires_action", "processing"]
 REQUIRES_CONFIRMATION: PaymentStatus = "requires_confirmation"
 SUCCEEDED: PaymentStatus = "succeeded"
 DECLINED: PaymentStatus = "declined"
+# A second step the person must take (a UPI PIN, a Pix or 3-D Secure code), then `submit_code`.
+REQUIRES_ACTION: PaymentStatus = "requires_action"
+# Sent to the bank, no answer yet (after a timeout): a later `get_payment` says how it ended.
+PROCESSING: PaymentStatus = "processing"
 
 
 class InvalidCardError(InvalidInputError):
@@ -65,6 +70,7 @@ class ProviderPayment:
     card_last4: str | None = None
     decline_code: str | None = None
     decline_reason: str | None = None  # what to show the person, in the provider's words
+    handle: str | None = None  # a UPI VPA or Pix key the payment used (cards: brand and last4 above)
 
 
 class PaymentProvider(Protocol):
@@ -195,3 +201,214 @@ class SandboxPaymentProvider:
         if (card.exp_year, card.exp_month) < (today.year, today.month):
             return ("expired_card", "Your card has expired.")
         return SANDBOX_DECLINES.get(card.number)
+
+
+# --- Parley Pay for people: UPI and Pix next to cards, second steps, timeouts, payouts ------------------------
+
+
+class ProviderTimeoutError(AppError):
+    """The provider did not answer in time. The payment may still complete: look it up later, never retry blind."""
+
+    status = 504
+    code = "payment_provider_timeout"
+
+
+class InvalidPaymentMethodError(InvalidInputError):
+    code = "invalid_payment_method"
+
+
+@dataclass(frozen=True)
+class UpiDetails:
+    """A UPI virtual payment address, `name@bank`."""
+
+    vpa: str
+
+
+@dataclass(frozen=True)
+class PixDetails:
+    """A Pix key: an e-mail address, a +55 phone number, a CPF/CNPJ, or a random key (UUID)."""
+
+    key: str
+
+
+PaymentMethod = CardDetails | UpiDetails | PixDetails
+PayoutDestination = UpiDetails | PixDetails
+
+_VPA = re.compile(r"[A-Za-z0-9._-]{2,64}@[A-Za-z][A-Za-z0-9]{1,31}", re.ASCII)
+_PIX_KEY = re.compile(
+    r"[^@\s]{1,64}@[^@\s]{1,120}"  # e-mail
+    r"|\+55[0-9]{10,11}"  # phone
+    r"|[0-9]{11}|[0-9]{14}"  # CPF / CNPJ
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",  # random key
+    re.ASCII,
+)
+
+
+def checked_vpa(vpa: str) -> UpiDetails:
+    text = vpa.strip()
+    if not _VPA.fullmatch(text):
+        raise InvalidPaymentMethodError("A UPI ID looks like name@bank (letters, digits, dots, dashes).")
+    return UpiDetails(text.lower())
+
+
+def checked_pix_key(key: str) -> PixDetails:
+    text = key.strip()
+    if not _PIX_KEY.fullmatch(text):
+        raise InvalidPaymentMethodError(
+            "A Pix key is an e-mail address, a +55 phone number, a CPF or CNPJ (digits only), or a random key."
+        )
+    return PixDetails(text.lower())
+
+
+def handle_of(method: PaymentMethod) -> str:
+    """What identifies the method to its owner (never a card number)."""
+    if isinstance(method, CardDetails):
+        return f"{card_brand(method.number)} {method.number[-4:]}"
+    if isinstance(method, UpiDetails):
+        return method.vpa
+    return method.key
+
+
+class WalletProvider(PaymentProvider, Protocol):
+    """A provider that also takes UPI and Pix, asks for second steps, and pays money out to a person's account."""
+
+    async def confirm_with(self, payment_id: str, method: PaymentMethod) -> ProviderPayment:
+        """Like `confirm_payment` for any method; may answer `requires_action` or raise ProviderTimeoutError."""
+        ...
+
+    async def submit_code(self, payment_id: str, code: str) -> ProviderPayment:
+        """The second step's code (UPI PIN, OTP): succeeded, or declined when the code is wrong."""
+        ...
+
+    async def create_payout(
+        self, amount: int, currency: str, idempotency_key: str, destination: PayoutDestination
+    ) -> ProviderPayment:
+        """Send money to the person's account; the same key answers the same payout."""
+        ...
+
+    async def get_payout(self, payout_id: str) -> ProviderPayment: ...
+
+
+# The sandbox's test credentials: the part before "@" picks the outcome, for UPI IDs and e-mail Pix keys alike.
+SANDBOX_ACTION_CODE = "123456"
+SANDBOX_THREE_D_SECURE_CARD = "4000002500003155"  # Stripe's "authentication required" card
+SANDBOX_UPI = {
+    "success": "success@parley",
+    "failure": "failure@parley",
+    "action": "otp@parley",
+    "timeout": "timeout@parley",
+}
+SANDBOX_PIX = {
+    "success": "success@pix.parley",
+    "failure": "failure@pix.parley",
+    "action": "otp@pix.parley",
+    "timeout": "timeout@pix.parley",
+}
+
+
+def _sandbox_outcome(method: PaymentMethod) -> str:
+    if isinstance(method, CardDetails):
+        return "action" if method.number == SANDBOX_THREE_D_SECURE_CARD else "card"
+    name = (method.vpa if isinstance(method, UpiDetails) else method.key).split("@", 1)[0]
+    return name if name in ("failure", "timeout") else "action" if name == "otp" else "success"
+
+
+class SandboxWalletProvider(SandboxPaymentProvider):
+    """The sandbox, extended for Parley Pay. UPI IDs and Pix keys: `success@…` (or any other) succeeds,
+    `failure@…` is declined, `otp@…` asks for a code (123456 succeeds, anything else declines), `timeout@…` raises
+    ProviderTimeoutError and completes when looked up. Card 4000 0025 0000 3155 asks for the code too.
+    Payouts follow the same names (no second step)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self._payouts: dict[str, ProviderPayment] = {}
+
+    async def confirm_with(self, payment_id: str, method: PaymentMethod) -> ProviderPayment:
+        outcome = _sandbox_outcome(method)
+        if outcome == "card":
+            assert isinstance(method, CardDetails)
+            return await self.confirm_payment(payment_id, method)
+        async with self._lock:
+            payment = self._known(payment_id)
+            if payment.status != REQUIRES_CONFIRMATION:
+                return payment
+            handle = handle_of(method)
+            brand, last4 = (
+                (card_brand(method.number), method.number[-4:]) if isinstance(method, CardDetails) else (None, None)
+            )
+            base = ProviderPayment(
+                payment.id, payment.amount, payment.currency, PROCESSING, brand, last4, handle=handle
+            )
+            if outcome == "failure":
+                done = replace(
+                    base,
+                    status=DECLINED,
+                    decline_code="payment_declined",
+                    decline_reason="The bank declined the payment.",
+                )
+            elif outcome == "action":
+                done = replace(base, status=REQUIRES_ACTION)
+            elif outcome == "timeout":
+                self._payments[payment_id] = base
+                raise ProviderTimeoutError("the payment provider did not answer in time")
+            else:
+                done = replace(base, status=SUCCEEDED)
+            self._payments[payment_id] = done
+            return done
+
+    async def submit_code(self, payment_id: str, code: str) -> ProviderPayment:
+        async with self._lock:
+            payment = self._known(payment_id)
+            if payment.status != REQUIRES_ACTION:
+                return payment
+            if code.strip() == SANDBOX_ACTION_CODE:
+                done = replace(payment, status=SUCCEEDED)
+            else:
+                done = replace(
+                    payment, status=DECLINED, decline_code="incorrect_code", decline_reason="The code was incorrect."
+                )
+            self._payments[payment_id] = done
+            return done
+
+    async def get_payment(self, payment_id: str) -> ProviderPayment:
+        async with self._lock:
+            payment = self._known(payment_id)
+            if payment.status == PROCESSING:  # the bank answered meanwhile
+                payment = self._payments[payment_id] = replace(payment, status=SUCCEEDED)
+            return payment
+
+    async def create_payout(
+        self, amount: int, currency: str, idempotency_key: str, destination: PayoutDestination
+    ) -> ProviderPayment:
+        if amount <= 0:
+            raise InvalidInputError("a payout must be a positive amount")
+        payout_id = "po_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        async with self._lock:
+            existing = self._payouts.get(payout_id)
+            if existing is not None:
+                if existing.status == PROCESSING:  # asked again after a timeout: the bank answered meanwhile
+                    existing = self._payouts[payout_id] = replace(existing, status=SUCCEEDED)
+                return existing
+            handle = handle_of(destination)
+            outcome = _sandbox_outcome(destination)
+            base = ProviderPayment(payout_id, amount, currency, PROCESSING, handle=handle)
+            if outcome == "timeout":
+                self._payouts[payout_id] = base
+                raise ProviderTimeoutError("the payment provider did not answer in time")
+            if outcome == "failure":
+                done = replace(
+                    base, status=DECLINED, decline_code="payout_failed", decline_reason="The receiving bank refused it."
+                )
+            else:
+                done = replace(base, status=SUCCEEDED)
+            self._payouts[payout_id] = done
+            return done
+
+    async def get_payout(self, payout_id: str) -> ProviderPayment:
+        async with self._lock:
+            found = self._payouts.get(payout_id)
+            if found is None:
+                raise UnknownProviderPaymentError(f"the payment provider has no payout {payout_id!r}")
+            if found.status == PROCESSING:
+                found = self._payouts[payout_id] = replace(found, status=SUCCEEDED)
+            return found

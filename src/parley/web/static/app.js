@@ -12,6 +12,7 @@ import * as composer from "./composer.js";
 import { chatMatches, initSearch, searching } from "./search.js";
 import "./order-pay.js"; // draws order_details bubbles and their order sheet
 import { cartHeader, initCart } from "./cart.js";
+import { initWallet } from "./wallet.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -59,6 +60,9 @@ const groupInfo = new GroupInfo({
   setGroup: (group) => { state.groups.set(group.id, group); renderChatHeader(); },
   left: (groupId) => { state.chats.delete(groupId); closeChat(); scheduleChatsReload(); },
 });
+
+// Parley Pay: the wallet (from Settings), "Send money" in a 1:1 chat, receipts (wallet.js).
+const wallet = initWallet({ open: () => state.open, me: () => state.me });
 
 // ---- small helpers -----------------------------------------------------------------------------
 
@@ -240,6 +244,7 @@ function renderChatHeader() {
   paintPhoto($("chat-avatar"), open.peer?.photo_id, loadMedia);
   $("chat-info").hidden = open.type !== "group";
   cartHeader(); // a chat with a business: its info (catalog) and cart buttons
+  wallet.update();
   presence.watch(open);
   const typing = open.id ? typingText(open.id) : null;
   const subtitle = $("chat-subtitle");

@@ -1,6 +1,7 @@
 // Builds the DOM for chats and messages. Everything a user typed goes in through textContent, never HTML.
 
 import { orderBody, orderPreview } from "./order-card.js";
+import { paymentBody, paymentPreview } from "./payment-bubble.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -340,6 +341,7 @@ function businessPreview(business) {
   if (business.reply) return business.reply.title;
   if (business.group_invite) return `Group invitation: ${business.group_invite.group_name}`;
   if (business.order) return orderPreview(business.order);
+  if (business.payment) return paymentPreview(business.payment); // Parley Pay (payment-bubble.js)
   return "Message";
 }
 
@@ -360,6 +362,7 @@ function businessBody(message, loadMedia, onReply, onJoin) {
   if (business.reply) return [replyChip(business.reply)];
   if (business.group_invite) return groupInviteBody(business.group_invite, onJoin);
   if (business.order) return orderBody(business.order);
+  if (business.payment) return paymentBody(business.payment); // Parley Pay (payment-bubble.js)
   return [el("div", { class: "text", text: "This message can't be shown here." })];
 }
 
