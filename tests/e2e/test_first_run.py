@@ -56,6 +56,13 @@ async def test_demo_prints_the_address_it_serves_on_and_a_restart_keeps_one_toke
                 answer = await http.get(f"{V}/{number_id}", headers={"Authorization": f"Bearer {token}"})
                 assert answer.status_code == status, answer.text
             waba_id = _printed(second, "waba_id")
+            # The demo shop: a catalog of three products, shown on the business's profile.
+            graph = {"Authorization": f"Bearer {new_token}"}
+            [catalog] = (await http.get(f"{V}/{waba_id}/product_catalogs", headers=graph)).json()["data"]
+            products = (await http.get(f"{V}/{catalog['id']}/products", headers=graph)).json()["data"]
+            assert sorted(p["retailer_id"] for p in products) == ["espresso-beans", "filter-beans", "travel-mug"]
+            settings = await http.get(f"{V}/{number_id}/whatsapp_commerce_settings", headers=graph)
+            assert settings.json()["data"][0]["is_catalog_visible"] is True, settings.text
             tokens = server.cli("business", "token", "list", waba_id)
             assert tokens.count("active") == 1, tokens
             # The printed link is the one the team inbox lists in its links settings.

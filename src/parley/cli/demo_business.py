@@ -83,6 +83,7 @@ async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
         created.waba_id, email=DEMO_INBOX_AGENT, name="Sam", role="agent", password=DEMO_INBOX_PASSWORD
     )
     await c.inbox.seed_quick_reply(created.waba_id, "hours", "Hi {{name}}! We are open 8:00 to 14:00, every day.")
+    await _seed_catalog(c, scope, created.waba_id, created.phone_number_id)
     await c.messaging.send(
         customer_id,
         SendMessageIn(
@@ -103,3 +104,33 @@ async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:
         created.app_secret,
         message_link.url,
     )
+
+
+DEMO_PRODUCTS = (
+    ("espresso-beans", "Espresso beans, 250 g", "Dark roast, chocolate notes.", "12.50 USD", 40),
+    ("filter-beans", "Filter beans, 250 g", "Light roast from Huila, Colombia.", "11.00 USD", 25),
+    ("travel-mug", "Travel mug", "Keeps coffee hot for 4 hours.", "18.00 USD", 0),
+)
+
+
+async def _seed_catalog(c: Container, scope: GraphScope, waba_id: int, number_id: int) -> None:
+    """A small catalog, visible on the business's profile, so the shop, the cart and the inbox's catalog panel
+    have something to show (the mug is sold out: it shows without "Add to cart")."""
+    catalog = await c.catalogs.create_catalog(scope, str(waba_id), {"name": "Parley Coffee shop"})
+    requests = [
+        {
+            "method": "CREATE",
+            "data": {
+                "id": retailer_id,
+                "title": title,
+                "description": description,
+                "price": price,
+                "availability": "in stock" if stock else "out of stock",
+                "condition": "new",
+                "quantity_to_sell_on_facebook": stock,
+            },
+        }
+        for retailer_id, title, description, price, stock in DEMO_PRODUCTS
+    ]
+    await c.catalogs.apply_batch(int(catalog["id"]), waba_id, requests)
+    await c.catalogs.update_commerce_settings(scope, str(number_id), {"is_catalog_visible": "true"})
