@@ -95,7 +95,7 @@ async def admin_imports(server: LiveServer, email: str, feed: str) -> None:
 async def agent_page(
     browser: Browser, server: LiveServer, email: str, viewport: dict[str, int], errors: list[str]
 ) -> Page:
-    context = await browser.new_context(viewport=viewport)
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
     page = await context.new_page()
     watch_errors(page, errors)
     await sign_in_agent(page, server.base_url, email, PASSWORD)
@@ -201,9 +201,9 @@ async def test_an_agent_sells_from_the_inbox(server: LiveServer, browser: Browse
         assert [i["retailer_id"] for i in params["order"]["items"]] == ["mug-1", "tee-1"]
         assert params["payment_settings"][0]["type"] == "pix_dynamic_code"
         # The merchant payments code took it as an order Ada can pay: she reads it from her chat.
-        got = await server.http.get(f"/client/v1/messages/{message['id']}/order", headers=ada.headers)
-        assert got.status_code == 200, got.text
-        owed = got.json()
+        lookup = await server.http.get(f"/client/v1/messages/{message['id']}/order", headers=ada.headers)
+        assert lookup.status_code == 200, lookup.text
+        owed = lookup.json()
         assert (owed["reference_id"], owed["currency"]) == (params["reference_id"], "BRL")
         assert owed["total"] == {"value": 6890, "offset": 100}
         assert owed["shipping"] == {"value": 500, "offset": 100}
