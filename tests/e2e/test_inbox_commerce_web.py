@@ -1,11 +1,11 @@
 """End to end in Debian's Chromium: an admin imports the catalog from a CSV file (a refused line shown with its
 number), an agent browses and searches it in the conversation, sends a product and a product list the person
-receives, and requests payment from the person's order; at phone and desktop widths, with the accessibility check.
+receives, and requests payment from the order the person sent from her cart; at phone and desktop widths, with
+the accessibility check.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, Route, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer, User
 from tests.e2e.page_checks import DESKTOP, PHONE, assert_accessible, assert_fits_width, sign_in_agent, watch_errors
@@ -40,12 +40,45 @@ async def person_writes(server: LiveServer, person: User, to_phone: str, text: s
     assert response.status_code == 200, response.text
 
 
-async def received(server: LiveServer, person: User) -> list[dict[str, Any]]:
-    """The interactive messages the person got from the business, oldest first."""
+async def chat_with_shop(server: LiveServer, person: User) -> str:
+    """The person's one chat: the one with the shop."""
     [chat] = (await server.http.get("/client/v1/chats", headers=person.headers)).json()["chats"]
-    page = await server.http.get(f"/client/v1/chats/{chat['id']}/messages", headers=person.headers)
+    return str(chat["id"])
+
+
+async def received_messages(server: LiveServer, person: User) -> list[dict[str, Any]]:
+    """The interactive messages the person got from the business, oldest first, as her client sees them."""
+    chat_id = await chat_with_shop(server, person)
+    page = await server.http.get(f"/client/v1/chats/{chat_id}/messages", headers=person.headers)
     messages = sorted(page.json()["messages"], key=lambda m: int(m["id"]))
-    return [m["business"]["interactive"] for m in messages if m["type"] == "interactive"]
+    return [m for m in messages if m["type"] == "interactive"]
+
+
+async def received(server: LiveServer, person: User) -> list[dict[str, Any]]:
+    """The interactive payloads the person got from the business, oldest first."""
+    return [m["business"]["interactive"] for m in await received_messages(server, person)]
+
+
+async def person_orders(server: LiveServer, person: User, items: dict[str, int], note: str) -> dict[str, Any]:
+    """The person fills her cart in the chat with the shop (retailer id -> quantity) and sends it, as the web
+    client's cart does; the order as the send answers it."""
+    chat_id = await chat_with_shop(server, person)
+    shop = await server.http.get(f"/client/v1/chats/{chat_id}/shop", headers=person.headers)
+    assert shop.status_code == 200, shop.text
+    for retailer_id, quantity in items.items():
+        response = await server.http.put(
+            f"/client/v1/chats/{chat_id}/cart/items/{retailer_id}",
+            headers=person.headers,
+            json={"catalog_id": shop.json()["catalog_id"], "quantity": quantity},
+        )
+        assert response.status_code == 200, response.text
+    sent = await server.http.post(
+        f"/client/v1/chats/{chat_id}/cart/send",
+        headers=person.headers,
+        json={"text": note, "client_id": uuid.uuid4().hex},
+    )
+    assert sent.status_code == 200, sent.text
+    return dict(sent.json()["order"])
 
 
 async def admin_imports(server: LiveServer, email: str, feed: str) -> None:
@@ -62,42 +95,11 @@ async def admin_imports(server: LiveServer, email: str, feed: str) -> None:
 async def agent_page(
     browser: Browser, server: LiveServer, email: str, viewport: dict[str, int], errors: list[str]
 ) -> Page:
-    context = await browser.new_context(viewport=viewport)
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
     page = await context.new_page()
     watch_errors(page, errors)
     await sign_in_agent(page, server.base_url, email, PASSWORD)
     return page
-
-
-async def with_order(route: Route) -> None:
-    """The conversation's history as the server gives it, plus the person's cart order (Meta's inbound `order`
-    payload). Orders arrive through the "cart" work landing beside this one; until then the page is handed one."""
-    response = await route.fetch()
-    body = await response.json()
-    if body["data"]:
-        last = body["data"][-1]
-        order = {
-            "catalog_id": "1",
-            "text": "These please",
-            "product_items": [
-                {"product_retailer_id": "mug-1", "quantity": 2, "item_price": 12.0, "currency": "BRL"},
-                {"product_retailer_id": "tee-1", "quantity": 1, "item_price": 39.9, "currency": "BRL"},
-            ],
-        }
-        body["data"].append(
-            {
-                **{k: last[k] for k in ("chat_id", "sender_id") if k in last},
-                "id": str(int(last["id"]) + 1),
-                "timestamp": int(last["timestamp"]) + 1000,
-                "type": "order",
-                "direction": "in",
-                "status": "delivered",
-                "text": None,
-                "media": None,
-                "business": {"order": order},
-            }
-        )
-    await route.fulfill(response=response, body=json.dumps(body))
 
 
 async def test_an_agent_sells_from_the_inbox(server: LiveServer, browser: Browser, tmp_path: Path) -> None:
@@ -156,14 +158,30 @@ async def test_an_agent_sells_from_the_inbox(server: LiveServer, browser: Browse
         assert got[0]["action"]["product_retailer_id"] == "mug-1"
         assert got[1]["header"]["text"] == "Our favourites"
 
-        # 4. Ada's order shows with its total; Request payment sends its lines with shipping, paid by Pix.
-        await olga.route(re.compile(r"/inbox/api/conversations/\d+/messages(\?.*)?$"), with_order)
-        await olga.reload()
-        order = olga.locator(".message[data-order=true]")
-        await expect(order.locator(".order-total")).to_have_text("Order total 63.90 BRL")
-        await order.get_by_role("button", name="Request payment").click()
+        # 4. Ada fills her cart (2 mugs on sale at 12.00, a tee at 39.90) and sends it: the order arrives in the
+        # conversation as one order card with its total; Request payment sends its lines with shipping, by Pix.
+        sent = await person_orders(server, ada, {"mug-1": 2, "tee-1": 1}, "These please")
+        assert (sent["currency"], sent["total"]) == ("BRL", 63_900_000)
+        card = olga.locator("#message-list .order-card")
+        await expect(card).to_have_count(1)
+        await expect(card.locator(".order-line")).to_have_count(2)
+        await expect(card.locator(".order-total")).to_have_count(1)
+        await expect(card.locator(".order-total-amount")).to_contain_text("63.90")
+        await expect(card).to_have_attribute("data-order-total", "63900000")
+        await expect(olga.locator("#message-list .order-note")).to_have_text("These please")
+        await expect(olga.locator("#message-list")).not_to_contain_text("NaN")
+        await assert_accessible(olga, "order card")
+        await olga.screenshot(path="/tmp/parley-inbox-order-card.png")
+        await card.get_by_role("button", name="Request payment").click()
         pay = olga.locator("#payment-dialog")
         await expect(pay.locator(".payment-item")).to_have_count(2)
+        await expect(pay.locator(".payment-item-name")).to_have_text(["Blue mug", "Red tee"])
+        await expect(olga.locator("#payment-qty-0")).to_have_value("2")
+        await expect(olga.locator("#payment-qty-1")).to_have_value("1")
+        await expect(olga.locator("#payment-price-0")).to_have_value("12.00")
+        await expect(olga.locator("#payment-price-1")).to_have_value("39.90")
+        await expect(olga.locator("#payment-currency")).to_have_value("BRL")
+        await expect(pay.locator(".payment-total")).to_have_text("Total 63.90 BRL")
         await olga.fill("#payment-shipping", "5.00")
         await expect(pay.locator(".payment-total")).to_have_text("Total 68.90 BRL")
         await olga.select_option("#payment-method", "pix_dynamic_code")
@@ -176,12 +194,21 @@ async def test_an_agent_sells_from_the_inbox(server: LiveServer, browser: Browse
         await pay.get_by_role("button", name="Send payment request").click()
         await expect(pay).to_be_hidden()
         await expect(olga.locator("#message-list .biz-card.card-order_details")).to_have_count(1)
-        request = (await received(server, ada))[-1]
+        message = (await received_messages(server, ada))[-1]
+        request = message["business"]["interactive"]
         params = request["action"]["parameters"]
         assert request["type"] == "order_details" and params["total_amount"] == {"value": 6890, "offset": 100}
         assert [i["retailer_id"] for i in params["order"]["items"]] == ["mug-1", "tee-1"]
         assert params["payment_settings"][0]["type"] == "pix_dynamic_code"
-        await olga.unroute(re.compile(r"/inbox/api/conversations/\d+/messages(\?.*)?$"))
+        # The merchant payments code took it as an order Ada can pay: she reads it from her chat.
+        lookup = await server.http.get(f"/client/v1/messages/{message['id']}/order", headers=ada.headers)
+        assert lookup.status_code == 200, lookup.text
+        owed = lookup.json()
+        assert (owed["reference_id"], owed["currency"]) == (params["reference_id"], "BRL")
+        assert owed["total"] == {"value": 6890, "offset": 100}
+        assert owed["shipping"] == {"value": 500, "offset": 100}
+        assert [(i["retailer_id"], i["quantity"]) for i in owed["items"]] == [("mug-1", 2), ("tee-1", 1)]
+        assert owed["payment_status"] == "unpaid" and owed["payable"] is True
 
         # 5. A free amount from the composer, refused first for a bad link, then sent.
         await olga.click("#open-payment")
@@ -231,6 +258,19 @@ async def test_the_catalog_panel_and_payment_form_fit_a_phone(server: LiveServer
         await assert_accessible(caio, "payment form at 390 px")
         box = await caio.locator("#payment-dialog").bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        await caio.locator("#payment-dialog").get_by_role("button", name="Cancel").click()
+        # Ada's order, sent from her cart, arrives as one card whose Request payment fits the phone too.
+        await person_orders(server, ada, {"tee-1": 3}, "")
+        card = caio.locator("#message-list .order-card")
+        await expect(card.locator(".order-total-amount")).to_contain_text("119.70")
+        await card.get_by_role("button", name="Request payment").click()
+        await expect(caio.locator("#payment-price-0")).to_have_value("39.90")
+        await expect(caio.locator("#payment-dialog .payment-total")).to_have_text("Total 119.70 BRL")
+        await assert_fits_width(caio, "payment form for an order at 390 px")
+        await caio.locator("#payment-dialog").get_by_role("button", name="Cancel").click()
+        await assert_fits_width(caio, "order card at 390 px")
+        await caio.screenshot(path="/tmp/parley-inbox-order-phone.png")
+        await assert_accessible(caio, "order card at 390 px")
         assert errors == []
     finally:
         await caio.context.close()

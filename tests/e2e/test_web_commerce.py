@@ -190,6 +190,9 @@ async def team_inbox_shows_the_order(
         await expect(card).to_have_attribute("data-order-total", "18990000")
         await expect(card).to_have_attribute("data-order-currency", "USD")
         await expect(card).to_have_attribute("data-order-items", re.compile(r'"retailer_id":"BREAD","quantity":2'))
+        # One card, and no Request payment on it: payments in the chat run in BRL and INR, not USD.
+        await expect(page.locator(".order-card")).to_have_count(1)
+        await expect(card.get_by_role("button", name="Request payment")).to_have_count(0)
         await assert_accessible(page, "team inbox order")
     finally:
         await context.close()

@@ -1,7 +1,8 @@
 // The inbox sells: the catalog panel (browse, search, send one product, a product list or the catalog), the
 // payment request form (from a person's order or for a free amount) and the CSV catalog import in Settings.
 // inbox.js gives it what it needs and calls three hooks: render (the composer changed), decorate (a message
-// was drawn: orders get a "Request payment" button) and loadImport (the Catalog settings section opened).
+// was drawn: the order card order-card.js drew for a person's order gets a "Request payment" button) and
+// loadImport (the Catalog settings section opened).
 // Data goes into the DOM through textContent only (render.js's el).
 
 import { el } from "./render.js";
@@ -12,14 +13,24 @@ const PAGE = 24;
 const MAX_FILE = 5 * 1024 * 1024;
 const EXPIRIES = [["", "Never"], ["15", "15 minutes"], ["60", "1 hour"], ["1440", "1 day"], ["4320", "3 days"]];
 
-/** The order a message carries (Meta's inbound `order`: catalog_id, text, product_items[]), or null. */
-export function orderOf(message) {
-  if (!message || message.deleted) return null;
-  const candidates = [message.business?.order, message.order, message.type === "order" ? message.content : null];
-  for (const candidate of candidates) {
-    if (candidate && Array.isArray(candidate.product_items) && candidate.product_items.length) return candidate;
-  }
-  return null;
+const PAYMENT_CURRENCIES = ["BRL", "INR"]; // the only currencies Meta's order_details (payments in the chat) runs in
+
+/** The order a person's message carries (render.py's `business.order`: catalog_id, text, currency, total and
+ * product_items, amounts in micros), or null. */
+function orderOf(message) {
+  const order = message && !message.deleted ? message.business?.order : null;
+  return order && Array.isArray(order.product_items) && order.product_items.length ? order : null;
+}
+
+/** Micros (an integer or its digits) as a plain decimal with 2 places: 12000000 -> "12.00"; "" when the amount is
+ * not whole cents (Meta's offset 100 cannot carry it, so the agent types it). BigInt keeps it exact. */
+function centsText(micros) {
+  const digits = String(micros ?? "");
+  if (!/^\d+$/.test(digits)) return "";
+  const value = BigInt(digits);
+  if (value % 10_000n) return "";
+  const hundredths = value / 10_000n;
+  return `${hundredths / 100n}.${String(hundredths % 100n).padStart(2, "0")}`;
 }
 
 /** "12.5" -> 1250 hundredths; NaN for anything that is not a plain decimal with at most 2 places. */
@@ -80,16 +91,13 @@ export class InboxCommerce {
     }
   }
 
-  /** A message was drawn: a person's order gets its total and a "Request payment" button. */
+  /** A message was drawn: the card of a person's order (order-card.js) gets a "Request payment" button when
+   * the order is in a currency payments in the chat take. */
   decorate(node, message) {
     const order = orderOf(message);
-    if (!order || message.direction === "out") return;
-    const items = order.product_items;
-    const currency = items[0]?.currency || "";
-    const total = items.reduce((sum, item) => sum + Math.round(Number(item.item_price) * 100) * Number(item.quantity || 1), 0);
-    node.dataset.order = "true";
-    node.append(el("div", { class: "order-actions" },
-      el("span", { class: "order-total", text: `Order total ${money(total, currency)}` }),
+    const card = node.querySelector(".order-card");
+    if (!order || !card || message.direction === "out" || !PAYMENT_CURRENCIES.includes(order.currency)) return;
+    card.append(el("div", { class: "order-actions" },
       el("button", { class: "button primary small order-request-payment", text: "Request payment",
         attrs: { type: "button", "aria-haspopup": "dialog" }, on: { click: () => this.openPayment(order) } })));
   }
@@ -287,7 +295,7 @@ export class InboxCommerce {
     this.payExpiry.value = "";
     this.payMethod.value = "payment_link";
     const lines = order ? order.product_items : [];
-    let currency = lines[0]?.currency;
+    let currency = order?.currency;
     if (!currency) {
       try {
         currency = (await this.inbox.call("GET", "/catalog/products?limit=1")).data[0]?.currency;
@@ -295,7 +303,7 @@ export class InboxCommerce {
         currency = null;
       }
     }
-    if (currency === "INR" || currency === "BRL") this.payCurrency.value = currency;
+    if (PAYMENT_CURRENCIES.includes(currency)) this.payCurrency.value = currency;
     this.payItems.replaceChildren(...lines.map((item, index) => this.itemRow(item, index)));
     this.payItems.hidden = lines.length === 0;
     this.freeFields.hidden = lines.length > 0;
@@ -308,11 +316,10 @@ export class InboxCommerce {
   itemRow(item, index) {
     const quantity = el("input", { class: "payment-quantity", attrs: { type: "number", min: "1", max: "999", step: "1",
       value: String(item.quantity || 1), id: `payment-qty-${index}` }, dataset: { retailerId: item.product_retailer_id } });
-    const price = Number(item.item_price);
     const amount = el("input", { class: "payment-amount-item", attrs: { type: "text", inputmode: "decimal",
-      value: Number.isFinite(price) ? price.toFixed(2) : "", id: `payment-price-${index}` } });
+      value: centsText(item.item_price), id: `payment-price-${index}` } });
     return el("li", { class: "payment-item", dataset: { retailerId: item.product_retailer_id } },
-      el("span", { class: "payment-item-name", text: item.product_retailer_id }),
+      el("span", { class: "payment-item-name", text: item.title || item.product_retailer_id }),
       el("span", { class: "payment-item-inputs" },
         el("label", { text: "Qty", attrs: { for: quantity.id } }), quantity,
         el("label", { text: "Unit price", attrs: { for: amount.id } }), amount));
