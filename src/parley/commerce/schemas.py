@@ -132,7 +132,7 @@ def _money(name: str, raw: object) -> _Money:
             raise _bad(f"Param {name} '{text[:40]}' is not a price such as '14.99 USD' ({exc})") from None
         places = minor_units(currency)
         if micros % (MICROS // 10**places):
-            raise _bad(f"Param {name} '{text}' has more decimals than {currency} has ({places})")
+            raise _bad(f"Param {name} '{text}' has more decimals than {currency} has ({places} decimal places)")
         return _Money(micros=micros, currency=currency)
     raise _bad(f"Param {name} must be an integer in minor units (1499 for 14.99) or a string such as '14.99 USD'")
 
@@ -210,9 +210,7 @@ def parse_product(
     warnings: list[str] = []
     given: dict[str, tuple[str, Any]] = {}
     for key, raw in params.items():
-        if feed and key == "id":
-            key = "retailer_id"
-        ours = _ALIASES.get(key)
+        ours = "retailer_id" if feed and key == "id" else _ALIASES.get(key)
         if ours is None:
             if key in _IGNORED or not strict:
                 warnings.append(f"{key} is not kept by Parley")
