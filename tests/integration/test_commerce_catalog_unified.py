@@ -85,7 +85,9 @@ async def test_people_see_the_same_product_on_the_catalog_the_business_page_the_
     owner = await agent(server, biz, "Olga", role="owner")
     catalog_id = (await _import(owner, FEED, apply=True))["catalog"]["id"]
     settings = {"is_catalog_visible": "true", "is_cart_enabled": "true"}
-    await server.http.post(f"{V}/{biz.phone_number_id}/whatsapp_commerce_settings", headers=biz.headers, params=settings)
+    await server.http.post(
+        f"{V}/{biz.phone_number_id}/whatsapp_commerce_settings", headers=biz.headers, params=settings
+    )
     person = await server.user("Ada")
     sent = await server.http.post(
         "/client/v1/messages",
