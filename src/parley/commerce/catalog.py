@@ -438,8 +438,7 @@ class Catalogs:
         self, catalog_id: int, waba_id: int, requests: Sequence[object], *, allow_upsert: bool = True
     ) -> dict[str, Any]:
         """Apply Meta's batch `requests` ([{method: CREATE|UPDATE|DELETE, data: {id, title, price: "14 GBP", ...}}])
-        to the catalog in one unit (the inbox's CSV import uses it too); answers Meta's `handles` and
-        `validation_status`."""
+        to the catalog in one unit; answers Meta's `handles` and `validation_status`."""
         owners = await self._owners(waba_id)
         now = self._clock.now_ms()
         handle = self._ids.next_id()
