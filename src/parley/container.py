@@ -274,7 +274,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
             db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
         ),
         payments=payment_service,
-        inbox_commerce=InboxCommerce(inbox, InboxCatalog(db, clock, ids), clock, ids),
+        inbox_commerce=InboxCommerce(inbox, InboxCatalog(db, clock, catalogs), clock, ids),
         payouts=Payouts(
             db,
             clock,
@@ -286,7 +286,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         disputes=Disputes(db, clock, ids, journal),
         catalogs=catalogs,
         merchant_payments=merchant_payments,
-        carts=Carts(db, clock, messaging, numbers, ids),  # cart
+        carts=Carts(db, clock, messaging, numbers, ids, catalogs),  # cart
         cart_orders=CartOrders(db),  # cart
         wallets=wallets,
         person_payments=person_payments,

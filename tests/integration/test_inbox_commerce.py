@@ -74,7 +74,7 @@ async def test_a_csv_feed_is_previewed_with_line_errors_then_its_good_lines_are_
     assert report["counts"] == {"created": 3, "updated": 0, "unchanged": 0, "refused": 3}
     assert [(e["line"], e["id"]) for e in report["errors"]] == [(4, "bad-price"), (6, ""), (7, "sale-up")]
     assert "not a price" in report["errors"][0]["message"]
-    assert "id is empty" in report["errors"][1]["message"]
+    assert "id cannot be empty" in report["errors"][1]["message"]
     assert "below price" in report["errors"][2]["message"]
     # A preview writes nothing.
     assert (await owner.get("/catalog/products")).json() == {"catalog": None, "data": [], "paging": {"next": None}}

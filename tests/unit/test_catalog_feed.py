@@ -1,4 +1,4 @@
-"""Meta's catalog feed CSV read line by line: exact prices, sale dates, line numbers of refused lines."""
+"""Meta's catalog feed CSV read line by line (by the products endpoint's validator): prices, dates, line numbers."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ def test_good_lines_become_product_fields_with_exact_prices_and_sale_dates() -> 
     assert feed.errors == [] and feed.ignored_columns == ["gtin"]
     mug, yen = feed.items
     assert (mug.line, mug.retailer_id) == (2, "a")
-    assert mug.values["price"] == 14_990_000 and mug.values["currency"] == "BRL"
-    assert mug.values["sale_price"] == 12_500_000 and mug.values["availability"] == "in stock"
-    assert mug.values["sale_starts_at"] == 1_767_236_400_000  # 2026-01-01 03:00 UTC
-    assert mug.values["sale_ends_at"] == 1_769_904_000_000  # 2026-02-01 00:00 UTC (no zone: UTC)
-    assert mug.values["stock"] == 7
-    assert (yen.values["price"], yen.values["availability"], yen.values["stock"]) == (
+    assert mug.fields.values["price"] == 14_990_000 and mug.fields.values["currency"] == "BRL"
+    assert mug.fields.values["sale_price"] == 12_500_000 and mug.fields.values["availability"] == "in stock"
+    assert mug.fields.values["sale_starts_at"] == 1_767_236_400_000  # 2026-01-01 03:00 UTC
+    assert mug.fields.values["sale_ends_at"] == 1_769_904_000_000  # 2026-02-01 00:00 UTC (no zone: UTC)
+    assert mug.fields.values["stock"] == 7
+    assert (yen.fields.values["price"], yen.fields.values["availability"], yen.fields.values["stock"]) == (
         1_500_000_000,
         "out of stock",
         None,
@@ -34,17 +34,17 @@ def test_good_lines_become_product_fields_with_exact_prices_and_sale_dates() -> 
         ("x,T,14.999 BRL", "more decimals than BRL has"),
         ("x,T,1.5 JPY", "more decimals than JPY has"),
         ("x,T,10 XYZ", "not an ISO 4217"),
-        ("x,T,0 USD", "above zero"),
+        ("x,T,1499", "currency is required"),
         ("x,T,1e3 USD", "not a price"),
-        ("x,,1 USD", "title is empty"),
+        ("x,,1 USD", "title cannot be empty"),
         ("x,T,1 USD,2 USD", "below price"),
         ("x,T,2 USD,1 EUR", "sale_price is in EUR"),
-        ("x,T,2 USD,,2026-01-01", "without a sale_price"),
-        ("x,T,2 USD,1 USD,2026-02-01/2026-01-01", "ends before it starts"),
-        ("x,T,2 USD,1 USD,yesterday/", "not an ISO 8601 date"),
+        ("x,T,2 USD,,2026-01-01", "joined by '/'"),
+        ("x,T,2 USD,1 USD,2026-02-01/2026-01-01", "end_date must be after"),
+        ("x,T,2 USD,1 USD,yesterday/", "must be an ISO-8601 date"),
         ("x,T,2 USD,,,-3", "quantity_to_sell_on_facebook"),
-        ("x,T,2 USD,,,,javascript:alert(1)", "http(s) address"),
-        ("x,T,2 USD,,,,,broken", "condition 'broken'"),
+        ("x,T,2 USD,,,,javascript:alert(1)", "http:// or https:// URL"),
+        ("x,T,2 USD,,,,,broken", "condition must be one of new, refurbished, used (got 'broken')"),
     ],
 )
 def test_a_bad_line_is_refused_with_its_reason(line: str, reason: str) -> None:

@@ -17,6 +17,7 @@ from parley import business, messaging
 from parley.commerce import cart_repository as carts_repo
 from parley.commerce import repository as catalog_repo
 from parley.commerce.cart_repository import CartItemRow, CartRow, OrderLineRow, OrderRow
+from parley.commerce.catalog import Catalogs
 from parley.commerce.repository import ACTIVE, CatalogRow, CommerceSettingsRow, ProductRow
 from parley.kit.clock import Clock
 from parley.kit.errors import ConflictError, InvalidInputError, NotFoundError
@@ -59,26 +60,6 @@ def _chat_id(raw: str) -> int:
     return value
 
 
-def product_view(product: ProductRow, now_ms: int) -> dict[str, Any]:
-    """A product as the web client shows it (amounts in micros of `currency`)."""
-    unit = product.unit_price(now_ms)
-    image = product.image_url if product.image_url and product.image_url.startswith(("https://", "http://")) else None
-    return {
-        "retailer_id": product.retailer_id,
-        "title": product.title,
-        "description": product.description,
-        "currency": product.currency,
-        "price": product.price,
-        "unit_price": unit,
-        "on_sale": unit < product.price,
-        "availability": product.availability,
-        "orderable": product.orderable,
-        "stock": product.stock,
-        "image_url": image,
-        "link": product.link,
-    }
-
-
 def order_view(order: OrderRow) -> dict[str, Any]:
     return {
         "message_id": str(order.message_id),
@@ -109,8 +90,10 @@ class Carts:
         messaging_service: messaging.MessagingService,
         numbers: business.BusinessNumbers,
         ids: IdGenerator,
+        catalogs: Catalogs,
     ) -> None:
         self._db, self._clock, self._messaging, self._numbers, self._ids = db, clock, messaging_service, numbers, ids
+        self._catalogs = catalogs  # its person_product is the one product view of the client API
 
     def _shop_in(self, conn: Connection, user_id: int, chat_id: int) -> Shop:
         peer = messaging.direct_peer_in(conn, chat_id, user_id)
@@ -152,7 +135,7 @@ class Carts:
                 "catalog_id": None if shop.catalog is None else str(shop.catalog.id),
                 "is_cart_enabled": shop.settings.is_cart_enabled,
                 "is_catalog_visible": shop.settings.is_catalog_visible,
-                "products": [product_view(p, now) for p in products[:MAX_SHOP_PRODUCTS]],
+                "products": [self._catalogs.person_product(p, now) for p in products[:MAX_SHOP_PRODUCTS]],
             }
 
         return await self._db.read(unit)
@@ -183,7 +166,7 @@ class Carts:
     ) -> dict[str, Any]:
         lines = [
             {
-                **product_view(product, now),
+                **self._catalogs.person_product(product, now),
                 "quantity": item.quantity,
                 "line_total": item.quantity * product.unit_price(now),
             }

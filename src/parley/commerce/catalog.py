@@ -134,9 +134,11 @@ class Catalogs:
         return view
 
     def person_product(self, product: repo.ProductRow, now_ms: int) -> dict[str, Any]:
-        """A product as people see it: prices formatted and in micros, whether it can go in a cart."""
+        """A product as people see it on every client route (a catalog, a business's catalog, the shop in a chat, a
+        cart's lines): amounts in micros of `currency`; `sale_price` only while the sale runs, `unit_price` what one
+        unit costs now, `orderable` whether it can go in a cart."""
         unit = product.unit_price(now_ms)
-        sale = None if product.sale_price is None or unit != product.sale_price else product.sale_price
+        sale = product.sale_price if product.sale_price is not None and unit == product.sale_price else None
         return {
             "id": str(product.id),
             "catalog_id": str(product.catalog_id),
@@ -144,12 +146,10 @@ class Catalogs:
             "title": product.title,
             "description": product.description,
             "currency": product.currency,
-            "price_micros": product.price,
-            "price": _amount(product.price, product.currency),
-            "sale_price_micros": sale,
-            "sale_price": None if sale is None else _amount(sale, product.currency),
-            "unit_price_micros": unit,
-            "unit_price": _amount(unit, product.currency),
+            "price": product.price,
+            "sale_price": sale,
+            "unit_price": unit,
+            "on_sale": sale is not None,
             "availability": product.availability,
             "status": product.status,
             "orderable": product.orderable,
@@ -271,13 +271,16 @@ class Catalogs:
             return fields
         return replace(fields, values={**fields.values, "image_url": None, "image_media_id": int(match.group(1))})
 
-    def _check_image_in(self, conn: Connection, media_id: int, owners: set[int], now: int) -> None:
+    def _check_image_in(
+        self, conn: Connection, media_id: int, owners: set[int], now: int, *, write: bool = True
+    ) -> None:
         item = media.get_media(conn, media_id)
         if item is None or item.owner_id not in owners:
             raise GraphError(100, f"Param image_media_id: no media {media_id} this business uploaded", subcode=33)
         if item.mime_type not in _IMAGE_TYPES:
             raise GraphError(100, f"Param image_media_id: media {media_id} is {item.mime_type}, not JPEG or PNG")
-        media.mark_media_used(conn, media_id, now)  # kept while the catalog shows it, like a profile picture
+        if write:
+            media.mark_media_used(conn, media_id, now)  # kept while the catalog shows it, like a profile picture
 
     def _create_in(
         self, conn: Connection, catalog_id: int, fields: schemas.ProductInput, owners: set[int], now: int
@@ -321,14 +324,18 @@ class Catalogs:
         fields: schemas.ProductInput,
         owners: set[int],
         now: int,
-    ) -> None:
+        *,
+        write: bool = True,
+    ) -> bool:
+        """Whether the fields change the product; `write` False checks them and writes nothing (a preview)."""
         values = fields.values
         if values.get("image_media_id") is not None and values["image_media_id"] != product.image_media_id:
-            self._check_image_in(conn, values["image_media_id"], owners, now)
+            self._check_image_in(conn, values["image_media_id"], owners, now, write=write)
         changed = {k: v for k, v in values.items() if getattr(product, k) != v}
-        if changed:
+        if changed and write:
             repo.update_product(conn, product.id, changed, now_ms=now)
             self._changed_in(conn, product.catalog_id, [product.retailer_id])
+        return bool(changed)
 
     async def _product_in_scope(self, scope: GraphScope, product_id: int) -> tuple[repo.ProductRow, int] | None:
         def unit(conn: Connection) -> tuple[repo.ProductRow, int] | None:
@@ -431,8 +438,7 @@ class Catalogs:
         self, catalog_id: int, waba_id: int, requests: Sequence[object], *, allow_upsert: bool = True
     ) -> dict[str, Any]:
         """Apply Meta's batch `requests` ([{method: CREATE|UPDATE|DELETE, data: {id, title, price: "14 GBP", ...}}])
-        to the catalog in one unit (the inbox's CSV import uses it too); answers Meta's `handles` and
-        `validation_status`."""
+        to the catalog in one unit; answers Meta's `handles` and `validation_status`."""
         owners = await self._owners(waba_id)
         now = self._clock.now_ms()
         handle = self._ids.next_id()
@@ -512,6 +518,45 @@ class Catalogs:
                 result["errors"] = [{"message": error.details}]
         self._changed_in(conn, catalog_id, changed)
         return results
+
+    async def import_items(
+        self, waba_id: int, items: Sequence[schemas.ProductInput], *, apply: bool, catalog_name: str
+    ) -> tuple[repo.CatalogRow | None, list[tuple[str, str | None]]]:
+        """Whole items (every field given, as the inbox's CSV feed gives them) against the business account's catalog:
+        each one's outcome (created, updated, unchanged; or refused and why). With `apply` they are written in one
+        unit, connecting a catalog to the account first when it has none; without, nothing is written (a preview)."""
+        owners = await self._owners(waba_id)
+        now = self._clock.now_ms()
+        fresh = repo.CatalogRow(self._ids.next_id(), waba_id, catalog_name[:200] or "Catalog", now)
+
+        def unit(conn: Connection) -> tuple[repo.CatalogRow | None, list[tuple[str, str | None]]]:
+            catalog = repo.catalog_of_waba(conn, waba_id)
+            if catalog is None and apply and items:
+                catalog = repo.insert_catalog(conn, fresh)  # a racing import's catalog wins; both use it
+            wanted = [i.retailer_id for i in items if i.retailer_id]
+            existing = {} if catalog is None else repo.products_by_retailer_ids(conn, catalog.id, wanted)
+            outcomes: list[tuple[str, str | None]] = []
+            for item in items:
+                fields = self._with_parley_image(item)
+                current = existing.get(str(fields.retailer_id))
+                try:
+                    if current is not None:
+                        changed = self._update_in(conn, current, fields, owners, now, write=apply)
+                        outcomes.append(("updated" if changed else "unchanged", None))
+                    elif apply and catalog is not None:
+                        self._create_in(conn, catalog.id, fields, owners, now)
+                        outcomes.append(("created", None))
+                    else:
+                        if fields.values.get("image_media_id") is not None:
+                            self._check_image_in(conn, fields.values["image_media_id"], owners, now, write=False)
+                        outcomes.append(("created", None))
+                except GraphError as error:
+                    outcomes.append(("refused", error.details))
+            return catalog, outcomes
+
+        if apply:
+            return await self._db.write("commerce.import_feed", unit)
+        return await self._db.read(unit)
 
     async def batch_status(self, scope: GraphScope, raw_catalog_id: str, raw_handle: str | None) -> dict[str, Any]:
         """`GET /{catalog_id}/check_batch_request_status?handle=...` in Meta's shape."""

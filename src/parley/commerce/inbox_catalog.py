@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
 
 from parley.commerce import repository as repo
-from parley.commerce.feed import Feed, FeedError, parse_feed
+from parley.commerce.catalog import Catalogs
+from parley.commerce.feed import FeedError, LineError, line_message, parse_feed
 from parley.kit.clock import Clock
 from parley.kit.errors import InvalidInputError
-from parley.kit.ids import IdGenerator, parse_id
+from parley.kit.ids import parse_id
 from parley.kit.money import format_amount, minor_units
 from parley.platform.db import Database
-
-_FIELDS = (
-    "title",
-    "description",
-    "price",
-    "currency",
-    "sale_price",
-    "sale_starts_at",
-    "sale_ends_at",
-    "availability",
-    "condition",
-    "image_url",
-    "link",
-    "brand",
-    "item_group_id",
-    "status",
-    "stock",
-)
 
 
 class InboxCatalog:
     """Reads and bulk writes of one business account's catalog, in the shapes the inbox's pages use."""
 
-    def __init__(self, db: Database, clock: Clock, ids: IdGenerator) -> None:
-        self._db, self._clock, self._ids = db, clock, ids
+    def __init__(self, db: Database, clock: Clock, catalogs: Catalogs) -> None:
+        self._db, self._clock, self._catalogs = db, clock, catalogs
 
     async def catalog_of(self, waba_id: int) -> dict[str, Any] | None:
         """The business account's catalog (`id`, `name`, `currency`: its first product's), or None without one."""
@@ -92,83 +74,34 @@ class InboxCatalog:
 
     async def import_feed(self, waba_id: int, data: bytes, *, apply: bool, catalog_name: str) -> dict[str, Any]:
         """Check a CSV feed (each line new, changed, unchanged or refused) and, with `apply`, write its good lines
-        in one unit, connecting a catalog to the account first when it has none. Bad lines never stop good ones."""
+        in one unit through the catalog's write path, connecting a catalog to the account first when it has none.
+        Bad lines never stop good ones."""
         try:
             feed = parse_feed(data)
         except FeedError as exc:
             raise InvalidInputError(str(exc)) from exc
-        now = self._clock.now_ms()
-
-        def unit(conn: Connection) -> dict[str, Any]:
-            catalog = repo.catalog_of_waba(conn, waba_id)
-            if catalog is None and apply and feed.items:
-                fresh = repo.CatalogRow(self._ids.next_id(), waba_id, catalog_name[:200] or "Catalog", now)
-                catalog = repo.insert_catalog(conn, fresh)
-            existing = {} if catalog is None else repo.products_by_retailer_ids(conn, catalog.id, _ids_of(feed))
-            lines = []
-            counts = {"created": 0, "updated": 0, "unchanged": 0}
-            for item in feed.items:
-                known = existing.get(item.retailer_id)
-                if known is None:
-                    outcome = "created"
-                    if apply and catalog is not None:
-                        product = _new_product(self._ids.next_id(), catalog.id, item.retailer_id, item.values, now)
-                        repo.insert_product(conn, product)
-                else:
-                    changed = {k: v for k, v in item.values.items() if getattr(known, k) != v}
-                    outcome = "updated" if changed else "unchanged"
-                    if apply and changed:
-                        repo.update_product(conn, known.id, changed, now_ms=now)
-                counts[outcome] += 1
-                lines.append(
-                    {"line": item.line, "id": item.retailer_id, "outcome": outcome, "title": item.values["title"]}
-                )
-            return {
-                "applied": apply,
-                "catalog": None if catalog is None else {"id": str(catalog.id), "name": catalog.name},
-                "counts": {**counts, "refused": len(feed.errors)},
-                "lines": lines,
-                "errors": [{"line": e.line, "id": e.retailer_id, "message": e.message} for e in feed.errors],
-                "ignored_columns": feed.ignored_columns,
-            }
-
-        if apply:
-            return await self._db.write("commerce.import_feed", unit)
-        return await self._db.read(unit)
-
-
-def _ids_of(feed: Feed) -> list[str]:
-    return [i.retailer_id for i in feed.items]
-
-
-def _new_product(
-    product_id: int, catalog_id: int, retailer_id: str, values: dict[str, Any], now: int
-) -> repo.ProductRow:
-    blank = repo.ProductRow(
-        id=product_id,
-        catalog_id=catalog_id,
-        retailer_id="",
-        title="",
-        description="",
-        price=0,
-        currency="",
-        sale_price=None,
-        sale_starts_at=None,
-        sale_ends_at=None,
-        availability=repo.IN_STOCK,
-        condition="new",
-        image_media_id=None,
-        image_url=None,
-        link=None,
-        brand=None,
-        item_group_id=None,
-        status=repo.ACTIVE,
-        stock=None,
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
-    return replace(blank, retailer_id=retailer_id, **{k: values[k] for k in _FIELDS})
+        fields = [item.fields for item in feed.items]
+        catalog, outcomes = await self._catalogs.import_items(waba_id, fields, apply=apply, catalog_name=catalog_name)
+        errors = list(feed.errors)
+        lines = []
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        for item, (outcome, refusal) in zip(feed.items, outcomes, strict=True):
+            if refusal is not None:
+                errors.append(LineError(item.line, item.retailer_id, line_message(refusal)))
+                continue
+            counts[outcome] += 1
+            lines.append(
+                {"line": item.line, "id": item.retailer_id, "outcome": outcome, "title": item.fields.values["title"]}
+            )
+        errors.sort(key=lambda e: e.line)
+        return {
+            "applied": apply,
+            "catalog": None if catalog is None else {"id": str(catalog.id), "name": catalog.name},
+            "counts": {**counts, "refused": len(errors)},
+            "lines": lines,
+            "errors": [{"line": e.line, "id": e.retailer_id, "message": e.message} for e in errors],
+            "ignored_columns": feed.ignored_columns,
+        }
 
 
 def money_text(micros: int, currency: str) -> str:

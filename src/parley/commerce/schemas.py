@@ -129,10 +129,10 @@ def _money(name: str, raw: object) -> _Money:
         try:
             micros = parse_amount(parts[0])
         except ValueError as exc:
-            raise _bad(f"Param {name}: {exc}") from None
+            raise _bad(f"Param {name} '{text[:40]}' is not a price such as '14.99 USD' ({exc})") from None
         places = minor_units(currency)
         if micros % (MICROS // 10**places):
-            raise _bad(f"Param {name}: {currency} has {places} decimal places, '{parts[0]}' has more")
+            raise _bad(f"Param {name} '{text}' has more decimals than {currency} has ({places} decimal places)")
         return _Money(micros=micros, currency=currency)
     raise _bad(f"Param {name} must be an integer in minor units (1499 for 14.99) or a string such as '14.99 USD'")
 
@@ -210,9 +210,7 @@ def parse_product(
     warnings: list[str] = []
     given: dict[str, tuple[str, Any]] = {}
     for key, raw in params.items():
-        if feed and key == "id":
-            key = "retailer_id"
-        ours = _ALIASES.get(key)
+        ours = "retailer_id" if feed and key == "id" else _ALIASES.get(key)
         if ours is None:
             if key in _IGNORED or not strict:
                 warnings.append(f"{key} is not kept by Parley")
@@ -284,10 +282,10 @@ def _prices(given: Mapping[str, tuple[str, Any]], values: dict[str, Any], curren
     currency = None
     if "currency" in given:
         currency = _currency(given["currency"][1])
-    for money in (price, sale):
+    for name, money in (("price", price), ("sale_price", sale)):
         if money is not None and money.currency is not None:
             if currency is not None and money.currency != currency:
-                raise _bad(f"Param price is in {money.currency} but currency is {currency}")
+                raise _bad(f"Param {name} is in {money.currency} but the price is in {currency}")
             currency = money.currency
     if currency is None and current is not None and (price is not None or sale is not None):
         currency = str(current["currency"])
