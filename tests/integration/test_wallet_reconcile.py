@@ -16,10 +16,13 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from parley import payments
+from parley.business import parse_wamid
 from parley.cli.main import app
 from parley.config import PersonPaySettings, Settings
 from parley.payments.wallet_models import wallet_funding
 from tests.conftest import LiveServer, User
+from tests.integration.business_helpers import create_business, person_writes, send
+from tests.integration.test_merchant_payments import brazil_order
 
 API = "/client/v1"
 CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
@@ -171,3 +174,25 @@ async def test_each_wallet_disagreement_is_listed(server: LiveServer) -> None:
         "missing_in_ledger",
         "missing_in_ledger",
     ]
+
+
+async def test_an_order_paid_from_a_topped_up_wallet_reconciles(server: LiveServer) -> None:
+    biz = await create_business(server, "Loja Carteira")
+    caio = await server.user("Caio", phone="+5511987650303")
+    await person_writes(server, caio, biz)
+    assert (await _top_up(server, caio, "150.00")).json()["status"] == "succeeded"
+    sent = await send(server, biz, brazil_order(caio, "W-1", server.clock.now_ms() // 1000 + 3600))
+    assert sent.status_code == 200, sent.text
+    wamid = sent.json()["messages"][0]["id"]
+    order = (await server.http.get(f"{API}/messages/{parse_wamid(wamid)}/order", headers=caio.headers)).json()
+    paid = await server.http.post(
+        f"{API}/orders/{order['id']}/pay",
+        headers={**caio.headers, "Idempotency-Key": uuid.uuid4().hex},
+        json={"method": "wallet"},
+    )
+    assert paid.status_code == 200 and paid.json()["payment_status"] == "paid", paid.text
+
+    # The provider saw the top-up only: the order moved money inside Parley, from the wallet to the merchant.
+    report = await _report(server)
+    assert report.ok, report.mismatches
+    assert (report.provider_payments, report.matched) == (1, 1)

@@ -13,9 +13,10 @@ provider's payment id; a withdrawal's is posted before the payout exists, so it 
 funding row supplies the payout's id. A failed withdrawal whose transfer was reversed (back in the wallet) agrees;
 one left in flight (the provider has not answered) is listed until it ends.
 Left out on purpose: reversals (refunds and failed withdrawals correct a matched transfer), refunds, payouts and
-disputes (their own records say what they moved), and businesses' card top-ups of their messaging wallet (billing
-posts those from `platform:cash`). Days are UTC, both ends included; each side is looked up a day beyond the
-range so an entry made just across midnight from its partner still matches.
+disputes (their own records say what they moved), orders paid from a person's wallet (no provider saw them), and
+businesses' card top-ups of their messaging wallet (billing posts those from `platform:cash`). Days are UTC, both
+ends included; each side is looked up a day beyond the range so an entry made just across midnight from its partner
+still matches.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlalchemy import Connection, and_, select
 from parley import ledger
 from parley.kit.ids import first_id_at
 from parley.kit.money import format_amount
+from parley.payments.merchant import WALLET
 from parley.payments.models import payments
 from parley.payments.provider import SUCCEEDED
 from parley.payments.wallet_models import wallet_funding
@@ -310,6 +312,8 @@ def _provider_events(conn: Connection, low: int, high: int) -> dict[tuple[str, s
             p.id < high,
             # Businesses' messaging-wallet top-ups are billing's: posted from platform cash, not provider clearing.
             ~and_(p.payer_kind == "waba", p.purpose == "wallet_topup"),
+            # Orders paid from a person's wallet never reach the provider: the wallet's own top-ups do.
+            p.provider != WALLET,
         )
     )
     return {
