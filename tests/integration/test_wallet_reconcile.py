@@ -181,6 +181,8 @@ async def test_an_order_paid_from_a_topped_up_wallet_reconciles(server: LiveServ
     caio = await server.user("Caio", phone="+5511987650303")
     await person_writes(server, caio, biz)
     assert (await _top_up(server, caio, "150.00")).json()["status"] == "succeeded"
+    pin = await server.http.put(f"{API}/wallet/pin", headers=caio.headers, json={"pin": "1234"})
+    assert pin.status_code == 204
     sent = await send(server, biz, brazil_order(caio, "W-1", server.clock.now_ms() // 1000 + 3600))
     assert sent.status_code == 200, sent.text
     wamid = sent.json()["messages"][0]["id"]
@@ -188,7 +190,7 @@ async def test_an_order_paid_from_a_topped_up_wallet_reconciles(server: LiveServ
     paid = await server.http.post(
         f"{API}/orders/{order['id']}/pay",
         headers={**caio.headers, "Idempotency-Key": uuid.uuid4().hex},
-        json={"method": "wallet"},
+        json={"method": "wallet", "pin": "1234"},
     )
     assert paid.status_code == 200 and paid.json()["payment_status"] == "paid", paid.text
 
