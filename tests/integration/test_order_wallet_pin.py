@@ -76,6 +76,12 @@ async def test_wrong_pins_on_orders_lock_the_wallet(server: LiveServer) -> None:
     wamid = sent.json()["messages"][0]["id"]
     order = (await server.http.get(f"{API}/messages/{parse_wamid(wamid)}/order", headers=eva.headers)).json()
 
+    elsewhere = await server.http.post(
+        f"{API}/orders/1234567/pay",
+        headers={**eva.headers, "Idempotency-Key": uuid.uuid4().hex},
+        json={"method": "wallet", "pin": "9999"},
+    )
+    assert elsewhere.status_code == 404  # no such order: no guess counted
     codes = []
     for _ in range(6):
         answer = await server.http.post(

@@ -92,6 +92,7 @@ async def pay_order(
             raise InvalidInputError("a wallet payment takes no card")
         if body.pin is None:
             raise InvalidInputError('a wallet payment needs the payment PIN: {"method": "wallet", "pin": …}')
+        await container.merchant_payments.order(me.user_id, order_id)  # someone else's order: 404, no guess counted
         # The wallet's money leaves only with the PIN, as for a payment in a chat; wrong guesses lock both.
         await container.person_payments.check_spending_pin(me.user_id, body.pin)
         return await container.merchant_payments.pay_from_wallet(me.user_id, order_id, idempotency_key)
