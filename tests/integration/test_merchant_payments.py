@@ -491,12 +491,14 @@ async def test_an_order_paid_from_the_wallet_moves_the_wallet_s_money_and_a_shor
     _, order_id = await _send_order(server, biz, person)
     wallet = f"person:{person.user_id}:wallet:BRL"
     await _fund_wallet(server, person, 100_000_000)  # R$ 100.00: short of R$ 110.00
+    pin_set = await server.http.put("/client/v1/wallet/pin", headers=person.headers, json={"pin": "1234"})
+    assert pin_set.status_code == 204, pin_set.text
 
     async def pay(key: str) -> Any:
         return await server.http.post(
             f"/client/v1/orders/{order_id}/pay",
             headers={**person.headers, "Idempotency-Key": key},
-            json={"method": "wallet"},
+            json={"method": "wallet", "pin": "1234"},
         )
 
     short = await pay("w-1")

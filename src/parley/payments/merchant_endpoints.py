@@ -25,11 +25,12 @@ class CardIn(BaseModel):
 
 class OrderPayIn(BaseModel):
     """Pay an order: `{"method": "card", "card": {number, exp_month, exp_year, cvc}}` (the sandbox's test cards),
-    or `{"method": "wallet"}` (the person's Parley Pay balance)."""
+    or `{"method": "wallet", "pin": "1234"}` (the person's Parley Pay balance, spent only with their payment PIN)."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
     method: Literal["card", "wallet"]
     card: CardIn | None = None
+    pin: StrictStr | None = None
 
 
 @graph.get(
@@ -73,6 +74,7 @@ async def get_order(order_id: str, me: PrincipalDep, container: ContainerDep) ->
     summary="Pay an order by card or from the wallet; a retry with the same Idempotency-Key charges nothing again",
     responses={
         402: {"description": "The card was declined (the reason is the message), or the wallet cannot cover it"},
+        403: {"description": "A wallet payment with a wrong payment PIN"},
         409: {"description": "The order is paid, being paid, expired or closed"},
     },
 )
@@ -88,6 +90,11 @@ async def pay_order(
     if body.method == "wallet":
         if body.card is not None:
             raise InvalidInputError("a wallet payment takes no card")
+        if body.pin is None:
+            raise InvalidInputError('a wallet payment needs the payment PIN: {"method": "wallet", "pin": …}')
+        await container.merchant_payments.order(me.user_id, order_id)  # someone else's order: 404, no guess counted
+        # The wallet's money leaves only with the PIN, as for a payment in a chat; wrong guesses lock both.
+        await container.person_payments.check_spending_pin(me.user_id, body.pin)
         return await container.merchant_payments.pay_from_wallet(me.user_id, order_id, idempotency_key)
     if body.card is None:
         raise InvalidInputError("a card payment needs the card: {number, exp_month, exp_year, cvc}")

@@ -8,17 +8,22 @@ whose references name it (`provider_payment_id`), for the same amount and curren
 - `amount_mismatch`: both exist, for different amounts or currencies;
 - `duplicate`: more than one ledger transfer for one provider payment, or one order's reference id captured by
   more than one provider payment.
+People's wallet top-ups and withdrawals (`wallet_funding`) are provider payments too: a top-up's transfer names the
+provider's payment id; a withdrawal's is posted before the payout exists, so it names its `funding_id` and the
+funding row supplies the payout's id. A failed withdrawal whose transfer was reversed (back in the wallet) agrees;
+one left in flight (the provider has not answered) is listed until it ends.
 Left out on purpose: reversals (refunds and failed withdrawals correct a matched transfer), refunds, payouts and
-disputes (their own records say what they moved), and businesses' card top-ups of their messaging wallet (billing
-posts those from `platform:cash`). Days are UTC, both ends included; each side is looked up a day beyond the
-range so an entry made just across midnight from its partner still matches.
+disputes (their own records say what they moved), orders paid from a person's wallet (no provider saw them), and
+businesses' card top-ups of their messaging wallet (billing posts those from `platform:cash`). Days are UTC, both
+ends included; each side is looked up a day beyond the range so an entry made just across midnight from its partner
+still matches.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
@@ -26,8 +31,11 @@ from sqlalchemy import Connection, and_, select
 from parley import ledger
 from parley.kit.ids import first_id_at
 from parley.kit.money import format_amount
+from parley.payments.merchant import WALLET
 from parley.payments.models import payments
 from parley.payments.provider import SUCCEEDED
+from parley.payments.wallet_models import wallet_funding
+from parley.payments.wallets import WITHDRAWAL, withdrawal_returned_key
 from parley.platform.db import Database
 
 DAY_MS = 86_400_000
@@ -105,15 +113,36 @@ class _Event:
 
 
 @dataclass(frozen=True)
+class _Funding:
+    """A wallet top-up or withdrawal as `wallet_funding` records what the provider answered."""
+
+    id: int
+    direction: str
+    provider: str
+    provider_payment_id: str | None
+    amount: int
+    currency: str
+    status: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
 class _Entry:
     provider: str
     transfer: ledger.TransferRow
+    funded_as: str | None = None  # the provider's id, from the wallet_funding row the transfer names
+    returned: bool = False  # a withdrawal put back in the wallet by its reversal
+
+    @property
+    def funding_id(self) -> int | None:
+        found = self.transfer.references.get("funding_id")
+        return None if found is None or not str(found).isdigit() else int(found)
 
     @property
     def payment_id(self) -> str | None:
         refs = self.transfer.references
         found = refs.get("provider_payment_id", refs.get("transaction_id"))
-        return None if found is None else str(found)
+        return self.funded_as if found is None else str(found)
 
     @property
     def reference_id(self) -> str | None:
@@ -141,20 +170,31 @@ def reconcile_in(
     low, high = first_id_at(start_ms - DAY_MS), first_id_at(end_ms + DAY_MS)
     events = _provider_events(conn, low, high)
     entries = _ledger_entries(conn, journal, low, high)
+    funding = _wallet_funding(conn, low, high, {e.funding_id for e in entries if e.funding_id is not None})
+    for fund in funding.values():
+        if fund.provider_payment_id is not None:
+            events[(fund.provider, fund.provider_payment_id)] = _Event(
+                fund.provider, fund.provider_payment_id, fund.amount, fund.currency, fund.status, fund.at_ms
+            )
+    entries = [_with_funding(conn, journal, entry, funding) for entry in entries]
 
     def in_range(ms: int) -> bool:
         return start_ms <= ms < end_ms
 
     by_payment: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
+    returned: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
     for entry in entries:
         payment_id = entry.payment_id
         if payment_id is None:
             if in_range(entry.transfer.created_at):
                 report.ledger_transfers += 1
+                row = None if entry.funding_id is None else funding.get(entry.funding_id)
                 report.mismatches.append(
                     Mismatch(
                         MISSING_AT_PROVIDER,
-                        f"{entry.transfer.code} names no provider payment",
+                        f"{entry.transfer.code} names no provider payment"
+                        if row is None
+                        else f"{row.direction} {row.id} is {row.status}: the provider has not answered yet",
                         provider=entry.provider,
                         reference_id=entry.reference_id,
                         currency=entry.transfer.currency,
@@ -163,7 +203,7 @@ def reconcile_in(
                     )
                 )
             continue
-        by_payment[(entry.provider, payment_id)].append(entry)
+        (returned if entry.returned else by_payment)[(entry.provider, payment_id)].append(entry)
 
     for key in sorted(set(by_payment) | {k for k, e in events.items() if e.status == SUCCEEDED}):
         provider, payment_id = key
@@ -198,7 +238,9 @@ def reconcile_in(
             report.mismatches.append(
                 Mismatch(
                     MISSING_IN_LEDGER,
-                    "the provider captured it but the ledger has no transfer for it",
+                    "the provider paid it out but the ledger returned it to the wallet"
+                    if key in returned
+                    else "the provider captured it but the ledger has no transfer for it",
                     currency=event.currency,
                     provider_amount=event.amount,
                     provider=provider,
@@ -270,6 +312,8 @@ def _provider_events(conn: Connection, low: int, high: int) -> dict[tuple[str, s
             p.id < high,
             # Businesses' messaging-wallet top-ups are billing's: posted from platform cash, not provider clearing.
             ~and_(p.payer_kind == "waba", p.purpose == "wallet_topup"),
+            # Orders paid from a person's wallet never reach the provider: the wallet's own top-ups do.
+            p.provider != WALLET,
         )
     )
     return {
@@ -283,6 +327,46 @@ def _provider_events(conn: Connection, low: int, high: int) -> dict[tuple[str, s
         )
         for row in rows
     }
+
+
+def _wallet_funding(conn: Connection, low: int, high: int, named: set[int]) -> dict[int, _Funding]:
+    """People's top-ups and withdrawals started in the id range, and any older one a ledger transfer names (a
+    top-up confirmed with a code days after it started)."""
+    f = wallet_funding.c
+    columns = (f.id, f.direction, f.provider, f.provider_payment_id, f.amount, f.currency, f.status)
+    found: dict[int, _Funding] = {}
+
+    def keep(rows: Any) -> None:
+        for row in rows:
+            at = row.completed_at if row.completed_at is not None else row.created_at
+            found[int(row.id)] = _Funding(
+                int(row.id),
+                row.direction,
+                row.provider,
+                row.provider_payment_id,
+                int(row.amount),
+                row.currency,
+                row.status,
+                int(at),
+            )
+
+    keep(conn.execute(select(*columns, f.created_at, f.completed_at).where(f.id >= low, f.id < high)))
+    older = sorted(i for i in named if not low <= i < high)
+    for at in range(0, len(older), _PAGE):
+        keep(conn.execute(select(*columns, f.created_at, f.completed_at).where(f.id.in_(older[at : at + _PAGE]))))
+    return found
+
+
+def _with_funding(conn: Connection, journal: ledger.Ledger, entry: _Entry, funding: dict[int, _Funding]) -> _Entry:
+    """Name the provider payment of a wallet transfer through its funding row; mark a withdrawal put back."""
+    row = None if entry.funding_id is None else funding.get(entry.funding_id)
+    if row is None:
+        return entry
+    returned = False
+    if row.direction == WITHDRAWAL:
+        reversal = journal.transfer_by_key(conn, withdrawal_returned_key(row.id))
+        returned = reversal is not None and reversal.reverses_id == entry.transfer.id
+    return replace(entry, funded_as=row.provider_payment_id, returned=returned)
 
 
 def _ledger_entries(conn: Connection, journal: ledger.Ledger, low: int, high: int) -> list[_Entry]:

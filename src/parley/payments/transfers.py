@@ -123,6 +123,18 @@ class PersonPayments:
         if not created:
             raise ConflictError("a payment PIN is already set: send the current one to change it")
 
+    async def check_spending_pin(self, user_id: int, pin: object) -> None:
+        """The PIN that lets the wallet's money go elsewhere (an order paid from the wallet): wrong guesses count
+        and lock payments exactly as for a payment in a chat; a right one clears the count."""
+        if not isinstance(pin, str):
+            raise InvalidInputError("pin is a string of 4 or 6 digits")
+        profile = await self._db.read(lambda conn: repo.profile(conn, user_id))
+        if profile is None:
+            raise PinNotSetError("set a payment PIN first (PUT /client/v1/wallet/pin)")
+        await self._check_pin(profile, pin)
+        if profile.pin_failures:
+            await self._db.write("payments.pin_right", lambda conn: repo.update_profile(conn, user_id, pin_failures=0))
+
     async def _check_pin(self, profile: PayProfileRow, pin: str) -> None:
         now = self._clock.now_ms()
         self._refuse_if_locked(profile, now)

@@ -49,6 +49,16 @@ MAX_KEY_LENGTH = 100
 TOPUP, WITHDRAWAL = "topup", "withdrawal"
 
 
+def withdrawal_key(funding_id: int) -> str:
+    """The ledger transfer that takes a withdrawal out of the wallet."""
+    return f"wallet:withdrawal:{funding_id}"
+
+
+def withdrawal_returned_key(funding_id: int) -> str:
+    """The reversal that puts a failed withdrawal back in the wallet (the reconciliation looks for it)."""
+    return f"wallet:withdrawal:{funding_id}:returned"
+
+
 class PaymentFailedError(AppError):
     """The provider declined the top-up or the payout (its reason is the message); nothing moved."""
 
@@ -364,7 +374,7 @@ class Wallets:
                 # The money leaves the wallet before the payout is asked for: it cannot be spent twice.
                 self._journal.transfer(
                     conn,
-                    f"wallet:withdrawal:{row.id}",
+                    withdrawal_key(row.id),
                     debit=self.wallet_in(conn, user_id, currency),
                     credit=self._clearing_in(conn, provider, currency),
                     amount=amount,
@@ -430,7 +440,7 @@ class Wallets:
                     completed_at=now,
                 )
                 if moved:
-                    self._money_of_end(conn, current, status)
+                    self._money_of_end(conn, current, status, remote.id)
             else:
                 status = REQUIRES_ACTION if remote.status == REQUIRES_ACTION else PROCESSING
                 repo.set_funding(conn, funding_id, status=status, provider_payment_id=remote.id)
@@ -440,8 +450,13 @@ class Wallets:
 
         return await self._db.write("payments.wallet_funding_settle", unit)
 
-    def _money_of_end(self, conn: Connection, row: FundingRow, status: str) -> None:
-        refs: dict[str, Any] = {"funding_id": str(row.id), "handle": f"{row.method.upper()} {row.handle}"}
+    def _money_of_end(self, conn: Connection, row: FundingRow, status: str, provider_payment_id: str) -> None:
+        # The provider's id lets the reconciliation report match the transfer to what the provider did.
+        refs: dict[str, Any] = {
+            "funding_id": str(row.id),
+            "handle": f"{row.method.upper()} {row.handle}",
+            "provider_payment_id": provider_payment_id,
+        }
         if row.direction == TOPUP and status == SUCCEEDED:
             self._journal.transfer(
                 conn,
@@ -453,11 +468,11 @@ class Wallets:
                 refs={**refs, "reference": f"top-up {row.id}"},
             )
         elif row.direction == WITHDRAWAL and status == "failed":
-            taken = self._journal.transfer_by_key(conn, f"wallet:withdrawal:{row.id}")
+            taken = self._journal.transfer_by_key(conn, withdrawal_key(row.id))
             assert taken is not None
             self._journal.reverse(
                 conn,
-                f"wallet:withdrawal:{row.id}:returned",
+                withdrawal_returned_key(row.id),
                 taken,
                 code="withdrawal_returned",
                 refs={**refs, "reference": f"withdrawal {row.id} returned"},

@@ -1,4 +1,5 @@
-// Orders in the chat: an order_details bubble (items, total, "Review and pay"), its order sheet, paying by card.
+// Orders in the chat: an order_details bubble (items, total, "Review and pay"), its order sheet, paying by card or,
+// when the person's Parley Pay wallet covers the total, from the wallet with their payment PIN.
 // The order's state comes from the server (GET /client/v1/messages/{id}/order); paying sends an Idempotency-Key
 // kept until the payment is answered, so a retry after a lost answer never charges twice.
 
@@ -159,6 +160,27 @@ function fillSheet(content, order, messageId, opener) {
   content.replaceChildren(...parts.filter(Boolean));
 }
 
+// "12.34" (the wallet's balance in currency units) and {value, offset} (the order's) both in micro-units, exactly.
+function micros(units) {
+  const [whole, fraction = ""] = String(units).split(".");
+  return Number(whole) * 1_000_000 + Number(fraction.padEnd(6, "0").slice(0, 6));
+}
+
+// The wallet in the order's currency when it covers the total, and whether a payment PIN is set; null otherwise.
+async function coveringWallet(order) {
+  const info = await call("GET", "/wallet");
+  const wallet = (info?.wallets || []).find((w) => w.currency === order.currency);
+  const total = Math.round((order.total.value * 1_000_000) / (order.total.offset || 100));
+  if (!wallet || micros(wallet.balance) < total) return null;
+  return { balance: wallet.balance, pinSet: Boolean(info.pin_set) };
+}
+
+function choice(id, label, checked) {
+  const input = el("input", { attrs: { type: "radio", id, name: "order-pay-method", value: id.replace("order-method-", "") } });
+  input.checked = checked;
+  return el("div", { class: "order-method" }, input, el("label", { attrs: { for: id }, text: label }));
+}
+
 function payForm(order, messageId, content, opener) {
   const error = el("p", { class: "dialog-error", attrs: { role: "alert" } });
   const pay = el("button", {
@@ -166,35 +188,76 @@ function payForm(order, messageId, content, opener) {
     text: `Pay ${money(order.total, order.currency)}`,
     attrs: { type: "submit" },
   });
-  const form = el("form", { class: "order-pay-form", attrs: { novalidate: "novalidate" } },
-    el("p", { class: "dialog-text", text: "Pay by card" }),
+  const cardTitle = el("p", { class: "dialog-text", text: "Pay by card" });
+  const cardFields = el("div", { class: "order-card-fields" },
     field("order-card-number", "Card number", { inputmode: "numeric", autocomplete: "cc-number", placeholder: "4242 4242 4242 4242" }),
     el("div", { class: "order-field-row" },
       field("order-card-expiry", "Expiry (MM/YY)", { inputmode: "numeric", autocomplete: "cc-exp", placeholder: "12/30" }),
-      field("order-card-cvc", "CVC", { inputmode: "numeric", autocomplete: "cc-csc", placeholder: "123" })),
-    error, pay);
+      field("order-card-cvc", "CVC", { inputmode: "numeric", autocomplete: "cc-csc", placeholder: "123" })));
+  const pinField = field("order-pin", "Your payment PIN", { type: "password", inputmode: "numeric", autocomplete: "off", maxlength: "6" });
+  pinField.hidden = true;
+  const form = el("form", { class: "order-pay-form", attrs: { novalidate: "novalidate" } },
+    cardTitle, cardFields, pinField, error, pay);
   let key = null; // kept across retries of one payment; a new one after the server answered
+  let wallet = null; // set when the wallet covers the order
+
+  const fromWallet = () => Boolean(wallet) && form.querySelector("#order-method-wallet")?.checked;
+  const showMethod = () => {
+    const useWallet = fromWallet();
+    cardFields.hidden = useWallet;
+    pinField.hidden = !useWallet;
+    key = null; // another method is another payment
+    error.textContent = "";
+  };
+  coveringWallet(order).then((found) => {
+    if (!found || !form.isConnected) return;
+    wallet = found;
+    const methods = el("fieldset", { class: "order-methods" },
+      el("legend", { text: "Pay with" }),
+      choice("order-method-card", "Card", true),
+      choice("order-method-wallet", `Pay from wallet (balance ${money({ value: micros(found.balance), offset: 1_000_000 }, order.currency)})`, false));
+    methods.addEventListener("change", showMethod);
+    cardTitle.replaceWith(methods);
+    if (!found.pinSet) pinField.querySelector("label").textContent = "Choose a payment PIN (4 or 6 digits)";
+  }, () => {}); // no wallet to offer: the card still works
+
+  const paid = (order) => {
+    orders.set(messageId, Promise.resolve(order));
+    fillSheet(content, order, messageId, opener);
+    const bubbleState = opener?.closest(".order-card")?.querySelector(".order-state");
+    if (bubbleState) bubbleState.textContent = stateText(order);
+    if (opener?.isConnected) opener.textContent = "View order";
+  };
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const value = (id) => form.querySelector(`#${id}`).value.trim();
-    const [month, year] = value("order-card-expiry").split("/").map((part) => Number.parseInt(part, 10));
-    if (!value("order-card-number") || !month || !year || !value("order-card-cvc")) {
-      error.textContent = "Fill in the card number, its expiry (MM/YY) and its security code.";
-      return;
+    let body;
+    if (fromWallet()) {
+      if (!/^(\d{4}|\d{6})$/.test(value("order-pin"))) {
+        error.textContent = "Enter your payment PIN (4 or 6 digits).";
+        return;
+      }
+      body = { method: "wallet", pin: value("order-pin") };
+    } else {
+      const [month, year] = value("order-card-expiry").split("/").map((part) => Number.parseInt(part, 10));
+      if (!value("order-card-number") || !month || !year || !value("order-card-cvc")) {
+        error.textContent = "Fill in the card number, its expiry (MM/YY) and its security code.";
+        return;
+      }
+      body = { method: "card", card: { number: value("order-card-number"), exp_month: month, exp_year: year, cvc: value("order-card-cvc") } };
     }
     key = key || newClientId();
     pay.disabled = true;
     error.textContent = "";
-    const card = { number: value("order-card-number"), exp_month: month, exp_year: year, cvc: value("order-card-cvc") };
     try {
-      const paid = await call("POST", `/orders/${order.id}/pay`, { method: "card", card }, { "Idempotency-Key": key });
-      orders.set(messageId, Promise.resolve(paid));
-      fillSheet(content, paid, messageId, opener);
-      const bubbleState = opener?.closest(".order-card")?.querySelector(".order-state");
-      if (bubbleState) bubbleState.textContent = stateText(paid);
-      if (opener?.isConnected) opener.textContent = "View order";
+      if (body.method === "wallet" && !wallet.pinSet) {
+        await call("PUT", "/wallet/pin", { pin: body.pin }); // the PIN chosen here is the wallet's from now on
+        wallet.pinSet = true;
+      }
+      paid(await call("POST", `/orders/${order.id}/pay`, body, { "Idempotency-Key": key }));
     } catch (failure) {
-      if (failure.status) key = null; // answered (declined, expired …): the next try is a new payment
+      if (failure.status) key = null; // answered (declined, wrong PIN, expired …): the next try is a new payment
       error.textContent = failure.message;
       pay.disabled = false;
     }
