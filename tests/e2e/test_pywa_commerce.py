@@ -104,7 +104,7 @@ def test_pywa_reads_and_sets_commerce_settings_and_sends_products(parley: Server
     shown = ann.http.get(f"/catalogs/{catalog_id}/products", params={"retailer_ids": "green-tea"})
     assert shown.status_code == 200, shown.text
     [tea] = shown.json()["products"]
-    assert (tea["title"], tea["price"], tea["currency"], tea["orderable"]) == ("Green tea", "4.50", "USD", True)
+    assert (tea["title"], tea["price"], tea["currency"], tea["orderable"]) == ("Green tea", 4_500_000, "USD", True)
     browse = ann.http.get(f"/businesses/{business.phone_number_id}/catalog")
     assert [p["retailer_id"] for p in browse.json()["products"]] == ["green-tea", "black-tea", "teapot"]
 
