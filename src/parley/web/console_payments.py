@@ -86,7 +86,9 @@ def build_router(pages: ConsolePages) -> APIRouter:
                 for d in await container.disputes.list(ctx.waba_id, 20)
             ],
             # Paid orders with a Refund action (console-refunds.js posts to /inbox/api/console/payments/...).
-            "orders": [console_payments_api.order_view(o) for o in await container.merchant_payments.paid_orders(ctx.waba_id)],
+            "orders": [
+                console_payments_api.order_view(o) for o in await container.merchant_payments.paid_orders(ctx.waba_id)
+            ],
             "month": month,
             "currency": currency,
             "currencies": currencies,
