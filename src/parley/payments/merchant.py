@@ -552,16 +552,14 @@ class MerchantPayments:
             amount = unit["value"] * MICROS // unit["offset"] * line["quantity"]
         assert amount is not None
         earlier = await self._db.read(lambda c: repo.refunds_of(c, order.id))
-        replay = any(r.idempotency_key == idempotency_key for r in earlier)  # the unit answers the first result
-        left = order.total - order.refunded
-        if replay:
-            pass
-        elif order.payment_state != "captured":
-            raise ConflictError("this order has no captured payment to refund")
-        elif not 0 < amount <= left or amount % (MICROS // 100):
-            raise InvalidInputError(
-                f"a refund is 0.01 to {format_amount(left, 2)} {order.currency} (what is left of the payment)"
-            )
+        if all(r.idempotency_key != idempotency_key for r in earlier):  # a retry: the unit answers the first refund
+            left = order.total - order.refunded
+            if order.payment_state != "captured":
+                raise ConflictError("this order has no captured payment to refund")
+            if not 0 < amount <= left or amount % (MICROS // 100):
+                raise InvalidInputError(
+                    f"a refund is 0.01 to {format_amount(left, 2)} {order.currency} (what is left of the payment)"
+                )
         try:
             return await self._refund(waba_id, order.reference_id, "normal", amount, order.currency, idempotency_key)
         except GraphError as exc:  # a race with another refund, or a payable already paid out
