@@ -21,6 +21,14 @@ MAX_SECTIONS = 10
 PAYMENT_CURRENCIES = ("INR", "BRL")  # the markets where Meta's order_details payments run
 PIX_KEY_TYPES = ("CPF", "CNPJ", "EMAIL", "PHONE", "EVP")
 _CENT = MICROS // 100  # order_details amounts are {value, offset: 100}
+# What an agent may set on an order (Meta's order_status values an agent picks; pending is only the start).
+ORDER_STATUS_TEXT = {
+    "processing": "Your order is being prepared",
+    "shipped": "Your order is on its way",
+    "completed": "Your order is complete",
+    "canceled": "Your order was canceled",
+}
+ORDER_STATUSES = tuple(ORDER_STATUS_TEXT)
 
 
 class CatalogPort(Protocol):
@@ -181,6 +189,35 @@ class InboxCommerce:
         }
         sent = await self._inbox.send_interactive(ctx, raw_id, interactive, idempotency_key)
         return {**sent, "reference_id": reference_id, "total": total_text}
+
+    # --- order status ---------------------------------------------------------------------------
+
+    async def set_order_status(
+        self, ctx: AgentContext, raw_id: str, body: object, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """An `order_status` message (Meta's `review_order`) for an order this business sent: processing, shipped,
+        completed or canceled, with an optional description. The transition rules are the payments domain's,
+        applied in the send path (a final order: 409; canceling a paid one: 409, refund it first)."""
+        if not isinstance(body, dict):
+            raise InvalidInputError("the request body must be a JSON object")
+        reference_id = _text(body, "reference_id", 60)
+        if not reference_id:
+            raise InvalidInputError("reference_id is required: the order's reference")
+        status = body.get("status")
+        if status not in ORDER_STATUSES:
+            raise InvalidInputError(f"status must be one of {', '.join(ORDER_STATUSES)}")
+        description = _text(body, "description", 120)
+        order: dict[str, Any] = {"status": status}
+        if description:
+            order["description"] = description
+        text = _text(body, "body", 1024) or f"{ORDER_STATUS_TEXT[status]}{f': {description}' if description else '.'}"
+        interactive = {
+            "type": "order_status",
+            "body": {"text": text},
+            "action": {"name": "review_order", "parameters": {"reference_id": reference_id, "order": order}},
+        }
+        sent = await self._inbox.send_interactive(ctx, raw_id, interactive, idempotency_key)
+        return {**sent, "reference_id": reference_id, "status": status}
 
     def _reference(self, ctx: AgentContext, idempotency_key: str | None) -> str:
         """Meta's reference_id (≤35 of [A-Za-z0-9_.-], unique per business); a retry with the same key gets the

@@ -56,3 +56,12 @@ async def request_payment(
 ) -> dict[str, Any]:
     """An `order_details` message: order lines or a free amount, tax, shipping, discount, how to pay."""
     return await container.inbox_commerce.request_payment(ctx, conversation_id, body, idempotency_key)
+
+
+@router.post("/conversations/{conversation_id}/order-status", status_code=201)
+async def set_order_status(
+    conversation_id: str, ctx: AgentDep, container: ContainerDep, body: BodyDep, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """An `order_status` message: `{"reference_id", "status": processing|shipped|completed|canceled,
+    "description"}`; a transition Meta refuses (a final order, canceling a paid one) is a 409 saying why."""
+    return await container.inbox_commerce.set_order_status(ctx, conversation_id, body, idempotency_key)

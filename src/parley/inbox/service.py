@@ -1374,6 +1374,8 @@ def _as_inbox_error(exc: GraphError) -> AppError:
         )
     if exc.code == 131042:
         return PaymentRequiredError(exc.details)
+    if exc.code in (2046, 2047):  # an order_status the order's state refuses: Meta's reason, as a conflict
+        return ConflictError(exc.details)
     if exc.code in (130429, 131056):
         from parley.kit.errors import RateLimitedError
 

@@ -18,9 +18,9 @@ from parley.accounts import UserRow
 from parley.business import BusinessNumbers, BusinessOutbox, GraphScope, NumberRow
 from parley.graph import GraphError
 from parley.kit.clock import Clock
-from parley.kit.errors import ConflictError, IdempotencyKeyReusedError, NotFoundError
+from parley.kit.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator, parse_id
-from parley.kit.money import MICROS
+from parley.kit.money import MICROS, format_amount
 from parley.ledger import CREDIT, DEBIT, AccountRow, Ledger
 from parley.payments import merchant_repository as repo
 from parley.payments import repository as payments_repo
@@ -520,10 +520,58 @@ class MerchantPayments:
         number = await self._numbers.in_scope(scope, raw_number_id)
         reference_id, speed, amount, currency = _refund_request(body)
         key = idempotency_key or f"auto:{self._ids.next_id()}"
+        refund = await self._refund(number.waba_id, reference_id, speed, amount, currency, key)
+        return {"id": str(refund.id), "status": refund.status, "speed_processed": refund.speed}
+
+    async def paid_orders(self, waba_id: int, limit: int = 20) -> list[OrderRow]:
+        """The business's orders paid through Parley Pay (captured), the latest first: what it may refund."""
+        return await self._db.read(lambda conn: repo.captured_orders(conn, waba_id, limit))
+
+    async def business_order(self, waba_id: int, raw_order_id: str) -> OrderRow:
+        order_id = parse_id(raw_order_id)
+        order = None if order_id is None else await self._db.read(lambda c: repo.order(c, order_id))
+        if order is None or order.waba_id != waba_id:
+            raise NotFoundError("no such order")
+        return order
+
+    async def refund_order(
+        self, waba_id: int, raw_order_id: str, amount: int | None, retailer_id: str | None, idempotency_key: str
+    ) -> RefundRow:
+        """The console's refund of one line (`retailer_id`: its unit amount × quantity) or an `amount` in micros,
+        through the same unit as Graph's `payments_refund`; refusals are AppErrors (the console's shape)."""
+        check_idempotency_key(idempotency_key)
+        order = await self.business_order(waba_id, raw_order_id)
+        if (amount is None) == (retailer_id is None):
+            raise InvalidInputError("refund either one line (retailer_id) or an amount")
+        if retailer_id is not None:
+            lines = [i for i in orjson.loads(order.items) if i.get("retailer_id") == retailer_id]
+            if not lines:
+                raise InvalidInputError(f"the order has no line {retailer_id[:100]!r}")
+            line = lines[0]
+            unit = line.get("sale_amount") or line["amount"]
+            amount = unit["value"] * MICROS // unit["offset"] * line["quantity"]
+        assert amount is not None
+        earlier = await self._db.read(lambda c: repo.refunds_of(c, order.id))
+        if all(r.idempotency_key != idempotency_key for r in earlier):  # a retry: the unit answers the first refund
+            left = order.total - order.refunded
+            if order.payment_state != "captured":
+                raise ConflictError("this order has no captured payment to refund")
+            if not 0 < amount <= left or amount % (MICROS // 100):
+                raise InvalidInputError(
+                    f"a refund is 0.01 to {format_amount(left, 2)} {order.currency} (what is left of the payment)"
+                )
+        try:
+            return await self._refund(waba_id, order.reference_id, "normal", amount, order.currency, idempotency_key)
+        except GraphError as exc:  # a race with another refund, or a payable already paid out
+            raise (ConflictError if exc.code in (131000, 131009) else InvalidInputError)(exc.details) from exc
+
+    async def _refund(
+        self, waba_id: int, reference_id: str, speed: str, amount: int, currency: str, key: str
+    ) -> RefundRow:
         now = self._clock.now_ms()
 
         def unit(conn: Connection) -> RefundRow:
-            order = repo.order_by_reference(conn, number.waba_id, reference_id)
+            order = repo.order_by_reference(conn, waba_id, reference_id)
             if order is None:
                 raise _no_payment(reference_id)
             for earlier in repo.refunds_of(conn, order.id):
@@ -561,7 +609,7 @@ class MerchantPayments:
 
         refund = await self._db.write("payments.refund", unit)
         self._outbox.wake()
-        return {"id": str(refund.id), "status": refund.status, "speed_processed": refund.speed}
+        return refund
 
     def _post_refund_in(self, conn: Connection, order: OrderRow, refund: RefundRow) -> None:
         """The capture's transfers mirrored for the refunded part, keyed by the refund's id."""

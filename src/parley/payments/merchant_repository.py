@@ -81,6 +81,17 @@ def order_by_reference(conn: Connection, waba_id: int, reference_id: str) -> Ord
     return None if row is None else OrderRow(**row._mapping)
 
 
+def captured_orders(conn: Connection, waba_id: int, limit: int) -> list[OrderRow]:
+    o = merchant_orders.c
+    rows = conn.execute(
+        select(merchant_orders)
+        .where(o.waba_id == waba_id, o.payment_state == "captured")
+        .order_by(o.captured_at.desc(), o.id.desc())
+        .limit(limit)
+    )
+    return [OrderRow(**r._mapping) for r in rows]
+
+
 def order_of_message(conn: Connection, message_id: int) -> OrderRow | None:
     m = merchant_order_messages.c
     row = conn.execute(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from parley import payments
+from parley.console import payments as console_payments_api
 from parley.http import ContainerDep
 from parley.inbox import AgentContext
 from parley.kit.errors import AppError
@@ -83,6 +84,10 @@ def build_router(pages: ConsolePages) -> APIRouter:
                     "reason": d.reason or "",
                 }
                 for d in await container.disputes.list(ctx.waba_id, 20)
+            ],
+            # Paid orders with a Refund action (console-refunds.js posts to /inbox/api/console/payments/...).
+            "orders": [
+                console_payments_api.order_view(o) for o in await container.merchant_payments.paid_orders(ctx.waba_id)
             ],
             "month": month,
             "currency": currency,

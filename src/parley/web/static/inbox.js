@@ -6,6 +6,7 @@ import { dayKey, daySeparator, el, formatDay, formatTime, messageElement, paintA
 import { Stream } from "./stream.js";
 import { TemplatePicker } from "./template-picker.js";
 import { InboxCommerce } from "./inbox-commerce.js";
+import { InboxOrderStatus } from "./inbox-order-status.js";
 
 const $ = (id) => document.getElementById(id);
 const API = "/inbox/api";
@@ -54,6 +55,9 @@ const composerTemplates = new TemplatePicker({ select: $("template-select"), pri
 
 // Selling from the inbox (catalog panel, payment requests, CSV import): inbox-commerce.js, through these hooks.
 const commerce = new InboxCommerce({ call: (...args) => call(...args), newKey: () => newKey(), csrf: () => state.csrf,
+  open: () => state.open, refresh: () => refreshOpen() });
+// The "Order status" action on an order the business sent (inbox-order-status.js).
+const orderStatus = new InboxOrderStatus({ call: (...args) => call(...args), newKey: () => newKey(),
   open: () => state.open, refresh: () => refreshOpen() });
 
 // ---- HTTP ------------------------------------------------------------------------------------
@@ -505,6 +509,7 @@ function renderHistory(anchor) {
       loadMedia, onRetry: () => {}, onReply: null });
     node.dataset.direction = message.direction;
     commerce.decorate(node, message);
+    orderStatus.decorate(node, message);
     nodes.push(node);
     previous = message.sender_id;
   }
