@@ -16,11 +16,13 @@ from fastapi.routing import iter_route_contexts
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import LiveServer
-from tests.integration.business_helpers import Biz, create_business, person_writes
+from parley.business import parse_wamid
+from tests.conftest import LiveServer, User
+from tests.integration.business_helpers import Biz, create_business, person_writes, send
 from tests.integration.inbox_helpers import Agent, agent
 from tests.integration.test_graph_media import person_sends_media
 from tests.integration.test_media import png
+from tests.integration.test_merchant_payments import GOOD_CARD, brazil_order
 
 pytestmark = pytest.mark.asyncio
 
@@ -41,6 +43,7 @@ PARAM_SLOTS = {
     "token_id": "token",
     "payment_id": "payment",
     "event_id": "event",
+    "order_id": "order",  # a paid order (the console's Payments page refunds it)
 }
 # An id of the same shape that names nothing, to compare A's ids against: the answers must not differ.
 NOBODY = {slot: "999999999999999999" for slot in PARAM_SLOTS.values()} | {"code": "zzzzzzzzzz"}
@@ -77,6 +80,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/console/developers/tokens"): {"name": "B's new token"},
     ("PUT", "/console/developers/webhook"): {"callback_url": "https://b.example/hook", "verify_token": "b"},
     ("POST", "/console/billing/payments"): {"amount": "25.00"},
+    ("POST", "/console/payments/orders/{order_id}/refunds"): {"amount": "1.00"},
     ("POST", "/console/billing/payments/{payment_id}/confirm"): {
         "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
     },
@@ -153,6 +157,23 @@ async def call(http: httpx.AsyncClient, endpoint: Endpoint, ids: dict[str, str],
     return await http.request(endpoint.method, url, json=json_body, **kwargs)
 
 
+async def paid_order(server: LiveServer, biz: Biz, person: User, reference_id: str) -> str:
+    """An order_details the person paid by card: what the console's Payments page lists and refunds."""
+    expires = server.clock.now_ms() // 1000 + 3600
+    sent = await send(server, biz, brazil_order(person, reference_id, expires))
+    assert sent.status_code == 200, sent.text
+    message_id = parse_wamid(sent.json()["messages"][0]["id"])
+    order = await server.http.get(f"/client/v1/messages/{message_id}/order", headers=person.headers)
+    order_id = str(order.json()["id"])
+    paid = await server.http.post(
+        f"/client/v1/orders/{order_id}/pay",
+        headers={**person.headers, "Idempotency-Key": f"pay-{reference_id}"},
+        json={"method": "card", "card": GOOD_CARD},
+    )
+    assert paid.status_code == 200, paid.text
+    return order_id
+
+
 async def tenant(server: LiveServer, tag: str) -> Tenant:
     """A business with one of everything the inbox API names by id, and secret texts in each."""
     biz = await create_business(server, name=f"Shop {tag}")
@@ -194,6 +215,7 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
     payment = await owner.post("/console/billing/payments", {"amount": "25.00"})
     assert template.status_code == token.status_code == 201 and payment.is_success, (template.text, payment.text)
     [event, *_] = (await owner.get("/console/developers/deliveries")).json()["data"]
+    order_id = await paid_order(server, biz, person, f"ISO-{tag}")
     ids = {
         "conversation": conversation["id"],
         "label": label_id,
@@ -207,6 +229,7 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
         "token": token.json()["token"]["id"],
         "payment": payment.json()["id"],
         "event": event["event_id"],
+        "order": order_id,
     }
     secrets = set(ids.values()) | {owner.id, conversation["chat_id"], conversation["contact"]["person_id"]}
     secrets |= {f"Customer {tag} Secretname", f"secret message of {tag}", f"Secret label {tag}", f"Secret reply {tag}"}

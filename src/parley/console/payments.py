@@ -75,6 +75,7 @@ async def refund_order(
     container: ContainerDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
 ) -> dict[str, Any]:
+    await container.merchant_payments.business_order(ctx.waba_id, order_id)  # another business's order: 404 first
     if not idempotency_key:
         raise InvalidInputError("a refund needs an Idempotency-Key header (any unique string per refund)")
     amount = None

@@ -61,6 +61,7 @@ class InboxCommerce:
         self, ctx: AgentContext, raw_id: str, body: object, idempotency_key: str | None
     ) -> dict[str, Any]:
         """One product (`product`), several (`product_list`, in sections) or the whole catalog (`catalog_message`)."""
+        await self._inbox.conversation(ctx, raw_id)  # another business's conversation is a 404 before anything
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
         catalog = await self._catalog.catalog_of(ctx.waba_id)
@@ -128,6 +129,7 @@ class InboxCommerce:
     ) -> dict[str, Any]:
         """An `order_details` message (Meta's "Review and pay"): an order's lines or a free amount, with tax,
         shipping and discount, in INR or BRL, paid through a link or (Brazil) a Pix code."""
+        await self._inbox.conversation(ctx, raw_id)  # another business's conversation is a 404 before anything
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
         catalog = await self._catalog.catalog_of(ctx.waba_id)
@@ -198,6 +200,7 @@ class InboxCommerce:
         """An `order_status` message (Meta's `review_order`) for an order this business sent: processing, shipped,
         completed or canceled, with an optional description. The transition rules are the payments domain's,
         applied in the send path (a final order: 409; canceling a paid one: 409, refund it first)."""
+        await self._inbox.conversation(ctx, raw_id)  # another business's conversation is a 404 before anything
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
         reference_id = _text(body, "reference_id", 60)
