@@ -202,6 +202,10 @@ class PaymentSettings(BaseModel):
 
     provider: Literal["sandbox", "none"] | None = None
     fees: PaymentFeeSettings = PaymentFeeSettings()
+    # An order left `processing` this long (its process died while the card was charged) is settled by the sweep
+    # from the provider's answer; the sweep runs every `sweep_interval_s` (0: never, `parley payments settle`).
+    settle_after_s: float = Field(default=60, ge=0)
+    sweep_interval_s: float = Field(default=30, ge=0)
 
 
 class PayoutSettings(BaseModel):
