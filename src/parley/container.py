@@ -329,7 +329,8 @@ def _payment_provider(settings: Settings, clock: Clock) -> WalletProvider | None
     if choice != "sandbox":
         return None
     # The sandbox remembers its payments in a file beside the data, as a real provider would across a restart.
-    return SandboxWalletProvider(clock, SandboxStore(settings.data_dir / "sandbox-provider.db"))
+    store = SandboxStore(settings.data_dir / "sandbox-provider.db")
+    return SandboxWalletProvider(clock, store, settings.payments.sandbox_latency_ms / 1000)
 
 
 def _code_sender(settings: Settings) -> CodeSender:

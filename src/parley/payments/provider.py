@@ -159,9 +159,11 @@ class SandboxPaymentProvider:
 
     name = "sandbox"
 
-    def __init__(self, clock: Clock, store: SandboxStore | None = None) -> None:
+    def __init__(self, clock: Clock, store: SandboxStore | None = None, latency_s: float = 0.0) -> None:
         self._clock = clock
         self._store = store or SandboxStore()
+        # How long a confirm's answer takes to come back after the card was charged (a real network's second).
+        self._latency_s = latency_s
         self._lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
@@ -201,6 +203,12 @@ class SandboxPaymentProvider:
             return self._put(_PAYMENT, ProviderPayment(payment_id, amount, currency, REQUIRES_CONFIRMATION))
 
     async def confirm_payment(self, payment_id: str, card: CardDetails) -> ProviderPayment:
+        answer = await self._confirm_card(payment_id, card)
+        if self._latency_s:
+            await asyncio.sleep(self._latency_s)
+        return answer
+
+    async def _confirm_card(self, payment_id: str, card: CardDetails) -> ProviderPayment:
         async with self._guard():
             payment = self._known(payment_id)
             if payment.status != REQUIRES_CONFIRMATION:
