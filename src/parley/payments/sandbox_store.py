@@ -30,7 +30,8 @@ class SandboxStore:
         self._conn: sqlite3.Connection | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            # Changes are serialized by the sandbox's lock; the container may be built on another thread.
+            self._conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
             # A killed process loses nothing written: WAL pages reach the OS at each commit.
             self._conn.execute("PRAGMA journal_mode=WAL")
             for statement in _SCHEMA:
