@@ -10,6 +10,7 @@ was being charged is settled by a sweep (`settle_stuck`) from what the provider 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ from parley.business import BusinessNumbers, BusinessOutbox, GraphScope, NumberR
 from parley.config import PaymentSettings
 from parley.graph import GraphError
 from parley.kit.clock import Clock
-from parley.kit.errors import ConflictError, IdempotencyKeyReusedError, NotFoundError
+from parley.kit.errors import AppError, ConflictError, IdempotencyKeyReusedError, NotFoundError
 from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import MICROS
 from parley.kit.periodic import PeriodicTask
@@ -49,6 +50,8 @@ from parley.payments.provider import DECLINED, REQUIRES_CONFIRMATION, SUCCEEDED,
 from parley.payments.repository import PaymentRow
 from parley.payments.service import CardDeclinedError, PaymentService, check_idempotency_key
 from parley.platform.db import Database
+
+log = logging.getLogger(__name__)
 
 PAYER = "person"
 WALLET = "wallet"  # the `provider` of a payment taken from the person's Parley Pay wallet
@@ -490,12 +493,17 @@ class MerchantPayments:
         claiming the order and recording the card's answer) end as the provider says: captured once, in the unit
         and under the ledger keys a confirm uses (a late confirm racing this moves nothing again), or back to
         payable with a `failed` webhook (declined, canceled at the provider, or unknown to it). How many ended."""
+        if not self._payments.available:
+            return 0  # no provider to ask: nothing was charged through one here
         before = self._clock.now_ms() - self._settle_after_ms
         stuck = await self._db.read(lambda conn: repo.orders_processing_before(conn, before, limit))
         ended = 0
         for order in stuck:
-            if await self._settle_one(order):
-                ended += 1
+            try:
+                if await self._settle_one(order):
+                    ended += 1
+            except AppError as error:  # the provider did not answer this time: the others still settle
+                log.warning("order %s not settled yet: %s", order.id, error.message)
         if ended:
             self._outbox.wake()
         return ended

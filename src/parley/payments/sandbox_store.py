@@ -45,8 +45,12 @@ class SandboxStore:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self
+        except sqlite3.Error:
+            self._conn.execute("ROLLBACK")
+            raise
         finally:  # what was written stays written, even when the sandbox then raises (a simulated timeout)
-            self._conn.execute("COMMIT")
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
 
     def get(self, kind: str, payment_id: str) -> dict[str, Any] | None:
         if self._conn is None:
