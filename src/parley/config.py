@@ -202,6 +202,13 @@ class PaymentSettings(BaseModel):
 
     provider: Literal["sandbox", "none"] | None = None
     fees: PaymentFeeSettings = PaymentFeeSettings()
+    # An order left `processing` this long (its process died while the card was charged) is settled by the sweep
+    # from the provider's answer; the sweep runs every `sweep_interval_s` (0: never, `parley payments settle`).
+    settle_after_s: float = Field(default=60, ge=0)
+    sweep_interval_s: float = Field(default=30, ge=0)
+    # The sandbox answers a card's confirm this long after charging it, as a card network takes its time (tests
+    # kill a server in that window); 0 answers at once.
+    sandbox_latency_ms: int = Field(default=0, ge=0, le=10_000)
 
 
 class PayoutSettings(BaseModel):

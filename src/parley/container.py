@@ -52,6 +52,7 @@ from parley.payments import (
     PersonPayments,
     SandboxBank,
     SandboxPaymentProvider,
+    SandboxStore,
     SandboxWalletProvider,
     WalletProvider,
     Wallets,
@@ -125,8 +126,10 @@ class Container:
         await self.payouts.start()
         if self.background:
             self.wallets.start()  # settles top-ups and withdrawals the payment provider left unanswered
+            self.merchant_payments.start()  # settles orders a dead process left `processing`
 
     async def close(self) -> None:
+        await self.merchant_payments.close()
         await self.wallets.close()
         await self.payouts.close()
         await self.media.close()
@@ -144,6 +147,7 @@ class Container:
         if self.revocation_counter is not None:
             self.revocation_counter.close()
         await self.db.close()
+        self.payments.close()
 
 
 def build_container(settings: Settings, clock: Clock | None = None, *, background: bool | None = None) -> Container:
@@ -234,7 +238,15 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     sender.check_products_with(catalogs)  # product messages name products of the business's catalog
     payment_service = PaymentService(db, clock, ids, provider)
     merchant_payments = MerchantPayments(
-        db, clock, ids, journal, payment_service, outbox, numbers, FeeSchedule.from_settings(settings.payments.fees)
+        db,
+        clock,
+        ids,
+        journal,
+        payment_service,
+        outbox,
+        numbers,
+        FeeSchedule.from_settings(settings.payments.fees),
+        settings.payments,
     )
     sender.add_interactive_hook(merchant_payments)  # order_details and order_status are checked and stored
     pay_limits = MarketLimits(settings.person_pay)
@@ -305,6 +317,7 @@ def without_background(settings: Settings) -> Settings:
             "inbox": settings.inbox.model_copy(update={"automation_poll_s": 0.0}),
             "payouts": settings.payouts.model_copy(update={"interval_s": 0.0}),
             "person_pay": settings.person_pay.model_copy(update={"sweep_interval_s": 0.0}),
+            "payments": settings.payments.model_copy(update={"sweep_interval_s": 0.0}),
         }
     )
 
@@ -313,7 +326,11 @@ def _payment_provider(settings: Settings, clock: Clock) -> WalletProvider | None
     """The sandbox takes test cards only: by default it is on where development codes are (never in production).
     One provider serves card top-ups of businesses and Parley Pay's cards, UPI and Pix."""
     choice = settings.payments.provider or ("sandbox" if settings.dev_show_codes else "none")
-    return SandboxWalletProvider(clock) if choice == "sandbox" else None
+    if choice != "sandbox":
+        return None
+    # The sandbox remembers its payments in a file beside the data, as a real provider would across a restart.
+    store = SandboxStore(settings.data_dir / "sandbox-provider.db")
+    return SandboxWalletProvider(clock, store, settings.payments.sandbox_latency_ms / 1000)
 
 
 def _code_sender(settings: Settings) -> CodeSender:

@@ -283,6 +283,21 @@ def reconcile(
         raise typer.Exit(code=1)
 
 
+@payments_app.command("settle")
+def settle(as_json: JsonOption = False) -> None:
+    """Settle now what the sweeps settle: orders left `processing` (the server died while a card was charged) and
+    wallet top-ups and withdrawals the provider left unanswered, from the provider's answers."""
+
+    async def work(c: Container) -> tuple[int, int]:
+        return await c.merchant_payments.settle_stuck(), await c.wallets.settle_pending()
+
+    orders, funding = with_container(work)
+    if as_json:
+        typer.echo(json.dumps({"orders": orders, "wallet_funding": funding}))
+    else:
+        console.print(f"{orders} orders and {funding} wallet top-ups or withdrawals settled")
+
+
 @payments_app.command("statement")
 def statement(
     waba_id: Annotated[int, typer.Option("--waba", help="The business account (WABA) id.")],

@@ -46,6 +46,7 @@ from parley.payments.provider import (
 )
 from parley.payments.reconcile import Mismatch, ReconcileReport, reconcile
 from parley.payments.repository import PaymentRow
+from parley.payments.sandbox_store import SandboxStore
 from parley.payments.service import CardDeclinedError, PaymentService, ProviderError
 from parley.payments.transfers import PersonPayments
 from parley.payments.wallets import PaymentFailedError, Wallets
@@ -88,6 +89,7 @@ __all__ = [
     "ReconcileReport",
     "SandboxBank",
     "SandboxPaymentProvider",
+    "SandboxStore",
     "SandboxWalletProvider",
     "WalletProvider",
     "Wallets",

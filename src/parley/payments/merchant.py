@@ -4,11 +4,13 @@ A paid order moves money in the unit that records the capture: payer source (pro
 payments clearing (the amount); clearing → merchant payable (amount − fee); clearing → payments revenue (the fee).
 A refund posts the mirror transfers, keyed by the refund's id, giving back the fee in proportion (`fees`).
 Each change a business must hear about (captured, failed, refunded) is a `statuses[].type = "payment"` webhook
-in the business outbox, written in the same unit.
+in the business outbox, written in the same unit. An order left `processing` by a process that died while its card
+was being charged is settled by a sweep (`settle_stuck`) from what the provider says.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -16,11 +18,13 @@ from sqlalchemy import Connection
 
 from parley.accounts import UserRow
 from parley.business import BusinessNumbers, BusinessOutbox, GraphScope, NumberRow
+from parley.config import PaymentSettings
 from parley.graph import GraphError
 from parley.kit.clock import Clock
-from parley.kit.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
+from parley.kit.errors import AppError, ConflictError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import MICROS, format_amount
+from parley.kit.periodic import PeriodicTask
 from parley.ledger import CREDIT, DEBIT, AccountRow, Ledger
 from parley.payments import merchant_repository as repo
 from parley.payments import repository as payments_repo
@@ -42,10 +46,12 @@ from parley.payments.orders import (
     parse_order_status,
     to_meta,
 )
-from parley.payments.provider import DECLINED, SUCCEEDED, CardDetails
+from parley.payments.provider import DECLINED, REQUIRES_CONFIRMATION, SUCCEEDED, CardDetails
 from parley.payments.repository import PaymentRow
 from parley.payments.service import CardDeclinedError, PaymentService, check_idempotency_key
 from parley.platform.db import Database
+
+log = logging.getLogger(__name__)
 
 PAYER = "person"
 WALLET = "wallet"  # the `provider` of a payment taken from the person's Parley Pay wallet
@@ -166,9 +172,19 @@ class MerchantPayments:
         outbox: BusinessOutbox,
         numbers: BusinessNumbers,
         fees: FeeSchedule,
+        settings: PaymentSettings,
     ) -> None:
         self._db, self._clock, self._ids, self._journal = db, clock, ids, journal
         self._payments, self._outbox, self._numbers, self._fees = payment_service, outbox, numbers, fees
+        self._settle_after_ms = int(settings.settle_after_s * 1000)
+        self._sweep = PeriodicTask("order-settle", settings.sweep_interval_s, self.settle_stuck)
+
+    def start(self) -> None:
+        """Start the sweep that settles orders a dead process left `processing`."""
+        self._sweep.start()
+
+    async def close(self) -> None:
+        await self._sweep.close()
 
     # --- sending (inside the Cloud API send) --------------------------------------------------------------
 
@@ -471,6 +487,43 @@ class MerchantPayments:
                 conn, f"{key}:fee", debit=clearing, credit=revenue, amount=fee, code="payment.fee", refs=refs
             )
         self._enqueue_in(conn, order, "captured", transaction, [], now)
+
+    async def settle_stuck(self, limit: int = 200) -> int:
+        """The sweep: orders `processing` for longer than `settle_after_s` (the process paying them died between
+        claiming the order and recording the card's answer) end as the provider says: captured once, in the unit
+        and under the ledger keys a confirm uses (a late confirm racing this moves nothing again), or back to
+        payable with a `failed` webhook (declined, canceled at the provider, or unknown to it). How many ended."""
+        if not self._payments.available:
+            return 0  # no provider to ask: nothing was charged through one here
+        before = self._clock.now_ms() - self._settle_after_ms
+        stuck = await self._db.read(lambda conn: repo.orders_processing_before(conn, before, limit))
+        ended = 0
+        for order in stuck:
+            try:
+                if await self._settle_one(order):
+                    ended += 1
+            except AppError as error:  # the provider did not answer this time: the others still settle
+                log.warning("order %s not settled yet: %s", order.id, error.message)
+        if ended:
+            self._outbox.wake()
+        return ended
+
+    async def _settle_one(self, order: OrderRow) -> bool:
+        payment_id = order.payment_id
+        if payment_id is None:
+            return False
+        payment = await self._db.read(lambda conn: repo.payment(conn, payment_id))
+        if payment is None or payment.provider == WALLET:
+            return False  # a wallet payment claims and captures in one unit: it is never left half-done
+
+        def capture_in(conn: Connection, paid: PaymentRow) -> None:
+            self._capture_in(conn, order.id, paid)
+
+        if payment.status == REQUIRES_CONFIRMATION:
+            payment = await self._payments.settle(payment, capture_in)
+        if payment.status == DECLINED:
+            await self._db.write("payments.order_failed", lambda conn: self._failed_in(conn, order.id, payment_id))
+        return payment.status in (SUCCEEDED, DECLINED)
 
     def _failed_in(self, conn: Connection, order_id: int, payment_id: int) -> None:
         order = repo.order(conn, order_id)

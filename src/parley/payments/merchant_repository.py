@@ -153,3 +153,15 @@ def attempts_of(conn: Connection, order_id: int) -> list[PaymentRow]:
 def payment(conn: Connection, payment_id: int) -> PaymentRow | None:
     row = conn.execute(select(payments).where(payments.c.id == payment_id)).first()
     return None if row is None else PaymentRow(**row._mapping)
+
+
+def orders_processing_before(conn: Connection, updated_before: int, limit: int) -> list[OrderRow]:
+    """Orders still claimed by a payment (`processing`) since before `updated_before`: the recovery sweep's work."""
+    o = merchant_orders.c
+    rows = conn.execute(
+        select(merchant_orders)
+        .where(o.payment_state == "processing", o.updated_at <= updated_before)
+        .order_by(o.id)
+        .limit(limit)
+    )
+    return [OrderRow(**r._mapping) for r in rows]

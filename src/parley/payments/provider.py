@@ -9,14 +9,18 @@ what comes back is the card's brand and last four digits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import datetime
 import hashlib
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from parley.kit.clock import Clock
 from parley.kit.errors import AppError, InvalidInputError, NotFoundError
+from parley.payments.sandbox_store import SandboxStore
 
 PaymentStatus = Literal["requires_confirmation", "succeeded", "declined", "requires_action", "processing"]
 REQUIRES_CONFIRMATION: PaymentStatus = "requires_confirmation"
@@ -84,6 +88,11 @@ class PaymentProvider(Protocol):
 
     async def get_payment(self, payment_id: str) -> ProviderPayment: ...
 
+    async def cancel_payment(self, payment_id: str) -> ProviderPayment:
+        """Cancel a payment whose card was not charged (it answers `declined`); one already ended answers as it
+        ended. Parley's sweep calls it for a payment its process died confirming, so a late confirm cannot charge."""
+        ...
+
 
 def luhn_valid(digits: str) -> bool:
     """The check digit every card number carries (ISO/IEC 7812)."""
@@ -130,6 +139,7 @@ def checked_card(number: str, exp_month: int, exp_year: int, cvc: str) -> CardDe
     return CardDetails(digits, exp_month, exp_year, cvc)
 
 
+_PAYMENT, _PAYOUT = "payment", "payout"  # the sandbox store's kinds
 # Stripe's test cards that Parley's sandbox knows: number -> (decline code, message); success needs no entry.
 SANDBOX_SUCCESS_CARD = "4242424242424242"
 SANDBOX_DECLINES: dict[str, tuple[str, str]] = {
@@ -142,33 +152,64 @@ class SandboxPaymentProvider:
     """Stripe-test-mode-like: 4242 4242 4242 4242 succeeds (any future expiry, any CVC), 4000 0000 0000 0002
     and 4000 0000 0000 9995 decline, an expired card declines, any other valid number succeeds.
 
-    Payments live in this process's memory (like test data, they are gone after a restart): Parley's own
-    payment records are the source of truth, this only answers as a provider would.
+    Payments live in a `SandboxStore`: this process's memory, or (as the container sets it up) a small SQLite file
+    under the data directory, so that after a restart the sandbox still answers for the payments it took, as a
+    real provider remembers them, and its record of charges shows any payment charged twice.
     """
 
     name = "sandbox"
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, store: SandboxStore | None = None, latency_s: float = 0.0) -> None:
         self._clock = clock
-        self._payments: dict[str, ProviderPayment] = {}
+        self._store = store or SandboxStore()
+        # How long a confirm's answer takes to come back after the card was charged (a real network's second).
+        self._latency_s = latency_s
         self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        """One change at a time: in this process (the lock) and across processes sharing the file."""
+        async with self._lock:
+            with self._store.transaction():
+                yield
+
+    def _get(self, kind: str, payment_id: str) -> ProviderPayment | None:
+        body = self._store.get(kind, payment_id)
+        return None if body is None else ProviderPayment(**body)
+
+    def _put(self, kind: str, payment: ProviderPayment) -> ProviderPayment:
+        before = self._get(kind, payment.id)
+        charged = payment.status == SUCCEEDED and (before is None or before.status != SUCCEEDED)
+        self._store.put(kind, dataclasses.asdict(payment), charged=charged)
+        return payment
+
+    def charges(self) -> list[tuple[str, str, int, str]]:
+        """(kind, id, amount, currency) of each time the sandbox took or paid out money."""
+        return self._store.charges()
+
+    def close(self) -> None:
+        self._store.close()
 
     async def create_payment(self, amount: int, currency: str, idempotency_key: str) -> ProviderPayment:
         if amount <= 0:
             raise InvalidInputError("a payment must be a positive amount")
         payment_id = "pi_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-        async with self._lock:
-            existing = self._payments.get(payment_id)
+        async with self._guard():
+            existing = self._get(_PAYMENT, payment_id)
             if existing is not None:
                 if (existing.amount, existing.currency) != (amount, currency):
                     raise InvalidInputError("this idempotency key was used for another amount")
                 return existing
-            created = ProviderPayment(payment_id, amount, currency, REQUIRES_CONFIRMATION)
-            self._payments[payment_id] = created
-            return created
+            return self._put(_PAYMENT, ProviderPayment(payment_id, amount, currency, REQUIRES_CONFIRMATION))
 
     async def confirm_payment(self, payment_id: str, card: CardDetails) -> ProviderPayment:
-        async with self._lock:
+        answer = await self._confirm_card(payment_id, card)
+        if self._latency_s:
+            await asyncio.sleep(self._latency_s)
+        return answer
+
+    async def _confirm_card(self, payment_id: str, card: CardDetails) -> ProviderPayment:
+        async with self._guard():
             payment = self._known(payment_id)
             if payment.status != REQUIRES_CONFIRMATION:
                 return payment  # a repeated confirm answers what the first one did
@@ -181,15 +222,27 @@ class SandboxPaymentProvider:
                 done = ProviderPayment(
                     payment.id, payment.amount, payment.currency, DECLINED, brand, last4, code, reason
                 )
-            self._payments[payment_id] = done
-            return done
+            return self._put(_PAYMENT, done)
 
     async def get_payment(self, payment_id: str) -> ProviderPayment:
-        async with self._lock:
+        async with self._guard():
             return self._known(payment_id)
 
+    async def cancel_payment(self, payment_id: str) -> ProviderPayment:
+        async with self._guard():
+            payment = self._known(payment_id)
+            if payment.status not in (REQUIRES_CONFIRMATION, REQUIRES_ACTION):
+                return payment
+            canceled = replace(
+                payment,
+                status=DECLINED,
+                decline_code="canceled",
+                decline_reason="The payment was canceled before the card was charged.",
+            )
+            return self._put(_PAYMENT, canceled)
+
     def _known(self, payment_id: str) -> ProviderPayment:
-        found = self._payments.get(payment_id)
+        found = self._get(_PAYMENT, payment_id)
         if found is None:
             raise UnknownProviderPaymentError(f"the payment provider has no payment {payment_id!r}")
         return found
@@ -319,16 +372,12 @@ class SandboxWalletProvider(SandboxPaymentProvider):
     ProviderTimeoutError and completes when looked up. Card 4000 0025 0000 3155 asks for the code too.
     Payouts follow the same names (no second step)."""
 
-    def __init__(self, clock: Clock) -> None:
-        super().__init__(clock)
-        self._payouts: dict[str, ProviderPayment] = {}
-
     async def confirm_with(self, payment_id: str, method: PaymentMethod) -> ProviderPayment:
         outcome = _sandbox_outcome(method)
         if outcome == "card":
             assert isinstance(method, CardDetails)
             return await self.confirm_payment(payment_id, method)
-        async with self._lock:
+        async with self._guard():
             payment = self._known(payment_id)
             if payment.status != REQUIRES_CONFIRMATION:
                 return payment
@@ -349,15 +398,14 @@ class SandboxWalletProvider(SandboxPaymentProvider):
             elif outcome == "action":
                 done = replace(base, status=REQUIRES_ACTION)
             elif outcome == "timeout":
-                self._payments[payment_id] = base
+                self._put(_PAYMENT, base)
                 raise ProviderTimeoutError("the payment provider did not answer in time")
             else:
                 done = replace(base, status=SUCCEEDED)
-            self._payments[payment_id] = done
-            return done
+            return self._put(_PAYMENT, done)
 
     async def submit_code(self, payment_id: str, code: str) -> ProviderPayment:
-        async with self._lock:
+        async with self._guard():
             payment = self._known(payment_id)
             if payment.status != REQUIRES_ACTION:
                 return payment
@@ -367,14 +415,13 @@ class SandboxWalletProvider(SandboxPaymentProvider):
                 done = replace(
                     payment, status=DECLINED, decline_code="incorrect_code", decline_reason="The code was incorrect."
                 )
-            self._payments[payment_id] = done
-            return done
+            return self._put(_PAYMENT, done)
 
     async def get_payment(self, payment_id: str) -> ProviderPayment:
-        async with self._lock:
+        async with self._guard():
             payment = self._known(payment_id)
             if payment.status == PROCESSING:  # the bank answered meanwhile
-                payment = self._payments[payment_id] = replace(payment, status=SUCCEEDED)
+                payment = self._put(_PAYMENT, replace(payment, status=SUCCEEDED))
             return payment
 
     async def create_payout(
@@ -383,17 +430,17 @@ class SandboxWalletProvider(SandboxPaymentProvider):
         if amount <= 0:
             raise InvalidInputError("a payout must be a positive amount")
         payout_id = "po_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-        async with self._lock:
-            existing = self._payouts.get(payout_id)
+        async with self._guard():
+            existing = self._get(_PAYOUT, payout_id)
             if existing is not None:
                 if existing.status == PROCESSING:  # asked again after a timeout: the bank answered meanwhile
-                    existing = self._payouts[payout_id] = replace(existing, status=SUCCEEDED)
+                    existing = self._put(_PAYOUT, replace(existing, status=SUCCEEDED))
                 return existing
             handle = handle_of(destination)
             outcome = _sandbox_outcome(destination)
             base = ProviderPayment(payout_id, amount, currency, PROCESSING, handle=handle)
             if outcome == "timeout":
-                self._payouts[payout_id] = base
+                self._put(_PAYOUT, base)
                 raise ProviderTimeoutError("the payment provider did not answer in time")
             if outcome == "failure":
                 done = replace(
@@ -401,14 +448,13 @@ class SandboxWalletProvider(SandboxPaymentProvider):
                 )
             else:
                 done = replace(base, status=SUCCEEDED)
-            self._payouts[payout_id] = done
-            return done
+            return self._put(_PAYOUT, done)
 
     async def get_payout(self, payout_id: str) -> ProviderPayment:
-        async with self._lock:
-            found = self._payouts.get(payout_id)
+        async with self._guard():
+            found = self._get(_PAYOUT, payout_id)
             if found is None:
                 raise UnknownProviderPaymentError(f"the payment provider has no payout {payout_id!r}")
             if found.status == PROCESSING:
-                found = self._payouts[payout_id] = replace(found, status=SUCCEEDED)
+                found = self._put(_PAYOUT, replace(found, status=SUCCEEDED))
             return found

@@ -22,6 +22,7 @@ from parley.payments.provider import (
     CardDetails,
     PaymentProvider,
     PaymentsUnavailableError,
+    ProviderPayment,
 )
 from parley.payments.repository import PaymentRow
 from parley.platform.db import Database
@@ -149,26 +150,65 @@ class PaymentService:
             remote = await provider.confirm_payment(payment.provider_payment_id, card)
             if remote.status not in (SUCCEEDED, DECLINED):
                 raise ProviderError("the payment provider did not complete the payment; please try again")
-            now = self._clock.now_ms()
-
-            def unit(conn: Connection) -> PaymentRow:
-                moved = repo.complete(
-                    conn,
-                    payment_id,
-                    status=remote.status,
-                    card_brand=remote.card_brand,
-                    card_last4=remote.card_last4,
-                    decline_code=remote.decline_code,
-                    decline_reason=None if remote.decline_reason is None else remote.decline_reason[:200],
-                    completed_at=now,
-                )
-                done = repo.get(conn, payment_id)
-                assert done is not None
-                if moved and done.status == SUCCEEDED:
-                    on_succeeded(conn, done)
-                return done
-
-            payment = await self._db.write("payments.confirm", unit)
+            payment = await self._record(payment_id, remote, on_succeeded)
         if payment.status == DECLINED:
             raise CardDeclinedError(payment.decline_reason or "Your card was declined.")
         return payment
+
+    async def settle(self, payment: PaymentRow, on_succeeded: Callable[[Connection, PaymentRow], object]) -> PaymentRow:
+        """End a payment whose confirm was never recorded (its process died between the provider and the database)
+        from what the provider says: succeeded is recorded, `on_succeeded` included, in the unit `confirm` would
+        have used (so a late confirm racing this pays for nothing again); one the provider never charged is
+        canceled there first (a late confirm cannot charge it) and recorded as declined, as is one the provider
+        does not know. Still in flight at the provider: left as it is, for a later sweep."""
+        provider = self._needs_provider()
+        if payment.status != REQUIRES_CONFIRMATION or provider.name != payment.provider:
+            return payment
+        try:
+            remote = await provider.get_payment(payment.provider_payment_id)
+            if remote.status not in (SUCCEEDED, DECLINED):
+                remote = await provider.cancel_payment(payment.provider_payment_id)
+        except NotFoundError:
+            remote = ProviderPayment(
+                payment.provider_payment_id,
+                payment.amount,
+                payment.currency,
+                DECLINED,
+                decline_code="payment_not_found",
+                decline_reason="The payment provider has no record of this payment: nothing was charged.",
+            )
+        if remote.status not in (SUCCEEDED, DECLINED):
+            return payment
+        return await self._record(payment.id, remote, on_succeeded)
+
+    async def _record(
+        self, payment_id: int, remote: ProviderPayment, on_succeeded: Callable[[Connection, PaymentRow], object]
+    ) -> PaymentRow:
+        """What the provider answered, in one unit; only the unit that moves the payment out of
+        `requires_confirmation` runs `on_succeeded`."""
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> PaymentRow:
+            moved = repo.complete(
+                conn,
+                payment_id,
+                status=remote.status,
+                card_brand=remote.card_brand,
+                card_last4=remote.card_last4,
+                decline_code=remote.decline_code,
+                decline_reason=None if remote.decline_reason is None else remote.decline_reason[:200],
+                completed_at=now,
+            )
+            done = repo.get(conn, payment_id)
+            assert done is not None
+            if moved and done.status == SUCCEEDED:
+                on_succeeded(conn, done)
+            return done
+
+        return await self._db.write("payments.confirm", unit)
+
+    def close(self) -> None:
+        """Let the provider go (the sandbox's file)."""
+        close = getattr(self._provider, "close", None)
+        if close is not None:
+            close()
