@@ -455,12 +455,7 @@ class MerchantPayments:
         )
         if not moved:
             raise OrderAlreadyPaidError("this order was paid by another payment")
-        cur = order.currency
-        clearing = self._account(conn, payments_clearing_key(cur), DEBIT, "payments_clearing")
-        payable = self._account(
-            conn, merchant_payable_key(order.waba_id, cur), CREDIT, "merchant_payable", order.waba_id
-        )
-        revenue = self._account(conn, payments_revenue_key(cur), CREDIT, "revenue")
+        clearing, payable, revenue = self._order_books_in(conn, order)
         # What payouts, disputes, statements and the reconciliation report read: the merchant and the provider's id.
         refs = {
             "order_id": order.id,
@@ -673,11 +668,7 @@ class MerchantPayments:
         else:
             provider = "sandbox" if payment is None else payment.provider
             source = self._account(conn, provider_clearing_key(provider, cur), DEBIT, "provider_clearing")
-        clearing = self._account(conn, payments_clearing_key(cur), DEBIT, "payments_clearing")
-        payable = self._account(
-            conn, merchant_payable_key(order.waba_id, cur), CREDIT, "merchant_payable", order.waba_id
-        )
-        revenue = self._account(conn, payments_revenue_key(cur), CREDIT, "revenue")
+        clearing, payable, revenue = self._order_books_in(conn, order)
         refs = {
             "order_id": order.id,
             "waba_id": order.waba_id,
@@ -726,6 +717,15 @@ class MerchantPayments:
         )
 
     # --- shared ---------------------------------------------------------------------------------------------
+
+    def _order_books_in(self, conn: Connection, order: OrderRow) -> tuple[AccountRow, AccountRow, AccountRow]:
+        """The accounts an order's money moves between: payments clearing, the merchant's payable, revenue."""
+        cur = order.currency
+        return (
+            self._account(conn, payments_clearing_key(cur), DEBIT, "payments_clearing"),
+            self._account(conn, merchant_payable_key(order.waba_id, cur), CREDIT, "merchant_payable", order.waba_id),
+            self._account(conn, payments_revenue_key(cur), CREDIT, "revenue"),
+        )
 
     def _account(self, conn: Connection, key: str, side: str, kind: str, owner_id: int | None = None) -> AccountRow:
         currency = key.rsplit(":", 1)[1]
