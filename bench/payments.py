@@ -259,7 +259,9 @@ async def closed_loop(
     return tally
 
 
-def report(name: str, tally: Tally, seconds: float, receiver: Receiver | None = None) -> dict[str, Any]:
+def report(
+    name: str, tally: Tally, seconds: float, receiver: Receiver | None = None, server_cpu_s: float | None = None
+) -> dict[str, Any]:
     row: dict[str, Any] = {
         "phase": name,
         "per_s": round(tally.done / seconds, 1),
@@ -269,6 +271,10 @@ def report(name: str, tally: Tally, seconds: float, receiver: Receiver | None = 
             for k, v in latency_summary(tally.latencies_ms or []).items()
         },
     }
+    if server_cpu_s is not None and tally.done:
+        # What one operation costs the server in CPU, whoever limits the rate (here, often the load generator).
+        row["server_cpu_ms_per_op"] = round(server_cpu_s * 1000 / tally.done, 3)
+        row["server_cores"] = round(server_cpu_s / seconds, 2)
     if receiver is not None and tally.webhook_due:
         lags = [(receiver.captured[r] - due) * 1000 for r, due in tally.webhook_due.items() if r in receiver.captured]
         summary = latency_summary(lags)
@@ -290,11 +296,13 @@ async def main(args: argparse.Namespace) -> None:
         base = f"http://127.0.0.1:{server.port}"
         rows = []
         try:
+            cpu = server.cpu()
             sends = await closed_loop(base, args.clients, args.seconds, person_send, shops, people)
-            rows.append(report("person sends alone", sends, args.seconds))
+            send_cpu, cpu = server.cpu() - cpu, server.cpu()
+            rows.append(report("person sends alone", sends, args.seconds, server_cpu_s=send_cpu))
             flows = await closed_loop(base, args.clients, args.seconds, pay_flow, shops, people)
-            await asyncio.sleep(2)  # let the last webhooks arrive
-            rows.append(report("payment flows alone", flows, args.seconds, receiver))
+            await asyncio.sleep(2)  # let the last webhooks arrive (their delivery is part of a payment's cost)
+            rows.append(report("payment flows alone", flows, args.seconds, receiver, server.cpu() - cpu))
             both_sends, both_flows = await asyncio.gather(
                 closed_loop(base, args.clients, args.seconds, person_send, shops, people),
                 closed_loop(base, args.clients, args.seconds, pay_flow, shops, people),
@@ -306,6 +314,12 @@ async def main(args: argparse.Namespace) -> None:
             server.stop()
         for row in rows:
             print(orjson.dumps(row).decode())
+        send_ms, flow_ms = rows[0].get("server_cpu_ms_per_op"), rows[1].get("server_cpu_ms_per_op")
+        if send_ms and flow_ms:
+            print(
+                f"a payment costs {flow_ms / send_ms:.2f} sends of server CPU "
+                f"({rows[0]['per_s'] / rows[1]['per_s']:.2f} by rate)"
+            )
         print(parley_cli(data_dir, "ledger", "verify", "--json")[-600:])
     finally:
         await receiver.stop()

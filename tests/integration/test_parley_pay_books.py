@@ -41,9 +41,9 @@ async def test_a_paid_and_partly_refunded_order_reconciles_states_pays_out_and_c
     )
     assert statement.closing == await _balance(server, payable_key) == 96_010_000
 
-    # The young capture holds what the payable has left after the refund, not its whole net credit.
+    # The young capture's net credit is held (pending); the refund came out of the available part, now below zero.
     [view] = await c.payouts.payables(int(biz.waba_id))
-    assert (view.balance, view.available, view.held) == (96_010_000, 0, 96_010_000)
+    assert (view.balance, view.available, view.held) == (96_010_000, 0, 105_610_000)
     # Nothing is paid out before the holding delay; after it, the whole payable goes to the bank.
     early = await c.payouts.run_due()
     assert early.paid == []

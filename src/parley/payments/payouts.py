@@ -235,9 +235,9 @@ class Payouts:
                     continue
                 matured = matured_in(conn, self._journal, account, cutoff)
                 available = max(whole_minor_units(matured, parsed[1]), 0)
-                # Young captures hold at most what the payable still has (refunds and disputes came out of it).
-                held = max(0, min(account.balance, account.balance - matured))
-                views.append(PayableView(parsed[0], parsed[1], account.balance, available, held))
+                # As Stripe splits a balance: pending (young captures' net) + available (the rest, which refunds and
+                # chargebacks come out of, so it may be below zero while the pending part waits).
+                views.append(PayableView(parsed[0], parsed[1], account.balance, available, account.balance - matured))
             views.sort(key=lambda v: (v.waba_id, v.currency))
             return views
 
