@@ -172,7 +172,11 @@ class InboxCommerce:
             if catalog is not None and any("retailer_id" in i for i in items):
                 order["catalog_id"] = catalog["id"]
             if minutes is not None:
-                at = self._clock.now_ms() // 1000 + minutes * 60
+                # A retry with the same key must rebuild the same message (else it is refused as another one), so
+                # the expiry counts from the end of the current 5-minute slot: `minutes` ahead at least, and the
+                # same for a retry moments later.
+                slot = _EXPIRY_SLOT_S
+                at = (self._clock.now_ms() // 1000 // slot + 1) * slot + minutes * 60
                 order["expiration"] = {"timestamp": str(at), "description": f"Pay within {_duration(minutes)}"}
             order["items"] = items
             order["subtotal"] = _amount(subtotal)
@@ -229,6 +233,9 @@ class InboxCommerce:
             digest = hashlib.sha256(f"{ctx.waba_id}:{ctx.agent_id}:{idempotency_key}".encode()).hexdigest()
             return f"PR-{digest[:24]}"
         return f"PR-{self._ids.next_id()}"
+
+
+_EXPIRY_SLOT_S = 300
 
 
 def _with_image(row: dict[str, Any]) -> dict[str, Any]:
