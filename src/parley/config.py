@@ -285,6 +285,52 @@ class InboxSettings(BaseModel):
     stream_session_check_s: float = Field(default=60.0, gt=0)
 
 
+class AdsSettings(BaseModel):
+    """Click-to-chat ads (see docs/ads.md): serving, attribution windows and who may be targeted by interest."""
+
+    # Billed events are buffered and written (rows + one ledger transfer per ad set) at most this often.
+    flush_interval_s: float = Field(default=1.0, gt=0)
+    # The lowest price an impression or click clears at, in units of the account's currency per 1,000 impressions.
+    reserve_cpm: str = Field(default="0.50", pattern=r"^\d+(\.\d{1,6})?$")
+    click_window_days: int = Field(default=7, ge=1, le=28)
+    view_window_days: int = Field(default=1, ge=0, le=7)
+    # People in these markets are targeted by market and language only (no interest segments).
+    no_interest_markets: list[str] = Field(
+        default_factory=lambda: [
+            "AT",
+            "BE",
+            "BG",
+            "HR",
+            "CY",
+            "CZ",
+            "DK",
+            "EE",
+            "FI",
+            "FR",
+            "DE",
+            "GR",
+            "HU",
+            "IE",
+            "IT",
+            "LV",
+            "LT",
+            "LU",
+            "MT",
+            "NL",
+            "PL",
+            "PT",
+            "RO",
+            "SK",
+            "SI",
+            "ES",
+            "SE",
+            "IS",
+            "LI",
+            "NO",
+        ]
+    )
+
+
 class SqliteSettings(BaseModel):
     # FULL: a commit reaches the disk before the 200 (group commit pays the fsync once per batch).
     synchronous: str = Field(default="FULL", pattern="^(OFF|NORMAL|FULL|EXTRA)$")
@@ -352,6 +398,7 @@ class Settings(BaseSettings):
     payments: PaymentSettings = PaymentSettings()
     payouts: PayoutSettings = PayoutSettings()
     person_pay: PersonPaySettings = PersonPaySettings()
+    ads: AdsSettings = AdsSettings()
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()

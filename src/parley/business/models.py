@@ -136,6 +136,12 @@ referral_links = Table(
     Column("headline", String(256), nullable=False, server_default=""),
     Column("body", String(1024), nullable=False, server_default=""),
     Column("prefilled_text", String(1024), nullable=False, server_default=""),
+    # What an ad's referral carries beyond its texts (Meta's referral object): media and the greeting.
+    Column("media_type", String(8), nullable=False, server_default=""),  # image | video | ""
+    Column("image_url", String(512), nullable=False, server_default=""),
+    Column("video_url", String(512), nullable=False, server_default=""),
+    Column("thumbnail_url", String(512), nullable=False, server_default=""),
+    Column("welcome_message", String(1024), nullable=False, server_default=""),
     Column("created_at", BigInteger, nullable=False),
 )
 

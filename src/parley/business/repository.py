@@ -392,6 +392,11 @@ class ReferralLinkRow:
     body: str
     prefilled_text: str
     created_at: int
+    media_type: str = ""
+    image_url: str = ""
+    video_url: str = ""
+    thumbnail_url: str = ""
+    welcome_message: str = ""
 
 
 def insert_referral_link(conn: Connection, row: ReferralLinkRow) -> None:

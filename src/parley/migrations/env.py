@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import parley.accounts.models
+import parley.ads.models
 import parley.billing.models
 import parley.business.models
 import parley.commerce.cart_models

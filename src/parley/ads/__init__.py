@@ -1,0 +1,3 @@
+"""Click-to-chat ads: ad accounts, campaigns, ad sets and ads (a Marketing-API-like surface), the auction that fills
+ad slots on publishers' pages, clicks that open a chat with a `referral`, and attribution of conversations,
+orders and reported conversions back to the click. Spend posts to the ledger (`platform:revenue:ads:{CUR}`)."""
