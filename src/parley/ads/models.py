@@ -51,7 +51,9 @@ ad_sets = Table(
     Column("end_time", BigInteger, nullable=True),  # required with a lifetime budget
     # LOWEST_COST_WITHOUT_CAP (automatic) | COST_CAP | LOWEST_COST_WITH_BID_CAP
     Column("bid_strategy", String(32), nullable=False),
-    Column("bid_amount", BigInteger, nullable=True),  # micros per billing event; required for the two caps
+    Column(
+        "bid_amount", BigInteger, nullable=True
+    ),  # micros per 1,000 impressions (IMPRESSIONS) or per click (CLICKS); for the caps
     Column("billing_event", String(16), nullable=False),  # IMPRESSIONS (a price per impression) | CLICKS
     Column("optimization_goal", String(32), nullable=False),  # CONVERSATIONS | LINK_CLICKS | IMPRESSIONS | ...
     Column("pacing", String(16), nullable=False, server_default="standard"),  # standard | no_pacing
