@@ -186,3 +186,15 @@ ad_preferences = Table(
     Column("consented_at", BigInteger, nullable=True),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+# A Graph create retried with the same `Idempotency-Key` (per business account) answers the object it first made;
+# `fingerprint` binds the key to the request (another request with the same key is refused).
+ad_write_keys = Table(
+    "ad_write_keys",
+    metadata,
+    Column("waba_id", Id, primary_key=True),
+    Column("idempotency_key", String(128), primary_key=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("object_id", Id, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)

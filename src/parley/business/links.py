@@ -110,3 +110,34 @@ class ReferralLinks:
         )
         await self._db.write("business.create_link", lambda c: repo.insert_referral_link(c, row))
         return {"code": code, "url": f"{public}/c/{code}", "source_id": row.source_id}
+
+    def create_ad_link_in(self, conn: Connection, number_id: int, ad_id: int, creative: dict[str, str]) -> str:
+        """The click-to-chat link of an ad, in the caller's unit (the ad and its link exist together or not at all).
+        `creative`: headline, body, prefilled_text, media_type, image_url, video_url, thumbnail_url,
+        welcome_message. Returns the link's code."""
+        code = secrets.token_urlsafe(12)
+        row = repo.ReferralLinkRow(
+            code=code,
+            phone_number_id=number_id,
+            source_type="ad",
+            source_id=str(ad_id),
+            source_url=f"{self._public_url}/c/{code}",
+            created_at=self._clock.now_ms(),
+            **_ad_link_texts(creative),
+        )
+        repo.insert_referral_link(conn, row)
+        return code
+
+    def update_ad_link_in(self, conn: Connection, code: str, creative: dict[str, str]) -> None:
+        """Keep an ad's link in step with its edited creative (same keys as `create_ad_link_in`)."""
+        repo.update_referral_link(conn, code, _ad_link_texts(creative))
+
+    def link_url(self, code: str) -> str:
+        return f"{self._public_url}/c/{code}"
+
+
+def _ad_link_texts(creative: dict[str, str]) -> dict[str, str]:
+    keys = ("headline", "body", "prefilled_text", "media_type", "image_url", "video_url", "thumbnail_url")
+    values = {key: creative.get(key, "")[:512] for key in keys}
+    values["welcome_message"] = creative.get("welcome_message", "")[:1024]
+    return values

@@ -505,3 +505,8 @@ def delete_referral_link(conn: Connection, code: str) -> None:
     """The link and its clicks: a deleted short link no longer opens a chat, and its counts go with it."""
     conn.execute(referral_clicks.delete().where(referral_clicks.c.code == code))
     conn.execute(referral_links.delete().where(referral_links.c.code == code))
+
+
+def update_referral_link(conn: Connection, code: str, values: dict[str, str]) -> None:
+    """An ad's link follows its creative (texts, media, greeting); the code and the clicks stay."""
+    conn.execute(update(referral_links).where(referral_links.c.code == code).values(**values))
