@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from parley import __version__
 from parley.accounts import endpoints as account_endpoints
 from parley.admission import RequestAdmission, overloaded_graph_error
+from parley.ads import client_endpoints as ads_client_endpoints  # ads
+from parley.ads import endpoints as ads_endpoints  # ads
 from parley.api_docs import add_offline_docs
 from parley.billing import endpoints as billing_endpoints
 from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
@@ -342,6 +344,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         merchant_endpoints.graph,
         merchant_endpoints.client,
         cart_endpoints.router,  # cart
+        ads_endpoints.router,  # ads
+        ads_endpoints.public_router,  # ads
+        ads_client_endpoints.router,  # ads
     ):
         app.include_router(router)
 

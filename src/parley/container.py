@@ -15,6 +15,7 @@ from parley.accounts import (
     NoCodeSender,
     revocation_counter_sql,
 )
+from parley.ads import AdsManager, AdsPreferences, ViewerIds
 from parley.billing import BillingService
 from parley.business import (
     BusinessAccounts,
@@ -107,6 +108,9 @@ class Container:
     cart_orders: CartOrders  # cart
     wallets: Wallets
     person_payments: PersonPayments
+    ads: AdsManager  # ads
+    ad_preferences: AdsPreferences  # ads
+    ad_viewers: ViewerIds  # ads
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -254,6 +258,11 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     person_payments = PersonPayments(db, clock, ids, journal, wallets, messaging, pay_limits, settings.person_pay)
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
+    referral_links = ReferralLinks(
+        db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
+    )
+    ad_viewers = ViewerIds(_derived(code_secret, "ad-viewers"))  # ads
+    ads = AdsManager(db, bus, clock, ids, numbers, billing, referral_links, settings.ads, settings.public_url)  # ads
     return Container(
         settings=settings,
         clock=clock,
@@ -282,9 +291,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         templates=TemplateService(db, clock, ids, settings.templates),
         inbox=inbox,
         streams=LiveStreams(settings.limits.max_streams_per_account),
-        referral_links=ReferralLinks(
-            db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
-        ),
+        referral_links=referral_links,
         payments=payment_service,
         inbox_commerce=InboxCommerce(inbox, InboxCatalog(db, clock, catalogs), clock, ids),
         payouts=Payouts(
@@ -302,6 +309,9 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         cart_orders=CartOrders(db),  # cart
         wallets=wallets,
         person_payments=person_payments,
+        ads=ads,  # ads
+        ad_preferences=AdsPreferences(db, clock, ad_viewers),  # ads
+        ad_viewers=ad_viewers,  # ads
         revocation_counter=revocations,
         background=background,
     )

@@ -54,12 +54,12 @@ def text(field: str, value: Any, limit: int, *, required: bool = False) -> str:
         return ""
     if not isinstance(value, str):
         raise bad(field, "must be a string")
-    value = str(value).strip()
-    if required and not value:
+    stripped = value.strip()
+    if required and not stripped:
         raise bad(field, "is required")
-    if len(value) > limit:
-        raise bad(field, f"must be at most {limit} characters (got {len(value)})")
-    return value
+    if len(stripped) > limit:
+        raise bad(field, f"must be at most {limit} characters (got {len(stripped)})")
+    return stripped
 
 
 def enum(field: str, value: Any, allowed: tuple[str, ...]) -> str:

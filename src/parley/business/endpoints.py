@@ -71,6 +71,9 @@ async def get_object(
     if found is None:  # a product item, catalog or product set (their own field lists)
         found = await container.catalogs.graph_object(scope, oid, fields)
         specs = [] if found is not None else specs
+    if found is None:  # a campaign, ad set or ad (their own field lists)
+        found = await container.ads.graph_object(scope, oid, fields)
+        specs = [] if found is not None else specs
     if found is None:
         found = await container.graph_media.media_object(
             scope, oid, _optional_id(phone_number_id), version=parse_version(version)
@@ -109,6 +112,9 @@ async def post_object(
     edited = await container.catalogs.update_graph_object(scope, oid, body)  # a product item
     if edited is not None:
         return edited
+    edited = await container.ads.update_graph_object(scope, oid, body)  # a campaign, ad set or ad
+    if edited is not None:
+        return edited
     edited = await container.templates.edit_object(scope, oid, body)
     if edited is None:
         raise object_not_found(object_id)
@@ -123,6 +129,9 @@ async def delete_object(
     phone_number_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     deleted = await container.catalogs.delete_graph_object(scope, _object_id(object_id))  # a product item
+    if deleted is not None:
+        return deleted
+    deleted = await container.ads.delete_graph_object(scope, _object_id(object_id))  # a campaign, ad set or ad
     if deleted is not None:
         return deleted
     deleted = await container.graph_media.delete_media_object(

@@ -1,0 +1,107 @@
+"""Marketing-API-like Graph routes of ads: the business account's ad account, its campaigns, ad sets and ads, and
+the public media of approved creatives. (`GET/POST/DELETE /{id}` of a campaign, ad set or ad go through business's
+`/{object_id}` dispatcher.)"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import FileResponse
+
+from parley.graph import GraphError
+from parley.http import ContainerDep, GraphScopeDep, graph_router
+from parley.kit.errors import NotFoundError
+
+router = graph_router("ads")
+public_router = APIRouter(prefix="/ads/v1", tags=["ads"])
+
+LimitQuery = Annotated[int | None, Query(description="page size, 1 to 100")]
+AfterQuery = Annotated[str | None, Query(max_length=128, description="paging.cursors.after of the previous page")]
+FieldsQuery = Annotated[str | None, Query(max_length=1000)]
+KeyHeader = Annotated[str | None, Header(max_length=128, description="a retry with the same key creates nothing new")]
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    """A Graph write's parameters as Meta takes them: the query string plus a JSON object or form body."""
+    params: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "access_token"}
+    kind = request.headers.get("content-type", "")
+    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        params.update({k: v for k, v in form.items() if isinstance(v, str) and k != "access_token"})
+        return params
+    raw = await request.body()
+    if raw.strip():
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise GraphError(100, f"the request body is not valid JSON: {exc}") from exc
+        if not isinstance(body, dict):
+            raise GraphError(100, "the request body must be a JSON object")
+        params.update(body)
+    return params
+
+
+def _with_next(request: Request, page: dict[str, Any], after: str | None) -> dict[str, Any]:
+    if after is not None and "paging" in page:
+        page["paging"]["next"] = str(request.url.include_query_params(after=after))
+    return page
+
+
+@router.post("/{waba_id}/adaccounts", summary="Open the business account's ad account (Parley extension)")
+async def create_account(waba_id: str, c: ContainerDep, scope: GraphScopeDep) -> dict[str, str]:
+    return await c.ads.create_account(scope, waba_id)
+
+
+@router.get("/act_{account_id}", summary="An ad account")
+async def get_account(account_id: str, c: ContainerDep, scope: GraphScopeDep, fields: FieldsQuery = None) -> Any:
+    return await c.ads.account_object(scope, f"act_{account_id}", fields)
+
+
+@router.post("/act_{account_id}/campaigns", summary="Create a campaign")
+async def create_campaign(
+    account_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep, idempotency_key: KeyHeader = None
+) -> dict[str, str]:
+    return await c.ads.create_campaign(scope, f"act_{account_id}", await _params(request), idempotency_key)
+
+
+@router.post("/act_{account_id}/adsets", summary="Create an ad set (budget, schedule, bid, targeting)")
+async def create_ad_set(
+    account_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep, idempotency_key: KeyHeader = None
+) -> dict[str, str]:
+    return await c.ads.create_ad_set(scope, f"act_{account_id}", await _params(request), idempotency_key)
+
+
+@router.post("/act_{account_id}/ads", summary="Create an ad (its creative is reviewed at once)")
+async def create_ad(
+    account_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep, idempotency_key: KeyHeader = None
+) -> dict[str, str]:
+    return await c.ads.create_ad(scope, f"act_{account_id}", await _params(request), idempotency_key)
+
+
+@router.get("/act_{account_id}/{edge}", summary="An ad account's campaigns, adsets or ads")
+async def list_edge(
+    account_id: str,
+    edge: str,
+    request: Request,
+    c: ContainerDep,
+    scope: GraphScopeDep,
+    fields: FieldsQuery = None,
+    limit: LimitQuery = None,
+    after: AfterQuery = None,
+) -> dict[str, Any]:
+    if edge not in ("campaigns", "adsets", "ads"):
+        raise GraphError(100, f"Unknown path components: /{edge[:40]}", http_status=400)
+    page, next_after = await c.ads.list_edge(scope, f"act_{account_id}", edge, fields, limit, after)
+    return _with_next(request, page, next_after)
+
+
+@public_router.get(
+    "/creatives/{ad_id}/media", summary="An approved ad's image or video (public)", response_class=FileResponse
+)
+async def creative_media(ad_id: str, c: ContainerDep) -> FileResponse:
+    item = await c.ads.creative_media(ad_id)
+    if item is None:
+        raise NotFoundError("this ad has no approved media")
+    return FileResponse(item.path, media_type=item.mime_type, headers={"Cache-Control": "public, max-age=3600"})

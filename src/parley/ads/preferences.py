@@ -1,0 +1,68 @@
+"""People's ad preferences: interests a person chose to see ads about. Opt-in only: without consent (or after it is
+withdrawn) no interest of theirs is stored and the ad server targets them by market and language alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from parley.ads import repository as repo
+from parley.ads.segments import SEGMENTS, segment_list
+from parley.ads.viewers import ViewerIds
+from parley.kit.clock import Clock
+from parley.kit.errors import InvalidInputError
+from parley.platform.db import Database
+
+
+class AdsPreferences:
+    def __init__(self, db: Database, clock: Clock, viewers: ViewerIds) -> None:
+        self._db, self._clock, self._viewers = db, clock, viewers
+
+    def _answer(self, row: dict[str, Any] | None) -> dict[str, Any]:
+        consented = row is not None and row["consented_at"] is not None
+        interests = [i for i in (row["interests"].split(",") if consented and row else []) if i]
+        return {"consented": consented, "interests": interests, "segments": segment_list()}
+
+    async def of_person(self, user_id: int) -> dict[str, Any]:
+        """`GET /client/v1/ads/preferences`."""
+        viewer = self._viewers.of_person(user_id)
+        return self._answer(await self._db.read(lambda conn: repo.get_preferences(conn, viewer)))
+
+    async def set_for_person(self, user_id: int, body: Any) -> dict[str, Any]:
+        """`PUT /client/v1/ads/preferences` {consented, interests}: withdrawing consent clears the interests."""
+        if not isinstance(body, dict) or set(body) - {"consented", "interests"}:
+            raise InvalidInputError("send {consented: true|false, interests: [segment names]}")
+        consented = body.get("consented")
+        if not isinstance(consented, bool):
+            raise InvalidInputError("consented must be true or false")
+        interests = body.get("interests", [])
+        if not isinstance(interests, list) or not all(isinstance(i, str) for i in interests):
+            raise InvalidInputError("interests must be a list of segment names")
+        unknown = sorted(set(interests) - set(SEGMENTS))
+        if unknown:
+            raise InvalidInputError(f"interests: unknown segment '{unknown[0][:40]}'")
+        if not consented and interests:
+            raise InvalidInputError("interests need consented: true (interest-based ads are opt-in)")
+        chosen = ",".join(name for name in SEGMENTS if name in interests)
+        viewer = self._viewers.of_person(user_id)
+        now = self._clock.now_ms()
+
+        def unit(conn: Connection) -> dict[str, Any] | None:
+            current = repo.get_preferences(conn, viewer)
+            since = current["consented_at"] if current is not None and current["consented_at"] is not None else now
+            repo.save_preferences(conn, viewer, chosen if consented else "", since if consented else None, now)
+            return repo.get_preferences(conn, viewer)
+
+        return self._answer(await self._db.write("ads.preferences", unit))
+
+    def interests_in(self, conn: Connection, viewer: str) -> frozenset[str]:
+        """`interests_of` inside the caller's unit."""
+        row = repo.get_preferences(conn, viewer)
+        if row is None or row["consented_at"] is None or not row["interests"]:
+            return frozenset()
+        return frozenset(row["interests"].split(","))
+
+    async def interests_of(self, viewer: str) -> frozenset[str]:
+        """The segments a viewer opted into (empty: no consent, or none chosen) — the ad server's targeting input."""
+        return await self._db.read(lambda conn: self.interests_in(conn, viewer))
