@@ -450,6 +450,64 @@ class AdsManager:
         await self._changed(account_id)
         return {"id": str(oid)}
 
+    async def create_bundle(
+        self,
+        waba_id: int,
+        campaign: Mapping[str, Any],
+        ad_set: Mapping[str, Any],
+        ad: Mapping[str, Any],
+    ) -> dict[str, str]:
+        """A campaign with one ad set and one ad, all or nothing (the console's "New campaign" form): the same
+        checks as the three Graph creates, in one write unit."""
+        scope = GraphScope(waba_id=waba_id, token_id=0, app_id=0)
+        account_id = await self.open_account(waba_id)
+        now = self._clock.now_ms()
+        campaign_data = schemas.campaign(campaign)
+        set_data = schemas.ad_set(ad_set, now_ms=now, no_interest_markets=self._no_interest, creating=True)
+        ad_data = schemas.ad(ad)
+        for name, status in (("campaign", campaign_data.status), ("ad set", set_data.status), ("ad", ad_data.status)):
+            if status not in ("ACTIVE", "PAUSED"):
+                raise bad("status", f"must be ACTIVE or PAUSED for a new {name}")
+        number = await self._number_of(scope, set_data.whatsapp_phone_number)
+        owners = await self._owners(waba_id) if ad_data.creative.media_id is not None else set()
+        campaign_id, ad_set_id, ad_id = self._ids.next_id(), self._ids.next_id(), self._ids.next_id()
+
+        def unit(conn: Connection) -> None:
+            account = self._own_account_in(conn, scope, account_id, f"act_{account_id}")
+            set_values = self._ad_set_values(set_data, campaign_data.objective, account["currency"], number.id)
+            self._check_media_in(conn, ad_data.creative, owners)
+            stamps = {"account_id": account_id, "created_at": now, "updated_at": now}
+            repo.insert_row(
+                conn,
+                ad_campaigns,
+                {
+                    "id": campaign_id,
+                    "name": campaign_data.name,
+                    "objective": campaign_data.objective,
+                    "status": campaign_data.status,
+                    **stamps,
+                },
+            )
+            repo.insert_row(conn, ad_sets, {**set_values, "id": ad_set_id, "campaign_id": campaign_id, **stamps})
+            verdict = self._review_in(conn, ad_data.creative, number.id)
+            code = self._links.create_ad_link_in(conn, number.id, ad_id, self._link_texts(ad_id, ad_data.creative))
+            values = {
+                "id": ad_id,
+                "campaign_id": campaign_id,
+                "ad_set_id": ad_set_id,
+                "name": ad_data.name,
+                "status": ad_data.status,
+                "call_to_action": "WHATSAPP_MESSAGE",
+                "link_code": code,
+                **stamps,
+                **self._creative_values(ad_data.creative, verdict),
+            }
+            repo.insert_row(conn, ads, values)
+
+        await self._db.write("ads.create_bundle", unit)
+        await self._changed(account_id)
+        return {"campaign_id": str(campaign_id), "adset_id": str(ad_set_id), "ad_id": str(ad_id)}
+
     # --- views -----------------------------------------------------------------------------------------------------
 
     def _campaign_view(self, row: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from parley.http import ContainerDep
 from parley.inbox import SESSION_COOKIE, AgentContext
 from parley.kit.errors import UnauthenticatedError
 from parley.web import (
+    console_ads,  # ads
     console_analytics,
     console_billing,
     console_developers,
@@ -35,6 +36,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("payments", "/inbox/console/payments", "Payments"),
     ("developers", "/inbox/console/developers", "Developers"),
     ("analytics", "/inbox/console/analytics", "Analytics"),
+    ("ads", "/inbox/console/ads", "Ads"),  # ads
 ]
 
 # What a console page computes for its template: (request, container, signed-in admin) -> context.
@@ -98,4 +100,5 @@ def build_console_router(templates: Jinja2Templates, asset_version: str, headers
     router.include_router(console_templates.build_router(pages))
     router.include_router(console_billing.build_router(pages))
     router.include_router(console_payments.build_router(pages))
+    router.include_router(console_ads.build_router(pages))  # ads
     return router
