@@ -11,6 +11,7 @@ import re
 
 import pytest
 from playwright.async_api import Browser, expect
+
 from tests.conftest import LiveServer
 from tests.e2e.page_checks import VIEWPORTS, assert_looks_right, sign_in_agent, watch_errors
 from tests.integration.business_helpers import create_business

@@ -6,6 +6,7 @@ link written with it, the public creative media, and `ads.changed` events."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -324,7 +325,7 @@ async def test_bad_campaigns_and_ads_are_refused_and_write_nothing(server: LiveS
         assert f"Param {named}" in graph_error(
             await post(server, biz, f"{act}/ads", ad_body(ad_set_id, **creative)), 100
         )
-    assert f"Param adset_id" in graph_error(await post(server, biz, f"{act}/ads", ad_body("42")), 100)
+    assert "Param adset_id" in graph_error(await post(server, biz, f"{act}/ads", ad_body("42")), 100)
     assert await count(server, ads_models.ads) == 0
     rows = await server.container.db.read(
         lambda c: c.exec_driver_sql("SELECT count(*) FROM referral_links").scalar_one()
@@ -421,7 +422,7 @@ async def test_form_encoded_posts_as_meta_sdks_send_them(server: LiveServer) -> 
         "bid_amount": "25",
         "start_time": "1893456000",
         "end_time": "1893542400",
-        "promoted_object": '{"whatsapp_phone_number": "%s"}' % biz.phone,
+        "promoted_object": json.dumps({"whatsapp_phone_number": biz.phone}),
         "targeting": '{"geo_locations": {"countries": ["us"]}}',
     }
     ad_set_id = str((await ok(await server.http.post(f"{V}/{act}/adsets", headers=biz.headers, data=form_set)))["id"])

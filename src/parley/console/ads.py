@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.datastructures import UploadFile
 
 from parley.console.access import ConsoleDep
 from parley.graph import GraphError, GraphScope
