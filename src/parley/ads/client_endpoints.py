@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
 
@@ -15,8 +15,8 @@ router = APIRouter(prefix="/client/v1/ads", tags=["ads"], responses=ERROR_RESPON
 class PreferencesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    consented: bool
-    interests: list[str] = Field(default_factory=list, max_length=50)
+    consented: StrictBool
+    interests: list[StrictStr] = Field(default_factory=list, max_length=50)
 
 
 @router.get("/preferences", summary="The interests you chose to see ads about (opt-in)")

@@ -39,6 +39,7 @@ export class SettingsPanel {
     $("photo-input").addEventListener("change", (event) => this.uploadPhoto(event));
     $("photo-remove").addEventListener("click", () => this.removePhoto());
     $("last-seen").addEventListener("change", (event) => this.saveLastSeen(event));
+    $("ads-prefs")?.addEventListener("change", () => this.saveAds());
   }
 
   /** The panel opened: show the profile as it is. */
@@ -46,6 +47,45 @@ export class SettingsPanel {
     const me = this.app.me();
     $("profile-name").value = me.name || "";
     this.showProfile(me);
+    this.loadAds();
+  }
+
+  /** "Ads you see elsewhere": opt-in topics (GET/PUT /ads/preferences); without consent no topic is kept. */
+  async loadAds() {
+    if (!$("ads-prefs")) return;
+    try {
+      this.showAds(await this.app.call("GET", "/ads/preferences"));
+    } catch (error) {
+      this.app.showError(error.message);
+    }
+  }
+
+  showAds(prefs) {
+    const box = $("ads-interests");
+    box.replaceChildren();
+    for (const segment of prefs.segments) {
+      const label = document.createElement("label");
+      const input = document.createElement("input");
+      input.type = "checkbox";
+      input.name = "ads-interest";
+      input.value = segment.name;
+      input.checked = prefs.interests.includes(segment.name);
+      input.disabled = !prefs.consented;
+      label.append(input, " " + segment.label);
+      box.append(label);
+    }
+    $("ads-consent").checked = prefs.consented;
+    $("ads-prefs").disabled = false;
+  }
+
+  async saveAds() {
+    const consented = $("ads-consent").checked;
+    const interests = consented
+      ? [...document.querySelectorAll('#ads-interests input[name="ads-interest"]:checked')].map((i) => i.value)
+      : [];
+    await this.saving(async () => {
+      this.showAds(await this.app.call("PUT", "/ads/preferences", { consented, interests }));
+    });
   }
 
   focusName() {
