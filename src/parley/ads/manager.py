@@ -602,6 +602,7 @@ class AdsManager:
             "adsets": (ad_sets, ADSET_VIEW, "AdSet"),
             "ads": (ads, AD_VIEW, "Ad"),
         }[edge]
+        _select({}, fields, view_fields, node)  # a bad selection is refused even when the page is empty
 
         def unit(conn: Connection) -> tuple[list[dict[str, Any]], bool]:
             account = self._own_account_in(conn, scope, account_id, raw_account_id)
