@@ -139,6 +139,15 @@ async def test_an_advertiser_builds_a_campaign_and_reads_it_back(server: LiveSer
     opened = await server.http.get(f"/c/{link}", follow_redirects=False)
     assert opened.status_code == 302 and "clid=" in opened.headers["location"]
 
+    # What the ad server spent shows as amount_spent (minor units, from the per-day counters).
+    await server.container.db.write(
+        "tests.spend",
+        lambda c: c.execute(
+            ads_models.ad_set_spend.insert().values(ad_set_id=int(ad_set_id), day="2026-01-01", spent=1_239_999)
+        ),
+    )
+    assert (await get(server, biz, act, fields="amount_spent"))["amount_spent"] == "123"
+
     for edge, wanted in (("campaigns", campaign_id), ("adsets", ad_set_id), ("ads", ad_id)):
         page = await get(server, biz, f"{act}/{edge}")
         assert [row["id"] for row in page["data"]] == [wanted]
@@ -400,7 +409,7 @@ async def test_lists_page_with_cursors(server: LiveServer) -> None:
     assert [c["id"] for c in second["data"]] == made[2:4]
     graph_error(await server.http.get(f"{V}/{act}/campaigns", headers=biz.headers, params={"limit": 0}), 100)
     graph_error(await server.http.get(f"{V}/{act}/campaigns", headers=biz.headers, params={"fields": "secret"}), 100)
-    graph_error(await server.http.get(f"{V}/{act}/pixels", headers=biz.headers), 100)
+    graph_error(await server.http.get(f"{V}/{act}/pixels", headers=biz.headers), 100, 404, 33)  # no such edge
 
 
 async def test_form_encoded_posts_as_meta_sdks_send_them(server: LiveServer) -> None:

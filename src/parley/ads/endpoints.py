@@ -80,10 +80,24 @@ async def create_ad(
     return await c.ads.create_ad(scope, f"act_{account_id}", await _params(request), idempotency_key)
 
 
-@router.get("/act_{account_id}/{edge}", summary="An ad account's campaigns, adsets or ads")
-async def list_edge(
+async def _edge(
     account_id: str,
     edge: str,
+    request: Request,
+    c: Any,
+    scope: Any,
+    fields: str | None,
+    limit: int | None,
+    after: str | None,
+) -> dict[str, Any]:
+    page, next_after = await c.ads.list_edge(scope, f"act_{account_id}", edge, fields, limit, after)
+    return _with_next(request, page, next_after)
+
+
+# Three explicit edges (no `/{edge}` catch-all): other ads routes such as `/act_{id}/insights` stay reachable.
+@router.get("/act_{account_id}/campaigns", summary="An ad account's campaigns")
+async def list_campaigns(
+    account_id: str,
     request: Request,
     c: ContainerDep,
     scope: GraphScopeDep,
@@ -91,10 +105,33 @@ async def list_edge(
     limit: LimitQuery = None,
     after: AfterQuery = None,
 ) -> dict[str, Any]:
-    if edge not in ("campaigns", "adsets", "ads"):
-        raise GraphError(100, f"Unknown path components: /{edge[:40]}", http_status=400)
-    page, next_after = await c.ads.list_edge(scope, f"act_{account_id}", edge, fields, limit, after)
-    return _with_next(request, page, next_after)
+    return await _edge(account_id, "campaigns", request, c, scope, fields, limit, after)
+
+
+@router.get("/act_{account_id}/adsets", summary="An ad account's ad sets")
+async def list_ad_sets(
+    account_id: str,
+    request: Request,
+    c: ContainerDep,
+    scope: GraphScopeDep,
+    fields: FieldsQuery = None,
+    limit: LimitQuery = None,
+    after: AfterQuery = None,
+) -> dict[str, Any]:
+    return await _edge(account_id, "adsets", request, c, scope, fields, limit, after)
+
+
+@router.get("/act_{account_id}/ads", summary="An ad account's ads")
+async def list_ads(
+    account_id: str,
+    request: Request,
+    c: ContainerDep,
+    scope: GraphScopeDep,
+    fields: FieldsQuery = None,
+    limit: LimitQuery = None,
+    after: AfterQuery = None,
+) -> dict[str, Any]:
+    return await _edge(account_id, "ads", request, c, scope, fields, limit, after)
 
 
 @public_router.get(
