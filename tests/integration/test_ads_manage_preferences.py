@@ -33,7 +33,8 @@ async def test_a_person_opts_in_chooses_topics_and_withdraws(server: LiveServer)
     withdrawn = await server.http.put(
         "/client/v1/ads/preferences", headers=person.headers, json={"consented": False, "interests": []}
     )
-    assert withdrawn.status_code == 200 and withdrawn.json() == {**withdrawn.json(), "consented": False, "interests": []}
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["consented"] is False and withdrawn.json()["interests"] == []
     assert await c.ad_preferences.interests_of(viewer) == frozenset()
     # Consent again: the old topics are gone, nothing comes back by itself.
     back = await server.http.put("/client/v1/ads/preferences", headers=person.headers, json={"consented": True})
