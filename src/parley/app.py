@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from parley import __version__
 from parley.accounts import endpoints as account_endpoints
 from parley.admission import RequestAdmission, overloaded_graph_error
+from parley.ads import capi_endpoints as ads_capi_endpoints  # ads-attrib
+from parley.ads import insights_endpoints as ads_insights_endpoints  # ads-attrib
 from parley.api_docs import add_offline_docs
 from parley.billing import endpoints as billing_endpoints
 from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
@@ -342,6 +344,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         merchant_endpoints.graph,
         merchant_endpoints.client,
         cart_endpoints.router,  # cart
+        ads_capi_endpoints.router,  # ads-attrib
+        ads_insights_endpoints.router,  # ads-attrib: before business's `/{object_id}` routes
     ):
         app.include_router(router)
 

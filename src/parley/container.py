@@ -15,6 +15,10 @@ from parley.accounts import (
     NoCodeSender,
     revocation_counter_sql,
 )
+from parley.ads.attribution import AdAttribution  # ads-attrib
+from parley.ads.conversions import ConversionsApi  # ads-attrib
+from parley.ads.insights import AdInsights  # ads-attrib
+from parley.ads.viewers import ViewerIds  # ads-attrib
 from parley.billing import BillingService
 from parley.business import (
     BusinessAccounts,
@@ -107,6 +111,8 @@ class Container:
     cart_orders: CartOrders  # cart
     wallets: Wallets
     person_payments: PersonPayments
+    ad_conversions: ConversionsApi  # ads-attrib
+    ad_insights: AdInsights  # ads-attrib
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -254,6 +260,9 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     person_payments = PersonPayments(db, clock, ids, journal, wallets, messaging, pay_limits, settings.person_pay)
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
+    ad_attribution = AdAttribution(ids, ViewerIds(_derived(code_secret, "ad-viewers")), settings.ads)  # ads-attrib
+    conversation_observers.add(ad_attribution)  # ads-attrib: chats, orders started from ads
+    merchant_payments.add_capture_observer(ad_attribution)  # ads-attrib: purchases
     return Container(
         settings=settings,
         clock=clock,
@@ -302,6 +311,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         cart_orders=CartOrders(db),  # cart
         wallets=wallets,
         person_payments=person_payments,
+        ad_conversions=ConversionsApi(db, clock, ids),  # ads-attrib
+        ad_insights=AdInsights(db, clock),  # ads-attrib
         revocation_counter=revocations,
         background=background,
     )
