@@ -111,6 +111,7 @@ class Container:
     cart_orders: CartOrders  # cart
     wallets: Wallets
     person_payments: PersonPayments
+    ad_viewers: ViewerIds  # ads (helper A adds the same field: keep one)
     ad_conversions: ConversionsApi  # ads-attrib
     ad_insights: AdInsights  # ads-attrib
     revocation_counter: SqliteCounter | None = None
@@ -260,7 +261,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     person_payments = PersonPayments(db, clock, ids, journal, wallets, messaging, pay_limits, settings.person_pay)
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
-    ad_attribution = AdAttribution(ids, ViewerIds(_derived(code_secret, "ad-viewers")), settings.ads)  # ads-attrib
+    ad_viewers = ViewerIds(_derived(code_secret, "ad-viewers"))  # ads (helper A adds the same line: keep one)
+    ad_attribution = AdAttribution(ids, ad_viewers, settings.ads)  # ads-attrib
     conversation_observers.add(ad_attribution)  # ads-attrib: chats, orders started from ads
     merchant_payments.add_capture_observer(ad_attribution)  # ads-attrib: purchases
     return Container(
@@ -311,6 +313,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         cart_orders=CartOrders(db),  # cart
         wallets=wallets,
         person_payments=person_payments,
+        ad_viewers=ad_viewers,  # ads (helper A adds the same line: keep one)
         ad_conversions=ConversionsApi(db, clock, ids),  # ads-attrib
         ad_insights=AdInsights(db, clock),  # ads-attrib
         revocation_counter=revocations,
