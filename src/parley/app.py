@@ -129,6 +129,9 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+CAPI_MAX_BODY = 1024 * 1024  # ads-attrib: a Conversions API batch (up to 1,000 events) as JSON
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over the limit (JSON 64 KiB, uploads 16 MiB by default) before they are read."""
 
@@ -145,6 +148,8 @@ class BodyLimitMiddleware:
         # Multipart framing adds a little on top of the file itself; Meta takes documents up to 100 MB.
         max_upload = max(self.max_upload, GRAPH_MAX_UPLOAD) if graph else self.max_upload
         limit = max_upload + 64 * 1024 if is_upload else self.max_json
+        if graph and not is_upload and scope["path"].endswith("/events"):  # ads-attrib: 1,000 CAPI events
+            limit = max(limit, CAPI_MAX_BODY)
 
         def too_large_response() -> JSONResponse:  # built only when needed: most requests are small
             message = f"the request body is over {limit} bytes"

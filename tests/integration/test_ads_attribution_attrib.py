@@ -112,7 +112,11 @@ async def test_a_chat_from_an_ad_is_one_conversation_started_per_click(server: L
     await person_writes(server, person, biz, "again", referral_clid=clid)  # a click id works once
     await person_writes(server, person, biz, "and a plain message")
     [started] = await conversions(server)
-    assert (started["event_name"], started["source"], started["attribution"]) == ("ConversationStarted", "chat", "click")
+    assert (started["event_name"], started["source"], started["attribution"]) == (
+        "ConversationStarted",
+        "chat",
+        "click",
+    )
     assert (started["event_id"], started["ctwa_clid"], started["ad_id"], started["value"]) == (clid, clid, ad.id, 0)
     assert started["person_id"] == await user_id(server, person)
     # A second click of the same ad by the same person is another conversation started.
@@ -183,3 +187,25 @@ async def test_another_business_ads_never_get_this_business_sales(server: LiveSe
     assert all(c["ad_id"] == rival_ad.id for c in await conversions(server))
 
 
+async def test_an_order_sent_from_the_cart_is_an_order_created_of_the_clicked_ad_counted_once(
+    server: LiveServer,
+) -> None:
+    from tests.integration.test_commerce_carts import put_item, send_cart, shop_setup
+
+    biz, catalog_id, person, chat_id = await shop_setup(server)
+    seed = AdsSeed(server)
+    [ad] = await seed.full(biz.waba_id, biz.phone_number_id)
+    await person_writes(server, person, biz, "From the ad", referral_clid=await seed.click(ad, "anon"))
+    await put_item(server, person, chat_id, "BREAD", catalog_id, 2)
+    sent = await send_cart(server, person, chat_id, "order-1")
+    again = await send_cart(server, person, chat_id, "order-1")  # the client's retry: the same order
+    assert sent.status_code == again.status_code == 200, again.text
+    orders = [c for c in await conversions(server) if c["event_name"] == "OrderCreated"]
+    assert len(orders) == 1
+    assert (orders[0]["ad_id"], orders[0]["source"], orders[0]["value"], orders[0]["currency"]) == (
+        ad.id,
+        "order",
+        9_000_000,
+        "USD",
+    )
+    assert orders[0]["event_id"] == sent.json()["id"] and orders[0]["attribution"] == "click"
