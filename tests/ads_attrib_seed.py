@@ -205,3 +205,39 @@ class AdsSeed:
 
     def viewer_of(self, user_id: str | int) -> str:
         return self.server.container.ad_viewers.of_person(int(user_id))
+
+    async def conversion(
+        self,
+        ad: Ad,
+        event_name: str,
+        value: int = 0,
+        currency: str | None = None,
+        at: int | None = None,
+        source: str = "capi",
+    ) -> None:
+        from parley.ads.models import ad_conversions
+
+        when = self.server.clock.now_ms() if at is None else at
+        conversion_id = self._id()
+
+        def unit(conn: Connection) -> None:
+            conn.execute(
+                ad_conversions.insert().values(
+                    id=conversion_id,
+                    account_id=ad.account_id,
+                    campaign_id=ad.campaign_id,
+                    ad_set_id=ad.ad_set_id,
+                    ad_id=ad.id,
+                    ctwa_clid=None,
+                    attribution="click",
+                    source=source,
+                    event_name=event_name,
+                    event_id=f"e{conversion_id}",
+                    value=value,
+                    currency=currency,
+                    event_time=when,
+                    created_at=when,
+                )
+            )
+
+        await self.server.container.db.write("test.ad_conversion", unit)
