@@ -3,8 +3,6 @@ bad input refused with Graph error 100."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,7 +47,9 @@ def _range(day1: datetime, days: int = 2) -> str:
     return json.dumps({"since": day1.date().isoformat(), "until": (day1.date() + timedelta(days=days - 1)).isoformat()})
 
 
-FIELDS = "ad_id,ad_name,impressions,reach,clicks,ctr,spend,cpm,cpc,actions,action_values,purchase_roas,cost_per_action_type"
+FIELDS = (
+    "ad_id,ad_name,impressions,reach,clicks,ctr,spend,cpm,cpc,actions,action_values,purchase_roas,cost_per_action_type"
+)
 
 
 async def test_ad_level_daily_insights_in_metas_shape(server: LiveServer) -> None:
@@ -84,7 +84,12 @@ async def test_ad_level_daily_insights_in_metas_shape(server: LiveServer) -> Non
         "date_start": day1.date().isoformat(),
         "date_stop": day1.date().isoformat(),
     }
-    assert (second["ad_id"], second["impressions"], second["reach"], second["spend"]) == (str(ads[1].id), "2", "2", "1.00")
+    assert (second["ad_id"], second["impressions"], second["reach"], second["spend"]) == (
+        str(ads[1].id),
+        "2",
+        "2",
+        "1.00",
+    )
     assert second["date_start"] == (day1.date() + timedelta(days=1)).isoformat()
     assert "actions" not in second
 
@@ -108,7 +113,9 @@ async def test_account_and_campaign_totals_over_the_range(server: LiveServer) ->
     assert campaign.status_code == 200, campaign.text
     [row] = campaign.json()["data"]
     assert (row["impressions"], row["spend"]) == ("5", "4.50")
-    one_ad = await server.http.get(f"{V}/{ads[1].id}/insights", headers=biz.headers, params={"time_range": _range(day1)})
+    one_ad = await server.http.get(
+        f"{V}/{ads[1].id}/insights", headers=biz.headers, params={"time_range": _range(day1)}
+    )
     [row] = one_ad.json()["data"]
     assert row["impressions"] == "2"
 
@@ -129,7 +136,7 @@ async def test_days_are_the_account_time_zone(server: LiveServer) -> None:
 
 
 async def test_bad_insights_queries_are_graph_error_100(server: LiveServer) -> None:
-    biz, ads, day1 = await _setup(server)
+    biz, ads, _ = await _setup(server)
     rival = await create_business(server, "Rival")
     [rival_ad] = await AdsSeed(server).full(rival.waba_id, rival.phone_number_id)
     act = f"{V}/act_{ads[0].account_id}/insights"

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from parley.ads import insights_repository as repo
 from parley.graph import GraphError, GraphScope, object_not_found
 from parley.kit.clock import Clock
+from parley.kit.errors import InvalidInputError, NotFoundError
 from parley.kit.ids import parse_id
 from parley.kit.money import format_amount, minor_units
 from parley.platform.db import Database
@@ -212,6 +213,41 @@ class AdInsights:
             return Report(account, query, rows)
 
         return await self._db.read(read)
+
+    async def for_console(
+        self,
+        waba_id: int,
+        since: str | None,
+        until: str | None,
+        campaign: str | None,
+        *,
+        level: str = "ad",
+        daily: bool = False,
+    ) -> Report | None:
+        """The business's report for the console (None: it has no ad account); the range defaults to the last 7
+        days of the account's zone; `campaign` narrows to one of its campaigns. Bad input: InvalidInputError."""
+
+        def find(conn: Connection) -> tuple[repo.AccountRow | None, tuple[str, int] | None]:
+            account = repo.account_of_waba(conn, waba_id)
+            if account is None or not campaign:
+                return account, None
+            campaign_id = parse_id(campaign)
+            hit = None if campaign_id is None else repo.find_object(conn, campaign_id)
+            if campaign_id is None or hit != ("campaign", account.id):
+                raise NotFoundError(f"campaign {campaign} is not one of this business's campaigns")
+            return account, ("campaign", campaign_id)
+
+        account, within = await self._db.read(find)
+        if account is None:
+            return None
+        try:
+            params: dict[str, Any] = {"level": level, "time_increment": "1" if daily else "all_days"}
+            if since or until:
+                params["time_range"] = {"since": since or "", "until": until or ""}
+            query = self.parse_query(account, params, level, within)
+        except GraphError as error:
+            raise InvalidInputError(error.details.removeprefix("Param time_range: ")) from error
+        return await self.report(query)
 
     async def account_of_waba(self, waba_id: int) -> repo.AccountRow | None:
         return await self._db.read(lambda conn: repo.account_of_waba(conn, waba_id))

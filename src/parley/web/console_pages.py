@@ -15,6 +15,7 @@ from parley.http import ContainerDep
 from parley.inbox import SESSION_COOKIE, AgentContext
 from parley.kit.errors import UnauthenticatedError
 from parley.web import (
+    console_ads_insights,  # ads-attrib
     console_analytics,
     console_billing,
     console_developers,
@@ -98,4 +99,5 @@ def build_console_router(templates: Jinja2Templates, asset_version: str, headers
     router.include_router(console_templates.build_router(pages))
     router.include_router(console_billing.build_router(pages))
     router.include_router(console_payments.build_router(pages))
+    router.include_router(console_ads_insights.build_router(pages))  # ads-attrib
     return router
