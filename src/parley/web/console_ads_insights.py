@@ -15,6 +15,7 @@ from parley.console.figures import money as labelled_money
 from parley.http import ContainerDep
 from parley.inbox import AgentContext
 from parley.kit.errors import AppError
+from parley.kit.money import divide_half_up
 from parley.web.charts import Series, bar_chart, nice_top, whole_number_top
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def _ad_view(row: InsightRow) -> dict[str, Any]:
         "ctr": ratio(t.clicks * 100, t.impressions, 2) + "%",
         "spend": money(t.spend, cur),
         "conversations": f"{row.conversations:,}",
-        "cost_per_conversation": ratio(t.spend, row.conversations * 1_000_000, 2) if row.conversations else "–",
+        "cost_per_conversation": money(divide_half_up(t.spend, row.conversations), cur) if row.conversations else "–",
         "purchases": f"{row.purchases:,}",
         "revenue": money(row.revenue, cur),
         "roas": ratio(row.revenue, t.spend, 2) if t.spend else "–",
