@@ -59,7 +59,7 @@ async def test_an_owner_reads_the_ads_funnel_and_downloads_the_csv(server: LiveS
         async with page.expect_download() as download_info:
             await page.click("#ads-csv")
         download = await download_info.value
-        rows = list(csv.DictReader(io.StringIO(open(await download.path(), encoding="utf-8").read())))
+        rows = list(csv.DictReader(io.StringIO((await download.path()).read_text(encoding="utf-8"))))
         assert [(r["name"], r["date"]) for r in rows] == [("Ad 1", since), ("Ad 2", until)]
 
         # The day before: nothing was shown, and the page says so instead of drawing empty charts.
