@@ -178,3 +178,20 @@ async def test_a_full_batch_of_1000_events_is_taken(server: LiveServer) -> None:
     answer = await _post(server, biz, dataset, batch)
     assert answer.status_code == 200, answer.text
     assert answer.json()["events_received"] == 1000 and await _count(server) == 1000
+
+
+async def test_racing_replays_and_first_dataset_calls_store_once(server: LiveServer) -> None:
+    import asyncio
+
+    biz = await create_business(server)
+    [ad] = await AdsSeed(server).full(biz.waba_id, biz.phone_number_id)
+    clid = await AdsSeed(server).click(ad, "v1")
+    made = await asyncio.gather(
+        *(server.http.post(f"{V}/{biz.waba_id}/dataset", headers=biz.headers) for _ in range(4))
+    )
+    assert len({r.json()["id"] for r in made}) == 1 and all(r.status_code == 200 for r in made)
+    dataset = made[0].json()["id"]
+    batch = [_event(biz, clid, server.clock.now_ms() // 1000, event_id="same")]
+    answers = await asyncio.gather(*(_post(server, biz, dataset, batch) for _ in range(4)))
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert await _count(server) == 1

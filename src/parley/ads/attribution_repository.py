@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.ads.models import ad_accounts, ad_clicks, ad_conversions, ad_datasets, ad_impressions, ads
 
@@ -137,11 +138,11 @@ def has_conversion(conn: Connection, account_id: int, source: str, event_id: str
 
 
 def insert_conversion(conn: Connection, row: ConversionRow) -> bool:
-    """Stores the conversion unless this account already has this source's event id (a replay): True if new."""
-    if has_conversion(conn, row.account_id, row.source, row.event_id):
-        return False
-    conn.execute(ad_conversions.insert().values(**row.__dict__))
-    return True
+    """Stores the conversion unless this account already has this source's event id (a replay, even a concurrent
+    one: the unique index decides): True if new."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(ad_conversions).values(**row.__dict__).on_conflict_do_nothing()
+    return conn.execute(statement).rowcount == 1
 
 
 def conversions_of_ad(conn: Connection, ad_id: int) -> list[ConversionRow]:
@@ -165,9 +166,11 @@ def waba_of_dataset(conn: Connection, dataset_id: int) -> int | None:
 
 
 def insert_dataset(conn: Connection, dataset_id: int, waba_id: int, now: int) -> int:
-    """The WABA's dataset: the existing one, else this new one."""
-    existing = dataset_of_waba(conn, waba_id)
-    if existing is not None:
-        return existing
-    conn.execute(ad_datasets.insert().values(id=dataset_id, waba_id=waba_id, created_at=now))
-    return dataset_id
+    """The WABA's dataset: the existing one, else this new one (two racing first calls get the same one)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(
+        dialect.insert(ad_datasets).values(id=dataset_id, waba_id=waba_id, created_at=now).on_conflict_do_nothing()
+    )
+    found = dataset_of_waba(conn, waba_id)
+    assert found is not None
+    return found
