@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.ads.models import ad_accounts, ad_clicks, ad_conversions, ad_datasets, ad_impressions, ads
@@ -64,26 +64,31 @@ def click(conn: Connection, ctwa_clid: str) -> ClickRow | None:
 
 def last_click(conn: Connection, account_id: int, viewer: str, person_id: int, since: int) -> ClickRow | None:
     """The newest click on this account's ads since `since` by this person: made while signed in (their viewer
-    id), or the click whose chat they started (a click from a browser that was not signed in)."""
-    started = select(ad_conversions.c.ctwa_clid).where(
-        ad_conversions.c.account_id == account_id,
-        ad_conversions.c.person_id == person_id,
-        ad_conversions.c.source == "chat",
-        ad_conversions.c.ctwa_clid.is_not(None),
-    )
-    row = conn.execute(
-        select(ad_clicks.c.ctwa_clid, ad_clicks.c.ad_id, ad_clicks.c.account_id, ad_clicks.c.created_at)
+    id), or a click whose chat they started (from a browser that was not signed in). Two indexed lookups."""
+    columns = (ad_clicks.c.ctwa_clid, ad_clicks.c.ad_id, ad_clicks.c.account_id, ad_clicks.c.created_at)
+    signed_in = conn.execute(
+        select(*columns)
+        .where(ad_clicks.c.viewer == viewer, ad_clicks.c.created_at >= since, ad_clicks.c.account_id == account_id)
+        .order_by(ad_clicks.c.created_at.desc(), ad_clicks.c.ctwa_clid.desc())
+        .limit(1)
+    ).first()
+    started = conn.execute(
+        select(*columns)
+        .join(ad_conversions, ad_conversions.c.ctwa_clid == ad_clicks.c.ctwa_clid)
         .where(
-            and_(
-                ad_clicks.c.account_id == account_id,
-                ad_clicks.c.created_at >= since,
-                or_(ad_clicks.c.viewer == viewer, ad_clicks.c.ctwa_clid.in_(started)),
-            )
+            ad_conversions.c.person_id == person_id,
+            ad_conversions.c.account_id == account_id,
+            ad_conversions.c.source == "chat",
+            ad_clicks.c.created_at >= since,
         )
         .order_by(ad_clicks.c.created_at.desc(), ad_clicks.c.ctwa_clid.desc())
         .limit(1)
     ).first()
-    return None if row is None else ClickRow(str(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    found = [r for r in (signed_in, started) if r is not None]
+    if not found:
+        return None
+    row = max(found, key=lambda r: (int(r[3]), str(r[0])))
+    return ClickRow(str(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
 def last_impression_ad(conn: Connection, account_id: int, viewer: str, since: int) -> int | None:

@@ -204,10 +204,11 @@ class AdInsights:
             tz = zone(account.timezone)
             names = repo.names(conn, account.id)
             spans = [(d, d) for d in _days(query.since, query.until)] if query.daily else [(query.since, query.until)]
+            ad_ids = _ads_within(names, query.within)
             rows: list[InsightRow] = []
             for first, last in spans:
                 start, end = _ms(first, tz), _ms(last + timedelta(days=1), tz)
-                figures = repo.totals(conn, account.id, account.currency, query.level, start, end, query.within)
+                figures = repo.totals(conn, ad_ids, account.currency, query.level, start, end)
                 for object_id in sorted(figures):
                     rows.append(_row(query.level, object_id, account, names, first, last, figures[object_id]))
             return Report(account, query, rows)
@@ -298,6 +299,18 @@ def parse_field_list(raw: Any) -> list[str]:
     if unknown:
         raise GraphError(100, f"Param fields: {unknown[0]} is not a valid insights field")
     return fields
+
+
+def _ads_within(names: repo.Names, within: tuple[str, int] | None) -> list[int]:
+    """The account's ads, or those of one campaign / ad set / the one ad."""
+    if within is None:
+        return sorted(names.ads)
+    level, object_id = within
+    if level == "ad":
+        return [object_id]
+    if level == "adset":
+        return sorted(a for a, (_, s) in names.ads.items() if s == object_id)
+    return sorted(a for a, (_, s) in names.ads.items() if names.ad_sets.get(s, ("", 0))[1] == object_id)
 
 
 def _days(since: date, until: date) -> list[date]:

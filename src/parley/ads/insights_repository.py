@@ -29,23 +29,14 @@ def _key(table: Table, level: str) -> Column[Any]:
     return table.c[LEVEL_COLUMN[level]]
 
 
-def totals(
-    conn: Connection,
-    account_id: int,
-    currency: str,
-    level: str,
-    start: int,
-    end: int,
-    within: tuple[str, int] | None,
-) -> dict[int, Totals]:
-    """Figures per object of `level` over [start, end) ms; `within` narrows to one (level, id) object."""
+def totals(conn: Connection, ad_ids: list[int], currency: str, level: str, start: int, end: int) -> dict[int, Totals]:
+    """Figures per object of `level` over [start, end) ms of these ads (each table's (ad_id, time) index)."""
     out: dict[int, Totals] = {}
+    if not ad_ids:
+        return out
 
     def where(table: Table, time: Column[Any]) -> list[Any]:
-        conditions = [table.c.account_id == account_id, time >= start, time < end]
-        if within is not None:
-            conditions.append(_key(table, within[0]) == within[1])
-        return conditions
+        return [table.c.ad_id.in_(ad_ids), time >= start, time < end]
 
     imp = ad_impressions
     for key, count, reach, spent in conn.execute(
