@@ -20,8 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from parley import __version__
 from parley.accounts import endpoints as account_endpoints
 from parley.admission import RequestAdmission, overloaded_graph_error
+from parley.ads import capi_endpoints as ads_capi_endpoints  # ads-attrib
 from parley.ads import client_endpoints as ads_client_endpoints  # ads
 from parley.ads import endpoints as ads_endpoints  # ads
+from parley.ads import insights_endpoints as ads_insights_endpoints  # ads-attrib
 from parley.api_docs import add_offline_docs
 from parley.billing import endpoints as billing_endpoints
 from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
@@ -129,6 +131,9 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+CAPI_MAX_BODY = 1024 * 1024  # ads-attrib: a Conversions API batch (up to 1,000 events) as JSON
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over the limit (JSON 64 KiB, uploads 16 MiB by default) before they are read."""
 
@@ -145,6 +150,8 @@ class BodyLimitMiddleware:
         # Multipart framing adds a little on top of the file itself; Meta takes documents up to 100 MB.
         max_upload = max(self.max_upload, GRAPH_MAX_UPLOAD) if graph else self.max_upload
         limit = max_upload + 64 * 1024 if is_upload else self.max_json
+        if graph and not is_upload and scope["path"].endswith("/events"):  # ads-attrib: 1,000 CAPI events
+            limit = max(limit, CAPI_MAX_BODY)
 
         def too_large_response() -> JSONResponse:  # built only when needed: most requests are small
             message = f"the request body is over {limit} bytes"
@@ -347,6 +354,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ads_endpoints.router,  # ads
         ads_endpoints.public_router,  # ads
         ads_client_endpoints.router,  # ads
+        ads_capi_endpoints.router,  # ads-attrib
+        ads_insights_endpoints.router,  # ads-attrib: before business's `/{object_id}` routes
     ):
         app.include_router(router)
 

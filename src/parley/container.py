@@ -16,6 +16,9 @@ from parley.accounts import (
     revocation_counter_sql,
 )
 from parley.ads import AdsManager, AdsPreferences, ViewerIds
+from parley.ads.attribution import AdAttribution  # ads-attrib
+from parley.ads.conversions import ConversionsApi  # ads-attrib
+from parley.ads.insights import AdInsights  # ads-attrib
 from parley.billing import BillingService
 from parley.business import (
     BusinessAccounts,
@@ -111,6 +114,8 @@ class Container:
     ads: AdsManager  # ads
     ad_preferences: AdsPreferences  # ads
     ad_viewers: ViewerIds  # ads
+    ad_conversions: ConversionsApi  # ads-attrib
+    ad_insights: AdInsights  # ads-attrib
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -263,6 +268,9 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     )
     ad_viewers = ViewerIds(_derived(code_secret, "ad-viewers"))  # ads
     ads = AdsManager(db, bus, clock, ids, numbers, billing, referral_links, settings.ads, settings.public_url)  # ads
+    ad_attribution = AdAttribution(ids, ad_viewers, settings.ads)  # ads-attrib
+    conversation_observers.add(ad_attribution)  # ads-attrib: chats, orders started from ads
+    merchant_payments.add_capture_observer(ad_attribution)  # ads-attrib: purchases
     return Container(
         settings=settings,
         clock=clock,
@@ -312,6 +320,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         ads=ads,  # ads
         ad_preferences=AdsPreferences(db, clock, ad_viewers),  # ads
         ad_viewers=ad_viewers,  # ads
+        ad_conversions=ConversionsApi(db, clock, ids),  # ads-attrib
+        ad_insights=AdInsights(db, clock),  # ads-attrib
         revocation_counter=revocations,
         background=background,
     )

@@ -167,6 +167,8 @@ Index(
     ad_conversions.c.event_id,
     unique=True,
 )
+# Attribution finds the clicks whose chats a person started (ads-attrib, migration 0022).
+Index("ix_ad_conversions_person", ad_conversions.c.person_id, ad_conversions.c.account_id)
 
 # The Conversions API dataset of a business account (`POST /{waba_id}/dataset` returns the same one each time).
 ad_datasets = Table(

@@ -95,6 +95,7 @@ class InboundBridge:
                     }
                     if ref:
                         referral["ref"] = ref
+                    referral.update(referral_media(link))
                     changes["referral_at"] = now
         repo.update_conversation(conn, conversation.id, **changes)
         repo.insert_business_message(
@@ -122,7 +123,15 @@ class InboundBridge:
             ),
         )
         message = conversation_message(number, conversation, person, row.id, row.type, content, now, direction="in")
-        self._observers.notify_in(conn, dataclasses.replace(message, link_code=None if referral is None else link_code))
+        self._observers.notify_in(
+            conn,
+            dataclasses.replace(
+                message,
+                link_code=None if referral is None else link_code,
+                ctwa_clid=None if referral is None else referral_clid,
+                order_value=order_value_of(row.type, content),
+            ),
+        )
         context = None
         if row.context_id is not None:
             quoted = repo.get_business_message(conn, row.context_id)
@@ -243,3 +252,27 @@ class QualityObserver:
         quality.evaluate_number(
             conn, number.id, window_ms, now, self._outbox.enqueue_in, self._ids.next_id, self._numbers.changed_in
         )
+
+
+def referral_media(link: repo.ReferralLinkRow) -> dict[str, Any]:
+    """The link's creative and greeting as Meta's `referral` carries them (only the fields that are set)."""
+    extra: dict[str, Any] = {}
+    if link.media_type == "image" and link.image_url:
+        extra.update(media_type="image", image_url=link.image_url)
+    elif link.media_type == "video" and link.video_url:
+        extra.update(media_type="video", video_url=link.video_url)
+        if link.thumbnail_url:
+            extra["thumbnail_url"] = link.thumbnail_url
+    if link.welcome_message:
+        extra["welcome_message"] = {"text": link.welcome_message}
+    return extra
+
+
+def order_value_of(kind: str, content: Any) -> tuple[int, str] | None:
+    """An inbound cart order's total and currency, for observers that count orders (ads attribution)."""
+    if kind != "order":
+        return None
+    total, currency = getattr(content, "total", None), getattr(content, "currency", None)
+    if not isinstance(total, int) or not isinstance(currency, str):
+        return None
+    return total, currency

@@ -44,6 +44,8 @@ class ConversationMessage:
     direction: Literal["in", "out"]
     sent_by: SentBy | None = None  # outbound only
     link_code: str | None = None  # inbound only: the click-to-chat link the person came from
+    ctwa_clid: str | None = None  # inbound only: the click that referral came from (ads attribution)
+    order_value: tuple[int, str] | None = None  # inbound `order` only: its total (micros) and currency
 
     def with_sender(self, sent_by: SentBy) -> ConversationMessage:
         return dataclasses.replace(self, sent_by=sent_by)

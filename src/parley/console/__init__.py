@@ -20,11 +20,13 @@ from parley.console import (
     templates,
 )
 from parley.console.access import ConsoleDep, require_console_access
+from parley.console.ads_insights import router as ads_insights_router  # ads-attrib
 
 # Each area of the console adds its JSON router here; app.py includes them all.
 routers: list[APIRouter] = []
 routers += [overview.router, numbers.router, templates.router, billing.router, developers.router, analytics.router]
 routers += [payments.router]
 routers += [ads.router]  # ads
+routers += [ads_insights_router]  # ads-attrib
 
 __all__ = ["ConsoleDep", "require_console_access", "routers"]

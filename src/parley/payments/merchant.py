@@ -11,7 +11,7 @@ was being charged is settled by a sweep (`settle_stuck`) from what the provider 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection
@@ -157,6 +157,10 @@ def order_view(order: OrderRow, now: int) -> dict[str, Any]:
 # --- the service ---------------------------------------------------------------------------------------------
 
 
+class CaptureObserver(Protocol):
+    def on_order_captured(self, conn: Connection, order: OrderRow, now: int) -> None: ...
+
+
 class MerchantPayments:
     """order_details and order_status on send (a `CloudApiSender` interactive hook), paying, lookup, refunds."""
 
@@ -178,6 +182,11 @@ class MerchantPayments:
         self._payments, self._outbox, self._numbers, self._fees = payment_service, outbox, numbers, fees
         self._settle_after_ms = int(settings.settle_after_s * 1000)
         self._sweep = PeriodicTask("order-settle", settings.sweep_interval_s, self.settle_stuck)
+        self._capture_observers: list[CaptureObserver] = []
+
+    def add_capture_observer(self, observer: CaptureObserver) -> None:
+        """Told of every captured order inside the capture's unit (ads attribution records a Purchase)."""
+        self._capture_observers.append(observer)
 
     def start(self) -> None:
         """Start the sweep that settles orders a dead process left `processing`."""
@@ -482,6 +491,8 @@ class MerchantPayments:
                 conn, f"{key}:fee", debit=clearing, credit=revenue, amount=fee, code="payment.fee", refs=refs
             )
         self._enqueue_in(conn, order, "captured", transaction, [], now)
+        for observer in self._capture_observers:
+            observer.on_order_captured(conn, order, now)
 
     async def settle_stuck(self, limit: int = 200) -> int:
         """The sweep: orders `processing` for longer than `settle_after_s` (the process paying them died between

@@ -16,6 +16,7 @@ from parley.inbox import SESSION_COOKIE, AgentContext
 from parley.kit.errors import UnauthenticatedError
 from parley.web import (
     console_ads,  # ads
+    console_ads_insights,  # ads-attrib
     console_analytics,
     console_billing,
     console_developers,
@@ -101,4 +102,5 @@ def build_console_router(templates: Jinja2Templates, asset_version: str, headers
     router.include_router(console_billing.build_router(pages))
     router.include_router(console_payments.build_router(pages))
     router.include_router(console_ads.build_router(pages))  # ads
+    router.include_router(console_ads_insights.build_router(pages))  # ads-attrib
     return router

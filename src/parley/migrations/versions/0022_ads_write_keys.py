@@ -1,6 +1,6 @@
 """ads: idempotency keys of Marketing-API creates
 
-Revision ID: 0022_ads_manage
+Revision ID: 0022
 Revises: 0021
 """
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0022_ads_manage"
+revision: str = "0022"
 down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
