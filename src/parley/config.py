@@ -294,6 +294,12 @@ class AdsSettings(BaseModel):
     reserve_cpm: str = Field(default="0.50", pattern=r"^\d+(\.\d{1,6})?$")
     click_window_days: int = Field(default=7, ge=1, le=28)
     view_window_days: int = Field(default=1, ge=0, le=7)
+    # The operator's exchange rates for reporting (insights' revenue and ROAS): units of one reference currency per
+    # unit of each currency. A purchase in another currency than the ad account's is converted at these; a
+    # currency not listed is left out of revenue. Money never moves at these rates: they only compare.
+    conversion_rates: dict[str, str] = Field(
+        default_factory=lambda: {"USD": "1", "EUR": "1.08", "BRL": "0.18", "INR": "0.012", "GBP": "1.27"}
+    )
     # People in these markets are targeted by market and language only (no interest segments).
     no_interest_markets: list[str] = Field(
         default_factory=lambda: [

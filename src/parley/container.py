@@ -321,7 +321,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         ad_preferences=AdsPreferences(db, clock, ad_viewers),  # ads
         ad_viewers=ad_viewers,  # ads
         ad_conversions=ConversionsApi(db, clock, ids),  # ads-attrib
-        ad_insights=AdInsights(db, clock),  # ads-attrib
+        ad_insights=AdInsights(db, clock, settings.ads.conversion_rates),  # ads-attrib
         revocation_counter=revocations,
         background=background,
     )

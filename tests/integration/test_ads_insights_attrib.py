@@ -34,7 +34,7 @@ async def _setup(server: LiveServer, timezone: str = "UTC") -> tuple[Biz, list[A
     await seed.click(ads[0], "d", price=500_000, at=at)
     await seed.conversion(ads[0], "ConversationStarted", at=at, source="chat")
     await seed.conversion(ads[0], "Purchase", 9_000_000, "USD", at=at + 1000, source="payment")
-    await seed.conversion(ads[0], "Purchase", 7_000_000, "EUR", at=at + 2000)  # another currency: counted, no value
+    await seed.conversion(ads[0], "Purchase", 7_000_000, "JPY", at=at + 2000)  # no reporting rate: counted, no value
     for viewer in ("a", "e"):
         await seed.impression(ads[1], viewer, price=500_000, at=at + DAY_MS)
     # Just before day 1 and just after day 2: outside the range asked for.
@@ -118,6 +118,24 @@ async def test_account_and_campaign_totals_over_the_range(server: LiveServer) ->
     )
     [row] = one_ad.json()["data"]
     assert row["impressions"] == "2"
+
+
+async def test_a_purchase_in_another_currency_counts_at_the_operators_reporting_rate(server: LiveServer) -> None:
+    """A Brazilian shop's R$50.00 sale against its USD ad account: 50 × 0.18 (the default BRL rate) = $9.00 more
+    revenue, so $18.00 over $5.50 of spend."""
+    biz, ads, day1 = await _setup(server)
+    seed = AdsSeed(server)
+    await seed.conversion(ads[0], "Purchase", 50_000_000, "BRL", at=_ms(day1) + 3_700_000, source="payment")
+    answer = await server.http.get(
+        f"{V}/act_{ads[0].account_id}/insights",
+        headers=biz.headers,
+        params={"time_range": _range(day1), "fields": "spend,action_values,purchase_roas"},
+    )
+    assert answer.status_code == 200, answer.text
+    [row] = answer.json()["data"]
+    assert row["spend"] == "5.50"
+    assert row["action_values"] == [{"action_type": "purchase", "value": "18.00"}]
+    assert row["purchase_roas"] == [{"action_type": "omni_purchase", "value": "3.272727"}]
 
 
 async def test_days_are_the_account_time_zone(server: LiveServer) -> None:

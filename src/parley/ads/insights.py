@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -135,8 +135,23 @@ def ratio(numerator: int, denominator: int, places: int = 6) -> str:
 
 
 class AdInsights:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, conversion_rates: dict[str, str] | None = None) -> None:
         self._db, self._clock = db, clock
+        self._rates = {code: Decimal(rate) for code, rate in (conversion_rates or {}).items()}
+
+    def _converter(self, currency: str) -> Callable[[int, str], int | None]:
+        """Micros of another currency in the account's `currency`, at the operator's rates (half-up to the micro);
+        None when either rate is unknown."""
+
+        def convert(micros: int, source: str) -> int | None:
+            if source == currency:
+                return micros
+            rate_from, rate_to = self._rates.get(source), self._rates.get(currency)
+            if not rate_from or not rate_to:
+                return None
+            return int((Decimal(micros) * rate_from / rate_to).to_integral_value(rounding=ROUND_HALF_UP))
+
+        return convert
 
     # --- Graph ---------------------------------------------------------------------------------------------
 
@@ -208,7 +223,7 @@ class AdInsights:
             rows: list[InsightRow] = []
             for first, last in spans:
                 start, end = _ms(first, tz), _ms(last + timedelta(days=1), tz)
-                figures = repo.totals(conn, ad_ids, account.currency, query.level, start, end)
+                figures = repo.totals(conn, ad_ids, self._converter(account.currency), query.level, start, end)
                 for object_id in sorted(figures):
                     rows.append(_row(query.level, object_id, account, names, first, last, figures[object_id]))
             return Report(account, query, rows)

@@ -3,6 +3,7 @@ statements (impressions and reach, clicks, conversions), each on an indexed colu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,15 +23,23 @@ class Totals:
     clicks: int = 0
     spend: int = 0
     events: dict[str, int] = field(default_factory=dict)  # event_name -> count
-    values: dict[str, int] = field(default_factory=dict)  # event_name -> micros (account currency only)
+    values: dict[str, int] = field(default_factory=dict)  # event_name -> micros of the account's currency
 
 
 def _key(table: Table, level: str) -> Column[Any]:
     return table.c[LEVEL_COLUMN[level]]
 
 
-def totals(conn: Connection, ad_ids: list[int], currency: str, level: str, start: int, end: int) -> dict[int, Totals]:
-    """Figures per object of `level` over [start, end) ms of these ads (each table's (ad_id, time) index)."""
+def totals(
+    conn: Connection,
+    ad_ids: list[int],
+    convert: Callable[[int, str], int | None],
+    level: str,
+    start: int,
+    end: int,
+) -> dict[int, Totals]:
+    """Figures per object of `level` over [start, end) ms of these ads (each table's (ad_id, time) index).
+    `convert(micros, currency)`: a value in the account's currency, None where no rate is known (left out)."""
     out: dict[int, Totals] = {}
     if not ad_ids:
         return out
@@ -64,12 +73,15 @@ def totals(conn: Connection, ad_ids: list[int], currency: str, level: str, start
         .group_by(_key(conv, level), conv.c.event_name)
     ):
         out.setdefault(int(key), Totals()).events[str(name)] = int(count)
-    for key, name, value in conn.execute(
-        select(_key(conv, level), conv.c.event_name, func.coalesce(func.sum(conv.c.value), 0))
-        .where(*where(conv, conv.c.event_time), conv.c.currency == currency)
-        .group_by(_key(conv, level), conv.c.event_name)
+    for key, name, currency, value in conn.execute(
+        select(_key(conv, level), conv.c.event_name, conv.c.currency, func.coalesce(func.sum(conv.c.value), 0))
+        .where(*where(conv, conv.c.event_time), conv.c.currency.is_not(None))
+        .group_by(_key(conv, level), conv.c.event_name, conv.c.currency)
     ):
-        out.setdefault(int(key), Totals()).values[str(name)] = int(value)
+        converted = convert(int(value), str(currency))
+        if converted is not None:
+            values = out.setdefault(int(key), Totals()).values
+            values[str(name)] = values.get(str(name), 0) + converted
     return out
 
 
