@@ -505,3 +505,7 @@ def delete_referral_link(conn: Connection, code: str) -> None:
     """The link and its clicks: a deleted short link no longer opens a chat, and its counts go with it."""
     conn.execute(referral_clicks.delete().where(referral_clicks.c.code == code))
     conn.execute(referral_links.delete().where(referral_links.c.code == code))
+
+
+def click_exists(conn: Connection, clid: str) -> bool:
+    return conn.execute(select(referral_clicks.c.ctwa_clid).where(referral_clicks.c.ctwa_clid == clid)).first() is not None
