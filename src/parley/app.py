@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from parley import __version__
 from parley.accounts import endpoints as account_endpoints
 from parley.admission import RequestAdmission, overloaded_graph_error
+from parley.ads import serve_endpoints as ads_serve_endpoints  # ads-serve
+from parley.ads.serve_endpoints import is_slot_request, lean_slot  # ads-serve
 from parley.api_docs import add_offline_docs
 from parley.billing import endpoints as billing_endpoints
 from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
@@ -207,6 +209,9 @@ class _StreamFastPathApp(FastAPI):
             scope["app"] = self
             await person_send.send_message(self, scope, receive, send, super().__call__)  # FastAPI answers the rest
             return
+        if is_slot_request(scope):  # ads-serve: the ad slot, a lookup in memory
+            await lean_slot(self.state.container, scope, receive, send)
+            return
         if self.lean_cloud_send is not None and (number_id := send_route_number(scope)) is not None:
             scope["app"] = self
             await self.lean_cloud_send(self.state.container, number_id, scope, receive, send, super().__call__)
@@ -342,6 +347,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         merchant_endpoints.graph,
         merchant_endpoints.client,
         cart_endpoints.router,  # cart
+        ads_serve_endpoints.router,  # ads-serve
     ):
         app.include_router(router)
 

@@ -15,6 +15,9 @@ from parley.accounts import (
     NoCodeSender,
     revocation_counter_sql,
 )
+from parley.ads.clicks import AdClicks, ClickTokens  # ads-serve
+from parley.ads.server import AdServer  # ads-serve
+from parley.ads.viewers import ViewerIds  # ads-serve
 from parley.billing import BillingService
 from parley.business import (
     BusinessAccounts,
@@ -107,6 +110,9 @@ class Container:
     cart_orders: CartOrders  # cart
     wallets: Wallets
     person_payments: PersonPayments
+    ad_viewers: ViewerIds  # ads-serve
+    ad_server: AdServer  # ads-serve
+    ad_clicks: AdClicks  # ads-serve
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -127,8 +133,10 @@ class Container:
         if self.background:
             self.wallets.start()  # settles top-ups and withdrawals the payment provider left unanswered
             self.merchant_payments.start()  # settles orders a dead process left `processing`
+        await self.ad_server.start()  # ads-serve: every serving process serves ads and flushes its own buffer
 
     async def close(self) -> None:
+        await self.ad_server.close()  # ads-serve: the last window of billed events is charged while the db is open
         await self.merchant_payments.close()
         await self.wallets.close()
         await self.payouts.close()
@@ -254,6 +262,11 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     person_payments = PersonPayments(db, clock, ids, journal, wallets, messaging, pay_limits, settings.person_pay)
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
+    ad_server = AdServer(db, bus, clock, ids, journal, settings.ads)  # ads-serve
+    ad_links = ReferralLinks(  # ads-serve: the clicks' referral_clicks rows
+        db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
+    )
+    ad_clicks = AdClicks(db, clock, ad_server, ad_links, ClickTokens(_derived(code_secret, "ad-clicks")))  # ads-serve
     return Container(
         settings=settings,
         clock=clock,
@@ -302,6 +315,9 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         cart_orders=CartOrders(db),  # cart
         wallets=wallets,
         person_payments=person_payments,
+        ad_viewers=ViewerIds(_derived(code_secret, "ad-viewers")),  # ads-serve
+        ad_server=ad_server,  # ads-serve
+        ad_clicks=ad_clicks,  # ads-serve
         revocation_counter=revocations,
         background=background,
     )

@@ -81,9 +81,7 @@ class ClickResult:
 
 
 class AdClicks:
-    def __init__(
-        self, db: Database, clock: Clock, server: AdServer, links: ReferralLinks, tokens: ClickTokens
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, server: AdServer, links: ReferralLinks, tokens: ClickTokens) -> None:
         self._db, self._clock, self._server, self._links, self._tokens = db, clock, server, links, tokens
 
     def click_url(self, served_impression: int, ad_id: int, ad_set_id: int, viewer: str, price: int) -> str:

@@ -87,7 +87,9 @@ def viewer_cookie(services: SlotServices, viewer: str) -> str:
     return f"{VIEWER_COOKIE}={value}; Path=/; Max-Age={_COOKIE_MAX_AGE}; HttpOnly; {same_site}"
 
 
-async def fill_slot(services: SlotServices, params: dict[str, str], cookie_header: str) -> tuple[Served | None, str, str | None]:
+async def fill_slot(
+    services: SlotServices, params: dict[str, str], cookie_header: str
+) -> tuple[Served | None, str, str | None]:
     """Run the slot's auction: (what was served or None, the viewer, the Set-Cookie header if a new one)."""
     placement, market, language = _slot_args(params)
     viewer, new = _viewer_of(services, cookie_header)
@@ -164,11 +166,17 @@ async def lean_slot(services: SlotServices, scope: Scope, receive: Receive, send
         elif name == b"origin":
             origin = value.decode("latin-1")
     if scope["method"] == "OPTIONS":
-        headers = [*_cors(origin), (b"access-control-allow-methods", b"GET, OPTIONS"), (b"access-control-max-age", b"86400")]
+        headers = [
+            *_cors(origin),
+            (b"access-control-allow-methods", b"GET, OPTIONS"),
+            (b"access-control-max-age", b"86400"),
+        ]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return
-    status, body, headers = await slot_answer(services, scope.get("query_string", b"").decode("latin-1"), cookie, origin)
+    status, body, headers = await slot_answer(
+        services, scope.get("query_string", b"").decode("latin-1"), cookie, origin
+    )
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -208,9 +216,7 @@ async def adopt_viewer(me: PrincipalDep, container: ContainerDep) -> Response:
 
 
 @router.get("/ads/click/{token}", summary="Follow an ad: record the click and open the chat", response_model=None)
-async def click(
-    request: Request, container: ContainerDep, token: Annotated[str, Path(max_length=400)]
-) -> Response:
+async def click(request: Request, container: ContainerDep, token: Annotated[str, Path(max_length=400)]) -> Response:
     try:
         result = await container.ad_clicks.click(token)
     except AppError as error:
@@ -318,7 +324,8 @@ async def demo_feed() -> HTMLResponse:
     """A small publisher: a social feed with an ad slot between posts, filled by the embed script."""
     e = html.escape
     posts = [
-        f'<article class="post"><h2>{e(t)}</h2><p class="author">{e(a)}</p><p>{e(b)}</p></article>' for a, t, b in _POSTS
+        f'<article class="post"><h2>{e(t)}</h2><p class="author">{e(a)}</p><p>{e(b)}</p></article>'
+        for a, t, b in _POSTS
     ]
     slot = '<div class="slot"><script src="/static/ads-embed.js" data-placement="feed-1" async></script></div>'
     body = (

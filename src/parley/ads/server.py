@@ -198,9 +198,7 @@ class AdServer:
                 )
             self._ads = found
             self._sets = sets
-            self._wallets = {
-                w: (None if v is None else v - pending_waba[w]) for w, v in wallets.items()
-            }
+            self._wallets = {w: (None if v is None else v - pending_waba[w]) for w, v in wallets.items()}
             self._account_left = {
                 a: (None if cap is None else cap - spent.get(a, 0) - pending_account[a]) for a, cap in caps.items()
             }
@@ -478,7 +476,9 @@ class AdServer:
         if wallet.available is not None and wallet.available < amount:
             return False
         revenue_key = ads_revenue_key(ad.currency)
-        revenue = self._journal.open_account(conn, revenue_key, currency=ad.currency, normal_side=CREDIT, kind="revenue")
+        revenue = self._journal.open_account(
+            conn, revenue_key, currency=ad.currency, normal_side=CREDIT, kind="revenue"
+        )
         try:
             self._journal.transfer(
                 conn,

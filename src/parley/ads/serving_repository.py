@@ -130,9 +130,9 @@ def servable_ads(conn: Connection) -> list[ServableAd]:
     )
     result = []
     for r in conn.execute(query):
-        values = list(r)
+        values: list[Any] = list(r)
         targeting = Targeting.parse(values.pop())
-        result.append(ServableAd(*values, targeting=targeting))
+        result.append(ServableAd(*values, targeting=targeting))  # type: ignore[misc]
     return result
 
 
@@ -245,7 +245,7 @@ def click_facts(conn: Connection, ad_id: int) -> ClickFacts | None:
         )
         .where(ads.c.id == ad_id)
     ).first()
-    return None if row is None else ClickFacts(*row)
+    return None if row is None else ClickFacts(*row)  # type: ignore[call-arg]
 
 
 def click_of_impression(conn: Connection, impression_id: int) -> str | None:

@@ -111,7 +111,9 @@ class ReferralLinks:
         await self._db.write("business.create_link", lambda c: repo.insert_referral_link(c, row))
         return {"code": code, "url": f"{public}/c/{code}", "source_id": row.source_id}
 
-    def ad_click_in(self, conn: Connection, code: str, clid: str, ref: str, now: int, visitor: str | None) -> str | None:
+    def ad_click_in(
+        self, conn: Connection, code: str, clid: str, ref: str, now: int, visitor: str | None
+    ) -> str | None:
         """Inside the caller's unit: store an ad's click `clid` on its link (None when the link or its number is
         gone) and answer the web client's chat address, as `follow` does; `clid` already stored: no new row."""
         link = repo.get_referral_link(conn, code)

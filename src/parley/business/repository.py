@@ -508,4 +508,5 @@ def delete_referral_link(conn: Connection, code: str) -> None:
 
 
 def click_exists(conn: Connection, clid: str) -> bool:
-    return conn.execute(select(referral_clicks.c.ctwa_clid).where(referral_clicks.c.ctwa_clid == clid)).first() is not None
+    query = select(referral_clicks.c.ctwa_clid).where(referral_clicks.c.ctwa_clid == clid)
+    return conn.execute(query).first() is not None
