@@ -33,7 +33,9 @@ async def business(container: Container, phone: str, name: str = "Atelier Nova")
     return Business(created.waba_id, created.phone_number_id, phone)
 
 
-async def ad_account(container: Container, biz: Business, *, timezone: str = "UTC", spend_cap: int | None = None) -> int:
+async def ad_account(
+    container: Container, biz: Business, *, timezone: str = "UTC", spend_cap: int | None = None
+) -> int:
     account_id = container.ids.next_id()
     now = container.clock.now_ms()
     currency = container.settings.billing.currency

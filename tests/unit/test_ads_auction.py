@@ -88,9 +88,12 @@ def test_cost_cap_keeps_the_average_cost_within_the_cap(cap: int, events: int, s
 
 
 def test_bid_cap_bids_the_cap_per_event() -> None:
-    assert auction.effective_bid(
-        auction.BID_CAP, auction.IMPRESSIONS, 5_000_000, events=0, spent=0, budget_per_day=0, pace_ratio=1.0
-    ) == 5_000  # a 5.00 CPM is 5,000 micros per impression
+    assert (
+        auction.effective_bid(
+            auction.BID_CAP, auction.IMPRESSIONS, 5_000_000, events=0, spent=0, budget_per_day=0, pace_ratio=1.0
+        )
+        == 5_000
+    )  # a 5.00 CPM is 5,000 micros per impression
 
 
 def test_automatic_bids_up_when_behind_and_down_when_ahead() -> None:
