@@ -137,6 +137,8 @@ async def test_interest_targeting_needs_consent_and_never_reaches_the_eu(server:
     assert body == {"ad": None}  # no consent: no interest targeting
     consenting = c.ad_viewers.anonymous()
     await seed.consent(c, consenting, ["fashion", "travel"])
+    await c.bus.publish("ads.changed", {})  # what the preferences page publishes after a change
+    await c.ad_server.reload()
     cookie = c.ad_viewers.cookie_value(consenting)
     _, body = await _slot(server, cookie, locale="pt-BR")
     assert body["ad"]["id"] == str(fashion.ad_id) and body["ad"]["why"] == {"interests": ["fashion"]}

@@ -87,17 +87,13 @@ def viewer_cookie(services: SlotServices, viewer: str) -> str:
     return f"{VIEWER_COOKIE}={value}; Path=/; Max-Age={_COOKIE_MAX_AGE}; HttpOnly; {same_site}"
 
 
-async def fill_slot(
+def fill_slot(
     services: SlotServices, params: dict[str, str], cookie_header: str
 ) -> tuple[Served | None, str, str | None]:
     """Run the slot's auction: (what was served or None, the viewer, the Set-Cookie header if a new one)."""
     placement, market, language = _slot_args(params)
     viewer, new = _viewer_of(services, cookie_header)
-    server = services.ad_server
-    interests = None
-    if not new and server.needs_interests(market, language, viewer):
-        interests = await server.viewer_interests(viewer)
-    served = server.serve(placement, market, language, viewer, interests)
+    served = services.ad_server.serve(placement, market, language, viewer)
     return served, viewer, viewer_cookie(services, viewer) if new else None
 
 
@@ -139,7 +135,7 @@ async def slot_answer(
     headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"), *_cors(origin)]
     params = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
     try:
-        served, viewer, cookie = await fill_slot(services, params, cookie_header)
+        served, viewer, cookie = fill_slot(services, params, cookie_header)
     except SlotError as error:
         return 400, orjson.dumps({"error": {"code": error.code, "message": error.message}}), headers
     if cookie is not None:
@@ -238,7 +234,7 @@ async def frame(request: Request, container: ContainerDep) -> Response:
     """The ad card shown inside a publisher's page (first-party to Parley, so the viewer cookie is ours)."""
     params = dict(request.query_params)
     try:
-        served, viewer, cookie = await fill_slot(container, params, request.headers.get("cookie", ""))
+        served, viewer, cookie = fill_slot(container, params, request.headers.get("cookie", ""))
     except SlotError as error:
         return HTMLResponse(_page("Ad", f"<p>{html.escape(error.message)}</p>"), status_code=400)
     if served is None:

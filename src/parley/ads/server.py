@@ -2,7 +2,8 @@
 written (rows, day counters and ONE ledger transfer per ad set) every `settings.ads.flush_interval_s`.
 
 Nothing on the slot path touches the database: eligibility (schedule, targeting, frequency cap, pacing, budget,
-wallet) is checked against memory that reloads on bus "ads.changed" and every `RELOAD_S` seconds. Each serving
+wallet, the viewer's consented interests) is checked against memory that reloads on bus "ads.changed" and every
+`RELOAD_S` seconds. Each serving
 process keeps and flushes its own buffer; its view of other processes' spend is as fresh as its last reload.
 
 Crash rule: a crash loses at most the unflushed window, and those events are then neither recorded nor charged.
@@ -18,7 +19,6 @@ import contextlib
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,8 +39,6 @@ log = logging.getLogger("parley.ads")
 
 RELOAD_S = 10.0  # the slow timer; "ads.changed" reloads at once
 CHANGED_TOPIC = "ads.changed"
-_INTEREST_CACHE_MS = 60_000
-_INTEREST_CACHE_MAX = 100_000
 
 
 @dataclass
@@ -94,21 +92,18 @@ class AdServer:
         ids: IdGenerator,
         journal: Ledger,
         settings: AdsSettings,
-        *,
-        interests_of: Callable[[Connection, str], frozenset[str]] | None = None,
     ) -> None:
         self._db, self._bus, self._clock, self._ids, self._journal = db, bus, clock, ids, journal
         self._settings = settings
         self._reserve_cpm = parse_amount(settings.reserve_cpm)
         self._no_interest = frozenset(m.upper() for m in settings.no_interest_markets)
-        self._interests_query = interests_of or srepo.interests_of
         self._ads: list[srepo.ServableAd] = []
         self._sets: dict[int, _SetState] = {}
         self._wallets: dict[int, int | None] = {}  # waba id -> available micros (None: no floor)
         self._account_left: dict[int, int | None] = {}  # account id -> spend cap left
         self._index: dict[tuple[str, str], list[srepo.ServableAd]] = {}
         self._freq: dict[tuple[str, int], tuple[str, int]] = {}  # (viewer, ad set) -> (day, count)
-        self._interests: dict[str, tuple[int, frozenset[str]]] = {}
+        self._consented: dict[str, frozenset[str]] = {}  # viewer -> interests they chose (read on reload)
         self._days: dict[str, pacing.DayPosition] = {}
         self._buffer: list[_Billed] = []
         self._lock = asyncio.Lock()
@@ -166,14 +161,16 @@ class AdServer:
             accounts = sorted({a.account_id for a in found})
             spent = srepo.account_spend(conn, accounts)
             caps = srepo.spend_caps(conn, accounts)
+            consented = srepo.consented_interests(conn)
             wallets: dict[int, int | None] = {}
             for waba_id in {a.waba_id for a in found}:
                 account = self._journal.account(conn, advertiser_wallet_key(waba_id))
                 wallets[waba_id] = 0 if account is None else account.available
-            return found, days, totals, spent, caps, wallets
+            return found, days, totals, spent, caps, wallets, consented
 
         async with self._lock:
-            found, days, totals, spent, caps, wallets = await self._db.read(unit)
+            found, days, totals, spent, caps, wallets, consented = await self._db.read(unit)
+            self._consented = consented
             pending_set: dict[int, int] = defaultdict(int)
             pending_waba: dict[int, int] = defaultdict(int)
             pending_account: dict[int, int] = defaultdict(int)
@@ -271,38 +268,16 @@ class AdServer:
 
     # --- serving ----------------------------------------------------------------------------------------------
 
-    def _interests_cached(self, viewer: str) -> frozenset[str] | None:
-        hit = self._interests.get(viewer)
-        if hit is not None and hit[0] > self._clock.now_ms():
-            return hit[1]
-        return None
+    def interests_of(self, viewer: str) -> frozenset[str]:
+        """The interest segments the viewer consented to (as of the last reload; nothing without consent)."""
+        return self._consented.get(viewer, frozenset())
 
-    async def viewer_interests(self, viewer: str) -> frozenset[str]:
-        """The viewer's consented interests (cached a minute; read only when an interest-targeted ad competes)."""
-        cached = self._interests_cached(viewer)
-        if cached is not None:
-            return cached
-        found = await self._db.read(lambda conn: self._interests_query(conn, viewer))
-        if len(self._interests) > _INTEREST_CACHE_MAX:
-            self._interests.clear()
-        self._interests[viewer] = (self._clock.now_ms() + _INTEREST_CACHE_MS, found)
-        return found
-
-    def needs_interests(self, market: str, language: str, viewer: str) -> bool:
-        """Whether this slot's candidates include interest-targeted ads the viewer's interests must be read for."""
-        if market in self._no_interest or self._interests_cached(viewer) is not None:
-            return False
-        return any(a.targeting.interests for a in self._candidates(market, language))
-
-    def serve(
-        self, placement: str, market: str, language: str, viewer: str, interests: frozenset[str] | None = None
-    ) -> Served | None:
+    def serve(self, placement: str, market: str, language: str, viewer: str) -> Served | None:
         """Fill one slot, or None. Looks at candidates in value order and stops at the first two eligible."""
         now = self._clock.now_ms()
         market, language = market.upper()[:2], language.lower()[:8]
-        if interests is None:
-            interests = self._interests_cached(viewer) or frozenset()
         interest_ok = market not in self._no_interest
+        interests = self._consented.get(viewer, frozenset()) if interest_ok else frozenset()
         found: list[tuple[srepo.ServableAd, auction.Bid, int, frozenset[str]]] = []
         for ad in self._candidates(market, language):
             if ad.start_time > now or (ad.end_time is not None and ad.end_time <= now):
@@ -318,12 +293,12 @@ class AdServer:
             state = self._state(ad, now)
             if seen is not None and seen[0] == state.day and not pacing.under_frequency_cap(seen[1], ad.frequency_cap):
                 continue
+            budget, spent, fraction = self._budget(ad, now, state)
+            if not pacing.may_serve(ad.pacing, budget, spent, fraction, 1):
+                continue  # out of budget or ahead of its even line: checked before pricing, it is cheaper
             bid = self._bid_of(ad, now)
             reserve = auction.reserve_per_event(ad.billing_event, self._reserve_cpm, bid.rate)
             if bid.bid < reserve or bid.bid <= 0:
-                continue
-            budget, spent, fraction = self._budget(ad, now, state)
-            if not pacing.may_serve(ad.pacing, budget, spent, fraction, bid.bid):
                 continue
             wallet = self._wallets.get(ad.waba_id, 0)
             if wallet is not None and wallet < bid.bid:

@@ -178,14 +178,18 @@ def spend_caps(conn: Connection, account_ids: list[int]) -> dict[int, int | None
     return {int(a): cap for a, cap in conn.execute(query)}
 
 
-def interests_of(conn: Connection, viewer: str) -> frozenset[str]:
-    """The interest segments a viewer consented to be shown ads about (none without consent)."""
-    row = conn.execute(
-        select(ad_preferences.c.interests, ad_preferences.c.consented_at).where(ad_preferences.c.viewer == viewer)
-    ).first()
-    if row is None or row.consented_at is None:
-        return frozenset()
-    return frozenset(p.strip().lower() for p in row.interests.split(",") if p.strip())
+def consented_interests(conn: Connection) -> dict[str, frozenset[str]]:
+    """Every viewer's consented interest segments (people who withdrew or never chose have none). Read on each
+    reload so a slot never waits for the database; a row per consenting person is small."""
+    query = select(ad_preferences.c.viewer, ad_preferences.c.interests).where(
+        ad_preferences.c.consented_at.is_not(None), ad_preferences.c.interests != ""
+    )
+    found = {}
+    for viewer, interests in conn.execute(query):
+        segments = frozenset(p.strip().lower() for p in interests.split(",") if p.strip())
+        if segments:
+            found[viewer] = segments
+    return found
 
 
 def insert_impressions(conn: Connection, rows: list[dict[str, Any]]) -> None:
