@@ -215,11 +215,25 @@ class AdServer:
                 if (not a.targeting.countries or market in a.targeting.countries)
                 and (not a.targeting.languages or language in a.targeting.languages)
             ]
-            found.sort(key=lambda a: -self._bid_of(a, self._clock.now_ms()).value)
+            found.sort(key=self._static_value, reverse=True)
             if len(self._index) > 10_000:
                 self._index.clear()
             self._index[key] = found
         return found
+
+    def _static_value(self, ad: srepo.ServableAd) -> float:
+        """The candidate order's key: the stated bid per event × the learned action rate + quality (cheap: a
+        slot re-prices only the first two eligible candidates)."""
+        state = self._sets.get(ad.ad_set_id)
+        ctr = (
+            auction.estimated_ctr(state.clicks, state.impressions) if state is not None else auction.estimated_ctr(0, 0)
+        )
+        if ad.bid_amount is not None:
+            bid = auction.per_event(ad.billing_event, ad.bid_amount)
+        else:
+            budget = ad.daily_budget or ad.lifetime_budget or 0
+            bid = budget // (1000 if ad.billing_event == auction.IMPRESSIONS else 100)
+        return bid * auction.action_rate(ad.billing_event, ctr) + auction.quality_term(ad.quality)
 
     # --- pricing ----------------------------------------------------------------------------------------------
 
@@ -400,7 +414,7 @@ class AdServer:
         groups: dict[int, list[_Billed]] = defaultdict(list)
         for b in batch:
             groups[b.ad.ad_set_id].append(b)
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         for set_id, items in groups.items():
             ad = items[0].ad
             amount = sum(b.price for b in items)
@@ -416,18 +430,18 @@ class AdServer:
             result.charged += amount if paid else 0
             for b in items:
                 rows.append(
-                    {
-                        "id": b.impression_id,
-                        "ad_id": b.ad.ad_id,
-                        "ad_set_id": set_id,
-                        "campaign_id": b.ad.campaign_id,
-                        "account_id": b.ad.account_id,
-                        "viewer": b.viewer,
-                        "placement": b.placement,
-                        "market": b.market or "",
-                        "price": b.price if paid else 0,
-                        "created_at": b.at,
-                    }
+                    (
+                        b.impression_id,
+                        b.ad.ad_id,
+                        set_id,
+                        b.ad.campaign_id,
+                        b.ad.account_id,
+                        b.viewer,
+                        b.placement,
+                        b.market or "",
+                        b.price if paid else 0,
+                        b.at,
+                    )
                 )
         srepo.insert_impressions(conn, rows)
         result.impressions = len(rows)
