@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from options import parse_with_quick
 from proto import HttpConnection, http_request
 from servers import BENCH_DIR, Server, parley_cli
-from stats import latency_summary, run_async
+from stats import latency_summary, loadavg, run_async
 
 MARKETS = [["BR"], ["US"], ["MX"], ["IN"], ["DE"], []]
 LANGUAGES = {"BR": ["pt"], "US": ["en"], "MX": ["es"], "IN": ["en", "hi"], "DE": ["de"]}
@@ -320,6 +320,7 @@ def main(args: argparse.Namespace) -> None:
             "goal_rate_met": slot["ok_per_second"] >= args.goal,
             "goal_p99_met": (rows["paced_goal_half"]["latency"]["p99_ms"] or 1e9) <= 20,
             **rows["written"],
+            "loadavg_after": loadavg(),
         }
         for name in ("raw_asgi", "slot"):
             print(name, json.dumps({k: v for k, v in rows[name].items()}))
