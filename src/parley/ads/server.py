@@ -15,8 +15,8 @@ that window) and the account stops serving until a reload sees money in the wall
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 import logging
 import secrets
 from collections import defaultdict
