@@ -308,3 +308,22 @@ async def test_a_signed_in_person_adopts_their_viewer_id(server: LiveServer) -> 
     expected = server.container.ad_viewers.of_person(int(alice.user_id))
     assert response.cookies[VIEWER_COOKIE].split(".")[0] == expected
     assert (await server.http.post("/client/v1/ads/viewer")).status_code == 401
+
+
+async def test_clicks_on_ads_shown_earlier_pass_the_budget_by_one_click_at_most(server: LiveServer) -> None:
+    c = server.container
+    biz = await _business(server)
+    account = await seed.ad_account(c, biz)
+    # Alone in its auctions it pays the reserve per click: 0.50 CPM at the 1 % prior click rate = 50,000 micros.
+    await seed.ad(c, biz, account, billing_event="CLICKS", bid_amount=400_000, daily_budget=60_000, frequency_cap=0)
+    await c.ad_server.reload()
+    urls = [(await _slot(server, _viewer(c)))[1]["ad"]["click_url"] for _ in range(3)]
+    for url in urls:
+        answer = await server.http.get(url[url.index("/ads/click/") :], follow_redirects=False)
+        assert answer.status_code == 302
+    prices = await c.db.read(lambda conn: sorted(r.price for r in conn.execute(select(ad_clicks.c.price))))
+    # The reserve per click rises a little as impressions without clicks lower the click-rate estimate.
+    assert prices[0] == 0 and all(50_000 <= p <= 51_000 for p in prices[1:])  # the third: recorded, free
+    spend = await c.db.read(lambda conn: conn.execute(select(ad_set_spend.c.spent, ad_set_spend.c.clicks)).one())
+    assert tuple(spend) == (sum(prices), 3) and sum(prices) <= 60_000 + max(prices)
+    assert (await c.ledger.verify()).ok

@@ -115,7 +115,8 @@ class AdClicks:
         if target is None:
             raise NotFoundError("this ad's chat is no longer available")
         charged = 0
-        if facts.billing_event == auction.CLICKS and claim.price > 0:
+        today = day_of(now, facts.timezone).day
+        if facts.billing_event == auction.CLICKS and claim.price > 0 and self._budget_left(conn, facts, today):
             key = spend_transfer_key(facts.ad_set_id, claim.impression_id)
             if self._server.charge_in(conn, facts, claim.price, key, claim.impression_id):
                 charged = claim.price
@@ -133,5 +134,15 @@ class AdClicks:
                 "created_at": now,
             },
         )
-        srepo.add_spend(conn, facts.ad_set_id, day_of(now, facts.timezone).day, charged, 0, 1)
+        srepo.add_spend(conn, facts.ad_set_id, today, charged, 0, 1)
         return ClickResult(target, clid, charged, True), facts
+
+    @staticmethod
+    def _budget_left(conn: Connection, facts: srepo.ClickFacts, today: str) -> bool:
+        """A click is charged only while its ad set has spent less than its budget (the same rule as before an
+        impression), so clicks on ads shown earlier pass the budget by at most one click's price."""
+        if facts.daily_budget is not None:
+            return srepo.spent_of(conn, facts.ad_set_id, today) < facts.daily_budget
+        if facts.lifetime_budget is not None:
+            return srepo.spent_of(conn, facts.ad_set_id, None) < facts.lifetime_budget
+        return True

@@ -247,6 +247,8 @@ class ClickFacts:
     billing_event: str
     link_code: str
     prefilled_text: str
+    daily_budget: int | None
+    lifetime_budget: int | None
 
 
 def click_facts(conn: Connection, ad_id: int) -> ClickFacts | None:
@@ -262,6 +264,8 @@ def click_facts(conn: Connection, ad_id: int) -> ClickFacts | None:
             ad_sets.c.billing_event,
             ads.c.link_code,
             ads.c.prefilled_text,
+            ad_sets.c.daily_budget,
+            ad_sets.c.lifetime_budget,
         )
         .select_from(
             ads.join(ad_sets, ad_sets.c.id == ads.c.ad_set_id).join(ad_accounts, ad_accounts.c.id == ads.c.account_id)
@@ -279,3 +283,11 @@ def click_of_impression(conn: Connection, impression_id: int) -> str | None:
 
 def insert_click(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(ad_clicks).values(**values))
+
+
+def spent_of(conn: Connection, ad_set_id: int, day: str | None) -> int:
+    """An ad set's durable spend: on `day`, or over its life (None)."""
+    query = select(func.coalesce(func.sum(ad_set_spend.c.spent), 0)).where(ad_set_spend.c.ad_set_id == ad_set_id)
+    if day is not None:
+        query = query.where(ad_set_spend.c.day == day)
+    return int(conn.execute(query).scalar_one())
