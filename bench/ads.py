@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from array import array
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +188,7 @@ def run_wrk(port: int, path: str, cookies_file: Path, connections: int, seconds:
 
 async def paced(cfg: dict[str, Any]) -> dict[str, Any]:
     """Open loop at a fixed rate: each request is due at its time whatever the answers do; the wait for a free
-    connection counts in its latency (no coordinated omission)."""
+    connection counts in its latency (no coordinated omission). Connections open as needed up to `conns`."""
     loop = asyncio.get_running_loop()
     host, port, rate, seconds = "127.0.0.1", cfg["port"], float(cfg["rate"]), float(cfg["seconds"])
     cookies: list[str] = cfg["cookies"]
@@ -195,23 +196,38 @@ async def paced(cfg: dict[str, Any]) -> dict[str, Any]:
     latencies = array("q")
     statuses: dict[int, int] = {}
     idle: list[HttpConnection] = []
-    waiting: list[tuple[int, bytes]] = []
+    waiting: deque[tuple[int, bytes]] = deque()
+    openers: set[asyncio.Task[None]] = set()
 
     def on_response(conn: HttpConnection, status: int, _body: bytes) -> None:
         latencies.append((time.monotonic_ns() - conn.started_ns) // 1000)
         statuses[status] = statuses.get(status, 0) + 1
+        give(conn)
+
+    def give(conn: HttpConnection) -> None:
+        if not conn.usable:
+            return
         if waiting:
-            due, raw = waiting.pop(0)
+            due, raw = waiting.popleft()
             conn.started_ns = due
             conn.send(raw)
         else:
             idle.append(conn)
 
-    conns = []
-    for _ in range(int(cfg["conns"])):
-        _, conn = await loop.create_connection(lambda: HttpConnection(on_response), host, port)
+    conns: list[HttpConnection] = []
+    opening = [0]
+
+    async def open_one() -> None:
+        opening[0] += 1
+        try:
+            _, conn = await loop.create_connection(lambda: HttpConnection(on_response), host, port)
+        finally:
+            opening[0] -= 1
         conns.append(conn)
-        idle.append(conn)
+        give(conn)
+
+    for _ in range(8):
+        await open_one()
     total = int(rate * seconds)
     interval = 1e9 / rate
     t0 = time.monotonic_ns()
@@ -222,12 +238,18 @@ async def paced(cfg: dict[str, Any]) -> dict[str, Any]:
             due = t0 + int(i * interval)
             path = f"/ads/v1/slot?placement=feed-1&locale={locales[i % len(locales)]}"
             raw = http_request("GET", path, f"{host}:{port}", {"Cookie": f"parley_viewer={cookies[i % len(cookies)]}"})
+            while idle and not idle[-1].usable:
+                idle.pop()  # closed by the server while idle (keep-alive timeout)
             if idle:
                 conn = idle.pop()
                 conn.started_ns = due
                 conn.send(raw)
             else:
                 waiting.append((due, raw))
+                if len(conns) + opening[0] < int(cfg["conns"]) and opening[0] < 8:
+                    opener = loop.create_task(open_one())
+                    openers.add(opener)
+                    opener.add_done_callback(openers.discard)
             i += 1
         await asyncio.sleep(max(0.0005, (t0 + int(i * interval) - time.monotonic_ns()) / 1e9))
     deadline = time.monotonic() + 10

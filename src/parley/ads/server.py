@@ -104,6 +104,7 @@ class AdServer:
         self._account_left: dict[int, int | None] = {}  # account id -> spend cap left
         self._index: dict[tuple[str, str], list[srepo.ServableAd]] = {}
         self._freq: dict[tuple[str, int], tuple[str, int]] = {}  # (viewer, ad set) -> (day, count)
+        self._freq_days: set[str] = set()
         self._consented: dict[str, frozenset[str]] = {}  # viewer -> interests they chose (read on reload)
         self._days: dict[str, pacing.DayPosition] = {}
         self._buffer: list[_Billed] = []
@@ -185,10 +186,10 @@ class AdServer:
                 pending_account[b.ad.account_id] += b.price
                 pending_events[b.ad.ad_set_id] += 1
             sets: dict[int, _SetState] = {}
+            billing = {a.ad_set_id: a.billing_event for a in found}
             for set_id, day in days.items():
                 t = totals[set_id]
-                events_of = {a.billing_event for a in found if a.ad_set_id == set_id}
-                billed = t.clicks if auction.CLICKS in events_of else t.impressions
+                billed = t.clicks if billing[set_id] == auction.CLICKS else t.impressions
                 sets[set_id] = _SetState(
                     day,
                     t.day_spent + pending_set[set_id],
@@ -204,8 +205,10 @@ class AdServer:
                 a: (None if cap is None else cap - spent.get(a, 0) - pending_account[a]) for a, cap in caps.items()
             }
             self._index = {}
-            today = {v for v in days.values()}
-            self._freq = {k: v for k, v in self._freq.items() if v[0] in today}
+            today = set(days.values())
+            if self._freq_days - today:  # a day ended somewhere: forget its counts (else leave the dict alone)
+                self._freq = {k: v for k, v in self._freq.items() if v[0] in today}
+                self._freq_days = today & self._freq_days
             self.loaded = True
 
     def _candidates(self, market: str, language: str) -> list[srepo.ServableAd]:
@@ -340,6 +343,7 @@ class AdServer:
         seen = self._freq.get((viewer, ad.ad_set_id))
         count = seen[1] + 1 if seen is not None and seen[0] == state.day else 1
         self._freq[(viewer, ad.ad_set_id)] = (state.day, count)
+        self._freq_days.add(state.day)
         impression_id = self._ids.next_id()
         state.impressions += 1
         charged = price if ad.billing_event == auction.IMPRESSIONS else 0
