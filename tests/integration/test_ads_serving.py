@@ -327,3 +327,37 @@ async def test_clicks_on_ads_shown_earlier_pass_the_budget_by_one_click_at_most(
     spend = await c.db.read(lambda conn: conn.execute(select(ad_set_spend.c.spent, ad_set_spend.c.clicks)).one())
     assert tuple(spend) == (sum(prices), 3) and sum(prices) <= 60_000 + max(prices)
     assert (await c.ledger.verify()).ok
+
+
+async def test_closing_charges_the_last_window_and_a_lifetime_budget_spreads_over_its_schedule(
+    server: LiveServer,
+) -> None:
+    c = server.container
+    biz = await _business(server)
+    account = await seed.ad_account(c, biz)
+    now = c.clock.now_ms()
+    # 4 days, 40,000 micros: standard pacing lets it spend about a quarter by the end of the first day.
+    lifetime = await seed.ad(
+        c,
+        biz,
+        account,
+        daily_budget=None,
+        lifetime_budget=40_000,
+        start_time=now - 3_600_000,
+        end_time=now - 3_600_000 + 4 * 86_400_000,
+        pacing="standard",
+        frequency_cap=0,
+    )
+    own = AdServer(c.db, c.bus, c.clock, c.ids, c.billing.journal, c.settings.ads)
+    await own.reload()
+    shown = sum(own.serve("feed-1", "BR", "pt", c.ad_viewers.anonymous()) is not None for _ in range(50))
+    # An hour into 96: 40,000 × 1/96 + the allowance ≈ 457 micros, at 500 an impression: one impression, then
+    # it waits for the line to catch up.
+    assert shown == 1
+    server.clock.advance(hours=23)
+    shown += sum(own.serve("feed-1", "BR", "pt", c.ad_viewers.anonymous()) is not None for _ in range(50))
+    assert shown == 21  # a day in: 10,000 micros = 20 impressions, plus the one-event allowance
+    await own.close()  # no flush loop ran: closing writes and charges the window
+    rows = await _count(c, ad_impressions, ad_impressions.c.ad_set_id == lifetime.ad_set_id)
+    assert rows == shown
+    assert (await c.ledger.verify()).ok
