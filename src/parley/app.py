@@ -24,6 +24,8 @@ from parley.ads import capi_endpoints as ads_capi_endpoints  # ads-attrib
 from parley.ads import client_endpoints as ads_client_endpoints  # ads
 from parley.ads import endpoints as ads_endpoints  # ads
 from parley.ads import insights_endpoints as ads_insights_endpoints  # ads-attrib
+from parley.ads import serve_endpoints as ads_serve_endpoints  # ads-serve
+from parley.ads.serve_endpoints import is_slot_request, lean_slot  # ads-serve
 from parley.api_docs import add_offline_docs
 from parley.billing import endpoints as billing_endpoints
 from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
@@ -216,6 +218,9 @@ class _StreamFastPathApp(FastAPI):
             scope["app"] = self
             await person_send.send_message(self, scope, receive, send, super().__call__)  # FastAPI answers the rest
             return
+        if is_slot_request(scope):  # ads-serve: the ad slot, a lookup in memory
+            await lean_slot(self.state.container, scope, receive, send)
+            return
         if self.lean_cloud_send is not None and (number_id := send_route_number(scope)) is not None:
             scope["app"] = self
             await self.lean_cloud_send(self.state.container, number_id, scope, receive, send, super().__call__)
@@ -356,6 +361,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ads_client_endpoints.router,  # ads
         ads_capi_endpoints.router,  # ads-attrib
         ads_insights_endpoints.router,  # ads-attrib: before business's `/{object_id}` routes
+        ads_serve_endpoints.router,  # ads-serve
     ):
         app.include_router(router)
 

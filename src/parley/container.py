@@ -17,8 +17,10 @@ from parley.accounts import (
 )
 from parley.ads import AdsManager, AdsPreferences, ViewerIds
 from parley.ads.attribution import AdAttribution  # ads-attrib
+from parley.ads.clicks import AdClicks, ClickTokens  # ads-serve
 from parley.ads.conversions import ConversionsApi  # ads-attrib
 from parley.ads.insights import AdInsights  # ads-attrib
+from parley.ads.server import AdServer  # ads-serve
 from parley.billing import BillingService
 from parley.business import (
     BusinessAccounts,
@@ -116,6 +118,8 @@ class Container:
     ad_viewers: ViewerIds  # ads
     ad_conversions: ConversionsApi  # ads-attrib
     ad_insights: AdInsights  # ads-attrib
+    ad_server: AdServer  # ads-serve
+    ad_clicks: AdClicks  # ads-serve
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -136,8 +140,10 @@ class Container:
         if self.background:
             self.wallets.start()  # settles top-ups and withdrawals the payment provider left unanswered
             self.merchant_payments.start()  # settles orders a dead process left `processing`
+        await self.ad_server.start()  # ads-serve: every serving process serves ads and flushes its own buffer
 
     async def close(self) -> None:
+        await self.ad_server.close()  # ads-serve: the last window of billed events is charged while the db is open
         await self.merchant_payments.close()
         await self.wallets.close()
         await self.payouts.close()
@@ -271,6 +277,10 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     ad_attribution = AdAttribution(ids, ad_viewers, settings.ads)  # ads-attrib
     conversation_observers.add(ad_attribution)  # ads-attrib: chats, orders started from ads
     merchant_payments.add_capture_observer(ad_attribution)  # ads-attrib: purchases
+    ad_server = AdServer(db, bus, clock, ids, journal, settings.ads)  # ads-serve
+    ad_clicks = AdClicks(
+        db, clock, ad_server, referral_links, ClickTokens(_derived(code_secret, "ad-clicks"))
+    )  # ads-serve
     return Container(
         settings=settings,
         clock=clock,
@@ -322,6 +332,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         ad_viewers=ad_viewers,  # ads
         ad_conversions=ConversionsApi(db, clock, ids),  # ads-attrib
         ad_insights=AdInsights(db, clock, settings.ads.conversion_rates),  # ads-attrib
+        ad_server=ad_server,  # ads-serve
+        ad_clicks=ad_clicks,  # ads-serve
         revocation_counter=revocations,
         background=background,
     )

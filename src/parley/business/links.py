@@ -135,6 +135,22 @@ class ReferralLinks:
     def link_url(self, code: str) -> str:
         return f"{self._public_url}/c/{code}"
 
+    def ad_click_in(
+        self, conn: Connection, code: str, clid: str, ref: str, now: int, visitor: str | None
+    ) -> str | None:
+        """Inside the caller's unit: store an ad's click `clid` on its link (None when the link or its number is
+        gone) and answer the web client's chat address, as `follow` does; `clid` already stored: no new row."""
+        link = repo.get_referral_link(conn, code)
+        number = None if link is None else repo.get_number(conn, link.phone_number_id)
+        if link is None or number is None:
+            return None
+        if not repo.click_exists(conn, clid):
+            repo.insert_click(conn, clid, code, ref, now, visitor)
+        target = f"/app#chat={quote(number.display_phone_number)}&clid={quote(clid)}"
+        if link.prefilled_text:
+            target += f"&text={quote(link.prefilled_text)}"
+        return target
+
 
 def _ad_link_texts(creative: dict[str, str]) -> dict[str, str]:
     keys = ("headline", "body", "prefilled_text", "media_type", "image_url", "video_url", "thumbnail_url")

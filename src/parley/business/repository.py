@@ -510,3 +510,8 @@ def delete_referral_link(conn: Connection, code: str) -> None:
 def update_referral_link(conn: Connection, code: str, values: dict[str, str]) -> None:
     """An ad's link follows its creative (texts, media, greeting); the code and the clicks stay."""
     conn.execute(update(referral_links).where(referral_links.c.code == code).values(**values))
+
+
+def click_exists(conn: Connection, clid: str) -> bool:
+    query = select(referral_clicks.c.ctwa_clid).where(referral_clicks.c.ctwa_clid == clid)
+    return conn.execute(query).first() is not None

@@ -913,6 +913,7 @@ async function boot() {
   bindUi();
   try {
     state.me = await call("GET", "/me");
+    call("POST", "/ads/viewer").catch(() => {}); // ads this browser is shown count for this person (issue 14)
     renderMe();
     stream.start();
     await loadChats();
