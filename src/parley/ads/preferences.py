@@ -8,16 +8,18 @@ from typing import Any
 from sqlalchemy import Connection
 
 from parley.ads import repository as repo
+from parley.ads.manager import CHANGED_TOPIC
 from parley.ads.segments import SEGMENTS, segment_list
 from parley.ads.viewers import ViewerIds
 from parley.kit.clock import Clock
 from parley.kit.errors import InvalidInputError
+from parley.platform.bus import Bus
 from parley.platform.db import Database
 
 
 class AdsPreferences:
-    def __init__(self, db: Database, clock: Clock, viewers: ViewerIds) -> None:
-        self._db, self._clock, self._viewers = db, clock, viewers
+    def __init__(self, db: Database, bus: Bus, clock: Clock, viewers: ViewerIds) -> None:
+        self._db, self._bus, self._clock, self._viewers = db, bus, clock, viewers
 
     def _answer(self, row: dict[str, Any] | None) -> dict[str, Any]:
         consented = row is not None and row["consented_at"] is not None
@@ -54,7 +56,10 @@ class AdsPreferences:
             repo.save_preferences(conn, viewer, chosen if consented else "", since if consented else None, now)
             return repo.get_preferences(conn, viewer)
 
-        return self._answer(await self._db.write("ads.preferences", unit))
+        saved = await self._db.write("ads.preferences", unit)
+        # The ad servers hold consented interests in memory: a new choice counts from the next slot, not in 10 s.
+        await self._bus.publish(CHANGED_TOPIC, {"account_id": 0})
+        return self._answer(saved)
 
     def interests_in(self, conn: Connection, viewer: str) -> frozenset[str]:
         """`interests_of` inside the caller's unit."""

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from parley.ads import auction, pacing
 from parley.ads import serving_repository as srepo
 from parley.ads.books import ads_revenue_key, advertiser_wallet_key, spend_transfer_key
+from parley.ads.manager import CHANGED_TOPIC
 from parley.config import AdsSettings
 from parley.kit.clock import Clock
 from parley.kit.ids import IdGenerator
@@ -39,7 +40,6 @@ from parley.platform.db import Database
 log = logging.getLogger("parley.ads")
 
 RELOAD_S = 10.0  # the slow timer; "ads.changed" reloads at once
-CHANGED_TOPIC = "ads.changed"
 
 
 @dataclass
