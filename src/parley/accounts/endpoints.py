@@ -63,7 +63,11 @@ async def _profile(c: ContainerDep, user: UserRow) -> ProfileOut:
     # The photo is the media domain's (media imports accounts, so the route asks it rather than the service).
     photo = await c.media.profile_photo(user.id)
     return ProfileOut(
-        user_id=str(user.id), phone=user.phone, name=user.name, photo_id=None if photo is None else str(photo)
+        user_id=str(user.id),
+        phone=user.phone,
+        name=user.name,
+        kind="business" if user.kind == "business" else "person",
+        photo_id=None if photo is None else str(photo),
     )
 
 

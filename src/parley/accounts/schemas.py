@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -36,6 +38,8 @@ class ProfileOut(BaseModel):
     user_id: str
     phone: str
     name: str
+    # A business's number (a chat opened from its click-to-chat link shows its shop before the first message).
+    kind: Literal["person", "business"] = "person"
     photo_id: str | None = Field(default=None, description="Media id of the profile photo (PUT /me/photo)")
 
 
