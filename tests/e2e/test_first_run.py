@@ -78,6 +78,12 @@ async def test_demo_prints_the_address_it_serves_on_and_a_restart_keeps_one_toke
             links = (await inbox.get("/inbox/api/links")).json()["data"]
             assert [item["url"] for item in links] == [link]
             await inbox.aclose()
+            # The demo advertiser: Atelier Nova's live campaign fills the publisher's slot, once per run.
+            assert _printed(first, "ad account / campaign") == _printed(second, "ad account / campaign")
+            assert _printed(second, "a publisher's page showing its ad") == f"{server.base_url}/demo/feed"
+            slot = await http.get("/ads/v1/slot", params={"placement": "feed", "locale": "pt-BR"})
+            assert slot.status_code == 200, slot.text
+            assert slot.json()["ad"]["headline"] == "Linen dresses, made to measure"
 
         # The API docs render with every request beyond this server refused, as on a machine with no internet.
         context = await browser.new_context(viewport=DESKTOP)

@@ -18,6 +18,7 @@ from parley.cli.agents import agent_app
 from parley.cli.billing import billing_app
 from parley.cli.business import business_app
 from parley.cli.common import with_container
+from parley.cli.demo_ads import ATELIER_OWNER, ATELIER_PASSWORD, DemoAdvertiser, seed_demo_advertiser
 from parley.cli.demo_business import (
     DEMO_INBOX_AGENT,
     DEMO_INBOX_OWNER,
@@ -177,7 +178,7 @@ def demo() -> None:
     """Seed demo people, a group and a few messages (once), then print how to sign in."""
     from parley.messaging.schemas import SendMessageIn, TextIn
 
-    async def work(c: Container) -> tuple[list[tuple[str, str, str]], DemoBusiness]:
+    async def work(c: Container) -> tuple[list[tuple[str, str, str]], DemoBusiness, DemoAdvertiser]:
         already = False
         try:
             await c.accounts.find_by_phone(DEMO_PEOPLE[0][0])
@@ -186,7 +187,7 @@ def demo() -> None:
             pass
         logins = []
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("seeding demo data", total=len(DEMO_PEOPLE) + 5)
+            task = progress.add_task("seeding demo data", total=len(DEMO_PEOPLE) + 6)
             sessions = []
             for phone, name in DEMO_PEOPLE:
                 session = await c.accounts.create_user_with_token(phone, name, device_name="demo")
@@ -215,9 +216,11 @@ def demo() -> None:
                 progress.advance(task)
             business = await seed_demo_business(c, sessions[0].user_id)
             progress.advance(task)
-        return logins, business
+            advertiser = await seed_demo_advertiser(c)
+            progress.advance(task)
+        return logins, business, advertiser
 
-    logins, business = _with_container(work)
+    logins, business, advertiser = _with_container(work)
     table = Table(title="Demo logins (sign in with the phone; the code shows in the web page's developer panel)")
     table.add_column("name")
     table.add_column("phone")
@@ -246,6 +249,13 @@ def demo() -> None:
         f"{format_amount(balance.balance)} {balance.currency} (parley billing topup {business.waba_id} 25)",
     )
     console.print(biz)
+    ads = Table(title="Demo advertiser: Atelier Nova (click-to-chat ads)")
+    ads.add_column("what")
+    ads.add_column("value", overflow="fold")
+    ads.add_row("a publisher's page showing its ad", f"{base}/demo/feed")
+    ads.add_row("ad account / campaign", f"{advertiser.ad_account} / {advertiser.campaign_id}")
+    ads.add_row("console: Ads and insights", f"{ATELIER_OWNER} / {ATELIER_PASSWORD} at {base}/inbox/console/ads")
+    console.print(ads)
     console.print(
         f"Try: curl -s {base}/v23.0/{business.phone_number_id}/messages -H 'Authorization: Bearer "
         f"{business.access_token}' -H 'Content-Type: application/json' -d '{{\"messaging_product\":\"whatsapp\","
