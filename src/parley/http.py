@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Request
@@ -128,3 +129,40 @@ async def graph_json_body(request: Request) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise GraphError(100, f"the request body is not valid JSON: {exc}") from exc
+
+
+async def graph_params(request: Request, *, keep_token: bool = False) -> dict[str, Any]:
+    """A Graph write's parameters as Meta takes them (pywa and the SDKs use all three): the query string plus a
+    form or JSON object body. `access_token` is the credential, not a parameter, unless the route reads it
+    (`keep_token`: app calls pass the app token that way)."""
+    params: dict[str, Any] = dict(request.query_params)
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "").lower()
+    if not raw.strip():
+        pass
+    elif "multipart/form-data" in content_type:
+        form = await request.form()
+        params.update({key: value for key, value in form.items() if isinstance(value, str)})
+    elif "application/x-www-form-urlencoded" in content_type:
+        try:
+            params.update(parse_qsl(raw.decode(), keep_blank_values=True))
+        except UnicodeDecodeError as error:
+            raise GraphError(100, "the request body is not valid UTF-8") from error
+    else:
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise GraphError(100, f"the request body is not valid JSON: {error}") from error
+        if not isinstance(body, dict):
+            raise GraphError(100, "the request body must be a JSON object")
+        params.update(body)
+    if not keep_token:
+        params.pop("access_token", None)
+    return params
+
+
+def with_next_page(request: Request, page: dict[str, Any], after: str | None) -> dict[str, Any]:
+    """A Graph page with `paging.next`: this request's address with the next cursor."""
+    if after is not None and "paging" in page:
+        page["paging"]["next"] = str(request.url.include_query_params(after=after))
+    return page

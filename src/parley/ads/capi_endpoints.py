@@ -4,32 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import Request
 
-from parley.graph import GraphError
-from parley.http import ContainerDep, GraphScopeDep, graph_router
+from parley.http import ContainerDep, GraphScopeDep, graph_params, graph_router
 
 router = graph_router("ads")
-
-
-async def graph_params(request: Request) -> dict[str, Any]:
-    """The query string plus a JSON object or form body, as Meta takes a Graph write's parameters."""
-    params: dict[str, Any] = dict(request.query_params)
-    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await request.form()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-        return params
-    raw = await request.body()
-    if raw.strip():
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise GraphError(100, "the request body is not valid JSON") from exc
-        if not isinstance(body, dict):
-            raise GraphError(100, "the request body must be a JSON object")
-        params.update(body)
-    return params
 
 
 @router.post("/{waba_id}/dataset", summary="The business account's Conversions API dataset (made on first call)")

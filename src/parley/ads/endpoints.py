@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse
 
-from parley.graph import GraphError
-from parley.http import ContainerDep, GraphScopeDep, graph_router
+from parley.http import ContainerDep, GraphScopeDep, graph_params, graph_router, with_next_page
 from parley.kit.errors import NotFoundError
 
 router = graph_router("ads")
@@ -21,32 +19,6 @@ LimitQuery = Annotated[int | None, Query(description="page size, 1 to 100")]
 AfterQuery = Annotated[str | None, Query(max_length=128, description="paging.cursors.after of the previous page")]
 FieldsQuery = Annotated[str | None, Query(max_length=1000)]
 KeyHeader = Annotated[str | None, Header(max_length=128, description="a retry with the same key creates nothing new")]
-
-
-async def _params(request: Request) -> dict[str, Any]:
-    """A Graph write's parameters as Meta takes them: the query string plus a JSON object or form body."""
-    params: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "access_token"}
-    kind = request.headers.get("content-type", "")
-    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await request.form()
-        params.update({k: v for k, v in form.items() if isinstance(v, str) and k != "access_token"})
-        return params
-    raw = await request.body()
-    if raw.strip():
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise GraphError(100, f"the request body is not valid JSON: {exc}") from exc
-        if not isinstance(body, dict):
-            raise GraphError(100, "the request body must be a JSON object")
-        params.update(body)
-    return params
-
-
-def _with_next(request: Request, page: dict[str, Any], after: str | None) -> dict[str, Any]:
-    if after is not None and "paging" in page:
-        page["paging"]["next"] = str(request.url.include_query_params(after=after))
-    return page
 
 
 @router.post("/{waba_id}/adaccounts", summary="Open the business account's ad account (Parley extension)")
@@ -63,21 +35,21 @@ async def get_account(account_id: str, c: ContainerDep, scope: GraphScopeDep, fi
 async def create_campaign(
     account_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep, idempotency_key: KeyHeader = None
 ) -> dict[str, str]:
-    return await c.ads.create_campaign(scope, f"act_{account_id}", await _params(request), idempotency_key)
+    return await c.ads.create_campaign(scope, f"act_{account_id}", await graph_params(request), idempotency_key)
 
 
 @router.post("/act_{account_id}/adsets", summary="Create an ad set (budget, schedule, bid, targeting)")
 async def create_ad_set(
     account_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep, idempotency_key: KeyHeader = None
 ) -> dict[str, str]:
-    return await c.ads.create_ad_set(scope, f"act_{account_id}", await _params(request), idempotency_key)
+    return await c.ads.create_ad_set(scope, f"act_{account_id}", await graph_params(request), idempotency_key)
 
 
 @router.post("/act_{account_id}/ads", summary="Create an ad (its creative is reviewed at once)")
 async def create_ad(
     account_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep, idempotency_key: KeyHeader = None
 ) -> dict[str, str]:
-    return await c.ads.create_ad(scope, f"act_{account_id}", await _params(request), idempotency_key)
+    return await c.ads.create_ad(scope, f"act_{account_id}", await graph_params(request), idempotency_key)
 
 
 async def _edge(
@@ -91,7 +63,7 @@ async def _edge(
     after: str | None,
 ) -> dict[str, Any]:
     page, next_after = await c.ads.list_edge(scope, f"act_{account_id}", edge, fields, limit, after)
-    return _with_next(request, page, next_after)
+    return with_next_page(request, page, next_after)
 
 
 # Three explicit edges (no `/{edge}` catch-all): other ads routes such as `/act_{id}/insights` stay reachable.

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
-from parley.graph import GraphError
-from parley.http import ERROR_RESPONSES, ContainerDep, GraphScopeDep, PrincipalDep, graph_router
+from parley.http import (
+    ERROR_RESPONSES,
+    ContainerDep,
+    GraphScopeDep,
+    PrincipalDep,
+    graph_params,
+    graph_router,
+    with_next_page,
+)
 from parley.kit.errors import NotFoundError
 
 router = graph_router("commerce")
@@ -82,32 +88,6 @@ _SET_BODY = _json_body(
 )
 
 
-async def graph_params(request: Request) -> dict[str, Any]:
-    """A Graph write's parameters as Meta takes them: the query string, plus a JSON object or form body."""
-    params: dict[str, Any] = dict(request.query_params)
-    kind = request.headers.get("content-type", "")
-    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await request.form()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-        return params
-    raw = await request.body()
-    if raw.strip():
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise GraphError(100, f"the request body is not valid JSON: {exc}") from exc
-        if not isinstance(body, dict):
-            raise GraphError(100, "the request body must be a JSON object")
-        params.update(body)
-    return params
-
-
-def _with_next(request: Request, page: dict[str, Any], after: str | None) -> dict[str, Any]:
-    if after is not None and "paging" in page:
-        page["paging"]["next"] = str(request.url.include_query_params(after=after))
-    return page
-
-
 @router.post(
     "/{waba_id}/product_catalogs",
     summary="Create the business account's catalog (one per account)",
@@ -135,7 +115,7 @@ async def list_products(
     after: AfterQuery = None,
 ) -> dict[str, Any]:
     page, next_after = await c.catalogs.products_edge(scope, catalog_id, fields, limit, after)
-    return _with_next(request, page, next_after)
+    return with_next_page(request, page, next_after)
 
 
 @router.post("/{catalog_id}/products", summary="Create a product item", openapi_extra=_PRODUCT_BODY)
@@ -181,7 +161,7 @@ async def list_product_sets(
     after: AfterQuery = None,
 ) -> dict[str, Any]:
     page, next_after = await c.catalogs.list_product_sets(scope, catalog_id, limit, after)
-    return _with_next(request, page, next_after)
+    return with_next_page(request, page, next_after)
 
 
 @router.get("/{phone_number_id}/whatsapp_commerce_settings", summary="A number's commerce settings")

@@ -3,46 +3,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from fastapi import Query, Request
 
 from parley.graph import GraphError, object_not_found
-from parley.http import ContainerDep, GraphScopeDep, bearer_token, graph_router
+from parley.http import ContainerDep, GraphScopeDep, bearer_token, graph_params, graph_router
 from parley.kit.ids import parse_id
 from parley.webhooks.repository import WebhookApp
 from parley.webhooks.service import KNOWN_FIELDS, parse_fields_param
 
 router = graph_router("webhooks")
 WHATSAPP_OBJECT = "whatsapp_business_account"
-
-
-async def _params(request: Request) -> dict[str, Any]:
-    """Graph takes parameters in the query string, a form body or a JSON body (pywa uses all three)."""
-    params: dict[str, Any] = dict(request.query_params)
-    raw = await request.body()
-    if not raw.strip():
-        return params
-    content_type = request.headers.get("content-type", "").lower()
-    if "multipart/form-data" in content_type:
-        form = await request.form()
-        params.update({key: value for key, value in form.items() if isinstance(value, str)})
-    elif "application/x-www-form-urlencoded" in content_type:
-        try:
-            params.update(parse_qsl(raw.decode(), keep_blank_values=True))
-        except UnicodeDecodeError as error:
-            raise GraphError(100, "the request body is not valid UTF-8") from error
-    else:
-        try:
-            body = json.loads(raw)
-        except ValueError as error:
-            raise GraphError(100, f"the request body is not valid JSON: {error}") from error
-        if not isinstance(body, dict):
-            raise GraphError(100, "the request body must be a JSON object")
-        params.update(body)
-    return params
 
 
 def _string(params: dict[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -105,7 +77,7 @@ async def app_access_token(
 
 @router.post("/{app_id}/subscriptions", summary="Set the app's webhook callback URL and fields")
 async def subscribe_app(app_id: str, request: Request, container: ContainerDep) -> dict[str, bool]:
-    params = await _params(request)
+    params = await graph_params(request, keep_token=True)
     app = await _app_in_scope(app_id, request, container, params)
     obj = _string(params, "object", required=True)
     if obj != WHATSAPP_OBJECT:
@@ -139,7 +111,7 @@ async def app_subscriptions(app_id: str, version: str, request: Request, contain
 
 @router.delete("/{app_id}/subscriptions", summary="Remove the app's webhook subscription")
 async def unsubscribe_app(app_id: str, request: Request, container: ContainerDep) -> dict[str, bool]:
-    params = await _params(request)
+    params = await graph_params(request, keep_token=True)
     app = await _app_in_scope(app_id, request, container, params)
     await container.webhooks.unsubscribe_app(app.app_id)
     return {"success": True}
@@ -153,7 +125,7 @@ async def subscribe_waba(
     waba_id: str, request: Request, container: ContainerDep, scope: GraphScopeDep
 ) -> dict[str, bool]:
     waba = _waba_in_scope(waba_id, scope.waba_id, "post")
-    params = await _params(request)
+    params = await graph_params(request, keep_token=True)
     override = _string(params, "override_callback_uri")
     verify_token = _string(params, "verify_token") or ""
     if override and not verify_token:
