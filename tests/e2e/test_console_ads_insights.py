@@ -15,7 +15,7 @@ from playwright.async_api import Browser, expect
 from tests.conftest import LiveServer
 from tests.e2e.page_checks import VIEWPORTS, assert_looks_right, sign_in_agent, watch_errors
 from tests.integration.inbox_helpers import PASSWORD
-from tests.integration.test_ads_insights_attrib import _setup
+from tests.integration.test_ads_insights import _setup
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=15_000)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from tests.conftest import LiveServer
 from tests.integration.business_helpers import create_business
 from tests.integration.inbox_helpers import agent
-from tests.integration.test_ads_insights_attrib import _setup
+from tests.integration.test_ads_insights import _setup
 
 PAGE = "/inbox/console/ads/insights"
 

@@ -11,7 +11,7 @@ from parley.config import Settings
 from parley.kit.clock import OffsetClock
 from tests.conftest import LiveServer
 from tests.integration.business_helpers import V, create_business
-from tests.integration.test_ads_manage_api import account, ad_body, campaign_set, ok, post
+from tests.integration.test_ads_api import account, ad_body, campaign_set, ok, post
 from tests.integration.test_graph_media import graph_error
 
 
