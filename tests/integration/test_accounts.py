@@ -20,6 +20,7 @@ from parley.cli.main import app as cli_app
 from parley.cli.main import dev_codes_refusal
 from parley.config import DiscoverySettings, OtpSettings, Settings, SmsSettings
 from tests.conftest import LiveServer, running_server
+from tests.integration.business_helpers import create_business
 
 API = "/client/v1"
 
@@ -69,7 +70,13 @@ async def test_sign_in_with_a_code_from_the_dev_panel(server: LiveServer) -> Non
 
     me = await server.http.get(f"{API}/me", headers=bearer(session["token"]))
     assert me.status_code == 200
-    assert me.json() == {"user_id": session["user_id"], "phone": "+14155552671", "name": "", "photo_id": None}
+    assert me.json() == {
+        "user_id": session["user_id"],
+        "phone": "+14155552671",
+        "name": "",
+        "kind": "person",
+        "photo_id": None,
+    }
 
 
 async def test_a_code_works_once(server: LiveServer) -> None:
@@ -229,11 +236,21 @@ async def test_lookup_by_phone(server: LiveServer) -> None:
     alice, bob = await server.user("Alice"), await server.user("Bob")
     found = await server.http.get(f"{API}/users/lookup", headers=alice.headers, params={"phone": bob.phone})
     assert found.status_code == 200
-    assert found.json() == {"user_id": bob.user_id, "phone": bob.phone, "name": "Bob", "photo_id": None}
+    assert found.json() == {
+        "user_id": bob.user_id,
+        "phone": bob.phone,
+        "name": "Bob",
+        "kind": "person",
+        "photo_id": None,
+    }
     missing = await server.http.get(f"{API}/users/lookup", headers=alice.headers, params={"phone": server.next_phone()})
     assert missing.status_code == 404
     anonymous = await server.http.get(f"{API}/users/lookup", params={"phone": bob.phone})
     assert anonymous.status_code == 401
+    # A business's number says so: a chat opened from its click-to-chat link shows its shop before the first message.
+    shop = await create_business(server, "Shop")
+    business = await server.http.get(f"{API}/users/lookup", headers=alice.headers, params={"phone": shop.phone})
+    assert business.status_code == 200 and business.json()["kind"] == "business", business.text
 
 
 async def test_devices_list_marks_the_current_one(server: LiveServer) -> None:
