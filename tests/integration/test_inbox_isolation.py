@@ -44,6 +44,7 @@ PARAM_SLOTS = {
     "payment_id": "payment",
     "event_id": "event",
     "order_id": "order",  # a paid order (the console's Payments page refunds it)
+    "campaign_id": "campaign",  # an ad campaign (the console's Ads page pauses and resumes it)
 }
 # An id of the same shape that names nothing, to compare A's ids against: the answers must not differ.
 NOBODY = {slot: "999999999999999999" for slot in PARAM_SLOTS.values()} | {"code": "zzzzzzzzzz"}
@@ -81,6 +82,13 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/console/developers/webhook"): {"callback_url": "https://b.example/hook", "verify_token": "b"},
     ("POST", "/console/billing/payments"): {"amount": "25.00"},
     ("POST", "/console/payments/orders/{order_id}/refunds"): {"amount": "1.00"},
+    ("POST", "/console/ads/campaigns"): {
+        "name": "B's campaign",
+        "daily_budget": "20.00",
+        "headline": "B's sale",
+        "body": "Ask us anything.",
+    },
+    ("POST", "/console/ads/campaigns/{campaign_id}/status"): {"status": "PAUSED"},
     ("POST", "/console/billing/payments/{payment_id}/confirm"): {
         "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
     },
@@ -216,6 +224,11 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
     assert template.status_code == token.status_code == 201 and payment.is_success, (template.text, payment.text)
     [event, *_] = (await owner.get("/console/developers/deliveries")).json()["data"]
     order_id = await paid_order(server, biz, person, f"ISO-{tag}")
+    campaign = await owner.post(
+        "/console/ads/campaigns",
+        {"name": f"Secret campaign {tag}", "daily_budget": "20.00", "headline": "Linen sale", "body": "Ask us."},
+    )
+    assert campaign.status_code == 201, campaign.text
     ids = {
         "conversation": conversation["id"],
         "label": label_id,
@@ -230,13 +243,14 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
         "payment": payment.json()["id"],
         "event": event["event_id"],
         "order": order_id,
+        "campaign": campaign.json()["campaign_id"],
     }
     secrets = set(ids.values()) | {owner.id, conversation["chat_id"], conversation["contact"]["person_id"]}
     secrets |= {f"Customer {tag} Secretname", f"secret message of {tag}", f"Secret label {tag}", f"Secret reply {tag}"}
     secrets |= {f"Secret note {tag}", f"Secret contact note {tag}", f"Secret hello {tag}", f"Secret about {tag}"}
     secrets |= {person.phone, person.phone.lstrip("+"), biz.waba_id}
     secrets |= {f"secret_template_{tag.lower()}", f"Secret template body {tag}", f"Secret token {tag}"}
-    secrets |= {token.json()["access_token"]}
+    secrets |= {token.json()["access_token"], f"Secret campaign {tag}"}
     return Tenant(biz, owner, ids, secrets)
 
 
