@@ -15,10 +15,11 @@ from sqlalchemy import Connection
 
 from parley import webhooks
 from parley.business import repository as business_repository
+from parley.config import Settings
 from parley.console import developers as console_developers
 from parley.webhooks import repository as webhooks_repository
 from parley.webhooks.signing import signature_sha256
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, running_server
 from tests.integration.business_helpers import Biz, V, create_business, subscribe_app
 from tests.integration.inbox_helpers import Agent, agent
 from tests.integration.test_webhooks_support import Receiver, receiver
@@ -235,54 +236,58 @@ async def test_a_test_event_is_signed_delivered_and_logged_with_attempts_and_lat
         await owner.http.aclose()
 
 
-async def test_redelivery_makes_failed_deliveries_due_again(server: LiveServer) -> None:
-    biz = await create_business(server, "Redeliver Co")
-    other = await create_business(server, "Elsewhere Co")
-    owner = await agent(server, biz, "Olive Owner", role="owner")
-    other_owner = await agent(server, other, "Otto Owner", role="owner")
-    try:
-        async with receiver() as rx:
-            await set_callback(owner, rx)
-            rx.default_status = 500
-            first = (await owner.post(f"{API}/webhook/test")).json()["event_id"]
-            second = (await owner.post(f"{API}/webhook/test")).json()["event_id"]
+async def test_redelivery_makes_failed_deliveries_due_again(settings: Settings) -> None:
+    # Retries are jittered from zero: a long base keeps a first retry from landing before the check below sees
+    # both deliveries tried once (with the default 5 s, one in a few dozen runs retried within the poll).
+    patient = settings.model_copy(update={"webhooks": settings.webhooks.model_copy(update={"backoff_base_s": 600.0})})
+    async with running_server(patient) as server:
+        biz = await create_business(server, "Redeliver Co")
+        other = await create_business(server, "Elsewhere Co")
+        owner = await agent(server, biz, "Olive Owner", role="owner")
+        other_owner = await agent(server, other, "Otto Owner", role="owner")
+        try:
+            async with receiver() as rx:
+                await set_callback(owner, rx)
+                rx.default_status = 500
+                first = (await owner.post(f"{API}/webhook/test")).json()["event_id"]
+                second = (await owner.post(f"{API}/webhook/test")).json()["event_id"]
 
-            async def tried_and_waiting() -> bool:
-                rows = [await delivery(owner, e) for e in (first, second)]
-                return all(r and r["status"] == "waiting" and r["attempts"] == 1 for r in rows)
+                async def tried_and_waiting() -> bool:
+                    rows = [await delivery(owner, e) for e in (first, second)]
+                    return all(r and r["status"] == "waiting" and r["attempts"] == 1 for r in rows)
 
-            await until(tried_and_waiting)
-            waiting = await delivery(owner, first, status="waiting")
-            assert waiting is not None and waiting["last_status"] == 500 and waiting["last_error"] == "HTTP 500"
-            assert waiting["next_attempt_at"] > waiting["created_at"]
+                await until(tried_and_waiting)
+                waiting = await delivery(owner, first, status="waiting")
+                assert waiting is not None and waiting["last_status"] == 500 and waiting["last_error"] == "HTTP 500"
+                assert waiting["next_attempt_at"] > waiting["created_at"]
 
-            # A week later the retries are over: both failed.
-            server.clock.advance(hours=24 * 8)
-            server.container.webhooks.notify()
+                # A week later the retries are over: both failed.
+                server.clock.advance(hours=24 * 8)
+                server.container.webhooks.notify()
 
-            async def both_failed() -> bool:
-                return all([await delivery(owner, e, status="failed") for e in (first, second)])
+                async def both_failed() -> bool:
+                    return all([await delivery(owner, e, status="failed") for e in (first, second)])
 
-            await until(both_failed)
-            assert await delivery(owner, first, status="waiting") is None
+                await until(both_failed)
+                assert await delivery(owner, first, status="waiting") is None
 
-            rx.default_status = 200
-            refused(await other_owner.post(f"{API}/deliveries/{first}/redeliver"), 404)  # not their event
-            refused(await owner.post(f"{API}/deliveries/123/redeliver"), 404)
-            refused(await owner.post(f"{API}/deliveries/nope/redeliver"), 404)
+                rx.default_status = 200
+                refused(await other_owner.post(f"{API}/deliveries/{first}/redeliver"), 404)  # not their event
+                refused(await owner.post(f"{API}/deliveries/123/redeliver"), 404)
+                refused(await owner.post(f"{API}/deliveries/nope/redeliver"), 404)
 
-            one = await owner.post(f"{API}/deliveries/{first}/redeliver")
-            assert one.status_code == 200 and one.json() == {"requeued": 1}, one.text
-            assert (await delivered(owner, first, attempts=3))["last_status"] == 200
-            assert (await delivery(owner, second))["status"] == "failed"  # type: ignore[index]
+                one = await owner.post(f"{API}/deliveries/{first}/redeliver")
+                assert one.status_code == 200 and one.json() == {"requeued": 1}, one.text
+                assert (await delivered(owner, first, attempts=3))["last_status"] == 200
+                assert (await delivery(owner, second))["status"] == "failed"  # type: ignore[index]
 
-            rest = await owner.post(f"{API}/deliveries/redeliver-failed")
-            assert rest.json() == {"requeued": 1}, rest.text
-            await delivered(owner, second, attempts=3)
-            assert len(rx.posts) == 6
-    finally:
-        await owner.http.aclose()
-        await other_owner.http.aclose()
+                rest = await owner.post(f"{API}/deliveries/redeliver-failed")
+                assert rest.json() == {"requeued": 1}, rest.text
+                await delivered(owner, second, attempts=3)
+                assert len(rx.posts) == 6
+        finally:
+            await owner.http.aclose()
+            await other_owner.http.aclose()
 
 
 async def test_the_delivery_log_pages_newest_first_and_filters_by_status(
