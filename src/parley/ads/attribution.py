@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from parley.ads import attribution_repository as repo
+from parley.ads import repository as accounts
 from parley.ads.viewers import ViewerIds
 from parley.business import ConversationMessage
 from parley.config import AdsSettings
@@ -78,10 +79,10 @@ class AdAttribution:
     ) -> bool:
         """Records `event_name` against the ad this person last clicked (or, failing that, saw) of this business's
         ads; False when none qualifies or the event was already recorded."""
-        account = repo.account_of_waba(conn, waba_id)
+        account = accounts.account_of_waba(conn, waba_id)
         if account is None:
             return False  # the business does not advertise
-        account_id = account[0]
+        account_id = int(account["id"])
         if repo.has_conversion(conn, account_id, source, event_id):
             return False
         viewer = self._viewers.of_person(person_id)

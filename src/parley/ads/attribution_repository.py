@@ -106,12 +106,6 @@ def last_impression_ad(conn: Connection, account_id: int, viewer: str, since: in
     return None if row is None else int(row[0])
 
 
-def account_of_waba(conn: Connection, waba_id: int) -> tuple[int, str] | None:
-    """The ad account id and currency of a business account."""
-    row = conn.execute(select(ad_accounts.c.id, ad_accounts.c.currency).where(ad_accounts.c.waba_id == waba_id)).first()
-    return None if row is None else (int(row[0]), str(row[1]))
-
-
 @dataclass(frozen=True)
 class ConversionRow:
     id: int

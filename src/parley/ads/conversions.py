@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import Connection
 
 from parley.ads import attribution_repository as repo
+from parley.ads import repository as accounts
 from parley.graph import GraphError, GraphScope, object_not_found
 from parley.graph.errors import new_trace_id
 from parley.kit.clock import Clock
@@ -90,13 +91,13 @@ class ConversionsApi:
         def unit(conn: Connection) -> int:
             if repo.waba_of_dataset(conn, dataset_id) != scope.waba_id:
                 raise object_not_found(raw_dataset_id)
-            account = repo.account_of_waba(conn, scope.waba_id)
+            account = accounts.account_of_waba(conn, scope.waba_id)
             if account is None:
                 raise GraphError(100, "This business account has no ad account: there are no clicks to attribute")
             rows = []
             for event in parsed:
                 clicked = repo.click(conn, event.ctwa_clid)
-                ad = None if clicked is None or clicked.account_id != account[0] else repo.ad_of(conn, clicked.ad_id)
+                ad = None if clicked is None or clicked.account_id != account["id"] else repo.ad_of(conn, clicked.ad_id)
                 if ad is None or ad.waba_id != scope.waba_id:
                     raise GraphError(
                         100,

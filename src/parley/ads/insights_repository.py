@@ -94,18 +94,21 @@ class AccountRow:
     timezone: str
 
 
-def account(conn: Connection, account_id: int) -> AccountRow | None:
+def _account_where(conn: Connection, clause: Any) -> AccountRow | None:
     row = conn.execute(
         select(
             ad_accounts.c.id, ad_accounts.c.waba_id, ad_accounts.c.name, ad_accounts.c.currency, ad_accounts.c.timezone
-        ).where(ad_accounts.c.id == account_id)
+        ).where(clause)
     ).first()
     return None if row is None else AccountRow(int(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]))
 
 
+def account(conn: Connection, account_id: int) -> AccountRow | None:
+    return _account_where(conn, ad_accounts.c.id == account_id)
+
+
 def account_of_waba(conn: Connection, waba_id: int) -> AccountRow | None:
-    row = conn.execute(select(ad_accounts.c.id).where(ad_accounts.c.waba_id == waba_id)).first()
-    return None if row is None else account(conn, int(row[0]))
+    return _account_where(conn, ad_accounts.c.waba_id == waba_id)
 
 
 def find_object(conn: Connection, object_id: int) -> tuple[str, int] | None:
