@@ -224,7 +224,7 @@ async def click(request: Request, container: ContainerDep, token: Annotated[str,
 
 
 _FRAME_CSP = (
-    "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'none'; script-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
     "frame-ancestors *; base-uri 'none'; form-action 'none'"
 )
 
@@ -300,10 +300,11 @@ border:0;border-radius:12px;background:#fff}
 
 def _page(title: str, body: str, *, frame: bool = False, style: str = "") -> str:
     css = _FRAME_STYLE if frame else (style or _FRAME_STYLE)
+    script = '<script src="/static/ads-frame.js"></script>' if frame else ""  # sizes the slot to the card
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
-        f"<style>{css}</style></head><body>{body}</body></html>"
+        f"<style>{css}</style></head><body>{body}{script}</body></html>"
     )
 
 

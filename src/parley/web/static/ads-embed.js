@@ -24,4 +24,15 @@
     frame.style.cssText = "display:block;width:100%;height:300px;border:0";
     tag.parentNode.insertBefore(frame, tag.nextSibling);
   }
+  // The frame reports its card's height (ads-frame.js): the slot takes it, only from Parley's own frames.
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (!data || data.parleyAdFrame !== true || typeof data.height !== "number") return;
+    var frames = document.querySelectorAll("iframe[title='Sponsored']");
+    for (var j = 0; j < frames.length; j++) {
+      if (frames[j].contentWindow === event.source) {
+        frames[j].style.height = Math.max(40, Math.min(800, data.height)) + "px";
+      }
+    }
+  });
 })();
