@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import parley.accounts.models
 import parley.ads.models
+import parley.affiliates.models
 import parley.billing.models
 import parley.business.models
+import parley.channels.models
 import parley.commerce.cart_models
 import parley.commerce.models
 import parley.inbox.models
@@ -23,6 +25,7 @@ import parley.payments.models
 import parley.payments.payout_models
 import parley.payments.wallet_models
 import parley.privacy.models
+import parley.subscriptions.models
 import parley.templates.models
 import parley.webhooks.models  # noqa: F401  (registers every table on the metadata)
 from parley.kit.db import metadata

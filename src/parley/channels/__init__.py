@@ -1,0 +1,13 @@
+"""Channels: one-way broadcasts to followers, a directory to find them, and posts that reach every online
+follower without a row per follower."""
+
+from parley.channels.access import ChannelSubscriptions, NoChannelSubscriptions
+from parley.channels.repository import adjust_subscriber_count_in, channel_owner_in, is_channel_admin_in
+
+__all__ = [
+    "ChannelSubscriptions",
+    "NoChannelSubscriptions",
+    "adjust_subscriber_count_in",
+    "channel_owner_in",
+    "is_channel_admin_in",
+]
