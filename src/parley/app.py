@@ -50,6 +50,7 @@ from parley.messaging import endpoints as messaging_endpoints
 from parley.messaging import lean as person_send
 from parley.payments import merchant_endpoints, pay_endpoints
 from parley.privacy import endpoints as privacy_endpoints
+from parley.subscriptions import endpoints as subscription_endpoints  # subscriptions
 from parley.templates import endpoints as template_endpoints
 from parley.webhooks import endpoints as webhook_endpoints
 
@@ -362,6 +363,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ads_capi_endpoints.router,  # ads-attrib
         ads_insights_endpoints.router,  # ads-attrib: before business's `/{object_id}` routes
         ads_serve_endpoints.router,  # ads-serve
+        subscription_endpoints.router,  # subscriptions
     ):
         app.include_router(router)
 

@@ -265,6 +265,20 @@ class PersonPaySettings(BaseModel):
     sweep_interval_s: float = Field(default=60, ge=0)
 
 
+class SubscriptionSettings(BaseModel):  # subscriptions
+    """Channel subscriptions and paid groups (docs/subscriptions.md): the platform's cut in basis points (1000 =
+    10 %, per market of the subscriber: PARLEY_SUBSCRIPTIONS__CUT_BP_BY_MARKET='{"IN": 500}'), the grace after a
+    failed renewal, how often it is retried, the highest price a plan may ask (in currency units), and the renewal
+    sweep's interval (0: never; `parley subscriptions renew` runs one pass)."""
+
+    platform_cut_bp: int = Field(default=1000, ge=0, le=10_000)
+    cut_bp_by_market: dict[str, int] = Field(default_factory=dict)
+    grace_days: int = Field(default=3, ge=0, le=30)
+    retry_every_hours: float = Field(default=24, gt=0)
+    max_price: str = "10000"
+    sweep_interval_s: float = Field(default=300, ge=0)
+
+
 class InboxSettings(BaseModel):
     """The team inbox: how often each process looks for away and greeting messages to send (0: only when asked),
     and how sign-in resists floods and guessing."""
@@ -405,6 +419,7 @@ class Settings(BaseSettings):
     payouts: PayoutSettings = PayoutSettings()
     person_pay: PersonPaySettings = PersonPaySettings()
     ads: AdsSettings = AdsSettings()
+    subscriptions: SubscriptionSettings = SubscriptionSettings()  # subscriptions
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()

@@ -67,6 +67,7 @@ from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
 from parley.privacy import PrivacyService
+from parley.subscriptions import SubscriptionService  # subscriptions
 from parley.templates import TemplateCache, TemplateService
 from parley.webhooks import WebhookService
 
@@ -120,6 +121,7 @@ class Container:
     ad_insights: AdInsights  # ads-attrib
     ad_server: AdServer  # ads-serve
     ad_clicks: AdClicks  # ads-serve
+    subscriptions: SubscriptionService  # subscriptions
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -141,8 +143,11 @@ class Container:
             self.wallets.start()  # settles top-ups and withdrawals the payment provider left unanswered
             self.merchant_payments.start()  # settles orders a dead process left `processing`
         await self.ad_server.start()  # ads-serve: every serving process serves ads and flushes its own buffer
+        if self.background:
+            self.subscriptions.start()  # subscriptions: renewals, retries in grace, ends
 
     async def close(self) -> None:
+        await self.subscriptions.close()  # subscriptions
         await self.ad_server.close()  # ads-serve: the last window of billed events is charged while the db is open
         await self.merchant_payments.close()
         await self.wallets.close()
@@ -267,6 +272,10 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     pay_limits = MarketLimits(settings.person_pay)
     wallets = Wallets(db, clock, ids, journal, provider, pay_limits, settings.person_pay)
     person_payments = PersonPayments(db, clock, ids, journal, wallets, messaging, pay_limits, settings.person_pay)
+    subscriptions = SubscriptionService(  # subscriptions
+        db, clock, ids, journal, wallets, person_payments, messaging, pay_limits, settings.subscriptions
+    )  # subscriptions
+    messaging.set_join_gate(subscriptions.join_gate)  # subscriptions: paid groups
     for_inbox = BusinessForInbox(db, business, sender, messaging, outbox, conversation_observers, qr_codes, profiles)
     inbox = InboxService(db, bus, clock, ids, for_inbox, rate_limiter, settings.inbox)
     referral_links = ReferralLinks(
@@ -334,6 +343,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         ad_insights=AdInsights(db, clock, settings.ads.conversion_rates),  # ads-attrib
         ad_server=ad_server,  # ads-serve
         ad_clicks=ad_clicks,  # ads-serve
+        subscriptions=subscriptions,  # subscriptions (channels take `subscriptions.channel_access`)
         revocation_counter=revocations,
         background=background,
     )
@@ -350,6 +360,7 @@ def without_background(settings: Settings) -> Settings:
             "payouts": settings.payouts.model_copy(update={"interval_s": 0.0}),
             "person_pay": settings.person_pay.model_copy(update={"sweep_interval_s": 0.0}),
             "payments": settings.payments.model_copy(update={"sweep_interval_s": 0.0}),
+            "subscriptions": settings.subscriptions.model_copy(update={"sweep_interval_s": 0.0}),  # subscriptions
         }
     )
 

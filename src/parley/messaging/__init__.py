@@ -21,6 +21,7 @@ from parley.messaging.content import (
     preview_of,
     reply_choices,
 )
+from parley.messaging.gates import JoinGate, OpenGroups
 from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD, chat_members, chats, messages
 from parley.messaging.observers import MessageObserver
 from parley.messaging.render import render_message
@@ -75,6 +76,7 @@ __all__ = [
     "Committed",
     "ContactsContent",
     "InteractiveContent",
+    "JoinGate",
     "LiveStreams",
     "LocationContent",
     "MediaContent",
@@ -82,6 +84,7 @@ __all__ = [
     "MessageObserver",
     "MessageRow",
     "MessagingService",
+    "OpenGroups",
     "OrderContent",
     "OrderItem",
     "PaymentContent",

@@ -48,6 +48,7 @@ from parley.messaging.errors import (
     NotAnAdminError,
     NotYourMessageError,
 )
+from parley.messaging.gates import JoinGate, OpenGroups
 from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD
 from parley.messaging.observers import MessageObserver
 from parley.messaging.render import STATUS_NAMES, Event, render_message
@@ -91,6 +92,10 @@ class Committed:
     """Realtime events of a unit that committed; publish them with `publish_committed`."""
 
     fanout: _Fanout
+
+
+def _chat_updated(chat_id: int, user_ids: list[int]) -> list[tuple[int, Event]]:
+    return [(u, {"type": "chat", "chat_id": str(chat_id), "event": "updated"}) for u in user_ids]
 
 
 def _tapped_reply(conn: Connection, sender_id: int, message_id: int, reply: ReplyIn) -> ReplyContent:
@@ -143,6 +148,7 @@ class MessagingService:
         # Direct chat per pair of people: created once, never changed or deleted, so safe to remember.
         self._direct_chats: dict[str, int] = {}
         self._observers: list[MessageObserver] = []
+        self._join_gate: JoinGate = OpenGroups()
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -438,6 +444,10 @@ class MessagingService:
 
     def add_observer(self, observer: MessageObserver) -> None:
         self._observers.append(observer)
+
+    def set_join_gate(self, gate: JoinGate) -> None:
+        """Who may enter a group (paid groups): consulted by joins, adds and accepted invitations."""
+        self._join_gate = gate
 
     def _direct_chat(self, conn: Connection, sender_id: int, recipient_id: int, now: int) -> int:
         key = repo.direct_key(sender_id, recipient_id)
@@ -929,6 +939,7 @@ class MessagingService:
             current = set(repo.member_ids(conn, chat_id))
             chat = repo.get_chat(conn, chat_id)
             name = "" if chat is None else chat.name or ""
+            self._join_gate.check_join_in(conn, chat_id, new_ids - current, now)
             admitted, invited, fanouts = self._admit_in(conn, admin_id, chat_id, name, new_ids - current, now)
             if len(current) + len(admitted) > self._limits.group_max_members:
                 raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
@@ -1013,6 +1024,7 @@ class MessagingService:
                 raise InviteNotFoundError("this invitation lapsed: whoever sent it is no longer a group admin")
             if repo.count_members(conn, chat_id) >= self._limits.group_max_members:
                 raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
+            self._join_gate.check_join_in(conn, chat_id, [user_id], now)
             repo.add_members(conn, chat_id, {user_id: "member"}, now)
             repo.accept_group_add_invite(conn, invite_id, now)
             return chat_id, self._group(conn, chat_id)
@@ -1102,11 +1114,54 @@ class MessagingService:
             if repo.member_role(conn, chat_id, user_id) is None:
                 if repo.count_members(conn, chat_id) >= self._limits.group_max_members:
                     raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
+                self._join_gate.check_join_in(conn, chat_id, [user_id], now)
                 repo.add_members(conn, chat_id, {user_id: "member"}, now)
             return chat_id, self._group(conn, chat_id)
 
         chat_id, group = await self._db.write("messaging.join", unit)
         return await self._changed_group(chat_id, group)
+
+    def group_of_invite_in(self, conn: Connection, code: str) -> int | None:
+        """The group an active invite link leads into (None: no such link), without joining it."""
+        return repo.active_invite_chat(conn, code)
+
+    def group_role_in(self, conn: Connection, chat_id: int, user_id: int) -> str | None:
+        """`admin` or `member` of group `chat_id`, None when not in it (or it is not a group)."""
+        chat = repo.get_chat(conn, chat_id)
+        return None if chat is None or chat.kind != "group" else repo.member_role(conn, chat_id, user_id)
+
+    def add_member_by_system_in(self, conn: Connection, chat_id: int, user_id: int, now: int) -> Committed:
+        """Another domain's unit puts a person in a group they are entitled to (a paid group they just paid for),
+        past the join gate; nothing when they are in it already. Publish the result after the commit."""
+        repo.lock_chat(conn, chat_id)
+        if repo.member_role(conn, chat_id, user_id) is not None:
+            return Committed(_Fanout())
+        if repo.count_members(conn, chat_id) >= self._limits.group_max_members:
+            raise GroupFullError(f"groups have at most {self._limits.group_max_members} members")
+        repo.add_members(conn, chat_id, {user_id: "member"}, now)
+        return Committed(_Fanout(others=_chat_updated(chat_id, repo.member_ids(conn, chat_id))))
+
+    def remove_member_by_system_in(
+        self, conn: Connection, chat_id: int, user_id: int, notice: str, notice_sender_id: int, client_id: str, now: int
+    ) -> Committed:
+        """Another domain's unit takes a person out of a group (a paid group's subscription ended) and tells the
+        group why in a text from `notice_sender_id` (the group's owner; skipped when they are not in it). Nothing
+        when the person is no longer a member. Publish the result after the commit."""
+        repo.lock_chat(conn, chat_id)
+        if not repo.remove_member(conn, chat_id, user_id):
+            return Committed(_Fanout())
+        remaining = repo.members(conn, chat_id)
+        if remaining and not any(m.role == "admin" for m in remaining):
+            repo.set_role(conn, chat_id, remaining[0].user_id, "admin")
+        others = _chat_updated(chat_id, [user_id, *(m.user_id for m in remaining)])
+        if all(m.user_id != notice_sender_id for m in remaining):
+            return Committed(_Fanout(others=others))
+        stored = self._store(
+            conn, chat_id, notice_sender_id, client_id, "text", TextContent(body=notice), None, None, now, observe=False
+        )
+        fanout = _Fanout() if stored is None else stored[1]
+        fanout.others.extend(others)
+        return Committed(fanout)
 
     def _require_member(self, conn: Connection, chat_id: int, user_id: int) -> str:
         role = repo.member_role(conn, chat_id, user_id)

@@ -1,2 +1,21 @@
 """Subscriptions: monthly or one-off plans for channels (subscriber-only posts) and paid groups, charged
 through Parley Pay with the platform's cut on the ledger."""
+
+from parley.subscriptions.repository import ChargeRow, PlanRow, PriceRow, SubscriptionRow
+from parley.subscriptions.service import (
+    PaidGroupGate,
+    PaymentRequiredError,
+    SubscriptionChannelAccess,
+    SubscriptionService,
+)
+
+__all__ = [
+    "ChargeRow",
+    "PaidGroupGate",
+    "PaymentRequiredError",
+    "PlanRow",
+    "PriceRow",
+    "SubscriptionChannelAccess",
+    "SubscriptionRow",
+    "SubscriptionService",
+]
