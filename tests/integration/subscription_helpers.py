@@ -61,7 +61,9 @@ async def funded(server: LiveServer, user: User, amount: str, currency: str = "B
 
 async def paid_group(server: LiveServer, coach: User, plan: dict[str, Any] | None = None) -> tuple[str, str, str]:
     """A group of `coach` with a plan and an invite link: (group id, plan id, invite code)."""
-    group = await server.http.post(f"{API}/groups", headers=coach.headers, json={"name": "Coach's circle", "members": []})
+    group = await server.http.post(
+        f"{API}/groups", headers=coach.headers, json={"name": "Coach's circle", "members": []}
+    )
     assert group.status_code == 200, group.text
     group_id = group.json()["id"]
     made = await server.http.post(f"{API}/groups/{group_id}/plan", headers=coach.headers, json=plan or PLAN)

@@ -72,7 +72,9 @@ async def test_joining_a_paid_group_takes_a_subscription_charged_once(server: Li
         {"amount": "49.90", "currency": "BRL"},
         False,
     )
-    assert [(c["kind"], c["status"], c["amount"]) for c in again.json()["charges"]] == [("charge", "succeeded", "49.90")]
+    assert [(c["kind"], c["status"], c["amount"]) for c in again.json()["charges"]] == [
+        ("charge", "succeeded", "49.90")
+    ]
     assert dora.user_id in await member_ids(server, coach, group_id)
     # Charged once: 49.90 out of Dora's wallet; 10 % (4.99) kept by the platform, 44.91 to the coach's wallet.
     assert await balance(server, dora) == "50.10"
@@ -111,7 +113,9 @@ async def test_a_wallet_too_low_is_refused_with_nothing_kept(server: LiveServer)
 async def test_admins_cannot_add_someone_who_has_not_paid(server: LiveServer) -> None:
     coach, fay = await brazilian(server, "Coach"), await brazilian(server, "Fay")
     group_id, _, _ = await paid_group(server, coach)
-    added = await server.http.post(f"{API}/groups/{group_id}/members", headers=coach.headers, json={"phones": [fay.phone]})
+    added = await server.http.post(
+        f"{API}/groups/{group_id}/members", headers=coach.headers, json={"phones": [fay.phone]}
+    )
     assert added.status_code == 402, added.text
     assert "subscribe for 49.90 BRL/month" in added.json()["error"]["message"]
     assert await member_ids(server, coach, group_id) == {coach.user_id}
@@ -256,5 +260,3 @@ async def test_one_off_access_stays_for_good(server: LiveServer) -> None:
     assert back.status_code == 200, back.text  # paid once: back in by the invite link
     assert await balance(server, lu) == "50.00"
     await verify_ledger(server)
-
-

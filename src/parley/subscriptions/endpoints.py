@@ -28,7 +28,7 @@ KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100
 
 class PriceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    market: StrictStr = Field(max_length=2, description='ISO country of the subscriber\'s number, or "*"')
+    market: StrictStr = Field(max_length=10, description='ISO country of the subscriber\'s number, or "*"')
     amount: StrictStr = Field(max_length=40)
     currency: StrictStr = Field(min_length=3, max_length=3)
 
