@@ -26,8 +26,10 @@ from parley.cli.demo_business import (
     DemoBusiness,
     seed_demo_business,
 )
+from parley.cli.demo_subscriptions import DemoPaidGroup, seed_demo_paid_group  # subscriptions
 from parley.cli.ledger import ledger_app
 from parley.cli.payments import payments_app
+from parley.cli.subscriptions import subscriptions_app  # subscriptions
 from parley.cli.webhooks import webhooks_app
 from parley.cli.worker import worker
 from parley.config import Settings
@@ -46,6 +48,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(payments_app, name="payments")
 app.add_typer(agent_app, name="agent")
+app.add_typer(subscriptions_app, name="subscriptions")  # subscriptions
 app.command()(worker)
 console = Console()
 T = TypeVar("T")
@@ -178,7 +181,7 @@ def demo() -> None:
     """Seed demo people, a group and a few messages (once), then print how to sign in."""
     from parley.messaging.schemas import SendMessageIn, TextIn
 
-    async def work(c: Container) -> tuple[list[tuple[str, str, str]], DemoBusiness, DemoAdvertiser]:
+    async def work(c: Container) -> tuple[list[tuple[str, str, str]], DemoBusiness, DemoAdvertiser, DemoPaidGroup]:
         already = False
         try:
             await c.accounts.find_by_phone(DEMO_PEOPLE[0][0])
@@ -218,9 +221,10 @@ def demo() -> None:
             progress.advance(task)
             advertiser = await seed_demo_advertiser(c)
             progress.advance(task)
-        return logins, business, advertiser
+            paid_group = await seed_demo_paid_group(c)  # subscriptions
+        return logins, business, advertiser, paid_group
 
-    logins, business, advertiser = _with_container(work)
+    logins, business, advertiser, paid_group = _with_container(work)
     table = Table(title="Demo logins (sign in with the phone; the code shows in the web page's developer panel)")
     table.add_column("name")
     table.add_column("phone")
@@ -256,6 +260,10 @@ def demo() -> None:
     ads.add_row("ad account / campaign", f"{advertiser.ad_account} / {advertiser.campaign_id}")
     ads.add_row("console: Ads and insights", f"{ATELIER_OWNER} / {ATELIER_PASSWORD} at {base}/inbox/console/ads")
     console.print(ads)
+    console.print(  # subscriptions
+        f"Paid group: {paid_group.coach_phone} (Coach Rita) sells 'Morning Run Club'; join it from the web client's "
+        f"'Join with link' with {paid_group.invite_url}"
+    )
     console.print(
         f"Try: curl -s {base}/v23.0/{business.phone_number_id}/messages -H 'Authorization: Bearer "
         f"{business.access_token}' -H 'Content-Type: application/json' -d '{{\"messaging_product\":\"whatsapp\","
