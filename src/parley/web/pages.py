@@ -69,6 +69,10 @@ def build_web_router() -> APIRouter:
     async def app_page(request: Request) -> Response:
         return render(request, "app.html", "Parley")
 
+    @router.get("/subscriptions", response_class=HTMLResponse)  # subscriptions
+    async def subscriptions_page(request: Request) -> Response:  # subscriptions
+        return render(request, "subscriptions.html", "Your subscriptions · Parley")  # subscriptions
+
     router.include_router(build_inbox_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     router.include_router(build_reports_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     router.include_router(build_console_router(_TEMPLATES, asset_version, _PAGE_HEADERS))

@@ -13,6 +13,7 @@ import { chatMatches, initSearch, searching } from "./search.js";
 import "./order-pay.js"; // draws order_details bubbles and their order sheet
 import { cartHeader, initCart } from "./cart.js";
 import { initWallet } from "./wallet.js";
+import { initGroupJoin } from "./group-join.js"; // subscriptions: invite links, paid groups
 
 const $ = (id) => document.getElementById(id);
 
@@ -865,6 +866,7 @@ function bindUi() {
     retryFailed();
   });
   initMessageTools();
+  initGroupJoin({ call, joined: showGroup, showError }); // subscriptions
 }
 
 // The message menu, the composer's extras and search live in their own modules; these are their hooks.

@@ -4,6 +4,7 @@
 
 import { el, paintAvatar } from "./render.js";
 import { paintPhoto } from "./settings-panel.js";
+import { mountSubscription } from "./subscription-offer.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -46,6 +47,7 @@ export class GroupInfo {
   close() {
     if (!this.isOpen) return;
     this.groupId = null;
+    this.planShown = null;
     $("group-info").hidden = true;
     $("chat-info").setAttribute("aria-expanded", "false");
   }
@@ -67,11 +69,20 @@ export class GroupInfo {
     const amAdmin = members.some((m) => m.user_id === meId && m.role === "admin");
     $("group-info-count").textContent = group ? `Group · ${members.length} member${members.length === 1 ? "" : "s"}` : "Loading…";
     $("group-add-member").hidden = !amAdmin;
+    this.showPlan(amAdmin);
     $("group-members").replaceChildren(...members.map((member) => this.memberItem(member, meId, amAdmin)));
     const known = new Set(members.map((m) => m.user_id));
     const options = this.app.contacts().filter((person) => !known.has(person.user_id))
       .map((person) => el("option", { attrs: { value: person.phone, label: person.name || person.phone } }));
     $("group-add-contacts").replaceChildren(...options);
+  }
+
+  /** The paid group's plan: the admin's earnings (or a form to sell access), a member's own subscription. */
+  showPlan(amAdmin) {
+    const shown = `${this.groupId}:${amAdmin}`;
+    if (this.planShown === shown) return;
+    this.planShown = shown;
+    mountSubscription($("group-plan"), { kind: "group", id: this.groupId, canCreate: amAdmin });
   }
 
   memberItem(member, meId, amAdmin) {

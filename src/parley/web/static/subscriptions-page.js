@@ -1,0 +1,17 @@
+// The /subscriptions page: the person's subscriptions with their state and Cancel / Resume (subscription-offer.js).
+
+import { session } from "./api.js";
+import { mountSubscriptionList } from "./subscription-offer.js";
+
+const list = document.getElementById("subscription-list");
+if (!session.token) {
+  location.replace("/");
+} else {
+  mountSubscriptionList(list)
+    .catch((error) => {
+      const box = document.getElementById("subscriptions-error");
+      box.textContent = error.message;
+      box.hidden = false;
+    })
+    .finally(() => list.setAttribute("aria-busy", "false"));
+}
