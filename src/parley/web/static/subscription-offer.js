@@ -204,7 +204,7 @@ function planForm(target, path, done) {
 export async function mountSubscriptionList(element) {
   const { subscriptions } = await call("GET", "/subscriptions");
   if (!subscriptions.length) {
-    element.replaceChildren(el("p", { class: "empty-list", text: "No subscriptions yet." }));
+    element.replaceChildren(el("li", { class: "empty-list", text: "No subscriptions yet." }));
     return;
   }
   element.replaceChildren(...subscriptions.map((sub) => {
