@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -110,3 +111,34 @@ async def renew_at(server: LiveServer, days: float) -> int:
 async def subscription(server: LiveServer, user: User, sub_id: str) -> dict[str, Any]:
     mine = (await server.http.get(f"{API}/subscriptions", headers=user.headers)).json()["subscriptions"]
     return dict(next(s for s in mine if s["id"] == sub_id))
+
+
+async def renew_just_after(server: LiveServer, moment_ms: int) -> int:
+    """Move the clock to just past `moment_ms` (an anniversary, a grace's end) and run one pass of the sweep."""
+    return await renew_at(server, (moment_ms - server.clock.now_ms()) / (DAY_S * 1000) + 0.001)
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    coach: User
+    person: User
+    group_id: str
+    plan_id: str
+    code: str  # the group's invite link code
+    sub: dict[str, Any]  # the subscription as the subscribe call answered it
+
+
+async def subscribed(server: LiveServer, name: str, wallet: str, plan: dict[str, Any] | None = None) -> Subscribed:
+    """A coach's paid group and a Brazilian person with `wallet` BRL who subscribed to it."""
+    coach, person = await brazilian(server, "Coach"), await brazilian(server, name)
+    await funded(server, person, wallet)
+    group_id, plan_id, code = await paid_group(server, coach, plan)
+    answer = await subscribe(server, person, plan_id)
+    assert answer.status_code == 200, answer.text
+    return Subscribed(coach, person, group_id, plan_id, code, answer.json())
+
+
+def prorated_brl(price: int, cut: int, days_left: int, days: int) -> tuple[int, int]:
+    """What a pro-rata refund gives back in BRL micros, and the part of it that is the platform's cut."""
+    back = price * days_left // (days * 10_000) * 10_000
+    return back, cut * back // (price * 10_000) * 10_000

@@ -21,8 +21,11 @@ from tests.integration.subscription_helpers import (
     funded,
     member_ids,
     paid_group,
+    prorated_brl,
     renew_at,
+    renew_just_after,
     subscribe,
+    subscribed,
     subscription,
     texts,
     verify_ledger,
@@ -122,21 +125,19 @@ async def test_admins_cannot_add_someone_who_has_not_paid(server: LiveServer) ->
 
 
 async def test_renewal_on_the_anniversary_then_failure_grace_and_removal(server: LiveServer) -> None:
-    coach, gil = await brazilian(server, "Coach"), await brazilian(server, "Gil")
-    await funded(server, gil, "99.80")  # two periods exactly
-    group_id, plan_id, _ = await paid_group(server, coach)
-    sub = (await subscribe(server, gil, plan_id)).json()
+    s = await subscribed(server, "Gil", "99.80")  # two periods exactly
+    coach, gil, group_id, sub = s.coach, s.person, s.group_id, s.sub
     first_end = sub["current_period_end"]
     assert await renew_at(server, 1) == 0  # nothing due before the anniversary
 
-    await renew_at(server, (first_end - server.clock.now_ms()) / DAY_MS + 0.001)
+    await renew_just_after(server, first_end)
     renewed = await subscription(server, gil, sub["id"])
     assert (renewed["status"], renewed["current_period_start"]) == ("active", first_end)
     assert renewed["current_period_end"] > first_end + 27 * DAY_MS
     assert await balance(server, gil) == "0.00"
 
     second_end = renewed["current_period_end"]
-    await renew_at(server, (second_end - server.clock.now_ms()) / DAY_MS + 0.001)
+    await renew_just_after(server, second_end)
     failed = await subscription(server, gil, sub["id"])
     assert (failed["status"], failed["grace_until"]) == ("past_due", second_end + 3 * DAY_MS)
     assert [c["status"] for c in failed["charges"]] == ["succeeded", "succeeded", "failed"]
@@ -158,12 +159,10 @@ async def test_renewal_on_the_anniversary_then_failure_grace_and_removal(server:
 
 
 async def test_paying_within_grace_keeps_the_anniversary(server: LiveServer) -> None:
-    coach, hal = await brazilian(server, "Coach"), await brazilian(server, "Hal")
-    await funded(server, hal, "49.90")
-    _, plan_id, _ = await paid_group(server, coach)
-    sub = (await subscribe(server, hal, plan_id)).json()
+    s = await subscribed(server, "Hal", "49.90")
+    coach, hal, sub = s.coach, s.person, s.sub
     end = sub["current_period_end"]
-    await renew_at(server, (end - server.clock.now_ms()) / DAY_MS + 0.001)
+    await renew_just_after(server, end)
     assert (await subscription(server, hal, sub["id"]))["status"] == "past_due"
     await funded(server, hal, "60.00")
     await renew_at(server, 1)
@@ -175,10 +174,8 @@ async def test_paying_within_grace_keeps_the_anniversary(server: LiveServer) -> 
 
 
 async def test_cancel_keeps_access_to_the_period_end_then_ends_without_a_charge(server: LiveServer) -> None:
-    coach, ida = await brazilian(server, "Coach"), await brazilian(server, "Ida")
-    await funded(server, ida, "200.00")
-    group_id, plan_id, _ = await paid_group(server, coach)
-    sub = (await subscribe(server, ida, plan_id)).json()
+    s = await subscribed(server, "Ida", "200.00")
+    coach, ida, group_id, sub = s.coach, s.person, s.group_id, s.sub
     cancelled = await server.http.post(f"{API}/subscriptions/{sub['id']}/cancel", headers=ida.headers)
     assert cancelled.json()["cancel_at_period_end"] is True
     resumed = await server.http.post(f"{API}/subscriptions/{sub['id']}/resume", headers=ida.headers)
@@ -186,7 +183,7 @@ async def test_cancel_keeps_access_to_the_period_end_then_ends_without_a_charge(
     await server.http.post(f"{API}/subscriptions/{sub['id']}/cancel", headers=ida.headers)
     await renew_at(server, 20)
     assert ida.user_id in await member_ids(server, coach, group_id)  # paid until the period's end
-    await renew_at(server, (sub["current_period_end"] - server.clock.now_ms()) / DAY_MS + 0.001)
+    await renew_just_after(server, sub["current_period_end"])
     ended = await subscription(server, ida, sub["id"])
     assert ended["status"] == "canceled" and len(ended["charges"]) == 1
     assert ida.user_id not in await member_ids(server, coach, group_id)
@@ -198,18 +195,15 @@ async def test_cancel_keeps_access_to_the_period_end_then_ends_without_a_charge(
 
 
 async def test_the_creator_removing_a_subscriber_refunds_the_unused_days_with_the_cut(server: LiveServer) -> None:
-    coach, jo = await brazilian(server, "Coach"), await brazilian(server, "Jo")
-    await funded(server, jo, "100.00")
-    group_id, plan_id, _ = await paid_group(server, coach)
-    sub = (await subscribe(server, jo, plan_id)).json()
+    s = await subscribed(server, "Jo", "100.00")
+    coach, jo, group_id, sub = s.coach, s.person, s.group_id, s.sub
     days = (sub["current_period_end"] - sub["current_period_start"]) // DAY_MS
     server.clock.advance(seconds=10 * 86_400 + 60)  # 10 days and a minute used: days - 11 whole days left
     stranger = await server.http.post(f"{API}/subscriptions/{sub['id']}/refund", headers=jo.headers, json={})
     assert stranger.status_code == 404
     refunded = await server.http.post(f"{API}/subscriptions/{sub['id']}/refund", headers=coach.headers, json={})
     assert refunded.status_code == 200, refunded.text
-    back = 49_900_000 * (days - 11) // (days * 10_000) * 10_000
-    cut_back = 4_990_000 * back // (49_900_000 * 10_000) * 10_000
+    back, cut_back = prorated_brl(49_900_000, 4_990_000, days - 11, days)
     assert refunded.json()["status"] == "refunded"
     assert refunded.json()["charges"][-1]["amount"] == f"{back / 1e6:.2f}"
     assert await balance(server, jo) == f"{(50_100_000 + back) / 1e6:.2f}"
@@ -221,10 +215,8 @@ async def test_the_creator_removing_a_subscriber_refunds_the_unused_days_with_th
 
 
 async def test_a_refund_the_creator_can_no_longer_cover_is_refused(server: LiveServer) -> None:
-    coach, kim = await brazilian(server, "Coach"), await brazilian(server, "Kim")
-    await funded(server, kim, "100.00")
-    group_id, plan_id, _ = await paid_group(server, coach)
-    sub = (await subscribe(server, kim, plan_id)).json()
+    s = await subscribed(server, "Kim", "100.00")
+    coach, kim, group_id, sub = s.coach, s.person, s.group_id, s.sub
     journal = server.container.billing.journal
 
     def spend(conn: Connection) -> None:  # the coach spent their earnings meanwhile
@@ -245,11 +237,9 @@ async def test_a_refund_the_creator_can_no_longer_cover_is_refused(server: LiveS
 
 
 async def test_one_off_access_stays_for_good(server: LiveServer) -> None:
-    coach, lu = await brazilian(server, "Coach"), await brazilian(server, "Lu")
-    await funded(server, lu, "300.00")
     plan = {"name": "Lifetime", "billing": "one_off", "prices": [{"market": "*", "amount": "250", "currency": "BRL"}]}
-    group_id, plan_id, code = await paid_group(server, coach, plan)
-    sub = (await subscribe(server, lu, plan_id)).json()
+    s = await subscribed(server, "Lu", "300.00", plan)
+    lu, group_id, code, sub = s.person, s.group_id, s.code, s.sub
     assert (sub["current_period_end"], sub["status"]) == (None, "active")
     cancel = await server.http.post(f"{API}/subscriptions/{sub['id']}/cancel", headers=lu.headers)
     assert cancel.status_code == 409

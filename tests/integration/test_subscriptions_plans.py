@@ -24,8 +24,10 @@ from tests.integration.subscription_helpers import (
     indian,
     member_ids,
     paid_group,
-    renew_at,
+    prorated_brl,
+    renew_just_after,
     subscribe,
+    subscribed,
     subscription,
     verify_ledger,
 )
@@ -127,7 +129,7 @@ async def test_a_new_price_is_told_and_charged_from_the_next_renewal(server: Liv
     assert changed.status_code == 200, changed.text
     assert await balance(server, nia) == "150.10"  # nothing charged now
     assert "changes to 59.90 BRL/month from your next renewal" in (await direct_texts(server, nia, coach))[-1]
-    await renew_at(server, (sub["current_period_end"] - server.clock.now_ms()) / DAY_MS + 0.001)
+    await renew_just_after(server, sub["current_period_end"])
     assert await balance(server, nia) == "90.20"
     renewed = await subscription(server, nia, sub["id"])
     assert [c["amount"] for c in renewed["charges"]] == ["49.90", "59.90"]
@@ -146,7 +148,7 @@ async def test_a_deactivated_plan_takes_nobody_new_and_stops_renewing(server: Li
     assert refused.status_code == 409 and "no new subscribers" in refused.json()["error"]["message"]
     join = await server.http.post(f"{API}/invites/{code}/join", headers=pat.headers)
     assert join.status_code == 402
-    await renew_at(server, (sub["current_period_end"] - server.clock.now_ms()) / DAY_MS + 0.001)
+    await renew_just_after(server, sub["current_period_end"])
     assert (await subscription(server, oz, sub["id"]))["status"] == "canceled"
     assert await balance(server, oz) == "50.10"
     assert oz.user_id not in await member_ids(server, coach, group_id)
@@ -154,16 +156,13 @@ async def test_a_deactivated_plan_takes_nobody_new_and_stops_renewing(server: Li
 
 
 async def test_ending_a_plan_now_refunds_everyone_pro_rata(server: LiveServer) -> None:
-    coach, quin = await brazilian(server, "Coach"), await brazilian(server, "Quin")
-    await funded(server, quin, "49.90")
-    group_id, plan_id, _ = await paid_group(server, coach)
-    sub = (await subscribe(server, quin, plan_id)).json()
+    s = await subscribed(server, "Quin", "49.90")
+    coach, quin, group_id, plan_id, sub = s.coach, s.person, s.group_id, s.plan_id, s.sub
     days = (sub["current_period_end"] - sub["current_period_start"]) // DAY_MS
     ended = await server.http.post(f"{API}/plans/{plan_id}/end", headers=coach.headers)
     assert ended.json() == {"ended": 1}
     # Ended within its first day: that started day counts as used, the other whole days go back, cut included.
-    back = 49_900_000 * (days - 1) // (days * 10_000) * 10_000
-    cut_back = 4_990_000 * back // (49_900_000 * 10_000) * 10_000
+    back, cut_back = prorated_brl(49_900_000, 4_990_000, days - 1, days)
     assert await balance(server, quin) == f"{back / 1e6:.2f}"
     assert await balance(server, coach) == f"{(44_910_000 - back + cut_back) / 1e6:.2f}"
     assert quin.user_id not in await member_ids(server, coach, group_id)
@@ -218,6 +217,6 @@ async def test_channel_subscribers_read_subscriber_only_posts_until_it_ends(serv
     assert "phone" not in str(mine)
     await server.http.post(f"{API}/subscriptions/{sub['id']}/cancel", headers=rae.headers)
     assert await readable() == {channel_id}  # cancelled: still paid until the period's end
-    await renew_at(server, (sub["current_period_end"] - server.clock.now_ms()) / DAY_MS + 0.001)
+    await renew_just_after(server, sub["current_period_end"])
     assert await readable() == set() and await subscribers() == 0
     await verify_ledger(server)
