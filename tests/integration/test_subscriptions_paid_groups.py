@@ -15,6 +15,7 @@ from parley.subscriptions.periods import DAY_MS
 from tests.conftest import LiveServer
 from tests.integration.subscription_helpers import (
     API,
+    PLAN,
     balance,
     brazilian,
     direct_texts,
@@ -30,6 +31,7 @@ from tests.integration.subscription_helpers import (
     texts,
     verify_ledger,
 )
+from tests.integration.test_groups import invitations, set_group_add
 
 
 @pytest.fixture
@@ -250,3 +252,27 @@ async def test_one_off_access_stays_for_good(server: LiveServer) -> None:
     assert back.status_code == 200, back.text  # paid once: back in by the invite link
     assert await balance(server, lu) == "50.00"
     await verify_ledger(server)
+
+
+async def test_an_add_invitation_from_before_the_plan_needs_a_subscription_to_accept(server: LiveServer) -> None:
+    coach, val = await brazilian(server, "Coach"), await brazilian(server, "Val")
+    await set_group_add(server, val, "nobody")
+    group = await server.http.post(f"{API}/groups", headers=coach.headers, json={"name": "Early", "members": []})
+    group_id = group.json()["id"]
+    invited = await server.http.post(
+        f"{API}/groups/{group_id}/members", headers=coach.headers, json={"phones": [val.phone]}
+    )
+    assert invited.json()["error"]["code"] == "group_add_not_allowed"  # an invitation went to their chat instead
+    [invite] = await invitations(server, val)
+    invite_id = invite["business"]["group_invite"]["invite_id"]
+    made = await server.http.post(f"{API}/groups/{group_id}/plan", headers=coach.headers, json=PLAN)
+    assert made.status_code == 200, made.text
+
+    refused = await server.http.post(f"{API}/group-invites/{invite_id}/accept", headers=val.headers)
+    assert refused.status_code == 402 and refused.json()["error"]["code"] == "subscription_required"
+    assert val.user_id not in await member_ids(server, coach, group_id)
+    await funded(server, val, "49.90")
+    assert (await subscribe(server, val, made.json()["id"])).status_code == 200
+    accepted = await server.http.post(f"{API}/group-invites/{invite_id}/accept", headers=val.headers)
+    assert accepted.status_code == 200, accepted.text  # already in by subscribing: the same group back
+    assert val.user_id in await member_ids(server, coach, group_id)
