@@ -55,6 +55,7 @@ async def test_a_coach_sells_a_paid_group_and_a_member_is_removed_after_a_failed
     await expect(coach_page.locator("#group-plan")).to_contain_text("0 subscribers")
     await expect(coach_page.locator("#group-plan")).to_contain_text("Everywhere else: 49.90 BRL")
     await assert_accessible(coach_page, "group info with its plan (1280 px)")
+    await coach_page.screenshot(path="/tmp/parley-paid-group-info.png")
     invite = await server.http.post(f"{API}/groups/{group_id}/invites", headers=coach.headers)
     link = invite.json()["url"]
 
@@ -70,6 +71,7 @@ async def test_a_coach_sells_a_paid_group_and_a_member_is_removed_after_a_failed
     await expect(offer.locator(".sub-price")).to_have_text("49.90 BRL/month")
     await assert_accessible(page, "paid group offer (390 px)")
     await assert_fits_width(page, "paid group offer (390 px)")
+    await page.screenshot(path="/tmp/parley-paid-group-offer.png")
     await offer.get_by_role("button", name=re.compile(r"^Subscribe")).click()
     await offer.get_by_label("Your payment PIN").fill("1234")
     await offer.get_by_role("button", name="Pay 49.90 BRL/month").click()
