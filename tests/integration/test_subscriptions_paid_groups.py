@@ -4,6 +4,8 @@ over, cancellation to the period's end, and pro-rata refunds that give the cut b
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import Connection
 
@@ -276,3 +278,14 @@ async def test_an_add_invitation_from_before_the_plan_needs_a_subscription_to_ac
     accepted = await server.http.post(f"{API}/group-invites/{invite_id}/accept", headers=val.headers)
     assert accepted.status_code == 200, accepted.text  # already in by subscribing: the same group back
     assert val.user_id in await member_ids(server, coach, group_id)
+
+
+async def test_racing_retries_of_one_subscribe_charge_once(server: LiveServer) -> None:
+    coach, wes = await brazilian(server, "Coach"), await brazilian(server, "Wes")
+    await funded(server, wes, "100.00")
+    _, plan_id, _ = await paid_group(server, coach)
+    answers = await asyncio.gather(*(subscribe(server, wes, plan_id, key="double-click") for _ in range(4)))
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert await balance(server, wes) == "50.10"
+    await verify_ledger(server)

@@ -95,8 +95,10 @@ def plan_of_target(conn: Connection, target_kind: str, target_id: int) -> PlanRo
     return None if row is None else _plan(row)
 
 
-def plan(conn: Connection, plan_id: int) -> PlanRow | None:
-    row = conn.execute(select(subscription_plans).where(subscription_plans.c.id == plan_id)).first()
+def plan(conn: Connection, plan_id: int, *, lock: bool = False) -> PlanRow | None:
+    """`lock`: hold the row until the unit ends (PostgreSQL), so racing subscribes to a plan go one at a time."""
+    query = select(subscription_plans).where(subscription_plans.c.id == plan_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return None if row is None else _plan(row)
 
 
@@ -131,8 +133,10 @@ def replace_prices(conn: Connection, plan_id: int, new: Sequence[PriceRow]) -> N
 # --- subscriptions --------------------------------------------------------------------------------------------------
 
 
-def subscription(conn: Connection, subscription_id: int) -> SubscriptionRow | None:
-    row = conn.execute(select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
+def subscription(conn: Connection, subscription_id: int, *, lock: bool = False) -> SubscriptionRow | None:
+    """`lock`: hold the row until the unit ends (PostgreSQL), so two sweeps never charge one renewal twice."""
+    query = select(subscriptions).where(subscriptions.c.id == subscription_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return None if row is None else _sub(row)
 
 

@@ -362,6 +362,7 @@ class SubscriptionService:
         outcome = _Outcome()
 
         def unit(conn: Connection) -> SubscriptionView:
+            plan = repo.plan(conn, plan_id, lock=True)  # a racing retry waits here, then finds the first charge
             first = repo.charge_by_key(conn, user_id, key)
             if first is not None:
                 sub = repo.subscription(conn, first.subscription_id)
@@ -369,7 +370,6 @@ class SubscriptionService:
                 if sub.plan_id != plan_id:
                     raise IdempotencyKeyReusedError("this Idempotency-Key was used for another subscription")
                 return self._subscription_view(conn, sub.id)
-            plan = repo.plan(conn, plan_id)
             if plan is None:
                 raise PlanNotFoundError("no such plan")
             if not plan.active:
@@ -509,7 +509,7 @@ class SubscriptionService:
         outcome = _Outcome()
 
         def unit(conn: Connection) -> None:
-            sub = repo.subscription(conn, sub_id)
+            sub = repo.subscription(conn, sub_id, lock=True)
             if sub is None or sub.next_attempt_at is None or sub.next_attempt_at > now:
                 return  # another process handled it meanwhile
             plan = repo.plan(conn, sub.plan_id)
