@@ -262,7 +262,7 @@ def demo() -> None:
     console.print(ads)
     console.print(  # subscriptions
         f"Paid group: {paid_group.coach_phone} (Coach Rita) sells 'Morning Run Club'; join it from the web client's "
-        f"'Join with link' with {paid_group.invite_url}"
+        f"'Join with a link' with {paid_group.invite_url}"
     )
     console.print(
         f"Try: curl -s {base}/v23.0/{business.phone_number_id}/messages -H 'Authorization: Bearer "
