@@ -92,6 +92,11 @@ async def test_only_admins_sell_a_group_and_only_once(server: LiveServer) -> Non
     second = await server.http.post(f"{API}/groups/{group['id']}/plan", headers=coach.headers, json=PLAN)
     assert second.status_code == 409
     assert mo.user_id in await member_ids(server, coach, group["id"])  # members from before the plan stay
+    seen = await server.http.get(f"{API}/groups/{group['id']}/plan", headers=mo.headers)
+    assert seen.status_code == 200 and seen.json()["manages"] is False and "subscribers" not in seen.json()
+    # Someone outside the group sees its plan only through an invite link, as they would see the group.
+    hidden = await server.http.get(f"{API}/groups/{group['id']}/plan", headers=outsider.headers)
+    assert hidden.status_code == 404 and hidden.json()["error"]["message"] == "no such group"
     one_off_channel = await server.http.post(
         f"{API}/channels/123/plan", headers=coach.headers, json={**PLAN, "billing": "one_off"}
     )

@@ -330,6 +330,15 @@ class SubscriptionService:
 
         def unit(conn: Connection) -> Offer:
             plan = repo.plan_of_target(conn, target_kind, target_id)
+            # A group's plan is seen by its members and its (past) subscribers; anyone else sees it through an
+            # invite link (`offer_of_invite`), as they would the group. Channels are public.
+            hidden = (
+                target_kind == GROUP
+                and self._messages.group_role_in(conn, target_id, viewer_id) is None
+                and (plan is None or repo.subscription_of(conn, plan.id, viewer_id) is None)
+            )
+            if hidden:
+                raise NotFoundError("no such group")
             if plan is None:
                 raise PlanNotFoundError(f"this {target_kind} sells no subscription")
             return self._offer_in(conn, plan, viewer_id)

@@ -33,7 +33,7 @@ export function initGroupJoin(app) {
         app.joined(await app.call("GET", `/groups/${found.group_id}`));
         finish();
       }, { once: true });
-      await mountSubscription(offer, { kind: "group", id: found.group_id });
+      await mountSubscription(offer, { kind: "invite", id: code });
       const hint = document.createElement("p");
       hint.className = "settings-hint";
       hint.textContent = "This group is paid: subscribe to join it.";

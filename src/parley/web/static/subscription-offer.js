@@ -1,5 +1,5 @@
 // The subscription offer inside a channel's page or a paid group's join screen and group info.
-// mountSubscription(element, {kind: "channel" | "group", id, canCreate}) fills `element` with the plan as this
+// mountSubscription(element, {kind: "channel" | "group" | "invite", id, canCreate}) fills `element` with the plan as this
 // person sees it: the price in their market and Subscribe (then the payment PIN), or their state ("Subscribed ·
 // renews 7 Jan", "Cancels at period end", "Payment failed — top up by …") with Cancel / Resume; the creator and
 // admins see subscribers and earnings instead, and (`canCreate`, a group admin) a form to sell access when there is
@@ -51,6 +51,7 @@ export function stateText(sub) {
 export async function mountSubscription(element, target) {
   element.dataset.target = `${target.kind}:${target.id}`;
   element.classList.add("sub-offer");
+  // An invite link's code shows a paid group's offer to someone not in it yet (kind "invite").
   const path = `/${target.kind}s/${encodeURIComponent(target.id)}/plan`;
   const status = el("p", { class: "sub-status", attrs: { role: "status" } });
   const say = (message, isError = false) => {
@@ -60,6 +61,11 @@ export async function mountSubscription(element, target) {
   let offer;
   try {
     offer = await call("GET", path);
+    if (target.kind === "invite") offer = offer.offer;
+    if (!offer) {
+      element.replaceChildren(); // a free group: nothing to sell
+      return null;
+    }
   } catch (error) {
     if (error.status === 404 && target.canCreate && target.kind === "group") {
       element.replaceChildren(planForm(target, path, () => mountSubscription(element, target)));
