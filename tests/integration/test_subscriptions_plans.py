@@ -59,6 +59,7 @@ def _price(**overrides: Any) -> dict[str, Any]:
         (_price(currency="XXX"), "wallets hold"),
         (_price(market="Brazil"), "ISO country"),
         (_price(market="b1"), "ISO country"),
+        (_price(market="XQ"), "ISO country"),
         ({"name": "Circle", "prices": []}, "at least one price"),
         ({"name": " ", "prices": _price()["prices"]}, "name"),
         ({"name": "<script>x</script>" * 10, "prices": _price()["prices"]}, "1 to 100"),

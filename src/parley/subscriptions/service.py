@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
+import phonenumbers
 from sqlalchemy import Connection
 
 from parley import accounts, channels, ledger, messaging
@@ -851,7 +852,7 @@ class SubscriptionService:
         checked: dict[str, PriceRow] = {}
         for p in prices:
             market = p.market.upper() if p.market != "*" else "*"
-            if not _MARKET.fullmatch(market):
+            if not _MARKET.fullmatch(market) or (market != "*" and market not in phonenumbers.SUPPORTED_REGIONS):
                 raise InvalidInputError(f'market {p.market[:10]!r} is not an ISO country code (or "*")')
             if market in checked:
                 raise InvalidInputError(f"market {market} has two prices")
