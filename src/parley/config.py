@@ -337,6 +337,12 @@ class AdsSettings(BaseModel):
     )
 
 
+class AffiliateSettings(BaseModel):  # affiliates
+    """Affiliate links (see docs/affiliates.md): how often commissions whose refund window closed are paid."""  # affiliates
+
+    sweep_interval_s: float = Field(default=60.0, ge=0)  # affiliates: 0 = only `parley affiliates release`
+
+
 class SqliteSettings(BaseModel):
     # FULL: a commit reaches the disk before the 200 (group commit pays the fsync once per batch).
     synchronous: str = Field(default="FULL", pattern="^(OFF|NORMAL|FULL|EXTRA)$")
@@ -405,6 +411,7 @@ class Settings(BaseSettings):
     payouts: PayoutSettings = PayoutSettings()
     person_pay: PersonPaySettings = PersonPaySettings()
     ads: AdsSettings = AdsSettings()
+    affiliates: AffiliateSettings = AffiliateSettings()  # affiliates
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()
