@@ -338,7 +338,7 @@ class AdsSettings(BaseModel):
 
 
 class AffiliateSettings(BaseModel):  # affiliates
-    """Affiliate links (see docs/affiliates.md): how often commissions whose refund window closed are paid."""  # affiliates
+    """Affiliate links (see docs/affiliates.md): how often commissions whose refund window closed are paid."""
 
     sweep_interval_s: float = Field(default=60.0, ge=0)  # affiliates: 0 = only `parley affiliates release`
 

@@ -137,9 +137,7 @@ class AffiliateCommissions:
         commission = repo.commission_of_order(conn, order.id)
         if commission is None or commission.status not in OPEN_STATES:
             return  # no commission, or already paid out (the merchant bears it) or wholly clawed back
-        due = clawback_due(
-            commission.amount, commission.clawed_back, order.refunded, order.total, commission.currency
-        )
+        due = clawback_due(commission.amount, commission.clawed_back, order.refunded, order.total, commission.currency)
         if due == 0:
             return
         clawed = commission.clawed_back + due

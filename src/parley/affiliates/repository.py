@@ -181,7 +181,10 @@ def links_of_affiliate(conn: Connection, kind: str, affiliate_id: int) -> list[t
 def links_of_program(conn: Connection, program_id: int, limit: int = 500) -> list[LinkRow]:
     c = affiliate_links.c
     rows = conn.execute(
-        select(affiliate_links).where(c.program_id == program_id).order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+        select(affiliate_links)
+        .where(c.program_id == program_id)
+        .order_by(c.created_at.desc(), c.id.desc())
+        .limit(limit)
     )
     return [LinkRow(**r._mapping) for r in rows]
 
@@ -231,7 +234,9 @@ def bind_click(conn: Connection, click_id: int, person_id: int) -> bool:
     return done.rowcount == 1
 
 
-def recent_clicks(conn: Connection, person_id: int, waba_id: int, since: int, until: int) -> list[tuple[ClickRow, LinkRow]]:
+def recent_clicks(
+    conn: Connection, person_id: int, waba_id: int, since: int, until: int
+) -> list[tuple[ClickRow, LinkRow]]:
     """The person's clicks on this merchant's links in [since, until], the latest first, with their links."""
     c = affiliate_clicks.c
     query = (
@@ -272,9 +277,7 @@ def set_commission(conn: Connection, commission_id: int, expected_status: str, *
     """Change a commission still in `expected_status` (False: another unit changed it first)."""
     k = affiliate_commissions.c
     done = conn.execute(
-        update(affiliate_commissions)
-        .where(k.id == commission_id, k.status == expected_status)
-        .values(**values)
+        update(affiliate_commissions).where(k.id == commission_id, k.status == expected_status).values(**values)
     )
     return done.rowcount == 1
 

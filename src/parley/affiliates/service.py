@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from parley.affiliates import repository as repo
 from parley.affiliates.repository import ClickRow, LinkRow, LinkStats, ProgramRow
-from parley.affiliates.schemas import ProgramInput, parse_program, parse_product
+from parley.affiliates.schemas import ProgramInput, parse_product, parse_program
 from parley.business import BusinessNumbers
 from parley.kit.clock import Clock
 from parley.kit.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -88,6 +88,15 @@ def _totals(stats: list[LinkStats]) -> dict[str, Any]:
                 into[name] += value
     total.money = money
     return _stats_view(total)
+
+
+def merchant_totals_view(totals: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]]:
+    """Per currency: pending, paid and clawed-back amounts (currency units) and the number of purchases."""
+    out: dict[str, dict[str, Any]] = {}
+    for cur, sums in sorted(totals.items()):
+        amounts = {name: value for name, value in sums.items() if name != "purchases"}
+        out[cur] = {**money_view(amounts, cur), "purchases": sums["purchases"]}
+    return out
 
 
 def program_view(program: ProgramRow) -> dict[str, Any]:
@@ -180,11 +189,7 @@ class AffiliatePrograms:
         return {
             "program": None if program is None else program_view(program),
             "links": [{**self._link_view(link), **_stats_view(stats[link.id])} for link in links],
-            "totals": {
-                cur: {**money_view({k: v for k, v in sums.items() if k != "purchases"}, cur),
-                      "purchases": sums["purchases"]}
-                for cur, sums in sorted(totals.items())
-            },  # fmt: skip
+            "totals": merchant_totals_view(totals),
         }
 
     # --- affiliates' links ---------------------------------------------------------------------------------
@@ -200,7 +205,9 @@ class AffiliatePrograms:
             "revoked": link.revoked_at is not None,
         }
 
-    async def create_link(self, kind: str, affiliate_id: int, raw_merchant_id: object, product: object) -> dict[str, Any]:
+    async def create_link(
+        self, kind: str, affiliate_id: int, raw_merchant_id: object, product: object
+    ) -> dict[str, Any]:
         """The affiliate's link for a merchant's whole catalog or one product (the same one when asked again; a
         revoked one comes back with a new code). The merchant itself, and the people behind its numbers, cannot
         join its own program."""
@@ -272,8 +279,8 @@ class AffiliatePrograms:
         for link, merchant_id in links:
             merchant = await self.merchant(merchant_id)
             name = merchant.name if merchant is not None else ""
-            out.append({**self._link_view(link), "merchant": {"id": str(merchant_id), "name": name},
-                        **_stats_view(stats[link.id])})  # fmt: skip
+            view = {**self._link_view(link), "merchant": {"id": str(merchant_id), "name": name}}
+            out.append({**view, **_stats_view(stats[link.id])})
         return {"data": out, "totals": _totals([stats[link.id] for link, _ in links])}
 
     # --- clicks --------------------------------------------------------------------------------------------
@@ -342,3 +349,42 @@ class AffiliatePrograms:
             "merchant": None if merchant is None else {"id": str(merchant.waba_id), "name": merchant.name},
             "target": None if merchant is None else self._target(merchant),
         }
+
+    async def commissions_page(self, waba_id: int, raw_after: str | None, limit: int | None) -> dict[str, Any]:
+        """`GET /{waba_id}/affiliate_commissions`: the merchant's commissions, the latest first, a page at a time,
+        with the program's totals per currency as `summary`."""
+        size = 25 if limit is None else limit
+        if not 1 <= size <= 100:
+            raise InvalidInputError("Param limit must be 1 to 100")
+        after = None if raw_after is None else parse_id(raw_after)
+        if raw_after is not None and after is None:
+            raise InvalidInputError("Param after is not a cursor of this list")
+
+        def read(conn: Connection) -> tuple[list[repo.CommissionRow], dict[str, dict[str, int]]]:
+            return repo.commissions_of_merchant(conn, waba_id, after, size + 1), repo.merchant_totals(conn, waba_id)
+
+        rows, totals = await self._db.read(read)
+        page: dict[str, Any] = {
+            "data": [commission_view(row) for row in rows[:size]],
+            "summary": merchant_totals_view(totals),
+        }
+        if len(rows) > size:
+            page["paging"] = {"cursors": {"after": str(rows[size - 1].id)}}
+        return page
+
+
+def commission_view(row: repo.CommissionRow) -> dict[str, Any]:
+    places = minor_units(row.currency)
+    return {
+        "id": str(row.id),
+        "link_id": str(row.link_id),
+        "order_id": str(row.order_id),
+        "currency": row.currency,
+        "order_total": format_amount(row.order_total, places),
+        "amount": format_amount(row.amount, places),
+        "clawed_back": format_amount(row.clawed_back, places),
+        "status": row.status,
+        "release_time": row.release_at // 1000,
+        "created_time": row.created_at // 1000,
+        "settled_time": None if row.settled_at is None else row.settled_at // 1000,
+    }

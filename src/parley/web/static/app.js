@@ -13,6 +13,7 @@ import { chatMatches, initSearch, searching } from "./search.js";
 import "./order-pay.js"; // draws order_details bubbles and their order sheet
 import { cartHeader, initCart } from "./cart.js";
 import { initWallet } from "./wallet.js";
+import { claimPendingClick } from "./affiliate-claim.js"; // affiliates
 
 const $ = (id) => document.getElementById(id);
 
@@ -914,6 +915,7 @@ async function boot() {
   try {
     state.me = await call("GET", "/me");
     call("POST", "/ads/viewer").catch(() => {}); // ads this browser is shown count for this person (issue 14)
+    claimPendingClick(call); // affiliates: an affiliate link opened before signing in counts for this person
     renderMe();
     stream.start();
     await loadChats();
