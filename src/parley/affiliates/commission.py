@@ -15,7 +15,7 @@ MAX_RATE_BP = 5000  # 50 %: the commission comes out of the merchant's proceeds,
 
 def _step(currency: str) -> int:
     places: int = min(minor_units(currency), 6)
-    return MICROS // 10**places
+    return int(MICROS // 10**places)
 
 
 def commission_of(order_total: int, rate_bp: int, currency: str) -> int:
