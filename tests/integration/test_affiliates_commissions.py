@@ -218,9 +218,7 @@ async def test_a_program_switched_off_earns_nothing_on_new_purchases(server: Liv
     biz = await merchant(server)
     affiliate, buyer = await server.user("Aff"), await server.user("Buyer")
     await click(server, (await link_of(server, affiliate, biz))["code"], buyer)
-    off = await server.http.post(
-        f"/v23.0/{biz.waba_id}/affiliate_program", headers=biz.headers, json={"active": False}
-    )
+    off = await server.http.post(f"/v23.0/{biz.waba_id}/affiliate_program", headers=biz.headers, json={"active": False})
     assert off.status_code == 200 and off.json()["active"] is False and off.json()["rate_bp"] == 500
     await buy(server, biz, buyer, "OFF-1")
     assert await commissions(server, biz) == []

@@ -104,7 +104,7 @@ def program_view(program: ProgramRow) -> dict[str, Any]:
         "id": str(program.id),
         "waba_id": str(program.waba_id),
         "rate_bp": program.rate_bp,
-        "rate_percent": format_amount(program.rate_bp * 100, 2),  # basis points -> percent, "5.00"
+        "rate_percent": format_amount(program.rate_bp * 10_000, 2),  # basis points -> percent: 500 -> "5.00"
         "window_days": program.window_days,
         "hold_days": program.hold_days,
         "terms": program.terms,
