@@ -222,3 +222,26 @@ async def test_a_program_switched_off_earns_nothing_on_new_purchases(server: Liv
     assert off.status_code == 200 and off.json()["active"] is False and off.json()["rate_bp"] == 500
     await buy(server, biz, buyer, "OFF-1")
     assert await commissions(server, biz) == []
+
+
+async def test_parley_affiliates_release_pays_what_is_due_once(server: LiveServer) -> None:
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from parley.cli.main import app as parley_cli
+
+    biz = await merchant(server, hold_days=0)  # due at once: the CLI's own clock is the system's
+    affiliate, buyer = await server.user("Aff"), await server.user("Buyer")
+    await click(server, (await link_of(server, affiliate, biz))["code"], buyer)
+    await buy(server, biz, buyer, "CLI-1")
+    env = {
+        "PARLEY_DATABASE_URL": server.settings.resolved_database_url,
+        "PARLEY_DATA_DIR": str(server.settings.data_dir),
+        "PARLEY_SECRET_KEY": "test-secret",
+    }
+    runs = [await asyncio.to_thread(CliRunner().invoke, parley_cli, ["affiliates", "release"], env=env) for _ in "ab"]
+    assert [r.exit_code for r in runs] == [0, 0], runs[0].output
+    assert "1 commission(s) paid" in runs[0].output and "0 commission(s) paid" in runs[1].output
+    assert await balance(server, person_wallet_key(int(affiliate.user_id), "BRL")) == COMMISSION
+    assert await ledger_ok(server)
