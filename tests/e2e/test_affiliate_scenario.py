@@ -1,5 +1,5 @@
 """Issue 15's scenario (3), end to end in Debian's Chromium against a live server: Fia (an affiliate, at her desk)
-opens /earn, gets her link for Loja Verde's shop and copies it; Bea (on her phone) opens the link, lands in the
+opens /earn from her chats, gets her link for Loja Verde's shop and copies it; Bea (on her phone) opens the link, lands in the
 shop's chat signed in, and pays an order with the sandbox card; Fia's /earn shows the commission pending; the
 clock passes the refund window, the release sweep runs, Fia sees it paid and her
 Parley Pay wallet holds it; a second purchase is refunded inside the window and Fia sees it clawed back. The ledger
@@ -76,7 +76,9 @@ async def test_an_affiliate_shares_a_link_a_purchase_pays_a_commission_and_a_ref
     # 1. Fia opens /earn at her desk: Loja Verde's program is there; she gets her link and copies it.
     earn = await person_page(browser, fia.token, DESKTOP, errors)
     await earn.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
-    await earn.goto(server.base_url + "/earn")
+    await earn.goto(server.base_url + "/app")
+    await earn.get_by_role("link", name="Earn with affiliate links").click()
+    await earn.wait_for_url("**/earn")
     program = earn.locator("#earn-programs li", has_text="Loja Verde")
     await expect(program).to_contain_text("5.00 % commission")
     await expect(program).to_contain_text("5 % de cada pedido")
