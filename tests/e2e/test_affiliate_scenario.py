@@ -1,7 +1,7 @@
-"""Issue 15's scenario (3), end to end in Debian's Chromium against a live server: Fia (an affiliate, at her desk)
-opens /earn from her chats, gets her link for Loja Verde's shop and copies it; Bea (on her phone) opens the link, lands in the
-shop's chat signed in, and pays an order with the sandbox card; Fia's /earn shows the commission pending; the
-clock passes the refund window, the release sweep runs, Fia sees it paid and her
+"""Issue 15's scenario (3), end to end in Debian's Chromium against a live server: Fia (an affiliate, at her
+desk) opens /earn from her chats, gets her link for Loja Verde's shop, copies it and shows its QR code; Bea (on her
+phone) opens the link, lands in the shop's chat signed in, and pays an order with the sandbox card; Fia's /earn
+shows the commission pending; the clock passes the refund window, the release sweep runs, Fia sees it paid and her
 Parley Pay wallet holds it; a second purchase is refunded inside the window and Fia sees it clawed back. The ledger
 verifies after each step; the pages pass axe at 390 and 1280 px.
 """
@@ -92,6 +92,10 @@ async def test_an_affiliate_shares_a_link_a_purchase_pays_a_commission_and_a_ref
     await expect(link.get_by_role("button", name="Copied")).to_be_visible()
     assert await earn.evaluate("navigator.clipboard.readText()") == shared
     url = server.base_url + shared[shared.index("/r/") :]  # the link names PARLEY_PUBLIC_URL; this server's port
+    await link.get_by_text("QR code").click()
+    qr = link.get_by_role("img", name="QR code of your link for Loja Verde")
+    await expect(qr).to_be_visible()
+    assert await qr.evaluate("img => img.complete && img.naturalWidth > 0")
     await assert_accessible(earn, "/earn with a link (1280 px)")
     await assert_fits_width(earn, "/earn at 1280 px")
 

@@ -123,9 +123,13 @@ async def test_forged_unknown_and_revoked_codes_show_the_not_valid_page(server: 
     ok = await server.http.get(f"/r/{link['code']}")
     assert ok.status_code == 200 and "Loja" in ok.text and 'data-target="/app#chat=%2B' in ok.text
     assert "parley_viewer=" in ok.headers.get("set-cookie", "")
+    qr = await server.http.get(f"/r/{link['code']}/qr.svg")
+    assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml") and b"<svg" in qr.content
+    assert (await server.http.get("/r/AAAAAAAAAAAAAAAA/qr.svg")).status_code == 404
     revoked = await server.http.delete(f"/client/v1/affiliates/links/{link['id']}", headers=affiliate.headers)
     assert revoked.status_code == 200
     assert (await server.http.get(f"/r/{link['code']}")).status_code == 404
+    assert (await server.http.get(f"/r/{link['code']}/qr.svg")).status_code == 404
     someone = await server.user("Someone")
     foreign = await server.http.delete(f"/client/v1/affiliates/links/{link['id']}", headers=someone.headers)
     assert foreign.status_code == 404

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import segno
 from sqlalchemy import Connection
 
 from parley.affiliates import repository as repo
@@ -306,6 +308,21 @@ class AffiliatePrograms:
         if merchant is None:
             raise InvalidLinkError(INVALID_LINK)
         return Landing(merchant, link.product_retailer_id, self._claim_token(click_id), self._target(merchant))
+
+    async def qr_svg(self, code: str) -> bytes:
+        """The QR code of a live link's URL, as SVG (for printing or showing on another screen); records no click."""
+
+        def read(conn: Connection) -> LinkRow | None:
+            link = repo.link_by_code(conn, code)
+            program = None if link is None else repo.program(conn, link.program_id)
+            return link if link is not None and link.revoked_at is None and program and program.active else None
+
+        link = await self._db.read(read) if len(code) <= 24 else None
+        if link is None:
+            raise InvalidLinkError(INVALID_LINK)
+        buffer = io.BytesIO()
+        segno.make(f"{self._public_url}/r/{link.code}", error="m").save(buffer, kind="svg", scale=4, border=4)
+        return buffer.getvalue()
 
     @staticmethod
     def _target(merchant: Merchant) -> str:

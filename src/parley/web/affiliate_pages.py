@@ -48,6 +48,14 @@ def build_affiliate_router(templates: Jinja2Templates, asset_version: str, heade
             )  # fmt: skip
         return response
 
+    @router.get("/r/{code}/qr.svg")
+    async def qr(code: str, container: ContainerDep) -> Response:
+        try:
+            svg = await container.affiliates.qr_svg(code)
+        except InvalidLinkError:
+            return Response(status_code=404, headers=no_store)
+        return Response(svg, media_type="image/svg+xml", headers={**headers, "Cache-Control": "private, max-age=300"})
+
     @router.get("/earn", response_class=HTMLResponse)
     async def earn(request: Request) -> Response:
         context = {"title": "Earn · Parley", "asset_version": asset_version}

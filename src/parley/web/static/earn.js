@@ -78,10 +78,12 @@ function renderLink(link) {
     revoke.addEventListener("click", () => act(() => api("DELETE", `/affiliates/links/${link.id}`)));
     actions.append(revoke);
   }
+  const qr = link.revoked ? null : el("details", { class: "earn-qr" }, el("summary", { text: "QR code" }),
+    el("img", { src: `/r/${encodeURIComponent(link.code)}/qr.svg`, alt: `QR code of your link for ${link.merchant.name}`, width: "164", height: "164" }));
   return el("li", { class: "earn-item", "data-link": link.id, "data-code": link.code },
     el("h3", { text: link.merchant.name }),
     el("p", { class: "hint", text: link.revoked ? `${what} · revoked` : what }),
-    link.revoked ? null : url, link.revoked ? null : actions, figures);
+    link.revoked ? null : url, link.revoked ? null : actions, qr, figures);
 }
 
 function renderProgram(program) {
