@@ -277,10 +277,13 @@ class AffiliatePrograms:
             return links, repo.stats_of_links(conn, [link.id for link, _ in links])
 
         links, stats = await self._db.read(read)
+        names: dict[int, str] = {}  # an affiliate's links are mostly to a few merchants: one lookup each
         out = []
         for link, merchant_id in links:
-            merchant = await self.merchant(merchant_id)
-            name = merchant.name if merchant is not None else ""
+            if merchant_id not in names:
+                merchant = await self.merchant(merchant_id)
+                names[merchant_id] = merchant.name if merchant is not None else ""
+            name = names[merchant_id]
             view = {**self._link_view(link), "merchant": {"id": str(merchant_id), "name": name}}
             out.append({**view, **_stats_view(stats[link.id])})
         return {"data": out, "totals": _totals([stats[link.id] for link, _ in links])}
