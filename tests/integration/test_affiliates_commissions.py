@@ -4,6 +4,8 @@ back by a refund inside it; last click wins; self-purchases and loops earn nothi
 
 from __future__ import annotations
 
+import pytest
+
 from parley.affiliates.books import affiliate_clearing_key
 from parley.payments.books import merchant_payable_key, person_wallet_key
 from tests.conftest import LiveServer
@@ -244,4 +246,32 @@ async def test_parley_affiliates_release_pays_what_is_due_once(server: LiveServe
     assert [r.exit_code for r in runs] == [0, 0], runs[0].output
     assert "1 commission(s) paid" in runs[0].output and "0 commission(s) paid" in runs[1].output
     assert await balance(server, person_wallet_key(int(affiliate.user_id), "BRL")) == COMMISSION
+    assert await ledger_ok(server)
+
+
+async def test_a_refund_racing_the_release_leaves_the_paid_commission_alone(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the sweep may pay the commission between the refund's read of it and its claw-back: the
+    claw-back's guarded update then changes nothing, the commission is read again (paid) and nothing moves."""
+    from parley.affiliates import repository as affiliate_repo
+
+    biz = await merchant(server, hold_days=1)
+    affiliate, buyer = await server.user("Aff"), await server.user("Buyer")
+    await click(server, (await link_of(server, affiliate, biz))["code"], buyer)
+    await buy(server, biz, buyer, "RACE-1")
+    [pending] = await server.container.db.read(
+        lambda conn: affiliate_repo.due_commissions(conn, server.clock.now_ms() + 2 * 86_400_000, 10)
+    )
+    server.clock.advance(hours=DAY_H + 1)
+    assert await server.container.affiliate_commissions.release_due() == 1
+    real = affiliate_repo.commission_of_order
+    stale = iter([pending])  # what the refund read before the sweep committed
+    monkeypatch.setattr(affiliate_repo, "commission_of_order", lambda conn, oid: next(stale, None) or real(conn, oid))
+    response = await refund(server, biz, "RACE-1", 1000)
+    assert response.status_code == 200, response.text
+    [paid] = await commissions(server, biz)
+    assert (paid["status"], paid["clawed_back"]) == ("paid", "0.00")
+    assert await balance(server, person_wallet_key(int(affiliate.user_id), "BRL")) == COMMISSION
+    assert await balance(server, CLEARING) == 0
     assert await ledger_ok(server)

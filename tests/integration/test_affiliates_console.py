@@ -15,10 +15,10 @@ async def test_the_owner_sets_the_program_and_sees_links_and_totals(server: Live
     page = await owner.http.get("/inbox/console/affiliates")
     assert page.status_code == 200 and 'id="program-none"' in page.text
     for rate, why in (
-        ("0", "rate_bp must be 1 to 5000"),
+        ("0", "0.01 % to 50 %"),
         ("5.005", "two decimal"),
         ("abc", "rate_percent"),
-        ("60", "5000"),
+        ("60", "0.01 % to 50 %"),
     ):
         refused = await owner.post("/console/affiliates/program", {"rate_percent": rate})
         assert refused.status_code == 400 and why in refused.json()["error"]["message"], (rate, refused.text)

@@ -1,7 +1,7 @@
 """Affiliate links and referral codes: merchants pay affiliates a commission on purchases that follow a
 click, held through the refund window."""
 
-from parley.affiliates.commission import clawback_due, commission_of
+from parley.affiliates.commission import MAX_RATE_BP, clawback_due, commission_of
 from parley.affiliates.commissions import AffiliateCommissions
 from parley.affiliates.service import (
     BUSINESS,
@@ -17,6 +17,7 @@ from parley.affiliates.service import (
 __all__ = [
     "BUSINESS",
     "INVALID_LINK",
+    "MAX_RATE_BP",
     "PERSON",
     "AffiliateCommissions",
     "AffiliatePrograms",

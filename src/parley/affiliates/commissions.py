@@ -24,6 +24,7 @@ from parley.affiliates.service import BUSINESS, DAY_MS, PERSON
 from parley.business import BusinessNumbers
 from parley.config import AffiliateSettings
 from parley.kit.clock import Clock
+from parley.kit.errors import ConflictError
 from parley.kit.ids import IdGenerator
 from parley.kit.periodic import PeriodicTask
 from parley.ledger import CREDIT, AccountRow, Ledger
@@ -134,12 +135,21 @@ class AffiliateCommissions:
     # --- refund ---------------------------------------------------------------------------------------------
 
     def on_order_refunded(self, conn: Connection, order: OrderRow, refund: RefundRow, now: int) -> None:
-        commission = repo.commission_of_order(conn, order.id)
-        if commission is None or commission.status not in OPEN_STATES:
-            return  # no commission, or already paid out (the merchant bears it) or wholly clawed back
+        for _ in range(3):  # the release sweep may pay the commission meanwhile (PostgreSQL): read it again
+            commission = repo.commission_of_order(conn, order.id)
+            if commission is None or commission.status not in OPEN_STATES:
+                return  # no commission, or already paid out (the merchant bears it) or wholly clawed back
+            if self._claw_back_in(conn, commission, order, refund, now):
+                return
+        raise ConflictError("the order's affiliate commission kept changing; send the refund again")
+
+    def _claw_back_in(
+        self, conn: Connection, commission: CommissionRow, order: OrderRow, refund: RefundRow, now: int
+    ) -> bool:
+        """Claw back the refunded share; False when another unit changed the commission first."""
         due = clawback_due(commission.amount, commission.clawed_back, order.refunded, order.total, commission.currency)
         if due == 0:
-            return
+            return True
         clawed = commission.clawed_back + due
         whole = clawed == commission.amount
         if not repo.set_commission(
@@ -150,7 +160,7 @@ class AffiliateCommissions:
             status=CLAWED if whole else PARTLY,
             settled_at=now if whole else None,
         ):
-            raise RuntimeError(f"commission {commission.id} changed inside the refund's unit")  # never: one writer
+            return False
         self._journal.transfer(
             conn,
             commission_key(commission.id, f"clawback:{refund.id}"),
@@ -161,6 +171,7 @@ class AffiliateCommissions:
             refs={**self._refs(commission), "refund_id": refund.id},
             known_new=True,
         )
+        return True
 
     # --- release --------------------------------------------------------------------------------------------
 

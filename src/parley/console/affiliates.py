@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
 
+from parley.affiliates import MAX_RATE_BP
 from parley.console.access import ConsoleDep
 from parley.http import ContainerDep
 from parley.kit.errors import InvalidInputError
@@ -34,6 +35,8 @@ def _basis_points(text: str) -> int:
         raise InvalidInputError(f"rate_percent: {exc}") from exc
     if micros % 10_000:
         raise InvalidInputError("rate_percent: at most two decimal places (0.01 % is one basis point)")
+    if not 1 <= micros // 10_000 <= MAX_RATE_BP:
+        raise InvalidInputError(f"rate_percent: the commission is 0.01 % to {MAX_RATE_BP // 100} % of the order")
     return micros // 10_000
 
 
