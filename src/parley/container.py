@@ -287,7 +287,14 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         db, clock, ad_server, referral_links, ClickTokens(_derived(code_secret, "ad-clicks"))
     )  # ads-serve
     affiliates = AffiliatePrograms(
-        db, clock, ids, numbers, _derived(code_secret, "affiliate-clicks"), settings.public_url
+        db,
+        clock,
+        ids,
+        numbers,
+        rate_limiter,
+        settings.links,
+        _derived(code_secret, "affiliate-clicks"),
+        settings.public_url,
     )  # affiliates
     affiliate_commissions = AffiliateCommissions(db, clock, ids, journal, numbers, settings.affiliates)  # affiliates
     merchant_payments.add_capture_observer(affiliate_commissions)  # affiliates: commissions on purchases

@@ -34,8 +34,11 @@ async def link_of(server: LiveServer, affiliate: User, biz: Biz, product: str | 
     return dict(response.json())
 
 
-async def click(server: LiveServer, code: str, buyer: User | None) -> str:
-    """Open `/r/{code}` and (signed in) claim the click as the landing page does; the claim token."""
+async def click(server: LiveServer, code: str, buyer: User | None, *, same_browser: bool = False) -> str:
+    """Open `/r/{code}` (from a browser of its own unless `same_browser`: the test client's cookie is its viewer
+    id) and, signed in, claim the click as the landing page does; the claim token."""
+    if not same_browser:
+        server.http.cookies.clear()
     landing = await server.http.get(f"/r/{code}")
     assert landing.status_code == 200, landing.text
     found = CLAIM.search(landing.text)

@@ -209,3 +209,25 @@ async def test_commissions_are_paged_latest_first(server: LiveServer) -> None:
     for bad in ("limit=0", "limit=101", "after=abc"):
         refused = await server.http.get(f"{V}/{biz.waba_id}/affiliate_commissions?{bad}", headers=biz.headers)
         assert refused.status_code == 400, (bad, refused.text)
+
+
+async def test_a_reload_is_the_same_click_and_a_flood_of_clicks_is_refused(server: LiveServer) -> None:
+    biz = await merchant(server)
+    affiliate, buyer = await server.user("Aff"), await server.user("Buyer")
+    link = await link_of(server, affiliate, biz)
+    first = await click(server, link["code"], buyer)
+    server.clock.advance(minutes=5)
+    again = await click(server, link["code"], None, same_browser=True)  # the same browser, a reload
+    assert again == first
+    other = await click(server, link["code"], None)  # another browser
+    assert other != first
+    listed = (await server.http.get("/client/v1/affiliates/links", headers=affiliate.headers)).json()
+    assert listed["totals"]["clicks"] == 2
+    limit = server.settings.links.clicks_per_address
+    answers = [(await server.http.get(f"/r/{link['code']}")).status_code for _ in range(limit)]
+    assert answers[-1] == 429 and 200 in answers
+    flooded = await server.http.get(f"/r/{link['code']}")
+    assert flooded.status_code == 429 and "Too many clicks" in flooded.text and flooded.headers["retry-after"]
+    assert (await server.http.get("/client/v1/affiliates/links", headers=affiliate.headers)).json()["totals"][
+        "clicks"
+    ] == 2  # the flood was from one browser: the same click, and then refused

@@ -220,6 +220,23 @@ def insert_click(conn: Connection, row: ClickRow) -> None:
     conn.execute(insert(affiliate_clicks).values(**row.__dict__))
 
 
+def recent_click_of_viewer(conn: Connection, link_id: int, viewer: str, since: int) -> int | None:
+    """The id of this browser's latest click on the link since `since` (a reload or a second tap: one click)."""
+    c = affiliate_clicks.c
+    query = (
+        select(c.id)
+        .where(c.link_id == link_id, c.clicked_at >= since, c.viewer == viewer)
+        .order_by(c.clicked_at.desc())
+        .limit(1)
+    )
+    found = conn.execute(query).scalar()
+    return None if found is None else int(found)
+
+
+def touch_click(conn: Connection, click_id: int, now: int) -> None:
+    conn.execute(update(affiliate_clicks).where(affiliate_clicks.c.id == click_id).values(clicked_at=now))
+
+
 def click(conn: Connection, click_id: int) -> ClickRow | None:
     row = conn.execute(select(affiliate_clicks).where(affiliate_clicks.c.id == click_id)).first()
     return None if row is None else ClickRow(**row._mapping)

@@ -21,11 +21,13 @@ from parley.affiliates import repository as repo
 from parley.affiliates.repository import ClickRow, LinkRow, LinkStats, ProgramRow
 from parley.affiliates.schemas import ProgramInput, parse_product, parse_program
 from parley.business import BusinessNumbers
+from parley.config import LinkSettings
 from parley.kit.clock import Clock
-from parley.kit.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from parley.kit.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError
 from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import format_amount, minor_units
 from parley.platform.db import Database
+from parley.platform.ratelimit import RateLimiter
 
 PERSON, BUSINESS = "person", "business"
 DAY_MS = 86_400_000
@@ -120,9 +122,18 @@ class AffiliatePrograms:
     """Programs (merchants), links (affiliates), clicks (anyone with a link) and what each side sees of them."""
 
     def __init__(
-        self, db: Database, clock: Clock, ids: IdGenerator, numbers: BusinessNumbers, secret: bytes, public_url: str
+        self,
+        db: Database,
+        clock: Clock,
+        ids: IdGenerator,
+        numbers: BusinessNumbers,
+        rate_limiter: RateLimiter,
+        link_settings: LinkSettings,
+        secret: bytes,
+        public_url: str,
     ) -> None:
         self._db, self._clock, self._ids, self._numbers = db, clock, ids, numbers
+        self._limiter, self._links = rate_limiter, link_settings
         self._secret, self._public_url = secret, public_url.rstrip("/")
 
     # --- merchants -----------------------------------------------------------------------------------------
@@ -290,23 +301,35 @@ class AffiliatePrograms:
 
     # --- clicks --------------------------------------------------------------------------------------------
 
-    async def click(self, code: str, viewer: str | None) -> Landing:
-        """Record a click on `/r/{code}` (by the browser `viewer`; the person is bound by `claim`). A forged,
-        unknown or revoked code, or a program switched off, is InvalidLinkError (404) and records nothing."""
+    async def click(self, code: str, viewer: str, address: str) -> Landing:
+        """Record a click on `/r/{code}` by the browser `viewer` (the person is bound by `claim`); the same browser
+        opening the same link again within the links' dedup window is the same click, moved to now (so it is
+        still the last click). A forged, unknown or revoked code, or a program switched off, is InvalidLinkError
+        (404) and records nothing; more clicks from one address than the links' limit is RateLimitedError."""
         if not 10 <= len(code) <= 24 or not code.replace("-", "").replace("_", "").isalnum() or not code.isascii():
             raise InvalidLinkError(INVALID_LINK)
+        retry = await self._limiter.hit(
+            f"affiliate-click:{address}", self._links.clicks_per_address, self._links.click_window_s
+        )
+        if retry is not None:
+            raise RateLimitedError(f"too many link clicks from this address; try again in {retry} s", retry)
         now = self._clock.now_ms()
-        click_id = self._ids.next_id()
+        new_id = self._ids.next_id()
+        since = now - self._links.click_dedup_window_s * 1000
 
-        def unit(conn: Connection) -> tuple[LinkRow, int]:
+        def unit(conn: Connection) -> tuple[LinkRow, int, int]:
             link = repo.link_by_code(conn, code)
             program = None if link is None else repo.program(conn, link.program_id)
             if link is None or link.revoked_at is not None or program is None or not program.active:
                 raise InvalidLinkError(INVALID_LINK)
-            repo.insert_click(conn, ClickRow(click_id, link.id, program.waba_id, None, viewer, now))
-            return link, program.waba_id
+            again = repo.recent_click_of_viewer(conn, link.id, viewer, since)
+            if again is not None:
+                repo.touch_click(conn, again, now)
+                return link, program.waba_id, again
+            repo.insert_click(conn, ClickRow(new_id, link.id, program.waba_id, None, viewer, now))
+            return link, program.waba_id, new_id
 
-        link, waba_id = await self._db.write("affiliates.click", unit)
+        link, waba_id, click_id = await self._db.write("affiliates.click", unit)
         merchant = await self.merchant(waba_id)
         if merchant is None:
             raise InvalidLinkError(INVALID_LINK)

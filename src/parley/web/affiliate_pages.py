@@ -3,8 +3,6 @@ person goes on to the merchant's chat and shop) and `/earn` (a person's programs
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -12,7 +10,8 @@ from fastapi.templating import Jinja2Templates
 from parley.ads import ViewerIds
 from parley.ads.viewers import VIEWER_COOKIE
 from parley.affiliates import INVALID_LINK, InvalidLinkError
-from parley.http import ContainerDep
+from parley.http import ContainerDep, client_address
+from parley.kit.errors import RateLimitedError
 
 _COOKIE_MAX_AGE = 400 * 86_400  # browsers cap cookies at 400 days
 
@@ -27,25 +26,30 @@ def build_affiliate_router(templates: Jinja2Templates, asset_version: str, heade
     router = APIRouter(include_in_schema=False)
     no_store = {**headers, "Cache-Control": "no-store"}
 
+    def refusal(request: Request, heading: str, message: str, status: int, extra: dict[str, str]) -> Response:
+        context = {"asset_version": asset_version, "title": f"{heading} · Parley", "heading": heading}
+        context["message"] = message
+        return templates.TemplateResponse(
+            request, "affiliate_invalid.html", context, status_code=status, headers={**no_store, **extra}
+        )
+
     @router.get("/r/{code}", response_class=HTMLResponse)
     async def landing(code: str, request: Request, container: ContainerDep) -> Response:
         viewer, new = _viewer(container.ad_viewers, request)
-        context: dict[str, Any] = {"asset_version": asset_version}
         try:
-            found = await container.affiliates.click(code[:64], viewer)
+            found = await container.affiliates.click(code[:64], viewer, client_address(request))
         except InvalidLinkError:
-            context |= {"title": "This link is not valid · Parley", "message": INVALID_LINK}
-            return templates.TemplateResponse(
-                request, "affiliate_invalid.html", context, status_code=404, headers=no_store
-            )
-        context |= {"title": f"{found.merchant.name} · Parley", "landing": found}
+            return refusal(request, "This link is not valid", INVALID_LINK, 404, {})
+        except RateLimitedError as error:
+            return refusal(request, "Too many clicks", error.message, 429, {"Retry-After": str(error.retry_after_s)})
+        context = {"asset_version": asset_version, "title": f"{found.merchant.name} · Parley", "landing": found}
         response = templates.TemplateResponse(request, "affiliate_landing.html", context, headers=no_store)
         if new:
-            secure = "; Secure" if container.settings.public_url.startswith("https://") else ""
+            secure = container.settings.public_url.startswith("https://")
+            cookie = container.ad_viewers.cookie_value(viewer)
             response.set_cookie(
-                VIEWER_COOKIE, container.ad_viewers.cookie_value(viewer), max_age=_COOKIE_MAX_AGE, httponly=True,
-                samesite="lax", secure=bool(secure),
-            )  # fmt: skip
+                VIEWER_COOKIE, cookie, max_age=_COOKIE_MAX_AGE, httponly=True, samesite="lax", secure=secure
+            )
         return response
 
     @router.get("/r/{code}/qr.svg")
