@@ -13,7 +13,15 @@ from sqlalchemy import select
 
 from parley.affiliates.models import affiliate_clicks
 from tests.conftest import LiveServer
-from tests.e2e.page_checks import PHONE, VIEWPORTS, assert_accessible, assert_fits_width, watch_errors
+from tests.e2e.page_checks import (
+    PHONE,
+    VIEWPORTS,
+    assert_accessible,
+    assert_fits_width,
+    sign_in_agent,
+    sign_in_person,
+    watch_errors,
+)
 from tests.integration.affiliate_helpers import buy, click, link_of, merchant
 from tests.integration.business_helpers import create_business
 from tests.integration.inbox_helpers import PASSWORD
@@ -40,16 +48,7 @@ async def test_a_signed_out_visitor_signs_in_from_a_link_and_the_click_is_theirs
     await assert_fits_width(page, "the landing page at 390 px")
     await page.get_by_role("link", name="Open the chat and shop").click()
     await page.wait_for_url(re.compile(r"/$"))  # the app sends a signed-out person to the sign-in page
-    await page.fill("#phone", bea.phone)
-    await page.click("#request-code")
-    panel = page.locator("#dev-panel")
-    await expect(panel).to_be_visible()
-    if await panel.get_attribute("open") is None:
-        await page.click("#dev-panel-toggle")
-    code = page.locator(f'.dev-code[data-phone="{bea.phone}"] .dev-code-value').first
-    await expect(code).to_have_text(re.compile(r"\S+"))
-    await page.fill("#code", (await code.inner_text()).strip())
-    await page.click("#verify")
+    await sign_in_person(page, server.base_url, bea.phone, start=None)
     await page.wait_for_url(re.compile(r"/app#chat="))
     await expect(page.locator("#composer-input")).to_be_visible()
 
@@ -78,11 +77,7 @@ async def test_the_owner_sets_the_program_and_reads_the_links_in_the_console(
     context = await browser.new_context(viewport=VIEWPORTS[viewport])  # type: ignore[arg-type]
     page = await context.new_page()
     watch_errors(page, errors)
-    await page.goto(server.base_url + "/inbox/login")
-    await page.fill("#email", "olivia@verde.example")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(re.compile(r"/inbox$"))
+    await sign_in_agent(page, server.base_url, "olivia@verde.example", PASSWORD)
     await page.goto(server.base_url + "/inbox/console/affiliates")
     await expect(page.locator("#program-none")).to_be_visible()
     await assert_accessible(page, f"the console's Affiliates page, no program ({viewport})")
