@@ -26,6 +26,7 @@ from parley.ads import endpoints as ads_endpoints  # ads
 from parley.ads import insights_endpoints as ads_insights_endpoints  # ads-attrib
 from parley.ads import serve_endpoints as ads_serve_endpoints  # ads-serve
 from parley.ads.serve_endpoints import is_slot_request, lean_slot  # ads-serve
+from parley.affiliates import endpoints as affiliate_endpoints  # affiliates
 from parley.api_docs import add_offline_docs
 from parley.billing import endpoints as billing_endpoints
 from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
@@ -364,6 +365,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ads_insights_endpoints.router,  # ads-attrib: before business's `/{object_id}` routes
         ads_serve_endpoints.router,  # ads-serve
         subscription_endpoints.router,  # subscriptions
+        affiliate_endpoints.router,  # affiliates
+        affiliate_endpoints.client_router,  # affiliates
     ):
         app.include_router(router)
 

@@ -351,6 +351,12 @@ class AdsSettings(BaseModel):
     )
 
 
+class AffiliateSettings(BaseModel):  # affiliates
+    """Affiliate links (see docs/affiliates.md): how often commissions whose refund window closed are paid."""
+
+    sweep_interval_s: float = Field(default=60.0, ge=0)  # affiliates: 0 = only `parley affiliates release`
+
+
 class SqliteSettings(BaseModel):
     # FULL: a commit reaches the disk before the 200 (group commit pays the fsync once per batch).
     synchronous: str = Field(default="FULL", pattern="^(OFF|NORMAL|FULL|EXTRA)$")
@@ -420,6 +426,7 @@ class Settings(BaseSettings):
     person_pay: PersonPaySettings = PersonPaySettings()
     ads: AdsSettings = AdsSettings()
     subscriptions: SubscriptionSettings = SubscriptionSettings()  # subscriptions
+    affiliates: AffiliateSettings = AffiliateSettings()  # affiliates
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()

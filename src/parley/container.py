@@ -21,6 +21,7 @@ from parley.ads.clicks import AdClicks, ClickTokens  # ads-serve
 from parley.ads.conversions import ConversionsApi  # ads-attrib
 from parley.ads.insights import AdInsights  # ads-attrib
 from parley.ads.server import AdServer  # ads-serve
+from parley.affiliates import AffiliateCommissions, AffiliatePrograms  # affiliates
 from parley.billing import BillingService
 from parley.business import (
     BusinessAccounts,
@@ -122,6 +123,8 @@ class Container:
     ad_server: AdServer  # ads-serve
     ad_clicks: AdClicks  # ads-serve
     subscriptions: SubscriptionService  # subscriptions
+    affiliates: AffiliatePrograms  # affiliates
+    affiliate_commissions: AffiliateCommissions  # affiliates
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -142,6 +145,7 @@ class Container:
         if self.background:
             self.wallets.start()  # settles top-ups and withdrawals the payment provider left unanswered
             self.merchant_payments.start()  # settles orders a dead process left `processing`
+            self.affiliate_commissions.start()  # affiliates: pays commissions whose refund window closed
         await self.ad_server.start()  # ads-serve: every serving process serves ads and flushes its own buffer
         if self.background:
             self.subscriptions.start()  # subscriptions: renewals, retries in grace, ends
@@ -149,6 +153,7 @@ class Container:
     async def close(self) -> None:
         await self.subscriptions.close()  # subscriptions
         await self.ad_server.close()  # ads-serve: the last window of billed events is charged while the db is open
+        await self.affiliate_commissions.close()  # affiliates
         await self.merchant_payments.close()
         await self.wallets.close()
         await self.payouts.close()
@@ -290,6 +295,19 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     ad_clicks = AdClicks(
         db, clock, ad_server, referral_links, ClickTokens(_derived(code_secret, "ad-clicks"))
     )  # ads-serve
+    affiliates = AffiliatePrograms(
+        db,
+        clock,
+        ids,
+        numbers,
+        rate_limiter,
+        settings.links,
+        _derived(code_secret, "affiliate-clicks"),
+        settings.public_url,
+    )  # affiliates
+    affiliate_commissions = AffiliateCommissions(db, clock, ids, journal, numbers, settings.affiliates)  # affiliates
+    merchant_payments.add_capture_observer(affiliate_commissions)  # affiliates: commissions on purchases
+    merchant_payments.add_refund_observer(affiliate_commissions)  # affiliates: claw-backs on refunds
     return Container(
         settings=settings,
         clock=clock,
@@ -344,6 +362,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         ad_server=ad_server,  # ads-serve
         ad_clicks=ad_clicks,  # ads-serve
         subscriptions=subscriptions,  # subscriptions (channels take `subscriptions.channel_access`)
+        affiliates=affiliates,  # affiliates
+        affiliate_commissions=affiliate_commissions,  # affiliates
         revocation_counter=revocations,
         background=background,
     )
@@ -361,6 +381,7 @@ def without_background(settings: Settings) -> Settings:
             "person_pay": settings.person_pay.model_copy(update={"sweep_interval_s": 0.0}),
             "payments": settings.payments.model_copy(update={"sweep_interval_s": 0.0}),
             "subscriptions": settings.subscriptions.model_copy(update={"sweep_interval_s": 0.0}),  # subscriptions
+            "affiliates": settings.affiliates.model_copy(update={"sweep_interval_s": 0.0}),  # affiliates
         }
     )
 

@@ -118,9 +118,11 @@ async def sign_in_agent(
     await page.wait_for_url(re.compile(r"/inbox$"))
 
 
-async def sign_in_person(page: Page, base_url: str, phone: str) -> None:
-    """A person signs in through the web client's sign-in page with the code the developer panel shows."""
-    await page.goto(base_url + "/")
+async def sign_in_person(page: Page, base_url: str, phone: str, start: str | None = "/") -> None:
+    """A person signs in through the web client's sign-in page with the code the developer panel shows (`start`:
+    where to open it; None when the page is already there)."""
+    if start is not None:
+        await page.goto(base_url + start)
     await page.fill("#phone", phone)
     await page.click("#request-code")
     await expect(page.locator("#code")).to_be_visible()

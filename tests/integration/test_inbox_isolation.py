@@ -89,6 +89,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "body": "Ask us anything.",
     },
     ("POST", "/console/ads/campaigns/{campaign_id}/status"): {"status": "PAUSED"},
+    ("POST", "/console/affiliates/program"): {"rate_percent": "5", "terms": "B's terms"},  # affiliates
     ("POST", "/console/billing/payments/{payment_id}/confirm"): {
         "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
     },
@@ -229,6 +230,8 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
         {"name": f"Secret campaign {tag}", "daily_budget": "20.00", "headline": "Linen sale", "body": "Ask us."},
     )
     assert campaign.status_code == 201, campaign.text
+    program = await owner.post("/console/affiliates/program", {"rate_percent": "5", "terms": f"Secret terms {tag}"})
+    assert program.is_success, program.text  # affiliates
     ids = {
         "conversation": conversation["id"],
         "label": label_id,
@@ -251,6 +254,7 @@ async def tenant(server: LiveServer, tag: str) -> Tenant:
     secrets |= {person.phone, person.phone.lstrip("+"), biz.waba_id}
     secrets |= {f"secret_template_{tag.lower()}", f"Secret template body {tag}", f"Secret token {tag}"}
     secrets |= {token.json()["access_token"], f"Secret campaign {tag}"}
+    secrets |= {f"Secret terms {tag}"}  # affiliates
     return Tenant(biz, owner, ids, secrets)
 
 

@@ -18,7 +18,7 @@ DEMO_TOKEN_NAME = "demo"
 DEMO_LINK_TEXT = "Hi! I'd like a latte"
 
 
-@dataclass(frozen=True)
+@dataclass
 class DemoBusiness:
     waba_id: str
     phone_number_id: str
@@ -26,6 +26,7 @@ class DemoBusiness:
     access_token: str
     app_secret: str
     link: str
+    affiliate_link: str = ""  # affiliates: set by seed_demo_affiliates
 
 
 async def seed_demo_business(c: Container, customer_id: int) -> DemoBusiness:

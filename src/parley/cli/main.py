@@ -14,11 +14,13 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from parley.cli.affiliates import affiliates_app  # affiliates
 from parley.cli.agents import agent_app
 from parley.cli.billing import billing_app
 from parley.cli.business import business_app
 from parley.cli.common import with_container
 from parley.cli.demo_ads import ATELIER_OWNER, ATELIER_PASSWORD, DemoAdvertiser, seed_demo_advertiser
+from parley.cli.demo_affiliates import seed_demo_affiliates  # affiliates
 from parley.cli.demo_business import (
     DEMO_INBOX_AGENT,
     DEMO_INBOX_OWNER,
@@ -49,6 +51,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(payments_app, name="payments")
 app.add_typer(agent_app, name="agent")
 app.add_typer(subscriptions_app, name="subscriptions")  # subscriptions
+app.add_typer(affiliates_app, name="affiliates")  # affiliates
 app.command()(worker)
 console = Console()
 T = TypeVar("T")
@@ -222,6 +225,9 @@ def demo() -> None:
             advertiser = await seed_demo_advertiser(c)
             progress.advance(task)
             paid_group = await seed_demo_paid_group(c)  # subscriptions
+            business.affiliate_link = await seed_demo_affiliates(
+                c, int(business.waba_id), sessions[1].user_id
+            )  # affiliates
         return logins, business, advertiser, paid_group
 
     logins, business, advertiser, paid_group = _with_container(work)
@@ -244,6 +250,7 @@ def demo() -> None:
     biz.add_row("app secret (webhook signatures)", business.app_secret)
     if business.link:
         biz.add_row("click-to-chat link", business.link)
+    biz.add_row("affiliate link (Bob's, 5 %; see /earn)", business.affiliate_link)  # affiliates
     biz.add_row(
         "team inbox (sign in at /inbox/login)", f"{DEMO_INBOX_OWNER} or {DEMO_INBOX_AGENT} / {DEMO_INBOX_PASSWORD}"
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from parley.console import (
     ads,  # ads
+    affiliates,  # affiliates
     analytics,
     billing,
     developers,
@@ -28,5 +29,6 @@ routers += [overview.router, numbers.router, templates.router, billing.router, d
 routers += [payments.router]
 routers += [ads.router]  # ads
 routers += [ads_insights_router]  # ads-attrib
+routers += [affiliates.router]  # affiliates
 
 __all__ = ["ConsoleDep", "require_console_access", "routers"]

@@ -13,7 +13,7 @@ from parley.payments.disputes import DisputeNotFoundError, DisputeRow, Disputes
 from parley.payments.fees import FeeSchedule
 from parley.payments.limits import MarketLimits, PaymentCapError
 from parley.payments.merchant import MerchantPayments
-from parley.payments.merchant_repository import OrderRow
+from parley.payments.merchant_repository import OrderRow, RefundRow
 from parley.payments.merchant_statements import MerchantStatement, merchant_statement, payable_currencies
 from parley.payments.payouts import (
     BankRefusedError,
@@ -87,6 +87,7 @@ __all__ = [
     "ProviderError",
     "ProviderPayment",
     "ReconcileReport",
+    "RefundRow",
     "SandboxBank",
     "SandboxPaymentProvider",
     "SandboxStore",

@@ -161,6 +161,11 @@ class CaptureObserver(Protocol):
     def on_order_captured(self, conn: Connection, order: OrderRow, now: int) -> None: ...
 
 
+class RefundObserver(Protocol):
+    def on_order_refunded(self, conn: Connection, order: OrderRow, refund: RefundRow, now: int) -> None:
+        """`order` with this refund counted in `refunded`."""
+
+
 class MerchantPayments:
     """order_details and order_status on send (a `CloudApiSender` interactive hook), paying, lookup, refunds."""
 
@@ -183,10 +188,16 @@ class MerchantPayments:
         self._settle_after_ms = int(settings.settle_after_s * 1000)
         self._sweep = PeriodicTask("order-settle", settings.sweep_interval_s, self.settle_stuck)
         self._capture_observers: list[CaptureObserver] = []
+        self._refund_observers: list[RefundObserver] = []
 
     def add_capture_observer(self, observer: CaptureObserver) -> None:
         """Told of every captured order inside the capture's unit (ads attribution records a Purchase)."""
         self._capture_observers.append(observer)
+
+    def add_refund_observer(self, observer: RefundObserver) -> None:
+        """Told of every refund inside the refund's unit, before the merchant's payable is checked and debited
+        (affiliate commissions clawed back count toward what the merchant gives back)."""
+        self._refund_observers.append(observer)
 
     def start(self) -> None:
         """Start the sweep that settles orders a dead process left `processing`."""
@@ -660,6 +671,11 @@ class MerchantPayments:
             ):
                 raise GraphError(131000, "the payment changed meanwhile; send the refund again")
             repo.insert_refund(conn, refund)
+            if self._refund_observers:
+                refunded = repo.order(conn, order.id)
+                assert refunded is not None
+                for observer in self._refund_observers:
+                    observer.on_order_refunded(conn, refunded, refund, now)
             self._post_refund_in(conn, order, refund)
             payment = None if order.payment_id is None else repo.payment(conn, order.payment_id)
             transaction = None if payment is None else transaction_view(payment)

@@ -17,6 +17,7 @@ from parley.kit.errors import UnauthenticatedError
 from parley.web import (
     console_ads,  # ads
     console_ads_insights,  # ads-attrib
+    console_affiliates,  # affiliates
     console_analytics,
     console_billing,
     console_developers,
@@ -38,6 +39,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("developers", "/inbox/console/developers", "Developers"),
     ("analytics", "/inbox/console/analytics", "Analytics"),
     ("ads", "/inbox/console/ads", "Ads"),  # ads
+    ("affiliates", "/inbox/console/affiliates", "Affiliates"),  # affiliates
 ]
 
 # What a console page computes for its template: (request, container, signed-in admin) -> context.
@@ -103,4 +105,5 @@ def build_console_router(templates: Jinja2Templates, asset_version: str, headers
     router.include_router(console_payments.build_router(pages))
     router.include_router(console_ads.build_router(pages))  # ads
     router.include_router(console_ads_insights.build_router(pages))  # ads-attrib
+    router.include_router(console_affiliates.build_router(pages))  # affiliates
     return router

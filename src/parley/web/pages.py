@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from parley.web.affiliate_pages import build_affiliate_router  # affiliates
 from parley.web.console_pages import build_console_router
 from parley.web.inbox_pages import build_inbox_router
 from parley.web.inbox_reports import build_reports_router
@@ -76,4 +77,5 @@ def build_web_router() -> APIRouter:
     router.include_router(build_inbox_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     router.include_router(build_reports_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     router.include_router(build_console_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
+    router.include_router(build_affiliate_router(_TEMPLATES, asset_version, _PAGE_HEADERS))  # affiliates
     return router

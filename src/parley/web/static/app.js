@@ -14,6 +14,7 @@ import "./order-pay.js"; // draws order_details bubbles and their order sheet
 import { cartHeader, initCart } from "./cart.js";
 import { initWallet } from "./wallet.js";
 import { initGroupJoin } from "./group-join.js"; // subscriptions: invite links, paid groups
+import { claimPendingClick } from "./affiliate-claim.js"; // affiliates
 
 const $ = (id) => document.getElementById(id);
 
@@ -916,6 +917,7 @@ async function boot() {
   try {
     state.me = await call("GET", "/me");
     call("POST", "/ads/viewer").catch(() => {}); // ads this browser is shown count for this person (issue 14)
+    claimPendingClick(call); // affiliates: an affiliate link opened before signing in counts for this person
     renderMe();
     stream.start();
     await loadChats();
