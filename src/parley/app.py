@@ -32,6 +32,7 @@ from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
 from parley.business import endpoints as business_endpoints
 from parley.business import media_endpoints as graph_media_endpoints
 from parley.business.lean import LeanCloudSend, send_route_number
+from parley.channels import endpoints as channel_endpoints  # channels
 from parley.commerce import cart_endpoints  # cart
 from parley.commerce import endpoints as commerce_endpoints
 from parley.config import Settings
@@ -362,6 +363,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ads_capi_endpoints.router,  # ads-attrib
         ads_insights_endpoints.router,  # ads-attrib: before business's `/{object_id}` routes
         ads_serve_endpoints.router,  # ads-serve
+        channel_endpoints.router,  # channels
+        channel_endpoints.graph,  # channels: before business's `/{object_id}` routes
     ):
         app.include_router(router)
 

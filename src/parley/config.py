@@ -337,6 +337,13 @@ class AdsSettings(BaseModel):
     )
 
 
+class ChannelSettings(BaseModel):  # channels
+    """Channels (see docs/channels.md): the sweep that deletes posts past their 30 days."""
+
+    # Reads already hide expired posts; the sweep frees their rows. 0: never (tests call it themselves).
+    sweep_interval_s: float = Field(default=600.0, ge=0)
+
+
 class SqliteSettings(BaseModel):
     # FULL: a commit reaches the disk before the 200 (group commit pays the fsync once per batch).
     synchronous: str = Field(default="FULL", pattern="^(OFF|NORMAL|FULL|EXTRA)$")
@@ -405,6 +412,7 @@ class Settings(BaseSettings):
     payouts: PayoutSettings = PayoutSettings()
     person_pay: PersonPaySettings = PersonPaySettings()
     ads: AdsSettings = AdsSettings()
+    channels: ChannelSettings = ChannelSettings()  # channels
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()

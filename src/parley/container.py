@@ -39,12 +39,14 @@ from parley.business import (
 )
 from parley.business.media import fetch_media_link_with
 from parley.business.sender import CloudApiSender
+from parley.channels import ChannelFanout, ChannelService, ChannelSubscriptions, NoChannelSubscriptions  # channels
 from parley.commerce import CartOrders, Carts, Catalogs, InboxCatalog
 from parley.config import Settings
 from parley.inbox import InboxCommerce, InboxService
 from parley.kit.clock import Clock, SystemClock
 from parley.kit.files import create_private_file
 from parley.kit.ids import IdGenerator
+from parley.kit.periodic import PeriodicTask  # channels
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
 from parley.messaging import LiveStreams, MessagingService
@@ -120,6 +122,9 @@ class Container:
     ad_insights: AdInsights  # ads-attrib
     ad_server: AdServer  # ads-serve
     ad_clicks: AdClicks  # ads-serve
+    channels: ChannelService  # channels
+    channel_fanout: ChannelFanout  # channels
+    channel_sweep: PeriodicTask  # channels
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -141,8 +146,13 @@ class Container:
             self.wallets.start()  # settles top-ups and withdrawals the payment provider left unanswered
             self.merchant_payments.start()  # settles orders a dead process left `processing`
         await self.ad_server.start()  # ads-serve: every serving process serves ads and flushes its own buffer
+        self.channel_fanout.start()  # channels
+        if self.background:  # channels
+            self.channel_sweep.start()  # channels
 
     async def close(self) -> None:
+        await self.channel_sweep.close()  # channels
+        self.channel_fanout.close()  # channels
         await self.ad_server.close()  # ads-serve: the last window of billed events is charged while the db is open
         await self.merchant_payments.close()
         await self.wallets.close()
@@ -281,6 +291,13 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     ad_clicks = AdClicks(
         db, clock, ad_server, referral_links, ClickTokens(_derived(code_secret, "ad-clicks"))
     )  # ads-serve
+    streams = LiveStreams(settings.limits.max_streams_per_account)
+    channel_subscriptions: ChannelSubscriptions = NoChannelSubscriptions()  # channels: subscriptions wires its own
+    channels = ChannelService(
+        db, bus, clock, ids, accounts, messaging, numbers, channel_subscriptions, settings.public_url
+    )  # channels
+    channel_fanout = ChannelFanout(db, bus, clock, channel_subscriptions)  # channels
+    streams.add_listener(channel_fanout)  # channels: online followers hear posts live
     return Container(
         settings=settings,
         clock=clock,
@@ -308,7 +325,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
         inbox=inbox,
-        streams=LiveStreams(settings.limits.max_streams_per_account),
+        streams=streams,
         referral_links=referral_links,
         payments=payment_service,
         inbox_commerce=InboxCommerce(inbox, InboxCatalog(db, clock, catalogs), clock, ids),
@@ -334,6 +351,9 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         ad_insights=AdInsights(db, clock, settings.ads.conversion_rates),  # ads-attrib
         ad_server=ad_server,  # ads-serve
         ad_clicks=ad_clicks,  # ads-serve
+        channels=channels,  # channels
+        channel_fanout=channel_fanout,  # channels
+        channel_sweep=PeriodicTask("channels.sweep", settings.channels.sweep_interval_s, channels.sweep_expired),
         revocation_counter=revocations,
         background=background,
     )

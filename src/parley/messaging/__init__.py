@@ -26,7 +26,7 @@ from parley.messaging.observers import MessageObserver
 from parley.messaging.render import render_message
 from parley.messaging.repository import MessageRow, get_message
 from parley.messaging.service import Committed, MessagingService, SendResult, user_topic
-from parley.messaging.stream import LiveStreams
+from parley.messaging.stream import DeviceStream, LiveStreams, StreamListener
 
 
 def chat_members_among(conn: Connection, chat_ids: Sequence[int], user_ids: Collection[int]) -> set[tuple[int, int]]:
@@ -74,6 +74,7 @@ __all__ = [
     "AnyContent",
     "Committed",
     "ContactsContent",
+    "DeviceStream",
     "InteractiveContent",
     "LiveStreams",
     "LocationContent",
@@ -87,6 +88,7 @@ __all__ = [
     "PaymentContent",
     "ReplyContent",
     "SendResult",
+    "StreamListener",
     "TemplateContent",
     "TextContent",
     "chat_members_among",

@@ -58,12 +58,26 @@ class StreamSocket(Protocol):
     def resume_reading(self) -> None: ...
 
 
+class StreamListener(Protocol):
+    """Told of every stream this process admits and drops (another domain's live index, e.g. channels')."""
+
+    def stream_opened(self, stream: DeviceStream) -> None: ...
+
+    def stream_closed(self, stream: DeviceStream) -> None:
+        """Also called for a stream that was never admitted or was already dropped: forget it if known."""
+        ...
+
+
 class LiveStreams:
     """This process's open streams by account and device: bounds how many devices of one account stream here."""
 
     def __init__(self, max_per_account: int) -> None:
         self._max_per_account = max_per_account
         self._by_user: dict[int, dict[int, DeviceStream]] = {}
+        self._listeners: list[StreamListener] = []
+
+    def add_listener(self, listener: StreamListener) -> None:
+        self._listeners.append(listener)
 
     def admit(self, stream: DeviceStream) -> bool:
         """Register a new stream; False when its account already streams to as many other devices as it may."""
@@ -74,6 +88,8 @@ class LiveStreams:
         devices[stream.device_id] = stream
         if older is not None:
             older.replace()  # at once, here; streams of this device in other processes hear it over the bus
+        for listener in self._listeners:
+            listener.stream_opened(stream)
         return True
 
     def leave(self, stream: DeviceStream) -> None:
@@ -82,6 +98,8 @@ class LiveStreams:
             del devices[stream.device_id]
             if not devices:
                 del self._by_user[stream.user_id]
+        for listener in self._listeners:  # a replaced stream is no longer in `_by_user` but was announced
+            listener.stream_closed(stream)
 
     def refusal(self) -> str:
         return f"too many open streams for this account (at most {self._max_per_account} devices at once)"
@@ -129,7 +147,7 @@ class DeviceStream:
         self._user_id, self._device_id = user_id, device_id
         # Newest wins when a device opens streams in two processes at once: ordered by time, ties by a random nonce.
         self._opened = [time.time_ns(), secrets.randbits(32)]
-        self._queue: deque[Event] | None = None  # live events waiting to go out
+        self._queue: deque[Event | str] | None = None  # live events waiting to go out (str: already encoded)
         self._inbox: deque[str] | None = None  # client events waiting to be handled, in order
         self._sent_through = 0
         self._needs_fetch = True
@@ -241,6 +259,17 @@ class DeviceStream:
         self._queue.append(event)
         self._wake()
 
+    def push_text(self, text: str) -> None:
+        """Send a live event that is not in the inbox (no sequence, not acked), already encoded as JSON: a
+        broadcast encodes once and hands the same text to every stream. Queued until the stream is ready."""
+        if self._revoked:
+            return
+        if self._queue is None:
+            self._queue = deque()
+        self._queue.append(text)
+        if self._ready:
+            self._wake()
+
     def replace(self) -> None:
         self._stop(REPLACED, "this device opened a newer stream")
 
@@ -289,6 +318,9 @@ class DeviceStream:
                 event = self._queue.popleft()
                 if not self._queue:
                     self._queue = None
+                if isinstance(event, str):
+                    await self._socket.send(event)
+                    continue
                 if event.get("type") == "message":
                     seq = int(event["id"])
                     if seq <= self._sent_through:
