@@ -41,6 +41,9 @@ class ChannelFanout:
         self._follows: Subscription | None = None
         self._loading: set[asyncio.Task[None]] = set()
 
+    def use_subscriptions(self, subscriptions: ChannelSubscriptions) -> None:
+        self._subscriptions = subscriptions
+
     def start(self) -> None:
         self._follows = self._bus.subscribe(FOLLOWS_TOPIC, self._on_follow)
 

@@ -47,7 +47,7 @@ from parley.channels.models import (
     channels,
 )
 from parley.channels.schemas import ChannelIn, ChannelUpdateIn, ForwardIn, PostIn, Sort
-from parley.graph import GraphError, GraphScope
+from parley.graph import GraphError, GraphScope, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.errors import ConflictError, InvalidInputError
 from parley.kit.ids import IdGenerator, parse_id
@@ -174,6 +174,10 @@ class ChannelService:
         self._accounts, self._messaging, self._numbers = accounts, messaging, numbers
         self._subscriptions = subscriptions
         self._public_url = public_url.rstrip("/")
+
+    def use_subscriptions(self, subscriptions: ChannelSubscriptions) -> None:
+        """Wire the subscriptions package's answers in (the container does it once; tests with a stand-in)."""
+        self._subscriptions = subscriptions
 
     # --- channels --------------------------------------------------------------------------------------------
 
@@ -1047,12 +1051,7 @@ class ChannelService:
         channel_id = parse_id(raw_channel_id)
         row = None if channel_id is None else await self._db.read(lambda conn: repo.live_channel(conn, channel_id))
         if row is None or row.waba_id != scope.waba_id:
-            raise GraphError(
-                100,
-                f"Unsupported request - object with ID '{raw_channel_id}' does not exist",
-                http_status=404,
-                subcode=33,
-            )
+            raise object_not_found(raw_channel_id)
         return int(row.owner_id)
 
     def _own_waba(self, scope: GraphScope, raw_waba_id: str) -> int:
