@@ -68,13 +68,13 @@ async def test_creator_makes_a_channel_a_person_finds_follows_and_reacts(server:
     await reader.click("#channel-follow")
     await expect(reader.locator("#channel-follow")).to_have_text("Unfollow")
     await expect(reader.locator("#channel-followers")).to_have_text("1 follower")
-    await reader.locator(".post .reaction", has_text="👍").click()
-    await expect(reader.locator(".post .reaction", has_text="👍")).to_have_text("👍 1")
+    await reader.locator(".post .post-reaction", has_text="👍").click()
+    await expect(reader.locator(".post .post-reaction", has_text="👍")).to_have_text("👍 1")
     await assert_accessible(reader, "a channel, a follower's view, phone")
     await assert_fits_width(reader, "a channel, phone")
 
     # The creator sees the count without reloading, and a new post reaches the follower live.
-    await expect(owner.locator(".post .reaction", has_text="👍")).to_have_text("👍 1")
+    await expect(owner.locator(".post .post-reaction", has_text="👍")).to_have_text("👍 1")
     await owner.fill("#post-text", "Second update")
     await owner.click("#post-submit")
     await expect(reader.locator(".post-text", has_text="Second update")).to_be_visible()

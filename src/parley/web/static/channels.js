@@ -259,13 +259,13 @@ function pollBox(post) {
 }
 
 function reactionChips(post) {
-  const box = el("div", { class: "reactions", role: "group", ariaLabel: "Reactions" });
+  const box = el("div", { class: "post-reactions", role: "group", ariaLabel: "Reactions" });
   for (const emoji of state.channel.allowed_reactions) {
     const count = post.reactions[emoji] || 0;
     const mine = post.my_reaction === emoji;
     const chip = el("button", {
       type: "button",
-      class: "chip reaction",
+      class: "chip post-reaction",
       text: count ? `${emoji} ${count}` : emoji,
       ariaPressed: String(mine),
       ariaLabel: `${emoji} ${count}`,
@@ -346,6 +346,7 @@ async function toggleFollow() {
     paintHeader();
     loadPosts();
     loadFollowed();
+    loadDirectory();
   } catch (error) {
     showError("channel-error", error);
   }
@@ -466,6 +467,7 @@ async function createChannel(event) {
     $("create-channel").open = false;
     showError("side-error", null);
     await loadMine();
+    loadDirectory();
     showChannel(channel);
   } catch (error) {
     showError("side-error", error);
