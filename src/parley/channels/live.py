@@ -141,8 +141,13 @@ class ChannelFanout:
             self._loading.add(task)
             task.add_done_callback(self._loading.discard)
             return
-        text = orjson.dumps(event).decode()  # once, whatever the number of streams
-        for user_id in followers:
+        # After the current callback: with the in-process bus the publisher is the POST itself, whose answer
+        # need not wait until thousands of streams are handed the post.
+        asyncio.get_running_loop().call_soon(self._push_all, orjson.dumps(event).decode(), channel_id)
+
+    def _push_all(self, text: str, channel_id: int) -> None:
+        """The same encoded text to every local stream of the channel's followers."""
+        for user_id in self._followers.get(channel_id, ()):
             for stream in self._streams.get(user_id, ()):
                 stream.push_text(text)
 

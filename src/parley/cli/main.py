@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from parley.cli.agents import agent_app
 from parley.cli.billing import billing_app
 from parley.cli.business import business_app
+from parley.cli.channels import channels_app  # channels
 from parley.cli.common import with_container
 from parley.cli.demo_ads import ATELIER_OWNER, ATELIER_PASSWORD, DemoAdvertiser, seed_demo_advertiser
 from parley.cli.demo_business import (
@@ -26,6 +27,7 @@ from parley.cli.demo_business import (
     DemoBusiness,
     seed_demo_business,
 )
+from parley.cli.demo_channels import seed_demo_channels  # channels
 from parley.cli.ledger import ledger_app
 from parley.cli.payments import payments_app
 from parley.cli.webhooks import webhooks_app
@@ -46,6 +48,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(payments_app, name="payments")
 app.add_typer(agent_app, name="agent")
+app.add_typer(channels_app, name="channels")  # channels
 app.command()(worker)
 console = Console()
 T = TypeVar("T")
@@ -256,6 +259,9 @@ def demo() -> None:
     ads.add_row("ad account / campaign", f"{advertiser.ad_account} / {advertiser.campaign_id}")
     ads.add_row("console: Ads and insights", f"{ATELIER_OWNER} / {ATELIER_PASSWORD} at {base}/inbox/console/ads")
     console.print(ads)
+    people = [phone for phone, _ in DEMO_PEOPLE]  # channels
+    channels_url = _with_container(lambda c: seed_demo_channels(c, people, business.phone_number_id))  # channels
+    console.print(f"Channels (Updates tab): {channels_url}, e.g. 'Parley Daily' run by {DEMO_PEOPLE[0][1]}")  # channels
     console.print(
         f"Try: curl -s {base}/v23.0/{business.phone_number_id}/messages -H 'Authorization: Bearer "
         f"{business.access_token}' -H 'Content-Type: application/json' -d '{{\"messaging_product\":\"whatsapp\","
