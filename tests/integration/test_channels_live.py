@@ -224,3 +224,38 @@ async def test_follows_from_many_people_at_once_count_right(server: LiveServer) 
     await asyncio.gather(*(follow(server, p, channel["id"]) for p in people))
     fetched = await server.http.get(f"{API}/{channel['id']}", headers=owner.headers)
     assert fetched.json()["follower_count"] == 8
+
+
+async def test_double_clicks_count_once(server: LiveServer) -> None:
+    owner, fan, other = await server.user(), await server.user(), await server.user()
+    channel = await make_channel(server, owner)
+    cid = channel["id"]
+    follows = await asyncio.gather(*(server.http.put(f"{API}/{cid}/follow", headers=fan.headers) for _ in range(4)))
+    assert {r.status_code for r in follows} == {200}
+    await follow(server, other, cid)
+    post_id = (await post_text(server, owner, cid)).json()["id"]
+    url = f"{API}/{cid}/posts/{post_id}/reaction"
+    reacted = await asyncio.gather(
+        *(server.http.put(url, headers=who.headers, json={"emoji": "🙏"}) for who in (fan, fan, fan, other, other))
+    )
+    assert sorted(r.status_code for r in reacted) == [200, 200, 409, 409, 409]
+    poll = await server.http.post(
+        f"{API}/{cid}/posts",
+        headers=owner.headers,
+        json={"type": "poll", "poll": {"question": "?", "options": ["a", "b"]}},
+    )
+    vote_url = f"{API}/{cid}/posts/{poll.json()['id']}/vote"
+    votes = await asyncio.gather(
+        *(server.http.post(vote_url, headers=fan.headers, json={"option": 0}) for _ in range(3))
+    )
+    assert sorted(r.status_code for r in votes) == [200, 409, 409]
+    same = {"type": "text", "text": "once", "client_id": "same-key"}
+    posted = await asyncio.gather(
+        *(server.http.post(f"{API}/{cid}/posts", headers=owner.headers, json=same) for _ in range(3))
+    )
+    assert len({r.json()["id"] for r in posted}) == 1
+    page = await posts(server, fan, cid)
+    assert [p["seq"] for p in page["posts"]] == [1, 2, 3] and page["last_seq"] == 3
+    assert page["posts"][0]["reactions"] == {"🙏": 2}
+    assert page["posts"][1]["poll"]["options"][0]["votes"] == 1
+    assert (await server.http.get(f"{API}/{cid}", headers=owner.headers)).json()["follower_count"] == 2

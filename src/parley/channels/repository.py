@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, Table, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.channels.models import (
     channel_admins,
@@ -132,14 +134,26 @@ def my_votes(conn: Connection, user_id: int, post_ids: Sequence[int]) -> dict[in
 
 
 def add_reaction_count(conn: Connection, post_id: int, emoji: str, delta: int) -> None:
-    r = channel_reaction_counts.c
-    changed = conn.execute(
-        update(channel_reaction_counts)
-        .where(r.post_id == post_id, r.emoji == emoji)
-        .values(count=channel_reaction_counts.c.count + delta)
-    ).rowcount
-    if not changed and delta > 0:
-        conn.execute(insert(channel_reaction_counts).values(post_id=post_id, emoji=emoji, count=delta))
+    # An upsert: two people reacting with a new emoji at once must not collide on the primary key.
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(channel_reaction_counts).values(post_id=post_id, emoji=emoji, count=max(delta, 0))
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["post_id", "emoji"], set_={"count": channel_reaction_counts.c.count + delta}
+        )
+    )
+
+
+def insert_once(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """Insert unless the primary key is taken (a double click, a race of two requests): whether it was inserted."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return bool(conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing()).rowcount)
+
+
+def lock_channel(conn: Connection, channel_id: int) -> None:
+    """Hold the channel's row until the unit ends (PostgreSQL; SQLite has one writer): a retried post with the
+    same client_id waits for the first to commit, then finds it."""
+    conn.execute(select(channels.c.id).where(channels.c.id == channel_id).with_for_update())
 
 
 def delete_post_children(conn: Connection, post_ids: Sequence[int]) -> None:

@@ -465,12 +465,16 @@ class ChannelService:
             ).scalar_one()
             if taken >= MAX_ADMINS:
                 raise TooManyAdminsError(f"a channel has at most {MAX_ADMINS} admins besides its owner")
+            invite = {
+                "channel_id": channel_id,
+                "user_id": invitee.id,
+                "role": "admin",
+                "invited_by": owner_id,
+                "invited_at": now,
+            }
             if existing is None:
-                conn.execute(
-                    insert(channel_admins).values(
-                        channel_id=channel_id, user_id=invitee.id, role="admin", invited_by=owner_id, invited_at=now
-                    )
-                )
+                if not repo.insert_once(conn, channel_admins, invite):
+                    raise ConflictError("this person was just invited")
             else:  # a new invitation replaces an old one (and its 7 days start again)
                 conn.execute(
                     update(channel_admins)
@@ -573,13 +577,9 @@ class ChannelService:
 
         def unit(conn: Connection) -> Json:
             row = self._live_in(conn, channel_id)
-            if repo.follow_row(conn, channel_id, user_id) is None:
-                # A new follower starts with nothing unread: the history is there to scroll, not to count.
-                conn.execute(
-                    insert(channel_follows).values(
-                        channel_id=channel_id, user_id=user_id, read_seq=row.last_seq, followed_at=now
-                    )
-                )
+            # A new follower starts with nothing unread: the history is there to scroll, not to count.
+            follow = {"channel_id": channel_id, "user_id": user_id, "read_seq": row.last_seq, "followed_at": now}
+            if repo.insert_once(conn, channel_follows, follow):
                 conn.execute(
                     update(channels)
                     .where(channels.c.id == channel_id)
@@ -663,6 +663,7 @@ class ChannelService:
         def unit(conn: Connection) -> tuple[Json, bool]:
             self._require_admin_in(conn, channel_id, author_id)
             if body.client_id is not None:
+                repo.lock_channel(conn, channel_id)
                 first = repo.post_by_client_id(conn, channel_id, body.client_id)
                 if first is not None:  # a retry: the first answer, nothing new
                     return self._posts_json_in(conn, [first], Viewer(author_id, True, True))[0], False
@@ -875,12 +876,15 @@ class ChannelService:
             if emoji is not None and mine == emoji:
                 raise AlreadyReactedError("you already reacted with this emoji")
             if mine is not None:
-                repo.add_reaction_count(conn, post_id, mine, -1)
-                conn.execute(delete(channel_reactions).where(r.post_id == post_id, r.user_id == user_id))
+                gone = conn.execute(
+                    delete(channel_reactions).where(r.post_id == post_id, r.user_id == user_id, r.emoji == mine)
+                ).rowcount
+                if gone:  # not taken already by a simultaneous change of the same person
+                    repo.add_reaction_count(conn, post_id, mine, -1)
             if emoji is not None:
-                conn.execute(
-                    insert(channel_reactions).values(post_id=post_id, user_id=user_id, emoji=emoji, created_at=now)
-                )
+                reaction = {"post_id": post_id, "user_id": user_id, "emoji": emoji, "created_at": now}
+                if not repo.insert_once(conn, channel_reactions, reaction):
+                    raise AlreadyReactedError("you already reacted to this post: remove that reaction first")
                 repo.add_reaction_count(conn, post_id, emoji, 1)
             return {"reactions": repo.reaction_counts(conn, [post_id]).get(post_id, {}), "my_reaction": emoji}
 
@@ -912,12 +916,9 @@ class ChannelService:
             options = orjson.loads(str(row.content))["poll"]["options"]
             if option >= len(options):
                 raise InvalidPostError(f"this poll has {len(options)} options (0 to {len(options) - 1})")
-            v = channel_poll_votes.c
-            if conn.execute(select(v.option).where(v.post_id == post_id, v.user_id == user_id)).first() is not None:
+            vote = {"post_id": post_id, "user_id": user_id, "option": option, "created_at": now}
+            if not repo.insert_once(conn, channel_poll_votes, vote):
                 raise AlreadyVotedError("you already voted in this poll")
-            conn.execute(
-                insert(channel_poll_votes).values(post_id=post_id, user_id=user_id, option=option, created_at=now)
-            )
             return self._posts_json_in(conn, [row], viewer)[0]
 
         return await self._db.write("channels.vote", unit)
