@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, User
 from tests.integration.channel_helpers import API, follow, make_channel, post_text, posts
 
 
@@ -338,3 +338,33 @@ async def test_forward_to_a_chat_sends_a_message_with_the_channel_link(server: L
         json={"chat_id": chat_id, "client_id": uuid.uuid4().hex},
     )
     assert stranger_chat.status_code == 404
+
+
+async def test_channel_picture_is_shown_to_anyone_and_only_the_owners_upload_counts(server: LiveServer) -> None:
+    owner, stranger = await server.user(), await server.user()
+    png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
+
+    async def upload(who: User) -> str:
+        response = await server.http.post(
+            "/client/v1/media",
+            headers=who.headers,
+            files={"file": ("p.png", png, "image/png")},
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["id"])
+
+    theirs = await upload(stranger)
+    refused = await server.http.post(
+        API,
+        headers=owner.headers,
+        json={"name": "Pics", "category": "lifestyle", "country": "US", "picture_media_id": theirs},
+    )
+    assert refused.status_code == 400
+    channel = await make_channel(server, owner, "Pics", picture_media_id=await upload(owner))
+    card = (await server.http.get(f"{API}/directory", headers=stranger.headers)).json()["channels"][0]
+    assert card["picture_url"] == channel["picture_url"] is not None
+    picture = await server.http.get(card["picture_url"])  # no token: an <img> has none
+    assert picture.status_code == 200 and picture.content == png
+    cleared = await server.http.patch(f"{API}/{channel['id']}", headers=owner.headers, json={"picture_media_id": None})
+    assert cleared.json()["picture_url"] is None
+    assert (await server.http.get(card["picture_url"])).status_code == 404

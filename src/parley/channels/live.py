@@ -156,7 +156,7 @@ class ChannelFanout:
         users = sorted(followers)
 
         def unit(conn: Connection) -> set[int]:
-            readers = {u for u in users if repo.is_channel_admin_in(conn, channel_id, u)}
+            readers = repo.admin_ids(conn, channel_id) & followers
             for u in users:
                 if u not in readers and self._subscriptions.subscribed_channels_in(conn, u, [channel_id], now):
                     readers.add(u)

@@ -70,6 +70,13 @@ def admin_rows(conn: Connection, channel_id: int) -> list[Row[tuple[object, ...]
     return list(conn.execute(query))
 
 
+def admin_ids(conn: Connection, channel_id: int) -> set[int]:
+    """The owner and the admins who accepted."""
+    a = channel_admins.c
+    query = select(a.user_id).where(a.channel_id == channel_id, a.accepted_at.is_not(None))
+    return {int(r[0]) for r in conn.execute(query)}
+
+
 def follow_row(conn: Connection, channel_id: int, user_id: int) -> Row[tuple[object, ...]] | None:
     f = channel_follows.c
     return conn.execute(select(channel_follows).where(f.channel_id == channel_id, f.user_id == user_id)).first()

@@ -533,7 +533,7 @@ class ChannelService:
         channel_id = self._channel_id(raw_channel_id)
         admin_id = parse_id(raw_user_id)
 
-        def unit(conn: Connection) -> None:
+        def unit(conn: Connection) -> bool:
             self._require_owner_in(conn, channel_id, owner_id)
             if admin_id == owner_id:
                 raise InvalidChannelError("the owner cannot remove themself: transfer ownership or delete the channel")
@@ -543,9 +543,11 @@ class ChannelService:
             ).rowcount
             if not gone:
                 raise ChannelNotFoundError("this person is not an admin of the channel")
+            assert admin_id is not None
+            return repo.follow_row(conn, channel_id, admin_id) is not None
 
-        await self._db.write("channels.remove_admin", unit)
-        if admin_id is not None:
+        still_follows = await self._db.write("channels.remove_admin", unit)
+        if admin_id is not None and not still_follows:  # a follower keeps hearing the channel as one
             await self._follows_changed(admin_id, channel_id, False)
 
     async def transfer_ownership(self, owner_id: int, raw_channel_id: str, raw_user_id: str) -> Json:
