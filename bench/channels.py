@@ -316,6 +316,7 @@ async def measure(
             raise RuntimeError("the warm-up post never reached every online follower")
         server.quiesce()
         before = row_counts(db_path)
+        cpu = {"posts": -server.cpu()}
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
@@ -334,8 +335,9 @@ async def measure(
                 )
                 progress.advance(task)
                 await asyncio.sleep(args.spacing)
-        after_posts = row_counts(db_path)
         server.quiesce()
+        cpu["posts"] += server.cpu()
+        after_posts = row_counts(db_path)
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
@@ -352,6 +354,8 @@ async def measure(
                 progress.advance(task)
                 await asyncio.sleep(args.spacing)
             after_direct = row_counts(db_path)
+            server.quiesce()
+            cpu["group"] = -server.cpu()
             for i in range(args.baseline_messages):
                 body = {"group_id": seeded["group_id"], "type": "text", "text": {"body": f"g{i}"}, "client_id": f"g{i}"}
                 results["group"].append(
@@ -367,6 +371,8 @@ async def measure(
                 )
                 progress.advance(task)
                 await asyncio.sleep(args.spacing)
+            server.quiesce()
+            cpu["group"] += server.cpu()
             after_group = row_counts(db_path)
     outputs = [await w.finish() for w in workers]
     arrivals: dict[str, list[int]] = {}
@@ -377,6 +383,7 @@ async def measure(
         "connected": sum(connected),
         "results": results,
         "arrivals": arrivals,
+        "server_cpu_s": cpu,
         "rows": {
             "posts": rows_written(before, after_posts),
             "direct": rows_written(after_posts, after_direct),
@@ -450,10 +457,26 @@ def report(args: argparse.Namespace, measured: dict[str, Any], seeded: dict[str,
             rows,
         )
     console.print(table)
+    cpu = measured["server_cpu_s"]
+    per_post = cpu["posts"] / max(1, args.posts)
+    per_group = cpu["group"] / max(1, args.baseline_messages)
+    per_follower_us = per_post / max(1, measured["connected"]) * 1e6
+    console.print(
+        f"Server CPU: {per_post * 1000:.0f} ms per channel post ({per_follower_us:.0f} µs per online follower); "
+        f"{per_group * 1000:.0f} ms per group message "
+        f"({per_group / max(1, args.group_size) * 1e6:.0f} µs per member)"
+    )
     console.print(
         "Latency: from the POST's answer to each stream's arrival; 'last': from the POST's start to the last stream."
     )
-    return {"figures": figures, "rows_per_send": per_send, "rows_written": measured["rows"]}
+    return {
+        "figures": figures,
+        "rows_per_send": per_send,
+        "rows_written": measured["rows"],
+        "server_cpu_s": cpu,
+        "server_cpu_per_post_ms": round(per_post * 1000, 1),
+        "server_cpu_per_group_message_ms": round(per_group * 1000, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

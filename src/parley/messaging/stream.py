@@ -49,6 +49,11 @@ class StreamSocket(Protocol):
         """Send one text message (waiting while the peer reads slowly); raises StreamGone once closed."""
         ...
 
+    def send_now(self, text: str) -> bool:
+        """Send one text message at once if the socket is open and not waiting on a slow peer; False (nothing
+        sent) otherwise. Lets a broadcast reach an idle stream without a task per stream."""
+        ...
+
     def close(self, code: int, reason: str) -> None:
         """Start the closing handshake: nothing is sent after it."""
         ...
@@ -264,6 +269,10 @@ class DeviceStream:
         broadcast encodes once and hands the same text to every stream. Queued until the stream is ready."""
         if self._revoked:
             return
+        # Nothing queued or being sent: straight onto the socket (in order, since nothing is ahead of it).
+        idle = self._queue is None and (self._sender is None or self._sender.done())
+        if idle and self._ready and self._socket.send_now(text):
+            return
         if self._queue is None:
             self._queue = deque()
         self._queue.append(text)
@@ -409,6 +418,9 @@ class _AsgiSocket:
             await self._ws.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError) as error:
             raise StreamGone from error
+
+    def send_now(self, text: str) -> bool:
+        return False  # an ASGI send is a coroutine: queued for the stream's sender
 
     def close(self, code: int, reason: str) -> None:
         if self._closing is None:
