@@ -78,6 +78,12 @@ async def test_creator_makes_a_channel_a_person_finds_follows_and_reacts(server:
     await owner.fill("#post-text", "Second update")
     await owner.click("#post-submit")
     await expect(reader.locator(".post-text", has_text="Second update")).to_be_visible()
+    # The owner corrects it; the follower sees the edit live. Followers get no Edit or Delete.
+    await owner.locator(".post", has_text="Second update").locator(".post-edit").click()
+    await owner.locator(".post-edit-field").fill("Second update, corrected")  # the one post being edited
+    await owner.locator(".post-edit-form button", has_text="Save").click()
+    await expect(reader.locator(".post-text", has_text="Second update, corrected")).to_be_visible()
+    assert await reader.locator(".post-edit, .post-delete").count() == 0
 
     # The follower's list shows the channel; back on it nothing is unread.
     await reader.click("#channel-back")

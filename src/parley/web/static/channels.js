@@ -230,8 +230,49 @@ function paintPost(li, post) {
   const footer = el("div", { class: "post-footer" }, reactionChips(post));
   const forward = el("button", { type: "button", class: "link-button post-forward", text: "Forward" });
   forward.addEventListener("click", () => openForward(post));
-  footer.append(el("span", { class: "post-meta" }, el("time", { class: "post-time", text: new Date(post.created_at).toLocaleString() }), post.edited_at ? el("span", { text: " · edited" }) : null), forward);
+  const actions = el("span", { class: "post-actions" });
+  if (state.channel.role) {
+    const edit = el("button", { type: "button", class: "link-button post-edit", text: "Edit" });
+    edit.addEventListener("click", () => editPost(li, post));
+    const remove = el("button", { type: "button", class: "link-button post-delete", text: "Delete" });
+    remove.addEventListener("click", () => deletePost(post));
+    actions.append(edit, remove);
+  }
+  actions.append(forward);
+  footer.append(el("span", { class: "post-meta" }, el("time", { class: "post-time", text: new Date(post.created_at).toLocaleString() }), post.edited_at ? el("span", { text: " · edited" }) : null), actions);
   li.append(footer);
+}
+
+// Admins edit a post's text in place: the text becomes a field with Save and Cancel.
+function editPost(li, post) {
+  const field = el("textarea", { class: "post-edit-field", rows: 2, maxLength: 4096, value: post.text || "", ariaLabel: "Post text" });
+  const save = el("button", { type: "submit", class: "button primary small", text: "Save" });
+  const cancel = el("button", { type: "button", class: "link-button", text: "Cancel" });
+  const form = el("form", { class: "post-edit-form", noValidate: true }, field, el("span", { class: "post-actions" }, cancel, save));
+  cancel.addEventListener("click", () => paintPost(li, li.post));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const edited = await api("PATCH", `/channels/${state.channel.id}/posts/${post.id}`, { text: field.value });
+      paintPost(li, edited);
+    } catch (error) {
+      showError("channel-error", error);
+    }
+  });
+  li.replaceChildren(form);
+  field.focus();
+}
+
+async function deletePost(post) {
+  if (!window.confirm("Delete this post for every follower?")) return;
+  try {
+    await api("DELETE", `/channels/${state.channel.id}/posts/${post.id}`);
+    const li = state.posts.get(post.id);
+    if (li) li.remove();
+    state.posts.delete(post.id);
+  } catch (error) {
+    showError("channel-error", error);
+  }
 }
 
 function pollBox(post) {
