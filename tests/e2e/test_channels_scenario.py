@@ -115,3 +115,39 @@ async def test_creator_makes_a_channel_a_person_finds_follows_and_reacts(server:
     for page in (owner, reader):
         await page.context.close()
     assert not errors, errors
+
+
+async def test_owner_invites_an_admin_who_accepts_and_posts_from_the_page(server: LiveServer, browser: Browser) -> None:
+    errors: list[str] = []
+    owner, helper = await server.user("Olga Owner"), await server.user("Hugo Helper")
+    created = await server.http.post(
+        "/client/v1/channels", headers=owner.headers, json={"name": "Team news", "category": "tech", "country": "US"}
+    )
+    code = created.json()["invite_code"]
+    page = await channels_page(browser, server, owner, errors, DESKTOP)
+    await page.goto(f"{server.base_url}/channels/c/{code}")
+    await expect(page.locator("#channel-name")).to_have_text("Team news")
+    await page.click("#channel-info-toggle")
+    await page.fill("#admin-invite-phone", helper.phone)
+    await page.locator("#admin-invite button").click()
+    await expect(page.locator("#channel-admins")).to_contain_text("Hugo Helper · admin · invited")
+    await assert_accessible(page, "channel info with admins, desktop")
+
+    other = await channels_page(browser, server, helper, errors, PHONE)
+    invitation = other.locator("#mine-list .channel-item", has_text="Team news")
+    await expect(invitation).to_contain_text("Invited to be an admin")
+    await invitation.click()
+    await other.click("#channel-info-toggle")
+    await other.click("#admin-accept")
+    await expect(other.locator("#post-composer")).to_be_visible()
+    await other.fill("#post-text", "Hello from the new admin")
+    await other.click("#post-submit")
+    await expect(page.locator(".post-text", has_text="Hello from the new admin")).to_be_visible()  # live, owner side
+    await assert_accessible(other, "a channel, a new admin's view, phone")
+    await assert_fits_width(other, "a channel, a new admin's view, phone")
+    for viewer, them in ((page, helper), (other, owner)):
+        html = await page_text(viewer)
+        assert them.phone not in html and them.phone.lstrip("+") not in html
+    for p in (page, other):
+        await p.context.close()
+    assert not errors, errors

@@ -76,9 +76,13 @@ async function loadFollowed() {
 }
 
 async function loadMine() {
-  const { channels } = await api("GET", "/channels/mine");
-  $("mine-list").replaceChildren(...channels.map((c) => channelItem(c, `${c.role === "owner" ? "Owner" : "Admin"} · ${followersText(c.follower_count)}`)));
-  $("mine-section").hidden = channels.length === 0;
+  const [{ channels }, { invitations }] = await Promise.all([api("GET", "/channels/mine"), api("GET", "/channels/invitations")]);
+  // Invitations to be an admin come first: open the channel, then "Accept" in its info.
+  $("mine-list").replaceChildren(
+    ...invitations.map((i) => channelItem(i.channel, "Invited to be an admin: open its info to accept")),
+    ...channels.map((c) => channelItem(c, `${c.role === "owner" ? "Owner" : "Admin"} · ${followersText(c.follower_count)}`)),
+  );
+  $("mine-section").hidden = channels.length + invitations.length === 0;
 }
 
 async function loadDirectory(more = false) {
