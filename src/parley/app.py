@@ -33,6 +33,7 @@ from parley.business import contacts_endpoints, profile_endpoints, qr_endpoints
 from parley.business import endpoints as business_endpoints
 from parley.business import media_endpoints as graph_media_endpoints
 from parley.business.lean import LeanCloudSend, send_route_number
+from parley.channels import endpoints as channel_endpoints  # channels
 from parley.commerce import cart_endpoints  # cart
 from parley.commerce import endpoints as commerce_endpoints
 from parley.config import Settings
@@ -367,6 +368,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         subscription_endpoints.router,  # subscriptions
         affiliate_endpoints.router,  # affiliates
         affiliate_endpoints.client_router,  # affiliates
+        channel_endpoints.router,  # channels
+        channel_endpoints.graph,  # channels: before business's `/{object_id}` routes
     ):
         app.include_router(router)
 

@@ -357,6 +357,13 @@ class AffiliateSettings(BaseModel):  # affiliates
     sweep_interval_s: float = Field(default=60.0, ge=0)  # affiliates: 0 = only `parley affiliates release`
 
 
+class ChannelSettings(BaseModel):  # channels
+    """Channels (see docs/channels.md): the sweep that deletes posts past their 30 days."""
+
+    # Reads already hide expired posts; the sweep frees their rows. 0: never (tests call it themselves).
+    sweep_interval_s: float = Field(default=600.0, ge=0)
+
+
 class SqliteSettings(BaseModel):
     # FULL: a commit reaches the disk before the 200 (group commit pays the fsync once per batch).
     synchronous: str = Field(default="FULL", pattern="^(OFF|NORMAL|FULL|EXTRA)$")
@@ -427,6 +434,7 @@ class Settings(BaseSettings):
     ads: AdsSettings = AdsSettings()
     subscriptions: SubscriptionSettings = SubscriptionSettings()  # subscriptions
     affiliates: AffiliateSettings = AffiliateSettings()  # affiliates
+    channels: ChannelSettings = ChannelSettings()  # channels
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()

@@ -40,12 +40,14 @@ from parley.business import (
 )
 from parley.business.media import fetch_media_link_with
 from parley.business.sender import CloudApiSender
+from parley.channels import ChannelFanout, ChannelService, ChannelSubscriptions  # channels
 from parley.commerce import CartOrders, Carts, Catalogs, InboxCatalog
 from parley.config import Settings
 from parley.inbox import InboxCommerce, InboxService
 from parley.kit.clock import Clock, SystemClock
 from parley.kit.files import create_private_file
 from parley.kit.ids import IdGenerator
+from parley.kit.periodic import PeriodicTask  # channels
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
 from parley.messaging import LiveStreams, MessagingService
@@ -125,6 +127,9 @@ class Container:
     subscriptions: SubscriptionService  # subscriptions
     affiliates: AffiliatePrograms  # affiliates
     affiliate_commissions: AffiliateCommissions  # affiliates
+    channels: ChannelService  # channels
+    channel_fanout: ChannelFanout  # channels
+    channel_sweep: PeriodicTask  # channels
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -147,11 +152,15 @@ class Container:
             self.merchant_payments.start()  # settles orders a dead process left `processing`
             self.affiliate_commissions.start()  # affiliates: pays commissions whose refund window closed
         await self.ad_server.start()  # ads-serve: every serving process serves ads and flushes its own buffer
+        self.channel_fanout.start()  # channels
         if self.background:
             self.subscriptions.start()  # subscriptions: renewals, retries in grace, ends
+            self.channel_sweep.start()  # channels: posts past their 30 days
 
     async def close(self) -> None:
         await self.subscriptions.close()  # subscriptions
+        await self.channel_sweep.close()  # channels
+        self.channel_fanout.close()  # channels
         await self.ad_server.close()  # ads-serve: the last window of billed events is charged while the db is open
         await self.affiliate_commissions.close()  # affiliates
         await self.merchant_payments.close()
@@ -308,6 +317,13 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     affiliate_commissions = AffiliateCommissions(db, clock, ids, journal, numbers, settings.affiliates)  # affiliates
     merchant_payments.add_capture_observer(affiliate_commissions)  # affiliates: commissions on purchases
     merchant_payments.add_refund_observer(affiliate_commissions)  # affiliates: claw-backs on refunds
+    streams = LiveStreams(settings.limits.max_streams_per_account)
+    channel_subscriptions: ChannelSubscriptions = subscriptions.channel_access  # channels: subscriber-only posts
+    channels = ChannelService(
+        db, bus, clock, ids, accounts, messaging, numbers, channel_subscriptions, settings.public_url
+    )  # channels
+    channel_fanout = ChannelFanout(db, bus, clock, channel_subscriptions)  # channels
+    streams.add_listener(channel_fanout)  # channels: online followers hear posts live
     return Container(
         settings=settings,
         clock=clock,
@@ -335,7 +351,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         webhooks=webhooks,
         templates=TemplateService(db, clock, ids, settings.templates),
         inbox=inbox,
-        streams=LiveStreams(settings.limits.max_streams_per_account),
+        streams=streams,
         referral_links=referral_links,
         payments=payment_service,
         inbox_commerce=InboxCommerce(inbox, InboxCatalog(db, clock, catalogs), clock, ids),
@@ -364,6 +380,9 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         subscriptions=subscriptions,  # subscriptions (channels take `subscriptions.channel_access`)
         affiliates=affiliates,  # affiliates
         affiliate_commissions=affiliate_commissions,  # affiliates
+        channels=channels,  # channels
+        channel_fanout=channel_fanout,  # channels
+        channel_sweep=PeriodicTask("channels.sweep", settings.channels.sweep_interval_s, channels.sweep_expired),
         revocation_counter=revocations,
         background=background,
     )

@@ -74,6 +74,8 @@ async def get_object(
     if found is None:  # a campaign, ad set or ad (their own field lists)
         found = await container.ads.graph_object(scope, oid, fields)
         specs = [] if found is not None else specs
+    if found is None:  # channels: a channel the business runs
+        found = await container.channels.graph_object(scope, oid)
     if found is None:
         found = await container.graph_media.media_object(
             scope, oid, _optional_id(phone_number_id), version=parse_version(version)
@@ -146,6 +148,8 @@ async def delete_object(
 async def open_link(
     code: str, request: Request, container: ContainerDep, ref: Annotated[str, Query(max_length=128)] = ""
 ) -> RedirectResponse:
+    if await container.channels.link_exists(code):  # channels: a channel's link opens the channel
+        return RedirectResponse(f"/channels/c/{code}", status_code=302)
     user_agent = request.headers.get("user-agent", "")
     target = await container.referral_links.follow(code, ref, client_address(request), user_agent)
     return RedirectResponse(target, status_code=302)

@@ -18,6 +18,7 @@ from parley.cli.affiliates import affiliates_app  # affiliates
 from parley.cli.agents import agent_app
 from parley.cli.billing import billing_app
 from parley.cli.business import business_app
+from parley.cli.channels import channels_app  # channels
 from parley.cli.common import with_container
 from parley.cli.demo_ads import ATELIER_OWNER, ATELIER_PASSWORD, DemoAdvertiser, seed_demo_advertiser
 from parley.cli.demo_affiliates import seed_demo_affiliates  # affiliates
@@ -28,6 +29,7 @@ from parley.cli.demo_business import (
     DemoBusiness,
     seed_demo_business,
 )
+from parley.cli.demo_channels import seed_demo_channels  # channels
 from parley.cli.demo_subscriptions import DemoPaidGroup, seed_demo_paid_group  # subscriptions
 from parley.cli.ledger import ledger_app
 from parley.cli.payments import payments_app
@@ -52,6 +54,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(agent_app, name="agent")
 app.add_typer(subscriptions_app, name="subscriptions")  # subscriptions
 app.add_typer(affiliates_app, name="affiliates")  # affiliates
+app.add_typer(channels_app, name="channels")  # channels
 app.command()(worker)
 console = Console()
 T = TypeVar("T")
@@ -271,6 +274,9 @@ def demo() -> None:
         f"Paid group: {paid_group.coach_phone} (Coach Rita) sells 'Morning Run Club'; join it from the web client's "
         f"'Join with a link' with {paid_group.invite_url}"
     )
+    people = [phone for phone, _ in DEMO_PEOPLE]  # channels
+    channels_url = _with_container(lambda c: seed_demo_channels(c, people, business.phone_number_id))  # channels
+    console.print(f"Channels (Updates tab): {channels_url}, e.g. 'Parley Daily' run by {DEMO_PEOPLE[0][1]}")  # channels
     console.print(
         f"Try: curl -s {base}/v23.0/{business.phone_number_id}/messages -H 'Authorization: Bearer "
         f"{business.access_token}' -H 'Content-Type: application/json' -d '{{\"messaging_product\":\"whatsapp\","

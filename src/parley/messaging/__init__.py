@@ -27,7 +27,7 @@ from parley.messaging.observers import MessageObserver
 from parley.messaging.render import render_message
 from parley.messaging.repository import MessageRow, get_message
 from parley.messaging.service import Committed, MessagingService, SendResult, user_topic
-from parley.messaging.stream import LiveStreams
+from parley.messaging.stream import DeviceStream, LiveStreams, StreamListener
 
 
 def chat_members_among(conn: Connection, chat_ids: Sequence[int], user_ids: Collection[int]) -> set[tuple[int, int]]:
@@ -75,6 +75,7 @@ __all__ = [
     "AnyContent",
     "Committed",
     "ContactsContent",
+    "DeviceStream",
     "InteractiveContent",
     "JoinGate",
     "LiveStreams",
@@ -90,6 +91,7 @@ __all__ = [
     "PaymentContent",
     "ReplyContent",
     "SendResult",
+    "StreamListener",
     "TemplateContent",
     "TextContent",
     "chat_members_among",

@@ -49,6 +49,11 @@ class StreamSocket(Protocol):
         """Send one text message (waiting while the peer reads slowly); raises StreamGone once closed."""
         ...
 
+    def send_now(self, text: str) -> bool:
+        """Send one text message at once if the socket is open and not waiting on a slow peer; False (nothing
+        sent) otherwise. Lets a broadcast reach an idle stream without a task per stream."""
+        ...
+
     def close(self, code: int, reason: str) -> None:
         """Start the closing handshake: nothing is sent after it."""
         ...
@@ -58,12 +63,26 @@ class StreamSocket(Protocol):
     def resume_reading(self) -> None: ...
 
 
+class StreamListener(Protocol):
+    """Told of every stream this process admits and drops (another domain's live index, e.g. channels')."""
+
+    def stream_opened(self, stream: DeviceStream) -> None: ...
+
+    def stream_closed(self, stream: DeviceStream) -> None:
+        """Also called for a stream that was never admitted or was already dropped: forget it if known."""
+        ...
+
+
 class LiveStreams:
     """This process's open streams by account and device: bounds how many devices of one account stream here."""
 
     def __init__(self, max_per_account: int) -> None:
         self._max_per_account = max_per_account
         self._by_user: dict[int, dict[int, DeviceStream]] = {}
+        self._listeners: list[StreamListener] = []
+
+    def add_listener(self, listener: StreamListener) -> None:
+        self._listeners.append(listener)
 
     def admit(self, stream: DeviceStream) -> bool:
         """Register a new stream; False when its account already streams to as many other devices as it may."""
@@ -74,6 +93,8 @@ class LiveStreams:
         devices[stream.device_id] = stream
         if older is not None:
             older.replace()  # at once, here; streams of this device in other processes hear it over the bus
+        for listener in self._listeners:
+            listener.stream_opened(stream)
         return True
 
     def leave(self, stream: DeviceStream) -> None:
@@ -82,6 +103,8 @@ class LiveStreams:
             del devices[stream.device_id]
             if not devices:
                 del self._by_user[stream.user_id]
+        for listener in self._listeners:  # a replaced stream is no longer in `_by_user` but was announced
+            listener.stream_closed(stream)
 
     def refusal(self) -> str:
         return f"too many open streams for this account (at most {self._max_per_account} devices at once)"
@@ -129,7 +152,7 @@ class DeviceStream:
         self._user_id, self._device_id = user_id, device_id
         # Newest wins when a device opens streams in two processes at once: ordered by time, ties by a random nonce.
         self._opened = [time.time_ns(), secrets.randbits(32)]
-        self._queue: deque[Event] | None = None  # live events waiting to go out
+        self._queue: deque[Event | str] | None = None  # live events waiting to go out (str: already encoded)
         self._inbox: deque[str] | None = None  # client events waiting to be handled, in order
         self._sent_through = 0
         self._needs_fetch = True
@@ -241,6 +264,21 @@ class DeviceStream:
         self._queue.append(event)
         self._wake()
 
+    def push_text(self, text: str) -> None:
+        """Send a live event that is not in the inbox (no sequence, not acked), already encoded as JSON: a
+        broadcast encodes once and hands the same text to every stream. Queued until the stream is ready."""
+        if self._revoked:
+            return
+        # Nothing queued or being sent: straight onto the socket (in order, since nothing is ahead of it).
+        idle = self._queue is None and (self._sender is None or self._sender.done())
+        if idle and self._ready and self._socket.send_now(text):
+            return
+        if self._queue is None:
+            self._queue = deque()
+        self._queue.append(text)
+        if self._ready:
+            self._wake()
+
     def replace(self) -> None:
         self._stop(REPLACED, "this device opened a newer stream")
 
@@ -289,6 +327,9 @@ class DeviceStream:
                 event = self._queue.popleft()
                 if not self._queue:
                     self._queue = None
+                if isinstance(event, str):
+                    await self._socket.send(event)
+                    continue
                 if event.get("type") == "message":
                     seq = int(event["id"])
                     if seq <= self._sent_through:
@@ -377,6 +418,9 @@ class _AsgiSocket:
             await self._ws.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError) as error:
             raise StreamGone from error
+
+    def send_now(self, text: str) -> bool:
+        return False  # an ASGI send is a coroutine: queued for the stream's sender
 
     def close(self, code: int, reason: str) -> None:
         if self._closing is None:

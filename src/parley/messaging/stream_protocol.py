@@ -278,6 +278,14 @@ class StreamWebSocket(asyncio.Protocol):
         ws.send_text(text.encode())
         self._transport.write(b"".join(ws.data_to_send()))
 
+    def send_now(self, text: str) -> bool:
+        ws = self._ws
+        if self._writable is not None or ws is None or ws.state is not OPEN or self._transport.is_closing():
+            return False
+        ws.send_text(text.encode())
+        self._transport.write(b"".join(ws.data_to_send()))
+        return True
+
     def close(self, code: int, reason: str) -> None:
         ws = self._ws
         if ws is None or ws.state is not OPEN:

@@ -74,6 +74,11 @@ def build_web_router() -> APIRouter:
     async def subscriptions_page(request: Request) -> Response:  # subscriptions
         return render(request, "subscriptions.html", "Your subscriptions · Parley")  # subscriptions
 
+    @router.get("/channels", response_class=HTMLResponse)  # channels
+    @router.get("/channels/c/{code}", response_class=HTMLResponse)  # channels: a channel link opens here
+    async def channels_page(request: Request) -> Response:  # channels
+        return render(request, "channels.html", "Channels · Parley")  # channels
+
     router.include_router(build_inbox_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     router.include_router(build_reports_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     router.include_router(build_console_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
