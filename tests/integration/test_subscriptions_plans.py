@@ -14,6 +14,7 @@ from parley.billing.report import revenue_report
 from parley.channels.models import channels
 from parley.config import Settings, SubscriptionSettings
 from tests.conftest import LiveServer
+from tests.integration.business_helpers import create_business
 from tests.integration.subscription_helpers import (
     API,
     PLAN,
@@ -175,7 +176,7 @@ async def test_ending_a_plan_now_refunds_everyone_pro_rata(server: LiveServer) -
     await verify_ledger(server)
 
 
-async def _channel(server: LiveServer, owner_id: str) -> int:
+async def _channel(server: LiveServer, owner_id: str, waba_id: int | None = None) -> int:
     channel_id = server.container.ids.next_id()
 
     def unit(conn: Connection) -> None:
@@ -186,6 +187,7 @@ async def _channel(server: LiveServer, owner_id: str) -> int:
                 category="sports",
                 country="BR",
                 owner_id=int(owner_id),
+                waba_id=waba_id,
                 invite_code=f"c{channel_id}",
                 created_at=server.clock.now_ms(),
             )
@@ -225,4 +227,20 @@ async def test_channel_subscribers_read_subscriber_only_posts_until_it_ends(serv
     assert await readable() == {channel_id}  # cancelled: still paid until the period's end
     await renew_just_after(server, sub["current_period_end"])
     assert await readable() == set() and await subscribers() == 0
+    await verify_ledger(server)
+
+
+async def test_a_business_channels_subscriptions_pay_the_business_not_its_owner(server: LiveServer) -> None:
+    """A channel run by a business account: its subscribers' money lands in the business's payable (paid out as a
+    merchant's proceeds are), not in the wallet of the person who set the plan up."""
+    biz = await create_business(server, "Acme News")
+    owner, rae = await brazilian(server, "Owner"), await brazilian(server, "Rae")
+    await funded(server, rae, "60.00")
+    channel_id = await _channel(server, owner.user_id, waba_id=int(biz.waba_id))
+    made = await server.http.post(f"{API}/channels/{channel_id}/plan", headers=owner.headers, json=PLAN)
+    assert made.status_code == 200, made.text
+    assert (await subscribe(server, rae, made.json()["id"])).status_code == 200
+    payable = await server.container.ledger.account(f"waba:{biz.waba_id}:payable:BRL")
+    assert payable.balance == 44_910_000  # R$ 49.90 less the 10 % cut
+    assert await balance(server, owner) == "0.00"
     await verify_ledger(server)

@@ -3,7 +3,12 @@ follower without a row per follower."""
 
 from parley.channels.access import ChannelSubscriptions, NoChannelSubscriptions
 from parley.channels.live import ChannelFanout
-from parley.channels.repository import adjust_subscriber_count_in, channel_owner_in, is_channel_admin_in
+from parley.channels.repository import (
+    adjust_subscriber_count_in,
+    channel_owner_in,
+    channel_waba_in,
+    is_channel_admin_in,
+)
 from parley.channels.service import CATEGORIES, ChannelService, channel_topic
 
 __all__ = [
@@ -15,5 +20,6 @@ __all__ = [
     "adjust_subscriber_count_in",
     "channel_owner_in",
     "channel_topic",
+    "channel_waba_in",
     "is_channel_admin_in",
 ]

@@ -31,6 +31,12 @@ def channel_owner_in(conn: Connection, channel_id: int) -> int | None:
     return None if owner is None else int(owner)
 
 
+def channel_waba_in(conn: Connection, channel_id: int) -> int | None:
+    """The business account that runs channel `channel_id`; None for a person's channel."""
+    waba = conn.execute(select(channels.c.waba_id).where(channels.c.id == channel_id)).scalar()
+    return None if waba is None else int(waba)
+
+
 def is_channel_admin_in(conn: Connection, channel_id: int, user_id: int) -> bool:
     """Whether `user_id` is the owner or an admin who accepted, of channel `channel_id`."""
     a = channel_admins.c

@@ -236,7 +236,8 @@ class SubscriptionService:
                     "target_kind": target_kind,
                     "target_id": target_id,
                     "creator_id": creator_id,
-                    "waba_id": None,
+                    # A business's channel: the proceeds go to its payable and are paid out as a merchant's are.
+                    "waba_id": channels.channel_waba_in(conn, target_id) if target_kind == CHANNEL else None,
                     "billing": body.billing,
                     "name": name,
                     "description": description,
