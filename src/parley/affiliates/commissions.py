@@ -29,7 +29,10 @@ from parley.kit.ids import IdGenerator
 from parley.kit.periodic import PeriodicTask
 from parley.ledger import CREDIT, AccountRow, Ledger
 from parley.payments import OrderRow, RefundRow
-from parley.payments.books import merchant_payable_key, person_wallet_key
+from parley.payments.books import (
+    open_merchant_payable_in,
+    open_person_wallet_in,
+)
 from parley.platform.db import Database
 
 log = logging.getLogger(__name__)
@@ -219,15 +222,7 @@ class AffiliateCommissions:
         assert link is not None
         if link.affiliate_kind == BUSINESS:
             return self._payable(conn, link.affiliate_id, commission.currency)
-        return self._journal.open_account(
-            conn,
-            person_wallet_key(link.affiliate_id, commission.currency),
-            currency=commission.currency,
-            normal_side=CREDIT,
-            kind="person_wallet",
-            owner_id=link.affiliate_id,
-            floor_limit=0,
-        )
+        return open_person_wallet_in(self._journal, conn, link.affiliate_id, commission.currency)
 
     # --- books ----------------------------------------------------------------------------------------------
 
@@ -236,14 +231,7 @@ class AffiliateCommissions:
         return {"commission_id": commission.id, "order_id": commission.order_id, "waba_id": commission.waba_id}
 
     def _payable(self, conn: Connection, waba_id: int, currency: str) -> AccountRow:
-        return self._journal.open_account(
-            conn,
-            merchant_payable_key(waba_id, currency),
-            currency=currency,
-            normal_side=CREDIT,
-            kind="merchant_payable",
-            owner_id=waba_id,
-        )
+        return open_merchant_payable_in(self._journal, conn, waba_id, currency)
 
     def _clearing(self, conn: Connection, currency: str) -> AccountRow:
         return self._journal.open_account(

@@ -7,6 +7,10 @@ revenue report reads).
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
+
+from parley.ledger import CREDIT, AccountRow, Ledger
+
 LEVER = "payments"
 
 
@@ -33,3 +37,29 @@ def merchant_payable_key(waba_id: int, currency: str) -> str:
 def payments_revenue_key(currency: str) -> str:
     """The platform's commission on merchant payments (same shape as billing's `revenue_key`)."""
     return f"platform:revenue:{LEVER}:{currency}"
+
+
+def open_person_wallet_in(journal: Ledger, conn: Connection, user_id: int, currency: str) -> AccountRow:
+    """A person's Parley Pay wallet in `currency`, opened on first use; it never goes below zero."""
+    return journal.open_account(
+        conn,
+        person_wallet_key(user_id, currency),
+        currency=currency,
+        normal_side=CREDIT,
+        kind="person_wallet",
+        owner_id=user_id,
+        floor_limit=0,
+    )
+
+
+def open_merchant_payable_in(journal: Ledger, conn: Connection, waba_id: int, currency: str) -> AccountRow:
+    """A business's payable in `currency` (what payouts pay to its bank), opened on first use; no floor, since a
+    chargeback may take it below zero."""
+    return journal.open_account(
+        conn,
+        merchant_payable_key(waba_id, currency),
+        currency=currency,
+        normal_side=CREDIT,
+        kind="merchant_payable",
+        owner_id=waba_id,
+    )

@@ -26,7 +26,7 @@ from parley.kit.clock import Clock
 from parley.kit.errors import ConflictError, InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator, first_id_at
 from parley.kit.ids import parse_id as parse_numeric_id
-from parley.payments.books import merchant_payable_key
+from parley.payments.books import open_merchant_payable_in
 from parley.payments.models import payments
 from parley.payments.payout_models import payment_disputes
 from parley.platform.db import Database
@@ -153,14 +153,7 @@ class Disputes:
                 raise InvalidInputError(f"a dispute takes at most the captured amount ({capture.amount} micros)")
             provider_account = self._journal.account_by_id(conn, capture.debit_account_id)
             assert provider_account is not None
-            payable = self._journal.open_account(
-                conn,
-                merchant_payable_key(waba, capture.currency),
-                currency=capture.currency,
-                normal_side=ledger.CREDIT,
-                kind="merchant_payable",
-                owner_id=waba,
-            )
+            payable = open_merchant_payable_in(self._journal, conn, waba, capture.currency)
             dispute_id = self._ids.next_id()
             reference = refs.get("reference_id")
             provider_payment = refs.get("provider_payment_id", refs.get("transaction_id"))

@@ -30,9 +30,9 @@ from parley.payments import merchant_repository as repo
 from parley.payments import repository as payments_repo
 from parley.payments.books import (
     merchant_payable_key,
+    open_person_wallet_in,
     payments_clearing_key,
     payments_revenue_key,
-    person_wallet_key,
     provider_clearing_key,
 )
 from parley.payments.fees import FeeSchedule, fee_refund
@@ -766,15 +766,7 @@ class MerchantPayments:
         )
 
     def _wallet(self, conn: Connection, person_id: int, currency: str) -> AccountRow:
-        return self._journal.open_account(
-            conn,
-            person_wallet_key(person_id, currency),
-            currency=currency,
-            normal_side=CREDIT,
-            kind="person_wallet",
-            owner_id=person_id,
-            floor_limit=0,
-        )
+        return open_person_wallet_in(self._journal, conn, person_id, currency)
 
     def _enqueue_in(
         self,

@@ -24,7 +24,7 @@ from parley.kit.money import parse_amount
 from parley.kit.pagination import decode_cursor, encode_cursor
 from parley.kit.periodic import PeriodicTask
 from parley.payments import wallet_repository as repo
-from parley.payments.books import person_wallet_key, provider_clearing_key
+from parley.payments.books import open_person_wallet_in, person_wallet_key, provider_clearing_key
 from parley.payments.limits import MarketLimits, money, month_bounds, pay_amount
 from parley.payments.provider import (
     DECLINED,
@@ -128,15 +128,7 @@ class Wallets:
     # --- accounts (inside the caller's unit) -----------------------------------------------------------------
 
     def wallet_in(self, conn: Connection, user_id: int, currency: str) -> ledger.AccountRow:
-        return self._journal.open_account(
-            conn,
-            person_wallet_key(user_id, currency),
-            currency=currency,
-            normal_side=ledger.CREDIT,
-            kind="person_wallet",
-            owner_id=user_id,
-            floor_limit=0,
-        )
+        return open_person_wallet_in(self._journal, conn, user_id, currency)
 
     def _clearing_in(self, conn: Connection, provider: str, currency: str) -> ledger.AccountRow:
         return self._journal.open_account(

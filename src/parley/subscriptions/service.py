@@ -31,7 +31,10 @@ from parley.kit.ids import IdGenerator, parse_id
 from parley.kit.money import format_amount, minor_units, parse_amount
 from parley.kit.periodic import PeriodicTask
 from parley.payments import MarketLimits, PersonPayments, Wallets
-from parley.payments.books import merchant_payable_key, person_wallet_key
+from parley.payments.books import (
+    open_merchant_payable_in,
+    person_wallet_key,
+)
 from parley.platform.db import Database
 from parley.subscriptions import repository as repo
 from parley.subscriptions.books import charge_key, subscriptions_clearing_key, subscriptions_revenue_key
@@ -767,14 +770,7 @@ class SubscriptionService:
             conn, subscriptions_clearing_key(cur), currency=cur, normal_side=ledger.DEBIT, kind="subscriptions_clearing"
         )
         if plan.waba_id is not None:  # a business's proceeds: its payable, paid out as a merchant's are
-            creator = open_(
-                conn,
-                merchant_payable_key(plan.waba_id, cur),
-                currency=cur,
-                normal_side=ledger.CREDIT,
-                kind="merchant_payable",
-                owner_id=plan.waba_id,
-            )
+            creator = open_merchant_payable_in(self._journal, conn, plan.waba_id, cur)
         else:
             creator = self._wallets.wallet_in(conn, plan.creator_id, cur)
         revenue = open_(conn, subscriptions_revenue_key(cur), currency=cur, normal_side=ledger.CREDIT, kind="revenue")
