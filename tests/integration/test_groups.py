@@ -249,7 +249,9 @@ async def test_invite_link(server: LiveServer) -> None:
     invite = await server.http.post(f"{API}/groups/{group['id']}/invites", headers=alice.headers)
     assert invite.status_code == 200
     code = invite.json()["code"]
-    assert invite.json()["url"].endswith(f"/invites/{code}/join")
+    assert invite.json()["url"].endswith(f"/join/{code}")
+    page = await server.http.get(f"/join/{code}")  # the link opens the web client's join screen
+    assert (page.status_code, page.headers["location"]) == (303, f"/app#join={code}")
 
     joined = await server.http.post(f"{API}/invites/{code}/join", headers=newcomer.headers)
     assert joined.status_code == 200

@@ -271,8 +271,8 @@ def demo() -> None:
     ads.add_row("console: Ads and insights", f"{ATELIER_OWNER} / {ATELIER_PASSWORD} at {base}/inbox/console/ads")
     console.print(ads)
     console.print(  # subscriptions
-        f"Paid group: {paid_group.coach_phone} (Coach Rita) sells 'Morning Run Club'; join it from the web client's "
-        f"'Join with a link' with {paid_group.invite_url}"
+        f"Paid group: {paid_group.coach_phone} (Coach Rita) sells 'Morning Run Club'; its invite link "
+        f"{paid_group.invite_url} opens the join screen (or paste it in the web client's 'Join with a link')"
     )
     people = [phone for phone, _ in DEMO_PEOPLE]  # channels
     channels_url = _with_container(lambda c: seed_demo_channels(c, people, business.phone_number_id))  # channels

@@ -1090,7 +1090,7 @@ class MessagingService:
             repo.insert_invite(conn, code, chat_id, admin_id, now)
 
         await self._db.write("messaging.create_invite", unit)
-        return code, f"{self._public_url}/client/v1/invites/{code}/join"
+        return code, f"{self._public_url}/join/{code}"  # a page: /join/{code} opens the web client's join screen
 
     async def revoke_invite(self, admin_id: int, raw_group_id: str, code: str) -> None:
         chat_id = _parse_id(raw_group_id, ChatNotFoundError, "chat")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from parley.web.affiliate_pages import build_affiliate_router  # affiliates
@@ -78,6 +79,12 @@ def build_web_router() -> APIRouter:
     @router.get("/channels/c/{code}", response_class=HTMLResponse)  # channels: a channel link opens here
     async def channels_page(request: Request) -> Response:  # channels
         return render(request, "channels.html", "Channels · Parley")  # channels
+
+    @router.get("/join/{code}", include_in_schema=False)
+    async def group_invite(code: str) -> Response:
+        """A group's invite link, as people share it: the web client's join screen (a paid group shows its offer).
+        The code travels in the fragment, so it is not sent again to the server or kept in its logs."""
+        return RedirectResponse(f"/app#join={quote(code, safe='')}", status_code=303)
 
     router.include_router(build_inbox_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     router.include_router(build_reports_router(_TEMPLATES, asset_version, _PAGE_HEADERS))

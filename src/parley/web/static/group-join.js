@@ -5,10 +5,11 @@ import { mountSubscription } from "./subscription-offer.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** The invite code of a pasted link (…/invites/CODE/join, …#join=CODE) or of a bare code. */
+/** The invite code of a pasted link (…/join/CODE, …/invites/CODE/join, …#join=CODE) or of a bare code. */
 export function inviteCode(text) {
   const typed = text.trim();
-  const match = typed.match(/invites\/([^/?#\s]+)/) || typed.match(/#join=([^&\s]+)/);
+  const match =
+    typed.match(/#join=([^&\s]+)/) || typed.match(/(?:invites|join)\/([^/?#\s]+)/);
   return decodeURIComponent(match ? match[1] : typed);
 }
 
