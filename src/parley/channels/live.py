@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from parley.channels import repository as repo
 from parley.channels.access import ChannelSubscriptions
-from parley.channels.service import FOLLOWS_TOPIC, channel_topic, locked_stub
+from parley.channels.service import ADMINS_KEY, FOLLOWS_TOPIC, channel_topic, locked_stub
 from parley.kit.clock import Clock
 from parley.messaging import DeviceStream
 from parley.platform.bus import Bus, Subscription
@@ -134,6 +134,13 @@ class ChannelFanout:
     def _on_channel_event(self, channel_id: int, event: Event) -> None:
         followers = self._followers.get(channel_id)
         if not followers:
+            return
+        if ADMINS_KEY in event:  # for the channel's admins only: a handful of streams, never the followers
+            admins = {int(u) for u in event[ADMINS_KEY]} & followers
+            text = orjson.dumps({k: v for k, v in event.items() if k != ADMINS_KEY}).decode()
+            for user_id in admins:
+                for stream in self._streams.get(user_id, ()):
+                    stream.push_text(text)
             return
         post = event.get("post")
         if isinstance(post, dict) and post.get("exclusive"):

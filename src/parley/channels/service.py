@@ -51,7 +51,7 @@ from parley.graph import GraphError, GraphScope, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.errors import ConflictError, InvalidInputError
 from parley.kit.ids import IdGenerator, parse_id
-from parley.messaging import MessagingService, SendResult
+from parley.messaging import Committed, MessagingService, SendResult, TextContent
 from parley.messaging.schemas import SendMessageIn, TextIn
 from parley.platform.bus import Bus
 from parley.platform.db import Database
@@ -62,6 +62,7 @@ MAX_ADMINS = 16  # besides the owner, as on WhatsApp
 INVITE_TTL_MS = 7 * 24 * 3600 * 1000
 HISTORY_MS = 30 * 24 * 3600 * 1000  # a post lives 30 days
 FOLLOWS_TOPIC = "channels:follows"  # every process hears who follows what, for its live index
+ADMINS_KEY = "to_admins"  # an event on a channel's topic meant for these admins only (stripped before sending)
 Json = dict[str, Any]
 
 
@@ -449,7 +450,7 @@ class ChannelService:
         invitee = await self._accounts.find_for(owner_id, phone)
         now = self._clock.now_ms()
 
-        def unit(conn: Connection) -> Json:
+        def unit(conn: Connection) -> tuple[Json, Committed]:
             self._require_owner_in(conn, channel_id, owner_id)
             existing = repo.admin_row(conn, channel_id, invitee.id)
             if existing is not None and (existing.accepted_at is not None or existing.role == "owner"):
@@ -481,9 +482,29 @@ class ChannelService:
                     .where(a.channel_id == channel_id, a.user_id == invitee.id)
                     .values(invited_by=owner_id, invited_at=now)
                 )
-            return {"name": invitee.name, "status": "invited", "expires_at": now + INVITE_TTL_MS}
+            row = self._live_in(conn, channel_id)
+            link = f"{self._public_url}/channels/c/{row.invite_code}"
+            # As on WhatsApp the invitation arrives in the owner's 1:1 chat, so the invitee sees the owner's number
+            # (followers never do). One message per invitation: a retry of the same unit sends nothing twice.
+            _, committed = self._messaging.send_direct_in(
+                conn,
+                owner_id,
+                invitee.id,
+                f"chinv:{channel_id}:{invitee.id}:{now}",
+                "text",
+                TextContent(
+                    body=f"I invite you to be an admin of my channel {row.name}. Open {link} to accept (within 7 days)."
+                ),
+                None,
+                now,
+                sender_inbox=True,
+            )
+            invited = {"name": invitee.name, "status": "invited", "expires_at": now + INVITE_TTL_MS}
+            return invited, committed
 
-        return await self._db.write("channels.invite_admin", unit)
+        invited, committed = await self._db.write("channels.invite_admin", unit)
+        await self._messaging.publish_committed(committed)
+        return invited
 
     async def invitations(self, user_id: int) -> list[Json]:
         """Admin invitations waiting for `user_id` (unexpired)."""
@@ -577,26 +598,29 @@ class ChannelService:
         channel_id = self._channel_id(raw_channel_id)
         now = self._clock.now_ms()
 
-        def unit(conn: Connection) -> Json:
+        def unit(conn: Connection) -> tuple[Json, set[int]]:
             row = self._live_in(conn, channel_id)
             # A new follower starts with nothing unread: the history is there to scroll, not to count.
             follow = {"channel_id": channel_id, "user_id": user_id, "read_seq": row.last_seq, "followed_at": now}
-            if repo.insert_once(conn, channel_follows, follow):
+            counted = repo.insert_once(conn, channel_follows, follow)
+            if counted:
                 conn.execute(
                     update(channels)
                     .where(channels.c.id == channel_id)
                     .values(follower_count=channels.c.follower_count + 1)
                 )
-            return self._channel_json_in(conn, self._live_in(conn, channel_id), user_id)
+            found = self._channel_json_in(conn, self._live_in(conn, channel_id), user_id)
+            return found, repo.admin_ids(conn, channel_id) if counted else set()
 
-        followed = await self._db.write("channels.follow", unit)
+        followed, admins = await self._db.write("channels.follow", unit)
         await self._follows_changed(user_id, channel_id, True)
+        await self._follower_count_changed(channel_id, followed["follower_count"], admins)
         return followed
 
     async def unfollow(self, user_id: int, raw_channel_id: str) -> Json:
         channel_id = self._channel_id(raw_channel_id)
 
-        def unit(conn: Connection) -> Json:
+        def unit(conn: Connection) -> tuple[Json, set[int]]:
             self._live_in(conn, channel_id)
             f = channel_follows.c
             gone = conn.execute(
@@ -608,11 +632,13 @@ class ChannelService:
                     .where(channels.c.id == channel_id)
                     .values(follower_count=channels.c.follower_count - 1)
                 )
-            return self._channel_json_in(conn, self._live_in(conn, channel_id), user_id)
+            found = self._channel_json_in(conn, self._live_in(conn, channel_id), user_id)
+            return found, repo.admin_ids(conn, channel_id) if gone else set()
 
-        unfollowed = await self._db.write("channels.unfollow", unit)
+        unfollowed, admins = await self._db.write("channels.unfollow", unit)
         if unfollowed["role"] is None:  # admins keep hearing their channel
             await self._follows_changed(user_id, channel_id, False)
+        await self._follower_count_changed(channel_id, unfollowed["follower_count"], admins)
         return unfollowed
 
     async def mute(self, user_id: int, raw_channel_id: str, muted: bool) -> Json:
@@ -653,6 +679,13 @@ class ChannelService:
 
     async def _follows_changed(self, user_id: int, channel_id: int, following: bool) -> None:
         await self._bus.publish(FOLLOWS_TOPIC, {"user_id": user_id, "channel_id": channel_id, "following": following})
+
+    async def _follower_count_changed(self, channel_id: int, count: int, admins: set[int]) -> None:
+        """The new count, on the channel's topic but addressed to its owner and admins only (`ChannelFanout`
+        hands it to their streams and to nobody else): at most 17 people, however many follow."""
+        if admins:
+            event = {"type": "channel_followers", "channel_id": str(channel_id), "follower_count": count}
+            await self._bus.publish(channel_topic(channel_id), {**event, ADMINS_KEY: sorted(admins)})
 
     # --- posts -------------------------------------------------------------------------------------------------
 

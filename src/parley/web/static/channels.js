@@ -13,6 +13,7 @@ const state = {
   offset: 0,
   socket: null,
   retry: 1000,
+  invitedTo: new Set(), // channels whose admin invitation waits for this person
 };
 
 function el(tag, props = {}, ...children) {
@@ -83,6 +84,7 @@ async function loadMine() {
     ...channels.map((c) => channelItem(c, `${c.role === "owner" ? "Owner" : "Admin"} · ${followersText(c.follower_count)}`)),
   );
   $("mine-section").hidden = channels.length + invitations.length === 0;
+  state.invitedTo = new Set(invitations.map((i) => i.channel.id));
 }
 
 async function loadDirectory(more = false) {
@@ -153,6 +155,8 @@ function showChannel(channel) {
   mountSubscription($("channel-subscription"), { kind: "channel", id: channel.id });
   history.replaceState(null, "", `/channels/c/${channel.invite_code}`);
   loadPosts();
+  // The link in an invitation message leads here: show the "Accept" button at once.
+  if (!channel.role && state.invitedTo.has(channel.id)) toggleInfo();
 }
 
 function paintHeader() {
@@ -375,6 +379,10 @@ function onEvent(event) {
   } else if ((event.type === "channel_post_edited") && open && event.channel_id === open.id) {
     const li = state.posts.get(event.post.id);
     if (li) paintPost(li, { ...event.post, my_reaction: li.post.my_reaction });
+  } else if (event.type === "channel_followers" && open && event.channel_id === open.id) {
+    // Sent to the channel's admins only, whenever someone follows or unfollows.
+    open.follower_count = event.follower_count;
+    $("channel-followers").textContent = followersText(event.follower_count);
   } else if (event.type === "channel_post_deleted" && open && event.channel_id === open.id) {
     const li = state.posts.get(event.post_id);
     if (li) li.remove();
