@@ -366,6 +366,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ads_insights_endpoints.router,  # ads-attrib: before business's `/{object_id}` routes
         ads_serve_endpoints.router,  # ads-serve
         subscription_endpoints.router,  # subscriptions
+        subscription_endpoints.graph,  # subscriptions: business channels' plans, before `/{object_id}`
         affiliate_endpoints.router,  # affiliates
         affiliate_endpoints.client_router,  # affiliates
         channel_endpoints.router,  # channels

@@ -1069,12 +1069,15 @@ class ChannelService:
             "country": row.country,
             "verified": bool(row.verified),
             "follower_count": int(row.follower_count),
+            "subscriber_count": int(row.subscriber_count),
             "invite_link": f"{self._public_url}/c/{row.invite_code}",
             "last_seq": int(row.last_seq),
         }
 
     async def business_post(self, scope: GraphScope, raw_channel_id: str, params: dict[str, Any]) -> Json:
         owner_id = await self._business_channel_owner(scope, raw_channel_id)
+        if params.get("exclusive") in ("true", "false"):  # a form field (`exclusive=true`): a subscriber-only post
+            params = params | {"exclusive": params["exclusive"] == "true"}
         post = await self.post(owner_id, raw_channel_id, parse_model(PostIn, params))
         return {"id": post["id"], "seq": post["seq"]}
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+import orjson
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
-from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.http import ERROR_RESPONSES, ContainerDep, GraphScopeDep, PrincipalDep, graph_params, graph_router
+from parley.kit.errors import InvalidInputError
 from parley.kit.money import format_amount, minor_units
 from parley.subscriptions.repository import ChargeRow, PlanRow, PriceRow, SubscriptionRow
 from parley.subscriptions.service import (
@@ -23,6 +25,7 @@ from parley.subscriptions.service import (
 )
 
 router = APIRouter(prefix="/client/v1", tags=["subscriptions"], responses=ERROR_RESPONSES)
+graph = graph_router("subscriptions")
 KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]
 
 
@@ -122,9 +125,16 @@ def offer_view(offer: Offer) -> dict[str, Any]:
         "manages": offer.manages,
     }
     if offer.manages:
-        found["prices"] = [_price(p) for p in offer.prices]
-        found["subscribers"] = offer.subscribers
-        found["earnings"] = [
+        found.update(_managed(offer))
+    return found
+
+
+def _managed(offer: Offer) -> dict[str, Any]:
+    """What the creator and admins (or the business) see of a plan: prices, live subscribers, earnings."""
+    return {
+        "prices": [_price(p) for p in offer.prices],
+        "subscribers": offer.subscribers,
+        "earnings": [
             {
                 "currency": e.currency,
                 "gross": _amount(e.gross, e.currency),
@@ -132,8 +142,8 @@ def offer_view(offer: Offer) -> dict[str, Any]:
                 "net": _amount(e.net, e.currency),
             }
             for e in offer.earnings
-        ]
-    return found
+        ],
+    }
 
 
 def _prices(bodies: list[PriceBody]) -> list[PriceIn]:
@@ -222,3 +232,48 @@ async def resume(subscription_id: str, me: PrincipalDep, c: ContainerDep) -> dic
 @router.post("/subscriptions/{subscription_id}/refund", summary="The creator ends a subscription with a refund")
 async def refund(subscription_id: str, body: RefundBody, me: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     return _full(await c.subscriptions.refund(me.user_id, subscription_id, prorated=body.prorated))
+
+
+# --- Business API: a business's channel sells subscriptions (Parley extension, the WABA token) ---------------
+
+
+class GraphPlanBody(BaseModel):
+    """Graph parameters come as JSON or form fields: `prices` may be a JSON-encoded string, `active` "true"."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: StrictStr | None = Field(default=None, max_length=200)
+    description: StrictStr | None = Field(default=None, max_length=1000)
+    prices: list[PriceBody] | None = Field(default=None, max_length=250)
+    active: bool | None = None
+
+
+def _graph_plan(params: dict[str, Any]) -> PlanChange:
+    if isinstance(params.get("prices"), str):
+        try:
+            params = params | {"prices": orjson.loads(params["prices"])}
+        except orjson.JSONDecodeError:
+            raise InvalidInputError('prices: a JSON list of {"market", "amount", "currency"}') from None
+    try:
+        body = GraphPlanBody.model_validate(params)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InvalidInputError(f"{where}: {first.get('msg')}" if where else str(first.get("msg"))) from None
+    return PlanChange(body.name, body.description, None if body.prices is None else _prices(body.prices), body.active)
+
+
+def _business_view(offer: Offer) -> dict[str, Any]:
+    return plan_view(offer.plan) | _managed(offer)
+
+
+@graph.get("/{channel_id}/subscription_plan", summary="The business's channel's plan, subscribers count and earnings")
+async def business_plan(channel_id: str, c: ContainerDep, scope: GraphScopeDep) -> dict[str, Any]:
+    return _business_view(await c.subscriptions.business_plan(scope, channel_id))
+
+
+@graph.post("/{channel_id}/subscription_plan", summary="Create or change the business's channel's monthly plan")
+async def business_save_plan(
+    channel_id: str, request: Request, c: ContainerDep, scope: GraphScopeDep
+) -> dict[str, Any]:
+    change = _graph_plan(await graph_params(request))
+    return _business_view(await c.subscriptions.business_save_plan(scope, channel_id, change))

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from parley import accounts, channels, ledger, messaging
 from parley.config import SubscriptionSettings
+from parley.graph import GraphError, GraphScope, object_not_found
 from parley.kit.clock import Clock
 from parley.kit.errors import (
     AppError,
@@ -606,6 +607,49 @@ class SubscriptionService:
 
         await self._db.write("subscriptions.renew", unit)
         await self._publish(outcome)
+
+    # --- Business API: a business sells subscriptions to the channels it runs ----------------------------------
+
+    async def business_plan(self, scope: GraphScope, raw_channel_id: str) -> Offer:
+        """The plan of the business's channel with its prices, live subscribers count and earnings (who the
+        subscribers are is never said). Error 100/33 when the channel is not the business's or sells nothing."""
+        channel_id, owner_id = await self._business_channel(scope, raw_channel_id)
+        try:
+            return await self.offer(owner_id, CHANNEL, str(channel_id))
+        except PlanNotFoundError:
+            raise GraphError(
+                100, "this channel sells no subscription: create its plan first", http_status=404
+            ) from None
+
+    async def business_save_plan(self, scope: GraphScope, raw_channel_id: str, change: PlanChange) -> Offer:
+        """Create the channel's monthly plan (name and prices needed) or change the one it has: rename, reprice per
+        market (from each subscriber's next renewal), `active=False` to take no new subscribers nor renewals."""
+        channel_id, owner_id = await self._business_channel(scope, raw_channel_id)
+        existing = await self._db.read(lambda conn: repo.plan_of_target(conn, CHANNEL, channel_id))
+        if existing is None:
+            if change.name is None or change.prices is None:
+                raise InvalidInputError("the channel has no plan yet: send its name and prices to create it")
+            plan = PlanIn(change.name, change.description or "", MONTHLY, change.prices)
+            created = await self.create_plan(owner_id, CHANNEL, str(channel_id), plan)
+            if change.active is False:
+                await self.change_plan(owner_id, str(created.plan.id), PlanChange(active=False))
+        else:
+            await self.change_plan(owner_id, str(existing.id), change)
+        return await self.offer(owner_id, CHANNEL, str(channel_id))
+
+    async def _business_channel(self, scope: GraphScope, raw_channel_id: str) -> tuple[int, int]:
+        """(channel, its owner) when the scope's business runs that channel; Meta's "does not exist" otherwise."""
+        channel_id = parse_id(raw_channel_id)
+
+        def unit(conn: Connection) -> int | None:
+            if channel_id is None or channels.channel_waba_in(conn, channel_id) != scope.waba_id:
+                return None
+            return channels.channel_owner_in(conn, channel_id)
+
+        owner_id = await self._db.read(unit)
+        if channel_id is None or owner_id is None:
+            raise object_not_found(raw_channel_id)
+        return channel_id, owner_id
 
     # --- inside a unit -------------------------------------------------------------------------------------------
 
