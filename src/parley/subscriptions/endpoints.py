@@ -243,6 +243,7 @@ class GraphPlanBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: StrictStr | None = Field(default=None, max_length=200)
     description: StrictStr | None = Field(default=None, max_length=1000)
+    billing: StrictStr | None = Field(default=None, max_length=20)
     prices: list[PriceBody] | None = Field(default=None, max_length=250)
     active: bool | None = None
 
@@ -259,6 +260,8 @@ def _graph_plan(params: dict[str, Any]) -> PlanChange:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InvalidInputError(f"{where}: {first.get('msg')}" if where else str(first.get("msg"))) from None
+    if body.billing not in (None, "monthly"):
+        raise InvalidInputError("a channel subscription is monthly")
     return PlanChange(body.name, body.description, None if body.prices is None else _prices(body.prices), body.active)
 
 
