@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from tests.conftest import LiveServer, User
-from tests.integration.business_helpers import V, Biz, create_business
+from tests.integration.business_helpers import Biz, V, create_business
 from tests.integration.channel_helpers import API as CHANNELS
 from tests.integration.subscription_helpers import (
     API,
