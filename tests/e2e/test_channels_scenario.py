@@ -68,6 +68,7 @@ async def test_creator_makes_a_channel_a_person_finds_follows_and_reacts(server:
     await reader.click("#channel-follow")
     await expect(reader.locator("#channel-follow")).to_have_text("Unfollow")
     await expect(reader.locator("#channel-followers")).to_have_text("1 follower")
+    await expect(owner.locator("#channel-followers")).to_have_text("1 follower")  # live on the owner's page
     await reader.locator(".post .post-reaction", has_text="👍").click()
     await expect(reader.locator(".post .post-reaction", has_text="👍")).to_have_text("👍 1")
     await assert_accessible(reader, "a channel, a follower's view, phone")
@@ -136,8 +137,16 @@ async def test_owner_invites_an_admin_who_accepts_and_posts_from_the_page(server
     other = await channels_page(browser, server, helper, errors, PHONE)
     invitation = other.locator("#mine-list .channel-item", has_text="Team news")
     await expect(invitation).to_contain_text("Invited to be an admin")
-    await invitation.click()
-    await other.click("#channel-info-toggle")
+    # The invitation also came as a message from the owner; its link opens the channel with "Accept" showing.
+    chats = (await server.http.get("/client/v1/chats", headers=helper.headers)).json()["chats"]
+    chat = next(c for c in chats if (c.get("peer") or {}).get("user_id") == owner.user_id)
+    messages = (await server.http.get(f"/client/v1/chats/{chat['id']}/messages", headers=helper.headers)).json()
+    text = messages["messages"][0]["text"]["body"]
+    link = next(word for word in text.split() if "/channels/c/" in word)
+    assert link.endswith(f"/channels/c/{code}")  # on the deployment's public URL
+    await other.goto(server.base_url + link[link.index("/channels/c/") :])
+    await expect(other.locator("#channel-name")).to_have_text("Team news")
+    await expect(other.locator("#admin-accept")).to_be_visible()
     await other.click("#admin-accept")
     await expect(other.locator("#post-composer")).to_be_visible()
     await other.fill("#post-text", "Hello from the new admin")

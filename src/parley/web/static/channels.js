@@ -78,9 +78,9 @@ async function loadFollowed() {
 
 async function loadMine() {
   const [{ channels }, { invitations }] = await Promise.all([api("GET", "/channels/mine"), api("GET", "/channels/invitations")]);
-  // Invitations to be an admin come first: open the channel, then "Accept" in its info.
+  // Invitations to be an admin come first: opening the channel shows "Accept" in its info.
   $("mine-list").replaceChildren(
-    ...invitations.map((i) => channelItem(i.channel, "Invited to be an admin: open its info to accept")),
+    ...invitations.map((i) => channelItem(i.channel, "Invited to be an admin: open it to accept")),
     ...channels.map((c) => channelItem(c, `${c.role === "owner" ? "Owner" : "Admin"} · ${followersText(c.follower_count)}`)),
   );
   $("mine-section").hidden = channels.length + invitations.length === 0;
