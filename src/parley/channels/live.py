@@ -4,7 +4,8 @@ A stream opening loads its person's followed (and run) channels in one indexed r
 in any process, come over one bus topic. The process subscribes to `channel:{id}` only while it holds a stream
 of one of that channel's followers, so with Redis each post reaches just the processes that need it. A post's
 event is encoded once and the same text goes to every local stream; a subscriber-only post goes whole to
-subscribers and admins and as a locked stub to the rest. Nothing is written per follower.
+subscribers and admins and as a locked stub to the rest; an event addressed to the admins (the follower count) goes
+to their local streams only. Nothing is written per follower.
 """
 
 from __future__ import annotations
