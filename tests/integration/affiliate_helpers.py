@@ -1,5 +1,5 @@
-"""Shared steps of the affiliate tests: a merchant with a program and a catalog, a person's link, a click bound to a buyer, an
-order paid by card, a refund, the ledger's balances."""
+"""Shared steps of the affiliate tests: a merchant with a program and a catalog, a person's link, a click bound to
+a buyer, an order paid by card, a refund, the ledger's balances."""
 
 from __future__ import annotations
 

@@ -107,7 +107,9 @@ async def test_open_programs_offer_the_catalogs_products_with_their_prices(serve
     affiliate = await server.user("Aff")
     programs = await server.http.get("/client/v1/affiliates/programs", headers=affiliate.headers)
     by_merchant = {p["merchant"]["id"]: p for p in programs.json()["data"]}
-    offered = [(p["retailer_id"], p["title"], p["price"], p["price_text"]) for p in by_merchant[biz.waba_id]["products"]]
+    offered = [
+        (p["retailer_id"], p["title"], p["price"], p["price_text"]) for p in by_merchant[biz.waba_id]["products"]
+    ]
     assert offered == [
         ("camiseta-azul", "Camiseta azul", 55_000_000, "55.00 BRL"),
         ("tenis-branco", "Tênis branco", 199_900_000, "199.90 BRL"),
