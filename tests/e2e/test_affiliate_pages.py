@@ -179,12 +179,17 @@ async def test_signing_in_from_earn_comes_back_to_earn_and_never_leaves_the_site
     assert not errors, errors
 
 
-async def test_a_sign_in_asked_to_return_off_site_lands_in_the_chats(server: LiveServer, browser: Browser) -> None:
+async def test_pages_ask_the_sign_in_to_return_but_an_off_site_return_lands_in_the_chats(
+    server: LiveServer, browser: Browser
+) -> None:
     errors: list[str] = []
     bea = await server.user("Bea", phone="+5511912340018")
     context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
     page = await context.new_page()
     watch_errors(page, errors)
+    for path in ("channels", "subscriptions"):  # the other signed-in pages ask to come back too
+        await page.goto(f"{server.base_url}/{path}")
+        await page.wait_for_url(re.compile(rf"/\?next=%2F{path}$"))
     await sign_in_person(page, server.base_url, bea.phone, start="/?next=//evil.example", lands="/app")
     assert page.url == server.base_url + "/app"
     await expect(page.locator("#composer-input, #chat-list").first).to_be_attached()
