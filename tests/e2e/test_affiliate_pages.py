@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from parley.affiliates.models import affiliate_clicks
@@ -113,6 +113,16 @@ async def test_the_owner_sets_the_program_and_reads_the_links_in_the_console(
     assert not errors, errors
 
 
+async def new_page(browser: Browser, viewport: object, errors: list[str], token: str | None = None) -> Page:
+    """A page of a browser of its own (signed in with `token` when given) whose script errors land in `errors`."""
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    if token is not None:
+        await context.add_init_script(f"localStorage.setItem('parley.token', {token!r});")
+    page = await context.new_page()
+    watch_errors(page, errors)
+    return page
+
+
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 async def test_an_affiliate_picks_a_product_of_the_shops_catalog_for_a_link(
     server: LiveServer, browser: Browser, viewport: str
@@ -120,10 +130,7 @@ async def test_an_affiliate_picks_a_product_of_the_shops_catalog_for_a_link(
     errors: list[str] = []
     await merchant(server, "Loja Verde")
     fia = await server.user("Fia")
-    context = await browser.new_context(viewport=VIEWPORTS[viewport])  # type: ignore[arg-type]
-    await context.add_init_script(f"localStorage.setItem('parley.token', {fia.token!r});")
-    page = await context.new_page()
-    watch_errors(page, errors)
+    page = await new_page(browser, VIEWPORTS[viewport], errors, fia.token)
     await page.goto(server.base_url + "/earn")
     program = page.locator("#earn-programs li", has_text="Loja Verde")
     picker = program.get_by_label("Link to")
@@ -143,7 +150,7 @@ async def test_an_affiliate_picks_a_product_of_the_shops_catalog_for_a_link(
     made = {item["product_retailer_id"] for item in (await my_links(server, fia))["data"]}
     assert made == {"tenis-branco", None}
     await assert_fits_width(page, f"/earn with two links ({viewport})")
-    await context.close()
+    await page.context.close()
     assert not errors, errors
 
 
@@ -153,9 +160,7 @@ async def test_signing_in_from_earn_comes_back_to_earn_and_never_leaves_the_site
     errors: list[str] = []
     await merchant(server, "Loja Verde")
     fia = await server.user("Fia", phone="+5511912340017")
-    context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
-    page = await context.new_page()
-    watch_errors(page, errors)
+    page = await new_page(browser, PHONE, errors)
     await page.goto(server.base_url + "/earn")
     await page.wait_for_url(re.compile(r"/\?next=%2Fearn$"))  # signed out: the sign-in page, told where to return
     await sign_in_person(page, server.base_url, fia.phone, start=None, lands="/earn")
@@ -175,7 +180,7 @@ async def test_signing_in_from_earn_comes_back_to_earn_and_never_leaves_the_site
         assert page.url.startswith(server.base_url + "/"), (target, page.url)
     await page.goto(server.base_url + "/?next=%2Fearn%3Ftab%3Dlinks")
     await page.wait_for_url(re.compile(r"/earn\?tab=links$"))
-    await context.close()
+    await page.context.close()
     assert not errors, errors
 
 
@@ -184,14 +189,12 @@ async def test_pages_ask_the_sign_in_to_return_but_an_off_site_return_lands_in_t
 ) -> None:
     errors: list[str] = []
     bea = await server.user("Bea", phone="+5511912340018")
-    context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
-    page = await context.new_page()
-    watch_errors(page, errors)
+    page = await new_page(browser, PHONE, errors)
     for path in ("channels", "subscriptions"):  # the other signed-in pages ask to come back too
         await page.goto(f"{server.base_url}/{path}")
         await page.wait_for_url(re.compile(rf"/\?next=%2F{path}$"))
     await sign_in_person(page, server.base_url, bea.phone, start="/?next=//evil.example", lands="/app")
     assert page.url == server.base_url + "/app"
     await expect(page.locator("#composer-input, #chat-list").first).to_be_attached()
-    await context.close()
+    await page.context.close()
     assert not errors, errors
