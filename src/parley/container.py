@@ -309,6 +309,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         clock,
         ids,
         numbers,
+        catalogs,  # affiliates: the products a link can name
         rate_limiter,
         settings.links,
         _derived(code_secret, "affiliate-clicks"),
@@ -317,6 +318,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     affiliate_commissions = AffiliateCommissions(db, clock, ids, journal, numbers, settings.affiliates)  # affiliates
     merchant_payments.add_capture_observer(affiliate_commissions)  # affiliates: commissions on purchases
     merchant_payments.add_refund_observer(affiliate_commissions)  # affiliates: claw-backs on refunds
+    disputes = Disputes(db, clock, ids, journal)
+    disputes.add_observer(affiliate_commissions)  # affiliates: claw-backs on lost chargebacks
     streams = LiveStreams(settings.limits.max_streams_per_account)
     channel_subscriptions: ChannelSubscriptions = subscriptions.channel_access  # channels: subscriber-only posts
     channels = ChannelService(
@@ -363,7 +366,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
             SandboxBank() if isinstance(provider, SandboxPaymentProvider) else None,
             settings.payouts,
         ),
-        disputes=Disputes(db, clock, ids, journal),
+        disputes=disputes,
         catalogs=catalogs,
         merchant_payments=merchant_payments,
         carts=Carts(db, clock, messaging, numbers, ids, catalogs),  # cart

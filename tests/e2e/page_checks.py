@@ -118,9 +118,9 @@ async def sign_in_agent(
     await page.wait_for_url(re.compile(r"/inbox$"))
 
 
-async def sign_in_person(page: Page, base_url: str, phone: str, start: str | None = "/") -> None:
+async def sign_in_person(page: Page, base_url: str, phone: str, start: str | None = "/", lands: str = "/app") -> None:
     """A person signs in through the web client's sign-in page with the code the developer panel shows (`start`:
-    where to open it; None when the page is already there)."""
+    where to open it; None when the page is already there; `lands`: the path the sign-in goes to)."""
     if start is not None:
         await page.goto(base_url + start)
     await page.fill("#phone", phone)
@@ -134,4 +134,4 @@ async def sign_in_person(page: Page, base_url: str, phone: str, start: str | Non
     await expect(code).to_have_text(re.compile(r"\S+"))
     await page.fill("#code", (await code.inner_text()).strip())
     await page.click("#verify")
-    await page.wait_for_url(re.compile(r"/app"))
+    await page.wait_for_url(re.compile(re.escape(lands)))

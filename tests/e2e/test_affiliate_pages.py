@@ -1,14 +1,15 @@
 """The affiliate pages in Chromium the way people use them: a signed-out visitor opens a shared link on a phone,
 signs in and lands in the shop's chat with the click counted for them; the merchant's owner sets the program in the
-console's Affiliates page (a mistyped rate is explained, not saved) and sees the links' figures; axe and width
-checks at 390 and 1280 px."""
+console's Affiliates page (a mistyped rate is explained, not saved) and sees the links' figures; an affiliate picks
+one of the shop's catalog products for a link on /earn; signing in from /earn comes back to /earn, and a sign-in
+asked to return off the site lands in the chats; axe and width checks at 390 and 1280 px."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from parley.affiliates.models import affiliate_clicks
@@ -22,7 +23,7 @@ from tests.e2e.page_checks import (
     sign_in_person,
     watch_errors,
 )
-from tests.integration.affiliate_helpers import buy, click, link_of, merchant
+from tests.integration.affiliate_helpers import buy, click, link_of, merchant, my_links
 from tests.integration.business_helpers import create_business
 from tests.integration.inbox_helpers import PASSWORD
 
@@ -109,4 +110,91 @@ async def test_the_owner_sets_the_program_and_reads_the_links_in_the_console(
     await assert_fits_width(page, f"the console's Affiliates page with a link ({viewport})")
     await page.screenshot(path=f"/tmp/parley-console-affiliates-{viewport}.png", full_page=True)
     await context.close()
+    assert not errors, errors
+
+
+async def new_page(browser: Browser, viewport: object, errors: list[str], token: str | None = None) -> Page:
+    """A page of a browser of its own (signed in with `token` when given) whose script errors land in `errors`."""
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    if token is not None:
+        await context.add_init_script(f"localStorage.setItem('parley.token', {token!r});")
+    page = await context.new_page()
+    watch_errors(page, errors)
+    return page
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+async def test_an_affiliate_picks_a_product_of_the_shops_catalog_for_a_link(
+    server: LiveServer, browser: Browser, viewport: str
+) -> None:
+    errors: list[str] = []
+    await merchant(server, "Loja Verde")
+    fia = await server.user("Fia")
+    page = await new_page(browser, VIEWPORTS[viewport], errors, fia.token)
+    await page.goto(server.base_url + "/earn")
+    program = page.locator("#earn-programs li", has_text="Loja Verde")
+    picker = program.get_by_label("Link to")
+    await expect(picker).to_have_value("")  # the whole shop unless the person picks a product
+    options = [o.strip() for o in await picker.locator("option").all_inner_texts()]
+    assert options == ["Whole shop", "Camiseta azul · 55.00 BRL", "Tênis branco · 199.90 BRL"]
+    await assert_accessible(page, f"/earn with a product picker ({viewport})")
+    await assert_fits_width(page, f"/earn with a product picker ({viewport})")
+
+    await picker.select_option(label="Tênis branco · 199.90 BRL")
+    await program.get_by_role("button", name="Get my link for Loja Verde").click()
+    link = page.locator("#earn-links li", has_text="Loja Verde")
+    await expect(link.locator(".hint")).to_have_text("Tênis branco")
+    await program.get_by_role("button", name="Get my link for Loja Verde").click()  # the picker is back at the shop
+    await expect(page.locator("#earn-links li")).to_have_count(2)
+    await expect(page.locator("#earn-links li .hint", has_text="Whole shop")).to_have_count(1)
+    made = {item["product_retailer_id"] for item in (await my_links(server, fia))["data"]}
+    assert made == {"tenis-branco", None}
+    await assert_fits_width(page, f"/earn with two links ({viewport})")
+    await page.context.close()
+    assert not errors, errors
+
+
+async def test_signing_in_from_earn_comes_back_to_earn_and_never_leaves_the_site(
+    server: LiveServer, browser: Browser
+) -> None:
+    errors: list[str] = []
+    await merchant(server, "Loja Verde")
+    fia = await server.user("Fia", phone="+5511912340017")
+    page = await new_page(browser, PHONE, errors)
+    await page.goto(server.base_url + "/earn")
+    await page.wait_for_url(re.compile(r"/\?next=%2Fearn$"))  # signed out: the sign-in page, told where to return
+    await sign_in_person(page, server.base_url, fia.phone, start=None, lands="/earn")
+    await expect(page.locator("#earn-programs li", has_text="Loja Verde")).to_be_visible()
+    assert page.url == server.base_url + "/earn"
+
+    # Signed in, the sign-in page forwards at once: only to this site's own paths, else to the chats.
+    for target in (
+        "//evil.example",
+        "https://evil.example/earn",
+        "/\\evil.example",
+        "/%2F%2Fevil.example",
+        "javascript:alert(1)",
+    ):
+        await page.goto(f"{server.base_url}/?next={target}")
+        await page.wait_for_url(re.compile(r"/app$"))
+        assert page.url.startswith(server.base_url + "/"), (target, page.url)
+    await page.goto(server.base_url + "/?next=%2Fearn%3Ftab%3Dlinks")
+    await page.wait_for_url(re.compile(r"/earn\?tab=links$"))
+    await page.context.close()
+    assert not errors, errors
+
+
+async def test_pages_ask_the_sign_in_to_return_but_an_off_site_return_lands_in_the_chats(
+    server: LiveServer, browser: Browser
+) -> None:
+    errors: list[str] = []
+    bea = await server.user("Bea", phone="+5511912340018")
+    page = await new_page(browser, PHONE, errors)
+    for path in ("channels", "subscriptions"):  # the other signed-in pages ask to come back too
+        await page.goto(f"{server.base_url}/{path}")
+        await page.wait_for_url(re.compile(rf"/\?next=%2F{path}$"))
+    await sign_in_person(page, server.base_url, bea.phone, start="/?next=//evil.example", lands="/app")
+    assert page.url == server.base_url + "/app"
+    await expect(page.locator("#composer-input, #chat-list").first).to_be_attached()
+    await page.context.close()
     assert not errors, errors

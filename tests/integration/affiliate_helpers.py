@@ -1,5 +1,5 @@
-"""Shared steps of the affiliate tests: a merchant with a program, a person's link, a click bound to a buyer, an
-order paid by card, a refund, the ledger's balances."""
+"""Shared steps of the affiliate tests: a merchant with a program and a catalog, a person's link, a click bound to
+a buyer, an order paid by card, a refund, the ledger's balances."""
 
 from __future__ import annotations
 
@@ -10,18 +10,26 @@ from parley.business import parse_wamid
 from parley.kit.errors import NotFoundError
 from tests.conftest import LiveServer, User
 from tests.integration.business_helpers import Biz, V, create_business, person_writes, send
+from tests.integration.commerce_helpers import add_product, catalog_of
 from tests.integration.test_merchant_payments import GOOD_CARD, brazil_order
 
 CLAIM = re.compile(r'data-claim="([^"]+)"')
 DAY_H = 24
+# The merchant's catalog: what the affiliate's picker offers (brazil_order's lines are two camiseta-azul).
+PRODUCTS = (("camiseta-azul", "Camiseta azul", 55_000_000), ("tenis-branco", "Tênis branco", 199_900_000))
 
 
-async def merchant(server: LiveServer, name: str = "Loja", **program: Any) -> Biz:
-    """A business with a program (5 %, 7-day window, 14-day hold unless told)."""
+async def merchant(server: LiveServer, name: str = "Loja", *, products: bool = True, **program: Any) -> Biz:
+    """A business with a program (5 %, 7-day window, 14-day hold unless told) and, unless told, a catalog of
+    PRODUCTS in BRL."""
     biz = await create_business(server, name)
     body = {"rate_bp": 500, "window_days": 7, "hold_days": 14, **program}
     response = await server.http.post(f"{V}/{biz.waba_id}/affiliate_program", headers=biz.headers, json=body)
     assert response.status_code == 200, response.text
+    if products:
+        catalog_id = await catalog_of(server, biz)
+        for retailer_id, title, price in PRODUCTS:
+            await add_product(server, catalog_id, retailer_id, title, price, currency="BRL")
     return biz
 
 

@@ -19,8 +19,10 @@ from tests.integration.affiliate_helpers import (
     ledger_ok,
     link_of,
     merchant,
+    my_links,
 )
 from tests.integration.business_helpers import V, create_business
+from tests.integration.commerce_helpers import change_product
 
 
 async def test_the_program_is_created_read_changed_and_checked_field_by_field(server: LiveServer) -> None:
@@ -97,6 +99,67 @@ async def test_a_person_gets_one_link_per_product_and_the_shop_and_sees_open_pro
         json={"merchant_id": biz.waba_id, "product_retailer_id": "x" * 101},
     )
     assert bad.status_code == 400, bad.text
+
+
+async def test_open_programs_offer_the_catalogs_products_with_their_prices(server: LiveServer) -> None:
+    biz = await merchant(server)
+    bare = await merchant(server, "Sem Catalogo", products=False)
+    affiliate = await server.user("Aff")
+    programs = await server.http.get("/client/v1/affiliates/programs", headers=affiliate.headers)
+    by_merchant = {p["merchant"]["id"]: p for p in programs.json()["data"]}
+    offered = [
+        (p["retailer_id"], p["title"], p["price"], p["price_text"]) for p in by_merchant[biz.waba_id]["products"]
+    ]
+    assert offered == [
+        ("camiseta-azul", "Camiseta azul", 55_000_000, "55.00 BRL"),
+        ("tenis-branco", "Tênis branco", 199_900_000, "199.90 BRL"),
+    ]
+    assert by_merchant[bare.waba_id]["products"] == []  # no catalog: whole-shop links only
+    catalog_id = await catalog_of_biz(server, biz)
+    await change_product(server, catalog_id, "tenis-branco", status="archived")
+    programs = await server.http.get("/client/v1/affiliates/programs", headers=affiliate.headers)
+    [shown] = [p for p in programs.json()["data"] if p["merchant"]["id"] == biz.waba_id]
+    assert [p["retailer_id"] for p in shown["products"]] == ["camiseta-azul"]
+
+
+async def catalog_of_biz(server: LiveServer, biz: Any) -> str:
+    found = await server.container.catalogs.catalog_of_waba(int(biz.waba_id))
+    assert found is not None
+    return str(found.id)
+
+
+async def test_a_link_for_a_product_the_catalog_does_not_have_is_refused_for_people_and_businesses(
+    server: LiveServer,
+) -> None:
+    biz = await merchant(server)
+    bare = await merchant(server, "Sem Catalogo", products=False)
+    affiliate = await server.user("Aff")
+    partner = await create_business(server, "Parceira")
+    catalog_id = await catalog_of_biz(server, biz)
+    await change_product(server, catalog_id, "tenis-branco", status="archived")
+    for shop, product in ((biz, "camiseta-vermelha"), (biz, "tenis-branco"), (bare, "camiseta-azul")):
+        refused = await server.http.post(
+            "/client/v1/affiliates/links",
+            headers=affiliate.headers,
+            json={"merchant_id": shop.waba_id, "product_retailer_id": product},
+        )
+        assert refused.status_code == 400, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "unknown_product" and f"no product with retailer id '{product}'" in error["message"]
+        graph = await server.http.post(
+            f"{V}/{partner.waba_id}/affiliate_links",
+            headers=partner.headers,
+            json={"merchant_id": shop.waba_id, "product_retailer_id": product},
+        )
+        assert graph.status_code == 400 and graph.json()["error"]["code"] == 100, graph.text
+        assert f"no product with retailer id '{product}'" in graph.json()["error"]["error_data"]["details"]
+    assert (await my_links(server, affiliate))["data"] == []
+    made = await server.http.post(
+        f"{V}/{partner.waba_id}/affiliate_links",
+        headers=partner.headers,
+        json={"merchant_id": biz.waba_id, "product_retailer_id": "camiseta-azul"},
+    )
+    assert made.status_code == 200 and made.json()["product_retailer_id"] == "camiseta-azul", made.text
 
 
 async def test_the_merchant_and_its_own_numbers_cannot_join_its_program(server: LiveServer) -> None:

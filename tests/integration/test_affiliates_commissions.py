@@ -160,6 +160,67 @@ async def test_a_partly_refunded_commission_pays_what_is_left_after_the_hold(ser
     assert await ledger_ok(server)
 
 
+async def test_a_lost_chargeback_claws_the_held_commission_back_like_a_refund(server: LiveServer) -> None:
+    biz = await merchant(server)
+    affiliate, buyer = await server.user("Aff"), await server.user("Buyer")
+    await click(server, (await link_of(server, affiliate, biz))["code"], buyer)
+    await buy(server, biz, buyer, "CB-1")
+    payable = merchant_payable_key(int(biz.waba_id), "BRL")
+    server.clock.advance(hours=DAY_H)
+    disputes = server.container.disputes
+    dispute = await disputes.open("CB-1", 55_000_000, reason="fraudulent")  # half of the 110.00 order
+    after_open = await balance(server, payable)
+    [open_] = await commissions(server, biz)
+    assert (open_["status"], open_["clawed_back"]) == ("pending", "0.00")  # an open dispute changes nothing yet
+    await disputes.resolve(dispute.id, "lost")
+    [half] = await commissions(server, biz)
+    assert (half["status"], half["clawed_back"]) == ("partially_clawed_back", "2.75")
+    assert await balance(server, payable) - after_open == 2_750_000  # the merchant gets its share back
+    assert await balance(server, CLEARING) == COMMISSION - 2_750_000
+    await disputes.resolve(dispute.id, "lost")  # the same decision again moves nothing
+    assert await balance(server, CLEARING) == COMMISSION - 2_750_000
+    assert await ledger_ok(server)
+    server.clock.advance(hours=14 * DAY_H)
+    assert await server.container.affiliate_commissions.release_due() == 1
+    assert await balance(server, person_wallet_key(int(affiliate.user_id), "BRL")) == 2_750_000
+    mine = await my_links(server, affiliate)
+    assert mine["totals"]["commissions"]["BRL"] == {"pending": "0.00", "paid": "2.75", "clawed_back": "2.75"}
+    assert await ledger_ok(server)
+
+
+async def test_a_whole_lost_chargeback_takes_all_a_won_one_nothing_and_a_paid_commission_stays_paid(
+    server: LiveServer,
+) -> None:
+    biz = await merchant(server)
+    affiliate, buyer = await server.user("Aff"), await server.user("Buyer")
+    await click(server, (await link_of(server, affiliate, biz))["code"], buyer)
+    disputes = server.container.disputes
+    await buy(server, biz, buyer, "CB-ALL")
+    await disputes.resolve((await disputes.open("CB-ALL", 110_000_000)).id, "lost")
+    server.clock.advance(hours=1)
+    await buy(server, biz, buyer, "CB-WON")
+    await disputes.resolve((await disputes.open("CB-WON", 110_000_000)).id, "won")
+    by_order = {c["order_id"]: c for c in await commissions(server, biz)}
+    assert sorted((c["status"], c["clawed_back"]) for c in by_order.values()) == [
+        ("clawed_back", "5.50"),
+        ("pending", "0.00"),
+    ]
+    assert await balance(server, CLEARING) == COMMISSION  # only the won order's commission is held
+    server.clock.advance(hours=15 * DAY_H)
+    assert await server.container.affiliate_commissions.release_due() == 1
+    wallet = person_wallet_key(int(affiliate.user_id), "BRL")
+    assert await balance(server, wallet) == COMMISSION
+    # After release the commission is the affiliate's: a chargeback lost later is the merchant's loss.
+    await click(server, (await link_of(server, affiliate, biz))["code"], buyer)
+    await buy(server, biz, buyer, "CB-LATE")
+    server.clock.advance(hours=15 * DAY_H)
+    assert await server.container.affiliate_commissions.release_due() == 1
+    await disputes.resolve((await disputes.open("CB-LATE", 110_000_000)).id, "lost")
+    assert await balance(server, wallet) == 2 * COMMISSION and await balance(server, CLEARING) == 0
+    assert sorted(c["status"] for c in await commissions(server, biz)) == ["clawed_back", "paid", "paid"]
+    assert await ledger_ok(server)
+
+
 async def test_a_purchase_by_the_affiliate_through_their_own_link_earns_nothing(server: LiveServer) -> None:
     biz = await merchant(server)
     affiliate = await server.user("Aff")

@@ -1,4 +1,4 @@
-"""Commissions: attribution on capture, claw-back on refund, release after the refund window, all on the ledger.
+"""Commissions: attribution on capture, claw-back on refund or lost chargeback, release after the refund window.
 
 Attribution (in the capture's unit): the buyer's latest click on a link of this merchant's active program within
 the program's window, whose link is live and (for a product link) whose product is a line of the order. No
@@ -6,7 +6,9 @@ commission when the buyer is the affiliate (or one of the affiliate business's n
 loop: the affiliate person earned nothing on a purchase by the buyer within the window (A earned on B's purchase,
 then A's purchase through B's link earns B nothing). The commission leaves the merchant's payable for affiliate
 clearing; a refund before release brings `amount × refunded / total` back to the payable; the sweep pays the rest
-to the affiliate at `release_at`. A refund after release leaves the commission paid: the merchant bears it.
+to the affiliate at `release_at`. A refund after release leaves the commission paid: the merchant bears it. A
+card-network dispute the merchant loses before release counts as a refund of the disputed amount (a won one, or one
+still open, changes nothing).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from parley.kit.errors import ConflictError
 from parley.kit.ids import IdGenerator
 from parley.kit.periodic import PeriodicTask
 from parley.ledger import CREDIT, AccountRow, Ledger
-from parley.payments import OrderRow, RefundRow
+from parley.payments import DisputeRow, OrderRow, RefundRow
 from parley.payments.books import (
     open_merchant_payable_in,
     open_person_wallet_in,
@@ -45,7 +47,7 @@ def retailer_ids(order: OrderRow) -> set[str]:
 
 
 class AffiliateCommissions:
-    """A merchant-payments capture and refund observer, and the sweep that pays commissions out."""
+    """A merchant-payments capture, refund and lost-dispute observer, and the sweep that pays commissions out."""
 
     def __init__(
         self,
@@ -138,19 +140,38 @@ class AffiliateCommissions:
     # --- refund ---------------------------------------------------------------------------------------------
 
     def on_order_refunded(self, conn: Connection, order: OrderRow, refund: RefundRow, now: int) -> None:
+        self._claw_back_share_in(conn, order, order.refunded, f"clawback:{refund.id}", {"refund_id": refund.id}, now)
+
+    def on_order_dispute_lost(self, conn: Connection, order: OrderRow, dispute: DisputeRow, now: int) -> None:
+        """A chargeback the merchant lost takes back the commission as a refund of the disputed amount would."""
+        taken = min(order.total, order.refunded + dispute.amount)
+        self._claw_back_share_in(conn, order, taken, f"dispute:{dispute.id}", {"dispute_id": dispute.id}, now)
+
+    def _claw_back_share_in(
+        self, conn: Connection, order: OrderRow, taken: int, step: str, refs: dict[str, object], now: int
+    ) -> None:
+        """Claw back `amount × taken / total` of the order's commission still held (`taken`: what the buyer got
+        back in all, this step included); `step` names the transfer."""
         for _ in range(3):  # the release sweep may pay the commission meanwhile (PostgreSQL): read it again
             commission = repo.commission_of_order(conn, order.id)
             if commission is None or commission.status not in OPEN_STATES:
                 return  # no commission, or already paid out (the merchant bears it) or wholly clawed back
-            if self._claw_back_in(conn, commission, order, refund, now):
+            if self._claw_back_in(conn, commission, order.total, taken, step, refs, now):
                 return
-        raise ConflictError("the order's affiliate commission kept changing; send the refund again")
+        raise ConflictError("the order's affiliate commission kept changing; send the request again")
 
     def _claw_back_in(
-        self, conn: Connection, commission: CommissionRow, order: OrderRow, refund: RefundRow, now: int
+        self,
+        conn: Connection,
+        commission: CommissionRow,
+        total: int,
+        taken: int,
+        step: str,
+        refs: dict[str, object],
+        now: int,
     ) -> bool:
-        """Claw back the refunded share; False when another unit changed the commission first."""
-        due = clawback_due(commission.amount, commission.clawed_back, order.refunded, order.total, commission.currency)
+        """Claw back the share taken; False when another unit changed the commission first."""
+        due = clawback_due(commission.amount, commission.clawed_back, taken, total, commission.currency)
         if due == 0:
             return True
         clawed = commission.clawed_back + due
@@ -166,12 +187,12 @@ class AffiliateCommissions:
             return False
         self._journal.transfer(
             conn,
-            commission_key(commission.id, f"clawback:{refund.id}"),
+            commission_key(commission.id, step),
             debit=self._clearing(conn, commission.currency),
             credit=self._payable(conn, commission.waba_id, commission.currency),
             amount=due,
             code="affiliate.clawback",
-            refs={**self._refs(commission), "refund_id": refund.id},
+            refs={**self._refs(commission), **refs},
             known_new=True,
         )
         return True

@@ -21,6 +21,7 @@ from parley.affiliates import repository as repo
 from parley.affiliates.repository import ClickRow, LinkRow, LinkStats, ProgramRow
 from parley.affiliates.schemas import ProgramInput, parse_product, parse_program
 from parley.business import BusinessNumbers
+from parley.commerce import Catalogs, ProductRow
 from parley.config import LinkSettings
 from parley.kit.clock import Clock
 from parley.kit.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError
@@ -34,6 +35,7 @@ DAY_MS = 86_400_000
 CLAIM_TTL_MS = DAY_MS  # a click is bound to the signed-in person right after the landing page, or never
 _CODE_BYTES = 12  # secrets.token_urlsafe(12): 16 characters, 96 random bits
 _SIGNATURE = 24  # hex characters of a claim token's HMAC kept (96 bits)
+MAX_PICKABLE_PRODUCTS = 200  # per program in the affiliate's product picker (the catalog's oldest active ones)
 INVALID_LINK = "This link is not valid: it may have been mistyped or withdrawn by the person who shared it."
 
 
@@ -47,6 +49,10 @@ class SelfReferralError(ForbiddenError):
 
 class NoProgramError(NotFoundError):
     code = "no_affiliate_program"
+
+
+class UnknownProductError(InvalidInputError):
+    code = "unknown_product"
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,18 @@ def merchant_totals_view(totals: dict[str, dict[str, int]]) -> dict[str, dict[st
     return out
 
 
+def product_choice(product: ProductRow, now_ms: int) -> dict[str, Any]:
+    """A catalog product as the affiliate's picker shows it: its name and what one costs now."""
+    price = product.unit_price(now_ms)
+    return {
+        "retailer_id": product.retailer_id,
+        "title": product.title,
+        "currency": product.currency,
+        "price": price,
+        "price_text": f"{format_amount(price, minor_units(product.currency))} {product.currency}",
+    }
+
+
 def program_view(program: ProgramRow) -> dict[str, Any]:
     return {
         "id": str(program.id),
@@ -127,12 +145,13 @@ class AffiliatePrograms:
         clock: Clock,
         ids: IdGenerator,
         numbers: BusinessNumbers,
+        catalogs: Catalogs,
         rate_limiter: RateLimiter,
         link_settings: LinkSettings,
         secret: bytes,
         public_url: str,
     ) -> None:
-        self._db, self._clock, self._ids, self._numbers = db, clock, ids, numbers
+        self._db, self._clock, self._ids, self._numbers, self._catalogs = db, clock, ids, numbers, catalogs
         self._limiter, self._links = rate_limiter, link_settings
         self._secret, self._public_url = secret, public_url.rstrip("/")
 
@@ -179,13 +198,22 @@ class AffiliatePrograms:
         return program_view(found)
 
     async def open_programs(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Active programs an affiliate can join: the merchant's name, the rate and the windows."""
+        """Active programs an affiliate can join: the merchant's name, the rate and the windows, and the catalog's
+        products a link can name (besides the whole shop)."""
         programs = await self._db.read(lambda conn: repo.active_programs(conn, limit))
+        now = self._clock.now_ms()
         out = []
         for p in programs:
             merchant = await self.merchant(p.waba_id)
             if merchant is not None:
-                out.append({**program_view(p), "merchant": {"id": str(p.waba_id), "name": merchant.name}})
+                products = await self._catalogs.active_products_of_waba(p.waba_id, MAX_PICKABLE_PRODUCTS)
+                out.append(
+                    {
+                        **program_view(p),
+                        "merchant": {"id": str(p.waba_id), "name": merchant.name},
+                        "products": [product_choice(product, now) for product in products],
+                    }
+                )
         return out
 
     async def merchant_overview(self, waba_id: int) -> dict[str, Any]:
@@ -234,6 +262,11 @@ class AffiliatePrograms:
             if program is None or not program.active:
                 raise NoProgramError("this business runs no active affiliate program")
             self._refuse_own_program_in(conn, kind, affiliate_id, program.waba_id)
+            if retailer_id is not None and self._catalogs.active_product_in(conn, program.waba_id, retailer_id) is None:
+                raise UnknownProductError(
+                    f"this shop's catalog has no product with retailer id {retailer_id[:100]!r}: "
+                    "pick one of its products, or none for the whole shop"
+                )
             existing = repo.link_of_owner(conn, kind, affiliate_id, program.id, retailer_id)
             if existing is not None:
                 if existing.revoked_at is None:

@@ -172,6 +172,25 @@ class Catalogs:
     async def catalog_of_waba(self, waba_id: int) -> repo.CatalogRow | None:
         return await self._db.read(lambda c: repo.catalog_of_waba(c, waba_id))
 
+    async def active_products_of_waba(self, waba_id: int, limit: int) -> list[repo.ProductRow]:
+        """The first `limit` active products of the business's catalog (none without one), oldest first: what an
+        affiliate can pick a link for."""
+
+        def read(conn: Connection) -> list[repo.ProductRow]:
+            catalog = repo.catalog_of_waba(conn, waba_id)
+            return [] if catalog is None else repo.active_products_page(conn, catalog.id, after_id=None, limit=limit)
+
+        return await self._db.read(read)
+
+    @staticmethod
+    def active_product_in(conn: Connection, waba_id: int, retailer_id: str) -> repo.ProductRow | None:
+        """The business's active catalog product with this retailer id, read in the caller's unit."""
+        catalog = repo.catalog_of_waba(conn, waba_id)
+        if catalog is None:
+            return None
+        found = repo.products_by_retailer_ids(conn, catalog.id, [retailer_id]).get(retailer_id)
+        return found if found is not None and found.status == repo.ACTIVE else None
+
     async def create_catalog(self, scope: GraphScope, raw_waba_id: str, params: Mapping[str, Any]) -> dict[str, str]:
         """`POST /{waba_id}/product_catalogs`: the business account's one catalog (a retry answers the same one)."""
         waba_id = self._own_waba(scope, raw_waba_id)

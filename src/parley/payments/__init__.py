@@ -9,7 +9,7 @@ with a sandbox), card-network disputes (`Disputes`), the provider-to-ledger reco
 and merchants' monthly statements (`merchant_statement`); see docs/payouts.md.
 """
 
-from parley.payments.disputes import DisputeNotFoundError, DisputeRow, Disputes
+from parley.payments.disputes import DisputeNotFoundError, DisputeObserver, DisputeRow, Disputes
 from parley.payments.fees import FeeSchedule
 from parley.payments.limits import MarketLimits, PaymentCapError
 from parley.payments.merchant import MerchantPayments
@@ -62,6 +62,7 @@ __all__ = [
     "CardDeclinedError",
     "CardDetails",
     "DisputeNotFoundError",
+    "DisputeObserver",
     "DisputeRow",
     "Disputes",
     "FeeSchedule",

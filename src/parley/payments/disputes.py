@@ -11,12 +11,14 @@ The rules (Stripe's, and what Brazil's acquirers do):
 - One dispute per captured payment, `open` -> `won` or `lost`, each exactly once. Won reverses the claw-back
   (the merchant gets the amount back); lost changes no money (it was already taken).
 - Only card captures (debited from a provider clearing account) can be disputed; wallet payments cannot.
+- Observers (`DisputeObserver`) hear of a lost dispute on a merchant order in the decision's unit: affiliate
+  commissions still held are clawed back as a refund of the disputed amount would.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,6 +29,8 @@ from parley.kit.errors import ConflictError, InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator, first_id_at
 from parley.kit.ids import parse_id as parse_numeric_id
 from parley.payments.books import open_merchant_payable_in
+from parley.payments.merchant_repository import OrderRow
+from parley.payments.merchant_repository import order as order_in
 from parley.payments.models import payments
 from parley.payments.payout_models import payment_disputes
 from parley.platform.db import Database
@@ -117,11 +121,21 @@ def find_capture_in(conn: Connection, journal: ledger.Ledger, payment: str) -> l
     return next(iter(matches.values()))
 
 
+class DisputeObserver(Protocol):
+    def on_order_dispute_lost(self, conn: Connection, order: OrderRow, dispute: DisputeRow, now: int) -> None:
+        """The card network kept `dispute.amount` of `order`'s payment (in the decision's unit)."""
+
+
 class Disputes:
     """Opens and resolves chargebacks (the operator's, from the card network's notice)."""
 
     def __init__(self, db: Database, clock: Clock, ids: IdGenerator, journal: ledger.Ledger) -> None:
         self._db, self._clock, self._ids, self._journal = db, clock, ids, journal
+        self._observers: list[DisputeObserver] = []
+
+    def add_observer(self, observer: DisputeObserver) -> None:
+        """Told of every lost dispute on a merchant order, inside the decision's unit."""
+        self._observers.append(observer)
 
     async def list(self, waba_id: int | None = None, limit: int = 50) -> list[DisputeRow]:
         return await self._db.read(lambda conn: disputes_of_in(conn, waba_id, limit))
@@ -249,6 +263,20 @@ class Disputes:
                 conn.execute(update(payment_disputes).where(d.id == dispute_id).values(reversal_id=returned.id))
             done = _dispute_in(conn, dispute_id)
             assert done is not None
+            if outcome == LOST:
+                self._tell_lost_in(conn, done)
             return done
 
         return await self._db.write("payments.dispute_resolve", unit)
+
+    def _tell_lost_in(self, conn: Connection, dispute: DisputeRow) -> None:
+        if not self._observers:
+            return
+        capture = self._journal.transfer_by_id(conn, dispute.capture_transfer_id)
+        order_id = None if capture is None else capture.references.get("order_id")
+        order = order_in(conn, order_id) if isinstance(order_id, int) else None
+        if order is None:
+            return  # a wallet top-up or another card payment: no merchant order to tell of
+        now = self._clock.now_ms()
+        for observer in self._observers:
+            observer.on_order_dispute_lost(conn, order, dispute, now)

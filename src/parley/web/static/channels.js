@@ -3,6 +3,7 @@
 // Every name and text from the server goes into the DOM with textContent: a channel named <script> stays text.
 
 import { api, ApiError, newClientId, session, streamUrl, uploadMedia } from "./api.js";
+import { signInAndReturn } from "./return-to.js";
 import { mountSubscription } from "./subscription-offer.js";
 
 const $ = (id) => document.getElementById(id);
@@ -572,7 +573,7 @@ function back() {
 
 async function main() {
   if (!session.token) {
-    location.replace("/");
+    signInAndReturn();
     return;
   }
   $("create-form").addEventListener("submit", createChannel);

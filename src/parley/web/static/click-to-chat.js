@@ -50,11 +50,11 @@ export function rememberForSignIn(hash) {
   if (link) sessionStorage.setItem(PENDING_KEY, linkTarget(link));
 }
 
-/** Where to go once signed in: the remembered link's chat, else the app. */
-export function afterSignIn() {
+/** Where to go once signed in: the remembered link's chat, else `fallback` (a checked same-origin path). */
+export function afterSignIn(fallback = "/app") {
   const stored = sessionStorage.getItem(PENDING_KEY) || "";
-  const hash = stored.startsWith("/app#") ? stored.slice(4) : "";
-  return linkTarget(parseChatLink(hash));
+  const link = parseChatLink(stored.startsWith("/app#") ? stored.slice(4) : "");
+  return link ? linkTarget(link) : fallback;
 }
 
 /**

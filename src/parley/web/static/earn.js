@@ -3,6 +3,7 @@
 // built with textContent only (shop names and terms are other people's text).
 
 import { api, ApiError, session } from "./api.js";
+import { signInAndReturn } from "./return-to.js";
 
 const $ = (id) => document.getElementById(id);
 const LABELS = { pending: "Pending", paid: "Paid", clawed_back: "Clawed back" };
@@ -58,8 +59,18 @@ async function copyLink(url, button) {
   }
 }
 
-function renderLink(link) {
-  const what = link.product_retailer_id ? `Product ${link.product_retailer_id}` : "Whole shop";
+/** "merchant id:retailer id" -> the product's name, from the programs' catalogs. */
+function productNames(programs) {
+  const names = new Map();
+  for (const program of programs) {
+    for (const product of program.products) names.set(`${program.merchant.id}:${product.retailer_id}`, product.title);
+  }
+  return names;
+}
+
+function renderLink(link, names) {
+  const product = link.product_retailer_id;
+  const what = product ? names.get(`${link.merchant.id}:${product}`) || `Product ${product}` : "Whole shop";
   const figures = el("dl", { class: "earn-totals compact" },
     el("div", { class: "earn-figure" }, el("dt", { text: "Clicks" }), el("dd", { text: String(link.clicks) })),
     el("div", { class: "earn-figure" }, el("dt", { text: "Purchases" }), el("dd", { text: String(link.purchases) })));
@@ -87,19 +98,21 @@ function renderLink(link) {
 }
 
 function renderProgram(program) {
-  const input = el("input", { type: "text", maxlength: "100", placeholder: "Leave empty for the whole shop", id: `product-${program.id}` });
-  const label = el("label", { for: `product-${program.id}`, text: "Product (retailer id, optional)" });
+  // The shop's catalog products (name and price) a link can name; "Whole shop" unless the person picks one.
+  const picker = el("select", { id: `product-${program.id}` }, el("option", { value: "", text: "Whole shop" }),
+    ...program.products.map((p) => el("option", { value: p.retailer_id, text: `${p.title} · ${p.price_text}` })));
+  const label = el("label", { for: `product-${program.id}`, text: "Link to" });
   const get = el("button", { type: "button", class: "button primary small", text: "Get my link", "aria-label": `Get my link for ${program.merchant.name}` });
   get.addEventListener("click", () => act(async () => {
     const body = { merchant_id: program.merchant.id };
-    if (input.value.trim()) body.product_retailer_id = input.value.trim();
+    if (picker.value) body.product_retailer_id = picker.value;
     await api("POST", "/affiliates/links", body);
   }));
   const facts = `${program.rate_percent} % commission · purchases within ${program.window_days} days of a click · paid after ${program.hold_days} days`;
   return el("li", { class: "earn-item", "data-program": program.merchant.id },
     el("h3", { text: program.merchant.name }), el("p", { class: "hint", text: facts }),
     program.terms ? el("p", { class: "earn-terms", text: program.terms }) : null,
-    el("div", { class: "earn-field" }, label, input), el("div", { class: "earn-actions" }, get));
+    el("div", { class: "earn-field" }, label, picker), el("div", { class: "earn-actions" }, get));
 }
 
 async function act(fn) {
@@ -115,7 +128,8 @@ async function act(fn) {
 async function load() {
   const [programs, links] = await Promise.all([api("GET", "/affiliates/programs"), api("GET", "/affiliates/links")]);
   renderTotals(links.totals);
-  $("earn-links").replaceChildren(...links.data.map(renderLink));
+  const names = productNames(programs.data);
+  $("earn-links").replaceChildren(...links.data.map((link) => renderLink(link, names)));
   $("links-none").hidden = links.data.length > 0;
   $("earn-programs").replaceChildren(...programs.data.map(renderProgram));
   $("programs-none").hidden = programs.data.length > 0;
@@ -123,7 +137,7 @@ async function load() {
 
 async function boot() {
   if (!session.token) {
-    location.replace("/");
+    signInAndReturn();
     return;
   }
   try {

@@ -1,7 +1,9 @@
-// The sign-in page: phone -> one-time code -> device token in localStorage -> /app.
+// The sign-in page: phone -> one-time code -> device token in localStorage -> /app (or the page that sent the
+// person here: `?next=`, same-origin paths only, see return-to.js).
 
 import { api, ApiError, session } from "./api.js";
 import { afterSignIn } from "./click-to-chat.js";
+import { requestedReturn } from "./return-to.js";
 
 const $ = (id) => document.getElementById(id);
 const DEV_POLL_MS = 2000;
@@ -100,11 +102,16 @@ async function verify(event) {
     const body = { phone: signingInPhone, code, device_name: deviceName() };
     const answer = await api("POST", "/auth/verify", body, { auth: false });
     session.save(answer.token);
-    location.replace(afterSignIn());
+    location.replace(destination());
   } catch (error) {
     showError(error.message);
     setBusy(button, false);
   }
+}
+
+/** Where a signed-in person goes: a shared chat link kept for after the sign-in, else the page that asked. */
+function destination() {
+  return afterSignIn(requestedReturn() || "/app");
 }
 
 /** Polls GET /dev/codes; a 404 means dev codes are off, so the panel stays hidden for good. */
@@ -188,7 +195,7 @@ async function redirectIfSignedIn() {
   if (!session.token) return;
   try {
     await api("GET", "/me");
-    location.replace(afterSignIn());
+    location.replace(destination());
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) session.clear();
   }

@@ -1,11 +1,12 @@
 // The /subscriptions page: the person's subscriptions with their state and Cancel / Resume (subscription-offer.js).
 
 import { session } from "./api.js";
+import { signInAndReturn } from "./return-to.js";
 import { mountSubscriptionList } from "./subscription-offer.js";
 
 const list = document.getElementById("subscription-list");
 if (!session.token) {
-  location.replace("/");
+  signInAndReturn();
 } else {
   mountSubscriptionList(list)
     .catch((error) => {
