@@ -289,3 +289,19 @@ async def test_racing_retries_of_one_subscribe_charge_once(server: LiveServer) -
     assert len({a.json()["id"] for a in answers}) == 1
     assert await balance(server, wes) == "50.10"
     await verify_ledger(server)
+
+
+async def test_two_sweeps_racing_over_the_same_renewals_charge_each_once(server: LiveServer) -> None:
+    """Two processes' sweeps (here two passes at once on one container; on PostgreSQL truly concurrent) find the same
+    subscriptions due: each renewal is charged once, the other pass finds it already handled."""
+    people = [await subscribed(server, f"Racer {n}", "99.80") for n in range(4)]
+    first_end = max(p.sub["current_period_end"] for p in people)
+    server.clock.advance(seconds=(first_end - server.clock.now_ms()) / 1000 + 1)
+    renew = server.container.subscriptions.renew_due
+    await asyncio.gather(renew(), renew())
+    for person in people:
+        renewed = await subscription(server, person.person, person.sub["id"])
+        assert [c["status"] for c in renewed["charges"]] == ["succeeded", "succeeded"]
+        assert renewed["current_period_start"] == person.sub["current_period_end"]
+        assert await balance(server, person.person) == "0.00"
+    await verify_ledger(server)
