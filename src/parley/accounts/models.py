@@ -14,6 +14,8 @@ users = Table(
     # The per-user inbox sequence: incremented under the row lock, so it follows commit order.
     Column("inbox_seq", BigInteger, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
+    # Set when the person erased their account: phone and name are replaced by a pseudonym (money stays provable).
+    Column("erased_at", BigInteger, nullable=True),
 )
 
 devices = Table(

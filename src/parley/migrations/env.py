@@ -16,6 +16,7 @@ import parley.business.models
 import parley.channels.models
 import parley.commerce.cart_models
 import parley.commerce.models
+import parley.e2ee.models
 import parley.inbox.models
 import parley.ledger.models
 import parley.media.models
@@ -25,6 +26,7 @@ import parley.payments.models
 import parley.payments.payout_models
 import parley.payments.wallet_models
 import parley.privacy.models
+import parley.signals.models
 import parley.subscriptions.models
 import parley.templates.models
 import parley.webhooks.models  # noqa: F401  (registers every table on the metadata)

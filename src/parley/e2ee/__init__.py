@@ -1,0 +1,1 @@
+"""End-to-end encryption: the key directory and the to-device relay of ciphertext between devices."""

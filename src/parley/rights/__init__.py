@@ -1,0 +1,1 @@
+"""People's rights over their data: export everything held about them, and erase their account."""

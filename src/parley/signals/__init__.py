@@ -1,0 +1,1 @@
+"""Metadata signals and consent."""
