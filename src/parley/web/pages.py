@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from parley.web.affiliate_pages import build_affiliate_router  # affiliates
 from parley.web.console_pages import build_console_router
+from parley.web.e2ee_pages import build_e2ee_router  # e2ee
 from parley.web.inbox_pages import build_inbox_router
 from parley.web.inbox_reports import build_reports_router
 
@@ -25,7 +26,7 @@ _TEMPLATES = Jinja2Templates(directory=WEB_DIR / "templates")
 _CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",  # e2ee: the crypto library is WebAssembly
         "style-src 'self'",
         "img-src 'self' blob: data:",
         "media-src 'self' blob:",
@@ -90,4 +91,5 @@ def build_web_router() -> APIRouter:
     router.include_router(build_reports_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     router.include_router(build_console_router(_TEMPLATES, asset_version, _PAGE_HEADERS))
     router.include_router(build_affiliate_router(_TEMPLATES, asset_version, _PAGE_HEADERS))  # affiliates
+    router.include_router(build_e2ee_router())  # e2ee
     return router
