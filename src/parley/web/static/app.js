@@ -15,6 +15,7 @@ import { cartHeader, initCart } from "./cart.js";
 import { initWallet } from "./wallet.js";
 import { initGroupJoin } from "./group-join.js"; // subscriptions: invite links, paid groups
 import { claimPendingClick } from "./affiliate-claim.js"; // affiliates
+import * as secure from "./secure-chats.js"; // e2ee: person chats are end-to-end encrypted
 
 const $ = (id) => document.getElementById(id);
 
@@ -106,7 +107,9 @@ function showError(id, message) {
 
 function loadMedia(mediaId) {
   if (!state.mediaUrls.has(mediaId)) {
-    const url = fetchMediaBlob(mediaId).then((blob) => URL.createObjectURL(blob));
+    const blob = secure.loadEncryptedMedia(mediaId, fetchMediaBlob) // e2ee
+      .then((decrypted) => decrypted || fetchMediaBlob(mediaId)); // e2ee
+    const url = blob.then((b) => URL.createObjectURL(b));
     url.catch(() => state.mediaUrls.delete(mediaId)); // let a later render try again
     state.mediaUrls.set(mediaId, url);
   }
@@ -118,8 +121,16 @@ function loadMedia(mediaId) {
 async function loadChats() {
   const answer = await call("GET", "/chats");
   state.chats = new Map(answer.chats.map((chat) => [chat.id, chat]));
+  await revealPreviews(); // e2ee
   adoptDraftChat();
   renderChatList();
+}
+
+// e2ee: the list's previews of encrypted messages are decrypted here, on the client.
+async function revealPreviews() {
+  await Promise.all([...state.chats.values()].map(async (chat) => {
+    if (chat.last_message) chat.last_message = await secure.reveal(chat.last_message);
+  }));
 }
 
 // Events about chats this page hasn't heard of (a new chat, a new group) reload the list once.
@@ -245,6 +256,7 @@ function renderChatHeader() {
   ui.paintAvatar($("chat-avatar"), open.title, open.type === "group");
   paintPhoto($("chat-avatar"), open.peer?.photo_id, loadMedia);
   $("chat-info").hidden = open.type !== "group";
+  secure.headerNote(open); // e2ee: "end-to-end encrypted", or a business's note; the contact info button
   cartHeader(); // a chat with a business: its info (catalog) and cart buttons
   wallet.update();
   presence.watch(open);
@@ -269,8 +281,10 @@ async function loadMessages(older) {
   if (older) query.set("before", state.next);
   try {
     const answer = await call("GET", `/chats/${open.id}/messages?${query}`);
+    const shown = await Promise.all(answer.messages.map(secure.reveal)); // e2ee
     if (state.open !== open) return; // the user moved on meanwhile
-    answer.messages.forEach(mergeMessage);
+    shown.forEach(mergeMessage);
+    secure.scheduleRetry(); // e2ee: a room key may still be on its way
     if (older || state.next === null) state.next = answer.next;
     renderMessages(older ? "preserve" : "bottom");
     if (!older) markOpenChatRead();
@@ -325,6 +339,8 @@ function renderMessages(anchor) {
     previousSender = message.sender_id;
   }
   if (nodes.length === 0) nodes.push(ui.el("li", { class: "no-messages", text: "No messages here yet. Say hello!" }));
+  const notice = state.open.id ? secure.securityNotice(state.open.id) : null; // e2ee
+  if (notice) nodes.push(ui.el("li", { class: "security-notice", text: notice })); // e2ee
   $("message-list").replaceChildren(...nodes);
   $("load-older").hidden = !state.next;
   if (anchor === "bottom" || (anchor === "auto" && fromBottom < 120)) box.scrollTop = box.scrollHeight;
@@ -378,9 +394,16 @@ async function submitComposer(event) {
   if (await composer.finishEdit(body)) return;
   input.value = "";
   const context = composer.takeReplyContext();
+  const open = state.open;
+  const shape = { type: "text", text: { body }, media: null, context };
+  if (secure.encrypts(open)) { // e2ee: the text leaves this browser only as ciphertext
+    const encrypt = async () => ({ ...sendTarget(open), ...(await secure.textRequest(open, body)), ...(context ? { context } : {}) });
+    await deliver({ client_id: newClientId() }, shape, open, encrypt);
+    return;
+  }
   const request = { ...sendTarget(state.open), ...referralFields(state.open), type: "text", text: { body }, client_id: newClientId() };
   if (context) request.context = context;
-  await deliver(request, { type: "text", text: { body }, media: null, context });
+  await deliver(request, shape);
 }
 
 async function attachFile(event) {
@@ -396,6 +419,10 @@ async function attachFile(event) {
   $("composer-input").value = "";
   const placeholder = addPending(open, { type: "document", text: null, media: null, uploading: file.name });
   try {
+    if (secure.encrypts(open)) { // e2ee: the file is encrypted before upload, its key travels in the message
+      await sendEncryptedFile(open, file, caption, placeholder);
+      return;
+    }
     const media = await uploadMedia(file);
     const type = mediaType(media.mime_type || file.type);
     state.pending.delete(placeholder.client_id);
@@ -410,6 +437,17 @@ async function attachFile(event) {
     renderMessages("auto");
     showError("chat-error", error.message);
   }
+}
+
+// e2ee: a picture or file in a person chat; this page shows its own copy, the others decrypt theirs.
+async function sendEncryptedFile(open, file, caption, placeholder) {
+  const { media, content } = await secure.uploadEncrypted(file, caption, uploadMedia);
+  state.pending.delete(placeholder.client_id);
+  state.mediaUrls.set(media.id, Promise.resolve(URL.createObjectURL(file)));
+  const type = content.msgtype === "m.image" ? "image" : "document";
+  const shape = { type, text: null, media: { id: media.id, mime_type: file.type, size: file.size, filename: file.name, caption: caption || null } };
+  const encrypt = async () => ({ ...sendTarget(open), type: "encrypted", encrypted: await secure.encryptFor(open, content) });
+  await deliver({ client_id: newClientId() }, shape, open, encrypt);
 }
 
 /** A tap on a business message's reply button, list row or quick reply: sent as a `reply` quoting it. */
@@ -477,10 +515,12 @@ function addPending(open, shape, clientId = newClientId()) {
   return message;
 }
 
-async function deliver(request, shape, open = state.open) {
+// `encrypt` (person chats) builds the request from ciphertext once; a retry sends that same request.
+async function deliver(request, shape, open = state.open, encrypt = null) {
   const pending = state.pending.get(request.client_id) || addPending(open, shape, request.client_id);
-  pending.request = request;
   try {
+    if (encrypt) request = { ...(await encrypt()), client_id: request.client_id }; // e2ee
+    pending.request = request;
     const answer = await call("POST", "/messages", request);
     delivered(pending, answer);
   } catch (error) {
@@ -677,6 +717,7 @@ function onStreamEvent(event) {
   else if (event.type === "receipt") onReceipt(event);
   else if (event.type === "typing") onTyping(event);
   else if (event.type === "chat") onChatChanged(event);
+  else if (event.type === "to_device" || event.type === "device_list") secure.onStreamEvent(event); // e2ee
   else if (event.type === "error") console.warn("stream:", event.error);
 }
 
@@ -687,7 +728,17 @@ function onChatChanged({ chat_id: chatId }) {
   if (chatId && state.open?.id === chatId && state.open.type === "group") loadGroup(chatId);
 }
 
-function onMessageEvent({ event: kind, message: sent }) {
+// e2ee: message events are decrypted in the order they came, before anything is drawn.
+let revealing = Promise.resolve();
+function onMessageEvent(event) {
+  revealing = revealing.then(async () => {
+    const shown = await secure.reveal(event.message);
+    showMessageEvent(event.event, shown);
+    if (shown.waiting) secure.scheduleRetry();
+  }).catch((error) => console.warn("message event:", error));
+}
+
+function showMessageEvent(kind, sent) {
   const message = keepReactionsOnEdit(kind, sent);
   if (kind === "new" && !isMine(message)) stopTyping(message.chat_id);
   patchChatList(kind, message);
@@ -841,6 +892,29 @@ async function resync() {
   }
 }
 
+// ---- e2ee: room keys that arrive late -----------------------------------------------------------
+
+async function fetchGroup(groupId) {
+  const group = await call("GET", `/groups/${groupId}`);
+  state.groups.set(groupId, group);
+  return group;
+}
+
+/** Room keys arrived: messages on screen (and previews) that waited for one are decrypted again. */
+async function revealWaiting() {
+  const open = state.open;
+  const waiting = [...state.messages.values()].filter((m) => m.waiting);
+  const shown = await Promise.all(waiting.map(secure.reveal));
+  if (state.open === open) {
+    shown.filter((m) => !m.waiting).forEach((m) => state.messages.set(m.id, { ...m, status: state.messages.get(m.id)?.status || m.status }));
+    if (shown.some((m) => !m.waiting)) renderMessages("auto");
+  }
+  const previews = [...state.chats.values()].filter((chat) => chat.last_message?.waiting);
+  await Promise.all(previews.map(async (chat) => { chat.last_message = await secure.reveal(chat.last_message); }));
+  if (previews.length) renderChatList();
+  secure.scheduleRetry();
+}
+
 // ---- start -----------------------------------------------------------------------------------
 
 function bindUi() {
@@ -872,7 +946,8 @@ function bindUi() {
 
 // The message menu, the composer's extras and search live in their own modules; these are their hooks.
 function initMessageTools() {
-  const update = (message) => {
+  const update = async (sent) => {
+    const message = await secure.reveal(sent); // e2ee: an edit answers new ciphertext
     if (state.open?.id !== message.chat_id) return;
     mergeMessage(message);
     renderMessages("auto");
@@ -880,6 +955,10 @@ function initMessageTools() {
   };
   const notify = (text) => showError("chat-status", text);
   const hooks = { call, newClientId, showError, update, notify };
+  const forward = async (message, chatId, clientId) => { // e2ee: a new encrypted send, never the server's forward
+    const request = await secure.forwardRequest(message, state.chats.get(chatId), uploadMedia, fetchMediaBlob);
+    return call("POST", "/messages", { ...request, client_id: clientId });
+  };
   initMessageMenu({
     ...hooks,
     me: () => state.me,
@@ -887,8 +966,9 @@ function initMessageTools() {
     message: (id) => state.messages.get(id) || null,
     reply: composer.startReply,
     edit: composer.startEdit,
+    forward, // e2ee
   });
-  composer.initComposer({ ...hooks, me: () => state.me });
+  composer.initComposer({ ...hooks, me: () => state.me, editBody: secure.editBody }); // e2ee: edits re-encrypt
   initSearch({
     ...hooks,
     chats: () => [...state.chats.values()],
@@ -900,6 +980,7 @@ function initMessageTools() {
       return true;
     },
     renderChatList,
+    localMatches: secure.searchDecrypted, // e2ee: person chats are searched here, decrypted
   });
   // Shopping in a chat with a business (cart.js): product bubbles, the business's catalog, the cart.
   initCart({ ...hooks, open: () => state.open, rerender: () => renderMessages("auto"), refresh: () => loadMessages(false) });
@@ -919,6 +1000,10 @@ async function boot() {
     call("POST", "/ads/viewer").catch(() => {}); // ads this browser is shown count for this person (issue 14)
     claimPendingClick(call); // affiliates: an affiliate link opened before signing in counts for this person
     renderMe();
+    await secure.initSecureChats({ // e2ee: this device's keys, before the first encrypted preview is decrypted
+      call, me: () => state.me, open: () => state.open, chats: () => [...state.chats.values()],
+      group: fetchGroup, keysArrived: revealWaiting, noticeChanged: (chatId) => { if (state.open?.id === chatId) renderMessages("auto"); },
+    });
     stream.start();
     await loadChats();
   } catch (error) {

@@ -12,7 +12,7 @@ let replyingTo = null; // the message the next send quotes
 let editing = null; //    the own message the composer is changing
 let bar = null;
 
-/** hooks: {call, me(), update(message), showError} */
+/** hooks: {call, me(), update(message), showError, editBody(message, body) -> PATCH body of an encrypted edit} */
 export function initComposer(hooks) {
   app = hooks;
   const form = $("composer");
@@ -110,7 +110,8 @@ export async function finishEdit(body) {
   $("composer-input").value = "";
   if (body === message.text?.body) return true;
   try {
-    app.update(await app.call("PATCH", `/messages/${message.id}`, { text: { body } }));
+    const patch = message.encrypted && app.editBody ? await app.editBody(message, body) : { text: { body } }; // e2ee
+    app.update(await app.call("PATCH", `/messages/${message.id}`, patch));
   } catch (error) {
     app.showError("chat-error", error.message);
   }

@@ -14,7 +14,7 @@ let app = null;
 
 /**
  * hooks: {call, newClientId, showError, me(), open(), chats(), message(id), update(message), reply(message),
- * edit(message), notify(text)}
+ * edit(message), notify(text), forward(message, chatId, clientId) for encrypted messages (e2ee)}
  */
 export function initMessageMenu(hooks) {
   app = hooks;
@@ -249,7 +249,8 @@ function forwardDialog(message) {
     const failed = [];
     for (const [chatId, clientId] of keys) {
       try {
-        await app.call("POST", `/messages/${message.id}/forward`, { chat_id: chatId, client_id: clientId });
+        if (message.encrypted && app.forward) await app.forward(message, chatId, clientId); // e2ee: the server can't
+        else await app.call("POST", `/messages/${message.id}/forward`, { chat_id: chatId, client_id: clientId });
       } catch (error) {
         failed.push(error.message);
       }

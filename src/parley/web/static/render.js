@@ -140,6 +140,7 @@ const MEDIA_LABELS = { image: "Photo", video: "Video", audio: "Audio", document:
 /** One line describing a message: its text, or what kind of media it carries. */
 export function previewText(message) {
   if (message.deleted) return "This message was deleted";
+  if (message.waiting) return "Waiting for this message"; // e2ee: its room key has not arrived
   if (message.business) return businessPreview(message.business);
   if (message.media) {
     const detail = message.media.caption || (message.type === "document" ? message.media.filename : "");
@@ -281,6 +282,9 @@ function messageBody(message, loadMedia, onReply, onJoin) {
     return [el("div", { class: "text deleted-text" }, icon("deleted"), el("em", { text: "This message was deleted" }))];
   }
   if (message.business) return businessBody(message, loadMedia, onReply, onJoin);
+  if (message.waiting) { // e2ee: encrypted, and this device has no key for it (yet)
+    return [el("div", { class: "text waiting-text" }, el("em", { text: "Waiting for this message. This may take a while." }))];
+  }
   const parts = [];
   if (message.media) parts.push(mediaBlock(message, loadMedia));
   const body = message.media ? message.media.caption : message.text?.body;

@@ -14,7 +14,8 @@ let timer = null;
 let asked = 0; // only the newest search's answer is shown
 let results = null;
 
-/** hooks: {call, chats(), openChat(id) -> Promise, message(id), loadOlder() -> Promise<bool>, renderChatList(), showError} */
+/** hooks: {call, chats(), openChat(id) -> Promise, message(id), loadOlder() -> Promise<bool>, renderChatList(), showError,
+ * localMatches(query) -> decrypted messages (e2ee)} */
 export function initSearch(hooks) {
   app = hooks;
   const input = el("input", {
@@ -66,10 +67,18 @@ async function findMessages() {
   try {
     const answer = await app.call("GET", `/search?${new URLSearchParams({ q: query, limit: "30" })}`);
     if (ask !== asked) return;
-    showResults(answer.messages);
+    showResults(withDecrypted(answer.messages));
   } catch (error) {
     if (ask === asked) app.showError("sidebar-error", error.message);
   }
+}
+
+// e2ee: the server can't read person chats, so what this page decrypted is searched here and merged in.
+function withDecrypted(found) {
+  const local = app.localMatches ? app.localMatches(query) : [];
+  const byId = new Map(found.filter((m) => !m.encrypted).map((m) => [m.id, m]));
+  for (const message of local) byId.set(message.id, message);
+  return [...byId.values()].sort((a, b) => b.timestamp - a.timestamp).slice(0, 30);
 }
 
 function showResults(messages) {
