@@ -50,6 +50,8 @@ ALLOWED_TYPES: dict[str, tuple[str, int]] = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("document", 16 * MB),
     "application/vnd.ms-powerpoint": ("document", 16 * MB),
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("document", 16 * MB),
+    # e2ee-web: an end-to-end encrypted file: ciphertext the server can't read, so it can't be sniffed either.
+    "application/octet-stream": ("document", 16 * MB),  # e2ee-web
 }
 
 # Images are sniffed: a file that says image/png must start like a PNG.

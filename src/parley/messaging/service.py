@@ -181,7 +181,7 @@ class MessagingService:
             def retry() -> SendResult | None:
                 return self.first_send_in(conn, sender_id, request.client_id, fingerprint, key_name="client_id")
 
-            if media_in is not None and (first := retry()) is not None:
+            if (media_in is not None or request.attachments) and (first := retry()) is not None:  # e2ee-web
                 # Sharing the media with the chat is a write: a retry must find its first message before it.
                 return first, _Fanout()
             # Otherwise the insert itself tells a retry (its client id is taken), one statement fewer per send; a
@@ -208,6 +208,8 @@ class MessagingService:
                     content = LocationContent(**request.location.model_dump())
                 elif request.encrypted is not None:
                     content = EncryptedContent(**request.encrypted.model_dump())
+                    for raw_id in request.attachments or ():  # e2ee-web: its encrypted files, for the members
+                        self._share_attachment_in(conn, sender_id, chat_id, raw_id, now)  # e2ee-web
                 elif media_in is None:
                     assert request.text is not None
                     content = TextContent(body=request.text.body)
@@ -477,6 +479,13 @@ class MessagingService:
         return MediaContent(
             media_id=item.id, mime_type=item.mime_type, size=item.size, filename=item.filename, caption=caption
         )
+
+    def _share_attachment_in(self, conn: Connection, sender_id: int, chat_id: int, raw_id: str, now: int) -> None:  # e2ee-web
+        """An encrypted message's file (ciphertext the sender uploaded) becomes downloadable by the chat."""  # e2ee-web
+        item = media.get_media(conn, _parse_id(raw_id, MediaNotFoundError, "media"))  # e2ee-web
+        if item is None or (item.owner_id != sender_id and chat_id not in media.chats_sharing(conn, item.id)):  # e2ee-web
+            raise MediaNotFoundError("no such media")  # e2ee-web
+        media.share_media(conn, item.id, chat_id, now)  # e2ee-web
 
     async def forward(self, user_id: int, raw_message_id: str, request: ForwardIn) -> SendResult:
         """A copy of a message you can see, sent by you into another chat of yours and marked forwarded.
