@@ -91,7 +91,14 @@ def stored_keys(conn: Connection, device_id: int, key_ids: Iterable[str]) -> dic
     return {r.key_id: r.key for r in rows}
 
 
+# e2ee-web: a device numbers its fallback keys apart from its one-time keys (both start at AAAAAAAAAAA in
+# vodozemac), so a fallback key is stored under its id plus this suffix and handed out under its own id.
+_FALLBACK_SUFFIX = "#fallback"  # e2ee-web
+
+
 def insert_one_time_keys(conn: Connection, device_id: int, keys: dict[str, str], now: int, *, fallback: bool) -> None:
+    if fallback:  # e2ee-web
+        keys = {key_id + _FALLBACK_SUFFIX: key for key_id, key in keys.items()}  # e2ee-web
     if keys:
         conn.execute(
             insert(e2ee_one_time_keys),
@@ -140,7 +147,7 @@ def claim_key(conn: Connection, device_id: int, algorithm: str) -> tuple[str, st
     row = conn.execute(
         select(o.key_id, o.key).where(o.device_id == device_id, o.fallback.is_(True), o.key_id.startswith(prefix))
     ).first()
-    return None if row is None else (str(row.key_id), str(row.key))
+    return None if row is None else (str(row.key_id).removesuffix(_FALLBACK_SUFFIX), str(row.key))  # e2ee-web
 
 
 def queue_to_device(conn: Connection, rows: list[dict[str, object]]) -> int:

@@ -155,10 +155,18 @@ export class E2ee {
 
   async encryptNow(roomId, memberIds, content) {
     const { UserId, RoomId, EncryptionSettings, CollectStrategy } = this.sdk;
+    await this.sync(); // a device someone added a moment ago gets this message's key too
     const people = [...new Set([...memberIds.map(String), this.userId])].map(userIdOf);
     const users = () => people.map((u) => new UserId(u)); // the machine consumes the ids it is given
     await this.machine.updateTrackedUsers(users());
     await this.processOutgoing(); // their devices' keys (a key query) before sessions can be set up
+    // Someone whose devices were looked up before they had any (before sharing a chat, the server sends no news
+    // about them): ask the directory again rather than send a message they could never read.
+    const unknown = [];
+    for (const person of people) {
+      if ((await this.machine.getUserDevices(new UserId(person))).devices().length === 0) unknown.push(person);
+    }
+    if (unknown.length) await this.send(this.machine.queryKeysForUsers(unknown.map((u) => new UserId(u))));
     const claim = await this.machine.getMissingSessions(users());
     if (claim) {
       await this.outgoing;
@@ -190,8 +198,10 @@ export class E2ee {
         new DecryptionSettings(TrustRequirement.Untrusted));
       const plain = JSON.parse(decrypted.event);
       return plain.content && typeof plain.content === "object" ? plain.content : null;
-    } catch {
-      return null; // no key for it (yet, or ever: sent before this device existed, or after its person left)
+    } catch (error) {
+      // No key for it (yet, or ever: sent before this device existed, or after its person left).
+      console.debug("e2ee: can't decrypt", message.id, error?.code, error?.description || error);
+      return null;
     }
   }
 
@@ -219,8 +229,8 @@ export class E2ee {
   async identityKeys(uid) {
     const { UserId } = this.sdk;
     await this.machine.updateTrackedUsers([new UserId(userIdOf(uid))]);
-    await this.processOutgoing();
-    const devices = await this.machine.getUserDevices(new UserId(userIdOf(uid)), 5);
+    await this.send(this.machine.queryKeysForUsers([new UserId(userIdOf(uid))])); // what the directory says now
+    const devices = await this.machine.getUserDevices(new UserId(userIdOf(uid)));
     const keys = devices.devices().map((device) => device.ed25519Key?.toBase64()).filter(Boolean);
     if (String(uid) === this.userId) {
       const own = this.machine.identityKeys.ed25519.toBase64();
