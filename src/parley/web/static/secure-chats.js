@@ -84,6 +84,11 @@ export async function reveal(message) {
   return shown;
 }
 
+/** This device's reading of one message of `roomId`: its content, or null when it holds no key for it. */
+export async function decryptInRoom(roomId, message) {
+  return e2ee ? e2ee.decrypt(roomId, message) : null;
+}
+
 /** Whether some message on screen still waits for its key (worth another sync and reveal). */
 export const anyWaiting = () => waiting.size > 0;
 
