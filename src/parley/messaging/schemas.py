@@ -100,7 +100,7 @@ class SendMessageIn(_Strict):
         if self.type == "encrypted" and self.encrypted is None:
             raise ValueError("an encrypted message needs 'encrypted': {'algorithm', 'ciphertext', ...}")
         if self.attachments and self.type != "encrypted":  # e2ee-web
-            raise ValueError("only an encrypted message lists 'attachments' (plain media name theirs in 'id')")  # e2ee-web
+            raise ValueError("only an encrypted message lists 'attachments'")  # e2ee-web
         if self.type == "location" and self.location is None:
             raise ValueError("a location message needs 'location': {'latitude': ..., 'longitude': ...}")
         if self.type == "reply" and (self.reply is None or self.context is None):

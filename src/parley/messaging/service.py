@@ -480,12 +480,13 @@ class MessagingService:
             media_id=item.id, mime_type=item.mime_type, size=item.size, filename=item.filename, caption=caption
         )
 
-    def _share_attachment_in(self, conn: Connection, sender_id: int, chat_id: int, raw_id: str, now: int) -> None:  # e2ee-web
-        """An encrypted message's file (ciphertext the sender uploaded) becomes downloadable by the chat."""  # e2ee-web
-        item = media.get_media(conn, _parse_id(raw_id, MediaNotFoundError, "media"))  # e2ee-web
-        if item is None or (item.owner_id != sender_id and chat_id not in media.chats_sharing(conn, item.id)):  # e2ee-web
-            raise MediaNotFoundError("no such media")  # e2ee-web
-        media.share_media(conn, item.id, chat_id, now)  # e2ee-web
+    # e2ee-web: the whole method.
+    def _share_attachment_in(self, conn: Connection, sender_id: int, chat_id: int, raw_id: str, now: int) -> None:
+        """An encrypted message's file (ciphertext the sender uploaded) becomes downloadable by the chat."""
+        item = media.get_media(conn, _parse_id(raw_id, MediaNotFoundError, "media"))
+        if item is None or (item.owner_id != sender_id and chat_id not in media.chats_sharing(conn, item.id)):
+            raise MediaNotFoundError("no such media")
+        media.share_media(conn, item.id, chat_id, now)
 
     async def forward(self, user_id: int, raw_message_id: str, request: ForwardIn) -> SendResult:
         """A copy of a message you can see, sent by you into another chat of yours and marked forwarded.
