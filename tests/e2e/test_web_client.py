@@ -195,9 +195,13 @@ def test_group_picture_and_live_changes(browser: Browser, live_server: Any) -> N
         expect(plan).to_have_attribute("data-status", "read")
         expect(picture).to_have_attribute("data-status", "read")
 
-        # Changes made elsewhere show up live: an edit, a reaction, a deletion.
+        # Changes made elsewhere show up live: an edit (end-to-end encrypted: made in Alice's page), a reaction,
+        # a deletion.
         alice_token = alice.evaluate("localStorage.getItem('parley.token')")
-        api_as(alice, base, alice_token, "PATCH", f"/messages/{plan_id}", {"text": {"body": "See you at 9"}})
+        plan.click(button="right")
+        alice.get_by_role("menuitem", name="Edit").click()
+        alice.fill("#composer-input", "See you at 9")
+        alice.press("#composer-input", "Enter")
         bob_plan = bob.locator(f'.message[data-message-id="{plan_id}"]')
         expect(bob_plan).to_contain_text("See you at 9")
         expect(bob_plan.locator(".edited")).to_have_text("edited")
@@ -372,14 +376,21 @@ def test_nobody_may_add_me_so_i_join_from_the_invitation(
         expect(unusable).to_have_text("This invitation can't be used")
         expect(unusable).to_be_disabled()
 
-        # The other, pressed from the keyboard: Bob joins, and the group opens with Alice's message in it.
+        # The other, pressed from the keyboard: Bob joins, and the group opens with Alice's message in it. It is
+        # end-to-end encrypted and was sent before he joined, so his device never got its key (no history from
+        # before joining, as in WhatsApp): it waits. What she says now, he reads.
         join = bob.get_by_role("button", name="Join group: Weekend hike")
         join.focus()
         bob.keyboard.press("Enter")
         expect(bob.locator("#chat-title")).to_have_text("Weekend hike")
-        welcome = bob.locator(".message.incoming", has_text="Meet at 8 at the station")
+        welcome = bob.locator(".message.incoming", has_text="Waiting for this message")
         expect(welcome).to_be_visible()
         expect(welcome.locator(".sender")).to_have_text("Alice")
+        back_to_chats(alice)
+        alice.locator('.chat-item[data-chat-type="group"]', has_text="Weekend hike").click()
+        alice.fill("#composer-input", "Meet at 8 at the station, Bob")
+        alice.click("#send")
+        expect(bob.locator(".message.incoming", has_text="Meet at 8 at the station, Bob")).to_be_visible()
         expect(bob.locator("#chat-subtitle")).to_contain_text("Alice")
         back_to_chats(bob)
         expect(bob.locator('.chat-item[data-chat-type="group"]', has_text="Weekend hike")).to_be_visible()

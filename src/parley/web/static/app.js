@@ -519,6 +519,7 @@ function addPending(open, shape, clientId = newClientId()) {
 // `encrypt` (person chats) builds the request from ciphertext once; a retry sends that same request.
 async function deliver(request, shape, open = state.open, encrypt = null) {
   const pending = state.pending.get(request.client_id) || addPending(open, shape, request.client_id);
+  if (encrypt) pending.encrypt = encrypt; // e2ee: a retry encrypts again if the first try never got that far
   try {
     if (encrypt) request = { ...(await encrypt()), client_id: request.client_id }; // e2ee
     pending.request = request;
@@ -528,6 +529,7 @@ async function deliver(request, shape, open = state.open, encrypt = null) {
     pending.status = "failed";
     // Offline or a server hiccup: sent again (same client_id) when the connection is back.
     pending.retryable = error instanceof ApiError && (error.status === 0 || error.status >= 500);
+    if (!pending.retryable && !pending.request) pending.encrypt = null; // e2ee: it would fail the same way again
     if (state.open === pending.open) renderMessages("auto");
     showError("chat-error", error.message);
   }
@@ -535,10 +537,11 @@ async function deliver(request, shape, open = state.open, encrypt = null) {
 
 // A retry reuses the client_id, so the server answers with the first message if it had stored it.
 async function retrySend(message) {
-  if (!message.request) return;
+  if (!message.request && !message.encrypt) return;
   message.status = "pending";
   renderMessages("auto");
-  await deliver(message.request, {}, message.open);
+  if (message.request) await deliver(message.request, {}, message.open);
+  else await deliver({ client_id: message.client_id }, {}, message.open, message.encrypt); // e2ee
   if (message.status !== "failed") showError("chat-error", null); // the error it showed is over
 }
 
@@ -551,7 +554,7 @@ function retryFailed() {
 
 function delivered(pending, answer) {
   state.pending.delete(pending.client_id);
-  const { open, request, uploading, ...fields } = pending;
+  const { open, request, uploading, encrypt, ...fields } = pending;
   const status = higherStatus("sent", state.earlyReceipts.get(answer.id));
   const message = { ...fields, id: answer.id, chat_id: answer.chat_id, timestamp: answer.timestamp, status };
   if (open.id === null) {
@@ -1000,11 +1003,13 @@ async function boot() {
     state.me = await call("GET", "/me");
     call("POST", "/ads/viewer").catch(() => {}); // ads this browser is shown count for this person (issue 14)
     claimPendingClick(call); // affiliates: an affiliate link opened before signing in counts for this person
-    renderMe();
-    await secure.initSecureChats({ // e2ee: this device's keys, before the first encrypted preview is decrypted
+    // e2ee: this device's keys are published before the page says who is signed in (so a message sent to this
+    // person from now on is readable here), and before the first encrypted preview is decrypted.
+    await secure.initSecureChats({
       call, me: () => state.me, open: () => state.open, chats: () => [...state.chats.values()],
       group: fetchGroup, keysArrived: revealWaiting, noticeChanged: (chatId) => { if (state.open?.id === chatId) renderMessages("auto"); },
     });
+    renderMe();
     stream.start();
     await loadChats();
   } catch (error) {

@@ -320,7 +320,7 @@ export function messageElement(message, { meId, firstOfRun, showSender, loadMedi
   ...messageBody(message, loadMedia, own ? null : onReply, own ? null : onJoin),
   meta,
   reactions);
-  if (message.status === "failed" && message.request) {
+  if (message.status === "failed" && (message.request || message.encrypt)) { // e2ee: or encrypts on retry
     node.append(el("button", { class: "retry", text: "Not sent · Tap to retry", attrs: { type: "button" },
       on: { click: () => onRetry(message) } }));
   } else if (message.status === "failed") {
