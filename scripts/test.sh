@@ -10,13 +10,7 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
 fi
 
-# e2ee: the web client's crypto library (WebAssembly) comes from npm at the version pinned in package-lock.json.
-if ! command -v npm >/dev/null; then  # e2ee
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi  # e2ee
-  $SUDO apt-get update -q  # e2ee
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm  # e2ee
-fi  # e2ee
-npm ci --omit=dev --ignore-scripts --no-audit --no-fund  # e2ee
+scripts/web-libraries.sh  # e2ee: the web client's crypto library, from npm
 
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3

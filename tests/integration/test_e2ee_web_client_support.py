@@ -12,6 +12,7 @@ import vodozemac
 from parley.web import e2ee_pages
 from tests.conftest import LiveServer, User
 from tests.integration.test_e2ee_directory import API, Device, device_of, publish
+from tests.integration.test_media import upload
 
 
 async def test_a_fallback_key_with_a_one_time_keys_id_is_kept_and_handed_out_after_it(server: LiveServer) -> None:
@@ -48,8 +49,7 @@ def encrypted_by(device: Device) -> dict[str, Any]:
 
 
 async def upload_ciphertext(server: LiveServer, user: User, data: bytes) -> str:
-    files = {"file": ("encrypted.bin", data, "application/octet-stream")}
-    response = await server.http.post(f"{API}/media", headers=user.headers, files=files)
+    response = await upload(server, user, data, "application/octet-stream", "encrypted.bin")
     assert response.status_code == 200, response.text
     return str(response.json()["id"])
 
