@@ -133,6 +133,8 @@ async def test_a_person_sees_and_taps_business_messages(server: LiveServer, brow
         await chat.click()
         await expect(page.locator("#chat-title")).to_have_text("Parley Shop")
         await expect(page.locator("#chat-business-badge")).to_be_visible(visible=is_business)
+        if is_business:  # e2ee: a business's chat is not end-to-end encrypted, and the header says who reads it
+            await expect(page.locator("#chat-e2ee-note")).to_have_text("This business uses a service to manage chats.")
 
         # The template as the person sees it: header, body, footer, its buttons.
         template = page.locator(f'.message[data-message-id="{shipped}"]')
