@@ -128,7 +128,9 @@ async def safety_number(page: Page) -> str:
     number = page.locator("#safety-number")
     await expect(number.locator(".safety-group")).to_have_count(12)
     await expect(page.locator("#safety-qr img")).to_be_visible()
-    assert await page.locator("#safety-qr img").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert await page.locator("#safety-qr img").evaluate(
+        "async (img) => { await img.decode(); return img.naturalWidth; }"
+    )
     digits = await number.get_attribute("data-number") or ""
     groups = await number.locator(".safety-group").all_inner_texts()
     assert "".join(groups) == digits and re.fullmatch(r"\d{60}", digits), groups
@@ -236,10 +238,18 @@ async def test_people_read_everything_and_the_server_holds_only_ciphertext(
     await bob.press("#composer-input", "Enter")
     for page in (laptop, alice):
         await expect(page.locator(".message.incoming", has_text=SECRETS["t4b"])).to_be_visible()
+    # Bob forwards his own line into the group: a new encrypted send (the server can't copy what it can't read).
+    await bob.locator(".message.own", has_text=SECRETS["t2"]).click(button="right")
+    await bob.get_by_role("menuitem", name="Forward").click()
+    await bob.get_by_role("checkbox", name="Expedition").check()
+    await bob.get_by_role("button", name="Forward", exact=True).click()
     await open_chat(bob, "Expedition")
+    await expect(bob.locator(".message.own", has_text=SECRETS["t2"])).to_be_visible()
     await send(bob, SECRETS["g4"])
     await open_chat(laptop, "Expedition")
     await expect(laptop.locator(".message.incoming", has_text=SECRETS["g4"])).to_be_visible()
+    forwarded = laptop.locator(".message.incoming", has_text=SECRETS["t2"])
+    await expect(forwarded.locator(".forwarded-mark")).to_have_text("Forwarded")
 
     # Search runs in the browser over what it decrypted.
     if await bob.locator("#back").is_visible():
