@@ -110,8 +110,6 @@ async def test_olm_ciphertext_is_relayed_once_and_acknowledged(server: LiveServe
     alice_device, bob_device = await device_of(server, alice), await device_of(server, bob)
     await publish(server, alice_device)
     await publish(server, bob_device)
-    [(_, one_time)] = list(bob_device.account.one_time_keys.items())[:1] or [(None, None)] or []
-    del one_time
     claim = {"one_time_keys": {bob_device.mxid: {bob_device.device_id: "signed_curve25519"}}}
     claimed = (await server.http.post(f"{API}/keys/claim", headers=alice.headers, json=claim)).json()
     otk = next(iter(claimed["one_time_keys"][bob_device.mxid][bob_device.device_id].values()))["key"]
