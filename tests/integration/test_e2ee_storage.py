@@ -29,7 +29,7 @@ async def test_an_encrypted_image_is_ciphertext_on_disk_and_decrypts_to_the_exac
     assert content["file"]["url"].startswith("parley-media://")
     assert await bob.device.download_file(content) == IMAGE
 
-    blobs = [p.read_bytes() for p in _files(server.settings.resolved_media_dir())]
+    blobs = [p.read_bytes() for p in _files(server.settings.resolved_media_dir)]
     assert blobs, "the upload should be on disk"
     assert all(b"PLAINTEXT-PIXELS" not in blob and b"PNG" not in blob[:8] for blob in blobs)
     assert any(len(blob) == len(IMAGE) for blob in blobs)  # the ciphertext blob (AES-CTR keeps the length)
@@ -54,7 +54,7 @@ async def test_no_table_file_or_media_blob_holds_the_plaintext_of_any_message(se
 
     found = await server.container.db.read(lambda conn: _text_cells_containing(conn, secrets))
     assert found == []
-    for blob in _files(server.settings.resolved_media_dir()):
+    for blob in _files(server.settings.resolved_media_dir):
         assert not any(s.encode() in blob.read_bytes() for s in secrets), blob
     if server.settings.resolved_database_url.startswith("sqlite"):
         for path in _files(server.settings.data_dir):  # the database file, its WAL, and anything beside it
@@ -77,3 +77,20 @@ def _text_cells_containing(conn: Connection, needles: list[str]) -> list[tuple[s
                 if any(n in str(value) for n in needles):
                     hits.append((table.name, column.name))
     return hits
+
+
+async def test_an_encrypted_blob_reaches_chat_peers_only_and_never_rides_a_plaintext_send(server: LiveServer) -> None:
+    alice, bob, eve = await person(server, "Alice"), await person(server, "Bob"), await person(server, "Eve")
+    blob = await alice.api.upload_media(b"\x00ciphertext" * 10)
+    assert blob["mime_type"] == "application/octet-stream"
+    refused = await alice.api.raw(
+        "POST",
+        "/messages",
+        json={"to": bob.phone, "type": "document", "document": {"id": blob["id"]}, "client_id": "plain-doc"},
+    )
+    assert refused.status_code == 400, refused.text
+    assert (await bob.api.raw("GET", f"/media/{blob['id']}")).status_code == 404  # no chat with Alice yet
+
+    await alice.device.send_text("hello", to=bob.phone)
+    assert await bob.api.download_media(blob["id"]) == b"\x00ciphertext" * 10
+    assert (await eve.api.raw("GET", f"/media/{blob['id']}")).status_code == 404

@@ -13,6 +13,7 @@ from parley.media.repository import (
 )
 from parley.media.service import (
     ALLOWED_TYPES,
+    ENCRYPTED_MEDIA,  # e2ee
     HEAD_BYTES,
     META_TYPES,
     STICKER_STATIC_LIMIT,
@@ -24,6 +25,7 @@ from parley.media.service import (
 
 __all__ = [
     "ALLOWED_TYPES",
+    "ENCRYPTED_MEDIA",  # e2ee
     "HEAD_BYTES",
     "META_TYPES",
     "STICKER_STATIC_LIMIT",

@@ -50,7 +50,9 @@ ALLOWED_TYPES: dict[str, tuple[str, int]] = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("document", 16 * MB),
     "application/vnd.ms-powerpoint": ("document", 16 * MB),
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("document", 16 * MB),
+    "application/octet-stream": ("encrypted", 16 * MB),  # e2ee: an encrypted attachment's ciphertext
 }
+ENCRYPTED_MEDIA = "encrypted"  # e2ee: the kind of a ciphertext blob (docs/e2ee.md); no plaintext send can use it
 
 # Images are sniffed: a file that says image/png must start like a PNG.
 _MAGIC = {

@@ -849,6 +849,12 @@ class MessagingService:
             item = media.get_media(conn, media_id)
             if item is None:
                 raise MediaNotFoundError("no such media")
+            # An end-to-end encrypted blob: the server cannot see which message carries it, so anyone who shares
+            # a chat with its uploader may fetch the ciphertext (the key travels only inside the message).
+            if item.kind == media.ENCRYPTED_MEDIA and item.owner_id != user_id:
+                if not repo.share_a_chat(conn, user_id, item.owner_id):
+                    raise MediaNotFoundError("no such media")
+                return item
             if (
                 item.owner_id != user_id
                 and not any(
@@ -860,7 +866,13 @@ class MessagingService:
                 raise MediaNotFoundError("no such media")
             return item
 
-        return await self._db.read(unit)
+        item = await self._db.read(unit)
+        if item.kind == media.ENCRYPTED_MEDIA and item.owner_id != user_id:
+            # Fetched by someone else: it was delivered, so it stops counting as its uploader's unsent media
+            # (and is not swept with uploads never sent).
+            now = self._clock.now_ms()
+            await self._db.write("messaging.encrypted_media_fetched", lambda c: media.mark_media_used(c, item.id, now))
+        return item
 
     # --- presence ------------------------------------------------------------------------------
 
