@@ -234,6 +234,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     )
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
     e2ee = E2EEService(db, clock, ids, bus, shared_chat_peers_in, user_topic)  # e2ee
+    accounts.on_device_revoked(e2ee.forget_device_in)  # e2ee: a signed-out device's keys go with it
     journal = Ledger(ids, clock)
     billing = BillingService(db, bus, clock, ids, journal, settings.billing)
     business_secret = _derived(code_secret, "business")
