@@ -6,12 +6,12 @@ with the raw ASGI app as the floor; and the client's crypto measured apart.
 
 Setup: --pairs people pairs made in-process on a fresh SQLite data dir; then, against the running server through
 `parley.client` over HTTP, every device publishes its keys, each sender shares its Megolm room key with its peer
-(one Olm session each), and --per-pair messages per pair are encrypted before anything is timed. Then wrk
-(separate process, --connections, --seconds) alternates plaintext text sends (bench/send.lua) and the pre-encrypted
-sends (bench/e2ee_send.lua) --rounds times each, reading the server's CPU seconds around every run, so the ratio
-of server CPU per send (goal: encrypted within 1.2x of plaintext) comes from one process in one run. Last, the
-client's crypto in-process: Megolm encrypt / decrypt per message, and a room key share per recipient device
-(Olm session from a claimed one-time key + the encrypted m.room_key).
+(one Olm session each), and --per-pair messages per pair are encrypted before anything is timed. Then wrk (a
+separate process, --connections, --duration) alternates plaintext text sends and the pre-encrypted sends (both
+bench/send.lua) --rounds times each, reading the server's CPU seconds around every run, so the ratio of server CPU
+per send (goal: encrypted within 1.2x of plaintext) comes from one process in one run; the raw ASGI app answers the
+same two loads as the floor. Last, the client's crypto in-process: Megolm encrypt / decrypt per message, and a room
+key share per recipient device (an Olm session from its one-time key + the encrypted m.room_key).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ async def prepare(port: int, people: list[tuple[str, str, str, str]], per_pair: 
         plain_lines.append(f"{people[k][0]} {people[k + 1][3]}")
         for _ in range(per_pair):
             encrypted = sender.megolm_encrypt(room, {"msgtype": "m.text", "body": TEXT})
-            enc_lines.append(f"{people[k][0]}\t{people[k + 1][3]}\t{json.dumps(encrypted, separators=(',', ':'))}")
+            enc_lines.append(f"{people[k][0]} {people[k + 1][3]} {json.dumps(encrypted, separators=(',', ':'))}")
     share_s = time.perf_counter() - t0
     # One real round trip: the recipient reads what the benchmark sends.
     first, second = devices[0], devices[1]
@@ -90,21 +90,9 @@ async def prepare(port: int, people: list[tuple[str, str, str, str]], per_pair: 
 
 
 def run_wrk(port: int, script: str, data_file: Path, path: str, connections: int, seconds: float) -> dict[str, Any]:
-    argv = [
-        "wrk",
-        "-t2",
-        f"-c{connections}",
-        f"-d{int(seconds)}s",
-        "--timeout",
-        "10s",
-        "--latency",
-        "-s",
-        str(BENCH_DIR / script),
-        f"http://127.0.0.1:{port}{path}",
-        "--",
-        str(data_file),
-        uuid.uuid4().hex[:8],
-    ]
+    options = f"-t2 -c{connections} -d{int(seconds)}s --timeout 10s --latency".split()
+    target = f"http://127.0.0.1:{port}{path}"
+    argv = ["wrk", *options, "-s", str(BENCH_DIR / script), target, "--", str(data_file), uuid.uuid4().hex[:8]]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60).stdout
     line = next((x for x in out.splitlines() if x.startswith("BENCHJSON ")), None)
     if line is None:
@@ -117,15 +105,17 @@ def run_wrk(port: int, script: str, data_file: Path, path: str, connections: int
 
 def client_crypto(repeat: int) -> dict[str, float]:
     """Microseconds per operation of the client's crypto, in this process (no server)."""
-    from parley.client import E2EEDevice, ParleyClient, PeerDevice
+    from parley.client import E2EEDevice, ParleyClient
 
     def device(user: str, dev: str) -> E2EEDevice:
         return E2EEDevice(ParleyClient(user_id=user, device_id=dev, token="-"))
 
     alice, bob = device("1", "11"), device("2", "21")
     room = "!dm-1-2:parley"
-    outbound = alice.megolm_encrypt(room, {"msgtype": "m.text", "body": TEXT})  # opens the session
-    bob._inbound[(room, outbound["session_id"])] = alice._inbound[(room, outbound["session_id"])]
+    bob.account.generate_one_time_keys(1)
+    alice.open_olm_session(bob.as_peer, next(iter(bob.account.one_time_keys.values())).to_base64())
+    handed = alice.olm_encrypt(bob.as_peer, "m.room_key", alice.room_key(room))
+    bob.accept_room_key(bob.decrypt_to_device({"type": "m.room.encrypted", "sender": alice.user, "content": handed}))
     t0 = time.perf_counter()
     payloads = [alice.megolm_encrypt(room, {"msgtype": "m.text", "body": TEXT}) for _ in range(repeat)]
     encrypt = time.perf_counter() - t0
@@ -133,24 +123,18 @@ def client_crypto(repeat: int) -> dict[str, float]:
     for payload in payloads:
         bob.megolm_decrypt(room, payload)
     decrypt = time.perf_counter() - t0
-    # A room key share to one more device: claim (its one-time key), open an Olm session, encrypt m.room_key.
+    # A room key share to one more device: open an Olm session from its one-time key, encrypt the m.room_key.
     shares = max(20, repeat // 20)
     peers = [device(str(10 + i), str(100 + i)) for i in range(shares)]
+    keys = []
     for peer in peers:
         peer.account.generate_one_time_keys(1)
-    session = alice.room_session(room)
-    assert session is not None
-    key = {
-        "algorithm": "m.megolm.v1.aes-sha2",
-        "room_id": room,
-        "session_id": session.session.session_id,
-        "session_key": session.session.session_key.to_base64(),
-    }
+        keys.append(next(iter(peer.account.one_time_keys.values())).to_base64())
+    room_key = alice.room_key(room)
     t0 = time.perf_counter()
-    for peer in peers:
-        otk = next(iter(peer.account.one_time_keys.values()))
-        alice._olm[peer.curve25519] = [alice.account.create_outbound_session(peer.account.curve25519_key, otk)]
-        alice.olm_encrypt(PeerDevice(peer.user, peer.device_id, peer.curve25519, peer.ed25519), "m.room_key", key)
+    for peer, one_time_key in zip(peers, keys, strict=True):
+        alice.open_olm_session(peer.as_peer, one_time_key)
+        alice.olm_encrypt(peer.as_peer, "m.room_key", room_key)
     share = time.perf_counter() - t0
     return {
         "megolm_encrypt_us": round(encrypt / repeat * 1e6, 1),
@@ -173,9 +157,9 @@ def main(args: argparse.Namespace) -> None:
             run_wrk(server.port, "send.lua", plain, "", args.connections, 3)  # warm-up
             runs: dict[str, list[dict[str, Any]]] = {"plaintext": [], "encrypted": []}
             for _ in range(args.rounds):
-                for name, script, data in (("plaintext", "send.lua", plain), ("encrypted", "e2ee_send.lua", enc)):
+                for name, script, data in (("plaintext", "send.lua", plain), ("encrypted", "send.lua", enc)):
                     cpu = server.cpu()
-                    result = run_wrk(server.port, script, data, "", args.connections, args.seconds)
+                    result = run_wrk(server.port, script, data, "", args.connections, args.duration)
                     result["server_cpu_s"] = server.cpu() - cpu
                     result["server_cpu_us_per_send"] = round(result["server_cpu_s"] / max(1, result["ok"]) * 1e6, 1)
                     runs[name].append(result)
@@ -188,8 +172,8 @@ def main(args: argparse.Namespace) -> None:
         raw.start()
         try:
             rows["raw_asgi"] = {
-                "plaintext": run_wrk(raw.port, "send.lua", plain, "", args.connections, args.seconds),
-                "encrypted": run_wrk(raw.port, "e2ee_send.lua", enc, "", args.connections, args.seconds),
+                "plaintext": run_wrk(raw.port, "send.lua", plain, "", args.connections, args.duration),
+                "encrypted": run_wrk(raw.port, "send.lua", enc, "", args.connections, args.duration),
             }
         finally:
             raw.stop()
@@ -216,27 +200,34 @@ def main(args: argparse.Namespace) -> None:
             **rows["setup"],
             "loadavg_after": loadavg(),
         }
-        print("SUMMARY", json.dumps(summary))
-        results = BENCH_DIR / "results"
-        results.mkdir(exist_ok=True)
-        (results / f"e2ee-{int(time.time())}.json").write_text(json.dumps({"summary": summary, **rows}, indent=1))
     finally:
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
+    print("SUMMARY", json.dumps(summary))
+    saved = BENCH_DIR / "results" / f"e2ee-{int(time.time())}.json"
+    saved.parent.mkdir(exist_ok=True)
+    saved.write_text(json.dumps({"summary": summary, **rows}, indent=1))
 
 
-def parse_args() -> argparse.Namespace:
+# (option, type, default, help) of the command line; --quick lowers the sizes.
+OPTIONS: list[tuple[str, type, float, str]] = [
+    ("--pairs", int, 100, "sender -> recipient pairs"),
+    ("--per-pair", int, 20, "pre-encrypted messages per pair"),
+    ("--connections", int, 64, "wrk connections"),
+    ("--duration", float, 10.0, "seconds per wrk run"),
+    ("--rounds", int, 3, "plaintext then encrypted runs, alternated"),
+    ("--crypto-repeat", int, 5000, "Megolm messages encrypted and decrypted in the client crypto figure"),
+]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=100)
-    parser.add_argument("--per-pair", type=int, default=20, help="pre-encrypted messages per pair")
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=3, help="plaintext then encrypted runs, alternated")
-    parser.add_argument("--crypto-repeat", type=int, default=5000)
-    parser.add_argument("--keep", action="store_true", help="keep the data dir")
-    parser.add_argument("--quick", action="store_true", help="smoke run: small numbers")
-    quick = {"pairs": 20, "per_pair": 5, "seconds": 4.0, "rounds": 1, "crypto_repeat": 500}
-    return parse_with_quick(parser, None, lambda _parser: quick)
+    for flag, kind, default, text in OPTIONS:
+        parser.add_argument(flag, type=kind, default=default, help=text)
+    parser.add_argument("--keep", action="store_true", help="keep the data dir afterwards")
+    parser.add_argument("--quick", action="store_true", help="a smoke run with small numbers")
+    quick = {"pairs": 20, "per_pair": 5, "duration": 4.0, "rounds": 1, "crypto_repeat": 500}
+    return parse_with_quick(parser, argv, lambda _parser: quick)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from parley.client import (
     DecryptionError,
     E2EEDevice,
     ParleyClient,
-    PeerDevice,
     decrypt_attachment,
     direct_room_id,
     encrypt_attachment,
@@ -25,16 +24,10 @@ def _device(user_id: str, device_id: str) -> E2EEDevice:
     return E2EEDevice(ParleyClient(user_id=user_id, device_id=device_id, token="unused"))
 
 
-def _peer(device: E2EEDevice) -> PeerDevice:
-    return PeerDevice(device.user, device.device_id, device.curve25519, device.ed25519)
-
-
 def _olm_pair() -> tuple[E2EEDevice, E2EEDevice]:
     alice, bob = _device("1", "11"), _device("2", "21")
     bob.account.generate_one_time_keys(1)
-    otk = next(iter(bob.account.one_time_keys.values()))
-    session = alice.account.create_outbound_session(bob.account.curve25519_key, otk)
-    alice._olm[bob.curve25519] = [session]
+    alice.open_olm_session(bob.as_peer, next(iter(bob.account.one_time_keys.values())).to_base64())
     return alice, bob
 
 
@@ -49,7 +42,7 @@ def test_device_keys_are_self_signed_and_a_changed_field_breaks_the_signature() 
 
 def test_an_olm_room_key_reaches_the_recipient_with_matrix_payload_fields() -> None:
     alice, bob = _olm_pair()
-    content = alice.olm_encrypt(_peer(bob), "m.room_key", {"algorithm": "m.megolm.v1.aes-sha2", "x": 1})
+    content = alice.olm_encrypt(bob.as_peer, "m.room_key", {"algorithm": "m.megolm.v1.aes-sha2", "x": 1})
     assert content["ciphertext"][bob.curve25519]["type"] == 0  # a pre-key message opens the session
     plaintext = bob.decrypt_to_device({"type": "m.room.encrypted", "sender": alice.user, "content": content})
     assert plaintext["content"] == {"algorithm": "m.megolm.v1.aes-sha2", "x": 1}
@@ -59,7 +52,7 @@ def test_an_olm_room_key_reaches_the_recipient_with_matrix_payload_fields() -> N
 
 def test_an_olm_event_the_server_reattributes_to_someone_else_is_refused() -> None:
     alice, bob = _olm_pair()
-    content = alice.olm_encrypt(_peer(bob), "m.room_key", {})
+    content = alice.olm_encrypt(bob.as_peer, "m.room_key", {})
     with pytest.raises(DecryptionError, match="another recipient or sender"):
         bob.decrypt_to_device({"type": "m.room.encrypted", "sender": "@3:parley", "content": content})
 
@@ -71,17 +64,9 @@ def test_a_megolm_message_decrypts_once_the_room_key_arrived_and_only_for_its_ch
     encrypted = alice.megolm_encrypt(room, {"msgtype": "m.text", "body": "hi Bob"})
     with pytest.raises(DecryptionError, match="unknown session"):
         bob.megolm_decrypt(room, encrypted, "1")
-    session = alice.room_session(room)
-    assert session is not None
     # Bob gets the key at index 1 (after the first message): later messages only.
-    key = {
-        "algorithm": "m.megolm.v1.aes-sha2",
-        "room_id": room,
-        "session_id": session.session.session_id,
-        "session_key": session.session.session_key.to_base64(),
-    }
-    for event in bob_receives(alice, bob, key):
-        bob._accept_room_key(event)
+    handed = alice.olm_encrypt(bob.as_peer, "m.room_key", alice.room_key(room))
+    bob.accept_room_key(bob.decrypt_to_device({"type": "m.room.encrypted", "sender": alice.user, "content": handed}))
     second = alice.megolm_encrypt(room, {"msgtype": "m.text", "body": "again"})
     event = bob.megolm_decrypt(room, second, "1")
     assert event.content["body"] == "again" and event.sender_user == "@1:parley"
@@ -91,11 +76,6 @@ def test_a_megolm_message_decrypts_once_the_room_key_arrived_and_only_for_its_ch
         bob.megolm_decrypt("!g9:parley", second, "1")  # a replay into another chat
     with pytest.raises(DecryptionError, match="another device"):
         bob.megolm_decrypt(room, second, "3")  # the server says someone else sent it
-
-
-def bob_receives(alice: E2EEDevice, bob: E2EEDevice, room_key: dict[str, object]) -> list[dict[str, object]]:
-    content = alice.olm_encrypt(_peer(bob), "m.room_key", dict(room_key))
-    return [bob.decrypt_to_device({"type": "m.room.encrypted", "sender": alice.user, "content": content})]
 
 
 def test_malformed_megolm_content_is_a_decryption_error() -> None:

@@ -246,12 +246,16 @@ class E2EEDevice:
             for key_obj in (claimed.get(d.user, {}).get(d.device_id) or {}).values():
                 if not verify_signed(key_obj, d.user, d.device_id, d.ed25519):
                     continue  # a key the device did not sign could be the server's own
-                session = self.account.create_outbound_session(
-                    vodozemac.Curve25519PublicKey.from_base64(d.curve25519),
-                    vodozemac.Curve25519PublicKey.from_base64(key_obj["key"]),
-                )
-                self._olm[d.curve25519] = [session]
+                self.open_olm_session(d, str(key_obj["key"]))
                 break
+
+    def open_olm_session(self, device: PeerDevice, one_time_key: str) -> None:
+        """An outbound Olm session to `device` from one of its (claimed, signature-checked) one-time keys."""
+        session = self.account.create_outbound_session(
+            vodozemac.Curve25519PublicKey.from_base64(device.curve25519),
+            vodozemac.Curve25519PublicKey.from_base64(one_time_key),
+        )
+        self._olm[device.curve25519] = [session]
 
     def olm_encrypt(self, device: PeerDevice, event_type: str, content: dict[str, Any]) -> dict[str, Any]:
         """The `m.room.encrypted` to-device content carrying `content` to `device` (an Olm session must exist)."""
@@ -335,12 +339,13 @@ class E2EEDevice:
             except DecryptionError:
                 continue  # one bad event must not stop the queue; the sender retries with a new session
             if plaintext.get("type") == "m.room_key":
-                self._accept_room_key(plaintext)
+                self.accept_room_key(plaintext)
             received.append(plaintext)
         await self._replenish(int(answer.get("device_one_time_keys_count", {}).get(SIGNED_CURVE, 0)))
         return received
 
-    def _accept_room_key(self, plaintext: dict[str, Any]) -> None:
+    def accept_room_key(self, plaintext: dict[str, Any]) -> None:
+        """Keep the Megolm session of a decrypted `m.room_key` event (from `decrypt_to_device`)."""
         content = plaintext.get("content") or {}
         if content.get("algorithm") != MEGOLM:
             return
@@ -357,8 +362,21 @@ class E2EEDevice:
 
     # --- Megolm: chat messages ---------------------------------------------------------------------
 
-    def room_session(self, room_id: str) -> _Outbound | None:
-        return self._outbound.get(room_id)
+    @property
+    def as_peer(self) -> PeerDevice:
+        """This device as others see it in the directory."""
+        return PeerDevice(self.user, self.device_id, self.curve25519, self.ed25519)
+
+    def room_key(self, room_id: str) -> dict[str, Any]:
+        """The `m.room_key` content of this device's Megolm session in the room, from its current message index
+        (a device given it cannot read what was sent before)."""
+        outbound = self._outbound.get(room_id) or self._new_outbound(room_id)
+        return {
+            "algorithm": MEGOLM,
+            "room_id": room_id,
+            "session_id": outbound.session.session_id,
+            "session_key": outbound.session.session_key.to_base64(),
+        }
 
     def _new_outbound(self, room_id: str) -> _Outbound:
         session = vodozemac.GroupSession()
@@ -388,12 +406,7 @@ class E2EEDevice:
         if pending:
             await self._ensure_olm(pending)
             reachable = [d for d in pending if d.curve25519 in self._olm]
-            room_key = {
-                "algorithm": MEGOLM,
-                "room_id": room_id,
-                "session_id": outbound.session.session_id,
-                "session_key": outbound.session.session_key.to_base64(),
-            }
+            room_key = self.room_key(room_id)
             messages: dict[str, dict[str, Any]] = {}
             for d in reachable:
                 messages.setdefault(d.user, {})[d.device_id] = self.olm_encrypt(d, "m.room_key", room_key)
