@@ -78,3 +78,16 @@ async def test_a_message_sent_before_someone_exists_cannot_be_read_by_a_device_w
         assert "unknown session" in str(error)
     else:
         raise AssertionError("a device that never got the room key decrypted the message")
+
+
+async def test_a_device_tops_up_its_one_time_keys_when_the_server_runs_low(server: LiveServer) -> None:
+    alice, bob = await person(server, "Alice"), await person(server, "Bob")
+    wanted = {f"@{bob.user_id}:parley": {bob.device.device_id: "signed_curve25519"}}
+    for _ in range(30):
+        await alice.api.keys_claim(wanted)
+    assert (await bob.api.keys_sync())["device_one_time_keys_count"] == {"signed_curve25519": 20}
+    await bob.device.sync()
+    assert (await bob.api.keys_sync())["device_one_time_keys_count"] == {"signed_curve25519": 50}
+    # The new keys work: a sender that claims one of them reaches Bob.
+    await alice.device.send_text("after the top-up", to=bob.phone)
+    assert bodies(await bob.device.read_chat(await chat_id_with(bob, alice))) == ["after the top-up"]
