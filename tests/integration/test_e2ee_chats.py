@@ -91,3 +91,13 @@ async def test_a_device_tops_up_its_one_time_keys_when_the_server_runs_low(serve
     # The new keys work: a sender that claims one of them reaches Bob.
     await alice.device.send_text("after the top-up", to=bob.phone)
     assert bodies(await bob.device.read_chat(await chat_id_with(bob, alice))) == ["after the top-up"]
+
+
+async def test_an_edit_carries_new_ciphertext_that_every_reader_decrypts(server: LiveServer) -> None:
+    alice, bob = await person(server, "Alice"), await person(server, "Bob")
+    sent = await alice.device.send_text("See you at 6", to=bob.phone)
+    edited = await alice.device.edit_text(sent["id"], "See you at 7", to=bob.phone)
+    assert edited["edited_at"] is not None and "See you" not in str(edited)
+    chat = await chat_id_with(bob, alice)
+    assert bodies(await bob.device.read_chat(chat)) == ["See you at 7"]
+    assert bodies(await alice.device.read_chat(chat)) == ["See you at 7"]

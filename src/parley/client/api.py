@@ -128,6 +128,10 @@ class ParleyClient:
     ) -> dict[str, Any]:
         return await self.send(_target(to, group_id) | {"type": "encrypted", "encrypted": encrypted})
 
+    async def edit_encrypted(self, message_id: str, encrypted: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = await self.call("PATCH", f"/messages/{message_id}", json={"encrypted": encrypted})
+        return answer
+
     async def chats(self) -> list[dict[str, Any]]:
         return list((await self.call("GET", "/chats"))["chats"])
 

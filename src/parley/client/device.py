@@ -490,10 +490,21 @@ class E2EEDevice:
         self, content: dict[str, Any], *, to: str | None = None, group_id: str | None = None
     ) -> dict[str, Any]:
         """Share the room key where needed, encrypt `content` (Parley's message) and send it."""
-        await self.sync()
+        encrypted = await self._encrypt_for(content, to, group_id)
+        return await self.api.send_encrypted(encrypted, to=to, group_id=group_id)
+
+    async def _encrypt_for(self, content: dict[str, Any], to: str | None, group_id: str | None) -> dict[str, Any]:
+        await self.sync()  # room keys and key news first
         room_id, members = await self._room(to, group_id)
         await self.share_room_key(room_id, members)
-        return await self.api.send_encrypted(self.megolm_encrypt(room_id, content), to=to, group_id=group_id)
+        return self.megolm_encrypt(room_id, content)
+
+    async def edit_text(
+        self, message_id: str, body: str, *, to: str | None = None, group_id: str | None = None
+    ) -> dict[str, Any]:
+        """Replace a message's text with new ciphertext (the chat's current session, shared first if needed)."""
+        encrypted = await self._encrypt_for({"msgtype": "m.text", "body": body}, to, group_id)
+        return await self.api.edit_encrypted(message_id, encrypted)
 
     async def send_text(self, body: str, *, to: str | None = None, group_id: str | None = None) -> dict[str, Any]:
         return await self.send_content({"msgtype": "m.text", "body": body}, to=to, group_id=group_id)
