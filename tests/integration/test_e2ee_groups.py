@@ -62,3 +62,20 @@ async def test_a_sender_key_rotates_after_a_week(server: LiveServer) -> None:
     assert bodies(read) == ["week one", "still week one", "week two"]
     sessions = [m.raw["encrypted"]["session_id"] for m in read]
     assert sessions[0] == sessions[1] != sessions[2]
+
+
+async def test_a_signed_out_device_never_gets_the_next_room_key(server: LiveServer) -> None:
+    alice, bob = await person(server, "Alice"), await person(server, "Bob")
+    bob_tablet = await person(server, "Bob", bob.phone)
+    group = await alice.api.create_group("Family", [bob.phone])
+    gid = str(group["id"])
+    await alice.device.send_text("dinner at 8", group_id=gid)
+    assert bodies(await bob_tablet.device.read_chat(gid)) == ["dinner at 8"]
+
+    await bob.api.call("DELETE", f"/devices/{bob_tablet.device.device_id}")  # the tablet was lost
+    await alice.device.send_text("the door code is new", group_id=gid)
+    later = (await bob.device.read_chat(gid))[-1]
+    assert later.body == "the door code is new"
+    assert later.raw["encrypted"]["session_id"] != (await bob.device.read_chat(gid))[0].raw["encrypted"]["session_id"]
+    with pytest.raises(DecryptionError, match="unknown session"):
+        bob_tablet.device.megolm_decrypt(group_room_id(gid), later.raw["encrypted"], alice.user_id)
