@@ -315,6 +315,8 @@ class E2EEDevice:
             if isinstance(error, DecryptionError):
                 raise
             raise DecryptionError(f"malformed Olm event: {error}") from error
+        if not isinstance(plaintext, dict):
+            raise DecryptionError("the Olm payload is not a JSON object")
         # The checks Matrix's OlmMachine makes: the payload names us and the sender the server says.
         if (
             plaintext.get("recipient") != self.user
@@ -323,7 +325,8 @@ class E2EEDevice:
         ):
             raise DecryptionError("the Olm payload names another recipient or sender")
         known = self._devices.get(str(event.get("sender")), {}).get(str(plaintext.get("sender_device")))
-        if known is not None and (known.curve25519 != sender_key or known.ed25519 != plaintext["keys"]["ed25519"]):
+        claimed_ed25519 = (plaintext.get("keys") or {}).get("ed25519")
+        if known is not None and (known.curve25519 != sender_key or known.ed25519 != claimed_ed25519):
             raise DecryptionError("the Olm payload's keys are not the sending device's")
         result: dict[str, Any] = plaintext | {"sender_key": sender_key}
         return result
