@@ -27,6 +27,7 @@ MEGOLM = "m.megolm.v1.aes-sha2"
 SIGNED_CURVE = "signed_curve25519"
 ROTATE_AFTER_MESSAGES = 100
 ROTATE_AFTER_MS = 7 * 24 * 3600 * 1000
+_MAX_SYNC_PAGES = 50  # a bound on one sync's round trips; what is left waits for the next one
 
 
 class DecryptionError(ValueError):
@@ -332,18 +333,23 @@ class E2EEDevice:
         return result
 
     async def sync(self) -> list[dict[str, Any]]:
-        """Fetch this device's to-device queue: take room keys in, top up one-time keys; the decrypted events."""
-        answer = await self.api.keys_sync(self._since)
-        self._since = answer.get("next_batch", self._since)
+        """Drain this device's to-device queue (each page acknowledges the one before): take room keys in, top up
+        one-time keys; the decrypted events."""
         received: list[dict[str, Any]] = []
-        for event in answer.get("to_device", {}).get("events", []):
-            try:
-                plaintext = self.decrypt_to_device(event)
-            except DecryptionError:
-                continue  # one bad event must not stop the queue; the sender retries with a new session
-            if plaintext.get("type") == "m.room_key":
-                self.accept_room_key(plaintext)
-            received.append(plaintext)
+        for _ in range(_MAX_SYNC_PAGES):
+            answer = await self.api.keys_sync(self._since)
+            self._since = answer.get("next_batch", self._since)
+            events = answer.get("to_device", {}).get("events", [])
+            for event in events:
+                try:
+                    plaintext = self.decrypt_to_device(event)
+                except DecryptionError:
+                    continue  # one bad or forged event must not stop the queue
+                if plaintext.get("type") == "m.room_key":
+                    self.accept_room_key(plaintext)
+                received.append(plaintext)
+            if not events:
+                break
         await self._replenish(int(answer.get("device_one_time_keys_count", {}).get(SIGNED_CURVE, 0)))
         return received
 
