@@ -101,3 +101,15 @@ async def test_an_edit_carries_new_ciphertext_that_every_reader_decrypts(server:
     chat = await chat_id_with(bob, alice)
     assert bodies(await bob.device.read_chat(chat)) == ["See you at 7"]
     assert bodies(await alice.device.read_chat(chat)) == ["See you at 7"]
+
+
+async def test_the_same_ciphertext_sent_again_as_another_message_reads_as_a_replay(server: LiveServer) -> None:
+    alice, bob = await person(server, "Alice"), await person(server, "Bob")
+    await alice.device.send_text("Transfer approved", to=bob.phone)
+    chat = await chat_id_with(bob, alice)
+    [original] = (await bob.api.messages(chat))["messages"]
+    await alice.api.send_encrypted(original["encrypted"], to=bob.phone)  # what a server could do with stored rows
+    read = await bob.device.read_chat(chat)
+    assert bodies(read) == ["Transfer approved", None]
+    assert read[1].error is not None and "replayed" in read[1].error
+    assert bodies(await bob.device.read_chat(chat)) == ["Transfer approved", None]  # reading again changes nothing

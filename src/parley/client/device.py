@@ -130,6 +130,7 @@ class E2EEDevice:
         self._devices: dict[str, dict[str, PeerDevice]] = {}  # user -> device id -> device (trust on first use)
         self._outbound: dict[str, _Outbound] = {}  # room id -> this device's Megolm session there
         self._inbound: dict[tuple[str, str], _Inbound] = {}  # (room id, session id) -> session
+        self._seen: dict[tuple[str, str, int], str] = {}  # (room, session, message index) -> first message id
         self._since: str | None = None
         self._peer_ids: dict[str, str] = {}  # phone -> user id
         self.identity_changes: list[str] = []  # users whose published device keys changed (a notice in the chat)
@@ -444,8 +445,11 @@ class E2EEDevice:
             "device_id": self.device_id,
         }
 
-    def megolm_decrypt(self, room_id: str, encrypted: dict[str, Any], sender_id: str | None = None) -> RoomEvent:
-        """A chat message's plaintext; DecryptionError when this device never got its room key."""
+    def megolm_decrypt(
+        self, room_id: str, encrypted: dict[str, Any], sender_id: str | None = None, message_id: str | None = None
+    ) -> RoomEvent:
+        """A chat message's plaintext; DecryptionError when this device never got its room key, or when the same
+        ciphertext (session and message index) shows up again as another message: a replay."""
         try:
             if encrypted["algorithm"] != MEGOLM:
                 raise DecryptionError(f"unsupported algorithm {encrypted['algorithm']!r}")
@@ -467,6 +471,10 @@ class E2EEDevice:
             raise DecryptionError(f"cannot decrypt: {error}") from error
         if not isinstance(event, dict) or event.get("room_id") != room_id:
             raise DecryptionError("the message was encrypted for another chat")
+        if message_id is not None:
+            first = self._seen.setdefault((room_id, session_id, decrypted.message_index), message_id)
+            if first != message_id:
+                raise DecryptionError(f"replayed: the same ciphertext as message {first}")
         return RoomEvent(
             room_id,
             str(event.get("type")),
@@ -565,7 +573,9 @@ class E2EEDevice:
             error: str | None = None
             if message.get("encrypted"):
                 try:
-                    event = self.megolm_decrypt(room_id, message["encrypted"], str(message["sender_id"]))
+                    event = self.megolm_decrypt(
+                        room_id, message["encrypted"], str(message["sender_id"]), str(message["id"])
+                    )
                 except DecryptionError as failure:
                     error = str(failure)
             else:
