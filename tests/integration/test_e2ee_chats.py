@@ -3,9 +3,11 @@ only what follows it, and safety numbers both people compare."""
 
 from __future__ import annotations
 
-from parley.client import DecryptionError, direct_room_id
+import pytest
+
+from parley.client import DecryptionError, E2EEDevice, direct_room_id
 from tests.conftest import LiveServer
-from tests.integration.e2ee_helpers import bodies, chat_id_with, person, signed_in
+from tests.integration.e2ee_helpers import bodies, chat_id_with, client_for, person, signed_in
 
 
 async def test_a_one_to_one_chat_reads_both_ways_and_the_server_relays_ciphertext_only(server: LiveServer) -> None:
@@ -113,3 +115,21 @@ async def test_the_same_ciphertext_sent_again_as_another_message_reads_as_a_repl
     assert bodies(read) == ["Transfer approved", None]
     assert read[1].error is not None and "replayed" in read[1].error
     assert bodies(await bob.device.read_chat(chat)) == ["Transfer approved", None]  # reading again changes nothing
+
+
+async def test_a_restarted_client_restores_its_device_and_keeps_reading_and_sending(server: LiveServer) -> None:
+    alice, bob = await person(server, "Alice"), await person(server, "Bob")
+    await alice.device.send_text("before the restart", to=bob.phone)
+    await bob.device.send_text("got it", to=alice.phone)
+    saved = alice.device.export_state(b"k" * 32)
+    assert "before the restart" not in saved
+
+    api = client_for(server, alice.api.token, alice.user_id, alice.device.device_id)
+    restored = E2EEDevice.restore(api, saved, b"k" * 32, clock=server.clock)
+    assert restored.ed25519 == alice.device.ed25519
+    chat = await chat_id_with(bob, alice)
+    await restored.send_text("after the restart", to=bob.phone)
+    assert bodies(await restored.read_chat(chat)) == ["before the restart", "got it", "after the restart"]
+    assert bodies(await bob.device.read_chat(chat)) == ["before the restart", "got it", "after the restart"]
+    with pytest.raises(ValueError):
+        E2EEDevice.restore(bob.api, saved, b"k" * 32)  # another device's state

@@ -2,7 +2,7 @@
 
 Olm (vodozemac) carries room keys device to device; Megolm (vodozemac) encrypts chat messages, one outbound
 session per chat, shared with every device of every member and rotated when a member leaves, after 100 messages
-or after a week. Keys live in memory only: a new `E2EEDevice` is a new device.
+or after a week. Keys live in memory; `export_state` / `restore` keep a device across restarts.
 """
 
 from __future__ import annotations
@@ -134,6 +134,71 @@ class E2EEDevice:
         self._since: str | None = None
         self._peer_ids: dict[str, str] = {}  # phone -> user id
         self.identity_changes: list[str] = []  # users whose published device keys changed (a notice in the chat)
+
+    # --- keeping a device across restarts ----------------------------------------------------------
+
+    def export_state(self, pickle_key: bytes) -> str:
+        """Everything this device holds (account, Olm and Megolm sessions, known devices) as one JSON string;
+        the secret parts are vodozemac pickles encrypted with `pickle_key` (32 bytes). Keep it as safe as a key."""
+        return json.dumps(
+            {
+                "v": 1,
+                "user": self.user,
+                "device_id": self.device_id,
+                "account": self.account.pickle(pickle_key),
+                "olm": {curve: [x.pickle(pickle_key) for x in sessions] for curve, sessions in self._olm.items()},
+                "devices": {
+                    user: {d.device_id: [d.curve25519, d.ed25519] for d in devices.values()}
+                    for user, devices in self._devices.items()
+                },
+                "outbound": {
+                    room: [o.session.pickle(pickle_key), o.created_at, sorted(o.shared_with)]
+                    for room, o in self._outbound.items()
+                },
+                "inbound": [
+                    [room, sid, i.session.pickle(pickle_key), i.sender_user, i.sender_key]
+                    for (room, sid), i in self._inbound.items()
+                ],
+                "seen": [[*key, message_id] for key, message_id in self._seen.items()],
+                "since": self._since,
+                "peer_ids": self._peer_ids,
+            }
+        )
+
+    @classmethod
+    def restore(
+        cls, api: ParleyClient, state: str, pickle_key: bytes, *, clock: Clock | None = None, one_time_keys: int = 50
+    ) -> E2EEDevice:
+        """The device `export_state` saved, signed in through `api` (the same user and device)."""
+        data = json.loads(state)
+        device = cls(api, clock=clock, one_time_keys=one_time_keys)
+        if (data["user"], data["device_id"]) != (device.user, device.device_id):
+            raise ValueError("this state belongs to another device")
+        device.account = vodozemac.Account.from_pickle(data["account"], pickle_key)
+        device._olm = {
+            curve: [vodozemac.Session.from_pickle(x, pickle_key) for x in sessions]
+            for curve, sessions in data["olm"].items()
+        }
+        device._devices = {
+            user: {dev: PeerDevice(user, dev, curve, ed) for dev, (curve, ed) in devices.items()}
+            for user, devices in data["devices"].items()
+        }
+        device._outbound = {
+            room: _Outbound(
+                vodozemac.GroupSession.from_pickle(pickled, pickle_key),
+                int(created_at),
+                {(str(u), str(d)) for u, d in shared},
+            )
+            for room, (pickled, created_at, shared) in data["outbound"].items()
+        }
+        device._inbound = {
+            (room, sid): _Inbound(vodozemac.InboundGroupSession.from_pickle(pickled, pickle_key), user, key)
+            for room, sid, pickled, user, key in data["inbound"]
+        }
+        device._seen = {(room, sid, int(index)): message_id for room, sid, index, message_id in data["seen"]}
+        device._since = data["since"]
+        device._peer_ids = dict(data["peer_ids"])
+        return device
 
     # --- identity ----------------------------------------------------------------------------------
 
