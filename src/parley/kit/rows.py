@@ -33,7 +33,7 @@ def rows_of(
     order = list(table.primary_key.columns) or columns[:1]
     out: Rows = []
     for row in conn.execute(table.select().with_only_columns(*columns).where(*where).order_by(*order)).mappings():
-        item = {name: _plain(value) for name, value in row.items()}
+        item = {str(name): _plain(value) for name, value in row.items()}
         for name in parse:
             if isinstance(row[name], str):
                 with contextlib.suppress(ValueError):  # else kept as stored: the export shows what is held
