@@ -16,7 +16,7 @@ from sqlalchemy import Connection, String, Text, select
 from typer.testing import CliRunner
 
 from parley.cli.main import app
-from parley.config import PersonPaySettings, Settings
+from parley.config import OtpSettings, PersonPaySettings, Settings
 from parley.kit.db import metadata
 from tests.conftest import LiveServer, User
 from tests.integration.test_accounts import latest_code
@@ -30,7 +30,9 @@ PHONES = iter(f"+55119876{n:05d}" for n in range(20_000, 99_999))
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"person_pay": PersonPaySettings(sweep_interval_s=0)})
+    # A short resend interval: the number asks for a code to erase, then again to sign up (Redis counts real time).
+    otp = OtpSettings(resend_interval_s=1)
+    return settings.model_copy(update={"person_pay": PersonPaySettings(sweep_interval_s=0), "otp": otp})
 
 
 async def person(server: LiveServer, name: str) -> User:
@@ -210,6 +212,7 @@ async def test_erasure_end_to_end(server: LiveServer) -> None:
 
     # The number signs up again as a new, empty account.
     server.clock.advance(minutes=1)
+    await asyncio.sleep(1.1)
     assert (await server.http.post(f"{API}/auth/request-code", json={"phone": ana.phone})).status_code == 200
     code = await latest_code(server, ana.phone)
     verified = await server.http.post(
