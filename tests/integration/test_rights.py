@@ -20,6 +20,7 @@ from parley.config import OtpSettings, PersonPaySettings, Settings
 from parley.kit.db import metadata
 from tests.conftest import LiveServer, User
 from tests.integration.test_accounts import latest_code
+from tests.integration.test_ledger_cli import operator_env
 from tests.integration.test_media import png, send_media, upload
 from tests.integration.test_person_payments import key, pay, set_pin, top_up, verify_ledger
 from tests.integration.test_receipts_and_stream import create_group, open_stream
@@ -272,21 +273,16 @@ async def test_a_crash_before_the_commit_leaves_the_account_whole(server: LiveSe
 
 
 @pytest.fixture
-def operator_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name, value in {
-        "PARLEY_DATA_DIR": str(settings.data_dir),
-        "PARLEY_DATABASE_URL": settings.resolved_database_url,
-        "PARLEY_SECRET_KEY": settings.secret_key,
-        "PARLEY_REDIS_URL": settings.redis_url or "",
-        "PARLEY_WEBHOOKS__DELIVER": "false",
-        "COLUMNS": "200",
-    }.items():
-        monkeypatch.setenv(name, value)
+def rights_operator_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The operator's environment, sharing the server's Redis when there is one (its caches hear the erasure)."""
+    settings: Settings = request.getfixturevalue(operator_env.__name__)
+    if settings.redis_url:
+        monkeypatch.setenv("PARLEY_REDIS_URL", settings.redis_url)
     return settings
 
 
 async def test_operator_exports_and_erases_from_the_command_line(
-    server: LiveServer, operator_env: Settings, tmp_path: Path
+    server: LiveServer, rights_operator_env: Settings, tmp_path: Path
 ) -> None:
     alice, bob = await person(server, "Alice Cli"), await person(server, "Bob")
     await server.send_text(alice, "for the archive", to=bob)

@@ -1,32 +1,9 @@
 // A person's rights, from Settings: "Download my data" (one zip of everything Parley holds about them) and
 // "Delete my account" (confirmed with their number and a fresh one-time code). Kept apart from app.js.
 
-import { session } from "./api.js";
+import { api, fetchFile, session } from "./api.js";
 
-const BASE = "/client/v1";
 const $ = (id) => document.getElementById(id);
-
-/** A client API call; throws Error(message) with the API's own message. Answers the raw response. */
-async function call(method, path, body) {
-  const headers = { Authorization: `Bearer ${session.token || ""}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(BASE + path, {
-      method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new Error("Can't reach the server. Check your connection and try again.");
-  }
-  if (response.ok) return response;
-  let answer = null;
-  try {
-    answer = await response.json();
-  } catch {
-    /* not JSON */
-  }
-  throw new Error(answer?.error?.message || `The request failed (HTTP ${response.status}).`);
-}
 
 function busy(button, on) {
   button.disabled = on;
@@ -39,7 +16,7 @@ async function downloadData() {
   busy(button, true);
   status.textContent = "Preparing your data…";
   try {
-    const response = await call("GET", "/me/export");
+    const response = await fetchFile("/me/export");
     const blob = await response.blob();
     const name = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") || "")?.[1]
       || "parley-data.zip";
@@ -76,7 +53,7 @@ async function sendCode() {
   showEraseError("");
   busy(button, true);
   try {
-    const sent = await (await call("POST", "/me/erase/code")).json();
+    const sent = await api("POST", "/me/erase/code");
     $("erase-note").textContent = `We sent a code to ${sent.phone}. It works for ${Math.round(sent.expires_in / 60)} minutes.`;
     $("erase-code").focus();
   } catch (error) {
@@ -96,7 +73,7 @@ async function confirmErase(event) {
   busy(button, true);
   showEraseError("");
   try {
-    await call("POST", "/me/erase", { phone, code });
+    await api("POST", "/me/erase", { phone, code });
   } catch (error) {
     busy(button, false);
     return showEraseError(error.message);
