@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -15,6 +15,10 @@ from parley.kit.errors import RateLimitedError
 
 router = APIRouter(prefix="/client/v1", tags=["rights"], responses=ERROR_RESPONSES)
 
+_REFUSED: dict[int | str, dict[str, Any]] = {  # the error shape, as every client route answers it
+    409: {**ERROR_RESPONSES[400], "description": "Money left in the wallet, or a business number"},
+    429: {**ERROR_RESPONSES[400], "description": "Too many codes or downloads: try again later"},
+}
 EXPORTS_PER_HOUR = 5  # an archive reads everything the person has: cheap to ask, not to make
 _CHUNK = 256 * 1024
 
@@ -50,7 +54,10 @@ def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
 @router.get(
     "/me/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": {}}, "description": "A zip: JSON files, a README, media/"}},
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "A zip: JSON files, a README, media/"},
+        429: _REFUSED[429],
+    },
 )
 async def export(me: PrincipalDep, c: ContainerDep) -> StreamingResponse:
     """Everything Parley holds about you, as one zip archive (see docs/rights.md)."""
@@ -68,7 +75,7 @@ async def export(me: PrincipalDep, c: ContainerDep) -> StreamingResponse:
     return StreamingResponse(_chunks(spool), media_type="application/zip", headers=headers)
 
 
-@router.post("/me/erase/code", response_model=EraseCodeOut)
+@router.post("/me/erase/code", response_model=EraseCodeOut, responses=_REFUSED)
 async def erase_code(request: Request, me: PrincipalDep, c: ContainerDep) -> EraseCodeOut:
     """Send a one-time code to this account's number, to confirm its erasure (refused at once when it would be)."""
     await c.rights.check_erasable(me.user_id)
@@ -77,7 +84,7 @@ async def erase_code(request: Request, me: PrincipalDep, c: ContainerDep) -> Era
     return EraseCodeOut(phone=sent.phone, expires_in=sent.expires_in, resend_after=sent.resend_after)
 
 
-@router.post("/me/erase", response_model=ErasedOut)
+@router.post("/me/erase", response_model=ErasedOut, responses=_REFUSED)
 async def erase(body: EraseIn, me: PrincipalDep, c: ContainerDep) -> ErasedOut:
     """Erase this account for good: confirmed by its number and the code just sent to it (docs/rights.md)."""
     done = await c.rights.erase_confirmed(me.user_id, body.phone, body.code)
