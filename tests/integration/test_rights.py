@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, String, Text, select
+from sqlalchemy import Connection, String, Text, func, insert, select
 from typer.testing import CliRunner
 
+from parley.accounts.models import devices
 from parley.cli.main import app
 from parley.config import OtpSettings, PersonPaySettings, Settings
+from parley.e2ee.models import e2ee_device_keys, e2ee_one_time_keys, e2ee_to_device
 from parley.kit.db import metadata
+from parley.signals.models import consent_events, consents, signal_days
 from tests.conftest import LiveServer, User
 from tests.integration.test_accounts import latest_code
 from tests.integration.test_ledger_cli import operator_env
@@ -70,6 +73,43 @@ def text_values(conn: Connection) -> list[tuple[str, str, str]]:
     return found
 
 
+def seed_signals_and_keys(conn: Connection, server: LiveServer, user: User) -> None:
+    """What the signals and key-directory domains would have recorded (their services are built elsewhere)."""
+    user_id, now = int(user.user_id), server.clock.now_ms()
+    device_id = int(conn.execute(select(devices.c.id).where(devices.c.user_id == user_id)).scalar_one())
+    conn.execute(insert(signal_days).values(user_id=user_id, day=now // 86_400_000, messages_sent=3))
+    conn.execute(
+        insert(consents).values(user_id=user_id, purpose="ads", granted=False, wording_version="1", updated_at=now)
+    )
+    for n, action in enumerate(("given", "withdrawn")):
+        event = {"id": server.container.ids.next_id(), "user_id": user_id, "purpose": "ads", "action": action}
+        conn.execute(insert(consent_events).values(**event, wording_version="1", created_at=now + n))
+    keys = {"device_id": device_id, "user_id": user_id, "curve25519": "c", "ed25519": "e", "device_keys": "{}"}
+    conn.execute(insert(e2ee_device_keys).values(**keys, created_at=now, updated_at=now))
+    conn.execute(
+        insert(e2ee_one_time_keys).values(device_id=device_id, key_id="signed_curve25519:A", key="{}", created_at=now)
+    )
+    message = {"recipient_device_id": device_id, "sender_user_id": user_id, "sender_device_id": device_id}
+    conn.execute(
+        insert(e2ee_to_device).values(
+            id=server.container.ids.next_id(), **message, type="m.room_key", content="{}", txn_id="t1", created_at=now
+        )
+    )
+
+
+def rows_about(conn: Connection, user_id: int) -> dict[str, int]:
+    def count(table: Any, column: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(table).where(column == user_id)).scalar_one())
+
+    return {
+        "signal_days": count(signal_days, signal_days.c.user_id),
+        "consents": count(consents, consents.c.user_id),
+        "consent_events": count(consent_events, consent_events.c.user_id),
+        "e2ee_device_keys": count(e2ee_device_keys, e2ee_device_keys.c.user_id),
+        "to_device": count(e2ee_to_device, e2ee_to_device.c.sender_user_id),
+    }
+
+
 # --- export ---------------------------------------------------------------------------------------------------------
 
 
@@ -93,6 +133,8 @@ async def test_export_holds_the_persons_data_and_media_and_nobody_elses(server: 
         204,
     )
 
+    await server.container.db.write("test.seed", lambda conn: seed_signals_and_keys(conn, server, alice))
+
     archive = await export(server, alice)
     names = set(archive.namelist())
     assert {"README.txt", "account.json", "messaging.json", "media.json", "ledger.json", "signals.json"} <= names
@@ -107,6 +149,10 @@ async def test_export_holds_the_persons_data_and_media_and_nobody_elses(server: 
     assert {c["kind"] for c in messaging["chats"]} == {"direct", "group"}
     assert all(m["user_id"] == _plain(alice.user_id) for m in messaging["memberships"])
     assert part(archive, "privacy")["blocks"][0]["blocked_id"] == _plain(carol.user_id)
+    signals = part(archive, "signals")
+    assert [e["action"] for e in signals["consent_events"]] == ["given", "withdrawn"]
+    assert signals["signal_days"][0]["messages_sent"] == 3
+    assert part(archive, "e2ee")["e2ee_device_keys"][0]["device_keys"] == {}  # the stored JSON, as JSON
     media_files = [n for n in names if n.startswith("media/")]
     assert media_files == [f"media/{alice_media}-holiday.png"]
     assert archive.read(media_files[0]) == mine
@@ -148,6 +194,13 @@ async def test_erasure_end_to_end(server: LiveServer) -> None:
     assert (await send_media(server, ana, photo, to=bruno)).status_code == 200
     group_id = await create_group(server, ana, bruno, carla)  # Ana is its only admin
     await server.send_text(ana, "ana in the group", group_id=group_id)
+    channel = await server.http.post(
+        f"{API}/channels", headers=bruno.headers, json={"name": "Bruno news", "category": "news", "country": "BR"}
+    )
+    assert channel.status_code == 200, channel.text
+    channel_url = f"{API}/channels/{channel.json()['id']}"
+    assert (await server.http.put(f"{channel_url}/follow", headers=ana.headers)).status_code == 200
+    await server.container.db.write("test.seed", lambda conn: seed_signals_and_keys(conn, server, ana))
     stored = Path(server.settings.resolved_media_dir) / photo
     assert stored.exists()
 
@@ -206,6 +259,18 @@ async def test_erasure_end_to_end(server: LiveServer) -> None:
     await verify_ledger(server)
     wallet = (await server.http.get(f"{API}/wallet", headers=bruno.headers)).json()
     assert any(w["balance"] == "40.00" for w in wallet["wallets"])
+
+    # Her signals, consents and keys are gone; the consent events stay as proof, under her (pseudonymous) id.
+    left = await server.container.db.read(lambda conn: rows_about(conn, int(ana.user_id)))
+    assert left == {"signal_days": 0, "consents": 0, "consent_events": 2, "e2ee_device_keys": 0, "to_device": 0}
+    assert (await server.http.get(channel_url, headers=bruno.headers)).json()["follower_count"] == 0
+    # Her number no longer reaches her (every cache forgot it).
+    lost = await server.http.post(
+        f"{API}/messages",
+        headers=bruno.headers,
+        json={"to": ana.phone, "type": "text", "text": {"body": "hello?"}, "client_id": "after-erasure"},
+    )
+    assert lost.status_code == 404, lost.text
 
     # Erasing again changes nothing and fails nothing (an operator finishing a crashed run).
     again = await server.container.rights.erase(int(ana.user_id))
