@@ -22,6 +22,7 @@ from parley.e2ee.models import e2ee_device_keys, e2ee_one_time_keys, e2ee_to_dev
 from parley.kit.db import metadata
 from parley.signals.models import consent_events, consents, signal_days
 from tests.conftest import LiveServer, User
+from tests.integration.business_helpers import create_business, person_writes, text_to
 from tests.integration.test_accounts import latest_code
 from tests.integration.test_ledger_cli import operator_env
 from tests.integration.test_media import png, send_media, upload
@@ -201,6 +202,9 @@ async def test_erasure_end_to_end(server: LiveServer) -> None:
     channel_url = f"{API}/channels/{channel.json()['id']}"
     assert (await server.http.put(f"{channel_url}/follow", headers=ana.headers)).status_code == 200
     await server.container.db.write("test.seed", lambda conn: seed_signals_and_keys(conn, server, ana))
+    shop = await create_business(server, "Loja")  # webhooks carry her number and name to the business
+    await person_writes(server, ana, shop, "oi loja")
+    await text_to(server, shop, ana, "bem-vinda")  # what others write is theirs, even when it names her
     stored = Path(server.settings.resolved_media_dir) / photo
     assert stored.exists()
 
@@ -236,7 +240,7 @@ async def test_erasure_end_to_end(server: LiveServer) -> None:
     async with open_stream(server, bruno) as stream:
         erased = await server.http.post(f"{API}/me/erase", headers=ana.headers, json={"phone": ana.phone, "code": code})
         assert erased.status_code == 200, erased.text
-        assert erased.json() == {"erased": True, "messages_deleted": 3, "groups_left": 1, "media_deleted": 1}
+        assert erased.json() == {"erased": True, "messages_deleted": 4, "groups_left": 1, "media_deleted": 1}
         live: list[dict[str, Any]] = []
         while len(live) < 3:  # what Bruno had not acknowledged comes first, then the deletes
             event = await stream.next("message")

@@ -24,6 +24,7 @@ class ErasedAccount:
 
     user_id: int
     phone: str  # the number it had (empty when it was erased before)
+    name: str  # the name it had (empty when it was erased before)
     token_hashes: list[str]  # of the devices it revoked
     device_ids: list[int]  # all its devices, revoked before or now
 
@@ -39,9 +40,11 @@ def personal_data_in(conn: Connection, user_id: int) -> dict[str, Rows]:
 def erase_account_in(conn: Connection, user_id: int, now: int) -> ErasedAccount:
     """Replace number and name by a pseudonym, revoke every device and forget their names; the user id stays, so
     ledger entries and consent proofs keep pointing at the same (now pseudonymous) account. Repeatable."""
-    row = conn.execute(select(users.c.phone, users.c.erased_at).where(users.c.id == user_id).with_for_update()).first()
-    phone = "" if row is None or row.erased_at is not None else str(row.phone)
-    if row is not None and row.erased_at is None:
+    row = conn.execute(
+        select(users.c.phone, users.c.name, users.c.erased_at).where(users.c.id == user_id).with_for_update()
+    ).first()
+    phone, name = ("", "") if row is None or row.erased_at is not None else (str(row.phone), str(row.name))
+    if phone:
         conn.execute(
             update(users)
             .where(users.c.id == user_id)
@@ -59,4 +62,4 @@ def erase_account_in(conn: Connection, user_id: int, now: int) -> ErasedAccount:
     )
     if active:
         repo.note_token_revoked(conn)  # processes whose bus does not reach us drop their cached tokens
-    return ErasedAccount(user_id, phone, [str(r.token_hash) for r in active], [int(r.id) for r in rows])
+    return ErasedAccount(user_id, phone, name, [str(r.token_hash) for r in active], [int(r.id) for r in rows])

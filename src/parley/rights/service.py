@@ -31,6 +31,7 @@ from parley import (
     privacy,
     signals,
     subscriptions,
+    webhooks,
 )
 from parley.kit.clock import Clock
 from parley.kit.errors import NotFoundError
@@ -139,6 +140,7 @@ class RightsService:
             channels.erase_person_in(conn, user_id, now)
             payments.erase_person_in(conn, user_id, pseudonym)
             inbox.erase_person_in(conn, user_id, pseudonym, accounts.ERASED_NAME)
+            webhooks.erase_person_in(conn, erased.phone, erased.name, pseudonym)
             commerce.erase_person_in(conn, user_id)
             subscriptions.erase_person_in(conn, user_id, now)
             affiliates.erase_person_in(conn, user_id, now)
