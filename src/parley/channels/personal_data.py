@@ -5,18 +5,22 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, select, update
 
 from parley.channels.models import channel_admins, channel_follows, channel_poll_votes, channel_reactions, channels
-from parley.kit.rows import Rows, rows_of
+from parley.kit.rows import Rows, rows_by
 
 
 def personal_data_in(conn: Connection, user_id: int) -> dict[str, Rows]:
     """Channels they own, their admin roles, what they follow (private), their reactions and poll votes."""
-    return {
-        "channels_owned": rows_of(conn, channels, channels.c.owner_id == user_id),
-        "channel_roles": rows_of(conn, channel_admins, channel_admins.c.user_id == user_id),
-        "channels_followed": rows_of(conn, channel_follows, channel_follows.c.user_id == user_id),
-        "channel_reactions": rows_of(conn, channel_reactions, channel_reactions.c.user_id == user_id),
-        "channel_poll_votes": rows_of(conn, channel_poll_votes, channel_poll_votes.c.user_id == user_id),
-    }
+    return rows_by(
+        conn,
+        user_id,
+        {
+            "channels_owned": channels.c.owner_id,
+            "channel_roles": channel_admins.c.user_id,
+            "channels_followed": channel_follows.c.user_id,
+            "channel_reactions": channel_reactions.c.user_id,
+            "channel_poll_votes": channel_poll_votes.c.user_id,
+        },
+    )
 
 
 def erase_person_in(conn: Connection, user_id: int, now: int) -> None:

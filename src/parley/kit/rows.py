@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Column, Connection, Table
 from sqlalchemy.sql import ColumnElement
 
 Rows = list[dict[str, Any]]
@@ -39,4 +39,13 @@ def rows_of(
                 with contextlib.suppress(ValueError):  # else kept as stored: the export shows what is held
                     item[name] = json.loads(row[name])
         out.append(item)
+    return out
+
+
+def rows_by(conn: Connection, value: Any, sections: dict[str, Column[Any]]) -> dict[str, Rows]:
+    """For each named column, the rows of its table where it equals `value` (a person's rows, table by table)."""
+    out: dict[str, Rows] = {}
+    for name, column in sections.items():
+        assert isinstance(column.table, Table)
+        out[name] = rows_of(conn, column.table, column == value)
     return out

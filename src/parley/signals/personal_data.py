@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete
 
-from parley.kit.rows import Rows, rows_of
+from parley.kit.rows import Rows, rows_by
 from parley.signals.models import consent_events, consents, signal_businesses, signal_days
 
 
 def personal_data_in(conn: Connection, user_id: int) -> dict[str, Rows]:
     """Their signals (counters, never content), current consents and every consent event."""
-    return {
-        "signal_days": rows_of(conn, signal_days, signal_days.c.user_id == user_id),
-        "signal_businesses": rows_of(conn, signal_businesses, signal_businesses.c.user_id == user_id),
-        "consents": rows_of(conn, consents, consents.c.user_id == user_id),
-        "consent_events": rows_of(conn, consent_events, consent_events.c.user_id == user_id),
-    }
+    return rows_by(
+        conn,
+        user_id,
+        {
+            "signal_days": signal_days.c.user_id,
+            "signal_businesses": signal_businesses.c.user_id,
+            "consents": consents.c.user_id,
+            "consent_events": consent_events.c.user_id,
+        },
+    )
 
 
 def erase_person_in(conn: Connection, user_id: int) -> None:
