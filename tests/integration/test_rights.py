@@ -354,7 +354,10 @@ async def test_operator_exports_and_erases_from_the_command_line(
     server: LiveServer, rights_operator_env: Settings, tmp_path: Path
 ) -> None:
     alice, bob = await person(server, "Alice Cli"), await person(server, "Bob")
-    await server.send_text(alice, "for the archive", to=bob)
+    chat_id = (await server.send_text(alice, "for the archive", to=bob))["chat_id"]
+    assert (await top_up(server, alice, "10.00")).status_code == 200
+    await set_pin(server, alice)
+    assert (await pay(server, alice, chat_id, "10.00")).status_code == 200  # her wallet is empty again
     runner = CliRunner()
     out = tmp_path / "alice.zip"
 
@@ -370,7 +373,9 @@ async def test_operator_exports_and_erases_from_the_command_line(
     assert both.exit_code == 2 and "exactly one" in both.output
     erased = await asyncio.to_thread(runner.invoke, app, ["rights", "erase", "--phone", alice.phone, "--yes", "--json"])
     assert erased.exit_code == 0, erased.output
-    assert json.loads(erased.stdout.strip().splitlines()[-1])["messages_deleted"] == 1
+    assert json.loads(erased.stdout.strip().splitlines()[-1])["messages_deleted"] == 2  # the text and the payment
+    verified = await asyncio.to_thread(runner.invoke, app, ["ledger", "verify", "--json"])
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True, verified.output
     gone = await asyncio.to_thread(runner.invoke, app, ["rights", "export", "--phone", alice.phone, "--out", str(out)])
     assert gone.exit_code == 2 and "not on Parley" in gone.output
     again = await asyncio.to_thread(
