@@ -1,11 +1,27 @@
-"""End-to-end encryption: the key directory and the to-device relay of ciphertext between devices."""
+"""End-to-end encryption: the key directory and the to-device relay of ciphertext between devices.
 
-from parley.e2ee.personal_data import (  # rights
-    erase_person_in,
-    personal_data_in,
+Content of people's chats is encrypted on their devices (Olm/Megolm via vodozemac); the server stores public keys
+and ciphertext only. See docs/e2ee.md and docs/security.md.
+"""
+
+from parley.e2ee.personal_data import personal_data_in  # rights
+from parley.e2ee.service import (
+    MEGOLM,
+    OLM,
+    SERVER_NAME,
+    E2EEService,
+    OneTimeKeysExhaustedError,
+    matrix_user_id,
+    parse_matrix_user_id,
 )
 
-__all__ = [  # rights
-    "erase_person_in",
-    "personal_data_in",
+__all__ = [
+    "MEGOLM",
+    "OLM",
+    "SERVER_NAME",
+    "E2EEService",
+    "OneTimeKeysExhaustedError",
+    "matrix_user_id",
+    "parse_matrix_user_id",
+    "personal_data_in",  # rights
 ]

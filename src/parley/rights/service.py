@@ -35,7 +35,6 @@ from parley import (
 )
 from parley.kit.clock import Clock
 from parley.kit.errors import NotFoundError
-from parley.kit.ids import IdGenerator
 from parley.kit.money import format_amount
 from parley.kit.rows import Rows
 from parley.platform.db import Database
@@ -63,15 +62,15 @@ class RightsService:
         self,
         db: Database,
         clock: Clock,
-        ids: IdGenerator,
         accounts_service: accounts.AccountService,
         messaging_service: messaging.MessagingService,
         media_service: media.MediaService,
+        e2ee_service: e2ee.E2EEService,
         ad_viewers: ads.ViewerIds,
     ) -> None:
-        self._db, self._clock, self._ids = db, clock, ids
+        self._db, self._clock = db, clock
         self._accounts, self._messaging, self._media = accounts_service, messaging_service, media_service
-        self._ad_viewers = ad_viewers
+        self._e2ee, self._ad_viewers = e2ee_service, ad_viewers
 
     # --- export ----------------------------------------------------------------------------------
 
@@ -136,7 +135,7 @@ class RightsService:
             media.unshare_all_in(conn, user_id)
             privacy.erase_person_in(conn, user_id)
             signals.erase_person_in(conn, user_id)
-            e2ee.erase_person_in(conn, user_id, erased.device_ids, self._ids.next_id(), now)
+            self._e2ee.forget_devices_in(conn, user_id, erased.device_ids, now)
             channels.erase_person_in(conn, user_id, now)
             payments.erase_person_in(conn, user_id, pseudonym)
             inbox.erase_person_in(conn, user_id, pseudonym, accounts.ERASED_NAME)
