@@ -71,6 +71,7 @@ from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
 from parley.privacy import PrivacyService
+from parley.rights import RightsService  # rights
 from parley.subscriptions import SubscriptionService  # subscriptions
 from parley.templates import TemplateCache, TemplateService
 from parley.webhooks import WebhookService
@@ -130,6 +131,7 @@ class Container:
     affiliates: AffiliatePrograms  # affiliates
     affiliate_commissions: AffiliateCommissions  # affiliates
     channels: ChannelService  # channels
+    rights: RightsService  # rights
     channel_fanout: ChannelFanout  # channels
     channel_sweep: PeriodicTask  # channels
     revocation_counter: SqliteCounter | None = None
@@ -390,6 +392,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         affiliate_commissions=affiliate_commissions,  # affiliates
         channels=channels,  # channels
         channel_fanout=channel_fanout,  # channels
+        rights=RightsService(db, clock, accounts, messaging, media, e2ee, ad_viewers),  # rights
         channel_sweep=PeriodicTask("channels.sweep", settings.channels.sweep_interval_s, channels.sweep_expired),
         revocation_counter=revocations,
         background=background,

@@ -33,6 +33,7 @@ from parley.cli.demo_channels import seed_demo_channels  # channels
 from parley.cli.demo_subscriptions import DemoPaidGroup, seed_demo_paid_group  # subscriptions
 from parley.cli.ledger import ledger_app
 from parley.cli.payments import payments_app
+from parley.cli.rights import rights_app  # rights
 from parley.cli.subscriptions import subscriptions_app  # subscriptions
 from parley.cli.webhooks import webhooks_app
 from parley.cli.worker import worker
@@ -55,6 +56,7 @@ app.add_typer(agent_app, name="agent")
 app.add_typer(subscriptions_app, name="subscriptions")  # subscriptions
 app.add_typer(affiliates_app, name="affiliates")  # affiliates
 app.add_typer(channels_app, name="channels")  # channels
+app.add_typer(rights_app, name="rights")  # rights
 app.command()(worker)
 console = Console()
 T = TypeVar("T")

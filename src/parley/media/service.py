@@ -285,6 +285,12 @@ class MediaService:
     async def profile_photo(self, user_id: int) -> int | None:
         return (await self._db.read(lambda c: repo.profile_photos_of(c, [user_id]))).get(user_id)
 
+    def file_of(self, row: repo.MediaRow) -> Path | None:  # rights
+        """Where an upload's file is, when it is there (only ever inside the media directory)."""
+        path = Path(row.path)
+        inside = path.parent.resolve() == self._dir.resolve()
+        return path if inside and path.is_file() else None
+
     def remove_file(self, row: repo.MediaRow) -> None:
         """Delete a stored file whose row is gone (only ever inside the media directory)."""
         path = Path(row.path)

@@ -20,6 +20,7 @@ from parley.kit.errors import AppError, IdempotencyKeyReusedError, InvalidInputE
 from parley.kit.idempotency import request_fingerprint
 from parley.kit.ids import IdGenerator, parse_id, timestamp_ms_of
 from parley.kit.pagination import decode_cursor, encode_cursor
+from parley.messaging import personal_data  # rights
 from parley.messaging import repository as repo
 from parley.messaging.content import (
     EncryptedContent,
@@ -1247,3 +1248,24 @@ class MessagingService:
                 items.append((user_topic(user_id), event))
         if items:
             await self._bus.publish_many(items)
+
+    # --- erasure (rights) ------------------------------------------------------------------------  # rights
+
+    def erase_person_in(self, conn: Connection, user_id: int, now: int) -> list[Committed]:  # rights
+        """Inside the erasure's unit: the person's 1:1 messages become "deleted" for everyone (peers hear it live, as
+        for any delete), they leave every group, and their reactions, presence and inbox go. Publish the result
+        after the commit."""
+        out: list[Committed] = []
+        for message_id in personal_data.delete_direct_messages_in(conn, user_id, now):
+            row = repo.get_message(conn, message_id)
+            assert row is not None
+            others = [u for u in repo.member_ids(conn, row.chat_id) if u != user_id]
+            blockers = privacy.blockers_among(conn, user_id, others)
+            seqs = accounts.next_inbox_seqs(conn, [u for u in others if u not in blockers])
+            repo.append_inbox(conn, seqs, message_id, "deleted", now)
+            statuses = {reader: status for reader, status, _, _ in repo.receipts_of(conn, message_id)}
+            out.append(Committed(_Fanout(message=row, event="deleted", seqs=seqs, statuses=statuses)))
+        for chat_id, remaining in personal_data.leave_groups_in(conn, user_id).items():
+            out.append(Committed(_Fanout(others=_chat_updated(chat_id, remaining))))
+        personal_data.forget_person_in(conn, user_id)
+        return out
