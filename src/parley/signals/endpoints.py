@@ -1,0 +1,165 @@
+"""Client API routes of consent and signals: a person's consents per purpose (with the wording and its version),
+the ledger of their consent events, and what the signals store holds of them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.signals import rules
+from parley.signals.service import DAY_MS, ConsentView, Market
+
+router = APIRouter(prefix="/client/v1", tags=["privacy"], responses=ERROR_RESPONSES)
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    granted: StrictBool = Field(description="true: give consent for this purpose; false: withdraw it")
+
+
+class ConsentOut(BaseModel):
+    purpose: str
+    title: str
+    granted: bool
+    wording: str = Field(description="What the person agrees to, as shown beside the switch")
+    wording_version: str = Field(description="The wording's version in force now (what a change records)")
+    agreed_version: str | None = Field(description="The version the person's last choice was made under")
+    updated_at: int | None
+    uses: list[str] = Field(description="What is used for this purpose, and why")
+
+
+class MarketOut(BaseModel):
+    region: str = Field(description="The region of the person's number (ISO 3166), '' when unknown")
+    eu_eea: bool
+    notice: str | None = Field(description="For numbers in the EU/EEA: what the EU's rules mean for ads")
+
+
+class ConsentsOut(BaseModel):
+    purposes: list[ConsentOut]
+    market: MarketOut
+    never_used: list[str]
+
+
+class ConsentEventOut(BaseModel):
+    id: str
+    purpose: str
+    action: str = Field(description="given | withdrawn")
+    wording_version: str
+    created_at: int
+
+
+class ConsentHistoryOut(BaseModel):
+    events: list[ConsentEventOut]
+
+
+class SignalDayOut(BaseModel):
+    date: str
+    messages_sent: int
+    business_messages: int
+    ad_clicks: int
+    purchases: int
+
+
+class SignalBusinessOut(BaseModel):
+    category: str
+    messages: int
+    first_at: int
+    last_at: int
+
+
+class SignalsOut(BaseModel):
+    window_days: int
+    messages_sent: int
+    active_days: int
+    business_messages: int
+    ad_clicks: int
+    purchases: int
+    categories: list[str]
+    days: list[SignalDayOut]
+    businesses: list[SignalBusinessOut]
+
+
+def _consents_out(views: list[ConsentView], market: Market) -> ConsentsOut:
+    return ConsentsOut(
+        purposes=[
+            ConsentOut(
+                purpose=v.purpose,
+                title=v.title,
+                granted=v.granted,
+                wording=v.wording,
+                wording_version=v.wording_version,
+                agreed_version=v.agreed_version,
+                updated_at=v.updated_at,
+                uses=list(v.uses),
+            )
+            for v in views
+        ],
+        market=MarketOut(region=market.region, eu_eea=market.eu_eea, notice=rules.EU_NOTICE if market.eu_eea else None),
+        never_used=list(rules.NEVER_USED),
+    )
+
+
+@router.get("/consents", response_model=ConsentsOut, summary="Your consents per purpose, and your number's market")
+async def get_consents(me: PrincipalDep, c: ContainerDep) -> ConsentsOut:
+    views, market = await c.consents.of_person(me.user_id)
+    return _consents_out(views, market)
+
+
+@router.put(
+    "/consents/{purpose}",
+    response_model=ConsentsOut,
+    summary="Give or withdraw consent for one purpose (ads_personalisation, product_analytics); takes effect at once",
+)
+async def put_consent(
+    body: ConsentIn, me: PrincipalDep, c: ContainerDep, purpose: str = Path(max_length=32)
+) -> ConsentsOut:
+    await c.consents.set(me.user_id, purpose, body.granted)
+    return await get_consents(me, c)
+
+
+@router.get("/consents/history", response_model=ConsentHistoryOut, summary="Every consent you gave or withdrew")
+async def consent_history(me: PrincipalDep, c: ContainerDep) -> ConsentHistoryOut:
+    events = await c.consents.history(me.user_id)
+    return ConsentHistoryOut(
+        events=[
+            ConsentEventOut(
+                id=str(e.id),
+                purpose=e.purpose,
+                action=e.action,
+                wording_version=e.wording_version,
+                created_at=e.created_at,
+            )
+            for e in events
+        ]
+    )
+
+
+@router.get("/signals", response_model=SignalsOut, summary="What the signals store holds of you (never content)")
+async def my_signals(me: PrincipalDep, c: ContainerDep) -> SignalsOut:
+    held = await c.signals.held_for(me.user_id)
+    return SignalsOut(
+        window_days=held.window_days,
+        messages_sent=held.messages_sent,
+        active_days=held.active_days,
+        business_messages=held.business_messages,
+        ad_clicks=held.ad_clicks,
+        purchases=held.purchases,
+        categories=list(held.categories),
+        days=[
+            SignalDayOut(
+                date=datetime.fromtimestamp(d.day * DAY_MS / 1000, UTC).date().isoformat(),
+                messages_sent=d.messages_sent,
+                business_messages=d.business_messages,
+                ad_clicks=d.ad_clicks,
+                purchases=d.purchases,
+            )
+            for d in held.days
+        ],
+        businesses=[
+            SignalBusinessOut(category=b.category, messages=b.messages, first_at=b.first_at, last_at=b.last_at)
+            for b in held.businesses
+        ],
+    )
