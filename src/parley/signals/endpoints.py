@@ -3,6 +3,7 @@ the ledger of their consent events, and what the signals store holds of them."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Path
@@ -21,6 +22,7 @@ class ConsentIn(BaseModel):
 
 
 class ConsentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     purpose: str
     title: str
     granted: bool
@@ -71,32 +73,20 @@ class SignalBusinessOut(BaseModel):
 
 
 class SignalsOut(BaseModel):
-    window_days: int
-    messages_sent: int
-    active_days: int
-    business_messages: int
-    ad_clicks: int
-    purchases: int
-    categories: list[str]
+    window_days: int = Field(description="The counters below cover this many days, up to today (UTC)")
+    messages_sent: int = Field(description="Messages you sent (1:1 and groups), never their content")
+    active_days: int = Field(description="Days on which you sent at least one message")
+    business_messages: int = Field(description="Of those, messages to businesses")
+    ad_clicks: int = Field(description="Ads you opened into a chat")
+    purchases: int = Field(description="Orders you paid in chats")
+    categories: list[str] = Field(description="Categories of the businesses you wrote to")
     days: list[SignalDayOut]
     businesses: list[SignalBusinessOut]
 
 
 def _consents_out(views: list[ConsentView], market: Market) -> ConsentsOut:
     return ConsentsOut(
-        purposes=[
-            ConsentOut(
-                purpose=v.purpose,
-                title=v.title,
-                granted=v.granted,
-                wording=v.wording,
-                wording_version=v.wording_version,
-                agreed_version=v.agreed_version,
-                updated_at=v.updated_at,
-                uses=list(v.uses),
-            )
-            for v in views
-        ],
+        purposes=[ConsentOut.model_validate(v) for v in views],
         market=MarketOut(region=market.region, eu_eea=market.eu_eea, notice=rules.EU_NOTICE if market.eu_eea else None),
         never_used=list(rules.NEVER_USED),
     )
@@ -123,43 +113,15 @@ async def put_consent(
 @router.get("/consents/history", response_model=ConsentHistoryOut, summary="Every consent you gave or withdrew")
 async def consent_history(me: PrincipalDep, c: ContainerDep) -> ConsentHistoryOut:
     events = await c.consents.history(me.user_id)
-    return ConsentHistoryOut(
-        events=[
-            ConsentEventOut(
-                id=str(e.id),
-                purpose=e.purpose,
-                action=e.action,
-                wording_version=e.wording_version,
-                created_at=e.created_at,
-            )
-            for e in events
-        ]
-    )
+    return ConsentHistoryOut(events=[ConsentEventOut.model_validate({**asdict(e), "id": str(e.id)}) for e in events])
 
 
 @router.get("/signals", response_model=SignalsOut, summary="What the signals store holds of you (never content)")
 async def my_signals(me: PrincipalDep, c: ContainerDep) -> SignalsOut:
     held = await c.signals.held_for(me.user_id)
-    return SignalsOut(
-        window_days=held.window_days,
-        messages_sent=held.messages_sent,
-        active_days=held.active_days,
-        business_messages=held.business_messages,
-        ad_clicks=held.ad_clicks,
-        purchases=held.purchases,
-        categories=list(held.categories),
-        days=[
-            SignalDayOut(
-                date=datetime.fromtimestamp(d.day * DAY_MS / 1000, UTC).date().isoformat(),
-                messages_sent=d.messages_sent,
-                business_messages=d.business_messages,
-                ad_clicks=d.ad_clicks,
-                purchases=d.purchases,
-            )
-            for d in held.days
-        ],
-        businesses=[
-            SignalBusinessOut(category=b.category, messages=b.messages, first_at=b.first_at, last_at=b.last_at)
-            for b in held.businesses
-        ],
-    )
+    days = [{**asdict(d), "date": _date_of(d.day)} for d in held.days]
+    return SignalsOut.model_validate({**asdict(held), "categories": list(held.categories), "days": days})
+
+
+def _date_of(day: int) -> str:
+    return datetime.fromtimestamp(day * DAY_MS / 1000, UTC).date().isoformat()

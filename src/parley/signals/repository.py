@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.signals.models import consent_events, consents, signal_businesses, signal_days
@@ -73,64 +75,47 @@ class ConsentEvent:
     created_at: int
 
 
-def _insert(conn: Connection):  # type: ignore[no-untyped-def]
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+_COUNTERS = ("messages_sent", "business_messages", "ad_clicks", "purchases")
+
+
+def _upsert_adding(
+    conn: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]], set_: Callable[[Any], dict[str, Any]]
+) -> None:
+    """One INSERT … ON CONFLICT (keys) DO UPDATE for the whole batch; `set_(excluded)` says how a row merges."""
+    if rows:
+        statement = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+        conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=set_(statement.excluded)), rows)
 
 
 def add_days(conn: Connection, rows: Sequence[DayCounts]) -> None:
-    """Upsert-add counters per (person, day): one statement for the whole batch."""
-    if not rows:
-        return
-    d = signal_days.c
-    statement = _insert(conn)(signal_days)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["user_id", "day"],
-            set_={
-                "messages_sent": d.messages_sent + statement.excluded.messages_sent,
-                "business_messages": d.business_messages + statement.excluded.business_messages,
-                "ad_clicks": d.ad_clicks + statement.excluded.ad_clicks,
-                "purchases": d.purchases + statement.excluded.purchases,
-            },
-        ),
-        [
-            {
-                "user_id": r.user_id,
-                "day": r.day,
-                "messages_sent": r.messages_sent,
-                "business_messages": r.business_messages,
-                "ad_clicks": r.ad_clicks,
-                "purchases": r.purchases,
-            }
-            for r in rows
-        ],
+    """Add counters per (person, day): batches from any number of processes add up."""
+    _upsert_adding(
+        conn,
+        signal_days,
+        ["user_id", "day"],
+        [dataclasses.asdict(r) for r in rows],
+        lambda new: {name: signal_days.c[name] + new[name] for name in _COUNTERS},
     )
 
 
 def add_business_messages(conn: Connection, rows: Sequence[tuple[int, int, str, int, int, int]]) -> None:
     """(user_id, waba_id, category, messages, first_at, last_at): the category is the business's current one."""
-    if not rows:
-        return
     b = signal_businesses.c
-    statement = _insert(conn)(signal_businesses)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["user_id", "waba_id"],
-            set_={
-                "category": statement.excluded.category,
-                "messages": b.messages + statement.excluded.messages,
-                "first_at": func.min(b.first_at, statement.excluded.first_at)
-                if conn.dialect.name == "sqlite"
-                else func.least(b.first_at, statement.excluded.first_at),
-                "last_at": func.max(b.last_at, statement.excluded.last_at)
-                if conn.dialect.name == "sqlite"
-                else func.greatest(b.last_at, statement.excluded.last_at),
-            },
-        ),
+    least, greatest = (func.min, func.max) if conn.dialect.name == "sqlite" else (func.least, func.greatest)
+    _upsert_adding(
+        conn,
+        signal_businesses,
+        ["user_id", "waba_id"],
         [
             {"user_id": u, "waba_id": w, "category": c, "messages": n, "first_at": first, "last_at": last}
             for u, w, c, n, first, last in rows
         ],
+        lambda new: {
+            "category": new.category,
+            "messages": b.messages + new.messages,
+            "first_at": least(b.first_at, new.first_at),
+            "last_at": greatest(b.last_at, new.last_at),
+        },
     )
 
 
@@ -174,8 +159,10 @@ def record_consent(
             created_at=now,
         )
     )
-    statement = _insert(conn)(consents).values(
-        user_id=user_id, purpose=purpose, granted=granted, wording_version=wording_version, updated_at=now
+    statement = (
+        (postgresql if conn.dialect.name == "postgresql" else sqlite)
+        .insert(consents)
+        .values(user_id=user_id, purpose=purpose, granted=granted, wording_version=wording_version, updated_at=now)
     )
     conn.execute(
         statement.on_conflict_do_update(
