@@ -3,6 +3,8 @@ k-anonymity floor."""
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from parley.signals import K_ANONYMITY_MIN, in_eu_eea, k_anonymous, no_interest_markets, region_of, shown_count
@@ -48,3 +50,10 @@ def test_every_purpose_says_what_it_uses_and_why() -> None:
     assert set(PURPOSES) == {"ads_personalisation", "product_analytics"}
     for purpose in PURPOSES.values():
         assert purpose.wording and purpose.uses and all(": to " in line for line in purpose.uses)
+
+
+def test_the_client_api_names_exactly_the_purposes_of_the_rules() -> None:
+    from parley.signals import endpoints
+
+    purpose = typing.get_type_hints(endpoints.put_consent, include_extras=False)["purpose"]
+    assert set(typing.get_args(purpose)) == set(PURPOSES)

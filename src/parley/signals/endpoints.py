@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
@@ -104,7 +105,10 @@ async def get_consents(me: PrincipalDep, c: ContainerDep) -> ConsentsOut:
     summary="Give or withdraw consent for one purpose (ads_personalisation, product_analytics); takes effect at once",
 )
 async def put_consent(
-    body: ConsentIn, me: PrincipalDep, c: ContainerDep, purpose: str = Path(max_length=32)
+    body: ConsentIn,
+    me: PrincipalDep,
+    c: ContainerDep,
+    purpose: Literal["ads_personalisation", "product_analytics"] = Path(description="rules.PURPOSES"),
 ) -> ConsentsOut:
     await c.consents.set(me.user_id, purpose, body.granted)
     return await get_consents(me, c)
