@@ -242,3 +242,28 @@ async def test_bad_consent_input_is_refused_and_records_nothing(server: LiveServ
         lambda conn: conn.execute(select(func.count()).select_from(consent_events)).scalar_one()
     )
     assert count == 0
+
+
+async def test_export_holds_everything_and_erasure_deletes_the_signals(server: LiveServer) -> None:
+    c = server.container
+    ana, bob = await server.user("Ana"), await server.user("Bob")
+    await server.send_text(ana, "hello", to=bob)
+    await server.send_text(bob, "hi Ana", to=ana)
+    await _consent(server, ana, "product_analytics", True)
+    uid = int(ana.user_id)
+    await c.signal_recorder.flush()
+    exported = await c.db.read(lambda conn: c.signals.export_in(conn, uid))
+    assert [d["messages_sent"] for d in exported["signal_days"]] == [1]
+    assert [(e["purpose"], e["action"]) for e in exported["consent_events"]] == [("product_analytics", "given")]
+    assert json.loads(json.dumps(exported)) == exported  # plain JSON for the archive
+
+    await server.send_text(ana, "not flushed yet", to=bob)
+    await c.db.write("test.erase", lambda conn: c.signals.erase_in(conn, uid))
+    c.signal_recorder.forget(uid)
+    await c.signal_recorder.flush()
+    held = await c.signals.held_for(uid)
+    assert (held.messages_sent, held.days, held.businesses) == (0, [], [])
+    assert await c.signals.for_analytics(uid) is None
+    assert (await c.signals.held_for(int(bob.user_id))).messages_sent == 1  # someone else's signals stay
+    events = await c.consents.history(uid)
+    assert [(e.purpose, e.action) for e in events] == [("product_analytics", "given")]  # the proof stays

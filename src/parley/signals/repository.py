@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.signals.models import consent_events, consents, signal_businesses, signal_days
@@ -24,6 +24,7 @@ __all__ = [
     "consent_history",
     "consents_of",
     "days_of",
+    "delete_signals_of",
     "record_consent",
 ]
 
@@ -182,3 +183,9 @@ def consent_history(conn: Connection, user_id: int, limit: int) -> list[ConsentE
         .limit(limit)
     )
     return [ConsentEvent(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in conn.execute(query)]
+
+
+def delete_signals_of(conn: Connection, user_id: int) -> None:
+    """A person's counters, businesses and current consents (their consent events stay: see docs/privacy.md)."""
+    for table in (signal_days, signal_businesses, consents):
+        conn.execute(delete(table).where(table.c.user_id == user_id))

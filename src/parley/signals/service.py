@@ -8,6 +8,7 @@ whose unit fails after it was counted (rare: the observers run last) may be coun
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -135,6 +136,14 @@ class SignalRecorder:
             seen = self._businesses.setdefault(place, [0, first, last])
             seen[0] += n
             seen[1], seen[2] = min(seen[1], first), max(seen[2], last)
+
+    def forget(self, user_id: int) -> None:
+        """Drop what this process gathered of a person and has not written (their erasure)."""
+        for counts in (self._sent, self._to_business):
+            for key in [k for k in counts if k[0] == user_id]:
+                del counts[key]
+        for place in [k for k in self._businesses if k[0] == user_id]:
+            del self._businesses[place]
 
     async def close(self) -> None:
         await self.flusher.close()
@@ -318,6 +327,22 @@ class Signals:
 
     async def for_targeting(self, user_id: int) -> TargetingSignals:
         return await self._db.read(lambda conn: self.targeting_in(conn, user_id))
+
+    def export_in(self, conn: Connection, user_id: int) -> dict[str, Any]:
+        """Everything signals and consent hold of a person, as plain JSON values (their export archive)."""
+        held = self.held_in(conn, user_id)
+        return {
+            "signal_days": [dataclasses.asdict(d) for d in repo.days_of(conn, user_id, 0)],
+            "businesses_written_to": [dataclasses.asdict(b) for b in held.businesses],
+            "consents": [dataclasses.asdict(c) for c in repo.consents_of(conn, user_id).values()],
+            "consent_events": [dataclasses.asdict(e) for e in repo.consent_history(conn, user_id, 10_000)],
+        }
+
+    def erase_in(self, conn: Connection, user_id: int) -> None:
+        """Erasure in the caller's unit: counters, businesses and current consents go. The consent events stay as
+        the proof of what was agreed and when; once the account is pseudonymised they name no one. The caller
+        also calls `SignalRecorder.forget` so no pending count brings a row back."""
+        repo.delete_signals_of(conn, user_id)
 
     async def for_analytics(self, user_id: int) -> PersonSignals | None:
         """The analytics lever's view: the person's signals with `product_analytics` consent, else None."""
