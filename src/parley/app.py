@@ -373,6 +373,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         channel_endpoints.router,  # channels
         channel_endpoints.graph,  # channels: before business's `/{object_id}` routes
         signal_endpoints.router,  # signals
+        signal_endpoints.graph,  # signals: before business's `/{object_id}` routes
     ):
         app.include_router(router)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from parley.signals import repository as signal_repo
 from parley.signals.models import consent_events, signal_businesses, signal_days
 from tests import ads_serve_seed as serve_seed
 from tests.ads_attrib_seed import AdsSeed
@@ -267,3 +268,41 @@ async def test_export_holds_everything_and_erasure_deletes_the_signals(server: L
     assert (await c.signals.held_for(int(bob.user_id))).messages_sent == 1  # someone else's signals stay
     events = await c.consents.history(uid)
     assert [(e.purpose, e.action) for e in events] == [("product_analytics", "given")]  # the proof stays
+
+
+async def test_categories_customers_also_write_to_are_shown_from_100_people(server: LiveServer) -> None:
+    """A signals-based insight for a business: consenting people outside the EU/EEA only, groups of 100 or more."""
+    c = server.container
+    biz = await create_business(server)
+    other_waba, now = int(biz.waba_id) + 1, server.clock.now_ms()
+
+    async def customer(phone: str | None = None, *, consents: bool = True) -> None:
+        person = int((await server.user(phone=phone)).user_id)
+
+        def unit(conn: Connection) -> None:
+            rows = [(person, int(biz.waba_id), "APPAREL", 1, now, now), (person, other_waba, "TRAVEL", 2, now, now)]
+            signal_repo.add_business_messages(conn, rows)
+            if consents:
+                signal_repo.record_consent(conn, c.ids.next_id(), person, "ads_personalisation", True, "v1", now)
+
+        await c.db.write("test.customer", unit)
+
+    async def insight() -> dict[str, Any]:
+        answer = await server.http.get(f"{V}/{biz.waba_id}/customer_categories", headers=biz.headers)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    for _ in range(99):
+        await customer()
+    await customer(phone="+4915112340001")  # an EU number never counts, whatever its consent
+    await customer(consents=False)  # nor does anyone without consent
+    assert await insight() == {"customers": "fewer than 100", "data": [], "k_anonymity_min": 100}
+    await customer()
+    assert await insight() == {
+        "customers": "100",
+        "data": [{"category": "TRAVEL", "people": "100"}],  # their own business's category is not listed
+        "k_anonymity_min": 100,
+    }
+    other = await create_business(server, "Other")
+    foreign = await server.http.get(f"{V}/{biz.waba_id}/customer_categories", headers=other.headers)
+    assert foreign.status_code == 400 and foreign.json()["error"]["code"] == 100

@@ -10,11 +10,13 @@ from typing import Literal
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from parley.http import ERROR_RESPONSES, ContainerDep, PrincipalDep
+from parley.graph import object_not_found
+from parley.http import ERROR_RESPONSES, ContainerDep, GraphScopeDep, PrincipalDep, graph_router
 from parley.signals import rules
 from parley.signals.service import DAY_MS, ConsentView, Market
 
 router = APIRouter(prefix="/client/v1", tags=["privacy"], responses=ERROR_RESPONSES)
+graph = graph_router("signals")
 
 
 class ConsentIn(BaseModel):
@@ -129,3 +131,31 @@ async def my_signals(me: PrincipalDep, c: ContainerDep) -> SignalsOut:
 
 def _date_of(day: int) -> str:
     return datetime.fromtimestamp(day * DAY_MS / 1000, UTC).date().isoformat()
+
+
+class CategoryOut(BaseModel):
+    category: str
+    people: str = Field(description="People (always at least 100: smaller groups are not listed)")
+
+
+class CustomerCategoriesOut(BaseModel):
+    customers: str = Field(description='People counted, or "fewer than 100"')
+    data: list[CategoryOut]
+    k_anonymity_min: int
+
+
+@graph.get(
+    "/{waba_id}/customer_categories",
+    response_model=CustomerCategoriesOut,
+    summary="Categories of other businesses your customers write to (consenting people outside the EU/EEA, "
+    "groups of at least 100 only)",
+)
+async def customer_categories(waba_id: str, c: ContainerDep, scope: GraphScopeDep) -> CustomerCategoriesOut:
+    if waba_id != str(scope.waba_id):
+        raise object_not_found(waba_id)
+    found = await c.signals.customer_categories(scope.waba_id)
+    return CustomerCategoriesOut(
+        customers=found.customers,
+        data=[CategoryOut(category=category, people=str(people)) for category, people in found.categories],
+        k_anonymity_min=rules.K_ANONYMITY_MIN,
+    )

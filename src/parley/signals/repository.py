@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy import Connection, Table, delete, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.signals.models import consent_events, consents, signal_businesses, signal_days
@@ -22,9 +22,11 @@ __all__ = [
     "add_days",
     "businesses_of",
     "consent_history",
+    "consenting_customers",
     "consents_of",
     "days_of",
     "delete_signals_of",
+    "other_categories_of",
     "record_consent",
 ]
 
@@ -189,3 +191,25 @@ def delete_signals_of(conn: Connection, user_id: int) -> None:
     """A person's counters, businesses and current consents (their consent events stay: see docs/privacy.md)."""
     for table in (signal_days, signal_businesses, consents):
         conn.execute(delete(table).where(table.c.user_id == user_id))
+
+
+def consenting_customers(conn: Connection, waba_id: int, purpose: str) -> list[int]:
+    """The people who wrote to this business and currently consent to `purpose`."""
+    b, c = signal_businesses.c, consents.c
+    query = (
+        select(b.user_id)
+        .join(consents, (c.user_id == b.user_id) & (c.purpose == purpose) & (c.granted == true()))
+        .where(b.waba_id == waba_id)
+    )
+    return [int(r[0]) for r in conn.execute(query)]
+
+
+def other_categories_of(conn: Connection, user_ids: Sequence[int], waba_id: int) -> list[tuple[int, str]]:
+    """(person, category) of the other businesses these people wrote to."""
+    b = signal_businesses.c
+    out: list[tuple[int, str]] = []
+    for start in range(0, len(user_ids), 500):  # bounded IN lists on both databases
+        chunk = list(user_ids[start : start + 500])
+        query = select(b.user_id, b.category).where(b.user_id.in_(chunk), b.waba_id != waba_id, b.category != "")
+        out.extend((int(r[0]), str(r[1])) for r in conn.execute(query))
+    return out

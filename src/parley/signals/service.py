@@ -208,6 +208,14 @@ class TargetingSignals:
     signals: PersonSignals | None
 
 
+@dataclass(frozen=True)
+class CustomerCategories:
+    """ "Categories your customers also write to", for a business: k-anonymous figures only."""
+
+    customers: str  # people counted (consenting, outside the EU/EEA), or "fewer than 100"
+    categories: list[tuple[str, int]]  # (category, people) with at least K_ANONYMITY_MIN people, most first
+
+
 class Consents:
     """Consent per person and purpose: every change is an event (given / withdrawn, time, wording version); the
     current state is the last event. No event: not given."""
@@ -343,6 +351,24 @@ class Signals:
         the proof of what was agreed and when; once the account is pseudonymised they name no one. The caller
         also calls `SignalRecorder.forget` so no pending count brings a row back."""
         repo.delete_signals_of(conn, user_id)
+
+    def customer_categories_in(self, conn: Connection, waba_id: int) -> CustomerCategories:
+        """A shared-signal insight: the categories of other businesses this business's customers write to. Only
+        people with `ads_personalisation` consent and a number outside the EU/EEA count, and only categories with
+        at least 100 of them are shown. Reads O(customers) rows: a console figure, never on a hot path."""
+        people = repo.consenting_customers(conn, waba_id, rules.ADS_PERSONALISATION)
+        counted: list[int] = []
+        for start in range(0, len(people), 500):
+            found = get_users(conn, people[start : start + 500])
+            counted.extend(u for u, row in found.items() if not rules.in_eu_eea(rules.region_of(row.phone)))
+        per_category: dict[str, set[int]] = defaultdict(set)
+        for person, category in repo.other_categories_of(conn, counted, waba_id):
+            per_category[category].add(person)
+        shown = [(c, len(p)) for c, p in per_category.items() if rules.k_anonymous(len(p)) is not None]
+        return CustomerCategories(rules.shown_count(len(counted)), sorted(shown, key=lambda cp: (-cp[1], cp[0])))
+
+    async def customer_categories(self, waba_id: int) -> CustomerCategories:
+        return await self._db.read(lambda conn: self.customer_categories_in(conn, waba_id))
 
     async def for_analytics(self, user_id: int) -> PersonSignals | None:
         """The analytics lever's view: the person's signals with `product_analytics` consent, else None."""
