@@ -18,11 +18,14 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from parley.accounts import get_users
+from parley.business import ConversationMessage
 from parley.config import SignalsSettings
 from parley.kit.clock import Clock
 from parley.kit.errors import InvalidInputError, NotFoundError
 from parley.kit.ids import IdGenerator
 from parley.kit.periodic import PeriodicTask
+from parley.messaging import MessageContent, MessageRow
+from parley.payments import OrderRow
 from parley.platform.db import Database
 from parley.signals import repository as repo
 from parley.signals import rules
@@ -56,7 +59,12 @@ class SignalRecorder:
     # --- events (inside the caller's unit) ------------------------------------------------------------------
 
     def on_message(
-        self, conn: Connection, row: Any, content: Any, statuses: dict[int, int], referral_clid: str | None
+        self,
+        conn: Connection,
+        row: MessageRow,
+        content: MessageContent,
+        statuses: dict[int, int],
+        referral_clid: str | None,
     ) -> dict[int, int]:
         self._sent[(row.sender_id, row.created_at // DAY_MS)] += 1
         return _NO_OVERRIDES
@@ -64,10 +72,10 @@ class SignalRecorder:
     def on_receipts(self, conn: Connection, reader_id: int, message_ids: list[int], status: int, now: int) -> None:
         return None
 
-    def on_reaction(self, conn: Connection, user_id: int, row: Any, emoji: str, now: int) -> None:
+    def on_reaction(self, conn: Connection, user_id: int, row: MessageRow, emoji: str, now: int) -> None:
         return None
 
-    def on_conversation_message(self, conn: Connection, message: Any) -> None:
+    def on_conversation_message(self, conn: Connection, message: ConversationMessage) -> None:
         if message.direction != "in":
             return  # what a business sends says nothing of the person
         at = message.at
@@ -80,7 +88,7 @@ class SignalRecorder:
             seen[0] += 1
             seen[1], seen[2] = min(seen[1], at), max(seen[2], at)
 
-    def on_order_captured(self, conn: Connection, order: Any, now: int) -> None:
+    def on_order_captured(self, conn: Connection, order: OrderRow, now: int) -> None:
         # Rare and money-bearing: written in the capture's own unit, so it commits (or not) with the payment.
         repo.add_days(conn, [repo.DayCounts(order.person_id, day_of(now), purchases=1)])
 
