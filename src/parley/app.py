@@ -39,6 +39,7 @@ from parley.commerce import endpoints as commerce_endpoints
 from parley.config import Settings
 from parley.console import routers as console_routers
 from parley.container import Container, build_container
+from parley.e2ee import endpoints as e2ee_endpoints  # e2ee
 from parley.graph import GraphError, graph_error_body, is_graph_path
 from parley.inbox import commerce_endpoints as inbox_commerce_endpoints
 from parley.inbox import contacts_endpoints as inbox_contacts_endpoints
@@ -340,6 +341,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         messaging_endpoints.router,
         media_endpoints.router,
         privacy_endpoints.router,
+        e2ee_endpoints.router,  # e2ee
         business_endpoints.links_router,
         graph_media_endpoints.router,
         profile_endpoints.router,

@@ -43,6 +43,7 @@ from parley.business.sender import CloudApiSender
 from parley.channels import ChannelFanout, ChannelService, ChannelSubscriptions  # channels
 from parley.commerce import CartOrders, Carts, Catalogs, InboxCatalog
 from parley.config import Settings
+from parley.e2ee import E2EEService  # e2ee
 from parley.inbox import InboxCommerce, InboxService
 from parley.kit.clock import Clock, SystemClock
 from parley.kit.files import create_private_file
@@ -50,7 +51,7 @@ from parley.kit.ids import IdGenerator
 from parley.kit.periodic import PeriodicTask  # channels
 from parley.ledger import Ledger, LedgerService
 from parley.media import MediaService
-from parley.messaging import LiveStreams, MessagingService
+from parley.messaging import LiveStreams, MessagingService, shared_chat_peers_in, user_topic
 from parley.payments import (
     Disputes,
     FeeSchedule,
@@ -91,6 +92,7 @@ class Container:
     messaging: MessagingService
     media: MediaService
     privacy: PrivacyService
+    e2ee: E2EEService  # e2ee
     business: BusinessAccounts
     business_numbers: BusinessNumbers
     template_cache: TemplateCache
@@ -237,6 +239,8 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         db, clock, ids, rate_limiter, settings.resolved_media_dir, settings.limits.max_media_bytes, settings.media
     )
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
+    e2ee = E2EEService(db, clock, ids, bus, shared_chat_peers_in, user_topic)  # e2ee
+    accounts.on_device_revoked(e2ee.forget_device_in)  # e2ee: a signed-out device's keys go with it
     journal = Ledger(ids, clock)
     billing = BillingService(db, bus, clock, ids, journal, settings.billing)
     business_secret = _derived(code_secret, "business")
@@ -351,6 +355,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         messaging=messaging,
         media=media,
         privacy=privacy,
+        e2ee=e2ee,  # e2ee
         business=business,
         business_numbers=numbers,
         template_cache=template_cache,

@@ -76,6 +76,7 @@ async def test_text_message_reaches_the_recipient(server: LiveServer) -> None:
         "reactions": [],
         "status": "sent",
         "business": None,
+        "encrypted": None,
     }
     [own] = await history(server, alice, sent["chat_id"])
     assert own["text"] == {"body": "hello Bob"}

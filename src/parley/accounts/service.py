@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -104,6 +105,7 @@ class AccountService:
         self._phone_cache: dict[str, repo.UserRow] = {}
         self._names: dict[int, tuple[str, int]] = {}  # user id -> (name, expires at, ms)
         self._names_generation = 0  # moves on every rename, so a name read before it is not cached after it
+        self._revoked_observers: list[Callable[[Connection, int, int, int], None]] = []
 
     async def start(self) -> None:
         # Every process forgets a revoked token at once, wherever the revocation happened.
@@ -216,6 +218,10 @@ class AccountService:
     async def list_devices(self, user_id: int) -> list[repo.DeviceRow]:
         return await self._db.read(lambda c: repo.list_active_devices(c, user_id))
 
+    def on_device_revoked(self, observer: Callable[[Connection, int, int, int], None]) -> None:
+        """`observer(conn, user_id, device_id, now)` runs inside the unit that signs a device out (its keys go)."""
+        self._revoked_observers.append(observer)
+
     async def revoke_device(self, user_id: int, device_id: int) -> None:
         now = self._clock.now_ms()
 
@@ -223,7 +229,10 @@ class AccountService:
             device = repo.get_device(conn, device_id)
             if device is None or device.user_id != user_id or device.revoked_at is not None:
                 return None
-            return repo.revoke_device(conn, device_id, now)
+            token_hash = repo.revoke_device(conn, device_id, now)
+            for observer in self._revoked_observers:
+                observer(conn, user_id, device_id, now)
+            return token_hash
 
         token_hash = await self._db.write("accounts.revoke_device", unit)
         if token_hash is None:

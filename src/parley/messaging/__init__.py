@@ -8,6 +8,7 @@ from sqlalchemy import Connection, exists, func, select
 from parley.messaging.content import (
     AnyContent,
     ContactsContent,
+    EncryptedContent,
     InteractiveContent,
     LocationContent,
     MediaContent,
@@ -58,6 +59,24 @@ def direct_peer_in(conn: Connection, chat_id: int, user_id: int) -> int | None:
     return int(peer)
 
 
+def shared_chat_peers_in(conn: Connection, user_id: int, among: Sequence[int] | None) -> set[int]:
+    """Who of `among` (None: anyone) shares a chat with `user_id`, the user excluded."""
+    mine, theirs = chat_members.alias("mine"), chat_members.alias("theirs")
+    query = (
+        select(theirs.c.user_id)
+        .distinct()
+        .join(mine, mine.c.chat_id == theirs.c.chat_id)
+        .where(mine.c.user_id == user_id, theirs.c.user_id != user_id)
+    )
+    if among is None:
+        return {r.user_id for r in conn.execute(query)}
+    found: set[int] = set()
+    ids = list(among)
+    for start in range(0, len(ids), 500):
+        found.update(r.user_id for r in conn.execute(query.where(theirs.c.user_id.in_(ids[start : start + 500]))))
+    return found
+
+
 def message_text_matches(chat_id_column: Any, lowered_like_pattern: str) -> Any:
     """A SQL condition: some live message of the chat in `chat_id_column` contains the pattern (a scan)."""
     return exists().where(
@@ -76,6 +95,7 @@ __all__ = [
     "Committed",
     "ContactsContent",
     "DeviceStream",
+    "EncryptedContent",
     "InteractiveContent",
     "JoinGate",
     "LiveStreams",
@@ -101,5 +121,6 @@ __all__ = [
     "preview_of",
     "render_message",
     "reply_choices",
+    "shared_chat_peers_in",
     "user_topic",
 ]

@@ -76,6 +76,17 @@ class TemplateContent(BaseModel):
 ReplyType = Literal["button_reply", "list_reply", "button"]
 
 
+class EncryptedContent(BaseModel):
+    """A person's message as their device encrypted it (Megolm): the server relays it unread (docs/e2ee.md)."""
+
+    kind: Literal["encrypted"] = "encrypted"
+    algorithm: Literal["m.megolm.v1.aes-sha2"] = "m.megolm.v1.aes-sha2"
+    ciphertext: str
+    sender_key: str
+    session_id: str
+    device_id: str
+
+
 class ReplyContent(BaseModel):
     """A person's tap on a business message: a reply button, a list row, or a template quick reply.
 
@@ -142,6 +153,7 @@ AnyContent = (
     | GroupInviteContent
     | OrderContent
     | PaymentContent
+    | EncryptedContent
 )
 MessageContent = Annotated[AnyContent, Field(discriminator="kind")]
 _adapter: TypeAdapter[AnyContent] = TypeAdapter(MessageContent)
@@ -216,6 +228,8 @@ def preview_of(content: AnyContent, limit: int = 160) -> str:
         text = f"Order: {count} item{'' if count == 1 else 's'}" + (f" · {content.text}" if content.text else "")
     elif isinstance(content, PaymentContent):
         text = f"Payment: {content.amount} {content.currency}" + (f" ({content.note})" if content.note else "")
+    elif isinstance(content, EncryptedContent):
+        text = "🔒 Encrypted message"  # the server cannot say more: clients decrypt their own previews
     else:
         text = content.title
     text = " ".join(text.split())

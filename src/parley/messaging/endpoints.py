@@ -43,7 +43,7 @@ async def send_message(body: SendMessageIn, me: PrincipalDep, c: ContainerDep) -
 
 @router.patch("/messages/{message_id}", response_model=MessageOut)
 async def edit_message(message_id: str, body: EditMessageIn, me: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
-    return await c.messaging.edit(me.user_id, message_id, body.text.body)
+    return await c.messaging.edit(me.user_id, message_id, body.text.body if body.text else body.encrypted)
 
 
 @router.delete("/messages/{message_id}", status_code=204)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from parley.kit.errors import AppError
-from parley.messaging.schemas import ContextIn, SendMessageIn, TextIn
+from parley.messaging.schemas import ContextIn, EncryptedIn, SendMessageIn, TextIn, is_megolm_message
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -49,12 +49,32 @@ class _Context(msgspec.Struct, forbid_unknown_fields=True):
     message_id: str
 
 
+class _Encrypted(msgspec.Struct, forbid_unknown_fields=True):
+    algorithm: str
+    ciphertext: str
+    sender_key: str
+    session_id: str
+    device_id: str
+
+    def valid(self) -> bool:
+        """What EncryptedIn checks."""
+        return (
+            self.algorithm == "m.megolm.v1.aes-sha2"
+            and 0 < len(self.ciphertext) <= 262_144
+            and 43 <= len(self.sender_key) <= 64
+            and 43 <= len(self.session_id) <= 64
+            and _is_id(self.device_id)
+            and is_megolm_message(self.ciphertext)
+        )
+
+
 class _SendBody(msgspec.Struct, forbid_unknown_fields=True):
     client_id: str
     to: str | None = None
     group_id: str | None = None
     type: str = "text"
     text: _Text | None = None
+    encrypted: _Encrypted | None = None
     context: _Context | None = None
     referral_clid: str | None = None
 
@@ -73,11 +93,13 @@ def parse_send(raw: bytes) -> SendMessageIn | None:
         body = _decode(raw)
     except msgspec.DecodeError:
         return None
-    text, context = body.text, body.context
+    text, context, encrypted = body.text, body.context, body.encrypted
+    if body.type == "encrypted":
+        readable = text is None and encrypted is not None and encrypted.valid()
+    else:
+        readable = body.type == "text" and encrypted is None and text is not None and bool(text.body)
     if (
-        body.type != "text"
-        or text is None
-        or not text.body
+        not readable
         or (body.to is None) == (body.group_id is None)
         or (body.to is not None and len(body.to) > 32)
         or (body.group_id is not None and not _is_id(body.group_id))
@@ -90,8 +112,11 @@ def parse_send(raw: bytes) -> SendMessageIn | None:
     return SendMessageIn.model_construct(
         to=body.to,
         group_id=body.group_id,
-        type="text",
-        text=TextIn.model_construct(body=text.body),
+        type="encrypted" if encrypted is not None else "text",
+        text=None if text is None else TextIn.model_construct(body=text.body),
+        encrypted=None
+        if encrypted is None
+        else EncryptedIn.model_construct(**{f: getattr(encrypted, f) for f in encrypted.__struct_fields__}),
         context=None if context is None else ContextIn.model_construct(message_id=context.message_id),
         client_id=body.client_id,
         referral_clid=body.referral_clid,

@@ -8,6 +8,7 @@ from parley.messaging import repository as repo
 from parley.messaging.content import (
     AnyContent,
     ContactsContent,
+    EncryptedContent,
     GroupInviteContent,
     InteractiveContent,
     LocationContent,
@@ -36,13 +37,15 @@ def render_message(
 
     `quoted`: the message a reply quotes (its `context`), rendered as `quoted` (who wrote it, one line of it).
     """
-    text = media_out = business = None
+    text = media_out = business = encrypted = None
     forwarded = False
     if row.deleted_at is None and row.content is not None:
         content = load_content(row.content)
         forwarded = bool(getattr(content, "forwarded", False))
         if isinstance(content, TextContent):
             text = {"body": content.body}
+        elif isinstance(content, EncryptedContent):
+            encrypted = content.model_dump(exclude={"kind"})
         elif isinstance(content, MediaContent):
             media_out = {
                 "id": str(content.media_id),
@@ -74,6 +77,8 @@ def render_message(
         # The kinds beyond text and media (a template, an interactive message, a location, contact cards, a
         # tap on a business message's button): exactly one key, named after the kind.
         "business": business,
+        # A person's end-to-end encrypted message: Megolm ciphertext their devices decrypt (docs/e2ee.md).
+        "encrypted": encrypted,
     }
 
 

@@ -244,6 +244,7 @@ def search_page(
     query = _visible(_select_messages(), user_id).where(
         messages.c.chat_id.in_(my_chats.scalar_subquery()),
         messages.c.deleted_at.is_(None),
+        messages.c.type != "encrypted",  # ciphertext: the person's devices search what they decrypted
         func.lower(messages.c.content).like(lowered_like_pattern, escape="\\"),
     )
     if before is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import vodozemac
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -40,14 +41,40 @@ class ReplyIn(_Strict):
     description: str | None = Field(default=None, max_length=72)
 
 
+class EncryptedIn(_Strict):
+    """Megolm ciphertext from the sender's device (docs/e2ee.md): relayed unread."""
+
+    algorithm: Literal["m.megolm.v1.aes-sha2"]
+    ciphertext: str = Field(min_length=1, max_length=262_144)
+    sender_key: str = Field(min_length=43, max_length=64)
+    session_id: str = Field(min_length=43, max_length=64)
+    device_id: str = Field(pattern=r"^\d{1,20}$")
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> EncryptedIn:
+        if not is_megolm_message(self.ciphertext):
+            raise ValueError("encrypted.ciphertext is not a well-formed Megolm message")
+        return self
+
+
+def is_megolm_message(ciphertext: str) -> bool:
+    """Parses as a Megolm message (version, index, ciphertext, MAC, signature); says nothing of who can read it."""
+    try:
+        vodozemac.MegolmMessage.from_base64(ciphertext)
+    except ValueError:
+        return False
+    return True
+
+
 MEDIA_TYPES = ("image", "document", "audio", "video")
 
 
 class SendMessageIn(_Strict):
     to: str | None = Field(default=None, max_length=32)
     group_id: str | None = Field(default=None, pattern=r"^\d{1,20}$")
-    type: Literal["text", "image", "document", "audio", "video", "location", "reply"] = "text"
+    type: Literal["text", "image", "document", "audio", "video", "location", "reply", "encrypted"] = "text"
     text: TextIn | None = None
+    encrypted: EncryptedIn | None = None
     image: MediaIn | None = None
     document: MediaIn | None = None
     audio: MediaIn | None = None
@@ -67,6 +94,8 @@ class SendMessageIn(_Strict):
             raise ValueError("a text message needs 'text': {'body': ...}")
         if self.type in MEDIA_TYPES and getattr(self, self.type) is None:
             raise ValueError(f"a {self.type} message needs '{self.type}': {{'id': ...}}")
+        if self.type == "encrypted" and self.encrypted is None:
+            raise ValueError("an encrypted message needs 'encrypted': {'algorithm', 'ciphertext', ...}")
         if self.type == "location" and self.location is None:
             raise ValueError("a location message needs 'location': {'latitude': ..., 'longitude': ...}")
         if self.type == "reply" and (self.reply is None or self.context is None):
@@ -81,7 +110,16 @@ class SendMessageOut(BaseModel):
 
 
 class EditMessageIn(_Strict):
-    text: TextIn
+    """New text, or, for an encrypted message, new ciphertext."""
+
+    text: TextIn | None = None
+    encrypted: EncryptedIn | None = None
+
+    @model_validator(mode="after")
+    def _one_body(self) -> EditMessageIn:
+        if (self.text is None) == (self.encrypted is None):
+            raise ValueError("give exactly one of 'text' and 'encrypted'")
+        return self
 
 
 class ReactionIn(_Strict):
@@ -129,6 +167,14 @@ class ReactionOut(BaseModel):
 Status = Literal["sent", "delivered", "read"]
 
 
+class EncryptedOut(BaseModel):
+    algorithm: str
+    ciphertext: str
+    sender_key: str
+    session_id: str
+    device_id: str
+
+
 class MessageOut(BaseModel):
     id: str
     chat_id: str
@@ -148,6 +194,8 @@ class MessageOut(BaseModel):
     status: Status
     # A business message's template or interactive content, a location, contact cards, or a tap on a button.
     business: dict[str, Any] | None = None
+    # A person's end-to-end encrypted message: Megolm ciphertext only their devices can read (docs/e2ee.md).
+    encrypted: EncryptedOut | None = None
 
 
 class MessagesPage(BaseModel):

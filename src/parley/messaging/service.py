@@ -22,6 +22,7 @@ from parley.kit.ids import IdGenerator, parse_id, timestamp_ms_of
 from parley.kit.pagination import decode_cursor, encode_cursor
 from parley.messaging import repository as repo
 from parley.messaging.content import (
+    EncryptedContent,
     GroupInviteContent,
     LocationContent,
     MediaContent,
@@ -52,7 +53,7 @@ from parley.messaging.gates import JoinGate, OpenGroups
 from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD
 from parley.messaging.observers import MessageObserver
 from parley.messaging.render import STATUS_NAMES, Event, render_message
-from parley.messaging.schemas import MEDIA_TYPES, ForwardIn, ReplyIn, SendMessageIn
+from parley.messaging.schemas import MEDIA_TYPES, EncryptedIn, ForwardIn, ReplyIn, SendMessageIn
 from parley.messaging.statements import Driver
 from parley.platform.bus import Bus
 from parley.platform.db import Database
@@ -155,9 +156,12 @@ class MessagingService:
     async def send(self, sender_id: int, request: SendMessageIn) -> SendResult:
         recipient_id: int | None = None
         if request.to is not None:
-            recipient_id = (await self._accounts.find_for(sender_id, request.to)).id
+            recipient = await self._accounts.find_for(sender_id, request.to)
+            recipient_id = recipient.id
             if recipient_id == sender_id:
                 raise InvalidMessageError("you cannot send a message to yourself")
+            if request.encrypted is not None and recipient.kind != "person":
+                raise InvalidMessageError("chats with a business are not end-to-end encrypted: send plain content")
         group_id = None if request.group_id is None else _parse_id(request.group_id, ChatNotFoundError, "chat")
         context_id = (
             None if request.context is None else _parse_id(request.context.message_id, MessageNotFoundError, "message")
@@ -202,6 +206,8 @@ class MessagingService:
                     content = _tapped_reply(conn, sender_id, context_id, request.reply)
                 elif request.location is not None:
                     content = LocationContent(**request.location.model_dump())
+                elif request.encrypted is not None:
+                    content = EncryptedContent(**request.encrypted.model_dump())
                 elif media_in is None:
                     assert request.text is not None
                     content = TextContent(body=request.text.body)
@@ -527,20 +533,30 @@ class MessagingService:
 
     # --- changing messages ---------------------------------------------------------------------
 
-    async def edit(self, user_id: int, raw_message_id: str, body: str) -> Event:
+    async def edit(self, user_id: int, raw_message_id: str, body: str | EncryptedIn | None) -> Event:
+        """New text for a text message, or new ciphertext for an encrypted one (the sender's device made it)."""
         message_id = _parse_id(raw_message_id, MessageNotFoundError, "message")
-        if len(body) > self._limits.text_max_chars:
+        if isinstance(body, str) and len(body) > self._limits.text_max_chars:
             raise InvalidMessageError(f"text is limited to {self._limits.text_max_chars} characters")
+        if body is None:
+            raise InvalidMessageError("give the new text or ciphertext")
+        encrypted = not isinstance(body, str)
         now = self._clock.now_ms()
 
         def change(conn: Connection, row: repo.MessageRow) -> dict[str, object]:
             if row.sender_id != user_id:
                 raise NotYourMessageError("only the sender can edit a message")
-            if row.type != "text" or row.deleted_at is not None:
-                raise InvalidMessageError("only text messages that still exist can be edited")
+            if row.type != ("encrypted" if encrypted else "text") or row.deleted_at is not None:
+                raise InvalidMessageError(
+                    "only text messages that still exist can be edited"
+                    if not encrypted
+                    else "only encrypted messages that still exist take new ciphertext"
+                )
             if now - row.created_at > self._limits.edit_window_s * 1000:
                 raise EditWindowClosedError("messages can be edited for 15 minutes after sending")
-            return {"content": dump_content(TextContent(body=body)), "edited_at": now}
+            if isinstance(body, str):
+                return {"content": dump_content(TextContent(body=body)), "edited_at": now}
+            return {"content": dump_content(EncryptedContent(**body.model_dump())), "edited_at": now}
 
         return await self._change_message(user_id, message_id, "edited", change)
 
