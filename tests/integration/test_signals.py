@@ -18,6 +18,7 @@ from tests.conftest import LiveServer, User
 from tests.integration.business_helpers import V, create_business, person_writes
 from tests.integration.test_ads_attribution import _paid_order
 from tests.integration.test_ads_serving import _business, _slot
+from tests.integration.test_lean_send import _encrypted
 
 DAY_MS = 86_400_000
 GERMAN = "+4915112345678"
@@ -49,6 +50,12 @@ async def test_a_persons_sends_businesses_clicks_and_purchases_fill_the_store_ex
     await server.send_text(bob, "Bob's own message is his, not Ana's", to=ana)
     server.clock.advance(hours=24)
     await server.send_text(ana, "three", to=bob)
+    # An end-to-end encrypted message counts the same: the store never needs its content.
+    encrypted = _encrypted(bob.phone, "e2ee-1", "")
+    headers = {**ana.headers, "Content-Type": "application/json"}
+    sealed = await server.http.post("/client/v1/messages", headers=headers, content=encrypted)
+    assert sealed.status_code == 200, sealed.text
+    ciphertext = json.loads(encrypted)["encrypted"]["ciphertext"]
     # Ana follows an ad of the business into a chat (the click is tied to her from then on), then buys.
     seed = AdsSeed(server)
     [ad] = await seed.full(biz.waba_id, biz.phone_number_id, currency="BRL")
@@ -60,9 +67,9 @@ async def test_a_persons_sends_businesses_clicks_and_purchases_fill_the_store_ex
     iso = [datetime.fromtimestamp(d * DAY_MS / 1000, UTC).date().isoformat() for d in (day1, day2)]
     assert held["days"] == [
         {"date": iso[0], "messages_sent": 2, "business_messages": 0, "ad_clicks": 0, "purchases": 0},
-        {"date": iso[1], "messages_sent": 2, "business_messages": 1, "ad_clicks": 1, "purchases": 1},
+        {"date": iso[1], "messages_sent": 3, "business_messages": 1, "ad_clicks": 1, "purchases": 1},
     ]
-    assert (held["messages_sent"], held["active_days"], held["business_messages"]) == (4, 2, 1)
+    assert (held["messages_sent"], held["active_days"], held["business_messages"]) == (5, 2, 1)
     assert (held["ad_clicks"], held["purchases"], held["categories"]) == (1, 1, ["APPAREL"])
     [business] = held["businesses"]
     assert (business["category"], business["messages"]) == ("APPAREL", 1)
@@ -74,7 +81,7 @@ async def test_a_persons_sends_businesses_clicks_and_purchases_fill_the_store_ex
         return json.dumps([list(r) for r in rows], default=str)
 
     stored = await server.container.db.read(dump)
-    assert all(text not in stored for text in ("one", "two", "three", "I saw your ad"))
+    assert all(text not in stored for text in ("one", "two", "three", "I saw your ad", ciphertext[:24]))
     # The business's category as it is when the person writes: a change reaches the next flush.
     await server.http.post(
         f"{V}/{biz.phone_number_id}/whatsapp_business_profile",
