@@ -5,6 +5,7 @@ from parley.accounts.personal_data import (  # rights
     ERASED_NAME,
     ErasedAccount,
     erase_account_in,
+    erased_among_in,
     personal_data_in,
     pseudonym_phone,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "UserRow",
     "device_topic",
     "erase_account_in",  # rights
+    "erased_among_in",  # rights, signals
     "get_device",
     "get_user_by_phone",
     "get_users",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select, update
@@ -63,3 +64,13 @@ def erase_account_in(conn: Connection, user_id: int, now: int) -> ErasedAccount:
     if active:
         repo.note_token_revoked(conn)  # processes whose bus does not reach us drop their cached tokens
     return ErasedAccount(user_id, phone, name, [str(r.token_hash) for r in active], [int(r.id) for r in rows])
+
+
+def erased_among_in(conn: Connection, user_ids: Iterable[int]) -> set[int]:
+    """Which of these accounts were erased (a process's pending counters about them must not bring rows back)."""
+    ids = list(user_ids)
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):
+        query = select(users.c.id).where(users.c.id.in_(ids[start : start + 500]), users.c.erased_at.is_not(None))
+        found.update(r.id for r in conn.execute(query))
+    return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
@@ -67,10 +68,13 @@ class RightsService:
         media_service: media.MediaService,
         e2ee_service: e2ee.E2EEService,
         ad_viewers: ads.ViewerIds,
+        forget_pending: Callable[[int], None] = lambda user_id: None,
     ) -> None:
         self._db, self._clock = db, clock
         self._accounts, self._messaging, self._media = accounts_service, messaging_service, media_service
         self._e2ee, self._ad_viewers = e2ee_service, ad_viewers
+        # What this process gathered of a person and has not written yet (the signal recorder's counters).
+        self._forget_pending = forget_pending
 
     # --- export ----------------------------------------------------------------------------------
 
@@ -148,6 +152,7 @@ class RightsService:
 
         erased, committed, uploads = await self._db.write("rights.erase", unit)
         await self._accounts.forget_erased(erased)
+        self._forget_pending(user_id)  # this process's unwritten signal counters (others skip erased people)
         for change in committed:
             await self._messaging.publish_committed(change)
         for row in uploads:

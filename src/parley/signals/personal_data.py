@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection
 
 from parley.kit.rows import Rows, rows_by
+from parley.signals import repository as repo
 from parley.signals.models import consent_events, consents, signal_businesses, signal_days
 
 
@@ -25,6 +26,4 @@ def personal_data_in(conn: Connection, user_id: int) -> dict[str, Rows]:
 def erase_person_in(conn: Connection, user_id: int) -> None:
     """Signals and current consents go (nothing may be read about them any more); consent events stay, under the
     pseudonymous id, as the proof of what was agreed to when."""
-    conn.execute(delete(signal_days).where(signal_days.c.user_id == user_id))
-    conn.execute(delete(signal_businesses).where(signal_businesses.c.user_id == user_id))
-    conn.execute(delete(consents).where(consents.c.user_id == user_id))
+    repo.delete_signals_of(conn, user_id)
