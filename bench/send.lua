@@ -1,5 +1,6 @@
 -- wrk script: POST /client/v1/messages round-robin over many sender -> recipient pairs, each request with a
 -- unique client_id. Arguments (after --): PAIRS_FILE NONCE. PAIRS_FILE has one "token phone" per line.
+-- e2ee: a line "token phone ENCRYPTED_JSON" (compact JSON, no spaces) sends that Megolm payload instead of text.
 -- done() prints one line "BENCHJSON {...}" that run.py reads (latencies in microseconds).
 
 local pairs_list = {}
@@ -15,9 +16,9 @@ end
 
 function init(args)
   for line in io.lines(args[1]) do
-    local token, phone = line:match("^(%S+)%s+(%S+)$")
+    local token, phone, encrypted = line:match("^(%S+)%s+(%S+)%s*(%S*)$")  -- e2ee: an optional third field
     if token then
-      pairs_list[#pairs_list + 1] = { "Bearer " .. token, phone }
+      pairs_list[#pairs_list + 1] = { "Bearer " .. token, phone, encrypted }
     end
   end
   prefix = args[2] .. "-" .. tostring(tid) .. "-"
@@ -31,6 +32,9 @@ function request()
   local pair = pairs_list[idx]
   local body = '{"to":"' .. pair[2] .. '","type":"text","text":{"body":"bench ' .. n
     .. '"},"client_id":"' .. prefix .. n .. '"}'
+  if pair[3] ~= "" then  -- e2ee: a pre-encrypted Megolm payload (bench/e2ee_send.py)
+    body = '{"to":"' .. pair[2] .. '","type":"encrypted","encrypted":' .. pair[3] .. ',"client_id":"' .. prefix .. n .. '"}'
+  end
   return wrk.format("POST", "/client/v1/messages",
     { ["Authorization"] = pair[1], ["Content-Type"] = "application/json" }, body)
 end

@@ -53,6 +53,8 @@ from parley.messaging import endpoints as messaging_endpoints
 from parley.messaging import lean as person_send
 from parley.payments import merchant_endpoints, pay_endpoints
 from parley.privacy import endpoints as privacy_endpoints
+from parley.rights import endpoints as rights_endpoints  # rights
+from parley.signals import endpoints as signal_endpoints  # signals
 from parley.subscriptions import endpoints as subscription_endpoints  # subscriptions
 from parley.templates import endpoints as template_endpoints
 from parley.webhooks import endpoints as webhook_endpoints
@@ -373,6 +375,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         affiliate_endpoints.client_router,  # affiliates
         channel_endpoints.router,  # channels
         channel_endpoints.graph,  # channels: before business's `/{object_id}` routes
+        rights_endpoints.router,  # rights
+        signal_endpoints.router,  # signals
+        signal_endpoints.graph,  # signals: before business's `/{object_id}` routes
     ):
         app.include_router(router)
 

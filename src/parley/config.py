@@ -314,41 +314,9 @@ class AdsSettings(BaseModel):
     conversion_rates: dict[str, str] = Field(
         default_factory=lambda: {"USD": "1", "EUR": "1.08", "BRL": "0.18", "INR": "0.012", "GBP": "1.27"}
     )
-    # People in these markets are targeted by market and language only (no interest segments).
-    no_interest_markets: list[str] = Field(
-        default_factory=lambda: [
-            "AT",
-            "BE",
-            "BG",
-            "HR",
-            "CY",
-            "CZ",
-            "DK",
-            "EE",
-            "FI",
-            "FR",
-            "DE",
-            "GR",
-            "HU",
-            "IE",
-            "IT",
-            "LV",
-            "LT",
-            "LU",
-            "MT",
-            "NL",
-            "PL",
-            "PT",
-            "RO",
-            "SK",
-            "SI",
-            "ES",
-            "SE",
-            "IS",
-            "LI",
-            "NO",
-        ]
-    )
+    # Markets reached by market and language only (no interest segments) IN ADDITION to the EU/EEA, which
+    # `parley.signals.rules` always excludes and no setting can bring back.  # signals
+    no_interest_markets: list[str] = Field(default_factory=list)  # signals
 
 
 class AffiliateSettings(BaseModel):  # affiliates
@@ -362,6 +330,16 @@ class ChannelSettings(BaseModel):  # channels
 
     # Reads already hide expired posts; the sweep frees their rows. 0: never (tests call it themselves).
     sweep_interval_s: float = Field(default=600.0, ge=0)
+
+
+class SignalsSettings(BaseModel):  # signals
+    """Metadata signals and consent (see docs/privacy.md)."""  # signals
+
+    # Counters of people's sends are flushed this often; a crash loses at most one interval. 0: tests flush.
+    flush_interval_s: float = Field(default=5.0, ge=0)  # signals
+    # The version of the consent wording in force; bumping it shows people their choice was for an older one.
+    wording_version: str = Field(default="2026-12-01", pattern=r"^[A-Za-z0-9._-]{1,32}$")  # signals
+    window_days: int = Field(default=90, ge=1, le=400)  # signals: how far back the levers may look
 
 
 class SqliteSettings(BaseModel):
@@ -435,6 +413,7 @@ class Settings(BaseSettings):
     subscriptions: SubscriptionSettings = SubscriptionSettings()  # subscriptions
     affiliates: AffiliateSettings = AffiliateSettings()  # affiliates
     channels: ChannelSettings = ChannelSettings()  # channels
+    signals: SignalsSettings = SignalsSettings()  # signals
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()

@@ -71,6 +71,8 @@ from parley.platform.bus import Bus, MemoryBus
 from parley.platform.db import Database, SqliteCounter, create_database, sqlite_file_of
 from parley.platform.ratelimit import MemoryRateLimiter, RateLimiter
 from parley.privacy import PrivacyService
+from parley.rights import RightsService  # rights
+from parley.signals import Consents, SignalRecorder, Signals  # signals
 from parley.subscriptions import SubscriptionService  # subscriptions
 from parley.templates import TemplateCache, TemplateService
 from parley.webhooks import WebhookService
@@ -130,8 +132,12 @@ class Container:
     affiliates: AffiliatePrograms  # affiliates
     affiliate_commissions: AffiliateCommissions  # affiliates
     channels: ChannelService  # channels
+    rights: RightsService  # rights
     channel_fanout: ChannelFanout  # channels
     channel_sweep: PeriodicTask  # channels
+    consents: Consents  # signals
+    signals: Signals  # signals
+    signal_recorder: SignalRecorder  # signals
     revocation_counter: SqliteCounter | None = None
     background: bool = True  # webhook delivery and the periodic sweeps run in this process
 
@@ -155,11 +161,13 @@ class Container:
             self.affiliate_commissions.start()  # affiliates: pays commissions whose refund window closed
         await self.ad_server.start()  # ads-serve: every serving process serves ads and flushes its own buffer
         self.channel_fanout.start()  # channels
+        self.signal_recorder.flusher.start()  # signals: every serving process flushes its own counters
         if self.background:
             self.subscriptions.start()  # subscriptions: renewals, retries in grace, ends
             self.channel_sweep.start()  # channels: posts past their 30 days
 
     async def close(self) -> None:
+        await self.signal_recorder.close()  # signals: the last window is written while the db is open
         await self.subscriptions.close()  # subscriptions
         await self.channel_sweep.close()  # channels
         self.channel_fanout.close()  # channels
@@ -234,6 +242,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     )
     privacy = PrivacyService(db, clock, ids, accounts, messaging)
     e2ee = E2EEService(db, clock, ids, bus, shared_chat_peers_in, user_topic)  # e2ee
+    accounts.on_device_revoked(e2ee.forget_device_in)  # e2ee: a signed-out device's keys go with it
     journal = Ledger(ids, clock)
     billing = BillingService(db, bus, clock, ids, journal, settings.billing)
     business_secret = _derived(code_secret, "business")
@@ -299,10 +308,16 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         db, clock, rate_limiter, settings.links, _derived(code_secret, "link-visitors"), settings.public_url
     )
     ad_viewers = ViewerIds(_derived(code_secret, "ad-viewers"))  # ads
+    consents = Consents(db, clock, ids, settings.signals)  # signals
+    signal_recorder = SignalRecorder(db, BusinessProfiles.verticals_in, settings.signals)  # signals
+    messaging.add_observer(signal_recorder)  # signals: messages a person sends per day
+    conversation_observers.add(signal_recorder)  # signals: businesses a person writes to
+    merchant_payments.add_capture_observer(signal_recorder)  # signals: purchases
     ads = AdsManager(db, bus, clock, ids, numbers, billing, referral_links, settings.ads, settings.public_url)  # ads
     ad_attribution = AdAttribution(ids, ad_viewers, settings.ads)  # ads-attrib
     conversation_observers.add(ad_attribution)  # ads-attrib: chats, orders started from ads
     merchant_payments.add_capture_observer(ad_attribution)  # ads-attrib: purchases
+    ad_attribution.add_click_observer(signal_recorder)  # signals: ad clicks, once tied to a person
     ad_server = AdServer(db, bus, clock, ids, journal, settings.ads)  # ads-serve
     ad_clicks = AdClicks(
         db, clock, ad_server, referral_links, ClickTokens(_derived(code_secret, "ad-clicks"))
@@ -378,7 +393,7 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         wallets=wallets,
         person_payments=person_payments,
         ads=ads,  # ads
-        ad_preferences=AdsPreferences(db, bus, clock, ad_viewers),  # ads
+        ad_preferences=AdsPreferences(db, bus, clock, ad_viewers, consents),  # ads (signals: the one consent)
         ad_viewers=ad_viewers,  # ads
         ad_conversions=ConversionsApi(db, clock, ids),  # ads-attrib
         ad_insights=AdInsights(db, clock, settings.ads.conversion_rates),  # ads-attrib
@@ -389,7 +404,13 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
         affiliate_commissions=affiliate_commissions,  # affiliates
         channels=channels,  # channels
         channel_fanout=channel_fanout,  # channels
+        rights=RightsService(
+            db, clock, accounts, messaging, media, e2ee, ad_viewers, signal_recorder.forget
+        ),  # rights, signals
         channel_sweep=PeriodicTask("channels.sweep", settings.channels.sweep_interval_s, channels.sweep_expired),
+        consents=consents,  # signals
+        signals=Signals(db, clock, consents, settings.signals),  # signals
+        signal_recorder=signal_recorder,  # signals
         revocation_counter=revocations,
         background=background,
     )

@@ -110,8 +110,6 @@ async def test_olm_ciphertext_is_relayed_once_and_acknowledged(server: LiveServe
     alice_device, bob_device = await device_of(server, alice), await device_of(server, bob)
     await publish(server, alice_device)
     await publish(server, bob_device)
-    [(_, one_time)] = list(bob_device.account.one_time_keys.items())[:1] or [(None, None)] or []
-    del one_time
     claim = {"one_time_keys": {bob_device.mxid: {bob_device.device_id: "signed_curve25519"}}}
     claimed = (await server.http.post(f"{API}/keys/claim", headers=alice.headers, json=claim)).json()
     otk = next(iter(claimed["one_time_keys"][bob_device.mxid][bob_device.device_id].values()))["key"]
@@ -191,3 +189,22 @@ async def test_an_encrypted_message_is_stored_unread_and_refused_when_malformed_
     )
     assert refused.status_code == 400
     assert "Megolm" in refused.text
+
+
+async def test_a_signed_out_device_leaves_the_directory_and_peers_hear_of_it(server: LiveServer) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    alice_device, bob_device = await device_of(server, alice), await device_of(server, bob)
+    await publish(server, alice_device)
+    await publish(server, bob_device)
+    await server.send_text(alice, "hi", to=bob)  # they share a chat: Alice hears of Bob's device changes
+    first = (await server.http.get(f"{API}/keys/sync", headers=alice.headers)).json()
+
+    signed_out = await server.http.post(f"{API}/auth/logout", headers=bob.headers)
+    assert signed_out.status_code == 204
+
+    queried = await server.http.post(
+        f"{API}/keys/query", headers=alice.headers, json={"device_keys": {bob_device.mxid: []}}
+    )
+    assert queried.json()["device_keys"][bob_device.mxid] == {}
+    later = await server.http.get(f"{API}/keys/sync", headers=alice.headers, params={"since": first["next_batch"]})
+    assert later.json()["device_lists"]["changed"] == [bob_device.mxid]

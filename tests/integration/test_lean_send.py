@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+import vodozemac
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
@@ -220,3 +221,38 @@ async def test_a_renamed_sender_is_named_anew_on_the_next_message(server: LiveSe
         assert renamed.status_code == 200
         await server.send_text(alice, "two", to=bob)
         assert (await stream.next("message"))["message"]["sender_name"] == "Alicia"
+
+
+def _encrypted(to: str, client_id: str, ciphertext: str, device_id: str = "1") -> bytes:
+    session = vodozemac.GroupSession()
+    return orjson.dumps(
+        {
+            "to": to,
+            "type": "encrypted",
+            "client_id": client_id,
+            "encrypted": {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": ciphertext or session.encrypt(b"{}").to_base64(),
+                "sender_key": vodozemac.Account().curve25519_key.to_base64(),
+                "session_id": session.session_id,
+                "device_id": device_id,
+            },
+        }
+    )
+
+
+async def test_an_encrypted_send_takes_the_lean_path_and_malformed_ciphertext_gets_fastapis_answer(
+    server: LiveServer,
+) -> None:
+    alice, bob = await server.user("Alice"), await server.user("Bob")
+    paths = Paths(server)
+    body = _encrypted(bob.phone, "e-1", "")
+    fresh = await paths.lean(alice.headers, body)
+    assert fresh[0] == 200 and paths.fell_back == 0
+    assert await paths.fastapi(alice.headers, body) == fresh  # a retry through FastAPI: the same answer
+
+    malformed = _encrypted(bob.phone, "e-2", "bm90IG1lZ29sbQ")
+    expected = await paths.fastapi(alice.headers, malformed)
+    assert expected[0] == 400 and b"Megolm" in expected[2]
+    assert await paths.lean(alice.headers, malformed) == expected
+    assert paths.fell_back == 1

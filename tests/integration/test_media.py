@@ -123,7 +123,7 @@ async def test_group_members_download_and_leavers_lose_access(server: LiveServer
 
 async def test_refused_media_types(server: LiveServer) -> None:
     alice = await server.user("Alice")
-    # (application/octet-stream is accepted: it is what an end-to-end encrypted file is, ciphertext. e2ee-web)
+    # application/octet-stream is an encrypted attachment's ciphertext (e2ee: test_e2ee_storage.py checks its rules).
     for mime in ("application/x-msdownload", "text/html", "image/svg+xml", ""):
         response = await upload(server, alice, b"MZ\x90\x00" + b"\x00" * 100, mime, "setup.exe")
         assert response.status_code == 415, mime

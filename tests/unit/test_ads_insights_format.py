@@ -58,4 +58,5 @@ def test_the_csv_writes_a_formula_like_name_as_text() -> None:
     text = csv_text(Report(account, Query(1, "ad", day, day, True), [row]))
     header, line = text.strip().split("\r\n")
     assert header.startswith("date,level,id,name,impressions")
-    assert line == "2026-05-01,ad,9,'=HYPERLINK(1),10,8,2,20,3.00,300,1.5,0,0,0,1,6.00,2,0,USD"
+    # Reach (8 people) is below the k-anonymity floor: suppressed, the advertiser's own events stay exact.
+    assert line == "2026-05-01,ad,9,'=HYPERLINK(1),10,fewer than 100,2,20,3.00,300,1.5,0,0,0,1,6.00,2,0,USD"

@@ -45,6 +45,10 @@ EXPLICIT: dict[str, tuple[list[str], dict[str, object]]] = {
         ["--rate", "77", "--duration", "9", "--users", "40"],
         {"rate": 77.0, "duration": 9.0, "users": 40},
     ),
+    "e2ee_send": (
+        ["--pairs", "7", "--duration", "3", "--rounds", "2"],
+        {"pairs": 7, "duration": 3.0, "rounds": 2},
+    ),  # e2ee
 }
 
 

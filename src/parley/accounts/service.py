@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -19,6 +20,7 @@ from parley.accounts.errors import (
     UserNotFoundError,
     WrongCodeError,
 )
+from parley.accounts.personal_data import ErasedAccount  # rights
 from parley.accounts.sender import CodeSender
 from parley.config import DiscoverySettings, OtpSettings
 from parley.kit.clock import Clock
@@ -33,6 +35,7 @@ from parley.platform.ratelimit import RateLimiter
 _TOKEN_CACHE_TTL_S = 60.0
 _REVOCATIONS_TOPIC = "accounts:revocations"
 _RENAMES_TOPIC = "accounts:renames"
+_ERASED_TOPIC = "accounts:erased"  # rights: a number whose account was erased no longer leads to it
 # Names cached for sends (the sender's name rides on every message event). A rename evicts at once in every process
 # the bus reaches; one it does not reach (the CLI beside a SQLite server) is seen within this time.
 _NAME_TTL_MS = 60_000
@@ -78,6 +81,15 @@ def _in_time(seconds: int) -> str:
     return f"in {seconds} s" if seconds < 90 else f"in {(seconds + 59) // 60} min"
 
 
+def _raise_unless_ok(outcome: _VerifyOutcome) -> None:
+    if outcome is _VerifyOutcome.EXPIRED:
+        raise CodeExpiredError("no valid code for this number: request a new one")
+    if outcome is _VerifyOutcome.LOCKED:
+        raise TooManyAttemptsError("too many wrong codes: request a new one")
+    if outcome is _VerifyOutcome.WRONG:
+        raise WrongCodeError("the code is not right")
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -104,11 +116,13 @@ class AccountService:
         self._phone_cache: dict[str, repo.UserRow] = {}
         self._names: dict[int, tuple[str, int]] = {}  # user id -> (name, expires at, ms)
         self._names_generation = 0  # moves on every rename, so a name read before it is not cached after it
+        self._revoked_observers: list[Callable[[Connection, int, int, int], None]] = []
 
     async def start(self) -> None:
         # Every process forgets a revoked token at once, wherever the revocation happened.
         self._bus.subscribe(_REVOCATIONS_TOPIC, lambda event: self._evict(str(event["token_hash"])))
         self._bus.subscribe(_RENAMES_TOPIC, lambda event: self._forget_name(int(event["user_id"])))
+        self._bus.subscribe(_ERASED_TOPIC, lambda event: self._forget_erased(str(event["phone"])))  # rights
 
     # --- sign-in -------------------------------------------------------------------------------
 
@@ -143,26 +157,13 @@ class AccountService:
         code_hash = self._hash_code(phone, code)
 
         def unit(conn: Connection) -> tuple[_VerifyOutcome, Session | None]:
-            otp = repo.get_otp(conn, phone)
-            if otp is None or otp.expires_at <= now:
-                return _VerifyOutcome.EXPIRED, None
-            if otp.attempts >= self._otp.max_attempts:
-                return _VerifyOutcome.LOCKED, None
-            if not hmac.compare_digest(otp.code_hash, code_hash):
-                # Counted even though the caller gets an error: the unit commits, then we raise.
-                repo.count_otp_attempt(conn, phone)
-                locked = otp.attempts + 1 >= self._otp.max_attempts
-                return (_VerifyOutcome.LOCKED if locked else _VerifyOutcome.WRONG), None
-            repo.delete_otp(conn, phone)
+            outcome = self._use_code_in(conn, phone, code_hash, now)
+            if outcome is not _VerifyOutcome.OK:
+                return outcome, None
             return _VerifyOutcome.OK, self._open_session(conn, phone, name or "", device_name, token, now)
 
         outcome, session = await self._db.write("accounts.verify", unit)
-        if outcome is _VerifyOutcome.EXPIRED:
-            raise CodeExpiredError("no valid code for this number: request a new one")
-        if outcome is _VerifyOutcome.LOCKED:
-            raise TooManyAttemptsError("too many wrong codes: request a new one")
-        if outcome is _VerifyOutcome.WRONG:
-            raise WrongCodeError("the code is not right")
+        _raise_unless_ok(outcome)
         assert session is not None
         if name:
             await self._renamed(session.user_id)
@@ -190,6 +191,20 @@ class AccountService:
         repo.insert_device(conn, device_id, user.id, device_name, hash_token(token), now)
         return Session(token, user.id, device_id)
 
+    def _use_code_in(self, conn: Connection, phone: str, code_hash: str, now: int) -> _VerifyOutcome:
+        """Check a one-time code and consume it when right; a wrong guess is counted (the unit still commits)."""
+        otp = repo.get_otp(conn, phone)
+        if otp is None or otp.expires_at <= now:
+            return _VerifyOutcome.EXPIRED
+        if otp.attempts >= self._otp.max_attempts:
+            return _VerifyOutcome.LOCKED
+        if not hmac.compare_digest(otp.code_hash, code_hash):
+            # Counted even though the caller gets an error: the unit commits, then we raise.
+            repo.count_otp_attempt(conn, phone)
+            return _VerifyOutcome.LOCKED if otp.attempts + 1 >= self._otp.max_attempts else _VerifyOutcome.WRONG
+        repo.delete_otp(conn, phone)
+        return _VerifyOutcome.OK
+
     def _hash_code(self, phone: str, code: str) -> str:
         return hmac.new(self._code_secret, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
@@ -216,6 +231,10 @@ class AccountService:
     async def list_devices(self, user_id: int) -> list[repo.DeviceRow]:
         return await self._db.read(lambda c: repo.list_active_devices(c, user_id))
 
+    def on_device_revoked(self, observer: Callable[[Connection, int, int, int], None]) -> None:
+        """`observer(conn, user_id, device_id, now)` runs inside the unit that signs a device out (its keys go)."""
+        self._revoked_observers.append(observer)
+
     async def revoke_device(self, user_id: int, device_id: int) -> None:
         now = self._clock.now_ms()
 
@@ -223,7 +242,10 @@ class AccountService:
             device = repo.get_device(conn, device_id)
             if device is None or device.user_id != user_id or device.revoked_at is not None:
                 return None
-            return repo.revoke_device(conn, device_id, now)
+            token_hash = repo.revoke_device(conn, device_id, now)
+            for observer in self._revoked_observers:
+                observer(conn, user_id, device_id, now)
+            return token_hash
 
         token_hash = await self._db.write("accounts.revoke_device", unit)
         if token_hash is None:
@@ -316,3 +338,31 @@ class AccountService:
                 self._phone_cache.clear()
             self._phone_cache[phone] = user
         return user
+
+    # --- erasure (rights) ------------------------------------------------------------------------  # rights
+
+    async def confirm_code(self, raw_phone: str, code: str) -> None:  # rights
+        """`code` is the one-time code just sent to `raw_phone` (a confirmation, not a sign-in): consumed when right,
+        else the matching error. Its own unit, so a wrong guess stays counted whatever the caller does next."""
+        phone = normalize_phone(raw_phone)
+        code_hash = self._hash_code(phone, code)
+        now = self._clock.now_ms()
+        outcome = await self._db.write("accounts.confirm_code", lambda c: self._use_code_in(c, phone, code_hash, now))
+        _raise_unless_ok(outcome)
+
+    async def forget_erased(self, erased: ErasedAccount) -> None:  # rights
+        """After the erasure committed: every process drops the tokens, the name and the number it cached, and the
+        person's open streams close."""
+        for token_hash in erased.token_hashes:
+            self._evict(token_hash)
+        self._forget_name(erased.user_id)
+        self._forget_erased(erased.phone)
+        items: list[tuple[str, dict[str, object]]] = [
+            (_REVOCATIONS_TOPIC, {"token_hash": h}) for h in erased.token_hashes
+        ]
+        items += [(device_topic(d), {"type": "revoked"}) for d in erased.device_ids]
+        items += [(_RENAMES_TOPIC, {"user_id": str(erased.user_id)}), (_ERASED_TOPIC, {"phone": erased.phone})]
+        await self._bus.publish_many(items)
+
+    def _forget_erased(self, phone: str) -> None:  # rights
+        self._phone_cache.pop(phone, None)

@@ -7,6 +7,8 @@ captured the order, so it commits with it; a replay of the same event id is coun
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import Connection
 
 from parley.ads import attribution_repository as repo
@@ -20,6 +22,11 @@ from parley.payments import OrderRow
 DAY_MS = 86_400_000
 
 
+class AdClickObserver(Protocol):  # signals
+    def on_ad_click_in(self, conn: Connection, person_id: int, at: int) -> None:
+        """A person opened a chat from an ad's click: from now on the click is known to be theirs."""
+
+
 class AdAttribution:
     """A business ConversationObserver and a merchant-payments capture observer."""
 
@@ -28,6 +35,10 @@ class AdAttribution:
         self._viewers = viewers
         self._click_ms = settings.click_window_days * DAY_MS
         self._view_ms = settings.view_window_days * DAY_MS
+        self._click_observers: list[AdClickObserver] = []  # signals
+
+    def add_click_observer(self, observer: AdClickObserver) -> None:  # signals
+        self._click_observers.append(observer)  # signals
 
     def on_conversation_message(self, conn: Connection, message: ConversationMessage) -> None:
         # The hot path: most messages carry neither a referral nor an order, and cost nothing here.
@@ -60,10 +71,12 @@ class AdAttribution:
         ad = repo.ad_of_link(conn, message.link_code)
         if ad is None or ad.waba_id != message.number.waba_id:
             return  # not an ad's link, or (never) another business's ad
-        self._record_in(
+        recorded = self._record_in(
             conn, ad, message.ctwa_clid, "click", "chat", "ConversationStarted", message.ctwa_clid, 0, None,
             message.person_id, message.at,
         )  # fmt: skip
+        for observer in self._click_observers if recorded else ():  # signals: a replayed click counts once
+            observer.on_ad_click_in(conn, message.person_id, message.at)  # signals
 
     def attribute_in(
         self,

@@ -23,6 +23,7 @@ from parley.kit.errors import InvalidInputError, NotFoundError
 from parley.kit.ids import parse_id
 from parley.kit.money import format_amount, minor_units
 from parley.platform.db import Database
+from parley.signals import shown_count  # signals: reach counts people, so it is k-anonymous
 
 LEVELS = ("account", "campaign", "adset", "ad")
 MAX_DAYS = 90
@@ -389,7 +390,7 @@ def graph_row(row: InsightRow, fields: list[str], account: repo.AccountRow) -> d
         elif name == "impressions":
             out[name] = str(t.impressions)
         elif name == "reach":
-            out[name] = str(t.reach)
+            out[name] = shown_count(t.reach)  # signals: "fewer than 100" below the k-anonymity floor
         elif name == "clicks":
             out[name] = str(t.clicks)
         elif name == "ctr":
@@ -433,7 +434,7 @@ def csv_text(report: Report) -> str:
                 row.id,
                 _csv_safe(row.name),
                 t.impressions,
-                t.reach,
+                shown_count(t.reach),  # signals
                 t.clicks,
                 ratio(t.clicks * 100, t.impressions),
                 money(t.spend, cur),

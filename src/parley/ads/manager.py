@@ -32,6 +32,7 @@ from parley.kit.money import minor_units, parse_amount
 from parley.kit.pagination import decode_cursor, encode_cursor
 from parley.platform.bus import Bus
 from parley.platform.db import Database
+from parley.signals import no_interest_markets  # signals
 
 CHANGED_TOPIC = "ads.changed"
 MAX_PAGE, DEFAULT_PAGE = 100, 25
@@ -122,7 +123,7 @@ class AdsManager:
         self._settings = settings
         self._public_url = public_url.rstrip("/")
         self._reserve = parse_amount(settings.reserve_cpm)
-        self._no_interest = frozenset(settings.no_interest_markets)
+        self._no_interest = no_interest_markets(settings.no_interest_markets)  # signals: the EU/EEA rule
 
     async def _changed(self, account_id: int) -> None:
         await self._bus.publish(CHANGED_TOPIC, {"account_id": account_id})

@@ -36,6 +36,7 @@ from parley.kit.money import parse_amount
 from parley.ledger import CREDIT, InsufficientFundsError, Ledger
 from parley.platform.bus import Bus
 from parley.platform.db import Database
+from parley.signals import no_interest_markets  # signals
 
 log = logging.getLogger("parley.ads")
 
@@ -97,7 +98,7 @@ class AdServer:
         self._db, self._bus, self._clock, self._ids, self._journal = db, bus, clock, ids, journal
         self._settings = settings
         self._reserve_cpm = parse_amount(settings.reserve_cpm)
-        self._no_interest = frozenset(m.upper() for m in settings.no_interest_markets)
+        self._no_interest = no_interest_markets(settings.no_interest_markets)  # signals: the EU/EEA rule
         self._ads: list[srepo.ServableAd] = []
         self._sets: dict[int, _SetState] = {}
         self._wallets: dict[int, int | None] = {}  # waba id -> available micros (None: no floor)

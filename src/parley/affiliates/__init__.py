@@ -3,6 +3,10 @@ click, held through the refund window."""
 
 from parley.affiliates.commission import MAX_RATE_BP, clawback_due, commission_of
 from parley.affiliates.commissions import AffiliateCommissions
+from parley.affiliates.personal_data import (  # rights
+    erase_person_in,
+    personal_data_in,
+)
 from parley.affiliates.service import (
     BUSINESS,
     INVALID_LINK,
@@ -27,4 +31,6 @@ __all__ = [
     "SelfReferralError",
     "clawback_due",
     "commission_of",
+    "erase_person_in",  # rights
+    "personal_data_in",  # rights
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence  # signals
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -187,6 +188,18 @@ class BusinessProfiles:
         self._db, self._clock = db, clock
         self._numbers = numbers
         self._public_url = public_url
+
+    @staticmethod
+    def verticals_in(conn: Connection, number_ids: Sequence[int]) -> dict[int, str]:  # signals
+        """The category (Meta's vertical) of each business number, for the signals store."""  # signals
+        if not number_ids:  # signals
+            return {}  # signals
+        p = business_profiles.c  # signals
+        rows = conn.execute(
+            select(p.phone_number_id, p.vertical).where(p.phone_number_id.in_(list(number_ids)))
+        )  # signals
+        found = {int(r[0]): str(r[1] or DEFAULT_VERTICAL) for r in rows}  # signals
+        return {n: found.get(n, DEFAULT_VERTICAL) for n in number_ids}  # signals: no profile yet reads as OTHER
 
     # --- the Cloud API ------------------------------------------------------------
 

@@ -3,6 +3,10 @@ follower without a row per follower."""
 
 from parley.channels.access import ChannelSubscriptions, NoChannelSubscriptions
 from parley.channels.live import ChannelFanout
+from parley.channels.personal_data import (  # rights
+    erase_person_in,
+    personal_data_in,
+)
 from parley.channels.repository import (
     adjust_subscriber_count_in,
     channel_owner_in,
@@ -21,5 +25,7 @@ __all__ = [
     "channel_owner_in",
     "channel_topic",
     "channel_waba_in",
+    "erase_person_in",  # rights
     "is_channel_admin_in",
+    "personal_data_in",  # rights
 ]

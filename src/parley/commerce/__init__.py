@@ -9,6 +9,10 @@ from parley.commerce.carts import CartDisabledError, CartEmptyError, CartOrders,
 from parley.commerce.catalog import Catalogs, ProductObserver
 from parley.commerce.feed import MAX_FEED_BYTES
 from parley.commerce.inbox_catalog import InboxCatalog
+from parley.commerce.personal_data import (  # rights
+    erase_person_in,
+    personal_data_in,
+)
 from parley.commerce.repository import IN_STOCK, CatalogRow, CommerceSettingsRow, ProductRow, ProductSetRow
 
 __all__ = [
@@ -28,4 +32,6 @@ __all__ = [
     "ProductRow",
     "ProductSetRow",
     "ProductUnavailableError",
+    "erase_person_in",  # rights
+    "personal_data_in",  # rights
 ]

@@ -4,6 +4,7 @@ Content of people's chats is encrypted on their devices (Olm/Megolm via vodozema
 and ciphertext only. See docs/e2ee.md and docs/security.md.
 """
 
+from parley.e2ee.personal_data import personal_data_in  # rights
 from parley.e2ee.service import (
     MEGOLM,
     OLM,
@@ -22,4 +23,5 @@ __all__ = [
     "OneTimeKeysExhaustedError",
     "matrix_user_id",
     "parse_matrix_user_id",
+    "personal_data_in",  # rights
 ]

@@ -91,19 +91,32 @@ def stored_keys(conn: Connection, device_id: int, key_ids: Iterable[str]) -> dic
     return {r.key_id: r.key for r in rows}
 
 
-# e2ee-web: a device numbers its fallback keys apart from its one-time keys (both start at AAAAAAAAAAA in
-# vodozemac), so a fallback key is stored under its id plus this suffix and handed out under its own id.
-_FALLBACK_SUFFIX = "#fallback"  # e2ee-web
+# Fallback keys are numbered apart from one-time keys (vodozemac's first of each is `AAAAAAAAAAA`): stored under
+# a marked id so the two never collide in the table's key, and handed out under the id the device gave.
+_FALLBACK_MARK = "~fallback~"
+
+
+def _stored_key_id(key_id: str, fallback: bool) -> str:
+    algorithm, _, name = key_id.partition(":")
+    return f"{algorithm}:{_FALLBACK_MARK}{name}" if fallback else key_id
+
+
+def _given_key_id(stored: str) -> str:
+    return stored.replace(":" + _FALLBACK_MARK, ":", 1)
 
 
 def insert_one_time_keys(conn: Connection, device_id: int, keys: dict[str, str], now: int, *, fallback: bool) -> None:
-    if fallback:  # e2ee-web
-        keys = {key_id + _FALLBACK_SUFFIX: key for key_id, key in keys.items()}  # e2ee-web
     if keys:
         conn.execute(
             insert(e2ee_one_time_keys),
             [
-                {"device_id": device_id, "key_id": key_id, "key": key, "fallback": fallback, "created_at": now}
+                {
+                    "device_id": device_id,
+                    "key_id": _stored_key_id(key_id, fallback),
+                    "key": key,
+                    "fallback": fallback,
+                    "created_at": now,
+                }
                 for key_id, key in keys.items()
             ],
         )
@@ -147,7 +160,7 @@ def claim_key(conn: Connection, device_id: int, algorithm: str) -> tuple[str, st
     row = conn.execute(
         select(o.key_id, o.key).where(o.device_id == device_id, o.fallback.is_(True), o.key_id.startswith(prefix))
     ).first()
-    return None if row is None else (str(row.key_id).removesuffix(_FALLBACK_SUFFIX), str(row.key))  # e2ee-web
+    return None if row is None else (_given_key_id(str(row.key_id)), str(row.key))
 
 
 def queue_to_device(conn: Connection, rows: list[dict[str, object]]) -> int:

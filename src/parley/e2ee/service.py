@@ -378,9 +378,14 @@ class E2EEService:
     # --- devices going away ---------------------------------------------------------------------
 
     def forget_devices_in(self, conn: Connection, user_id: int, device_ids: Sequence[int], now: int) -> None:
-        """Inside the unit that signs devices out or erases a person: their keys and queues go, peers re-query."""
+        """Inside the unit that signs devices out or erases a person: their keys and queues go, peers re-query
+        (and their next room keys skip those devices)."""
         if repo.delete_device_keys(conn, device_ids):
             repo.note_device_list_change(conn, self._ids.next_id(), user_id, now)
+
+    def forget_device_in(self, conn: Connection, user_id: int, device_id: int, now: int) -> None:
+        """AccountService's sign-out observer."""
+        self.forget_devices_in(conn, user_id, [device_id], now)
 
     async def _announce_device_change(self, user_id: int) -> None:
         def unit(conn: Connection) -> set[int]:

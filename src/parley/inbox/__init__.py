@@ -11,6 +11,9 @@ from parley.inbox.cookies import (
     same_token,
     session_cookie,
 )
+from parley.inbox.personal_data import (  # rights
+    erase_person_in,
+)
 from parley.inbox.service import AgentContext, InboxService, SignedIn
 
 __all__ = [
@@ -21,6 +24,7 @@ __all__ = [
     "InboxCommerce",
     "InboxService",
     "SignedIn",
+    "erase_person_in",  # rights
     "forget_login_form_cookie",
     "login_form_cookie",
     "new_login_form_token",

@@ -1,6 +1,11 @@
 """The double-entry ledger every money lever posts to (messaging charges today; ads, payments later)."""
 
 from parley.ledger.models import CREDIT, DEBIT, EXPIRE, PENDING, POST, POSTED, VOID
+from parley.ledger.personal_data import (  # rights
+    PersonBalance,
+    person_balances_in,
+    personal_data_in,
+)
 from parley.ledger.repository import AccountRow, TransferRow
 from parley.ledger.service import (
     Check,
@@ -27,8 +32,11 @@ __all__ = [
     "InsufficientFundsError",
     "Ledger",
     "LedgerService",
+    "PersonBalance",  # rights
     "TransferConflictError",
     "TransferRow",
     "VerifyReport",
+    "person_balances_in",  # rights
+    "personal_data_in",  # rights
     "verify_journal",
 ]

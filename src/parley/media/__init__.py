@@ -1,5 +1,11 @@
 """Media: uploaded files (images, documents, audio, video) and who may download them."""
 
+from parley.media.personal_data import (  # rights
+    delete_media_rows_in,
+    media_of_in,
+    personal_data_in,
+    unshare_all_in,
+)
 from parley.media.repository import (
     MediaRow,
     chats_sharing,
@@ -13,6 +19,7 @@ from parley.media.repository import (
 )
 from parley.media.service import (
     ALLOWED_TYPES,
+    ENCRYPTED_MEDIA,  # e2ee
     HEAD_BYTES,
     META_TYPES,
     STICKER_STATIC_LIMIT,
@@ -24,6 +31,7 @@ from parley.media.service import (
 
 __all__ = [
     "ALLOWED_TYPES",
+    "ENCRYPTED_MEDIA",  # e2ee
     "HEAD_BYTES",
     "META_TYPES",
     "STICKER_STATIC_LIMIT",
@@ -33,11 +41,15 @@ __all__ = [
     "chats_sharing",
     "chats_sharing_any",
     "content_matches",
+    "delete_media_rows_in",  # rights
     "delete_unshared_media",
     "get_media",
     "is_animated_webp",
     "is_profile_photo",
     "mark_media_used",
+    "media_of_in",  # rights
+    "personal_data_in",  # rights
     "profile_photos_of",
     "share_media",
+    "unshare_all_in",  # rights
 ]

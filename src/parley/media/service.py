@@ -50,9 +50,9 @@ ALLOWED_TYPES: dict[str, tuple[str, int]] = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("document", 16 * MB),
     "application/vnd.ms-powerpoint": ("document", 16 * MB),
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("document", 16 * MB),
-    # e2ee-web: an end-to-end encrypted file: ciphertext the server can't read, so it can't be sniffed either.
-    "application/octet-stream": ("document", 16 * MB),  # e2ee-web
+    "application/octet-stream": ("encrypted", 16 * MB),  # e2ee: an encrypted attachment's ciphertext
 }
+ENCRYPTED_MEDIA = "encrypted"  # e2ee: the kind of a ciphertext blob (docs/e2ee.md); no plaintext send can use it
 
 # Images are sniffed: a file that says image/png must start like a PNG.
 _MAGIC = {
@@ -284,6 +284,12 @@ class MediaService:
 
     async def profile_photo(self, user_id: int) -> int | None:
         return (await self._db.read(lambda c: repo.profile_photos_of(c, [user_id]))).get(user_id)
+
+    def file_of(self, row: repo.MediaRow) -> Path | None:  # rights
+        """Where an upload's file is, when it is there (only ever inside the media directory)."""
+        path = Path(row.path)
+        inside = path.parent.resolve() == self._dir.resolve()
+        return path if inside and path.is_file() else None
 
     def remove_file(self, row: repo.MediaRow) -> None:
         """Delete a stored file whose row is gone (only ever inside the media directory)."""

@@ -25,6 +25,7 @@ from parley.messaging.content import (
 from parley.messaging.gates import JoinGate, OpenGroups
 from parley.messaging.models import DELIVERED, READ, SENT, WITHHELD, chat_members, chats, messages
 from parley.messaging.observers import MessageObserver
+from parley.messaging.personal_data import personal_data_in  # rights
 from parley.messaging.render import render_message
 from parley.messaging.repository import MessageRow, get_message
 from parley.messaging.service import Committed, MessagingService, SendResult, user_topic
@@ -118,6 +119,7 @@ __all__ = [
     "direct_peer_in",
     "get_message",
     "message_text_matches",
+    "personal_data_in",  # rights
     "preview_of",
     "render_message",
     "reply_choices",

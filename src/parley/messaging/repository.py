@@ -244,6 +244,7 @@ def search_page(
     query = _visible(_select_messages(), user_id).where(
         messages.c.chat_id.in_(my_chats.scalar_subquery()),
         messages.c.deleted_at.is_(None),
+        messages.c.type != "encrypted",  # ciphertext: the person's devices search what they decrypted
         func.lower(messages.c.content).like(lowered_like_pattern, escape="\\"),
     )
     if before is not None:
@@ -448,3 +449,15 @@ def presence_of(conn: Connection, user_id: int) -> tuple[bool, int | None]:
     """(online, last seen) as the streams left them; (False, None) for someone who never opened one."""
     row = conn.execute(select(presence.c.streams, presence.c.last_seen_at).where(presence.c.user_id == user_id)).first()
     return (False, None) if row is None else (row.streams > 0, row.last_seen_at)
+
+
+def share_a_chat(conn: Connection, user_a: int, user_b: int) -> bool:
+    """Whether two people are members of at least one common chat (who may fetch whose encrypted blobs)."""
+    mine, theirs = chat_members.alias("mine"), chat_members.alias("theirs")
+    query = (
+        select(mine.c.chat_id)
+        .join(theirs, theirs.c.chat_id == mine.c.chat_id)
+        .where(mine.c.user_id == user_a, theirs.c.user_id == user_b)
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal  # e2ee-web: Annotated
+from typing import Any, Literal
 
 import vodozemac
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -85,9 +85,6 @@ class SendMessageIn(_Strict):
     client_id: str = Field(min_length=1, max_length=64)
     # The click id of a click-to-chat link (`/c/{code}`) the person came from: a referral for the business.
     referral_clid: str | None = Field(default=None, max_length=64)
-    # e2ee-web: the uploads (ciphertext blobs) an encrypted message refers to, so the chat's members may download
-    # them; their keys travel inside the ciphertext.
-    attachments: list[Annotated[str, Field(pattern=r"^\d{1,20}$")]] | None = Field(default=None, max_length=10)
 
     @model_validator(mode="after")
     def _one_target_one_body(self) -> SendMessageIn:
@@ -99,8 +96,6 @@ class SendMessageIn(_Strict):
             raise ValueError(f"a {self.type} message needs '{self.type}': {{'id': ...}}")
         if self.type == "encrypted" and self.encrypted is None:
             raise ValueError("an encrypted message needs 'encrypted': {'algorithm', 'ciphertext', ...}")
-        if self.attachments and self.type != "encrypted":  # e2ee-web
-            raise ValueError("only an encrypted message lists 'attachments'")  # e2ee-web
         if self.type == "location" and self.location is None:
             raise ValueError("a location message needs 'location': {'latitude': ..., 'longitude': ...}")
         if self.type == "reply" and (self.reply is None or self.context is None):

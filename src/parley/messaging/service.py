@@ -20,6 +20,7 @@ from parley.kit.errors import AppError, IdempotencyKeyReusedError, InvalidInputE
 from parley.kit.idempotency import request_fingerprint
 from parley.kit.ids import IdGenerator, parse_id, timestamp_ms_of
 from parley.kit.pagination import decode_cursor, encode_cursor
+from parley.messaging import personal_data  # rights
 from parley.messaging import repository as repo
 from parley.messaging.content import (
     EncryptedContent,
@@ -181,7 +182,7 @@ class MessagingService:
             def retry() -> SendResult | None:
                 return self.first_send_in(conn, sender_id, request.client_id, fingerprint, key_name="client_id")
 
-            if (media_in is not None or request.attachments) and (first := retry()) is not None:  # e2ee-web
+            if media_in is not None and (first := retry()) is not None:
                 # Sharing the media with the chat is a write: a retry must find its first message before it.
                 return first, _Fanout()
             # Otherwise the insert itself tells a retry (its client id is taken), one statement fewer per send; a
@@ -208,8 +209,6 @@ class MessagingService:
                     content = LocationContent(**request.location.model_dump())
                 elif request.encrypted is not None:
                     content = EncryptedContent(**request.encrypted.model_dump())
-                    for raw_id in request.attachments or ():  # e2ee-web: its encrypted files, for the members
-                        self._share_attachment_in(conn, sender_id, chat_id, raw_id, now)  # e2ee-web
                 elif media_in is None:
                     assert request.text is not None
                     content = TextContent(body=request.text.body)
@@ -479,14 +478,6 @@ class MessagingService:
         return MediaContent(
             media_id=item.id, mime_type=item.mime_type, size=item.size, filename=item.filename, caption=caption
         )
-
-    # e2ee-web: the whole method.
-    def _share_attachment_in(self, conn: Connection, sender_id: int, chat_id: int, raw_id: str, now: int) -> None:
-        """An encrypted message's file (ciphertext the sender uploaded) becomes downloadable by the chat."""
-        item = media.get_media(conn, _parse_id(raw_id, MediaNotFoundError, "media"))
-        if item is None or (item.owner_id != sender_id and chat_id not in media.chats_sharing(conn, item.id)):
-            raise MediaNotFoundError("no such media")
-        media.share_media(conn, item.id, chat_id, now)
 
     async def forward(self, user_id: int, raw_message_id: str, request: ForwardIn) -> SendResult:
         """A copy of a message you can see, sent by you into another chat of yours and marked forwarded.
@@ -859,6 +850,12 @@ class MessagingService:
             item = media.get_media(conn, media_id)
             if item is None:
                 raise MediaNotFoundError("no such media")
+            # An end-to-end encrypted blob: the server cannot see which message carries it, so anyone who shares
+            # a chat with its uploader may fetch the ciphertext (the key travels only inside the message).
+            if item.kind == media.ENCRYPTED_MEDIA and item.owner_id != user_id:
+                if not repo.share_a_chat(conn, user_id, item.owner_id):
+                    raise MediaNotFoundError("no such media")
+                return item
             if (
                 item.owner_id != user_id
                 and not any(
@@ -870,7 +867,13 @@ class MessagingService:
                 raise MediaNotFoundError("no such media")
             return item
 
-        return await self._db.read(unit)
+        item = await self._db.read(unit)
+        if item.kind == media.ENCRYPTED_MEDIA and item.owner_id != user_id:
+            # Fetched by someone else: it was delivered, so it stops counting as its uploader's unsent media
+            # (and is not swept with uploads never sent).
+            now = self._clock.now_ms()
+            await self._db.write("messaging.encrypted_media_fetched", lambda c: media.mark_media_used(c, item.id, now))
+        return item
 
     # --- presence ------------------------------------------------------------------------------
 
@@ -1245,3 +1248,24 @@ class MessagingService:
                 items.append((user_topic(user_id), event))
         if items:
             await self._bus.publish_many(items)
+
+    # --- erasure (rights) ------------------------------------------------------------------------  # rights
+
+    def erase_person_in(self, conn: Connection, user_id: int, now: int) -> list[Committed]:  # rights
+        """Inside the erasure's unit: the person's 1:1 messages become "deleted" for everyone (peers hear it live, as
+        for any delete), they leave every group, and their reactions, presence and inbox go. Publish the result
+        after the commit."""
+        out: list[Committed] = []
+        for message_id in personal_data.delete_direct_messages_in(conn, user_id, now):
+            row = repo.get_message(conn, message_id)
+            assert row is not None
+            others = [u for u in repo.member_ids(conn, row.chat_id) if u != user_id]
+            blockers = privacy.blockers_among(conn, user_id, others)
+            seqs = accounts.next_inbox_seqs(conn, [u for u in others if u not in blockers])
+            repo.append_inbox(conn, seqs, message_id, "deleted", now)
+            statuses = {reader: status for reader, status, _, _ in repo.receipts_of(conn, message_id)}
+            out.append(Committed(_Fanout(message=row, event="deleted", seqs=seqs, statuses=statuses)))
+        for chat_id, remaining in personal_data.leave_groups_in(conn, user_id).items():
+            out.append(Committed(_Fanout(others=_chat_updated(chat_id, remaining))))
+        personal_data.forget_person_in(conn, user_id)
+        return out

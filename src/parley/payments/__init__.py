@@ -26,6 +26,10 @@ from parley.payments.payouts import (
     PayoutsUnavailableError,
     SandboxBank,
 )
+from parley.payments.personal_data import (  # rights
+    erase_person_in,
+    personal_data_in,
+)
 from parley.payments.provider import (
     DECLINED,
     REQUIRES_CONFIRMATION,
@@ -97,8 +101,10 @@ __all__ = [
     "Wallets",
     "card_brand",
     "checked_card",
+    "erase_person_in",  # rights
     "luhn_valid",
     "merchant_statement",
     "payable_currencies",
+    "personal_data_in",  # rights
     "reconcile",
 ]

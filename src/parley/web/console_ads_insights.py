@@ -16,6 +16,7 @@ from parley.http import ContainerDep
 from parley.inbox import AgentContext
 from parley.kit.errors import AppError
 from parley.kit.money import divide_half_up
+from parley.signals import SUPPRESSED, k_anonymous  # signals
 from parley.web.charts import Series, bar_chart, nice_top, whole_number_top
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def _ad_view(row: InsightRow) -> dict[str, Any]:
         "id": str(row.id),
         "name": row.name,
         "impressions": f"{t.impressions:,}",
-        "reach": f"{t.reach:,}",
+        "reach": SUPPRESSED if k_anonymous(t.reach) is None else f"{t.reach:,}",  # signals: people, k-anonymous
         "clicks": f"{t.clicks:,}",
         "ctr": ratio(t.clicks * 100, t.impressions, 2) + "%",
         "spend": money(t.spend, cur),

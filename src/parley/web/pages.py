@@ -81,6 +81,10 @@ def build_web_router() -> APIRouter:
     async def channels_page(request: Request) -> Response:  # channels
         return render(request, "channels.html", "Channels · Parley")  # channels
 
+    @router.get("/privacy", response_class=HTMLResponse)  # signals
+    async def privacy_page(request: Request) -> Response:  # signals
+        return render(request, "privacy.html", "Privacy and data use · Parley")  # signals
+
     @router.get("/join/{code}", include_in_schema=False)
     async def group_invite(code: str) -> Response:
         """A group's invite link, as people share it: the web client's join screen (a paid group shows its offer).

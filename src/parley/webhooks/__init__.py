@@ -2,6 +2,7 @@
 its own; a message's statuses in order) to callbacks on permitted addresses."""
 
 from parley.webhooks.models import TEST_FIELD
+from parley.webhooks.personal_data import erase_person_in  # rights
 from parley.webhooks.repository import DeliveryLogEntry, WebhookEventRow, enqueue, list_events, register_app
 from parley.webhooks.service import WebhookService
 
@@ -11,6 +12,7 @@ __all__ = [
     "WebhookEventRow",
     "WebhookService",
     "enqueue",
+    "erase_person_in",  # rights
     "list_events",
     "register_app",
 ]

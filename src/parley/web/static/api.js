@@ -98,3 +98,11 @@ export function newClientId() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+// rights: the data export is a zip behind the bearer header (a plain link can't send it).
+/** GETs a file route; answers the Response (its blob and Content-Disposition). Throws ApiError. */
+export async function fetchFile(path) {
+  const response = await send("GET", path, { headers: authHeaders(true) });
+  if (!response.ok) throw await errorFrom(response);
+  return response;
+}

@@ -446,8 +446,7 @@ async function sendEncryptedFile(open, file, caption, placeholder) {
   state.mediaUrls.set(media.id, Promise.resolve(URL.createObjectURL(file)));
   const type = content.msgtype === "m.image" ? "image" : "document";
   const shape = { type, text: null, media: { id: media.id, mime_type: file.type, size: file.size, filename: file.name, caption: caption || null } };
-  const encrypt = async () => ({ ...sendTarget(open), type: "encrypted", encrypted: await secure.encryptFor(open, content),
-    attachments: [media.id] }); // the server lets the chat download the (encrypted) file
+  const encrypt = async () => ({ ...sendTarget(open), type: "encrypted", encrypted: await secure.encryptFor(open, content) });
   await deliver({ client_id: newClientId() }, shape, open, encrypt);
 }
 

@@ -205,8 +205,8 @@ export async function forwardRequest(message, target, upload, fetchBlob) {
   }
   if (isEncryptedChat(open)) {
     if (!file) return { ...to, ...(await textRequest(open, message.text?.body || "", { forwarded: true })) };
-    const { media, content } = await uploadEncrypted(file, message.media.caption, upload, { forwarded: true });
-    return { ...to, type: "encrypted", encrypted: await encryptFor(open, content), attachments: [media.id] };
+    const { content } = await uploadEncrypted(file, message.media.caption, upload, { forwarded: true });
+    return { ...to, type: "encrypted", encrypted: await encryptFor(open, content) };
   }
   if (!file) return { ...to, type: "text", text: { body: message.text?.body || "" } };
   const media = await upload(file);

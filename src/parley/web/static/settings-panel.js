@@ -70,7 +70,7 @@ export class SettingsPanel {
       input.name = "ads-interest";
       input.value = segment.name;
       input.checked = prefs.interests.includes(segment.name);
-      input.disabled = !prefs.consented;
+      input.disabled = !prefs.consented || prefs.market_only; // signals: EU/EEA numbers are never interest-targeted
       label.append(input, " " + segment.label);
       box.append(label);
     }
