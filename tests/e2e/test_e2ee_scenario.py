@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from parley.client.safety import safety_number as safety_number_of
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.page_checks import DESKTOP, PHONE, assert_accessible, assert_fits_width, sign_in_person, watch_errors
 
@@ -180,7 +181,16 @@ async def test_people_read_everything_and_the_server_holds_only_ciphertext(
     assert base64.b64decode(seen) == pixels_of(picture)
 
     # Safety numbers: the same 60 digits on both sides; the pages pass axe with the panel open at both widths.
-    assert await safety_number(alice) == await safety_number(bob)
+    number = await safety_number(alice)
+    assert await safety_number(bob) == number
+    # ... and the same as the Python client works out from the directory's keys (parley.client, docs/e2ee.md).
+    people = {f"@{ids[p]}:parley": [] for p in (ALICE, BOB)}
+    directory = (await api(alice, "POST", "/keys/query", {"device_keys": people}))["device_keys"]
+    keys = {
+        mxid: [k for d in devices.values() for n, k in d["keys"].items() if n.startswith("ed25519:")]
+        for mxid, devices in directory.items()
+    }
+    assert safety_number_of(ids[ALICE], keys[f"@{ids[ALICE]}:parley"], ids[BOB], keys[f"@{ids[BOB]}:parley"]) == number
     await assert_accessible(alice, "contact info with the safety number (1280 px)")
     await assert_accessible(bob, "contact info with the safety number (390 px)")
     await assert_fits_width(bob, "contact info with the safety number (390 px)")

@@ -324,7 +324,7 @@ def test_nobody_may_add_me_so_i_join_from_the_invitation(
         choice = panel.get_by_role("radiogroup", name="Who can add me to groups")
         expect(choice.get_by_role("radio", name="Everyone")).to_be_checked()
         choice.get_by_role("radio", name="Nobody").check()
-        expect(panel.get_by_role("status")).to_have_text("Saved")
+        expect(panel.locator("#settings-status")).to_have_text("Saved")  # (the panel has the rights' status too)
         bob_token = bob.evaluate("localStorage.getItem('parley.token')")
         assert api_as(bob, base, bob_token, "GET", "/privacy")["group_add"] == "nobody"
         bob.reload()

@@ -42,6 +42,8 @@ export const encryptionProblem = () => unavailable;
 /** The stream said this device has something queued (`to_device`) or someone's devices changed (`device_list`). */
 export function onStreamEvent(event) {
   if (!e2ee) return;
+  // The stream names the devices something was queued for; the person's other devices have nothing to fetch.
+  if (event.type === "to_device" && Array.isArray(event.devices) && !event.devices.map(String).includes(e2ee.deviceId)) return;
   e2ee.sync().catch((error) => console.warn("e2ee sync:", error));
   if (event.type === "device_list") checkSecurityCode(app.open());
 }
