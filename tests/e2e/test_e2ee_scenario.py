@@ -267,6 +267,15 @@ async def test_people_read_everything_and_the_server_holds_only_ciphertext(
     await bob.fill("#search-input", "lighthouse")
     await expect(bob.locator("#search-results .search-hit")).to_contain_text(SECRETS["t1"])
 
+    # The laptop signs out: its private keys leave the browser with it.
+    stores = (
+        "async () => (await indexedDB.databases()).map((db) => db.name).filter((n) => n.startsWith('parley-e2ee-'))"
+    )
+    assert await laptop.evaluate(stores)
+    await laptop.click("#sign-out")
+    await laptop.wait_for_url(re.compile(r"/$"))
+    assert await laptop.evaluate(stores) == []
+
     # The server's side: no plaintext anywhere, no run of the picture's bytes.
     assert_no_plaintext(Path(live_server.data_dir), picture)
     assert errors == []

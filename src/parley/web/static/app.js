@@ -710,6 +710,7 @@ async function signOut() {
   } catch {
     /* the token is dropped from this browser either way */
   }
+  await secure.forgetDevice(); // e2ee: its private keys leave this browser with it
   signedOut();
 }
 

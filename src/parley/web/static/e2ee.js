@@ -248,8 +248,16 @@ export class E2ee {
     return { number: halves[0][1] + halves[1][1], peerKeys: theirs };
   }
 
-  close() {
+  /** Signed out: this device is gone from the directory, so its private keys and sync position go from here too. */
+  async forget() {
     this.machine.close();
+    localStorage.removeItem(this.sinceKey);
+    const prefix = `parley-e2ee-${this.userId}-${this.deviceId}`;
+    const stores = indexedDB.databases ? await indexedDB.databases() : [];
+    await Promise.all(stores.filter((db) => db.name?.startsWith(prefix)).map((db) => new Promise((done) => {
+      const request = indexedDB.deleteDatabase(db.name);
+      request.onsuccess = request.onerror = request.onblocked = () => done();
+    })));
   }
 }
 

@@ -36,6 +36,12 @@ export async function initSecureChats(hooks) {
   }
 }
 
+/** Signing out: this device's keys are deleted from the browser (the server dropped them from its directory). */
+export async function forgetDevice() {
+  if (e2ee) await e2ee.forget().catch((error) => console.warn("e2ee:", error));
+  e2ee = null;
+}
+
 /** Why person chats can't be used from this browser, or null when encryption runs. */
 export const encryptionProblem = () => unavailable;
 
