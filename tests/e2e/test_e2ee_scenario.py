@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from parley.client import E2EEDevice, ParleyClient
 from parley.client.safety import safety_number as safety_number_of
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.page_checks import DESKTOP, PHONE, assert_accessible, assert_fits_width, sign_in_person, watch_errors
@@ -30,7 +31,7 @@ from tests.e2e.page_checks import DESKTOP, PHONE, assert_accessible, assert_fits
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=20_000)
 
-ALICE, BOB, CAROL = "+14155550101", "+14155550102", "+14155550103"
+ALICE, BOB, CAROL, DAVE = "+14155550101", "+14155550102", "+14155550103", "+14155550104"
 SECRETS = {
     "t1": "Meet me at the lighthouse at dawn",
     "t2": "Bring the brass telescope",
@@ -329,4 +330,27 @@ async def test_without_the_crypto_library_nothing_is_sent_in_the_clear(
     await expect(page.locator("#chat-error")).to_contain_text("encryption isn't installed")
     assert (await api(page, "GET", "/chats"))["chats"] == []
     await assert_accessible(page, "a person chat without the crypto library (390 px)")
+    assert errors == []
+
+
+async def test_a_python_client_and_a_browser_read_each_other(browser: Browser, live_server: ServerProcess) -> None:
+    """parley.client (vodozemac in Python) and the web client (matrix-sdk-crypto in WebAssembly) interoperate."""
+    live_server.create_user(ALICE, "Alice")
+    errors: list[str] = []
+    alice = await person(browser, live_server, ALICE, DESKTOP, errors)
+    async with ParleyClient(base_url=live_server.base_url) as api:
+        await api.sign_in_with_dev_code(DAVE, name="Dave")
+        dave = E2EEDevice(api)
+        await dave.publish()
+        await dave.send_text("Hello from a Python device", to=ALICE)
+        await open_chat(alice, "Dave")
+        await expect(alice.locator(".message.incoming", has_text="Hello from a Python device")).to_be_visible()
+        await send(alice, "And hello back from Chromium")
+        picture = noisy_png(24, 16)
+        await dave.send_file(picture, mimetype="image/png", body="A tiny map", to=ALICE)
+        shown = alice.locator(".message.incoming", has_text="A tiny map").locator("img.media-image")
+        await expect(shown).not_to_have_class(re.compile("loading"))
+        [chat] = await api.chats()
+        read = await dave.read_chat(str(chat["id"]))
+        assert [m.body for m in read] == ["Hello from a Python device", "And hello back from Chromium", "A tiny map"]
     assert errors == []

@@ -124,7 +124,8 @@ function shapeOf(content) {
     const mimetype = content.info?.mimetype || "application/octet-stream";
     files.set(mediaId, { file: content.file, mimetype });
     const name = content.filename || content.body || "";
-    const caption = content.filename && content.body !== content.filename ? content.body : "";
+    // With `filename`, `body` is the caption unless it repeats the name; without it (other clients), it is both.
+    const caption = content.filename ? (content.body !== content.filename ? content.body : "") : content.body || "";
     const type = content.msgtype === "m.image" ? "image" : "document";
     return { type, text: null, media: { id: mediaId, mime_type: mimetype, size: content.info?.size, filename: name, caption } };
   }
