@@ -112,7 +112,7 @@ class E2EEService:
         if len(one_time) > MAX_KEYS_PER_UPLOAD or len(fallback) > 4:
             raise InvalidInputError(f"upload at most {MAX_KEYS_PER_UPLOAD} one-time keys at a time")
 
-        def unit(conn: Connection) -> dict[str, Any]:
+        def unit(conn: Connection) -> tuple[dict[str, Any], bool]:
             changed = False
             stored = repo.device_keys_of(conn, [principal.device_id]).get(principal.device_id)
             device_keys = body.get("device_keys")
@@ -133,10 +133,11 @@ class E2EEService:
                 repo.insert_one_time_keys(conn, principal.device_id, spare, now, fallback=True)
             if changed:
                 repo.note_device_list_change(conn, change_id, principal.user_id, now)
-            return {"one_time_key_counts": {KEY_ALGORITHM: repo.one_time_key_count(conn, principal.device_id)}}
+            counts = {"one_time_key_counts": {KEY_ALGORITHM: repo.one_time_key_count(conn, principal.device_id)}}
+            return counts, changed
 
-        answer = await self._db.write("e2ee.upload_keys", unit)
-        if body.get("device_keys") is not None:
+        answer, changed = await self._db.write("e2ee.upload_keys", unit)
+        if changed:  # a re-upload of the same keys tells no one
             await self._announce_device_change(principal.user_id)
         return answer
 
@@ -300,7 +301,6 @@ class E2EEService:
                     raise InvalidInputError(f"{str(raw_device)[:40]!r} is not a device id")
                 targets.append((user_id, raw_device, content))
         now = self._clock.now_ms()
-        queued_ids = [self._ids.next_id() for _ in range(len(targets) * 4)]
 
         def unit(conn: Connection) -> set[int]:
             people = _people(get_users(conn, {u for u, _, _ in targets}))
@@ -320,11 +320,9 @@ class E2EEService:
                 for row in chosen:
                     if event_type == "m.room.encrypted":
                         _check_olm(content, row.curve25519)
-                    if not queued_ids:
-                        raise InvalidInputError("too many recipient devices in one request")
                     rows.append(
                         {
-                            "id": queued_ids.pop(0),
+                            "id": self._ids.next_id(),  # thread-safe: the unit may run on the database's thread
                             "recipient_device_id": row.device_id,
                             "sender_user_id": principal.user_id,
                             "sender_device_id": principal.device_id,

@@ -21,6 +21,7 @@ class MediaRow:
     sha256: str
     filename: str | None
     path: str
+    used_at: int | None = None  # when it was put to use (sent, fetched by a chat's member); None: an unsent upload
 
 
 def get_media(conn: Connection, media_id: int) -> MediaRow | None:
@@ -29,7 +30,7 @@ def get_media(conn: Connection, media_id: int) -> MediaRow | None:
 
 
 def _row(r: Any) -> MediaRow:
-    return MediaRow(r.id, r.owner_id, r.kind, r.mime_type, r.size, r.sha256, r.filename, r.path)
+    return MediaRow(r.id, r.owner_id, r.kind, r.mime_type, r.size, r.sha256, r.filename, r.path, r.used_at)
 
 
 def insert_media(conn: Connection, row: MediaRow, now: int) -> None:

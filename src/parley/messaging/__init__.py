@@ -28,6 +28,7 @@ from parley.messaging.observers import MessageObserver
 from parley.messaging.personal_data import personal_data_in  # rights
 from parley.messaging.render import render_message
 from parley.messaging.repository import MessageRow, get_message
+from parley.messaging.repository import shared_chat_peers as shared_chat_peers_in
 from parley.messaging.service import Committed, MessagingService, SendResult, user_topic
 from parley.messaging.stream import DeviceStream, LiveStreams, StreamListener
 
@@ -58,24 +59,6 @@ def direct_peer_in(conn: Connection, chat_id: int, user_id: int) -> int | None:
         return None
     (peer,) = members - {user_id}
     return int(peer)
-
-
-def shared_chat_peers_in(conn: Connection, user_id: int, among: Sequence[int] | None) -> set[int]:
-    """Who of `among` (None: anyone) shares a chat with `user_id`, the user excluded."""
-    mine, theirs = chat_members.alias("mine"), chat_members.alias("theirs")
-    query = (
-        select(theirs.c.user_id)
-        .distinct()
-        .join(mine, mine.c.chat_id == theirs.c.chat_id)
-        .where(mine.c.user_id == user_id, theirs.c.user_id != user_id)
-    )
-    if among is None:
-        return {r.user_id for r in conn.execute(query)}
-    found: set[int] = set()
-    ids = list(among)
-    for start in range(0, len(ids), 500):
-        found.update(r.user_id for r in conn.execute(query.where(theirs.c.user_id.in_(ids[start : start + 500]))))
-    return found
 
 
 def message_text_matches(chat_id_column: Any, lowered_like_pattern: str) -> Any:

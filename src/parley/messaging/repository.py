@@ -451,13 +451,19 @@ def presence_of(conn: Connection, user_id: int) -> tuple[bool, int | None]:
     return (False, None) if row is None else (row.streams > 0, row.last_seen_at)
 
 
-def share_a_chat(conn: Connection, user_a: int, user_b: int) -> bool:
-    """Whether two people are members of at least one common chat (who may fetch whose encrypted blobs)."""
+def shared_chat_peers(conn: Connection, user_id: int, among: Sequence[int] | None) -> set[int]:
+    """Who of `among` (None: anyone) shares a chat with `user_id`, the user excluded."""
     mine, theirs = chat_members.alias("mine"), chat_members.alias("theirs")
     query = (
-        select(mine.c.chat_id)
-        .join(theirs, theirs.c.chat_id == mine.c.chat_id)
-        .where(mine.c.user_id == user_a, theirs.c.user_id == user_b)
-        .limit(1)
+        select(theirs.c.user_id)
+        .distinct()
+        .join(mine, mine.c.chat_id == theirs.c.chat_id)
+        .where(mine.c.user_id == user_id, theirs.c.user_id != user_id)
     )
-    return conn.execute(query).first() is not None
+    if among is None:
+        return {r.user_id for r in conn.execute(query)}
+    found: set[int] = set()
+    ids = list(among)
+    for start in range(0, len(ids), 500):
+        found.update(r.user_id for r in conn.execute(query.where(theirs.c.user_id.in_(ids[start : start + 500]))))
+    return found

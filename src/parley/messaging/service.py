@@ -853,7 +853,7 @@ class MessagingService:
             # An end-to-end encrypted blob: the server cannot see which message carries it, so anyone who shares
             # a chat with its uploader may fetch the ciphertext (the key travels only inside the message).
             if item.kind == media.ENCRYPTED_MEDIA and item.owner_id != user_id:
-                if not repo.share_a_chat(conn, user_id, item.owner_id):
+                if not repo.shared_chat_peers(conn, user_id, [item.owner_id]):
                     raise MediaNotFoundError("no such media")
                 return item
             if (
@@ -868,9 +868,9 @@ class MessagingService:
             return item
 
         item = await self._db.read(unit)
-        if item.kind == media.ENCRYPTED_MEDIA and item.owner_id != user_id:
-            # Fetched by someone else: it was delivered, so it stops counting as its uploader's unsent media
-            # (and is not swept with uploads never sent).
+        if item.kind == media.ENCRYPTED_MEDIA and item.owner_id != user_id and item.used_at is None:
+            # First fetched by someone else: it was delivered, so it stops counting as its uploader's unsent media
+            # (and is not swept with uploads never sent). Later fetches write nothing.
             now = self._clock.now_ms()
             await self._db.write("messaging.encrypted_media_fetched", lambda c: media.mark_media_used(c, item.id, now))
         return item
