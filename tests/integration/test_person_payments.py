@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from parley import payments
 from parley.config import PersonPaySettings, Settings
 from tests.conftest import LiveServer, User
 
@@ -188,6 +189,46 @@ async def test_timeout_stays_processing_and_settles_once(server: LiveServer) -> 
     assert await server.container.wallets.settle_pending() == 1
     assert await server.container.wallets.settle_pending() == 0
     assert await balance(server, ana) == "64.00"
+    await verify_ledger(server)
+
+
+async def test_a_top_up_its_process_died_confirming_is_canceled_by_the_sweep(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies after the provider created the payment and before the card was confirmed: the sweep
+    cancels it at the provider (nothing charged, the person sees it failed) and a late confirm cannot charge."""
+    ana = await brazilian(server, "Ana")
+    provider = server.container.wallets._needs_provider()
+    reached_confirm = asyncio.Event()
+
+    async def dies_confirming(payment_id: str, method: object) -> object:
+        reached_confirm.set()
+        await asyncio.Event().wait()  # never answers: the task is cancelled below, as a killed process
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(provider, "confirm_with", dies_confirming)
+    request = asyncio.create_task(top_up(server, ana, "25.00"))
+    await reached_confirm.wait()
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    monkeypatch.undo()
+
+    (left,) = await server.container.wallets.recent(int(ana.user_id))
+    assert left.status == "created" and left.provider_payment_id is not None
+    assert await server.container.wallets.settle_pending() == 0  # too recent: it may still be confirming
+    server.clock.advance(minutes=5)
+    assert await server.container.wallets.settle_pending() == 1
+    assert await server.container.wallets.settle_pending() == 0
+    looked = await server.http.get(f"{API}/wallet/topups/{left.id}", headers=ana.headers)
+    assert looked.json()["status"] == "failed"
+    assert await balance(server, ana) == "0.00"
+
+    # The payment as the provider knows it is canceled: confirming it now charges nothing.
+    card = payments.checked_card(CARD["number"].replace(" ", ""), 12, 2040, "123")
+    late = await provider.confirm_with(left.provider_payment_id, card)
+    assert late.status == "declined"
+    assert await balance(server, ana) == "0.00"
     await verify_ledger(server)
 
 

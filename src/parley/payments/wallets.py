@@ -30,6 +30,7 @@ from parley.payments.provider import (
     DECLINED,
     PROCESSING,
     REQUIRES_ACTION,
+    REQUIRES_CONFIRMATION,
     SUCCEEDED,
     CardDetails,
     PaymentMethod,
@@ -299,7 +300,7 @@ class Wallets:
         rows = await self._db.read(lambda conn: repo.open_funding_before(conn, before, limit))
         ended = 0
         for row in rows:
-            done = await self._look_up(row)
+            done = await self._look_up(row, abandon_unconfirmed=True)
             ended += done.status in (SUCCEEDED, "failed")
         return ended
 
@@ -387,7 +388,10 @@ class Wallets:
 
         return await self._db.write("payments.wallet_funding_processing", unit)
 
-    async def _look_up(self, row: FundingRow) -> FundingRow:
+    async def _look_up(self, row: FundingRow, *, abandon_unconfirmed: bool = False) -> FundingRow:
+        """Settle from what the provider says. The sweep (`abandon_unconfirmed`) also cancels, at the provider, a
+        top-up whose process died before confirming it: left alone it would stay open forever, and once canceled
+        a late confirm cannot charge the card."""
         provider = self._needs_provider()
         if row.provider != provider.name:
             return row
@@ -396,6 +400,8 @@ class Wallets:
                 if row.provider_payment_id is None:
                     return row  # never reached the provider: nothing to settle, nothing moved
                 remote = await provider.get_payment(row.provider_payment_id)
+                if abandon_unconfirmed and remote.status == REQUIRES_CONFIRMATION:
+                    remote = await provider.cancel_payment(row.provider_payment_id)
             else:
                 remote = await provider.get_payout(await self._payout_id(provider, row))
         except (ProviderTimeoutError, NotFoundError):
