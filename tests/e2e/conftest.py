@@ -103,9 +103,15 @@ class ServerProcess:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
+def server_env() -> dict[str, str]:
+    """Extra environment for `live_server` (a module overrides this fixture to change a setting)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[ServerProcess]:
     """A `parley serve` process on the embedded SQLite default, with developer codes shown."""
-    server = ServerProcess(tmp_path / "var")
+    server = ServerProcess(tmp_path / "var", env=server_env or None)
     server.start()
     try:
         yield server

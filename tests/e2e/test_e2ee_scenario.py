@@ -16,7 +16,6 @@ import re
 import sqlite3
 import struct
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +45,9 @@ SECRETS = {
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """`parley serve` on the embedded SQLite default; Alice signs in again on a new device within the minute."""
-    server = ServerProcess(tmp_path / "var", env={"PARLEY_OTP__RESEND_INTERVAL_S": "0"})
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def server_env() -> dict[str, str]:
+    """Alice signs in again on a new device within the minute."""
+    return {"PARLEY_OTP__RESEND_INTERVAL_S": "0"}
 
 
 def noisy_png(width: int = 48, height: int = 32) -> bytes:

@@ -27,6 +27,10 @@ MEGOLM = "m.megolm.v1.aes-sha2"
 SIGNED_CURVE = "signed_curve25519"
 ROTATE_AFTER_MESSAGES = 100
 ROTATE_AFTER_MS = 7 * 24 * 3600 * 1000
+# A person's own device sends another of theirs the room keys it holds (docs/e2ee.md § Chat history to a new device),
+# in Matrix's key-export format, a batch per Olm message so each request stays under the server's 64 KiB body limit.
+HISTORY_KEYS = "parley.history_keys"
+HISTORY_BATCH = 40
 _MAX_SYNC_PAGES = 50  # a bound on one sync's round trips; what is left waits for the next one
 
 
@@ -134,6 +138,7 @@ class E2EEDevice:
         self._since: str | None = None
         self._peer_ids: dict[str, str] = {}  # phone -> user id
         self.identity_changes: list[str] = []  # users whose published device keys changed (a notice in the chat)
+        self.history_imported = 0  # room keys another device of this person sent (chat history it can now read)
 
     # --- keeping a device across restarts ----------------------------------------------------------
 
@@ -402,6 +407,7 @@ class E2EEDevice:
         """Drain this device's to-device queue (each page acknowledges the one before): take room keys in, top up
         one-time keys; the decrypted events."""
         received: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
         for _ in range(_MAX_SYNC_PAGES):
             answer = await self.api.keys_sync(self._since)
             self._since = answer.get("next_batch", self._since)
@@ -413,9 +419,14 @@ class E2EEDevice:
                     continue  # one bad or forged event must not stop the queue
                 if plaintext.get("type") == "m.room_key":
                     self.accept_room_key(plaintext)
+                elif plaintext.get("type") == HISTORY_KEYS:
+                    history.append(plaintext)
                 received.append(plaintext)
             if not events:
                 break
+        if history:
+            await self.query_devices([self.user])  # which devices are this person's, as the directory says now
+            self.history_imported += sum(self.accept_history_keys(p) for p in history)
         await self._replenish(int(answer.get("device_one_time_keys_count", {}).get(SIGNED_CURVE, 0)))
         return received
 
@@ -434,6 +445,91 @@ class E2EEDevice:
         key = (room_id, session.session_id)
         if key not in self._inbound:  # never let a later copy replace an earlier (lower-index) one
             self._inbound[key] = _Inbound(session, str(plaintext["sender"]), str(plaintext["sender_key"]))
+
+    # --- chat history to another device of this person ----------------------------------------------
+
+    def exported_room_keys(self) -> list[dict[str, Any]]:
+        """Every Megolm session this device can read, from the first message it can read, in Matrix's key-export
+        format (what `importExportedRoomKeys` of matrix-sdk-crypto reads, so a browser device takes them too)."""
+        exported: list[dict[str, Any]] = []
+        for (room_id, session_id), inbound in self._inbound.items():
+            session = inbound.session
+            session_key = session.export_at(session.first_known_index)
+            if session_key is None:
+                continue
+            sender = self._devices.get(inbound.sender_user, {})
+            claimed = next((d.ed25519 for d in sender.values() if d.curve25519 == inbound.sender_key), None)
+            if inbound.sender_key == self.curve25519:
+                claimed = self.ed25519
+            exported.append(
+                {
+                    "algorithm": MEGOLM,
+                    "room_id": room_id,
+                    "sender_key": inbound.sender_key,
+                    "session_id": session_id,
+                    "session_key": session_key.to_base64(),
+                    "sender_claimed_keys": {} if claimed is None else {"ed25519": claimed},
+                    "forwarding_curve25519_key_chain": [],
+                    # Parley's addition (other readers ignore it): who the sender is, as this device checked it.
+                    "parley_sender": inbound.sender_user,
+                }
+            )
+        return exported
+
+    async def transfer_history(self, device_id: str) -> int:
+        """Send another device of this person every room key this one holds, so it reads the chats' past messages
+        (the server relays Olm ciphertext, as for room keys). How many keys were sent."""
+        await self.sync()  # room keys still queued for this device travel too
+        own = (await self.query_devices([self.user]))[self.user]
+        target = own.get(device_id)
+        if target is None or device_id == self.device_id:
+            raise ValueError(f"{device_id!r} is not another device of this person with published keys")
+        await self._ensure_olm([target])
+        if target.curve25519 not in self._olm:
+            raise ValueError("that device has no one-time key left to start a session with; try again later")
+        keys = self.exported_room_keys()
+        for start in range(0, len(keys), HISTORY_BATCH):
+            content = {"keys": keys[start : start + HISTORY_BATCH]}
+            message = self.olm_encrypt(target, HISTORY_KEYS, content)
+            await self.api.send_to_device("m.room.encrypted", {self.user: {device_id: message}}, uuid.uuid4().hex)
+        return len(keys)
+
+    def accept_history_keys(self, plaintext: dict[str, Any]) -> int:
+        """Keep the room keys a decrypted `parley.history_keys` event carries, when another device of this person sent
+        it (a known device of ours, its Olm key matching); how many were new. Anyone else's are ignored."""
+        mine = self._devices.get(self.user, {}).get(str(plaintext.get("sender_device")))
+        if plaintext.get("sender") != self.user or mine is None or mine.curve25519 != plaintext.get("sender_key"):
+            return 0
+        imported = 0
+        for key in (plaintext.get("content") or {}).get("keys") or []:
+            try:
+                if key["algorithm"] != MEGOLM:
+                    continue
+                session = vodozemac.InboundGroupSession.import_session(
+                    vodozemac.ExportedSessionKey(str(key["session_key"]))
+                )
+                room_id, sender_key = str(key["room_id"]), str(key["sender_key"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            held = self._inbound.get((room_id, session.session_id))
+            if session.session_id != key.get("session_id") or (
+                held is not None and held.session.first_known_index <= session.first_known_index
+            ):
+                continue  # a copy that reads no further back than the one held
+            sender_user = self._sender_of(sender_key) or key.get("parley_sender")
+            if not isinstance(sender_user, str):
+                continue
+            self._inbound[(room_id, session.session_id)] = _Inbound(session, sender_user, sender_key)
+            imported += 1
+        return imported
+
+    def _sender_of(self, curve25519: str) -> str | None:
+        if curve25519 == self.curve25519:
+            return self.user
+        for user, devices in self._devices.items():
+            if any(d.curve25519 == curve25519 for d in devices.values()):
+                return user
+        return None
 
     # --- Megolm: chat messages ---------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import { initWallet } from "./wallet.js";
 import { initGroupJoin } from "./group-join.js"; // subscriptions: invite links, paid groups
 import { claimPendingClick } from "./affiliate-claim.js"; // affiliates
 import * as secure from "./secure-chats.js"; // e2ee: person chats are end-to-end encrypted
+import { showDevices } from "./devices.js"; // e2ee: Settings → Your devices (chat history to another device)
 
 const $ = (id) => document.getElementById(id);
 
@@ -668,6 +669,7 @@ function toggleSettings(open) {
   $("settings-status").textContent = "";
   settingsPanel.opened();
   loadPrivacy();
+  showDevices();
 }
 
 async function loadPrivacy() {

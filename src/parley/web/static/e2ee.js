@@ -7,6 +7,10 @@ const VENDOR = "/static/vendor/matrix-sdk-crypto-wasm/index.mjs";
 const ROTATE_AFTER_MESSAGES = 100n;
 const ROTATE_AFTER_MICROSECONDS = 7n * 24n * 3600n * 1000000n; // a week
 const SAFETY_ROUNDS = 5200; // SHA-512 once, then 5199 more times (docs/e2ee.md)
+// Chat history to another device of the same person (docs/e2ee.md): the room keys this device holds, in Matrix's
+// key-export format, a batch per Olm message so each request stays under the server's 64 KiB body limit.
+const HISTORY_KEYS = "parley.history_keys";
+const HISTORY_BATCH = 40;
 
 /** The crypto library is missing or could not start: the page says so and sends nothing in the clear. */
 export class E2eeUnavailable extends Error {}
@@ -27,9 +31,10 @@ export const isEncryptedChat = (open) => open.type === "group" || (open.type ===
 export class E2ee {
   /**
    * Loads the library and this device's OlmMachine (its keys live in IndexedDB, one store per device).
-   * `call(method, path, body)` is the page's API caller; `onKeys()` runs after room keys arrived.
+   * `call(method, path, body)` is the page's API caller; `onKeys()` runs after room keys arrived;
+   * `onHistory(count)` after another device of this person sent its chat history.
    */
-  static async start({ call, userId, deviceId, onKeys }) {
+  static async start({ call, userId, deviceId, onKeys, onHistory }) {
     let sdk;
     try {
       sdk = await import(VENDOR);
@@ -42,6 +47,7 @@ export class E2ee {
     const machine = await sdk.OlmMachine.initialize(new sdk.UserId(userIdOf(userId)), new sdk.DeviceId(String(deviceId)),
       `parley-e2ee-${userId}-${deviceId}`);
     const e2ee = new E2ee(sdk, machine, call, String(userId), String(deviceId), onKeys);
+    e2ee.onHistory = onHistory || (() => {});
     await e2ee.sync();
     return e2ee;
   }
@@ -132,11 +138,65 @@ export class E2ee {
     const changes = new DeviceLists((lists.changed || []).map((u) => new UserId(u)), (lists.left || []).map((u) => new UserId(u)));
     const counts = new Map(Object.entries(answer.device_one_time_keys_count || {}));
     const fallbacks = new Set(answer.device_unused_fallback_key_types || []);
-    await this.machine.receiveSyncChanges(JSON.stringify(events), changes, counts, fallbacks);
+    const processed = await this.machine.receiveSyncChanges(JSON.stringify(events), changes, counts, fallbacks);
+    const imported = await this.importHistory(processed);
     // Only now that the machine has stored what came: the next sync acknowledges (deletes) it on the server.
     localStorage.setItem(this.sinceKey, answer.next_batch);
     await this.processOutgoing();
+    if (imported) this.onHistory(imported);
     if (events.length) this.onKeys();
+  }
+
+  /** Room keys another device of this person sent (`parley.history_keys`): imported; anyone else's ignored. */
+  async importHistory(processed) {
+    const { ProcessedToDeviceEventType } = this.sdk;
+    let imported = 0;
+    for (const item of processed || []) {
+      if (item.type !== ProcessedToDeviceEventType.Decrypted) continue;
+      const event = JSON.parse(item.rawEvent);
+      const fromDevice = item.encryptionInfo?.senderDevice?.toString();
+      // The Olm session authenticates the sending device; it must be one of this person's own, and not this one.
+      if (event.type !== HISTORY_KEYS || event.sender !== userIdOf(this.userId) || !fromDevice || fromDevice === this.deviceId) continue;
+      const keys = Array.isArray(event.content?.keys) ? event.content.keys : [];
+      if (!keys.length) continue;
+      try {
+        const result = await this.machine.importExportedRoomKeys(JSON.stringify(keys), () => {});
+        imported += Number(result.importedCount);
+      } catch (error) {
+        console.warn("e2ee: chat history could not be imported", error);
+      }
+    }
+    return imported;
+  }
+
+  /**
+   * Sends another device of this person every room key this one holds, so it reads the chats' past messages.
+   * `onProgress(sent, total)` after each batch. Answers how many keys were sent.
+   */
+  async transferHistory(deviceId, onProgress = () => {}) {
+    const { UserId, DeviceId, CollectStrategy } = this.sdk;
+    const me = userIdOf(this.userId);
+    await this.machine.updateTrackedUsers([new UserId(me)]);
+    await this.send(this.machine.queryKeysForUsers([new UserId(me)])); // the person's devices as listed now
+    const device = await this.machine.getDevice(new UserId(me), new DeviceId(String(deviceId)));
+    if (!device || String(deviceId) === this.deviceId) {
+      throw new Error("That device hasn't set up encryption yet: open Parley on it first, then try again.");
+    }
+    const claim = await this.machine.getMissingSessions([new UserId(me)]);
+    if (claim) {
+      await this.outgoing;
+      await this.send(claim);
+    }
+    const keys = JSON.parse(await this.machine.exportRoomKeys(() => true));
+    onProgress(0, keys.length);
+    for (let start = 0; start < keys.length; start += HISTORY_BATCH) {
+      const batch = keys.slice(start, start + HISTORY_BATCH);
+      const content = JSON.parse(await device.encryptToDeviceEvent(HISTORY_KEYS, { keys: batch }, CollectStrategy.allDevices()));
+      const txn = crypto.randomUUID();
+      await this.call("PUT", `/sendToDevice/m.room.encrypted/${txn}`, { messages: { [me]: { [String(deviceId)]: content } } });
+      onProgress(Math.min(start + batch.length, keys.length), keys.length);
+    }
+    return keys.length;
   }
 
   // ---- messages ---------------------------------------------------------------------------------

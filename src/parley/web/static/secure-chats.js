@@ -28,7 +28,9 @@ export async function initSecureChats(hooks) {
   try {
     const { devices } = await app.call("GET", "/devices");
     const current = devices.find((device) => device.current);
-    e2ee = await E2ee.start({ call: app.call, userId: app.me().user_id, deviceId: current.id, onKeys: keysArrived });
+    e2ee = await E2ee.start({
+      call: app.call, userId: app.me().user_id, deviceId: current.id, onKeys: keysArrived, onHistory: historyArrived,
+    });
   } catch (error) {
     unavailable = error instanceof E2eeUnavailable ? error.message
       : `End-to-end encryption could not start in this browser: ${error.message}`;
@@ -56,6 +58,25 @@ export function onStreamEvent(event) {
 
 function keysArrived() {
   app.keysArrived(); // the page reveals the waiting messages it shows again
+}
+
+/** Another device of this person sent the chat history: the past messages it holds keys for can be read now. */
+function historyArrived() {
+  const note = $("history-note");
+  if (note) {
+    note.textContent = "Your chat history arrived from your other device.";
+    note.hidden = false;
+    setTimeout(() => { note.hidden = true; }, 15000);
+  }
+}
+
+/**
+ * Sends another device of this person the keys to every chat message this browser can read (Settings → Your
+ * devices). `onProgress(sent, total)`; answers how many keys went. Throws when encryption does not run here.
+ */
+export async function transferHistory(deviceId, onProgress) {
+  if (!e2ee) throw new Error(unavailable || "End-to-end encryption isn't running in this browser.");
+  return e2ee.transferHistory(deviceId, onProgress);
 }
 
 // ---- reading ----------------------------------------------------------------------------------
