@@ -9,7 +9,10 @@ from typing import Any
 
 import canonicaljson
 import vodozemac
+from sqlalchemy import func, select
 
+from parley.e2ee import repository as e2ee_repo
+from parley.e2ee.models import e2ee_to_device
 from tests.conftest import LiveServer, User
 
 API = "/client/v1"
@@ -197,6 +200,7 @@ async def test_a_signed_out_device_leaves_the_directory_and_peers_hear_of_it(ser
     await publish(server, alice_device)
     await publish(server, bob_device)
     await server.send_text(alice, "hi", to=bob)  # they share a chat: Alice hears of Bob's device changes
+    server.clock.advance(seconds=11)  # the keys published above are settled news: the next sync moves past them
     first = (await server.http.get(f"{API}/keys/sync", headers=alice.headers)).json()
 
     signed_out = await server.http.post(f"{API}/auth/logout", headers=bob.headers)
@@ -208,3 +212,69 @@ async def test_a_signed_out_device_leaves_the_directory_and_peers_hear_of_it(ser
     assert queried.json()["device_keys"][bob_device.mxid] == {}
     later = await server.http.get(f"{API}/keys/sync", headers=alice.headers, params={"since": first["next_batch"]})
     assert later.json()["device_lists"]["changed"] == [bob_device.mxid]
+
+
+async def test_what_another_process_commits_late_with_a_smaller_id_still_reaches_the_device(
+    server: LiveServer,
+) -> None:
+    """Ids come from each process's clock: with several processes, a to-device message or a device-list change can
+    commit after a sync handed over a newer one. It is handed over next time, never acknowledged away unseen."""
+    alice, bob, carol = await server.user("Alice"), await server.user("Bob"), await server.user("Carol")
+    alice_device, bob_device, carol_device = [await device_of(server, u) for u in (alice, bob, carol)]
+    for device in (alice_device, bob_device):
+        await publish(server, device)
+    await server.send_text(alice, "hi", to=bob)  # they share a chat: Bob hears of Alice's device changes
+    server.clock.advance(seconds=11)
+    c = server.container
+
+    sent = await server.http.put(
+        f"{API}/sendToDevice/m.dummy/t2",
+        headers=alice.headers,
+        json={"messages": {bob_device.mxid: {bob_device.device_id: {"n": 2}}}},
+    )
+    assert sent.status_code == 200, sent.text
+    await publish(server, carol_device)  # a device-list change of someone Bob does not talk to
+    first = (await server.http.get(f"{API}/keys/sync", headers=bob.headers)).json()
+    assert [e["content"] for e in first["to_device"]["events"]] == [{"n": 2}]
+    assert first["device_lists"]["changed"] == []
+
+    # Another process drew smaller ids before those, and commits only now.
+    newest_message = int(first["next_batch"].split("_")[0])
+    newest_change = await c.db.read(e2ee_repo.last_device_list_change)
+    late_message = {
+        "id": newest_message - 1,
+        "recipient_device_id": int(bob_device.device_id),
+        "sender_user_id": int(alice.user_id),
+        "sender_device_id": int(alice_device.device_id),
+        "type": "m.dummy",
+        "content": json.dumps({"n": 1}),
+        "txn_id": "t1",
+        "created_at": server.clock.now_ms(),
+    }
+    await c.db.write("test.late", lambda conn: e2ee_repo.queue_to_device(conn, [late_message]))
+    await c.db.write(
+        "test.late",
+        lambda conn: e2ee_repo.note_device_list_change(conn, newest_change - 1, int(alice.user_id), 0),
+    )
+
+    later = (
+        await server.http.get(f"{API}/keys/sync", headers=bob.headers, params={"since": first["next_batch"]})
+    ).json()
+    assert [e["content"] for e in later["to_device"]["events"]] == [{"n": 1}]  # handed over, not deleted unseen
+    assert later["device_lists"]["changed"] == [alice_device.mxid]
+    server.clock.advance(seconds=11)  # the change is settled news: listed once more, then no longer
+    settled = (
+        await server.http.get(f"{API}/keys/sync", headers=bob.headers, params={"since": later["next_batch"]})
+    ).json()
+    assert settled["to_device"]["events"] == []
+    assert settled["device_lists"]["changed"] == [alice_device.mxid]
+    quiet = (
+        await server.http.get(f"{API}/keys/sync", headers=bob.headers, params={"since": settled["next_batch"]})
+    ).json()
+    assert quiet["to_device"]["events"] == [] and quiet["device_lists"]["changed"] == []
+    queued = (
+        select(func.count())
+        .select_from(e2ee_to_device)
+        .where(e2ee_to_device.c.recipient_device_id == int(bob_device.device_id))
+    )
+    assert await c.db.read(lambda conn: conn.execute(queued).scalar_one()) == 0  # acknowledged, so deleted

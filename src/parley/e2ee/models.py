@@ -46,6 +46,10 @@ e2ee_to_device = Table(
     Column("content", Text, nullable=False),
     Column("txn_id", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Handed to the device by a sync; deleted once a later sync acknowledges it. A message committed late with a
+    # smaller id than one already handed over (two processes queueing at once) is still undelivered, so it is
+    # handed over next time instead of being deleted unseen by the acknowledgement.
+    Column("delivered", Boolean, nullable=False, server_default=false()),
 )
 Index("ix_e2ee_to_device_queue", e2ee_to_device.c.recipient_device_id, e2ee_to_device.c.id)
 # A retried sendToDevice (same sender device and transaction id) queues nothing twice.

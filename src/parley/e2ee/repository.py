@@ -184,19 +184,30 @@ def queue_to_device(conn: Connection, rows: list[dict[str, object]]) -> int:
 
 
 def ack_to_device(conn: Connection, device_id: int, up_to_id: int) -> None:
+    """The device processed what earlier syncs handed it, up to `up_to_id`: those messages go."""
     t = e2ee_to_device.c
-    conn.execute(delete(e2ee_to_device).where(t.recipient_device_id == device_id, t.id <= up_to_id))
-
-
-def pending_to_device(conn: Connection, device_id: int, after_id: int, limit: int) -> list[ToDeviceRow]:
-    t = e2ee_to_device.c
-    rows = conn.execute(
-        select(t.id, t.sender_user_id, t.type, t.content)
-        .where(t.recipient_device_id == device_id, t.id > after_id)
-        .order_by(t.id)
-        .limit(limit)
+    conn.execute(
+        delete(e2ee_to_device).where(t.recipient_device_id == device_id, t.delivered.is_(True), t.id <= up_to_id)
     )
-    return [ToDeviceRow(r.id, r.sender_user_id, r.type, r.content) for r in rows]
+
+
+def hand_over_to_device(conn: Connection, device_id: int, limit: int) -> list[ToDeviceRow]:
+    """The device's queue, oldest id first (a message committed late comes too, whatever its id), marked
+    delivered; a sync whose answer was lost hands the same ones over again."""
+    t = e2ee_to_device.c
+    rows = [
+        ToDeviceRow(r.id, r.sender_user_id, r.type, r.content)
+        for r in conn.execute(
+            select(t.id, t.sender_user_id, t.type, t.content)
+            .where(t.recipient_device_id == device_id)
+            .order_by(t.id)
+            .limit(limit)
+        )
+    ]
+    fresh = [r.id for r in rows]
+    if fresh:
+        conn.execute(update(e2ee_to_device).where(t.id.in_(fresh), t.delivered.is_(False)).values(delivered=True))
+    return rows
 
 
 def note_device_list_change(conn: Connection, change_id: int, user_id: int, now: int) -> None:

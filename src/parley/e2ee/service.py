@@ -21,7 +21,7 @@ from parley.accounts import Principal, UserRow, get_users
 from parley.e2ee import repository as repo
 from parley.kit.clock import Clock
 from parley.kit.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from parley.kit.ids import IdGenerator
+from parley.kit.ids import IdGenerator, first_id_at
 from parley.platform.bus import Bus
 from parley.platform.db import Database
 
@@ -33,6 +33,8 @@ MAX_USERS_PER_REQUEST = 1000
 MAX_KEYS_PER_UPLOAD = 200
 MAX_STORED_ONE_TIME_KEYS = 500
 SYNC_BATCH = 200
+# How long a device-list change keeps being listed to syncing devices (longer than any unit that notes one takes).
+DEVICE_LIST_SETTLE_MS = 10_000
 
 
 class OneTimeKeysExhaustedError(ConflictError):
@@ -344,11 +346,12 @@ class E2EEService:
 
     async def sync(self, principal: Principal, since: str | None) -> dict[str, Any]:
         after_to_device, after_change = _parse_since(since)
+        now = self._clock.now_ms()
 
         def unit(conn: Connection) -> dict[str, Any]:
             if after_to_device:
                 repo.ack_to_device(conn, principal.device_id, after_to_device)
-            events = repo.pending_to_device(conn, principal.device_id, after_to_device, SYNC_BATCH)
+            events = repo.hand_over_to_device(conn, principal.device_id, SYNC_BATCH)
             last_change = repo.last_device_list_change(conn)
             changed: list[str] = []
             if since is not None and last_change > after_change:
@@ -357,9 +360,12 @@ class E2EEService:
                     {principal.user_id} & set(candidates)
                 )
                 changed = [matrix_user_id(u) for u in sorted(peers)]
-            next_to_device = events[-1].id if events else after_to_device
+            next_to_device = max([after_to_device, *(e.id for e in events)])
+            # Changes newer than the settle window are listed again next time: one committed late by another
+            # process, with a smaller id than the newest seen, is not skipped (a re-listed peer costs a key query).
+            settled = min(last_change, first_id_at(now - DEVICE_LIST_SETTLE_MS) - 1)
             return {
-                "next_batch": f"{next_to_device}_{max(last_change, after_change)}",
+                "next_batch": f"{next_to_device}_{max(settled, after_change)}",
                 "to_device": {
                     "events": [
                         {"type": e.type, "sender": matrix_user_id(e.sender_user_id), "content": json.loads(e.content)}
