@@ -342,6 +342,15 @@ class SignalsSettings(BaseModel):  # signals
     window_days: int = Field(default=90, ge=1, le=400)  # signals: how far back the levers may look
 
 
+class E2eeSettings(BaseModel):
+    """End-to-end encryption of people's chats (see docs/e2ee.md)."""
+
+    # True: the server refuses plaintext content in chats between people (texts, media, forwards and edits must be
+    # `encrypted`), so it can never store a person's message in clear. Off by default: API clients that do not
+    # encrypt (curl, older integrations) keep working; the web client and parley.client always encrypt.
+    people_encrypted_only: bool = False
+
+
 class SqliteSettings(BaseModel):
     # FULL: a commit reaches the disk before the 200 (group commit pays the fsync once per batch).
     synchronous: str = Field(default="FULL", pattern="^(OFF|NORMAL|FULL|EXTRA)$")
@@ -414,6 +423,7 @@ class Settings(BaseSettings):
     affiliates: AffiliateSettings = AffiliateSettings()  # affiliates
     channels: ChannelSettings = ChannelSettings()  # channels
     signals: SignalsSettings = SignalsSettings()  # signals
+    e2ee: E2eeSettings = E2eeSettings()
     server: ServerSettings = ServerSettings()
     worker: WorkerSettings = WorkerSettings()
     admission: AdmissionSettings = AdmissionSettings()

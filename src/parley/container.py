@@ -236,7 +236,16 @@ def build_container(settings: Settings, clock: Clock | None = None, *, backgroun
     accounts = AccountService(
         db, bus, clock, ids, rate_limiter, code_sender, otp, discovery, code_secret, revocation_counter=revocations
     )
-    messaging = MessagingService(db, bus, clock, ids, accounts, settings.limits, settings.public_url)
+    messaging = MessagingService(
+        db,
+        bus,
+        clock,
+        ids,
+        accounts,
+        settings.limits,
+        settings.public_url,
+        people_encrypted_only=settings.e2ee.people_encrypted_only,
+    )
     media = MediaService(
         db, clock, ids, rate_limiter, settings.resolved_media_dir, settings.limits.max_media_bytes, settings.media
     )

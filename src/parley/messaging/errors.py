@@ -47,6 +47,12 @@ class InvalidMessageError(InvalidInputError):
     code = "invalid_message"
 
 
+class EncryptionRequiredError(InvalidMessageError):
+    """This server takes only end-to-end encrypted content in chats between people."""
+
+    code = "encryption_required"
+
+
 class GroupAddNotAllowedError(ForbiddenError):
     """Their privacy settings (or a block) do not let this admin add them: they were sent an invitation instead."""
 

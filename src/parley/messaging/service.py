@@ -40,6 +40,7 @@ from parley.messaging.errors import (
     ChatNotFoundError,
     DeleteWindowClosedError,
     EditWindowClosedError,
+    EncryptionRequiredError,
     GroupAddNotAllowedError,
     GroupFullError,
     InvalidMessageError,
@@ -58,6 +59,8 @@ from parley.messaging.schemas import MEDIA_TYPES, EncryptedIn, ForwardIn, ReplyI
 from parley.messaging.statements import Driver
 from parley.platform.bus import Bus
 from parley.platform.db import Database
+
+_ENCRYPTION_REQUIRED = "chats between people are end-to-end encrypted on this server: send type 'encrypted'"
 
 
 def user_topic(user_id: int) -> str:
@@ -142,8 +145,11 @@ class MessagingService:
         account_service: accounts.AccountService,
         limits: LimitSettings,
         public_url: str,
+        *,
+        people_encrypted_only: bool = False,
     ) -> None:
         self._db, self._bus, self._clock, self._ids = db, bus, clock, ids
+        self._people_encrypted_only = people_encrypted_only
         self._accounts = account_service
         self._limits = limits
         self._public_url = public_url.rstrip("/")
@@ -163,6 +169,12 @@ class MessagingService:
                 raise InvalidMessageError("you cannot send a message to yourself")
             if request.encrypted is not None and recipient.kind != "person":
                 raise InvalidMessageError("chats with a business are not end-to-end encrypted: send plain content")
+        if (
+            self._people_encrypted_only
+            and request.encrypted is None
+            and (recipient_id is None or recipient.kind == "person")
+        ):
+            raise EncryptionRequiredError(_ENCRYPTION_REQUIRED)
         group_id = None if request.group_id is None else _parse_id(request.group_id, ChatNotFoundError, "chat")
         context_id = (
             None if request.context is None else _parse_id(request.context.message_id, MessageNotFoundError, "message")
@@ -436,6 +448,15 @@ class MessagingService:
         """The direct chat of two accounts, created if they never talked (inside the caller's unit)."""
         return self._direct_chats.get(repo.direct_key(user_a, user_b)) or self._direct_chat(conn, user_a, user_b, now)
 
+    def _between_people_in(self, conn: Connection, chat_id: int, user_id: int) -> bool:
+        """Whether `chat_id` is a chat between people (a group, or a 1:1 chat with a person, not a business)."""
+        chat = repo.get_chat(conn, chat_id)
+        if chat is None or chat.kind != "direct":
+            return True
+        peer = self.direct_peer_in(conn, chat_id, user_id)
+        found = None if peer is None else accounts.get_users(conn, {peer}).get(peer)
+        return found is not None and found.kind == "person"
+
     def direct_peer_in(self, conn: Connection, chat_id: int, user_id: int) -> int | None:
         """The other person of the 1:1 chat `chat_id` that `user_id` is in; None for a group or another's chat."""
         chat = repo.get_chat(conn, chat_id)
@@ -503,6 +524,8 @@ class MessagingService:
                 raise MessageNotFoundError("no such message")
             if repo.member_role(conn, chat_id, user_id) is None:
                 raise ChatNotFoundError("no such chat")
+            if self._people_encrypted_only and self._between_people_in(conn, chat_id, user_id):
+                raise EncryptionRequiredError(_ENCRYPTION_REQUIRED + " (forward by sending it again, encrypted)")
             content = None
             if source.deleted_at is None and source.content is not None:
                 content = forwarded_copy(load_content(source.content))
@@ -555,6 +578,8 @@ class MessagingService:
                 )
             if now - row.created_at > self._limits.edit_window_s * 1000:
                 raise EditWindowClosedError("messages can be edited for 15 minutes after sending")
+            if not encrypted and self._people_encrypted_only and self._between_people_in(conn, row.chat_id, user_id):
+                raise EncryptionRequiredError(_ENCRYPTION_REQUIRED)
             if isinstance(body, str):
                 return {"content": dump_content(TextContent(body=body)), "edited_at": now}
             return {"content": dump_content(EncryptedContent(**body.model_dump())), "edited_at": now}
