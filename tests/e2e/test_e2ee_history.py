@@ -67,6 +67,7 @@ async def test_a_new_device_reads_the_past_once_another_device_sends_it(
     phone = await person(browser, live_server, ALICE, PHONE, errors)
     await open_chat(phone, "Bob")
     await expect(phone.locator(".waiting-text")).to_have_count(2)
+    await expect(phone.locator(".waiting-text").first).to_contain_text("Settings → Your devices")
     await expect(phone.locator(".message", has_text=BEFORE[0])).to_have_count(0)
 
     # On the laptop, Settings lists Alice's devices (the one the operator's CLI signed in has no keys).

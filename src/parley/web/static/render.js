@@ -283,7 +283,11 @@ function messageBody(message, loadMedia, onReply, onJoin) {
   }
   if (message.business) return businessBody(message, loadMedia, onReply, onJoin);
   if (message.waiting) { // e2ee: encrypted, and this device has no key for it (yet)
-    return [el("div", { class: "text waiting-text" }, el("em", { text: "Waiting for this message. This may take a while." }))];
+    // Sent before this device existed: only the person's other device can give it the key (docs/e2ee.md).
+    const text = message.beforeDevice
+      ? "Sent before this device was set up. To read it here, send your chat history from your other device (Settings → Your devices)."
+      : "Waiting for this message. This may take a while.";
+    return [el("div", { class: "text waiting-text" }, el("em", { text }))];
   }
   const parts = [];
   if (message.media) parts.push(mediaBlock(message, loadMedia));

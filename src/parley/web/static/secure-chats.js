@@ -20,6 +20,7 @@ const files = new Map(); //      media id -> {file (EncryptedFile), mimetype}: h
 const plain = new Map(); //      message id -> the decrypted message shown, for client-side search
 const waiting = new Set(); //    message ids whose room key has not arrived yet
 let contactPeer = null; //       the person whose contact panel is open
+let deviceSince = 0; //          when this device signed in: older messages need the chat history sent to it
 
 /** hooks: {call, me(), open(), chats(), group(id) -> Promise<group>, keysArrived(), showError(id, text)} */
 export async function initSecureChats(hooks) {
@@ -28,6 +29,7 @@ export async function initSecureChats(hooks) {
   try {
     const { devices } = await app.call("GET", "/devices");
     const current = devices.find((device) => device.current);
+    deviceSince = current.created_at;
     e2ee = await E2ee.start({
       call: app.call, userId: app.me().user_id, deviceId: current.id, onKeys: keysArrived, onHistory: historyArrived,
     });
@@ -104,7 +106,7 @@ export async function reveal(message) {
   }
   if (!content) {
     waiting.add(message.id);
-    return { ...message, text: null, media: null, waiting: true };
+    return { ...message, text: null, media: null, waiting: true, beforeDevice: message.timestamp < deviceSince };
   }
   waiting.delete(message.id);
   const shown = { ...message, ...shapeOf(content), waiting: false };
