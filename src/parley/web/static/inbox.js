@@ -28,6 +28,7 @@ const state = {
   csrf: "",
   labels: [],
   agents: [],
+  agentsStale: false, //    agents' news came while the admin was editing a row of Settings → Agents
   quickReplies: [],
   filters: { status: "open", assignee: "all", label: "", number: "", q: "" },
   rows: [], //              conversations in the list, in the server's order
@@ -976,7 +977,14 @@ async function loadAgentsSettings() {
 }
 
 function renderAgentsSettings() {
+  state.agentsStale = false;
   $("agents-rows").replaceChildren(...state.agents.map(agentRow));
+}
+
+/** News about agents (someone came online): redrawn at once, or once the admin leaves a row they are editing. */
+function refreshAgentsSettings() {
+  if ($("agents-rows").contains(document.activeElement)) state.agentsStale = true;
+  else renderAgentsSettings();
 }
 
 function agentRow(agent) {
@@ -1278,7 +1286,7 @@ function onStreamEvent(event) {
     debounce("agents", async () => {
       await loadAgents().catch(() => {});
       if (state.open) renderAssignee();
-      if (!$("settings-view").hidden && state.settingsSection === "agents") renderAgentsSettings();
+      if (!$("settings-view").hidden && state.settingsSection === "agents") refreshAgentsSettings();
     });
   }
 }
@@ -1342,6 +1350,9 @@ function bindUi() {
 
   for (const tab of document.querySelectorAll(".settings-tab")) tab.addEventListener("click", () => openSettings(tab.dataset.section));
   $("invite-form").addEventListener("submit", inviteAgent);
+  $("agents-rows").addEventListener("focusout", (event) => {
+    if (state.agentsStale && !$("agents-rows").contains(event.relatedTarget)) renderAgentsSettings();
+  });
   $("label-form").addEventListener("submit", addLabelSetting);
   $("quick-reply-form").addEventListener("submit", addQuickReply);
   $("hours-form").addEventListener("submit", saveHours);
